@@ -1,0 +1,20 @@
+// SHA-256 digests of artifact contents (OpenSSL).
+#pragma once
+
+#include "polc/support/expected.h"
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace polc::artifacts {
+
+// Lower-case hex SHA-256 of the bytes.
+std::string sha256Hex(std::string_view bytes);
+Expected<std::string> sha256OfFile(const std::filesystem::path& path);
+
+Expected<std::string> readFile(const std::filesystem::path& path);
+// Writes atomically enough for build outputs: to a temporary, then renames.
+Status writeFile(const std::filesystem::path& path, std::string_view contents);
+
+} // namespace polc::artifacts

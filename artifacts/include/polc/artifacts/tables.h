@@ -1,0 +1,73 @@
+// The data a build hands to the loader: policy tables and the ipcache, as
+// plain values with a stable, sorted JSON form (reviewable as a diff).
+// The kernel layouts they are turned into live in bpf/lib/polc_structs.h.
+#pragma once
+
+#include "polc/support/expected.h"
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace polc::artifacts {
+
+enum class Verdict : uint8_t { Allow = 1, Deny = 2 }; // == POLC_VERDICT_*
+enum class Direction : uint8_t { Ingress, Egress };
+
+std::string_view toString(Verdict);
+std::string_view toString(Direction);
+
+// One LPM entry of a policy table. protocol == 0 matches any protocol (and
+// then any port); portPrefixBits == 0 matches any port of the protocol.
+struct PolicyEntry {
+  uint32_t identity = 0; // 0 = any peer
+  uint8_t protocol = 0;  // IPPROTO_*
+  uint16_t port = 0;     // host byte order; ICMP: type << 8 | code
+  uint8_t portPrefixBits = 0;
+  Verdict verdict = Verdict::Allow;
+  uint32_t ruleId = 0;
+
+  // The LPM prefix length of the kernel key (see polc_policy_key).
+  uint32_t keyPrefixLength() const;
+  auto operator<=>(const PolicyEntry&) const = default;
+};
+
+// Where a table entry came from, for `explain`, `status` and review.
+struct RuleRef {
+  uint32_t id = 0;
+  std::string policy;   // policy name
+  std::string text;     // the rule as written, normalized
+  std::string location; // file:line:col
+  bool operator==(const RuleRef&) const = default;
+};
+
+struct PolicyTable {
+  std::string endpoint;
+  Direction direction = Direction::Ingress;
+  bool isolated = false;                  // no match -> deny when isolated
+  std::vector<PolicyEntry> entries;       // sorted
+  std::vector<RuleRef> rules;             // sorted by id
+  bool operator==(const PolicyTable&) const = default;
+};
+
+struct IpcacheEntry {
+  uint8_t family = 4;        // 4 or 6
+  std::string address;       // textual address, e.g. "10.0.1.10"
+  uint8_t prefixLength = 32;
+  uint32_t identity = 0;
+  auto operator<=>(const IpcacheEntry&) const = default;
+};
+
+struct Ipcache {
+  std::vector<IpcacheEntry> entries; // sorted
+  bool operator==(const Ipcache&) const = default;
+};
+
+nlohmann::json toJson(const PolicyTable&);
+nlohmann::json toJson(const Ipcache&);
+Expected<PolicyTable> policyTableFromJson(const nlohmann::json&);
+Expected<Ipcache> ipcacheFromJson(const nlohmann::json&);
+
+} // namespace polc::artifacts

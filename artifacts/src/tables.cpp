@@ -1,0 +1,143 @@
+#include "polc/artifacts/tables.h"
+
+#include "polc_structs.h"
+
+#include <nlohmann/json.hpp>
+
+#include <netinet/in.h>
+
+namespace polc::artifacts {
+
+using nlohmann::json;
+
+std::string_view toString(Verdict verdict) { return verdict == Verdict::Allow ? "allow" : "deny"; }
+std::string_view toString(Direction direction) {
+  return direction == Direction::Ingress ? "ingress" : "egress";
+}
+
+uint32_t PolicyEntry::keyPrefixLength() const {
+  if (protocol == 0) return POLC_POLICY_PREFIX_IDENTITY;
+  return POLC_POLICY_PREFIX_PROTOCOL + portPrefixBits;
+}
+
+namespace {
+
+std::string protocolName(uint8_t protocol) {
+  switch (protocol) {
+  case 0: return "any";
+  case IPPROTO_TCP: return "tcp";
+  case IPPROTO_UDP: return "udp";
+  case IPPROTO_SCTP: return "sctp";
+  case IPPROTO_ICMP: return "icmp";
+  case IPPROTO_ICMPV6: return "icmpv6";
+  default: return std::to_string(protocol);
+  }
+}
+
+Expected<uint8_t> protocolFromName(const std::string& name) {
+  if (name == "any") return uint8_t{0};
+  if (name == "tcp") return uint8_t{IPPROTO_TCP};
+  if (name == "udp") return uint8_t{IPPROTO_UDP};
+  if (name == "sctp") return uint8_t{IPPROTO_SCTP};
+  if (name == "icmp") return uint8_t{IPPROTO_ICMP};
+  if (name == "icmpv6") return uint8_t{IPPROTO_ICMPV6};
+  return Error{"unknown protocol \"" + name + "\""};
+}
+
+// JSON parse errors become Error values; nothing throws past this file.
+template <typename F> auto guarded(const char* what, F&& parse) -> decltype(parse()) {
+  try {
+    return parse();
+  } catch (const json::exception& e) {
+    return Error{std::string("malformed ") + what + ": " + e.what()};
+  }
+}
+
+} // namespace
+
+json toJson(const PolicyTable& table) {
+  json entries = json::array();
+  for (const auto& e : table.entries) {
+    entries.push_back({{"identity", e.identity},
+                       {"protocol", protocolName(e.protocol)},
+                       {"port", e.port},
+                       {"port_prefix_bits", e.portPrefixBits},
+                       {"verdict", toString(e.verdict)},
+                       {"rule", e.ruleId}});
+  }
+  json rules = json::array();
+  for (const auto& r : table.rules) {
+    rules.push_back(
+        {{"id", r.id}, {"policy", r.policy}, {"text", r.text}, {"location", r.location}});
+  }
+  return {{"endpoint", table.endpoint},
+          {"direction", toString(table.direction)},
+          {"isolated", table.isolated},
+          {"entries", entries},
+          {"rules", rules}};
+}
+
+Expected<PolicyTable> policyTableFromJson(const json& j) {
+  return guarded("policy table", [&]() -> Expected<PolicyTable> {
+    PolicyTable table;
+    table.endpoint = j.at("endpoint").get<std::string>();
+    auto direction = j.at("direction").get<std::string>();
+    if (direction != "ingress" && direction != "egress")
+      return Error{"unknown direction \"" + direction + "\""};
+    table.direction = direction == "ingress" ? Direction::Ingress : Direction::Egress;
+    table.isolated = j.at("isolated").get<bool>();
+    for (const auto& e : j.at("entries")) {
+      PolicyEntry entry;
+      entry.identity = e.at("identity").get<uint32_t>();
+      auto protocol = protocolFromName(e.at("protocol").get<std::string>());
+      if (!protocol) return Error{protocol.error()};
+      entry.protocol = *protocol;
+      entry.port = e.at("port").get<uint16_t>();
+      entry.portPrefixBits = e.at("port_prefix_bits").get<uint8_t>();
+      if (entry.portPrefixBits > 16) return Error{"port_prefix_bits above 16"};
+      auto verdict = e.at("verdict").get<std::string>();
+      if (verdict != "allow" && verdict != "deny")
+        return Error{"unknown verdict \"" + verdict + "\""};
+      entry.verdict = verdict == "allow" ? Verdict::Allow : Verdict::Deny;
+      entry.ruleId = e.at("rule").get<uint32_t>();
+      table.entries.push_back(entry);
+    }
+    for (const auto& r : j.at("rules")) {
+      table.rules.push_back({r.at("id").get<uint32_t>(), r.at("policy").get<std::string>(),
+                             r.at("text").get<std::string>(), r.at("location").get<std::string>()});
+    }
+    return table;
+  });
+}
+
+json toJson(const Ipcache& ipcache) {
+  json entries = json::array();
+  for (const auto& e : ipcache.entries) {
+    entries.push_back({{"prefix", e.address + "/" + std::to_string(e.prefixLength)},
+                       {"identity", e.identity}});
+  }
+  return {{"entries", entries}};
+}
+
+Expected<Ipcache> ipcacheFromJson(const json& j) {
+  return guarded("ipcache", [&]() -> Expected<Ipcache> {
+    Ipcache ipcache;
+    for (const auto& e : j.at("entries")) {
+      auto prefix = e.at("prefix").get<std::string>();
+      auto slash = prefix.find('/');
+      if (slash == std::string::npos) return Error{"ipcache prefix without length: " + prefix};
+      IpcacheEntry entry;
+      entry.address = prefix.substr(0, slash);
+      entry.family = entry.address.find(':') == std::string::npos ? 4 : 6;
+      int length = std::stoi(prefix.substr(slash + 1));
+      if (length < 0 || length > (entry.family == 4 ? 32 : 128))
+        return Error{"ipcache prefix length out of range: " + prefix};
+      entry.prefixLength = static_cast<uint8_t>(length);
+      entry.identity = e.at("identity").get<uint32_t>();
+      ipcache.entries.push_back(entry);
+    }
+    return ipcache;
+  });
+}
+
+} // namespace polc::artifacts

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The per-packet logic of an endpoint program. Generated C includes this
+ * header and calls polc_handle_packet() with compile-time constants, so the
+ * compiler folds the direction and isolation branches away.
+ */
+#ifndef POLC_DATAPATH_H
+#define POLC_DATAPATH_H
+
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+
+#include <bpf/bpf_helpers.h>
+
+#include "polc_conntrack.h"
+#include "polc_lookup.h"
+#include "polc_maps.h"
+#include "polc_parse.h"
+#include "polc_structs.h"
+
+/*
+ * direction: POLC_CT_EGRESS for polc_from_ep (tc ingress hook, packets
+ *            leaving the endpoint), POLC_CT_INGRESS for polc_to_ep.
+ * isolated:  an unmatched or unparseable IP packet is dropped.
+ * endpoint_identity: the endpoint's own identity (reserved for events and
+ *            counters; the verdict depends only on the peer).
+ */
+static __always_inline int polc_handle_packet(struct __sk_buff *skb, const __u8 direction,
+					      const int isolated, const __u32 endpoint_identity)
+{
+	void *policy_map =
+	    direction == POLC_CT_EGRESS ? (void *)&polc_policy_eg : (void *)&polc_policy_in;
+	struct polc_packet pkt = {};
+	struct polc_policy_result policy;
+	__u32 peer_identity;
+	int parsed;
+
+	(void)endpoint_identity;
+
+	parsed = polc_parse_packet(skb, &pkt);
+	if (parsed == POLC_PARSE_NOT_IP || parsed == POLC_PARSE_PASS)
+		return TC_ACT_OK;
+	if (parsed != POLC_PARSE_OK)
+		return isolated ? TC_ACT_SHOT : TC_ACT_OK;
+
+	/* Replies pass before policy: the reply direction may be isolated. */
+	if (pkt.ct_may_be_reply && polc_ct_is_reply(&pkt, direction))
+		return TC_ACT_OK;
+
+	/* The peer is whom the endpoint talks to: the destination of what it
+	 * sends, the source of what it receives. */
+	peer_identity =
+	    polc_ipcache_identity(pkt.family, direction == POLC_CT_EGRESS ? pkt.daddr : pkt.saddr);
+	policy = polc_policy_lookup(policy_map, peer_identity, &pkt);
+
+	if (policy.verdict == POLC_VERDICT_DENY)
+		return TC_ACT_SHOT;
+	if (policy.verdict != POLC_VERDICT_ALLOW) {
+		if (isolated)
+			return TC_ACT_SHOT;
+		policy.rule_id = POLC_CT_RULE_NONE;
+	}
+	/* Track even unmatched flows of a non-isolated direction, so that
+	 * their replies pass the isolated one. */
+	if (pkt.ct_may_create)
+		polc_ct_track(&pkt, direction, policy.rule_id);
+	return TC_ACT_OK;
+}
+
+#endif /* POLC_DATAPATH_H */

@@ -1,0 +1,279 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Packet parsing: Ethernet, IPv4, IPv6 (with its common extension headers),
+ * then the ports of TCP, UDP and SCTP or the type/code/identifier of ICMP
+ * and ICMPv6.
+ *
+ * Headers are copied with bpf_skb_load_bytes() rather than read through
+ * direct packet access: it works on non-linear skbs too and a short packet
+ * is simply a failed copy, which keeps the bounds checks out of the logic.
+ *
+ * What the parser reports for the cases that are not a plain first packet:
+ *  - Non-IP ethertypes (ARP, LLDP, ...): POLC_PARSE_NOT_IP, the caller passes
+ *    them. VLAN-tagged frames (802.1Q/802.1ad in the packet data) are
+ *    POLC_PARSE_MALFORMED: they carry IP that policy has not seen, so an
+ *    isolated direction drops them (fail closed).
+ *  - Truncated headers, a wrong IP version or an IPv4 IHL below 5:
+ *    POLC_PARSE_MALFORMED.
+ *  - Non-first fragments (IPv4 offset != 0, IPv6 fragment header with
+ *    offset != 0): there is no L4 header. Such a packet takes no part in
+ *    conntrack and policy sees only its protocol: it
+ *    matches rules that cover every port of the protocol (prefix <= 48).
+ *    The first fragment carries the ports and is judged on them; dropping
+ *    it is enough to stop the datagram being reassembled.
+ *  - IPv6 with more than POLC_IPV6_MAX_EXT_HEADERS extension headers:
+ *    POLC_PARSE_MALFORMED (fail closed rather than guess).
+ *  - Protocols without ports (GRE, ESP, ...): ports 0 for conntrack,
+ *    policy_port_known = 0 so only protocol-wide rules match.
+ *  - ICMP/ICMPv6: only an echo request opens a conntrack entry and only an
+ *    echo reply is looked up as a reply; other types are judged by policy.
+ *  - ICMPv6 neighbour discovery (types 133-137 with hop limit 255, which
+ *    RFC 4861 requires): POLC_PARSE_PASS when POLC_PASS_IPV6_ND is 1, the
+ *    IPv6 counterpart of letting ARP through.
+ */
+#ifndef POLC_PARSE_H
+#define POLC_PARSE_H
+
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+
+/* libbpf's headers need the kernel types above first. */
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "polc_structs.h"
+
+#ifndef POLC_IPV6_MAX_EXT_HEADERS
+#define POLC_IPV6_MAX_EXT_HEADERS 4
+#endif
+
+#ifndef POLC_PASS_IPV6_ND
+#define POLC_PASS_IPV6_ND 1
+#endif
+
+#define POLC_ETH_P_8021Q 0x8100
+#define POLC_ETH_P_8021AD 0x88A8
+
+#define POLC_IPPROTO_HOPOPTS 0
+#define POLC_IPPROTO_ICMP 1
+#define POLC_IPPROTO_TCP 6
+#define POLC_IPPROTO_UDP 17
+#define POLC_IPPROTO_ROUTING 43
+#define POLC_IPPROTO_FRAGMENT 44
+#define POLC_IPPROTO_AH 51
+#define POLC_IPPROTO_ICMPV6 58
+#define POLC_IPPROTO_DSTOPTS 60
+#define POLC_IPPROTO_SCTP 132
+
+#define POLC_ICMP_ECHO_REPLY 0
+#define POLC_ICMP_ECHO_REQUEST 8
+#define POLC_ICMPV6_ECHO_REQUEST 128
+#define POLC_ICMPV6_ECHO_REPLY 129
+#define POLC_ICMPV6_ND_FIRST 133 /* router solicitation */
+#define POLC_ICMPV6_ND_LAST 137	 /* redirect */
+
+#define POLC_IPV4_FRAG_OFFSET_MASK 0x1fff
+#define POLC_IPV6_FRAG_OFFSET_MASK 0xfff8
+
+enum polc_parse_result {
+	POLC_PARSE_OK = 0,
+	POLC_PARSE_NOT_IP,    /* pass: not policy's business */
+	POLC_PARSE_PASS,      /* pass: IP control traffic the datapath never filters */
+	POLC_PARSE_MALFORMED, /* IP that cannot be judged */
+};
+
+/* What policy and conntrack need of one packet. */
+struct polc_packet {
+	__u32 saddr[4]; /* network byte order; IPv4 in [0] */
+	__u32 daddr[4];
+	/* Conntrack ports, network byte order. ICMP echo request: sport = the
+	 * identifier; echo reply: dport = the identifier, so a reply's
+	 * reversed tuple is its request's tuple. */
+	__u16 sport;
+	__u16 dport;
+	/* Destination port for the policy lookup, network byte order; for
+	 * ICMP the bytes (type, code), i.e. type << 8 | code. */
+	__u16 policy_port;
+	__u8 family;		/* POLC_FAMILY_* */
+	__u8 protocol;		/* IPPROTO_* of the L4 header */
+	__u8 policy_port_known; /* policy_port is meaningful for this protocol */
+	/* Both 0 for non-first fragments, which have no ports. */
+	__u8 ct_may_be_reply; /* look the packet up as a reply */
+	__u8 ct_may_create;   /* a let-through packet opens an entry */
+};
+
+struct polc_l4_ports {
+	__be16 source;
+	__be16 dest;
+};
+
+struct polc_icmp_echo {
+	__u8 type;
+	__u8 code;
+	__u16 checksum;
+	__be16 identifier;
+	__be16 sequence;
+};
+
+/* Fills ports from the L4 header at l4_offset. */
+static __always_inline int polc_parse_l4(struct __sk_buff *skb, __u32 l4_offset, __u8 hop_limit,
+					 struct polc_packet *pkt)
+{
+	pkt->ct_may_be_reply = 1;
+	pkt->ct_may_create = 1;
+
+	switch (pkt->protocol) {
+	case POLC_IPPROTO_TCP:
+	case POLC_IPPROTO_UDP:
+	case POLC_IPPROTO_SCTP: {
+		struct polc_l4_ports ports;
+
+		if (bpf_skb_load_bytes(skb, l4_offset, &ports, sizeof(ports)) < 0)
+			return POLC_PARSE_MALFORMED;
+		pkt->sport = ports.source;
+		pkt->dport = ports.dest;
+		pkt->policy_port = ports.dest;
+		pkt->policy_port_known = 1;
+		return POLC_PARSE_OK;
+	}
+	case POLC_IPPROTO_ICMP:
+	case POLC_IPPROTO_ICMPV6: {
+		struct polc_icmp_echo icmp;
+		__u8 request, reply;
+
+		if (bpf_skb_load_bytes(skb, l4_offset, &icmp, sizeof(icmp)) < 0)
+			return POLC_PARSE_MALFORMED;
+		if (pkt->protocol == POLC_IPPROTO_ICMP) {
+			request = POLC_ICMP_ECHO_REQUEST;
+			reply = POLC_ICMP_ECHO_REPLY;
+		} else {
+			request = POLC_ICMPV6_ECHO_REQUEST;
+			reply = POLC_ICMPV6_ECHO_REPLY;
+			if (POLC_PASS_IPV6_ND && hop_limit == 255 &&
+			    icmp.type >= POLC_ICMPV6_ND_FIRST && icmp.type <= POLC_ICMPV6_ND_LAST)
+				return POLC_PARSE_PASS;
+		}
+		pkt->policy_port = bpf_htons(((__u16)icmp.type << 8) | icmp.code);
+		pkt->policy_port_known = 1;
+		/* Only an echo request opens an entry and only an echo reply
+		 * can be a reply: anything else (including a peer's request
+		 * with identifier 0) must not look like a reply. */
+		pkt->ct_may_create = icmp.type == request;
+		pkt->ct_may_be_reply = icmp.type == reply;
+		if (icmp.type == request)
+			pkt->sport = icmp.identifier;
+		else if (icmp.type == reply)
+			pkt->dport = icmp.identifier;
+		return POLC_PARSE_OK;
+	}
+	default:
+		return POLC_PARSE_OK;
+	}
+}
+
+static __always_inline int polc_parse_ipv4(struct __sk_buff *skb, __u32 offset,
+					   struct polc_packet *pkt)
+{
+	struct iphdr ip;
+	__u32 header_len;
+
+	if (bpf_skb_load_bytes(skb, offset, &ip, sizeof(ip)) < 0)
+		return POLC_PARSE_MALFORMED;
+	if (ip.version != 4 || ip.ihl < 5)
+		return POLC_PARSE_MALFORMED;
+	header_len = ip.ihl * 4;
+	if (bpf_ntohs(ip.tot_len) < header_len)
+		return POLC_PARSE_MALFORMED;
+
+	pkt->family = POLC_FAMILY_IPV4;
+	pkt->protocol = ip.protocol;
+	pkt->saddr[0] = ip.saddr;
+	pkt->daddr[0] = ip.daddr;
+
+	if (bpf_ntohs(ip.frag_off) & POLC_IPV4_FRAG_OFFSET_MASK)
+		return POLC_PARSE_OK; /* non-first fragment: no L4 header */
+	return polc_parse_l4(skb, offset + header_len, 0, pkt);
+}
+
+struct polc_ipv6_ext {
+	__u8 nexthdr;
+	__u8 hdrlen;
+	__be16 frag_off; /* fragment header only */
+};
+
+static __always_inline int polc_parse_ipv6(struct __sk_buff *skb, __u32 offset,
+					   struct polc_packet *pkt)
+{
+	struct ipv6hdr ip;
+	__u8 nexthdr;
+	int i;
+
+	if (bpf_skb_load_bytes(skb, offset, &ip, sizeof(ip)) < 0)
+		return POLC_PARSE_MALFORMED;
+	if (ip.version != 6)
+		return POLC_PARSE_MALFORMED;
+
+	pkt->family = POLC_FAMILY_IPV6;
+	__builtin_memcpy(pkt->saddr, &ip.saddr, sizeof(pkt->saddr));
+	__builtin_memcpy(pkt->daddr, &ip.daddr, sizeof(pkt->daddr));
+	nexthdr = ip.nexthdr;
+	offset += sizeof(ip);
+
+#pragma unroll
+	for (i = 0; i < POLC_IPV6_MAX_EXT_HEADERS; i++) {
+		struct polc_ipv6_ext ext;
+
+		if (nexthdr != POLC_IPPROTO_HOPOPTS && nexthdr != POLC_IPPROTO_ROUTING &&
+		    nexthdr != POLC_IPPROTO_DSTOPTS && nexthdr != POLC_IPPROTO_FRAGMENT &&
+		    nexthdr != POLC_IPPROTO_AH)
+			break;
+		if (bpf_skb_load_bytes(skb, offset, &ext, sizeof(ext)) < 0)
+			return POLC_PARSE_MALFORMED;
+		if (nexthdr == POLC_IPPROTO_FRAGMENT) {
+			if (bpf_ntohs(ext.frag_off) & POLC_IPV6_FRAG_OFFSET_MASK) {
+				pkt->protocol = ext.nexthdr;
+				return POLC_PARSE_OK; /* non-first fragment */
+			}
+			offset += 8;
+		} else if (nexthdr == POLC_IPPROTO_AH) {
+			offset += ((__u32)ext.hdrlen + 2) * 4;
+		} else {
+			offset += ((__u32)ext.hdrlen + 1) * 8;
+		}
+		nexthdr = ext.nexthdr;
+	}
+	if (nexthdr == POLC_IPPROTO_HOPOPTS || nexthdr == POLC_IPPROTO_ROUTING ||
+	    nexthdr == POLC_IPPROTO_DSTOPTS || nexthdr == POLC_IPPROTO_FRAGMENT ||
+	    nexthdr == POLC_IPPROTO_AH)
+		return POLC_PARSE_MALFORMED; /* too many extension headers */
+
+	pkt->protocol = nexthdr;
+	return polc_parse_l4(skb, offset, ip.hop_limit, pkt);
+}
+
+/* Parses the frame at the start of the skb (tc programs see the MAC header). */
+static __always_inline int polc_parse_packet(struct __sk_buff *skb, struct polc_packet *pkt)
+{
+	__be16 ethertype;
+
+	if (bpf_skb_load_bytes(skb, __builtin_offsetof(struct ethhdr, h_proto), &ethertype,
+			       sizeof(ethertype)) < 0)
+		return POLC_PARSE_NOT_IP; /* shorter than an Ethernet header */
+
+	switch (bpf_ntohs(ethertype)) {
+	case ETH_P_IP:
+		return polc_parse_ipv4(skb, sizeof(struct ethhdr), pkt);
+	case ETH_P_IPV6:
+		return polc_parse_ipv6(skb, sizeof(struct ethhdr), pkt);
+	case POLC_ETH_P_8021Q:
+	case POLC_ETH_P_8021AD:
+		return POLC_PARSE_MALFORMED;
+	default:
+		return POLC_PARSE_NOT_IP;
+	}
+}
+
+#endif /* POLC_PARSE_H */

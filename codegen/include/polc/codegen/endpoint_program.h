@@ -1,0 +1,44 @@
+// Emits the BPF C of one endpoint and compiles it with clang -target bpf.
+#pragma once
+
+#include "polc/support/expected.h"
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace polc::codegen {
+
+// What the generated program of one endpoint is specialized on.
+struct EndpointProgramSpec {
+  std::string endpoint;
+  uint32_t identity = 0;
+  // Emit the program for this direction (the loader attaches what is emitted).
+  bool egressProgram = false;  // polc_from_ep: packets leaving the endpoint
+  bool ingressProgram = false; // polc_to_ep: packets entering the endpoint
+  // Isolated: no table match -> drop. Not isolated: no match -> pass.
+  bool egressIsolated = false;
+  bool ingressIsolated = false;
+};
+
+// Deterministic C text for the endpoint (no timestamps, no paths).
+std::string emitEndpointC(const EndpointProgramSpec&);
+
+// The bpf/lib headers, embedded in the binary, as (relative path, contents)
+// sorted by path; the build writes them beside the generated C.
+const std::vector<std::pair<std::string, std::string>>& bpfLibraryFiles();
+
+struct CompileRequest {
+  std::filesystem::path workDir;    // clang runs here; paths below are relative to it
+  std::string source;               // e.g. "nodes/n1/endpoints/web-1/prog.c"
+  std::string object;               // e.g. "objects/tmp-web-1.o"
+  std::vector<std::string> includeDirs; // relative to workDir, e.g. "bpf/lib"
+};
+
+// Runs clang -target bpf -O2 -g with flags that keep the object independent of
+// workDir's absolute path. On failure, the error carries clang's output.
+Status compileBpfObject(const CompileRequest&);
+
+} // namespace polc::codegen

@@ -1,0 +1,94 @@
+#include "polc/diagnostics/diagnostics.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+
+namespace polc {
+
+void Diagnostics::addSource(const std::string& file, std::string text) {
+  sources_[file] = std::move(text);
+}
+
+Diagnostic& Diagnostics::add(Severity severity, std::string name, SourceLocation location,
+                             std::string message) {
+  diagnostics_.push_back({severity, std::move(name), std::move(location), 1, std::move(message), {}});
+  return diagnostics_.back();
+}
+
+Diagnostic& Diagnostics::error(std::string name, SourceLocation location, std::string message) {
+  return add(Severity::Error, std::move(name), std::move(location), std::move(message));
+}
+
+Diagnostic& Diagnostics::warning(std::string name, SourceLocation location, std::string message) {
+  return add(Severity::Warning, std::move(name), std::move(location), std::move(message));
+}
+
+size_t Diagnostics::errorCount() const {
+  return std::count_if(diagnostics_.begin(), diagnostics_.end(),
+                       [](const auto& d) { return d.severity == Severity::Error; });
+}
+size_t Diagnostics::warningCount() const { return diagnostics_.size() - errorCount(); }
+bool Diagnostics::hasErrors() const { return errorCount() > 0; }
+
+namespace {
+
+std::string sourceLine(const std::string& text, int line) {
+  size_t start = 0;
+  for (int i = 1; i < line; ++i) {
+    start = text.find('\n', start);
+    if (start == std::string::npos) return {};
+    ++start;
+  }
+  auto end = text.find('\n', start);
+  return text.substr(start, end == std::string::npos ? std::string::npos : end - start);
+}
+
+} // namespace
+
+std::string Diagnostics::render(bool color) const {
+  const char* bold = color ? "\033[1m" : "";
+  const char* red = color ? "\033[1;31m" : "";
+  const char* magenta = color ? "\033[1;35m" : "";
+  const char* green = color ? "\033[1;32m" : "";
+  const char* reset = color ? "\033[0m" : "";
+  std::string out;
+  for (const auto& d : diagnostics_) {
+    bool isError = d.severity == Severity::Error;
+    out += std::string(bold) + d.location.str() + ": " + reset;
+    out += std::string(isError ? red : magenta) + (isError ? "error: " : "warning: ") + reset;
+    out += std::string(bold) + d.message + reset + " [" + d.name + "]\n";
+    auto source = sources_.find(d.location.file);
+    if (d.location.valid() && source != sources_.end()) {
+      auto line = sourceLine(source->second, d.location.line);
+      if (!line.empty() || d.location.column == 1) {
+        auto number = std::to_string(d.location.line);
+        out += " " + number + " | " + line + "\n";
+        std::string pad;
+        for (int i = 1; i < d.location.column && i - 1 < static_cast<int>(line.size()); ++i)
+          pad += line[i - 1] == '\t' ? '\t' : ' ';
+        out += " " + std::string(number.size(), ' ') + " | " + pad + green + "^" +
+               std::string(std::max(0, d.length - 1), '~') + reset + "\n";
+      }
+    }
+    for (const auto& hint : d.hints) out += "  hint: " + hint + "\n";
+  }
+  return out;
+}
+
+nlohmann::json Diagnostics::toJson() const {
+  auto list = nlohmann::json::array();
+  for (const auto& d : diagnostics_) {
+    list.push_back({{"severity", d.severity == Severity::Error ? "error" : "warning"},
+                    {"name", d.name},
+                    {"file", d.location.file},
+                    {"line", d.location.line},
+                    {"column", d.location.column},
+                    {"length", d.length},
+                    {"message", d.message},
+                    {"hints", d.hints}});
+  }
+  return list;
+}
+
+} // namespace polc

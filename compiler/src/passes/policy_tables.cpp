@@ -1,0 +1,114 @@
+#include "polc/passes/tables.h"
+
+#include "polc_structs.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <tuple>
+
+namespace polc::passes {
+
+using artifacts::PolicyEntry;
+using artifacts::Verdict;
+
+namespace {
+
+// Does `broad` match every packet `narrow` matches (same peer identity)?
+bool covers(const PolicyEntry& broad, const PolicyEntry& narrow) {
+  if (broad.protocol == 0) return true;
+  if (broad.protocol != narrow.protocol || broad.portPrefixBits > narrow.portPrefixBits) return false;
+  if (broad.portPrefixBits == 0) return true;
+  uint16_t mask = uint16_t(0xffff << (16 - broad.portPrefixBits));
+  return (broad.port & mask) == (narrow.port & mask);
+}
+
+std::vector<PolicyEntry> entriesOf(const ir::Rule& rule) {
+  std::vector<PolicyEntry> entries;
+  Verdict verdict = rule.verdict == ast::Verdict::Allow ? Verdict::Allow : Verdict::Deny;
+  for (uint32_t peer : rule.peers) {
+    if (rule.ports.empty()) {
+      entries.push_back({peer, 0, 0, 0, verdict, rule.id});
+      continue;
+    }
+    for (const auto& range : rule.ports)
+      for (const auto& prefix : portRangeToPrefixes(range.first, range.last))
+        entries.push_back({peer, range.protocol, prefix.port, prefix.bits, verdict, rule.id});
+  }
+  return entries;
+}
+
+// Keeps, per key, one entry: a deny over an allow, then the lowest rule id.
+std::vector<PolicyEntry> mergeSameKey(std::vector<PolicyEntry> entries) {
+  auto key = [](const PolicyEntry& e) {
+    return std::tuple(e.identity, e.protocol, e.port, e.portPrefixBits);
+  };
+  std::sort(entries.begin(), entries.end(), [&](const auto& a, const auto& b) {
+    // Deny (2) sorts before Allow (1) within a key.
+    return std::tuple(key(a), -int(a.verdict), a.ruleId) < std::tuple(key(b), -int(b.verdict), b.ruleId);
+  });
+  entries.erase(std::unique(entries.begin(), entries.end(),
+                            [&](const auto& a, const auto& b) { return key(a) == key(b); }),
+                entries.end());
+  return entries;
+}
+
+// The datapath returns the longest match per identity lookup and lets a deny
+// from either lookup win. So an allow nested inside a deny of the same peer
+// (or of the wildcard peer) would wrongly win: drop it. An entry nested
+// inside a broader entry of the same verdict and peer adds nothing: drop it.
+std::vector<PolicyEntry> resolvePrecedence(const std::vector<PolicyEntry>& entries) {
+  std::vector<PolicyEntry> kept;
+  for (const auto& entry : entries) {
+    bool redundant = false;
+    for (const auto& other : entries) {
+      if (&other == &entry || !covers(other, entry)) continue;
+      bool samePeer = other.identity == entry.identity;
+      bool wildcardDeny = other.identity == POLC_IDENTITY_ANY && other.verdict == Verdict::Deny;
+      if (entry.verdict == Verdict::Allow && other.verdict == Verdict::Deny && (samePeer || wildcardDeny)) {
+        redundant = true;
+      } else if (samePeer && other.verdict == entry.verdict && !covers(entry, other)) {
+        redundant = true; // strictly broader, same verdict
+      }
+      if (redundant) break;
+    }
+    if (!redundant) kept.push_back(entry);
+  }
+  return kept;
+}
+
+} // namespace
+
+artifacts::PolicyTable buildPolicyTable(const ir::Program& program, const ir::Endpoint& endpoint,
+                                        ast::Direction direction) {
+  const auto& policy = endpoint.policy(direction);
+  artifacts::PolicyTable table;
+  table.endpoint = endpoint.name;
+  table.direction =
+      direction == ast::Direction::Ingress ? artifacts::Direction::Ingress : artifacts::Direction::Egress;
+  table.isolated = policy.isolated;
+  std::vector<PolicyEntry> entries;
+  for (uint32_t id : policy.rules) {
+    const auto& rule = program.rules.at(id);
+    auto ruleEntries = entriesOf(rule);
+    entries.insert(entries.end(), ruleEntries.begin(), ruleEntries.end());
+    table.rules.push_back({rule.id, rule.policy, rule.text, rule.location.str()});
+  }
+  table.entries = resolvePrecedence(mergeSameKey(std::move(entries)));
+  std::sort(table.entries.begin(), table.entries.end());
+  return table;
+}
+
+artifacts::Ipcache buildIpcache(const ir::Program& program, const std::string& nodeName) {
+  artifacts::Ipcache ipcache;
+  for (const auto& endpoint : program.endpoints)
+    for (const auto& address : endpoint.addresses)
+      ipcache.entries.push_back({4, address, 32, endpoint.identity});
+  for (const auto& node : program.nodes)
+    if (node.name == nodeName && !node.address.empty())
+      ipcache.entries.push_back({4, node.address, 32, POLC_IDENTITY_HOST});
+  std::sort(ipcache.entries.begin(), ipcache.entries.end());
+  return ipcache;
+}
+
+} // namespace polc::passes

@@ -1,0 +1,52 @@
+// The pipeline, defined once for the CLI and the tests:
+//   .pol + topology YAML -> AST -> IR -> tables -> BPF C -> objects -> out/
+// Each step stops the pipeline when it reported errors.
+#pragma once
+
+#include "polc/diagnostics/diagnostics.h"
+#include "polc/ir/ir.h"
+#include "polc/support/expected.h"
+#include "polc/topology/topology.h"
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace polc::driver {
+
+struct Inputs {
+  std::string policyFile;
+  std::string topologyFile;
+};
+
+struct Compiled {
+  topology::Topology topology;
+  ir::Program program;
+};
+
+// Parse, load the topology, analyze. Errors and warnings go to `diagnostics`.
+std::optional<Compiled> compile(const Inputs&, Diagnostics& diagnostics);
+
+struct BuildReport {
+  std::filesystem::path outDir;
+  size_t nodes = 0;
+  size_t endpoints = 0;
+  size_t programs = 0;       // endpoints with programs to attach
+  size_t objects = 0;        // distinct objects after content addressing
+  size_t policyEntries = 0;  // over all tables
+  size_t ipcacheEntries = 0; // over all nodes
+};
+
+// Writes the complete output directory: tables, ipcache, generated C,
+// compiled objects and manifest.json. The directory is replaced only when
+// everything succeeded. Refuses to replace a directory that is not a polc
+// build output.
+Expected<BuildReport> writeBuild(const Compiled&, const std::filesystem::path& outDir);
+
+// What the compiled policy enforces, per node and endpoint, for a person.
+std::string describeEnforcement(const Compiled&);
+nlohmann::json describeEnforcementJson(const Compiled&);
+
+} // namespace polc::driver

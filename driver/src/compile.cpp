@@ -1,0 +1,19 @@
+#include "polc/driver/pipeline.h"
+
+#include "polc/frontend/parser.h"
+#include "polc/sema/sema.h"
+#include "polc/topology/loader.h"
+
+namespace polc::driver {
+
+std::optional<Compiled> compile(const Inputs& inputs, Diagnostics& diagnostics) {
+  // Parse both inputs before stopping, so one run reports the errors of each.
+  auto file = frontend::parseFile(inputs.policyFile, diagnostics);
+  auto topology = topology::loadFile(inputs.topologyFile, diagnostics);
+  if (!file || !topology) return std::nullopt;
+  auto program = sema::analyze(*file, *topology, diagnostics);
+  if (!program) return std::nullopt;
+  return Compiled{std::move(*topology), std::move(*program)};
+}
+
+} // namespace polc::driver

@@ -1,0 +1,224 @@
+#include "polc/driver/pipeline.h"
+
+#include "polc/artifacts/digest.h"
+#include "polc/artifacts/manifest.h"
+#include "polc/codegen/endpoint_program.h"
+#include "polc/passes/tables.h"
+
+#include "polc_structs.h"
+
+#include <nlohmann/json.hpp>
+
+#include <unistd.h>
+
+namespace polc::driver {
+
+namespace fs = std::filesystem;
+using artifacts::dumpJson;
+
+namespace {
+
+// A staging directory beside the output, removed unless committed.
+class StagingDirectory {
+public:
+  explicit StagingDirectory(const fs::path& outDir)
+      : path_(outDir.parent_path() / (".polc-staging-" + outDir.filename().string() + "-" +
+                                      std::to_string(::getpid()))) {}
+  ~StagingDirectory() {
+    std::error_code ignored;
+    if (!committed_) fs::remove_all(path_, ignored);
+  }
+  StagingDirectory(const StagingDirectory&) = delete;
+  StagingDirectory& operator=(const StagingDirectory&) = delete;
+
+  Status create() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+    fs::create_directories(path_, ec);
+    if (ec) return Error{"cannot create " + path_.string() + ": " + ec.message()};
+    return okStatus();
+  }
+
+  // Replaces outDir by the staging directory.
+  Status commit(const fs::path& outDir) {
+    std::error_code ec;
+    fs::path previous;
+    if (fs::exists(outDir)) {
+      bool isBuild = fs::exists(outDir / "manifest.json");
+      bool isEmpty = fs::is_directory(outDir) && fs::is_empty(outDir);
+      if (!isBuild && !isEmpty)
+        return Error{outDir.string() +
+                     " exists and is not a polc build output (no manifest.json); not replacing it"};
+      previous = outDir.parent_path() / (".polc-previous-" + outDir.filename().string() + "-" +
+                                         std::to_string(::getpid()));
+      fs::remove_all(previous, ec);
+      fs::rename(outDir, previous, ec);
+      if (ec) return Error{"cannot move the previous " + outDir.string() + " aside: " + ec.message()};
+    }
+    fs::rename(path_, outDir, ec);
+    if (ec) {
+      std::error_code ignored;
+      if (!previous.empty()) fs::rename(previous, outDir, ignored);
+      return Error{"cannot move the new build into " + outDir.string() + ": " + ec.message()};
+    }
+    committed_ = true;
+    if (!previous.empty()) fs::remove_all(previous, ec);
+    return okStatus();
+  }
+
+  const fs::path& path() const { return path_; }
+
+private:
+  fs::path path_;
+  bool committed_ = false;
+};
+
+// Writes files below the staging directory, remembering their digests.
+class OutputWriter {
+public:
+  explicit OutputWriter(fs::path root) : root_(std::move(root)) {}
+
+  Status write(const std::string& relative, const std::string& contents) {
+    auto status = artifacts::writeFile(root_ / relative, contents);
+    if (status) digests_[relative] = artifacts::sha256Hex(contents);
+    return status;
+  }
+
+  // Moves a compiled object to objects/<sha256>.o; identical objects share one file.
+  Expected<std::string> addObject(const std::string& temporaryRelative) {
+    auto contents = artifacts::readFile(root_ / temporaryRelative);
+    if (!contents) return Error{contents.error()};
+    auto digest = artifacts::sha256Hex(*contents);
+    std::string relative = "objects/" + digest + ".o";
+    std::error_code ec;
+    if (digests_.contains(relative)) fs::remove(root_ / temporaryRelative, ec);
+    else fs::rename(root_ / temporaryRelative, root_ / relative, ec);
+    if (ec) return Error{"cannot store object " + relative + ": " + ec.message()};
+    digests_[relative] = digest;
+    return relative;
+  }
+
+  const std::map<std::string, std::string>& digests() const { return digests_; }
+  const fs::path& root() const { return root_; }
+
+private:
+  fs::path root_;
+  std::map<std::string, std::string> digests_;
+};
+
+nlohmann::json identitiesJson(const ir::Program& program) {
+  auto list = nlohmann::json::array();
+  list.push_back({{"id", POLC_IDENTITY_HOST}, {"reserved", "host"}});
+  list.push_back({{"id", POLC_IDENTITY_WORLD}, {"reserved", "world"}});
+  list.push_back({{"id", POLC_IDENTITY_UNKNOWN}, {"reserved", "unknown"}});
+  for (const auto& identity : program.identities)
+    list.push_back({{"id", identity.id}, {"labels", identity.labels}});
+  return {{"identities", list}};
+}
+
+// An endpoint needs programs when some direction is isolated or has rules
+// (denies apply even where a direction is open). Both programs are attached
+// then, so that conntrack sees both directions of every flow.
+bool needsPrograms(const ir::Endpoint& endpoint) {
+  return endpoint.ingress.isolated || endpoint.egress.isolated || !endpoint.ingress.rules.empty() ||
+         !endpoint.egress.rules.empty();
+}
+
+Status checkCapacity(const artifacts::PolicyTable& table) {
+  if (table.entries.size() <= POLC_POLICY_MAX_ENTRIES) return okStatus();
+  return Error{"endpoint " + table.endpoint + ": the " + std::string(toString(table.direction)) +
+               " table needs " + std::to_string(table.entries.size()) + " entries, above the map's " +
+               std::to_string(POLC_POLICY_MAX_ENTRIES)};
+}
+
+} // namespace
+
+Expected<BuildReport> writeBuild(const Compiled& compiled, const fs::path& requestedOutDir) {
+  const auto& program = compiled.program;
+  auto outDir = fs::absolute(requestedOutDir).lexically_normal();
+  if (outDir.filename().empty()) outDir = outDir.parent_path();
+  StagingDirectory staging(outDir);
+  if (auto status = staging.create(); !status) return Error{status.error()};
+  OutputWriter out(staging.path());
+  BuildReport report;
+  report.outDir = outDir;
+
+  std::vector<std::string> includeDirs;
+  for (const auto& [path, contents] : codegen::bpfLibraryFiles()) {
+    if (auto status = out.write(path, contents); !status) return Error{status.error()};
+  }
+  includeDirs.push_back("bpf/lib");
+  if (auto status = out.write("identities.json", dumpJson(identitiesJson(program))); !status)
+    return Error{status.error()};
+
+  artifacts::Manifest manifest;
+  manifest.polcVersion = POLC_VERSION;
+  manifest.cluster = program.cluster;
+  for (const auto& node : program.nodes) {
+    artifacts::NodeArtifacts nodeArtifacts;
+    nodeArtifacts.name = node.name;
+    nodeArtifacts.address = node.address;
+    const std::string nodeDir = "nodes/" + node.name;
+    auto ipcache = passes::buildIpcache(program, node.name);
+    if (ipcache.entries.size() > POLC_IPCACHE_MAX_ENTRIES)
+      return Error{"node " + node.name + ": the ipcache needs " + std::to_string(ipcache.entries.size()) +
+                   " entries, above the map's " + std::to_string(POLC_IPCACHE_MAX_ENTRIES)};
+    nodeArtifacts.ipcache = nodeDir + "/ipcache.json";
+    if (auto status = out.write(nodeArtifacts.ipcache, dumpJson(artifacts::toJson(ipcache))); !status)
+      return Error{status.error()};
+    report.ipcacheEntries += ipcache.entries.size();
+
+    for (const auto& name : node.endpoints) {
+      const auto& endpoint = *program.findEndpoint(name);
+      const std::string endpointDir = nodeDir + "/endpoints/" + endpoint.name;
+      artifacts::EndpointArtifacts ep;
+      ep.name = endpoint.name;
+      ep.interface = endpoint.interface;
+      ep.identity = endpoint.identity;
+      for (auto direction : {ast::Direction::Ingress, ast::Direction::Egress}) {
+        auto table = passes::buildPolicyTable(program, endpoint, direction);
+        if (auto status = checkCapacity(table); !status) return Error{status.error()};
+        report.policyEntries += table.entries.size();
+        auto path = endpointDir + "/" + std::string(ast::toString(direction)) + ".json";
+        if (auto status = out.write(path, dumpJson(artifacts::toJson(table))); !status)
+          return Error{status.error()};
+        (direction == ast::Direction::Ingress ? ep.ingressTable : ep.egressTable) = path;
+      }
+      if (needsPrograms(endpoint)) {
+        codegen::EndpointProgramSpec spec;
+        spec.endpoint = endpoint.name;
+        spec.identity = endpoint.identity;
+        spec.egressProgram = spec.ingressProgram = true;
+        spec.egressIsolated = endpoint.egress.isolated;
+        spec.ingressIsolated = endpoint.ingress.isolated;
+        ep.source = endpointDir + "/prog.c";
+        if (auto status = out.write(ep.source, codegen::emitEndpointC(spec)); !status)
+          return Error{status.error()};
+        std::string temporaryObject = "objects/.compiling-" + endpoint.name + ".o";
+        auto compiled = codegen::compileBpfObject({out.root(), ep.source, temporaryObject, includeDirs});
+        if (!compiled) return Error{"endpoint " + endpoint.name + ": " + compiled.error()};
+        auto object = out.addObject(temporaryObject);
+        if (!object) return Error{object.error()};
+        ep.object = *object;
+        ep.fromEndpointProgram = spec.egressProgram;
+        ep.toEndpointProgram = spec.ingressProgram;
+        ++report.programs;
+      }
+      nodeArtifacts.endpoints.push_back(std::move(ep));
+      ++report.endpoints;
+    }
+    manifest.nodes.push_back(std::move(nodeArtifacts));
+    ++report.nodes;
+  }
+  manifest.files = out.digests();
+  for (const auto& [path, digest] : manifest.files)
+    if (path.starts_with("objects/")) ++report.objects;
+  if (auto status = artifacts::writeFile(staging.path() / "manifest.json",
+                                         dumpJson(artifacts::toJson(manifest)));
+      !status)
+    return Error{status.error()};
+  if (auto status = staging.commit(outDir); !status) return Error{status.error()};
+  return report;
+}
+
+} // namespace polc::driver

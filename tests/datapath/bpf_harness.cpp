@@ -1,0 +1,310 @@
+#include "bpf_harness.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <system_error>
+#include <utility>
+
+namespace polc::testing {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string errnoText(int error) {
+  return std::generic_category().message(error);
+}
+
+// libbpf reports the cause of a failed load (verifier log included) through
+// its print callback; collect it so that the error carries it.
+thread_local std::string libbpfLog;
+
+int collectLibbpfLog(enum libbpf_print_level level, const char* format, va_list args) {
+  if (level == LIBBPF_DEBUG) return 0;
+  va_list copy;
+  va_copy(copy, args);
+  int length = std::vsnprintf(nullptr, 0, format, copy);
+  va_end(copy);
+  if (length <= 0) return 0;
+  std::string line(static_cast<size_t>(length), '\0');
+  std::vsnprintf(line.data(), line.size() + 1, format, args);
+  libbpfLog += line;
+  return length;
+}
+
+class LibbpfLogCapture {
+public:
+  LibbpfLogCapture() : previous_(libbpf_set_print(collectLibbpfLog)) { libbpfLog.clear(); }
+  ~LibbpfLogCapture() { libbpf_set_print(previous_); }
+  LibbpfLogCapture(const LibbpfLogCapture&) = delete;
+  LibbpfLogCapture& operator=(const LibbpfLogCapture&) = delete;
+  std::string text() const { return libbpfLog; }
+
+private:
+  libbpf_print_fn_t previous_;
+};
+
+// Owns a file descriptor returned by bpf().
+class UniqueFd {
+public:
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int get() const { return fd_; }
+
+private:
+  int fd_;
+};
+
+const char* policyMapName(Direction direction) {
+  return direction == Direction::Egress ? "polc_policy_eg" : "polc_policy_in";
+}
+
+Status writeFile(const fs::path& path, std::string_view contents) {
+  std::error_code error;
+  fs::create_directories(path.parent_path(), error);
+  if (error) return Error{"cannot create " + path.parent_path().string() + ": " + error.message()};
+  std::ofstream out(path, std::ios::binary);
+  out.write(contents.data(), static_cast<std::streamsize>(contents.size()));
+  if (!out) return Error{"cannot write " + path.string()};
+  return okStatus();
+}
+
+} // namespace
+
+std::optional<std::string> kernelUnavailableReason() {
+  if (::geteuid() != 0)
+    return "not running as root (BPF_PROG_TEST_RUN needs CAP_BPF+CAP_NET_ADMIN)";
+  // A one-element array map is the cheapest proof that bpf() works here.
+  UniqueFd probe(bpf_map_create(BPF_MAP_TYPE_ARRAY, "polc_probe", 4, 4, 1, nullptr));
+  if (probe.get() < 0) return "bpf(BPF_MAP_CREATE) failed: " + errnoText(errno);
+  return std::nullopt;
+}
+
+Expected<TempDir> TempDir::create(std::string_view prefix) {
+  std::error_code error;
+  fs::path base = fs::temp_directory_path(error);
+  if (error) return Error{"no temp directory: " + error.message()};
+  std::string pattern = (base / (std::string(prefix) + "-XXXXXX")).string();
+  if (::mkdtemp(pattern.data()) == nullptr) {
+    return Error{"mkdtemp " + pattern + ": " + errnoText(errno)};
+  }
+  return TempDir(fs::path(pattern));
+}
+
+TempDir::TempDir(TempDir&& other) noexcept : path_(std::exchange(other.path_, {})) {}
+
+TempDir& TempDir::operator=(TempDir&& other) noexcept {
+  if (this != &other) {
+    std::error_code ignored;
+    if (!path_.empty()) fs::remove_all(path_, ignored);
+    path_ = std::exchange(other.path_, {});
+  }
+  return *this;
+}
+
+TempDir::~TempDir() {
+  std::error_code ignored;
+  if (!path_.empty()) fs::remove_all(path_, ignored);
+}
+
+Expected<fs::path> buildEndpointObject(const codegen::EndpointProgramSpec& spec,
+                                       const fs::path& workDir) {
+  for (const auto& [relativePath, contents] : codegen::bpfLibraryFiles()) {
+    if (auto status = writeFile(workDir / relativePath, contents); !status) {
+      return Error{status.error()};
+    }
+  }
+  const std::string source = "endpoints/" + spec.endpoint + "/prog.c";
+  const std::string object = "objects/" + spec.endpoint + ".o";
+  if (auto status = writeFile(workDir / source, codegen::emitEndpointC(spec)); !status) {
+    return Error{status.error()};
+  }
+  codegen::CompileRequest request{
+      .workDir = workDir, .source = source, .object = object, .includeDirs = {"bpf/lib"}};
+  if (auto status = codegen::compileBpfObject(request); !status) return Error{status.error()};
+  return workDir / object;
+}
+
+polc_policy_key policyKey(const PolicyEntry& entry) {
+  polc_policy_key key{};
+  key.identity = entry.identity;
+  if (!entry.protocol) {
+    key.prefixlen = POLC_POLICY_PREFIX_IDENTITY;
+    return key;
+  }
+  key.protocol = *entry.protocol;
+  key.prefixlen = POLC_POLICY_PREFIX_PROTOCOL + entry.portPrefixBits;
+  // Bits beyond the prefix are zero so that equal prefixes are equal keys.
+  const uint16_t mask =
+      entry.portPrefixBits == 0 ? 0 : static_cast<uint16_t>(0xffffu << (16 - entry.portPrefixBits));
+  key.dport = htons(entry.port & mask);
+  return key;
+}
+
+Expected<polc_ipcache_key> ipcacheKey(std::string_view prefix) {
+  std::string address(prefix.substr(0, prefix.find('/')));
+  polc_ipcache_key key{};
+  unsigned maxBits = 0;
+  if (::inet_pton(AF_INET, address.c_str(), key.addr) == 1) {
+    key.family = POLC_FAMILY_IPV4;
+    maxBits = 32;
+  } else if (::inet_pton(AF_INET6, address.c_str(), key.addr) == 1) {
+    key.family = POLC_FAMILY_IPV6;
+    maxBits = 128;
+  } else {
+    return Error{"not an IP prefix: " + std::string(prefix)};
+  }
+  unsigned bits = maxBits;
+  if (size_t slash = prefix.find('/'); slash != std::string_view::npos) {
+    std::string length(prefix.substr(slash + 1));
+    char* end = nullptr;
+    unsigned long parsed = std::strtoul(length.c_str(), &end, 10);
+    if (length.empty() || *end != '\0' || parsed > maxBits) {
+      return Error{"bad prefix length in " + std::string(prefix)};
+    }
+    bits = static_cast<unsigned>(parsed);
+  }
+  key.prefixlen = POLC_IPCACHE_PREFIX_BASE + bits;
+  return key;
+}
+
+void BpfHarness::ObjectCloser::operator()(bpf_object* object) const {
+  bpf_object__close(object);
+}
+
+BpfHarness::BpfHarness(std::unique_ptr<bpf_object, ObjectCloser> object)
+    : object_(std::move(object)) {}
+BpfHarness::BpfHarness(BpfHarness&&) noexcept = default;
+BpfHarness& BpfHarness::operator=(BpfHarness&&) noexcept = default;
+BpfHarness::~BpfHarness() = default;
+
+Expected<BpfHarness> BpfHarness::load(const fs::path& objectPath) {
+  LibbpfLogCapture log;
+  std::unique_ptr<bpf_object, ObjectCloser> object(
+      bpf_object__open_file(objectPath.c_str(), nullptr));
+  if (!object) {
+    return Error{"bpf_object__open_file " + objectPath.string() + ": " + errnoText(errno) + "\n" +
+                 log.text()};
+  }
+  if (int error = bpf_object__load(object.get()); error != 0) {
+    return Error{"bpf_object__load " + objectPath.string() + ": " + errnoText(-error) + "\n" +
+                 log.text()};
+  }
+  return BpfHarness(std::move(object));
+}
+
+Expected<BpfHarness> BpfHarness::build(const codegen::EndpointProgramSpec& spec) {
+  auto workDir = TempDir::create("polc-datapath");
+  if (!workDir) return Error{workDir.error()};
+  auto object = buildEndpointObject(spec, workDir->path());
+  if (!object) return Error{object.error()};
+  return load(*object); // the kernel holds the programs; the files may go
+}
+
+Expected<int> BpfHarness::mapFd(std::string_view name) const {
+  bpf_map* map = bpf_object__find_map_by_name(object_.get(), std::string(name).c_str());
+  if (!map) return Error{"object has no map " + std::string(name)};
+  return bpf_map__fd(map);
+}
+
+Expected<int> BpfHarness::programFd(std::string_view name) const {
+  bpf_program* program = bpf_object__find_program_by_name(object_.get(), std::string(name).c_str());
+  if (!program) return Error{"object has no program " + std::string(name)};
+  return bpf_program__fd(program);
+}
+
+Status BpfHarness::setIdentity(std::string_view prefix, uint32_t identity) {
+  auto key = ipcacheKey(prefix);
+  if (!key) return Error{key.error()};
+  auto fd = mapFd("polc_ipcache");
+  if (!fd) return Error{fd.error()};
+  polc_ipcache_value value{.identity = identity};
+  if (bpf_map_update_elem(*fd, &*key, &value, BPF_ANY) != 0) {
+    return Error{"ipcache update " + std::string(prefix) + ": " + errnoText(errno)};
+  }
+  return okStatus();
+}
+
+Status BpfHarness::addPolicy(Direction direction, const PolicyEntry& entry) {
+  auto fd = mapFd(policyMapName(direction));
+  if (!fd) return Error{fd.error()};
+  polc_policy_key key = policyKey(entry);
+  polc_policy_value value{};
+  value.verdict = entry.verdict;
+  value.rule_id = entry.ruleId;
+  if (bpf_map_update_elem(*fd, &key, &value, BPF_ANY) != 0) {
+    return Error{std::string(policyMapName(direction)) + " update: " + errnoText(errno)};
+  }
+  return okStatus();
+}
+
+Status BpfHarness::removePolicy(Direction direction, const PolicyEntry& entry) {
+  auto fd = mapFd(policyMapName(direction));
+  if (!fd) return Error{fd.error()};
+  polc_policy_key key = policyKey(entry);
+  if (bpf_map_delete_elem(*fd, &key) != 0) {
+    return Error{std::string(policyMapName(direction)) + " delete: " + errnoText(errno)};
+  }
+  return okStatus();
+}
+
+Expected<std::optional<polc_ct_value>> BpfHarness::conntrackEntry(const polc_ct_key& key) const {
+  auto fd = mapFd("polc_ct");
+  if (!fd) return Error{fd.error()};
+  polc_ct_value value{};
+  if (bpf_map_lookup_elem(*fd, &key, &value) == 0) return std::optional<polc_ct_value>(value);
+  if (errno == ENOENT) return std::optional<polc_ct_value>();
+  return Error{"polc_ct lookup: " + errnoText(errno)};
+}
+
+Expected<size_t> BpfHarness::conntrackSize() const {
+  auto fd = mapFd("polc_ct");
+  if (!fd) return Error{fd.error()};
+  size_t count = 0;
+  polc_ct_key key{};
+  const polc_ct_key* previous = nullptr;
+  while (bpf_map_get_next_key(*fd, previous, &key) == 0) {
+    ++count;
+    previous = &key; // the kernel reads it before writing the next key
+  }
+  if (errno != ENOENT) return Error{"polc_ct iteration: " + errnoText(errno)};
+  return count;
+}
+
+Expected<int> BpfHarness::run(std::string_view program, std::span<const uint8_t> frame) const {
+  auto fd = programFd(program);
+  if (!fd) return Error{fd.error()};
+  LIBBPF_OPTS(bpf_test_run_opts, options, .data_in = frame.data(),
+              .data_size_in = static_cast<__u32>(frame.size()), .repeat = 1);
+  if (bpf_prog_test_run_opts(*fd, &options) != 0) {
+    return Error{"BPF_PROG_TEST_RUN " + std::string(program) + ": " + errnoText(errno)};
+  }
+  return static_cast<int>(options.retval);
+}
+
+Expected<ProgramInfo> BpfHarness::programInfo(std::string_view program) const {
+  auto fd = programFd(program);
+  if (!fd) return Error{fd.error()};
+  bpf_prog_info info{};
+  __u32 length = sizeof(info);
+  if (bpf_obj_get_info_by_fd(*fd, &info, &length) != 0) {
+    return Error{"bpf_obj_get_info_by_fd " + std::string(program) + ": " + errnoText(errno)};
+  }
+  return ProgramInfo{.translatedInstructions = info.xlated_prog_len / 8,
+                     .verifiedInstructions = info.verified_insns};
+}
+
+} // namespace polc::testing

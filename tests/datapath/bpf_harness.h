@@ -1,0 +1,98 @@
+// Loads an endpoint object with libbpf, fills its maps with the layouts of
+// polc_structs.h and runs packets through its programs with
+// BPF_PROG_TEST_RUN. Needs root (CAP_BPF, CAP_NET_ADMIN) but no interfaces.
+#pragma once
+
+#include "polc/codegen/endpoint_program.h"
+#include "polc/support/expected.h"
+#include "polc_structs.h"
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+struct bpf_object;
+
+namespace polc::testing {
+
+// Why kernel-backed tests cannot run in this process, or nullopt if they can.
+std::optional<std::string> kernelUnavailableReason();
+
+// A fresh directory under the system temp dir, removed with its contents.
+class TempDir {
+public:
+  static Expected<TempDir> create(std::string_view prefix);
+  TempDir(TempDir&&) noexcept;
+  TempDir& operator=(TempDir&&) noexcept;
+  ~TempDir();
+  const std::filesystem::path& path() const { return path_; }
+
+private:
+  explicit TempDir(std::filesystem::path path) : path_(std::move(path)) {}
+  std::filesystem::path path_;
+};
+
+// Writes the embedded bpf/lib and the endpoint's C into workDir the way a
+// build output directory holds them, compiles it, returns the object path.
+Expected<std::filesystem::path> buildEndpointObject(const codegen::EndpointProgramSpec&,
+                                                    const std::filesystem::path& workDir);
+
+enum class Direction { Egress, Ingress };
+
+// A policy table entry described by its meaning rather than its prefixlen.
+struct PolicyEntry {
+  uint32_t identity = POLC_IDENTITY_ANY;
+  std::optional<uint8_t> protocol; // nullopt: every protocol (and port)
+  uint16_t port = 0;               // host byte order; for ICMP type << 8 | code
+  unsigned portPrefixBits = 0;     // 0: every port, 16: exactly `port`
+  uint8_t verdict = POLC_VERDICT_ALLOW;
+  uint32_t ruleId = 0;
+};
+polc_policy_key policyKey(const PolicyEntry&);
+
+// "10.0.0.0/8", "fd00::1/128"; a bare address is a host prefix.
+Expected<polc_ipcache_key> ipcacheKey(std::string_view prefix);
+
+struct ProgramInfo {
+  uint32_t translatedInstructions = 0;
+  uint32_t verifiedInstructions = 0; // instructions the verifier processed
+};
+
+class BpfHarness {
+public:
+  // Opens and loads (verifies) every program of the object.
+  static Expected<BpfHarness> load(const std::filesystem::path& object);
+  // Emits, compiles and loads the endpoint in a temporary directory.
+  static Expected<BpfHarness> build(const codegen::EndpointProgramSpec&);
+
+  BpfHarness(BpfHarness&&) noexcept;
+  BpfHarness& operator=(BpfHarness&&) noexcept;
+  ~BpfHarness();
+
+  Status setIdentity(std::string_view prefix, uint32_t identity);
+  Status addPolicy(Direction, const PolicyEntry&);
+  Status removePolicy(Direction, const PolicyEntry&);
+  Expected<std::optional<polc_ct_value>> conntrackEntry(const polc_ct_key&) const;
+  Expected<size_t> conntrackSize() const;
+
+  // Runs the program once on an Ethernet frame; returns its tc verdict.
+  Expected<int> run(std::string_view program, std::span<const uint8_t> frame) const;
+  Expected<ProgramInfo> programInfo(std::string_view program) const;
+
+  Expected<int> mapFd(std::string_view name) const;
+  Expected<int> programFd(std::string_view name) const;
+
+private:
+  struct ObjectCloser {
+    void operator()(bpf_object*) const;
+  };
+  explicit BpfHarness(std::unique_ptr<bpf_object, ObjectCloser> object);
+
+  std::unique_ptr<bpf_object, ObjectCloser> object_;
+};
+
+} // namespace polc::testing

@@ -1,0 +1,78 @@
+#include "polc/artifacts/digest.h"
+#include "polc/artifacts/manifest.h"
+#include "polc/artifacts/tables.h"
+
+#include <nlohmann/json.hpp>
+
+#include <gtest/gtest.h>
+
+#include <netinet/in.h>
+#include <unistd.h>
+
+namespace polc::artifacts {
+namespace {
+
+namespace fs = std::filesystem;
+
+TEST(Digest, KnownValue) {
+  EXPECT_EQ(sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST(PolicyTableJson, RoundTrips) {
+  PolicyTable table{"web-1", Direction::Egress, true,
+                    {{300, IPPROTO_TCP, 8000, 12, Verdict::Allow, 4}, {0, 0, 0, 0, Verdict::Deny, 5}},
+                    {{4, "web", "allow to app == \"x\" on tcp/8000-8015", "p.pol:3:5"}}};
+  auto back = policyTableFromJson(toJson(table));
+  ASSERT_TRUE(back) << back.error();
+  EXPECT_EQ(*back, table);
+  EXPECT_FALSE(policyTableFromJson(nlohmann::json{{"endpoint", 1}}));
+}
+
+class ManifestOnDisk : public ::testing::Test {
+protected:
+  void SetUp() override {
+    dir = fs::temp_directory_path() / ("polc-manifest-test-" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    ASSERT_TRUE(writeFile(dir / "nodes/n/ipcache.json", "{}\n"));
+    ASSERT_TRUE(writeFile(dir / "nodes/n/endpoints/e/ingress.json", "in\n"));
+    ASSERT_TRUE(writeFile(dir / "nodes/n/endpoints/e/egress.json", "eg\n"));
+    manifest.polcVersion = "test";
+    manifest.cluster = "c";
+    EndpointArtifacts ep{"e", "v1", 300, std::nullopt, false, false, "", "nodes/n/endpoints/e/ingress.json",
+                         "nodes/n/endpoints/e/egress.json"};
+    manifest.nodes.push_back({"n", "10.0.0.1", "nodes/n/ipcache.json", {ep}});
+    for (auto path : {"nodes/n/ipcache.json", "nodes/n/endpoints/e/ingress.json", "nodes/n/endpoints/e/egress.json"})
+      manifest.files[path] = *sha256OfFile(dir / path);
+    ASSERT_TRUE(writeFile(dir / "manifest.json", dumpJson(toJson(manifest))));
+  }
+  void TearDown() override { fs::remove_all(dir); }
+
+  fs::path dir;
+  Manifest manifest;
+};
+
+TEST_F(ManifestOnDisk, RoundTripsAndVerifies) {
+  auto read = readManifest(dir);
+  ASSERT_TRUE(read) << read.error();
+  EXPECT_EQ(*read, manifest);
+  EXPECT_TRUE(verifyManifest(dir, *read));
+}
+
+TEST_F(ManifestOnDisk, TamperedAndMissingFilesAreNamed) {
+  ASSERT_TRUE(writeFile(dir / "nodes/n/endpoints/e/ingress.json", "changed\n"));
+  fs::remove(dir / "nodes/n/ipcache.json");
+  auto status = verifyManifest(dir, manifest);
+  ASSERT_FALSE(status);
+  EXPECT_NE(status.error().find("ingress.json: digest mismatch"), std::string::npos) << status.error();
+  EXPECT_NE(status.error().find("ipcache.json: missing"), std::string::npos) << status.error();
+}
+
+TEST_F(ManifestOnDisk, UnlistedReferenceIsRefused) {
+  manifest.files.erase("nodes/n/endpoints/e/egress.json");
+  auto status = verifyManifest(dir, manifest);
+  ASSERT_FALSE(status);
+  EXPECT_NE(status.error().find("referenced but has no digest"), std::string::npos);
+}
+
+} // namespace
+} // namespace polc::artifacts
