@@ -11,7 +11,9 @@ namespace polc::artifacts {
 
 using nlohmann::json;
 
-std::string dumpJson(const json& j) { return j.dump(2) + "\n"; }
+std::string dumpJson(const json& j) {
+  return j.dump(2) + "\n";
+}
 
 const NodeArtifacts* Manifest::findNode(std::string_view name) const {
   auto it = std::find_if(nodes.begin(), nodes.end(), [&](const auto& n) { return n.name == name; });
@@ -24,8 +26,10 @@ json toJson(const Manifest& manifest) {
     json endpoints = json::array();
     for (const auto& ep : node.endpoints) {
       json programs = json::array();
-      if (ep.fromEndpointProgram) programs.push_back({{"name", kProgFromEndpoint}, {"hook", "tc-ingress"}});
-      if (ep.toEndpointProgram) programs.push_back({{"name", kProgToEndpoint}, {"hook", "tc-egress"}});
+      if (ep.fromEndpointProgram)
+        programs.push_back({{"name", kProgFromEndpoint}, {"hook", "tc-ingress"}});
+      if (ep.toEndpointProgram)
+        programs.push_back({{"name", kProgToEndpoint}, {"hook", "tc-egress"}});
       endpoints.push_back({{"name", ep.name},
                            {"interface", ep.interface},
                            {"identity", ep.identity},
@@ -51,8 +55,9 @@ Expected<Manifest> manifestFromJson(const json& j) {
     Manifest manifest;
     manifest.schema = j.at("schema").get<int>();
     if (manifest.schema != kManifestSchema)
-      return Error{"manifest schema " + std::to_string(manifest.schema) + " is not supported (this polc reads schema " +
-                   std::to_string(kManifestSchema) + ")"};
+      return Error{"manifest schema " + std::to_string(manifest.schema) +
+                   " is not supported (this polc reads schema " + std::to_string(kManifestSchema) +
+                   ")"};
     manifest.polcVersion = j.at("polc_version").get<std::string>();
     manifest.cluster = j.at("cluster").get<std::string>();
     for (const auto& n : j.at("nodes")) {
@@ -68,9 +73,12 @@ Expected<Manifest> manifestFromJson(const json& j) {
         if (!e.at("object").is_null()) ep.object = e.at("object").get<std::string>();
         for (const auto& p : e.at("programs")) {
           auto name = p.at("name").get<std::string>();
-          if (name == kProgFromEndpoint) ep.fromEndpointProgram = true;
-          else if (name == kProgToEndpoint) ep.toEndpointProgram = true;
-          else return Error{"endpoint " + ep.name + ": unknown program \"" + name + "\""};
+          if (name == kProgFromEndpoint)
+            ep.fromEndpointProgram = true;
+          else if (name == kProgToEndpoint)
+            ep.toEndpointProgram = true;
+          else
+            return Error{"endpoint " + ep.name + ": unknown program \"" + name + "\""};
         }
         ep.source = e.at("source").get<std::string>();
         ep.ingressTable = e.at("tables").at("ingress").get<std::string>();
@@ -105,10 +113,11 @@ Status verifyManifest(const std::filesystem::path& outDir, const Manifest& manif
       continue;
     }
     auto actual = sha256OfFile(outDir / path);
-    if (!actual) problems.push_back(path + ": missing (" + actual.error() + ")");
+    if (!actual)
+      problems.push_back(path + ": missing (" + actual.error() + ")");
     else if (*actual != expected)
-      problems.push_back(path + ": digest mismatch (manifest " + expected.substr(0, 12) + "…, file " +
-                         actual->substr(0, 12) + "…)");
+      problems.push_back(path + ": digest mismatch (manifest " + expected.substr(0, 12) +
+                         "…, file " + actual->substr(0, 12) + "…)");
   }
   std::set<std::string> referenced;
   for (const auto& node : manifest.nodes) {

@@ -1,16 +1,18 @@
 #include "polc/artifacts/tables.h"
 
+#include "polc/support/protocol.h"
+
 #include "polc_structs.h"
 
 #include <nlohmann/json.hpp>
-
-#include <netinet/in.h>
 
 namespace polc::artifacts {
 
 using nlohmann::json;
 
-std::string_view toString(Verdict verdict) { return verdict == Verdict::Allow ? "allow" : "deny"; }
+std::string_view toString(Verdict verdict) {
+  return verdict == Verdict::Allow ? "allow" : "deny";
+}
 std::string_view toString(Direction direction) {
   return direction == Direction::Ingress ? "ingress" : "egress";
 }
@@ -22,33 +24,11 @@ uint32_t PolicyEntry::keyPrefixLength() const {
 
 namespace {
 
-std::string protocolName(uint8_t protocol) {
-  switch (protocol) {
-  case 0: return "any";
-  case IPPROTO_TCP: return "tcp";
-  case IPPROTO_UDP: return "udp";
-  case IPPROTO_SCTP: return "sctp";
-  case IPPROTO_ICMP: return "icmp";
-  case IPPROTO_ICMPV6: return "icmpv6";
-  default: return std::to_string(protocol);
-  }
-}
-
-Expected<uint8_t> protocolFromName(const std::string& name) {
-  if (name == "any") return uint8_t{0};
-  if (name == "tcp") return uint8_t{IPPROTO_TCP};
-  if (name == "udp") return uint8_t{IPPROTO_UDP};
-  if (name == "sctp") return uint8_t{IPPROTO_SCTP};
-  if (name == "icmp") return uint8_t{IPPROTO_ICMP};
-  if (name == "icmpv6") return uint8_t{IPPROTO_ICMPV6};
-  return Error{"unknown protocol \"" + name + "\""};
-}
-
-// JSON parse errors become Error values; nothing throws past this file.
+// Parse errors become Error values; nothing throws past this file.
 template <typename F> auto guarded(const char* what, F&& parse) -> decltype(parse()) {
   try {
     return parse();
-  } catch (const json::exception& e) {
+  } catch (const std::exception& e) { // json type errors, stoi on a bad prefix length
     return Error{std::string("malformed ") + what + ": " + e.what()};
   }
 }
@@ -89,8 +69,9 @@ Expected<PolicyTable> policyTableFromJson(const json& j) {
     for (const auto& e : j.at("entries")) {
       PolicyEntry entry;
       entry.identity = e.at("identity").get<uint32_t>();
-      auto protocol = protocolFromName(e.at("protocol").get<std::string>());
-      if (!protocol) return Error{protocol.error()};
+      auto protocolText = e.at("protocol").get<std::string>();
+      auto protocol = protocolFromName(protocolText);
+      if (!protocol) return Error{"unknown protocol \"" + protocolText + "\""};
       entry.protocol = *protocol;
       entry.port = e.at("port").get<uint16_t>();
       entry.portPrefixBits = e.at("port_prefix_bits").get<uint8_t>();
@@ -113,8 +94,8 @@ Expected<PolicyTable> policyTableFromJson(const json& j) {
 json toJson(const Ipcache& ipcache) {
   json entries = json::array();
   for (const auto& e : ipcache.entries) {
-    entries.push_back({{"prefix", e.address + "/" + std::to_string(e.prefixLength)},
-                       {"identity", e.identity}});
+    entries.push_back(
+        {{"prefix", e.address + "/" + std::to_string(e.prefixLength)}, {"identity", e.identity}});
   }
   return {{"entries", entries}};
 }

@@ -63,9 +63,9 @@ struct polc_ipcache_value {
 struct polc_policy_key {
 	__u32 prefixlen;
 	__u32 identity; /* host byte order; always fully matched */
-	__u8 protocol;  /* IPPROTO_* */
-	__u8 pad;       /* always 0 */
-	__u16 dport;    /* network byte order, so prefixes are high bits */
+	__u8 protocol;	/* IPPROTO_* */
+	__u8 pad;	/* always 0 */
+	__u16 dport;	/* network byte order, so prefixes are high bits */
 };
 
 #define POLC_POLICY_PREFIX_IDENTITY 32
@@ -105,7 +105,8 @@ struct polc_ct_value {
 #ifdef __cplusplus
 #define POLC_STRUCT_CHECK(type, size) static_assert(sizeof(type) == (size), #type " layout changed")
 #else
-#define POLC_STRUCT_CHECK(type, size) _Static_assert(sizeof(type) == (size), #type " layout changed")
+#define POLC_STRUCT_CHECK(type, size)                                                              \
+	_Static_assert(sizeof(type) == (size), #type " layout changed")
 #endif
 POLC_STRUCT_CHECK(struct polc_ipcache_key, 24);
 POLC_STRUCT_CHECK(struct polc_ipcache_value, 4);

@@ -55,8 +55,8 @@ void describeDirection(const ir::Program& program, const ir::Endpoint& endpoint,
   for (uint32_t id : policy.rules) {
     const auto& rule = program.rules[id];
     out += "      " + std::string(ast::toString(rule.verdict)) + (ingress ? " from " : " to ") +
-           listText(peerNames(program, rule)) + " on " + portsText(rule) + "   [policy \"" + rule.policy +
-           "\", " + rule.location.str() + "]\n";
+           listText(peerNames(program, rule)) + " on " + portsText(rule) + "   [policy \"" +
+           rule.policy + "\", " + rule.location.str() + "]\n";
   }
   if (policy.isolated && policy.rules.empty()) out += "      (no rule: everything denied)\n";
 }

@@ -22,8 +22,8 @@ namespace {
 class StagingDirectory {
 public:
   explicit StagingDirectory(const fs::path& outDir)
-      : path_(outDir.parent_path() / (".polc-staging-" + outDir.filename().string() + "-" +
-                                      std::to_string(::getpid()))) {}
+      : path_(outDir.parent_path() /
+              (".polc-staging-" + outDir.filename().string() + "-" + std::to_string(::getpid()))) {}
   ~StagingDirectory() {
     std::error_code ignored;
     if (!committed_) fs::remove_all(path_, ignored);
@@ -53,7 +53,8 @@ public:
                                          std::to_string(::getpid()));
       fs::remove_all(previous, ec);
       fs::rename(outDir, previous, ec);
-      if (ec) return Error{"cannot move the previous " + outDir.string() + " aside: " + ec.message()};
+      if (ec)
+        return Error{"cannot move the previous " + outDir.string() + " aside: " + ec.message()};
     }
     fs::rename(path_, outDir, ec);
     if (ec) {
@@ -79,20 +80,22 @@ public:
   explicit OutputWriter(fs::path root) : root_(std::move(root)) {}
 
   Status write(const std::string& relative, const std::string& contents) {
-    auto status = artifacts::writeFile(root_ / relative, contents);
+    auto status = polc::writeFile(root_ / relative, contents);
     if (status) digests_[relative] = artifacts::sha256Hex(contents);
     return status;
   }
 
   // Moves a compiled object to objects/<sha256>.o; identical objects share one file.
   Expected<std::string> addObject(const std::string& temporaryRelative) {
-    auto contents = artifacts::readFile(root_ / temporaryRelative);
+    auto contents = polc::readFile(root_ / temporaryRelative);
     if (!contents) return Error{contents.error()};
     auto digest = artifacts::sha256Hex(*contents);
     std::string relative = "objects/" + digest + ".o";
     std::error_code ec;
-    if (digests_.contains(relative)) fs::remove(root_ / temporaryRelative, ec);
-    else fs::rename(root_ / temporaryRelative, root_ / relative, ec);
+    if (digests_.contains(relative))
+      fs::remove(root_ / temporaryRelative, ec);
+    else
+      fs::rename(root_ / temporaryRelative, root_ / relative, ec);
     if (ec) return Error{"cannot store object " + relative + ": " + ec.message()};
     digests_[relative] = digest;
     return relative;
@@ -127,8 +130,8 @@ bool needsPrograms(const ir::Endpoint& endpoint) {
 Status checkCapacity(const artifacts::PolicyTable& table) {
   if (table.entries.size() <= POLC_POLICY_MAX_ENTRIES) return okStatus();
   return Error{"endpoint " + table.endpoint + ": the " + std::string(toString(table.direction)) +
-               " table needs " + std::to_string(table.entries.size()) + " entries, above the map's " +
-               std::to_string(POLC_POLICY_MAX_ENTRIES)};
+               " table needs " + std::to_string(table.entries.size()) +
+               " entries, above the map's " + std::to_string(POLC_POLICY_MAX_ENTRIES)};
 }
 
 } // namespace
@@ -161,10 +164,12 @@ Expected<BuildReport> writeBuild(const Compiled& compiled, const fs::path& reque
     const std::string nodeDir = "nodes/" + node.name;
     auto ipcache = passes::buildIpcache(program, node.name);
     if (ipcache.entries.size() > POLC_IPCACHE_MAX_ENTRIES)
-      return Error{"node " + node.name + ": the ipcache needs " + std::to_string(ipcache.entries.size()) +
-                   " entries, above the map's " + std::to_string(POLC_IPCACHE_MAX_ENTRIES)};
+      return Error{"node " + node.name + ": the ipcache needs " +
+                   std::to_string(ipcache.entries.size()) + " entries, above the map's " +
+                   std::to_string(POLC_IPCACHE_MAX_ENTRIES)};
     nodeArtifacts.ipcache = nodeDir + "/ipcache.json";
-    if (auto status = out.write(nodeArtifacts.ipcache, dumpJson(artifacts::toJson(ipcache))); !status)
+    if (auto status = out.write(nodeArtifacts.ipcache, dumpJson(artifacts::toJson(ipcache)));
+        !status)
       return Error{status.error()};
     report.ipcacheEntries += ipcache.entries.size();
 
@@ -195,7 +200,8 @@ Expected<BuildReport> writeBuild(const Compiled& compiled, const fs::path& reque
         if (auto status = out.write(ep.source, codegen::emitEndpointC(spec)); !status)
           return Error{status.error()};
         std::string temporaryObject = "objects/.compiling-" + endpoint.name + ".o";
-        auto compiled = codegen::compileBpfObject({out.root(), ep.source, temporaryObject, includeDirs});
+        auto compiled =
+            codegen::compileBpfObject({out.root(), ep.source, temporaryObject, includeDirs});
         if (!compiled) return Error{"endpoint " + endpoint.name + ": " + compiled.error()};
         auto object = out.addObject(temporaryObject);
         if (!object) return Error{object.error()};
@@ -213,8 +219,8 @@ Expected<BuildReport> writeBuild(const Compiled& compiled, const fs::path& reque
   manifest.files = out.digests();
   for (const auto& [path, digest] : manifest.files)
     if (path.starts_with("objects/")) ++report.objects;
-  if (auto status = artifacts::writeFile(staging.path() / "manifest.json",
-                                         dumpJson(artifacts::toJson(manifest)));
+  if (auto status =
+          polc::writeFile(staging.path() / "manifest.json", dumpJson(artifacts::toJson(manifest)));
       !status)
     return Error{status.error()};
   if (auto status = staging.commit(outDir); !status) return Error{status.error()};

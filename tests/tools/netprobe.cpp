@@ -91,14 +91,17 @@ int serve(const std::vector<int>& tcp, const std::vector<int>& udp, const std::s
     if (::poll(fds.data(), fds.size(), 200) <= 0) continue;
     size_t i = 0;
     for (auto& fd : listeners)
-      if (fds[i++].revents & POLLIN) connections.emplace_back(::accept4(fd.get(), nullptr, nullptr, SOCK_CLOEXEC));
+      if (fds[i++].revents & POLLIN)
+        connections.emplace_back(::accept4(fd.get(), nullptr, nullptr, SOCK_CLOEXEC));
     for (auto& fd : datagrams) {
       if (!(fds[i++].revents & POLLIN)) continue;
       char buffer[2048];
       sockaddr_in from{};
       socklen_t length = sizeof from;
-      auto n = ::recvfrom(fd.get(), buffer, sizeof buffer, 0, reinterpret_cast<sockaddr*>(&from), &length);
-      if (n > 0) ::sendto(fd.get(), buffer, size_t(n), 0, reinterpret_cast<sockaddr*>(&from), length);
+      auto n = ::recvfrom(fd.get(), buffer, sizeof buffer, 0, reinterpret_cast<sockaddr*>(&from),
+                          &length);
+      if (n > 0)
+        ::sendto(fd.get(), buffer, size_t(n), 0, reinterpret_cast<sockaddr*>(&from), length);
     }
     std::vector<Fd> open;
     for (auto& fd : connections) {
@@ -117,7 +120,8 @@ int serve(const std::vector<int>& tcp, const std::vector<int>& udp, const std::s
 
 // Waits for `events` on fd until the deadline; false on timeout.
 bool waitFor(int fd, short events, std::chrono::steady_clock::time_point deadline) {
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
   if (left.count() <= 0) return false;
   pollfd p{fd, events, 0};
   return ::poll(&p, 1, int(left.count())) == 1 && (p.revents & events);
@@ -127,7 +131,8 @@ int connectAndEcho(bool tcp, const char* host, int port, int timeoutMs) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs);
   Fd fd(::socket(AF_INET, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   auto sa = address(host, port);
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 && errno != EINPROGRESS) {
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 &&
+      errno != EINPROGRESS) {
     std::fprintf(stderr, "netprobe: connect: %s\n", std::strerror(errno));
     return 1;
   }
@@ -141,10 +146,12 @@ int connectAndEcho(bool tcp, const char* host, int port, int timeoutMs) {
   const std::string message = "polc-netprobe";
   // UDP may lose the first datagram while neighbours resolve: resend a few times.
   for (int attempt = 0; attempt < (tcp ? 1 : 3); ++attempt) {
-    if (::send(fd.get(), message.data(), message.size(), MSG_NOSIGNAL) != ssize_t(message.size())) return 1;
-    auto attemptDeadline = tcp ? deadline
-                               : std::min(deadline, std::chrono::steady_clock::now() +
-                                                        std::chrono::milliseconds(timeoutMs / 3 + 1));
+    if (::send(fd.get(), message.data(), message.size(), MSG_NOSIGNAL) != ssize_t(message.size()))
+      return 1;
+    auto attemptDeadline =
+        tcp ? deadline
+            : std::min(deadline, std::chrono::steady_clock::now() +
+                                     std::chrono::milliseconds(timeoutMs / 3 + 1));
     std::string received;
     while (received.size() < message.size() && waitFor(fd.get(), POLLIN, attemptDeadline)) {
       char buffer[256];
@@ -158,8 +165,9 @@ int connectAndEcho(bool tcp, const char* host, int port, int timeoutMs) {
 }
 
 int usage() {
-  std::fprintf(stderr, "usage: netprobe serve --tcp P,.. --udp P,.. [--ready-file F] [--seconds N]\n"
-                       "       netprobe connect tcp|udp ADDRESS PORT [--timeout-ms N]\n");
+  std::fprintf(stderr,
+               "usage: netprobe serve --tcp P,.. --udp P,.. [--ready-file F] [--seconds N]\n"
+               "       netprobe connect tcp|udp ADDRESS PORT [--timeout-ms N]\n");
   return 2;
 }
 
@@ -174,11 +182,16 @@ int main(int argc, char** argv) {
     int seconds = 300;
     for (int i = 2; i + 1 < argc; i += 2) {
       std::string option = argv[i];
-      if (option == "--tcp") tcp = parsePorts(argv[i + 1]);
-      else if (option == "--udp") udp = parsePorts(argv[i + 1]);
-      else if (option == "--ready-file") readyFile = argv[i + 1];
-      else if (option == "--seconds") seconds = std::atoi(argv[i + 1]);
-      else return usage();
+      if (option == "--tcp")
+        tcp = parsePorts(argv[i + 1]);
+      else if (option == "--udp")
+        udp = parsePorts(argv[i + 1]);
+      else if (option == "--ready-file")
+        readyFile = argv[i + 1];
+      else if (option == "--seconds")
+        seconds = std::atoi(argv[i + 1]);
+      else
+        return usage();
     }
     return serve(tcp, udp, readyFile, seconds);
   }

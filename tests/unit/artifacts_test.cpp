@@ -19,9 +19,12 @@ TEST(Digest, KnownValue) {
 }
 
 TEST(PolicyTableJson, RoundTrips) {
-  PolicyTable table{"web-1", Direction::Egress, true,
-                    {{300, IPPROTO_TCP, 8000, 12, Verdict::Allow, 4}, {0, 0, 0, 0, Verdict::Deny, 5}},
-                    {{4, "web", "allow to app == \"x\" on tcp/8000-8015", "p.pol:3:5"}}};
+  PolicyTable table{
+      "web-1",
+      Direction::Egress,
+      true,
+      {{300, IPPROTO_TCP, 8000, 12, Verdict::Allow, 4}, {0, 0, 0, 0, Verdict::Deny, 5}},
+      {{4, "web", "allow to app == \"x\" on tcp/8000-8015", "p.pol:3:5"}}};
   auto back = policyTableFromJson(toJson(table));
   ASSERT_TRUE(back) << back.error();
   EXPECT_EQ(*back, table);
@@ -38,10 +41,18 @@ protected:
     ASSERT_TRUE(writeFile(dir / "nodes/n/endpoints/e/egress.json", "eg\n"));
     manifest.polcVersion = "test";
     manifest.cluster = "c";
-    EndpointArtifacts ep{"e", "v1", 300, std::nullopt, false, false, "", "nodes/n/endpoints/e/ingress.json",
+    EndpointArtifacts ep{"e",
+                         "v1",
+                         300,
+                         std::nullopt,
+                         false,
+                         false,
+                         "",
+                         "nodes/n/endpoints/e/ingress.json",
                          "nodes/n/endpoints/e/egress.json"};
     manifest.nodes.push_back({"n", "10.0.0.1", "nodes/n/ipcache.json", {ep}});
-    for (auto path : {"nodes/n/ipcache.json", "nodes/n/endpoints/e/ingress.json", "nodes/n/endpoints/e/egress.json"})
+    for (auto path : {"nodes/n/ipcache.json", "nodes/n/endpoints/e/ingress.json",
+                      "nodes/n/endpoints/e/egress.json"})
       manifest.files[path] = *sha256OfFile(dir / path);
     ASSERT_TRUE(writeFile(dir / "manifest.json", dumpJson(toJson(manifest))));
   }
@@ -63,7 +74,8 @@ TEST_F(ManifestOnDisk, TamperedAndMissingFilesAreNamed) {
   fs::remove(dir / "nodes/n/ipcache.json");
   auto status = verifyManifest(dir, manifest);
   ASSERT_FALSE(status);
-  EXPECT_NE(status.error().find("ingress.json: digest mismatch"), std::string::npos) << status.error();
+  EXPECT_NE(status.error().find("ingress.json: digest mismatch"), std::string::npos)
+      << status.error();
   EXPECT_NE(status.error().find("ipcache.json: missing"), std::string::npos) << status.error();
 }
 

@@ -63,8 +63,9 @@ TEST(Frontend, ReportsEverySyntaxErrorWithItsPosition) {
 
 TEST(Frontend, RejectsBadPorts) {
   Diagnostics diagnostics;
-  auto file = parse(R"(policy "p" { select any ingress { allow from any on tcp/0, udp/70000, tcp/90-80 } })",
-                    diagnostics);
+  auto file = parse(
+      R"(policy "p" { select any ingress { allow from any on tcp/0, udp/70000, tcp/90-80 } })",
+      diagnostics);
   EXPECT_FALSE(file);
   ASSERT_EQ(diagnostics.errorCount(), 3u) << diagnostics.render();
   for (const auto& d : diagnostics.all()) EXPECT_EQ(d.name, "port-range");

@@ -43,7 +43,8 @@ TEST(PortPrefixes, UnionIsExactlyTheRange) {
     for (uint32_t port = 0; port <= 65535; port += (trial % 5 == 0 ? 1 : 7)) {
       int hits = 0;
       for (const auto& p : prefixes) hits += prefixContains(p, port);
-      EXPECT_EQ(hits, (port >= first && port <= last) ? 1 : 0) << first << "-" << last << " port " << port;
+      EXPECT_EQ(hits, (port >= first && port <= last) ? 1 : 0)
+          << first << "-" << last << " port " << port;
     }
   }
 }
@@ -73,8 +74,9 @@ nodes:
 };
 
 TEST_F(Tables, RangeBecomesPrefixesNotPorts) {
-  auto t = table(R"(policy "p" { select app == "a" ingress { allow from app == "b" on tcp/1-65535 } })", "a",
-                 ast::Direction::Ingress);
+  auto t =
+      table(R"(policy "p" { select app == "a" ingress { allow from app == "b" on tcp/1-65535 } })",
+            "a", ast::Direction::Ingress);
   EXPECT_TRUE(t.isolated);
   EXPECT_LE(t.entries.size(), 16u);
   for (const auto& e : t.entries) {

@@ -35,7 +35,8 @@ TEST(Sema, SelectorSemantics) {
   topology::Labels labels{{"app", "web"}, {"env", "prod"}};
   Diagnostics diagnostics;
   auto check = [&](const std::string& selector) {
-    auto file = frontend::parseText("s.pol", "policy \"p\" { select " + selector + " }", diagnostics);
+    auto file =
+        frontend::parseText("s.pol", "policy \"p\" { select " + selector + " }", diagnostics);
     EXPECT_TRUE(file) << diagnostics.render();
     return sema::matches(*file->policies[0].select, labels);
   };
@@ -85,7 +86,8 @@ TEST(Sema, UnknownLetIsAnErrorWithAHint) {
 }
 
 TEST(Sema, SelectorMatchingNothingIsAWarning) {
-  auto result = analyze(R"(policy "p" { select app == "nope" ingress { allow from app == "ghost" } })");
+  auto result =
+      analyze(R"(policy "p" { select app == "nope" ingress { allow from app == "ghost" } })");
   ASSERT_TRUE(result.program);
   ASSERT_EQ(result.diagnostics.warningCount(), 2u) << result.diagnostics.render();
   EXPECT_EQ(result.diagnostics.all()[0].name, "empty-selector");
@@ -93,12 +95,14 @@ TEST(Sema, SelectorMatchingNothingIsAWarning) {
 
 TEST(Sema, IdentitiesDoNotChangeWhenUnrelatedEndpointsComeAndGo) {
   auto before = analyze(R"(policy "p" { select any })");
-  std::string grown = std::string(kTopology) +
-                      "      - { name: new-1, labels: { app: new }, addresses: [10.0.0.9], interface: v9 }\n";
+  std::string grown =
+      std::string(kTopology) +
+      "      - { name: new-1, labels: { app: new }, addresses: [10.0.0.9], interface: v9 }\n";
   auto after = analyze(R"(policy "p" { select any })", grown);
   ASSERT_TRUE(before.program && after.program);
   for (const auto& endpoint : before.program->endpoints)
-    EXPECT_EQ(endpoint.identity, after.program->findEndpoint(endpoint.name)->identity) << endpoint.name;
+    EXPECT_EQ(endpoint.identity, after.program->findEndpoint(endpoint.name)->identity)
+        << endpoint.name;
   for (const auto& identity : after.program->identities) EXPECT_GE(identity.id, 256u);
 }
 

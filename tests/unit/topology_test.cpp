@@ -60,8 +60,10 @@ TEST(Topology, YamlSyntaxErrorCarriesItsLine) {
 }
 
 TEST(Topology, WrongShapesAreErrorsNotCrashes) {
-  for (const char* text : {"", "[1, 2]", "cluster: [x]\nnodes: 3", "nodes:\n  - 5\n  - {endpoints: [7]}",
-                           "cluster: c\nnodes:\n  - name: n\n    address: 1.2.3.4\n    endpoints:\n      - name: e\n        labels: [a]\n        addresses: x\n"}) {
+  for (const char* text :
+       {"", "[1, 2]", "cluster: [x]\nnodes: 3", "nodes:\n  - 5\n  - {endpoints: [7]}",
+        "cluster: c\nnodes:\n  - name: n\n    address: 1.2.3.4\n    endpoints:\n      - name: e\n  "
+        "      labels: [a]\n        addresses: x\n"}) {
     Diagnostics diagnostics;
     EXPECT_FALSE(topology::loadText("t.yaml", text, diagnostics)) << text;
     EXPECT_TRUE(diagnostics.hasErrors()) << text;

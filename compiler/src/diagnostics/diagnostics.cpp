@@ -12,7 +12,8 @@ void Diagnostics::addSource(const std::string& file, std::string text) {
 
 Diagnostic& Diagnostics::add(Severity severity, std::string name, SourceLocation location,
                              std::string message) {
-  diagnostics_.push_back({severity, std::move(name), std::move(location), 1, std::move(message), {}});
+  diagnostics_.push_back(
+      {severity, std::move(name), std::move(location), 1, std::move(message), {}});
   return diagnostics_.back();
 }
 
@@ -28,8 +29,12 @@ size_t Diagnostics::errorCount() const {
   return std::count_if(diagnostics_.begin(), diagnostics_.end(),
                        [](const auto& d) { return d.severity == Severity::Error; });
 }
-size_t Diagnostics::warningCount() const { return diagnostics_.size() - errorCount(); }
-bool Diagnostics::hasErrors() const { return errorCount() > 0; }
+size_t Diagnostics::warningCount() const {
+  return diagnostics_.size() - errorCount();
+}
+bool Diagnostics::hasErrors() const {
+  return errorCount() > 0;
+}
 
 namespace {
 

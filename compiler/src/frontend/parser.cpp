@@ -4,12 +4,10 @@
 #include "PolicyParser.h"
 #include "antlr4-runtime.h"
 
-#include <cerrno>
+#include "polc/support/files.h"
+
 #include <charconv>
-#include <cstring>
-#include <fstream>
 #include <netinet/in.h>
-#include <sstream>
 
 namespace polc::frontend {
 
@@ -99,10 +97,11 @@ private:
     rule.location = at(ctx->getStart());
     bool saysFrom = ctx->peerDirection->getType() == PolicyParser::FROM;
     if (saysFrom != (direction == ast::Direction::Ingress)) {
-      auto& d = diagnostics_.error(
-          "peer-direction", at(ctx->peerDirection),
-          std::string("an ") + std::string(ast::toString(direction)) + " rule names its peer with '" +
-              (direction == ast::Direction::Ingress ? "from" : "to") + "'");
+      auto& d =
+          diagnostics_.error("peer-direction", at(ctx->peerDirection),
+                             std::string("an ") + std::string(ast::toString(direction)) +
+                                 " rule names its peer with '" +
+                                 (direction == ast::Direction::Ingress ? "from" : "to") + "'");
       d.length = int(ctx->peerDirection->getText().size());
       d.hints.push_back(std::string("write '") + ctx->verdict->getText() + " " +
                         (direction == ast::Direction::Ingress ? "from" : "to") + " ...'");
@@ -126,23 +125,24 @@ private:
     };
     uint32_t first = 0, last = 0;
     bool ok = parse(range.substr(0, dash), first);
-    ok = ok && (dash == std::string::npos ? (last = first, true) : parse(range.substr(dash + 1), last));
+    ok = ok &&
+         (dash == std::string::npos ? (last = first, true) : parse(range.substr(dash + 1), last));
     if (!ok) {
-      auto& d = diagnostics_.error("port-range", at(token),
-                                   "port out of range in '" + text + "'");
+      auto& d = diagnostics_.error("port-range", at(token), "port out of range in '" + text + "'");
       d.length = int(text.size());
       d.hints.push_back("ports are 1 to 65535");
       return;
     }
     if (first > last) {
-      auto& d = diagnostics_.error("port-range", at(token),
-                                   "empty port range '" + text + "': the first port is above the last");
+      auto& d =
+          diagnostics_.error("port-range", at(token),
+                             "empty port range '" + text + "': the first port is above the last");
       d.length = int(text.size());
       d.hints.push_back("write " + protocolText + "/" + std::to_string(last) + "-" +
                         std::to_string(first));
       return;
     }
-    uint8_t protocol = protocolText == "tcp" ? IPPROTO_TCP
+    uint8_t protocol = protocolText == "tcp"   ? IPPROTO_TCP
                        : protocolText == "udp" ? IPPROTO_UDP
                                                : IPPROTO_SCTP;
     out.push_back({protocol, uint16_t(first), uint16_t(last), at(token)});
@@ -212,14 +212,12 @@ std::optional<ast::File> parseText(const std::string& path, std::string text,
 }
 
 std::optional<ast::File> parseFile(const std::string& path, Diagnostics& diagnostics) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    diagnostics.error("io", {path, 0, 0}, "cannot read policy file: " + std::string(std::strerror(errno)));
+  auto text = readFile(path);
+  if (!text) {
+    diagnostics.error("io", {path, 0, 0}, text.error());
     return std::nullopt;
   }
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parseText(path, text.str(), diagnostics);
+  return parseText(path, std::move(*text), diagnostics);
 }
 
 } // namespace polc::frontend

@@ -17,7 +17,8 @@ namespace {
 // Does `broad` match every packet `narrow` matches (same peer identity)?
 bool covers(const PolicyEntry& broad, const PolicyEntry& narrow) {
   if (broad.protocol == 0) return true;
-  if (broad.protocol != narrow.protocol || broad.portPrefixBits > narrow.portPrefixBits) return false;
+  if (broad.protocol != narrow.protocol || broad.portPrefixBits > narrow.portPrefixBits)
+    return false;
   if (broad.portPrefixBits == 0) return true;
   uint16_t mask = uint16_t(0xffff << (16 - broad.portPrefixBits));
   return (broad.port & mask) == (narrow.port & mask);
@@ -45,7 +46,8 @@ std::vector<PolicyEntry> mergeSameKey(std::vector<PolicyEntry> entries) {
   };
   std::sort(entries.begin(), entries.end(), [&](const auto& a, const auto& b) {
     // Deny (2) sorts before Allow (1) within a key.
-    return std::tuple(key(a), -int(a.verdict), a.ruleId) < std::tuple(key(b), -int(b.verdict), b.ruleId);
+    return std::tuple(key(a), -int(a.verdict), a.ruleId) <
+           std::tuple(key(b), -int(b.verdict), b.ruleId);
   });
   entries.erase(std::unique(entries.begin(), entries.end(),
                             [&](const auto& a, const auto& b) { return key(a) == key(b); }),
@@ -65,7 +67,8 @@ std::vector<PolicyEntry> resolvePrecedence(const std::vector<PolicyEntry>& entri
       if (&other == &entry || !covers(other, entry)) continue;
       bool samePeer = other.identity == entry.identity;
       bool wildcardDeny = other.identity == POLC_IDENTITY_ANY && other.verdict == Verdict::Deny;
-      if (entry.verdict == Verdict::Allow && other.verdict == Verdict::Deny && (samePeer || wildcardDeny)) {
+      if (entry.verdict == Verdict::Allow && other.verdict == Verdict::Deny &&
+          (samePeer || wildcardDeny)) {
         redundant = true;
       } else if (samePeer && other.verdict == entry.verdict && !covers(entry, other)) {
         redundant = true; // strictly broader, same verdict
@@ -84,8 +87,8 @@ artifacts::PolicyTable buildPolicyTable(const ir::Program& program, const ir::En
   const auto& policy = endpoint.policy(direction);
   artifacts::PolicyTable table;
   table.endpoint = endpoint.name;
-  table.direction =
-      direction == ast::Direction::Ingress ? artifacts::Direction::Ingress : artifacts::Direction::Egress;
+  table.direction = direction == ast::Direction::Ingress ? artifacts::Direction::Ingress
+                                                         : artifacts::Direction::Egress;
   table.isolated = policy.isolated;
   std::vector<PolicyEntry> entries;
   for (uint32_t id : policy.rules) {

@@ -8,7 +8,8 @@ namespace polc::sema {
 
 namespace {
 
-void warnIfEmpty(bool empty, const ast::Selector& selector, const char* role, Diagnostics& diagnostics) {
+void warnIfEmpty(bool empty, const ast::Selector& selector, const char* role,
+                 Diagnostics& diagnostics) {
   if (!empty) return;
   auto& d = diagnostics.warning("empty-selector", selector.location,
                                 std::string(role) + " '" + ast::toText(selector) +
@@ -49,8 +50,8 @@ std::optional<ir::Program> lowerToIr(const ast::File& file, const topology::Topo
 
     for (const auto& block : policy.blocks) {
       for (size_t i : selected) {
-        auto& direction = block.direction == ast::Direction::Ingress ? endpoints[i].ingress
-                                                                      : endpoints[i].egress;
+        auto& direction =
+            block.direction == ast::Direction::Ingress ? endpoints[i].ingress : endpoints[i].egress;
         direction.isolated = true; // a block, even an empty one, isolates
       }
       for (const auto& rule : block.rules) {
@@ -68,7 +69,7 @@ std::optional<ir::Program> lowerToIr(const ast::File& file, const topology::Topo
         warnIfEmpty(lowered.peers.empty(), *rule.peer, "the peer", diagnostics);
         for (size_t i : selected) {
           auto& direction = rule.direction == ast::Direction::Ingress ? endpoints[i].ingress
-                                                                       : endpoints[i].egress;
+                                                                      : endpoints[i].egress;
           direction.rules.push_back(lowered.id);
         }
         program.rules.push_back(std::move(lowered));
@@ -105,14 +106,16 @@ std::optional<ir::Program> analyze(const ast::File& file, const topology::Topolo
 namespace polc::ir {
 
 const Identity* Program::findIdentity(uint32_t id) const {
-  auto it = std::lower_bound(identities.begin(), identities.end(), id,
-                             [](const Identity& identity, uint32_t value) { return identity.id < value; });
+  auto it = std::lower_bound(
+      identities.begin(), identities.end(), id,
+      [](const Identity& identity, uint32_t value) { return identity.id < value; });
   return it != identities.end() && it->id == id ? &*it : nullptr;
 }
 
 const Endpoint* Program::findEndpoint(std::string_view name) const {
-  auto it = std::lower_bound(endpoints.begin(), endpoints.end(), name,
-                             [](const Endpoint& e, std::string_view value) { return e.name < value; });
+  auto it =
+      std::lower_bound(endpoints.begin(), endpoints.end(), name,
+                       [](const Endpoint& e, std::string_view value) { return e.name < value; });
   return it != endpoints.end() && it->name == name ? &*it : nullptr;
 }
 

@@ -13,7 +13,8 @@ public:
   void define(const ast::Let& let) {
     auto resolved = resolve(let.selector);
     if (defined_.contains(let.name)) {
-      auto& d = diagnostics_.error("duplicate-let", let.location, "'" + let.name + "' is already defined");
+      auto& d = diagnostics_.error("duplicate-let", let.location,
+                                   "'" + let.name + "' is already defined");
       d.hints.push_back("first defined at " + locations_[let.name].str());
       return;
     }
@@ -29,8 +30,8 @@ public:
       auto& d = diagnostics_.error("unknown-let", selector->location,
                                    "'" + selector->key + "' is not a defined name");
       d.length = selector->length;
-      d.hints.push_back("define it first with: let " + selector->key + " = <selector>, or compare a label: " +
-                        selector->key + " == \"value\"");
+      d.hints.push_back("define it first with: let " + selector->key +
+                        " = <selector>, or compare a label: " + selector->key + " == \"value\"");
       return selector;
     }
     if (selector->operands.empty()) return selector;

@@ -1,14 +1,12 @@
 #include "polc/topology/loader.h"
 
+#include "polc/support/files.h"
+
 #include <yaml-cpp/yaml.h>
 
 #include <arpa/inet.h>
 #include <cctype>
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 namespace polc::topology {
 
@@ -108,7 +106,8 @@ private:
     node.address = scalar(yaml, "address", true);
     if (!node.address.empty()) checkAddress(yaml["address"], node.address);
     auto endpoints = yaml["endpoints"];
-    if (endpoints && !endpoints.IsSequence()) error(endpoints, "'endpoints' must be a list");
+    if (endpoints && !endpoints.IsSequence())
+      error(endpoints, "'endpoints' must be a list");
     else if (endpoints)
       for (const auto& endpoint : endpoints) readEndpoint(endpoint, node);
     topology.nodes.push_back(std::move(node));
@@ -137,7 +136,8 @@ private:
     if (!endpoint.name.empty() && !endpointNames_.insert(endpoint.name).second)
       error(yaml["name"], "duplicate endpoint name '" + endpoint.name + "'");
     if (auto labels = yaml["labels"]) {
-      if (!labels.IsMap()) error(labels, "'labels' must be a mapping of label keys to values");
+      if (!labels.IsMap())
+        error(labels, "'labels' must be a mapping of label keys to values");
       else
         for (const auto& label : labels) {
           if (!label.second.IsScalar()) {
@@ -163,11 +163,12 @@ private:
     endpoint.interface = scalar(yaml, "interface", true);
     if (!endpoint.interface.empty()) {
       if (!isInterfaceName(endpoint.interface)) {
-        auto& d = error(yaml["interface"], "'" + endpoint.interface + "' is not a valid interface name");
+        auto& d =
+            error(yaml["interface"], "'" + endpoint.interface + "' is not a valid interface name");
         d.hints.push_back("interface names have 1 to 15 characters, without '/', ':' or spaces");
       } else if (!interfaces_.insert(node.name + "/" + endpoint.interface).second) {
-        error(yaml["interface"], "interface '" + endpoint.interface + "' is used twice on node '" +
-                                     node.name + "'");
+        error(yaml["interface"],
+              "interface '" + endpoint.interface + "' is used twice on node '" + node.name + "'");
       }
     }
     node.endpoints.push_back(std::move(endpoint));
@@ -188,8 +189,7 @@ std::optional<Topology> loadText(const std::string& path, const std::string& tex
   try {
     root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
-    diagnostics.error("yaml", {path, e.mark.line + 1, e.mark.column + 1},
-                      "invalid YAML: " + e.msg);
+    diagnostics.error("yaml", {path, e.mark.line + 1, e.mark.column + 1}, "invalid YAML: " + e.msg);
     return std::nullopt;
   }
   try {
@@ -202,15 +202,12 @@ std::optional<Topology> loadText(const std::string& path, const std::string& tex
 }
 
 std::optional<Topology> loadFile(const std::string& path, Diagnostics& diagnostics) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    diagnostics.error("io", {path, 0, 0},
-                      "cannot read topology file: " + std::string(std::strerror(errno)));
+  auto text = readFile(path);
+  if (!text) {
+    diagnostics.error("io", {path, 0, 0}, text.error());
     return std::nullopt;
   }
-  std::ostringstream text;
-  text << in.rdbuf();
-  return loadText(path, text.str(), diagnostics);
+  return loadText(path, *text, diagnostics);
 }
 
 } // namespace polc::topology

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "polc/support/expected.h"
+#include "polc/support/files.h"
 
 #include <filesystem>
 #include <string>
@@ -12,9 +13,5 @@ namespace polc::artifacts {
 // Lower-case hex SHA-256 of the bytes.
 std::string sha256Hex(std::string_view bytes);
 Expected<std::string> sha256OfFile(const std::filesystem::path& path);
-
-Expected<std::string> readFile(const std::filesystem::path& path);
-// Writes atomically enough for build outputs: to a temporary, then renames.
-Status writeFile(const std::filesystem::path& path, std::string_view contents);
 
 } // namespace polc::artifacts

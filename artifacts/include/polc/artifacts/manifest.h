@@ -42,7 +42,7 @@ struct EndpointArtifacts {
 struct NodeArtifacts {
   std::string name;
   std::string address;
-  std::string ipcache; // Ipcache JSON
+  std::string ipcache;                      // Ipcache JSON
   std::vector<EndpointArtifacts> endpoints; // sorted by name
   bool operator==(const NodeArtifacts&) const = default;
 };
@@ -51,7 +51,7 @@ struct Manifest {
   int schema = kManifestSchema;
   std::string polcVersion;
   std::string cluster;
-  std::vector<NodeArtifacts> nodes;        // sorted by name
+  std::vector<NodeArtifacts> nodes;         // sorted by name
   std::map<std::string, std::string> files; // path -> sha256, every file but the manifest
   bool operator==(const Manifest&) const = default;
 

@@ -46,15 +46,15 @@ struct RuleRef {
 struct PolicyTable {
   std::string endpoint;
   Direction direction = Direction::Ingress;
-  bool isolated = false;                  // no match -> deny when isolated
-  std::vector<PolicyEntry> entries;       // sorted
-  std::vector<RuleRef> rules;             // sorted by id
+  bool isolated = false;            // no match -> deny when isolated
+  std::vector<PolicyEntry> entries; // sorted
+  std::vector<RuleRef> rules;       // sorted by id
   bool operator==(const PolicyTable&) const = default;
 };
 
 struct IpcacheEntry {
-  uint8_t family = 4;        // 4 or 6
-  std::string address;       // textual address, e.g. "10.0.1.10"
+  uint8_t family = 4;  // 4 or 6
+  std::string address; // textual address, e.g. "10.0.1.10"
   uint8_t prefixLength = 32;
   uint32_t identity = 0;
   auto operator<=>(const IpcacheEntry&) const = default;

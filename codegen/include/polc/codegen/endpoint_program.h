@@ -31,9 +31,9 @@ std::string emitEndpointC(const EndpointProgramSpec&);
 const std::vector<std::pair<std::string, std::string>>& bpfLibraryFiles();
 
 struct CompileRequest {
-  std::filesystem::path workDir;    // clang runs here; paths below are relative to it
-  std::string source;               // e.g. "nodes/n1/endpoints/web-1/prog.c"
-  std::string object;               // e.g. "objects/tmp-web-1.o"
+  std::filesystem::path workDir;        // clang runs here; paths below are relative to it
+  std::string source;                   // e.g. "nodes/n1/endpoints/web-1/prog.c"
+  std::string object;                   // e.g. "objects/tmp-web-1.o"
   std::vector<std::string> includeDirs; // relative to workDir, e.g. "bpf/lib"
 };
 

@@ -61,12 +61,11 @@ struct Let {
 
 struct File {
   std::string path;
-  std::vector<Let> lets;         // in file order
-  std::vector<Policy> policies;  // in file order
+  std::vector<Let> lets;        // in file order
+  std::vector<Policy> policies; // in file order
 };
 
 std::string_view toString(Direction);
 std::string_view toString(Verdict);
-std::string protocolName(uint8_t protocol);
 
 } // namespace polc::ast

@@ -25,9 +25,9 @@ struct Rule {
   std::string policy;
   ast::Verdict verdict = ast::Verdict::Allow;
   ast::Direction direction = ast::Direction::Ingress;
-  std::vector<uint32_t> peers;        // identities the peer selector matches, sorted
-  std::vector<ast::PortRange> ports;  // empty: every protocol and port
-  std::string text;                   // canonical text of the rule
+  std::vector<uint32_t> peers;       // identities the peer selector matches, sorted
+  std::vector<ast::PortRange> ports; // empty: every protocol and port
+  std::string text;                  // canonical text of the rule
   SourceLocation location;
 };
 

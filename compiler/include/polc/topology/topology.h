@@ -14,10 +14,10 @@ using Labels = std::map<std::string, std::string>;
 
 struct Endpoint {
   std::string name;
-  std::string node;      // owning node's name
+  std::string node; // owning node's name
   Labels labels;
   std::vector<std::string> addresses; // IPv4 (and later IPv6) host addresses
-  std::string interface; // host-side interface name, at most 15 characters
+  std::string interface;              // host-side interface name, at most 15 characters
   SourceLocation location;
 };
 

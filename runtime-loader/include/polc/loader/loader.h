@@ -5,6 +5,7 @@
 
 #include "polc/support/expected.h"
 
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -12,6 +13,17 @@
 #include <vector>
 
 namespace polc::loader {
+
+// polc's tc filters: a fixed handle and priority on the clsact hooks, so that
+// a reload replaces them in place and unload removes exactly these.
+inline constexpr uint32_t kTcFilterHandle = 0x504c; // "PL"
+inline constexpr uint32_t kTcFilterPriority = 0xc0;
+
+// Pin layout below Placement::pinRoot:
+//   <node>/polc_ipcache, <node>/polc_ct               shared by the node's endpoints
+//   <node>/<endpoint>/polc_policy_in|polc_policy_eg   per endpoint
+//   <node>/<endpoint>/polc_from_ep|polc_to_ep         the attached programs
+// State: <stateDir>/<node>.json lists every attachment and pin.
 
 struct Placement {
   // Root of this loader's pins on a bpffs; mounted if it is not one yet.

@@ -35,6 +35,8 @@ private:
 // For calls that return nothing but may fail.
 struct Ok {};
 using Status = Expected<Ok>;
-inline Status okStatus() { return Ok{}; }
+inline Status okStatus() {
+  return Ok{};
+}
 
 } // namespace polc

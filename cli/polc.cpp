@@ -1,0 +1,298 @@
+// polc: the command line. A thin front: every command is a call into one of
+// the stage libraries; this file only parses options and prints results.
+#include "polc/artifacts/manifest.h"
+#include "polc/driver/pipeline.h"
+#include "polc/lab/lab.h"
+#include "polc/loader/loader.h"
+#include "polc/topology/loader.h"
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <iostream>
+#include <unistd.h>
+
+namespace {
+
+// Exit codes, as documented in docs/cli.md.
+constexpr int kExitOk = 0;
+constexpr int kExitInputError = 1;
+constexpr int kExitUsage = 2;
+constexpr int kExitSystem = 3;
+
+enum class Format { Text, Json };
+
+void addFormatOption(CLI::App* command, Format& format) {
+  command->add_option("-o,--output", format, "Output format: text or json")
+      ->transform(CLI::CheckedTransformer(
+          std::map<std::string, Format>{{"text", Format::Text}, {"json", Format::Json}},
+          CLI::ignore_case));
+}
+
+void printDiagnostics(const polc::Diagnostics& diagnostics, Format format) {
+  if (format == Format::Json) return; // part of the JSON document instead
+  std::cerr << diagnostics.render(::isatty(STDERR_FILENO) == 1);
+  if (diagnostics.errorCount() > 0 || diagnostics.warningCount() > 0)
+    std::cerr << diagnostics.errorCount() << " error(s), " << diagnostics.warningCount()
+              << " warning(s)\n";
+}
+
+int failSystem(const std::string& what, const std::string& message, Format format) {
+  if (format == Format::Json)
+    std::cout << nlohmann::json{{"ok", false}, {"error", message}}.dump(2) << "\n";
+  else
+    std::cerr << "polc " << what << ": " << message << "\n";
+  return kExitSystem;
+}
+
+struct CompileOptions {
+  std::string policy;
+  std::string topology;
+};
+
+void addCompileOptions(CLI::App* command, CompileOptions& options) {
+  command->add_option("policy", options.policy, "Policy file (.pol)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  command->add_option("-t,--topology", options.topology, "Topology file (YAML)")
+      ->required()
+      ->check(CLI::ExistingFile);
+}
+
+int runCheck(const CompileOptions& options, Format format) {
+  polc::Diagnostics diagnostics;
+  auto compiled = polc::driver::compile({options.policy, options.topology}, diagnostics);
+  printDiagnostics(diagnostics, format);
+  if (format == Format::Json) {
+    std::cout << nlohmann::json{{"ok", compiled.has_value()}, {"diagnostics", diagnostics.toJson()}}
+                     .dump(2)
+              << "\n";
+  } else if (compiled) {
+    std::cout << options.policy << ": ok (" << compiled->program.rules.size() << " rules, "
+              << compiled->program.endpoints.size() << " endpoints)\n";
+  }
+  return compiled ? kExitOk : kExitInputError;
+}
+
+int runBuild(const CompileOptions& options, const std::string& outDir, Format format, bool quiet) {
+  polc::Diagnostics diagnostics;
+  auto compiled = polc::driver::compile({options.policy, options.topology}, diagnostics);
+  printDiagnostics(diagnostics, format);
+  if (!compiled) {
+    if (format == Format::Json)
+      std::cout << nlohmann::json{{"ok", false}, {"diagnostics", diagnostics.toJson()}}.dump(2)
+                << "\n";
+    return kExitInputError;
+  }
+  auto report = polc::driver::writeBuild(*compiled, outDir);
+  if (!report) return failSystem("build", report.error(), format);
+  if (format == Format::Json) {
+    std::cout << nlohmann::json{{"ok", true},
+                                {"out", report->outDir.string()},
+                                {"nodes", report->nodes},
+                                {"endpoints", report->endpoints},
+                                {"programs", report->programs},
+                                {"objects", report->objects},
+                                {"policy_entries", report->policyEntries},
+                                {"ipcache_entries", report->ipcacheEntries},
+                                {"diagnostics", diagnostics.toJson()},
+                                {"enforcement", polc::driver::describeEnforcementJson(*compiled)}}
+                     .dump(2)
+              << "\n";
+    return kExitOk;
+  }
+  std::cout << "polc: built " << outDir << ": " << report->nodes << " node(s), "
+            << report->endpoints << " endpoint(s), " << report->programs << " with programs in "
+            << report->objects << " object(s), " << report->policyEntries
+            << " policy table entries, " << report->ipcacheEntries << " ipcache entries\n";
+  if (quiet) return kExitOk;
+  auto manifest = polc::artifacts::readManifest(outDir);
+  if (manifest) {
+    std::cout << "\nFiles (" << manifest->files.size() + 1 << ", digests in manifest.json):\n";
+    for (const auto& [path, digest] : manifest->files)
+      if (!path.starts_with("bpf/lib/"))
+        std::cout << "  " << path << "  sha256:" << digest.substr(0, 12) << "\n";
+    std::cout << "  bpf/lib/*.h  (the datapath headers the objects were built from)\n";
+  }
+  std::cout << "\nWhat it enforces:\n" << polc::driver::describeEnforcement(*compiled);
+  return kExitOk;
+}
+
+struct PlacementOptions {
+  polc::loader::Placement placement;
+  std::string labPrefix;
+};
+
+void addPlacementOptions(CLI::App* command, PlacementOptions& options, bool withNetns) {
+  command->add_option("--pin-root", options.placement.pinRoot, "bpffs directory for pinned maps")
+      ->capture_default_str();
+  command
+      ->add_option("--state-dir", options.placement.stateDir, "Where polc records what it attached")
+      ->capture_default_str();
+  if (!withNetns) return;
+  auto* netns =
+      command->add_option("--netns", options.placement.netns,
+                          "Network namespace holding the node's interfaces (default: this one)");
+  command
+      ->add_option("--lab", options.labPrefix,
+                   "Load into the node namespace of the `polc lab` with this prefix")
+      ->excludes(netns);
+}
+
+int runLoad(const std::string& outDir, const std::string& node, PlacementOptions options,
+            Format format) {
+  if (!options.labPrefix.empty()) {
+    auto manifest = polc::artifacts::readManifest(outDir);
+    if (!manifest) return failSystem("load", manifest.error(), format);
+    std::string nodeName = node;
+    if (nodeName.empty() && manifest->nodes.size() == 1) nodeName = manifest->nodes[0].name;
+    options.placement.netns = polc::lab::nodeNamespace(options.labPrefix, nodeName);
+  }
+  auto loader = polc::loader::makeKernelLoader();
+  auto report = loader->load({outDir, node, options.placement});
+  if (!report) return failSystem("load", report.error(), format);
+  if (format == Format::Json) {
+    auto attached = nlohmann::json::array();
+    for (const auto& a : report->attached)
+      attached.push_back({{"endpoint", a.endpoint},
+                          {"interface", a.interface},
+                          {"hook", a.hook},
+                          {"program", a.program},
+                          {"program_id", a.programId}});
+    std::cout << nlohmann::json{{"ok", true},
+                                {"node", report->node},
+                                {"attached", attached},
+                                {"policy_entries", report->policyEntries},
+                                {"ipcache_entries", report->ipcacheEntries}}
+                     .dump(2)
+              << "\n";
+    return kExitOk;
+  }
+  std::cout << "polc: loaded node " << report->node << ": " << report->attached.size()
+            << " program(s) attached, " << report->policyEntries << " policy entries, "
+            << report->ipcacheEntries << " ipcache entries\n";
+  for (const auto& a : report->attached)
+    std::cout << "  " << a.endpoint << "  " << a.interface << " " << a.hook << "  " << a.program
+              << " (id " << a.programId << ")\n";
+  return kExitOk;
+}
+
+int runUnload(const std::string& node, const PlacementOptions& options, Format format) {
+  auto loader = polc::loader::makeKernelLoader();
+  auto report = loader->unload({node, options.placement});
+  if (!report) return failSystem("unload", report.error(), format);
+  if (format == Format::Json) {
+    std::cout << nlohmann::json{{"ok", true},
+                                {"detached", report->detached.size()},
+                                {"pins_removed", report->pinsRemoved}}
+                     .dump(2)
+              << "\n";
+  } else {
+    std::cout << "polc: unloaded: " << report->detached.size() << " program(s) detached, "
+              << report->pinsRemoved << " pin(s) removed\n";
+  }
+  return kExitOk;
+}
+
+int runLabUp(const std::string& topologyFile, const std::string& prefix) {
+  polc::Diagnostics diagnostics;
+  auto topology = polc::topology::loadFile(topologyFile, diagnostics);
+  printDiagnostics(diagnostics, Format::Text);
+  if (!topology) return kExitInputError;
+  auto report = polc::lab::up(*topology, {prefix});
+  if (!report) return failSystem("lab up", report.error(), Format::Text);
+  std::cout << "polc: lab up: " << report->namespaces.size() << " network namespace(s)\n";
+  for (const auto& node : topology->nodes) {
+    std::cout << "  node " << node.name << ": ip netns exec "
+              << polc::lab::nodeNamespace(prefix, node.name) << " ...\n";
+    for (const auto& endpoint : node.endpoints)
+      std::cout << "    " << endpoint.name << ": ip netns exec "
+                << polc::lab::endpointNamespace(prefix, endpoint.name) << " ...  ("
+                << endpoint.addresses[0] << ", host side " << endpoint.interface << ")\n";
+  }
+  std::cout << "load a build into it with: polc load OUT --lab " << prefix << "\n";
+  return kExitOk;
+}
+
+int runLabDown(const std::string& prefix) {
+  auto report = polc::lab::down({prefix});
+  if (!report) return failSystem("lab down", report.error(), Format::Text);
+  std::cout << "polc: lab down: removed " << report->namespaces.size() << " network namespace(s)\n";
+  return kExitOk;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "polc: compiles label-based network policy into BPF programs and tables, and loads them"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("polc ") + POLC_VERSION);
+  Format format = Format::Text;
+
+  CompileOptions compileOptions;
+  auto* check = app.add_subcommand(
+      "check", "Parse and analyze a policy against a topology; print diagnostics");
+  addCompileOptions(check, compileOptions);
+  addFormatOption(check, format);
+
+  std::string outDir = "out";
+  bool quiet = false;
+  auto* build =
+      app.add_subcommand("build", "Compile a policy for a topology into an output directory");
+  addCompileOptions(build, compileOptions);
+  build->add_option("-o,--out", outDir, "Output directory (replaced as a whole)")
+      ->capture_default_str();
+  build->add_option("--format", format, "Report format: text or json")
+      ->transform(CLI::CheckedTransformer(
+          std::map<std::string, Format>{{"text", Format::Text}, {"json", Format::Json}},
+          CLI::ignore_case));
+  build->add_flag("-q,--quiet", quiet, "Print only the one-line summary");
+
+  std::string loadDir;
+  std::string node;
+  PlacementOptions placement;
+  auto* load =
+      app.add_subcommand("load", "Attach a node's programs from a build output and fill its maps");
+  load->add_option("out", loadDir, "Build output directory")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  load->add_option("--node", node, "Node to load (default: the only node)");
+  addPlacementOptions(load, placement, true);
+  addFormatOption(load, format);
+
+  auto* unload = app.add_subcommand("unload", "Detach and remove everything polc loaded");
+  unload->add_option("--node", node, "Only this node (default: all)");
+  addPlacementOptions(unload, placement, false);
+  addFormatOption(unload, format);
+
+  auto* lab = app.add_subcommand(
+      "lab", "Build a topology out of network namespaces to try policies with traffic");
+  lab->require_subcommand(1);
+  std::string labTopology;
+  std::string labPrefix = "polc";
+  auto* labUp =
+      lab->add_subcommand("up", "Create a namespace per node and per endpoint, joined by veths");
+  labUp->add_option("topology", labTopology, "Topology file (YAML)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  labUp->add_option("--prefix", labPrefix, "Name prefix of everything the lab creates")
+      ->capture_default_str();
+  auto* labDown = lab->add_subcommand("down", "Remove every namespace of the lab with this prefix");
+  labDown->add_option("--prefix", labPrefix, "Name prefix used by `lab up`")->capture_default_str();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitUsage;
+  }
+
+  if (*check) return runCheck(compileOptions, format);
+  if (*build) return runBuild(compileOptions, outDir, format, quiet);
+  if (*load) return runLoad(loadDir, node, placement, format);
+  if (*unload) return runUnload(node, placement, format);
+  if (*labUp) return runLabUp(labTopology, labPrefix);
+  if (*labDown) return runLabDown(labPrefix);
+  return kExitUsage;
+}

@@ -1,0 +1,231 @@
+// polc lab: namespaces and veth pairs through iproute2 (run with an argument
+// vector, never a shell), sysctls by entering the namespace.
+#include "polc/lab/lab.h"
+
+#include "command.h"
+#include "netns_guard.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+namespace polc::lab {
+
+namespace fs = std::filesystem;
+using runtime::runChecked;
+
+namespace {
+
+// Host side of every endpoint's veth: the endpoint's gateway (as in Cilium).
+constexpr const char* kGatewayV4 = "169.254.1.1";
+constexpr const char* kGatewayV6 = "fe80::1";
+constexpr const char* kEndpointInterface = "eth0";
+constexpr size_t kMaxInterfaceName = 15; // IFNAMSIZ - 1
+
+bool isNameCharacter(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '-';
+}
+
+Status checkPrefix(const std::string& prefix) {
+  if (prefix.empty() || !std::all_of(prefix.begin(), prefix.end(), isNameCharacter))
+    return Error{"lab prefix \"" + prefix +
+                 "\" must be non-empty and contain only letters, digits and '-'"};
+  return okStatus();
+}
+
+// Names become namespace file names and interface names.
+Status checkName(const std::string& what, const std::string& name) {
+  bool ok = !name.empty() &&
+            std::all_of(name.begin(), name.end(),
+                        [](char c) { return isNameCharacter(c) || c == '_' || c == '.'; }) &&
+            name != "." && name != "..";
+  if (!ok)
+    return Error{what + " name \"" + name +
+                 "\" may contain only letters, digits, '-', '_' and '.'"};
+  return okStatus();
+}
+
+bool isIpv6(const std::string& address) {
+  return address.find(':') != std::string::npos;
+}
+
+Status checkAddress(const std::string& what, const std::string& address) {
+  unsigned char buffer[16];
+  if (::inet_pton(isIpv6(address) ? AF_INET6 : AF_INET, address.c_str(), buffer) != 1)
+    return Error{what + ": \"" + address + "\" is not an IP address"};
+  return okStatus();
+}
+
+std::string hostRoute(const std::string& address) {
+  return address + (isIpv6(address) ? "/128" : "/32");
+}
+
+Status writeSysctl(const std::string& netns, const std::string& key, const std::string& value) {
+  // /proc/sys/net shows the namespace of the thread that opens it.
+  auto entered = runtime::NetnsGuard::enter(netns);
+  if (!entered) return Error{entered.error()};
+  std::string path = "/proc/sys/" + key;
+  std::replace(path.begin() + 10, path.end(), '.', '/');
+  std::ofstream out(path);
+  out << value << "\n";
+  out.flush();
+  if (!out)
+    return Error{"netns " + netns + ": cannot set " + key + "=" + value + ": " +
+                 std::strerror(errno)};
+  return okStatus();
+}
+
+Status addNamespace(const std::string& name, std::vector<std::string>& created) {
+  if (auto added = runChecked({"ip", "netns", "add", name}); !added) return added;
+  created.push_back(name);
+  return runChecked({"ip", "-n", name, "link", "set", "dev", "lo", "up"});
+}
+
+Status buildNode(const topology::Node& node, const LabOptions& options,
+                 std::vector<std::string>& created) {
+  const auto nodeNs = nodeNamespace(options.prefix, node.name);
+  if (auto ok = addNamespace(nodeNs, created); !ok) return ok;
+  // The node namespace routes between its endpoints, like a host stack.
+  if (auto ok = writeSysctl(nodeNs, "net.ipv4.ip_forward", "1"); !ok) return ok;
+  if (auto ok = writeSysctl(nodeNs, "net.ipv6.conf.all.forwarding", "1"); !ok) return ok;
+  if (!node.address.empty())
+    if (auto ok = runChecked(
+            {"ip", "-n", nodeNs, "address", "add", hostRoute(node.address), "dev", "lo"});
+        !ok)
+      return ok;
+
+  for (const auto& endpoint : node.endpoints) {
+    const auto endpointNs = endpointNamespace(options.prefix, endpoint.name);
+    if (auto ok = addNamespace(endpointNs, created); !ok) return ok;
+    const auto& hostSide = endpoint.interface;
+    // Created inside the node namespace with its peer moved straight into
+    // the endpoint's: nothing ever appears in the caller's namespace.
+    std::vector<std::vector<std::string>> commands = {
+        {"ip", "-n", nodeNs, "link", "add", "name", hostSide, "type", "veth", "peer", "name",
+         kEndpointInterface, "netns", endpointNs},
+        {"ip", "-n", nodeNs, "address", "add", std::string(kGatewayV4) + "/32", "dev", hostSide},
+        {"ip", "-n", nodeNs, "link", "set", "dev", hostSide, "up"},
+        {"ip", "-n", endpointNs, "link", "set", "dev", kEndpointInterface, "up"},
+        {"ip", "-n", endpointNs, "route", "add", kGatewayV4, "dev", kEndpointInterface, "scope",
+         "link"},
+        {"ip", "-n", endpointNs, "route", "add", "default", "via", kGatewayV4, "dev",
+         kEndpointInterface},
+    };
+    bool hasIpv6 = std::any_of(endpoint.addresses.begin(), endpoint.addresses.end(), isIpv6);
+    if (hasIpv6) {
+      commands.push_back({"ip", "-n", nodeNs, "address", "add", std::string(kGatewayV6) + "/64",
+                          "dev", hostSide, "nodad"});
+      commands.push_back({"ip", "-n", endpointNs, "-6", "route", "add", "default", "via",
+                          kGatewayV6, "dev", kEndpointInterface});
+    }
+    for (const auto& address : endpoint.addresses) {
+      std::vector<std::string> addAddress = {
+          "ip", "-n", endpointNs, "address", "add", hostRoute(address), "dev", kEndpointInterface};
+      if (isIpv6(address)) addAddress.push_back("nodad"); // usable at once, no DAD delay
+      commands.push_back(addAddress);
+      commands.push_back({"ip", "-n", nodeNs, "route", "add", hostRoute(address), "dev", hostSide});
+    }
+    for (const auto& command : commands)
+      if (auto ok = runChecked(command); !ok)
+        return Error{"endpoint " + endpoint.name + ": " + ok.error()};
+  }
+  return okStatus();
+}
+
+Status validate(const topology::Topology& topology, const LabOptions& options) {
+  if (auto ok = checkPrefix(options.prefix); !ok) return ok;
+  std::set<std::string> nodes, endpoints;
+  for (const auto& node : topology.nodes) {
+    if (auto ok = checkName("node", node.name); !ok) return ok;
+    if (!nodes.insert(node.name).second) return Error{"node " + node.name + " appears twice"};
+    if (!node.address.empty())
+      if (auto ok = checkAddress("node " + node.name, node.address); !ok) return ok;
+    std::set<std::string> interfaces;
+    for (const auto& endpoint : node.endpoints) {
+      if (auto ok = checkName("endpoint", endpoint.name); !ok) return ok;
+      if (!endpoints.insert(endpoint.name).second)
+        return Error{"endpoint " + endpoint.name + " appears twice"};
+      if (auto ok = checkName("interface", endpoint.interface); !ok)
+        return Error{"endpoint " + endpoint.name + ": " + ok.error()};
+      if (endpoint.interface.size() > kMaxInterfaceName)
+        return Error{"endpoint " + endpoint.name + ": interface name " + endpoint.interface +
+                     " is longer than " + std::to_string(kMaxInterfaceName) + " characters"};
+      if (!interfaces.insert(endpoint.interface).second)
+        return Error{"node " + node.name + ": interface " + endpoint.interface + " is used twice"};
+      for (const auto& address : endpoint.addresses)
+        if (auto ok = checkAddress("endpoint " + endpoint.name, address); !ok) return ok;
+    }
+  }
+  return okStatus();
+}
+
+Expected<std::vector<std::string>> labNamespaces(const std::string& prefix) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  if (!fs::exists(runtime::kNetnsDir, ec)) return names;
+  fs::directory_iterator it(runtime::kNetnsDir, ec), end;
+  if (ec) return Error{std::string("cannot list ") + runtime::kNetnsDir + ": " + ec.message()};
+  for (; it != end; it.increment(ec)) {
+    auto name = it->path().filename().string();
+    if (name.starts_with(prefix + "-n-") || name.starts_with(prefix + "-e-")) names.push_back(name);
+  }
+  if (ec) return Error{std::string("cannot list ") + runtime::kNetnsDir + ": " + ec.message()};
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+} // namespace
+
+std::string nodeNamespace(const std::string& prefix, const std::string& node) {
+  return prefix + "-n-" + node;
+}
+
+std::string endpointNamespace(const std::string& prefix, const std::string& endpoint) {
+  return prefix + "-e-" + endpoint;
+}
+
+Expected<LabReport> up(const topology::Topology& topology, const LabOptions& options) {
+  if (auto ok = validate(topology, options); !ok) return Error{ok.error()};
+  auto existing = labNamespaces(options.prefix);
+  if (!existing) return Error{existing.error()};
+  if (!existing->empty())
+    return Error{"a lab with prefix \"" + options.prefix + "\" already exists (" +
+                 existing->front() + ", ...); run lab down first"};
+
+  LabReport report;
+  for (const auto& node : topology.nodes) {
+    if (auto built = buildNode(node, options, report.namespaces); !built) {
+      // Removing a namespace removes the veths inside it.
+      for (auto it = report.namespaces.rbegin(); it != report.namespaces.rend(); ++it)
+        (void)runChecked({"ip", "netns", "delete", *it});
+      return Error{"lab up: " + built.error()};
+    }
+  }
+  // Cross-node links (several nodes) are not built yet: each node's
+  // endpoints reach each other through their node namespace only.
+  return report;
+}
+
+Expected<LabReport> down(const LabOptions& options) {
+  if (auto ok = checkPrefix(options.prefix); !ok) return Error{ok.error()};
+  auto names = labNamespaces(options.prefix);
+  if (!names) return Error{names.error()};
+  LabReport report;
+  std::string errors;
+  for (const auto& name : *names) {
+    if (auto removed = runChecked({"ip", "netns", "delete", name}); !removed)
+      errors += (errors.empty() ? "" : "\n") + removed.error();
+    else
+      report.namespaces.push_back(name);
+  }
+  if (!errors.empty()) return Error{"lab down: " + errors};
+  return report;
+}
+
+} // namespace polc::lab

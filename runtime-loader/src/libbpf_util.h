@@ -1,0 +1,37 @@
+// Small RAII and error helpers around libbpf.
+#pragma once
+
+#include <bpf/libbpf.h>
+
+#include <memory>
+#include <string>
+
+namespace polc::runtime {
+
+struct BpfObjectDeleter {
+  void operator()(bpf_object* object) const { bpf_object__close(object); }
+};
+using BpfObjectPtr = std::unique_ptr<bpf_object, BpfObjectDeleter>;
+
+// While alive, libbpf's warnings and debug lines go into a buffer instead of
+// stderr, so that an error can carry libbpf's own explanation (the verifier
+// log, a map incompatibility) to the caller. libbpf's print hook is global:
+// one capture at a time.
+class LibbpfLogCapture {
+public:
+  LibbpfLogCapture();
+  ~LibbpfLogCapture();
+  LibbpfLogCapture(const LibbpfLogCapture&) = delete;
+  LibbpfLogCapture& operator=(const LibbpfLogCapture&) = delete;
+
+  // The captured warnings since the last take(), trimmed; empties the buffer.
+  std::string take();
+
+private:
+  libbpf_print_fn_t previous_;
+};
+
+// "what: strerror(-code)" plus libbpf's messages when there are any.
+std::string libbpfError(const std::string& what, int negativeErrno, LibbpfLogCapture& log);
+
+} // namespace polc::runtime

@@ -1,0 +1,83 @@
+#include "node_state.h"
+
+#include "polc/artifacts/digest.h"
+#include "polc/artifacts/manifest.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+
+namespace polc::runtime {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+fs::path stateFile(const fs::path& stateDir, const std::string& node) {
+  return stateDir / (node + ".json");
+}
+
+Expected<std::optional<NodeState>> readNodeState(const fs::path& file) {
+  std::error_code ec;
+  if (!fs::exists(file, ec)) return std::optional<NodeState>{};
+  auto text = polc::readFile(file);
+  if (!text) return Error{text.error()};
+  try {
+    auto j = json::parse(*text);
+    NodeState state;
+    state.node = j.at("node").get<std::string>();
+    state.netns = j.at("netns").get<std::string>();
+    state.pinRoot = j.at("pin_root").get<std::string>();
+    for (const auto& a : j.at("attachments")) {
+      state.attachments.push_back(
+          {a.at("endpoint").get<std::string>(), a.at("interface").get<std::string>(),
+           a.at("ifindex").get<int>(), a.at("hook").get<std::string>(),
+           a.at("handle").get<uint32_t>(), a.at("priority").get<uint32_t>(),
+           a.at("program").get<std::string>(), a.at("program_id").get<uint32_t>(),
+           a.at("qdisc_created_by_polc").get<bool>()});
+    }
+    state.pins = j.at("pins").get<std::vector<std::string>>();
+    return std::optional<NodeState>(std::move(state));
+  } catch (const json::exception& e) {
+    return Error{"loader state " + file.string() + " is malformed: " + e.what()};
+  }
+}
+
+Status writeNodeState(const fs::path& stateDir, const NodeState& state) {
+  std::error_code ec;
+  fs::create_directories(stateDir, ec);
+  if (ec) return Error{"cannot create state directory " + stateDir.string() + ": " + ec.message()};
+  json attachments = json::array();
+  for (const auto& a : state.attachments) {
+    attachments.push_back({{"endpoint", a.endpoint},
+                           {"interface", a.interface},
+                           {"ifindex", a.ifindex},
+                           {"hook", a.hook},
+                           {"handle", a.handle},
+                           {"priority", a.priority},
+                           {"program", a.program},
+                           {"program_id", a.programId},
+                           {"qdisc_created_by_polc", a.qdiscCreatedByPolc}});
+  }
+  auto pins = state.pins;
+  std::sort(pins.begin(), pins.end());
+  pins.erase(std::unique(pins.begin(), pins.end()), pins.end());
+  json j = {{"node", state.node},
+            {"netns", state.netns},
+            {"pin_root", state.pinRoot},
+            {"attachments", attachments},
+            {"pins", pins}};
+  return polc::writeFile(stateFile(stateDir, state.node), artifacts::dumpJson(j));
+}
+
+std::vector<std::string> nodesWithState(const fs::path& stateDir) {
+  std::vector<std::string> nodes;
+  std::error_code ec;
+  for (fs::directory_iterator it(stateDir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->path().extension() == ".json" && it->is_regular_file(ec))
+      nodes.push_back(it->path().stem().string());
+  }
+  std::sort(nodes.begin(), nodes.end());
+  return nodes;
+}
+
+} // namespace polc::runtime

@@ -1,0 +1,46 @@
+// What the loader attached and pinned for one node, recorded in
+// <stateDir>/<node>.json so that unload (and later status) can undo exactly
+// that and nothing else.
+#pragma once
+
+#include "polc/support/expected.h"
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace polc::runtime {
+
+struct TcAttachment {
+  std::string endpoint;
+  std::string interface;
+  int ifindex = 0;
+  std::string hook; // "tc-ingress" or "tc-egress"
+  uint32_t handle = 0;
+  uint32_t priority = 0;
+  std::string program;
+  uint32_t programId = 0;
+  bool qdiscCreatedByPolc = false; // the clsact qdisc on this interface is ours to remove
+  bool operator==(const TcAttachment&) const = default;
+};
+
+struct NodeState {
+  std::string node;
+  std::string netns;
+  std::string pinRoot;
+  std::vector<TcAttachment> attachments;
+  std::vector<std::string> pins; // relative to pinRoot, e.g. "n1/polc_ct"; sorted
+  bool operator==(const NodeState&) const = default;
+};
+
+std::filesystem::path stateFile(const std::filesystem::path& stateDir, const std::string& node);
+// nullopt when there is no state file for the node.
+Expected<std::optional<NodeState>> readNodeState(const std::filesystem::path& file);
+// Atomic: written to a temporary next to the file, then renamed over it.
+Status writeNodeState(const std::filesystem::path& stateDir, const NodeState&);
+// Node names that have a state file in stateDir.
+std::vector<std::string> nodesWithState(const std::filesystem::path& stateDir);
+
+} // namespace polc::runtime

@@ -1,0 +1,112 @@
+#include "tc.h"
+
+#include "polc/loader/loader.h"
+
+#include <net/if.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace polc::runtime {
+
+namespace {
+
+bpf_tc_hook makeHook(int ifindex, bpf_tc_attach_point point) {
+  bpf_tc_hook hook{};
+  hook.sz = sizeof hook;
+  hook.ifindex = ifindex;
+  hook.attach_point = point;
+  return hook;
+}
+
+bpf_tc_opts polcFilterOptions() {
+  bpf_tc_opts options{};
+  options.sz = sizeof options;
+  options.handle = loader::kTcFilterHandle;
+  options.priority = loader::kTcFilterPriority;
+  return options;
+}
+
+Expected<bpf_tc_attach_point> attachPoint(const std::string& hook) {
+  if (hook == kHookTcIngress) return BPF_TC_INGRESS;
+  if (hook == kHookTcEgress) return BPF_TC_EGRESS;
+  return Error{"unknown hook \"" + hook + "\""};
+}
+
+} // namespace
+
+Expected<int> interfaceIndex(const std::string& interface) {
+  unsigned index = ::if_nametoindex(interface.c_str());
+  if (index == 0) return Error{"interface " + interface + ": " + std::strerror(errno)};
+  return static_cast<int>(index);
+}
+
+Expected<bool> ensureClsact(int ifindex, const std::string& interface, LibbpfLogCapture& log) {
+  auto hook = makeHook(ifindex, BPF_TC_INGRESS);
+  int result = bpf_tc_hook_create(&hook);
+  if (result == 0) return true;
+  if (result == -EEXIST) {
+    (void)log.take();
+    return false;
+  }
+  return Error{libbpfError("creating the clsact qdisc on " + interface, result, log)};
+}
+
+Status destroyClsact(int ifindex, const std::string& interface, LibbpfLogCapture& log) {
+  // Both attach points together name the clsact qdisc itself.
+  auto hook = makeHook(ifindex, static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS));
+  int result = bpf_tc_hook_destroy(&hook);
+  if (result == 0 || result == -ENOENT || result == -EINVAL) {
+    (void)log.take(); // the kernel's complaint about a missing qdisc is expected here
+    return okStatus();
+  }
+  return Error{libbpfError("removing the clsact qdisc on " + interface, result, log)};
+}
+
+Expected<uint32_t> attachFilter(int ifindex, const std::string& interface,
+                                const std::string& hookName, int programFd, LibbpfLogCapture& log) {
+  auto point = attachPoint(hookName);
+  if (!point) return Error{point.error()};
+  auto hook = makeHook(ifindex, *point);
+  auto options = polcFilterOptions();
+  options.prog_fd = programFd;
+  options.flags = BPF_TC_F_REPLACE;
+  int result = bpf_tc_attach(&hook, &options);
+  if (result != 0)
+    return Error{libbpfError("attaching at " + hookName + " of " + interface, result, log)};
+  return options.prog_id;
+}
+
+Expected<bool> detachFilter(int ifindex, const std::string& interface, const std::string& hookName,
+                            LibbpfLogCapture& log) {
+  auto point = attachPoint(hookName);
+  if (!point) return Error{point.error()};
+  auto hook = makeHook(ifindex, *point);
+  auto options = polcFilterOptions();
+  int result = bpf_tc_detach(&hook, &options);
+  if (result == 0) return true;
+  // ENOENT: no such filter; EINVAL: no clsact qdisc at all.
+  if (result == -ENOENT || result == -EINVAL) {
+    (void)log.take(); // expected: keep it out of a later error message
+    return false;
+  }
+  return Error{libbpfError("detaching from " + hookName + " of " + interface, result, log)};
+}
+
+Expected<std::optional<uint32_t>> queryFilter(int ifindex, const std::string& hookName,
+                                              LibbpfLogCapture& log) {
+  auto point = attachPoint(hookName);
+  if (!point) return Error{point.error()};
+  auto hook = makeHook(ifindex, *point);
+  auto options = polcFilterOptions();
+  int result = bpf_tc_query(&hook, &options);
+  if (result == 0) return std::optional<uint32_t>(options.prog_id);
+  if (result == -ENOENT || result == -EINVAL) {
+    (void)log.take();
+    return std::optional<uint32_t>{};
+  }
+  return Error{libbpfError("querying " + hookName + " of interface " + std::to_string(ifindex),
+                           result, log)};
+}
+
+} // namespace polc::runtime

@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# End to end: lab up -> polc build -> polc load -> real TCP and UDP traffic
+# between the lab's namespaces -> polc unload -> nothing left behind.
+#
+# usage: walking_skeleton.sh POLC NETPROBE SOURCE_DIR
+# Exit 77 (skipped) without root or BPF, unless POLC_REQUIRE_KERNEL=1, where
+# that is a failure. Everything it creates is named polc-t<random>.
+set -uo pipefail
+
+polc=$1 netprobe=$2 source_dir=$3
+policy=$source_dir/examples/policies/shop.pol
+topology=$source_dir/examples/policies/shop.yaml
+
+skip() {
+  if [ "${POLC_REQUIRE_KERNEL:-0}" = 1 ]; then
+    echo "FAIL: cannot run: $1 (and POLC_REQUIRE_KERNEL=1)"
+    exit 1
+  fi
+  echo "SKIP: $1"
+  exit 77
+}
+[ "$(id -u)" = 0 ] || skip "needs root (network namespaces, tc, BPF)"
+command -v ip > /dev/null || skip "needs iproute2 (ip)"
+[ -d /sys/fs/bpf ] || skip "no /sys/fs/bpf: kernel without BPF filesystem"
+
+suffix=$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
+prefix="polc-t$suffix"
+pin_root="/sys/fs/bpf/$prefix"
+state_dir="/run/$prefix"
+work=$(mktemp -d "/tmp/$prefix.XXXX")
+servers=()
+
+cleanup() {
+  local status=$?
+  for pid in "${servers[@]}"; do kill "$pid" 2> /dev/null; done
+  wait 2> /dev/null
+  "$polc" unload --pin-root "$pin_root" --state-dir "$state_dir" > /dev/null 2>&1
+  "$polc" lab down --prefix "$prefix" > /dev/null 2>&1
+  # Belt and braces: whatever a crash in polc itself may have left.
+  for ns in $(ip netns list 2> /dev/null | awk '{print $1}' | grep "^$prefix-"); do ip netns delete "$ns"; done
+  rm -rf "$pin_root" "$state_dir" "$work"
+  exit $status
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+passed=0 failed=0
+check() { # check NAME expected(0=connects,1=blocked) command...
+  local name=$1 expected=$2
+  shift 2
+  "$@" > /dev/null 2>&1
+  local got=$?
+  [ $got -ne 0 ] && got=1
+  if [ $got -eq "$expected" ]; then
+    passed=$((passed + 1))
+    echo "ok   $name"
+  else
+    failed=$((failed + 1))
+    echo "FAIL $name (expected $([ "$expected" = 0 ] && echo connects || echo blocked))"
+  fi
+}
+must() { # a step that must succeed for the rest to make sense
+  if ! "$@"; then
+    echo "FAIL: step failed: $*"
+    failed=$((failed + 1))
+    echo "$passed passed, $failed failed"
+    exit 1
+  fi
+}
+
+declare -A address=([frontend-1]=10.0.1.10 [web-1]=10.0.1.20 [db-1]=10.0.1.30 [debug-1]=10.0.1.40)
+flow() { # flow FROM TO PROTO PORT
+  ip netns exec "$prefix-e-$1" "$netprobe" connect "$3" "${address[$2]}" "$4" --timeout-ms 800
+}
+expect_flow() { # expect_flow connects|blocked FROM TO PROTO PORT
+  local expected=0
+  [ "$1" = blocked ] && expected=1
+  check "$2 -> $3 $4/$5 $1" $expected flow "$2" "$3" "$4" "$5"
+}
+
+echo "# lab $prefix"
+must "$polc" lab up "$topology" --prefix "$prefix" > "$work/lab.log"
+for endpoint in "${!address[@]}"; do
+  ip netns exec "$prefix-e-$endpoint" "$netprobe" serve --tcp 80,81,5432 --udp 9000,9001 \
+    --ready-file "$work/ready-$endpoint" --seconds 300 &
+  servers+=($!)
+done
+for _ in $(seq 50); do
+  [ "$(ls "$work"/ready-* 2> /dev/null | wc -l)" -eq ${#address[@]} ] && break
+  sleep 0.1
+done
+
+echo "# before load: the lab routes everything"
+expect_flow connects frontend-1 web-1 tcp 81
+expect_flow connects web-1 frontend-1 udp 9001
+expect_flow connects debug-1 db-1 tcp 5432
+
+echo "# build and load"
+must "$polc" build "$policy" --topology "$topology" -o "$work/out" --quiet
+must "$polc" load "$work/out" --lab "$prefix" --pin-root "$pin_root" --state-dir "$state_dir" > "$work/load.log"
+cat "$work/load.log"
+for iface in pw-web1 pw-db1; do
+  check "tc filters attached on $iface" 0 bash -c \
+    "ip netns exec $prefix-n-node-1 tc filter show dev $iface ingress | grep -q polc_from_ep &&
+     ip netns exec $prefix-n-node-1 tc filter show dev $iface egress | grep -q polc_to_ep"
+done
+
+echo "# isolated web-1: ingress only from frontend on tcp/80, udp/9000; egress only to db tcp/5432"
+expect_flow connects frontend-1 web-1 tcp 80   # reply leaves web-1's isolated egress via conntrack
+expect_flow connects frontend-1 web-1 udp 9000
+expect_flow blocked frontend-1 web-1 tcp 81
+expect_flow blocked frontend-1 web-1 udp 9001
+expect_flow blocked debug-1 web-1 tcp 80
+expect_flow blocked db-1 web-1 tcp 80
+expect_flow connects web-1 db-1 tcp 5432
+expect_flow blocked web-1 db-1 tcp 81
+expect_flow blocked web-1 frontend-1 tcp 80
+expect_flow blocked web-1 debug-1 udp 9000
+echo "# isolated db-1 ingress: only web on tcp/5432"
+expect_flow blocked frontend-1 db-1 tcp 5432
+expect_flow blocked debug-1 db-1 tcp 5432
+expect_flow connects db-1 debug-1 tcp 80     # db-1's egress is not isolated
+echo "# non-isolated debug-1 and frontend-1 accept everything"
+expect_flow connects frontend-1 debug-1 tcp 81
+expect_flow connects frontend-1 debug-1 udp 9001
+expect_flow connects debug-1 frontend-1 tcp 5432
+
+echo "# unload: everything connects again, nothing of polc is left"
+must "$polc" unload --pin-root "$pin_root" --state-dir "$state_dir" > /dev/null
+expect_flow connects debug-1 web-1 tcp 81
+expect_flow connects web-1 frontend-1 tcp 80
+expect_flow connects frontend-1 db-1 tcp 5432
+check "no tc filter left on pw-web1" 1 bash -c \
+  "ip netns exec $prefix-n-node-1 tc filter show dev pw-web1 ingress | grep -q . ||
+   ip netns exec $prefix-n-node-1 tc filter show dev pw-web1 egress | grep -q ."
+check "no pins left" 1 bash -c "find '$pin_root' -mindepth 1 2> /dev/null | grep -q ."
+
+for pid in "${servers[@]}"; do kill "$pid" 2> /dev/null; done
+wait 2> /dev/null
+servers=()
+must "$polc" lab down --prefix "$prefix" > /dev/null
+check "no namespace left" 1 bash -c "ip netns list | grep -q '^$prefix-'"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
