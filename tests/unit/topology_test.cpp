@@ -45,9 +45,34 @@ nodes:
   };
   EXPECT_TRUE(has("t.yaml:9:15 duplicate endpoint name 'a'")) << diagnostics.render();
   EXPECT_TRUE(has("t.yaml:10:21 address 10.0.0.5 is used twice")) << diagnostics.render();
-  EXPECT_TRUE(has("'10.0.0.300' is not an IPv4 address")) << diagnostics.render();
+  EXPECT_TRUE(has("'10.0.0.300' is not an IPv4 or IPv6 address")) << diagnostics.render();
   EXPECT_TRUE(has("is not a valid interface name")) << diagnostics.render();
   EXPECT_TRUE(has("t.yaml:12:9 unknown key 'colour'")) << diagnostics.render();
+}
+
+TEST(Topology, Ipv6AddressesAreCanonicalAndDuplicatesFound) {
+  Diagnostics diagnostics;
+  auto topology = topology::loadText("t.yaml", R"(cluster: c
+nodes:
+  - name: n1
+    address: 10.0.0.1
+    endpoints:
+      - { name: a, addresses: [10.0.0.5, "FD00:0::10"], interface: va }
+      - { name: b, addresses: ["fd00::10"], interface: vb }
+)",
+                                     diagnostics);
+  EXPECT_FALSE(topology);
+  ASSERT_EQ(diagnostics.errorCount(), 1u) << diagnostics.render();
+  EXPECT_NE(diagnostics.all()[0].message.find("fd00::10 is used twice"), std::string::npos);
+
+  Diagnostics clean;
+  auto ok =
+      topology::loadText("t.yaml",
+                         "cluster: c\nnodes:\n  - name: n\n    address: fd00::1\n    endpoints:\n  "
+                         "    - { name: a, addresses: [\"FD00:0::10\"], interface: va }\n",
+                         clean);
+  ASSERT_TRUE(ok) << clean.render();
+  EXPECT_EQ(ok->nodes[0].endpoints[0].addresses[0], "fd00::10");
 }
 
 TEST(Topology, YamlSyntaxErrorCarriesItsLine) {

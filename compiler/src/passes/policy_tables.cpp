@@ -104,12 +104,16 @@ artifacts::PolicyTable buildPolicyTable(const ir::Program& program, const ir::En
 
 artifacts::Ipcache buildIpcache(const ir::Program& program, const std::string& nodeName) {
   artifacts::Ipcache ipcache;
+  auto hostEntry = [](const std::string& address, uint32_t identity) {
+    bool v6 = address.find(':') != std::string::npos;
+    return artifacts::IpcacheEntry{uint8_t(v6 ? 6 : 4), address, uint8_t(v6 ? 128 : 32), identity};
+  };
   for (const auto& endpoint : program.endpoints)
     for (const auto& address : endpoint.addresses)
-      ipcache.entries.push_back({4, address, 32, endpoint.identity});
+      ipcache.entries.push_back(hostEntry(address, endpoint.identity));
   for (const auto& node : program.nodes)
     if (node.name == nodeName && !node.address.empty())
-      ipcache.entries.push_back({4, node.address, 32, POLC_IDENTITY_HOST});
+      ipcache.entries.push_back(hostEntry(node.address, POLC_IDENTITY_HOST));
   std::sort(ipcache.entries.begin(), ipcache.entries.end());
   return ipcache;
 }

@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <cctype>
+#include <optional>
 #include <set>
 
 namespace polc::topology {
@@ -19,9 +20,14 @@ std::vector<const Endpoint*> Topology::allEndpoints() const {
 
 namespace {
 
-bool isIpv4(const std::string& text) {
-  in_addr address{};
-  return inet_pton(AF_INET, text.c_str(), &address) == 1;
+// The canonical text of an IPv4 or IPv6 host address (so that "fd00:0::1"
+// and "fd00::1" are the same address), or nothing when it is neither.
+std::optional<std::string> canonicalAddress(const std::string& text) {
+  in6_addr address{};
+  char buffer[INET6_ADDRSTRLEN];
+  int family = text.find(':') == std::string::npos ? AF_INET : AF_INET6;
+  if (inet_pton(family, text.c_str(), &address) != 1) return std::nullopt;
+  return std::string(inet_ntop(family, &address, buffer, sizeof buffer));
 }
 
 // Kernel interface names: 1-15 characters, no '/', ':' or whitespace.
@@ -104,7 +110,7 @@ private:
     if (!node.name.empty() && !nodeNames_.insert(node.name).second)
       error(yaml["name"], "duplicate node name '" + node.name + "'");
     node.address = scalar(yaml, "address", true);
-    if (!node.address.empty()) checkAddress(yaml["address"], node.address);
+    if (!node.address.empty()) node.address = checkAddress(yaml["address"], node.address);
     auto endpoints = yaml["endpoints"];
     if (endpoints && !endpoints.IsSequence())
       error(endpoints, "'endpoints' must be a list");
@@ -113,14 +119,18 @@ private:
     topology.nodes.push_back(std::move(node));
   }
 
-  void checkAddress(const YAML::Node& where, const std::string& address) {
-    if (!isIpv4(address)) {
-      auto& d = error(where, "'" + address + "' is not an IPv4 address");
-      d.hints.push_back("write a host address such as 10.0.1.10, without a prefix length");
-      return;
+  // Returns the canonical form of a valid address, the input otherwise.
+  std::string checkAddress(const YAML::Node& where, const std::string& address) {
+    auto canonical = canonicalAddress(address);
+    if (!canonical) {
+      auto& d = error(where, "'" + address + "' is not an IPv4 or IPv6 address");
+      d.hints.push_back(
+          "write a host address such as 10.0.1.10 or fd00::10, without a prefix length");
+      return address;
     }
-    if (!addresses_.insert(address).second)
+    if (!addresses_.insert(*canonical).second)
       error(where, "address " + address + " is used twice in the topology");
+    return *canonical;
   }
 
   void readEndpoint(const YAML::Node& yaml, Node& node) {
@@ -156,8 +166,7 @@ private:
           error(address, "an address must be a string");
           continue;
         }
-        checkAddress(address, address.Scalar());
-        endpoint.addresses.push_back(address.Scalar());
+        endpoint.addresses.push_back(checkAddress(address, address.Scalar()));
       }
     }
     endpoint.interface = scalar(yaml, "interface", true);

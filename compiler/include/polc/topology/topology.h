@@ -16,7 +16,7 @@ struct Endpoint {
   std::string name;
   std::string node; // owning node's name
   Labels labels;
-  std::vector<std::string> addresses; // IPv4 (and later IPv6) host addresses
+  std::vector<std::string> addresses; // IPv4 and IPv6 host addresses, canonical text
   std::string interface;              // host-side interface name, at most 15 characters
   SourceLocation location;
 };
