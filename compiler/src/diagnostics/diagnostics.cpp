@@ -13,7 +13,7 @@ void Diagnostics::addSource(const std::string& file, std::string text) {
 Diagnostic& Diagnostics::add(Severity severity, std::string name, SourceLocation location,
                              std::string message) {
   diagnostics_.push_back(
-      {severity, std::move(name), std::move(location), 1, std::move(message), {}});
+      {severity, std::move(name), std::move(location), 1, std::move(message), {}, {}});
   return diagnostics_.back();
 }
 
@@ -51,6 +51,11 @@ std::string sourceLine(const std::string& text, int line) {
 
 } // namespace
 
+void Diagnostics::sort() {
+  std::stable_sort(diagnostics_.begin(), diagnostics_.end(),
+                   [](const auto& a, const auto& b) { return a.location < b.location; });
+}
+
 std::string Diagnostics::render(bool color) const {
   const char* bold = color ? "\033[1m" : "";
   const char* red = color ? "\033[1;31m" : "";
@@ -58,28 +63,48 @@ std::string Diagnostics::render(bool color) const {
   const char* green = color ? "\033[1;32m" : "";
   const char* reset = color ? "\033[0m" : "";
   std::string out;
+  // The source line with a caret and underline below the span.
+  auto quote = [&](const SourceLocation& location, int length) {
+    auto source = sources_.find(location.file);
+    if (!location.valid() || source == sources_.end()) return;
+    auto line = sourceLine(source->second, location.line);
+    if (line.empty() && location.column != 1) return;
+    auto number = std::to_string(location.line);
+    out += " " + number + " | " + line + "\n";
+    std::string pad;
+    for (int i = 1; i < location.column && i - 1 < static_cast<int>(line.size()); ++i)
+      pad += line[i - 1] == '\t' ? '\t' : ' ';
+    out += " " + std::string(number.size(), ' ') + " | " + pad + green + "^" +
+           std::string(std::max(0, length - 1), '~') + reset + "\n";
+  };
   for (const auto& d : diagnostics_) {
     bool isError = d.severity == Severity::Error;
     out += std::string(bold) + d.location.str() + ": " + reset;
     out += std::string(isError ? red : magenta) + (isError ? "error: " : "warning: ") + reset;
     out += std::string(bold) + d.message + reset + " [" + d.name + "]\n";
-    auto source = sources_.find(d.location.file);
-    if (d.location.valid() && source != sources_.end()) {
-      auto line = sourceLine(source->second, d.location.line);
-      if (!line.empty() || d.location.column == 1) {
-        auto number = std::to_string(d.location.line);
-        out += " " + number + " | " + line + "\n";
-        std::string pad;
-        for (int i = 1; i < d.location.column && i - 1 < static_cast<int>(line.size()); ++i)
-          pad += line[i - 1] == '\t' ? '\t' : ' ';
-        out += " " + std::string(number.size(), ' ') + " | " + pad + green + "^" +
-               std::string(std::max(0, d.length - 1), '~') + reset + "\n";
-      }
-    }
+    quote(d.location, d.length);
     for (const auto& hint : d.hints) out += "  hint: " + hint + "\n";
+    for (const auto& note : d.notes) {
+      out +=
+          std::string(bold) + note.location.str() + ": " + reset + "note: " + note.message + "\n";
+      quote(note.location, note.length);
+    }
   }
   return out;
 }
+
+namespace {
+nlohmann::json notesJson(const std::vector<DiagnosticNote>& notes) {
+  auto list = nlohmann::json::array();
+  for (const auto& note : notes)
+    list.push_back({{"file", note.location.file},
+                    {"line", note.location.line},
+                    {"column", note.location.column},
+                    {"length", note.length},
+                    {"message", note.message}});
+  return list;
+}
+} // namespace
 
 nlohmann::json Diagnostics::toJson() const {
   auto list = nlohmann::json::array();
@@ -91,7 +116,8 @@ nlohmann::json Diagnostics::toJson() const {
                     {"column", d.location.column},
                     {"length", d.length},
                     {"message", d.message},
-                    {"hints", d.hints}});
+                    {"hints", d.hints},
+                    {"notes", notesJson(d.notes)}});
   }
   return list;
 }

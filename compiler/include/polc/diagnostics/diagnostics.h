@@ -15,6 +15,13 @@ namespace polc {
 
 enum class Severity { Error, Warning };
 
+// A related place, e.g. "the shadowing rule is here".
+struct DiagnosticNote {
+  SourceLocation location;
+  int length = 1;
+  std::string message;
+};
+
 struct Diagnostic {
   Severity severity = Severity::Error;
   std::string name; // stable identifier, e.g. "syntax", "unknown-let"
@@ -22,6 +29,20 @@ struct Diagnostic {
   int length = 1; // characters to underline from the location
   std::string message;
   std::vector<std::string> hints;
+  std::vector<DiagnosticNote> notes;
+
+  Diagnostic& underline(int characters) {
+    length = characters;
+    return *this;
+  }
+  Diagnostic& hint(std::string text) {
+    hints.push_back(std::move(text));
+    return *this;
+  }
+  Diagnostic& note(SourceLocation where, int characters, std::string message) {
+    notes.push_back({std::move(where), characters, std::move(message)});
+    return *this;
+  }
 };
 
 class Diagnostics {
@@ -37,7 +58,12 @@ public:
   size_t warningCount() const;
   const std::vector<Diagnostic>& all() const { return diagnostics_; }
 
-  // "file:line:col: error: message [name]", the source line, a caret line, hints.
+  // Errors and warnings sorted by file, line and column (stable for equal
+  // positions), so output does not depend on the order passes ran in.
+  void sort();
+
+  // "file:line:col: error: message [name]", the source line, a caret line,
+  // hints, then each note with its own source line.
   std::string render(bool color = false) const;
   nlohmann::json toJson() const;
 

@@ -1,10 +1,14 @@
-// The topology model: what the cluster looks like (nodes, endpoints), read
-// from YAML by loadTopology(). Addresses are validated and kept as text.
+// The topology model: what the cluster looks like (namespaces, nodes,
+// endpoints, services, CIDR groups), read from YAML by loadFile().
+// Everything here is validated: addresses are canonical, references resolve.
 #pragma once
 
+#include "polc/support/ip_prefix.h"
 #include "polc/support/source_location.h"
 
+#include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,29 +16,80 @@ namespace polc::topology {
 
 using Labels = std::map<std::string, std::string>;
 
+// Reserved label keys. An endpoint in namespace N carries
+// `namespace=N` and, for each label k=v of N, `namespace.k=v`, so that
+// selectors can scope by namespace exactly like Kubernetes NetworkPolicy.
+// Topology labels may not use these keys themselves.
+inline constexpr std::string_view kNamespaceLabel = "namespace";
+inline constexpr std::string_view kNamespaceLabelPrefix = "namespace.";
+
+// A protocol and port, or an inclusive range, e.g. tcp/8080 or tcp/8000-8999.
+struct PortRange {
+  uint8_t protocol = 0; // IPPROTO_TCP, _UDP or _SCTP
+  uint16_t first = 0;
+  uint16_t last = 0;
+  auto operator<=>(const PortRange&) const = default;
+};
+
+// Parses "tcp/8080" or "udp/53-55"; nullopt with a message otherwise.
+std::optional<PortRange> parsePortRange(const std::string& text, std::string* error = nullptr);
+std::string toText(const PortRange&);
+
+struct Namespace {
+  std::string name;
+  Labels labels;
+  SourceLocation location;
+};
+
 struct Endpoint {
   std::string name;
-  std::string node; // owning node's name
+  std::string node;      // owning node's name
+  std::string nameSpace; // empty: no namespace
+  // The labels as written plus the reserved namespace labels: what
+  // selectors see and what the identity is derived from.
   Labels labels;
-  std::vector<std::string> addresses; // IPv4 and IPv6 host addresses, canonical text
-  std::string interface;              // host-side interface name, at most 15 characters
+  std::vector<IpPrefix> addresses;             // host prefixes, IPv4 and IPv6, in file order
+  std::string interface;                       // host-side interface name, at most 15 characters
+  std::map<std::string, PortRange> namedPorts; // "http" -> tcp/8080 (single ports)
   SourceLocation location;
 };
 
 struct Node {
   std::string name;
-  std::string address;
+  std::optional<IpPrefix> address; // a host address, when given
   std::vector<Endpoint> endpoints; // in file order
+  SourceLocation location;
+};
+
+struct Service {
+  std::string name;
+  std::string nameSpace;        // empty: no namespace
+  std::optional<IpPrefix> vip;  // a host address, when given
+  std::vector<PortRange> ports; // may be empty: every port
+  Labels selector;              // equality on every pair; scoped to nameSpace when set
+  SourceLocation location;
+};
+
+struct Group {
+  std::string name;
+  std::vector<IpPrefix> cidrs;
   SourceLocation location;
 };
 
 struct Topology {
   std::string cluster;
-  std::vector<Node> nodes; // in file order
   std::string file;
+  std::vector<Namespace> namespaces; // in file order
+  std::vector<Node> nodes;           // in file order
+  std::vector<Service> services;     // in file order
+  std::vector<Group> groups;         // in file order
 
   // Every endpoint of the cluster, in file order.
   std::vector<const Endpoint*> allEndpoints() const;
+  const Service* findService(std::string_view name) const;
+  const Group* findGroup(std::string_view name) const;
+  // The endpoints a service's selector picks (in its namespace), file order.
+  std::vector<const Endpoint*> backends(const Service&) const;
 };
 
 } // namespace polc::topology
