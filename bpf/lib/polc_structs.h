@@ -11,12 +11,16 @@
 
 /* Reserved security identities. 0 is never a real identity: in policy
  * tables it is the "any peer" wildcard. Endpoint identities start at
- * POLC_IDENTITY_FIRST_ENDPOINT. */
+ * POLC_IDENTITY_FIRST_ENDPOINT; an address in no ipcache prefix is WORLD. */
 #define POLC_IDENTITY_ANY 0u
 #define POLC_IDENTITY_HOST 1u
 #define POLC_IDENTITY_WORLD 2u
 #define POLC_IDENTITY_UNKNOWN 3u
+#define POLC_IDENTITY_REMOTE_NODE 4u /* the address of another node of the cluster */
 #define POLC_IDENTITY_FIRST_ENDPOINT 256u
+/* Identities of CIDR prefixes and service addresses (ipcache entries that
+ * are not endpoints) live above the 24-bit endpoint space. */
+#define POLC_IDENTITY_FIRST_PREFIX (1u << 24)
 
 #define POLC_FAMILY_IPV4 4
 #define POLC_FAMILY_IPV6 6

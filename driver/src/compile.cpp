@@ -10,8 +10,9 @@ std::optional<Compiled> compile(const Inputs& inputs, Diagnostics& diagnostics) 
   // Parse both inputs before stopping, so one run reports the errors of each.
   auto file = frontend::parseFile(inputs.policyFile, diagnostics);
   auto topology = topology::loadFile(inputs.topologyFile, diagnostics);
-  if (!file || !topology) return std::nullopt;
-  auto program = sema::analyze(*file, *topology, diagnostics);
+  auto program = file && topology ? sema::analyze(*file, *topology, diagnostics) : std::nullopt;
+  // Passes report in their own order; a person reads in file order.
+  diagnostics.sort();
   if (!program) return std::nullopt;
   return Compiled{std::move(*topology), std::move(*program)};
 }

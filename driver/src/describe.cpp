@@ -1,6 +1,6 @@
 #include "polc/driver/pipeline.h"
 
-#include "polc/frontend/printer.h"
+#include "polc/ir/text.h"
 
 #include <nlohmann/json.hpp>
 
@@ -16,20 +16,20 @@ std::string labelsText(const topology::Labels& labels) {
   return text.empty() ? "(no labels)" : text;
 }
 
-// The endpoints a rule's peer identities stand for, by name.
-std::vector<std::string> peerNames(const ir::Program& program, const ir::Rule& rule) {
-  std::vector<std::string> names;
-  for (const auto& endpoint : program.endpoints)
-    if (std::binary_search(rule.peers.begin(), rule.peers.end(), endpoint.identity))
+// What a rule's peer identities stand for: endpoints by name, other
+// identities (world, host, CIDRs, service addresses) by what they are.
+std::vector<std::string> peerNames(const ir::Program& program, const ir::AppliedRule& applied) {
+  std::vector<std::string> names, others;
+  for (const auto& endpoint : program.endpoints) // sorted by name
+    if (std::binary_search(applied.peers.begin(), applied.peers.end(), endpoint.identity))
       names.push_back(endpoint.name);
+  for (uint32_t peer : applied.peers) {
+    const auto* identity = program.findIdentity(peer);
+    if (!identity || identity->kind != ir::Identity::Kind::Endpoint)
+      others.push_back(ir::identityText(program, peer));
+  }
+  names.insert(names.end(), others.begin(), others.end());
   return names;
-}
-
-std::string portsText(const ir::Rule& rule) {
-  if (rule.ports.empty()) return "any port";
-  std::string text;
-  for (const auto& port : rule.ports) text += (text.empty() ? "" : ", ") + ast::toText(port);
-  return text;
 }
 
 std::string listText(const std::vector<std::string>& names) {
@@ -52,11 +52,11 @@ void describeDirection(const ir::Program& program, const ir::Endpoint& endpoint,
   }
   out += policy.isolated ? "isolated: only what is listed is allowed\n"
                          : "open, except what is denied below\n";
-  for (uint32_t id : policy.rules) {
-    const auto& rule = program.rules[id];
+  for (const auto& applied : policy.rules) {
+    const auto& rule = program.rules[applied.rule];
     out += "      " + std::string(ast::toString(rule.verdict)) + (ingress ? " from " : " to ") +
-           listText(peerNames(program, rule)) + " on " + portsText(rule) + "   [policy \"" +
-           rule.policy + "\", " + rule.location.str() + "]\n";
+           listText(peerNames(program, applied)) + " on " + ir::portsText(applied.ports) +
+           "   [policy \"" + rule.policy + "\", " + rule.location.str() + "]\n";
   }
   if (policy.isolated && policy.rules.empty()) out += "      (no rule: everything denied)\n";
 }
@@ -67,7 +67,8 @@ std::string describeEnforcement(const Compiled& compiled) {
   const auto& program = compiled.program;
   std::string out;
   for (const auto& node : program.nodes) {
-    out += "node " + node.name + " (" + node.address + ")\n";
+    out +=
+        "node " + node.name + (node.address ? " (" + node.address->addressText() + ")" : "") + "\n";
     for (const auto& name : node.endpoints) {
       const auto& endpoint = *program.findEndpoint(name);
       const auto* identity = program.findIdentity(endpoint.identity);
@@ -87,12 +88,12 @@ nlohmann::json describeEnforcementJson(const Compiled& compiled) {
     auto directionJson = [&](ast::Direction direction) {
       const auto& policy = endpoint.policy(direction);
       auto rules = nlohmann::json::array();
-      for (uint32_t id : policy.rules) {
-        const auto& rule = program.rules[id];
+      for (const auto& applied : policy.rules) {
+        const auto& rule = program.rules[applied.rule];
         rules.push_back({{"id", rule.id},
                          {"verdict", ast::toString(rule.verdict)},
-                         {"peers", peerNames(program, rule)},
-                         {"ports", portsText(rule)},
+                         {"peers", peerNames(program, applied)},
+                         {"ports", ir::portsText(applied.ports)},
                          {"policy", rule.policy},
                          {"text", rule.text},
                          {"location", rule.location.str()}});

@@ -111,11 +111,24 @@ private:
 
 nlohmann::json identitiesJson(const ir::Program& program) {
   auto list = nlohmann::json::array();
-  list.push_back({{"id", POLC_IDENTITY_HOST}, {"reserved", "host"}});
-  list.push_back({{"id", POLC_IDENTITY_WORLD}, {"reserved", "world"}});
-  list.push_back({{"id", POLC_IDENTITY_UNKNOWN}, {"reserved", "unknown"}});
-  for (const auto& identity : program.identities)
-    list.push_back({{"id", identity.id}, {"labels", identity.labels}});
+  for (const auto& identity : program.identities) {
+    switch (identity.kind) {
+    case ir::Identity::Kind::Reserved:
+      list.push_back({{"id", identity.id}, {"reserved", identity.name}});
+      break;
+    case ir::Identity::Kind::Endpoint:
+      list.push_back({{"id", identity.id}, {"labels", identity.labels}});
+      break;
+    case ir::Identity::Kind::Cidr:
+      list.push_back({{"id", identity.id}, {"cidr", identity.prefix->text()}});
+      break;
+    case ir::Identity::Kind::ServiceAddress:
+      list.push_back({{"id", identity.id},
+                      {"service", identity.name},
+                      {"address", identity.prefix->addressText()}});
+      break;
+    }
+  }
   return {{"identities", list}};
 }
 
@@ -160,7 +173,7 @@ Expected<BuildReport> writeBuild(const Compiled& compiled, const fs::path& reque
   for (const auto& node : program.nodes) {
     artifacts::NodeArtifacts nodeArtifacts;
     nodeArtifacts.name = node.name;
-    nodeArtifacts.address = node.address;
+    nodeArtifacts.address = node.address ? node.address->addressText() : "";
     const std::string nodeDir = "nodes/" + node.name;
     auto ipcache = passes::buildIpcache(program, node.name);
     if (ipcache.entries.size() > POLC_IPCACHE_MAX_ENTRIES)

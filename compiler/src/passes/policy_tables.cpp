@@ -24,17 +24,22 @@ bool covers(const PolicyEntry& broad, const PolicyEntry& narrow) {
   return (broad.port & mask) == (narrow.port & mask);
 }
 
-std::vector<PolicyEntry> entriesOf(const ir::Rule& rule) {
+std::vector<PolicyEntry> entriesOf(const ir::AppliedRule& applied, ast::Verdict ruleVerdict) {
   std::vector<PolicyEntry> entries;
-  Verdict verdict = rule.verdict == ast::Verdict::Allow ? Verdict::Allow : Verdict::Deny;
-  for (uint32_t peer : rule.peers) {
-    if (rule.ports.empty()) {
-      entries.push_back({peer, 0, 0, 0, verdict, rule.id});
+  Verdict verdict = ruleVerdict == ast::Verdict::Allow ? Verdict::Allow : Verdict::Deny;
+  for (uint32_t peer : applied.peers) {
+    if (applied.ports.empty()) {
+      entries.push_back({peer, 0, 0, 0, verdict, applied.rule});
       continue;
     }
-    for (const auto& range : rule.ports)
+    for (const auto& range : applied.ports) {
+      if (range.protocol == 0) {
+        entries.push_back({peer, 0, 0, 0, verdict, applied.rule});
+        continue;
+      }
       for (const auto& prefix : portRangeToPrefixes(range.first, range.last))
-        entries.push_back({peer, range.protocol, prefix.port, prefix.bits, verdict, rule.id});
+        entries.push_back({peer, range.protocol, prefix.port, prefix.bits, verdict, applied.rule});
+    }
   }
   return entries;
 }
@@ -91,11 +96,12 @@ artifacts::PolicyTable buildPolicyTable(const ir::Program& program, const ir::En
                                                          : artifacts::Direction::Egress;
   table.isolated = policy.isolated;
   std::vector<PolicyEntry> entries;
-  for (uint32_t id : policy.rules) {
-    const auto& rule = program.rules.at(id);
-    auto ruleEntries = entriesOf(rule);
+  for (const auto& applied : policy.rules) {
+    const auto& rule = program.rules.at(applied.rule);
+    auto ruleEntries = entriesOf(applied, rule.verdict);
     entries.insert(entries.end(), ruleEntries.begin(), ruleEntries.end());
-    table.rules.push_back({rule.id, rule.policy, rule.text, rule.location.str()});
+    if (table.rules.empty() || table.rules.back().id != rule.id)
+      table.rules.push_back({rule.id, rule.policy, rule.text, rule.location.str()});
   }
   table.entries = resolvePrecedence(mergeSameKey(std::move(entries)));
   std::sort(table.entries.begin(), table.entries.end());
@@ -104,16 +110,16 @@ artifacts::PolicyTable buildPolicyTable(const ir::Program& program, const ir::En
 
 artifacts::Ipcache buildIpcache(const ir::Program& program, const std::string& nodeName) {
   artifacts::Ipcache ipcache;
-  auto hostEntry = [](const std::string& address, uint32_t identity) {
-    bool v6 = address.find(':') != std::string::npos;
-    return artifacts::IpcacheEntry{uint8_t(v6 ? 6 : 4), address, uint8_t(v6 ? 128 : 32), identity};
+  auto add = [&](const IpPrefix& prefix, uint32_t identity) {
+    ipcache.entries.push_back({prefix.family, prefix.addressText(), prefix.length, identity});
   };
   for (const auto& endpoint : program.endpoints)
-    for (const auto& address : endpoint.addresses)
-      ipcache.entries.push_back(hostEntry(address, endpoint.identity));
+    for (const auto& address : endpoint.addresses) add(address, endpoint.identity);
   for (const auto& node : program.nodes)
-    if (node.name == nodeName && !node.address.empty())
-      ipcache.entries.push_back(hostEntry(node.address, POLC_IDENTITY_HOST));
+    if (node.address)
+      add(*node.address, node.name == nodeName ? POLC_IDENTITY_HOST : POLC_IDENTITY_REMOTE_NODE);
+  for (const auto& identity : program.identities)
+    if (identity.prefix) add(*identity.prefix, identity.id);
   std::sort(ipcache.entries.begin(), ipcache.entries.end());
   return ipcache;
 }

@@ -22,22 +22,35 @@ uint64_t fnv1a(std::string_view text) {
   return hash;
 }
 
+// Numbers keys by the hash of their text within [first, first + span),
+// probing linearly on collision. Keys arrive sorted, so collisions resolve
+// the same way on every run.
+template <typename Key, typename TextOf>
+std::map<Key, uint32_t> hashAllocate(const std::set<Key>& keys, uint32_t first, uint32_t span,
+                                     TextOf textOf) {
+  std::map<Key, uint32_t> numbers;
+  std::set<uint32_t> taken;
+  for (const auto& key : keys) {
+    uint32_t slot = uint32_t(fnv1a(textOf(key)) % span);
+    while (taken.contains(slot)) slot = (slot + 1) % span;
+    taken.insert(slot);
+    numbers[key] = first + slot;
+  }
+  return numbers;
+}
+
 } // namespace
 
 std::map<topology::Labels, uint32_t> allocateIdentities(const topology::Topology& topology) {
-  std::set<topology::Labels> labelSets; // sorted: collisions resolve in a fixed order
+  std::set<topology::Labels> labelSets;
   for (const auto* endpoint : topology.allEndpoints()) labelSets.insert(endpoint->labels);
+  return hashAllocate(labelSets, POLC_IDENTITY_FIRST_ENDPOINT,
+                      kIdentitySpace - POLC_IDENTITY_FIRST_ENDPOINT, canonical);
+}
 
-  const uint32_t span = kIdentitySpace - POLC_IDENTITY_FIRST_ENDPOINT;
-  std::map<topology::Labels, uint32_t> identities;
-  std::set<uint32_t> taken;
-  for (const auto& labels : labelSets) {
-    uint32_t slot = uint32_t(fnv1a(canonical(labels)) % span);
-    while (taken.contains(POLC_IDENTITY_FIRST_ENDPOINT + slot)) slot = (slot + 1) % span;
-    taken.insert(POLC_IDENTITY_FIRST_ENDPOINT + slot);
-    identities[labels] = POLC_IDENTITY_FIRST_ENDPOINT + slot;
-  }
-  return identities;
+std::map<IpPrefix, uint32_t> allocatePrefixIdentities(const std::set<IpPrefix>& prefixes) {
+  return hashAllocate(prefixes, POLC_IDENTITY_FIRST_PREFIX, kIdentitySpace,
+                      [](const IpPrefix& prefix) { return prefix.text(); });
 }
 
 } // namespace polc::sema

@@ -57,8 +57,12 @@ std::optional<ast::File> resolveLets(const ast::File& file, Diagnostics& diagnos
   for (auto& policy : resolved.policies) {
     policy.select = resolver.resolve(policy.select);
     for (auto& block : policy.blocks)
-      for (auto& rule : block.rules) rule.peer = resolver.resolve(rule.peer);
+      for (auto& rule : block.rules)
+        if (rule.peer.kind == ast::Peer::Kind::Selector)
+          rule.peer.selector = resolver.resolve(rule.peer.selector);
   }
+  for (auto& defaults : resolved.defaults)
+    if (defaults.selector) defaults.selector = resolver.resolve(defaults.selector);
   if (diagnostics.errorCount() > errorsBefore) return std::nullopt;
   return resolved;
 }

@@ -26,6 +26,8 @@ bool matches(const ast::Selector& selector, const topology::Labels& labels) {
     return !valueIn();
   case Kind::Has:
     return has;
+  case Kind::NotHas:
+    return !has;
   case Kind::And:
     return matches(*selector.operands[0], labels) && matches(*selector.operands[1], labels);
   case Kind::Or:

@@ -8,7 +8,7 @@
 namespace polc::ast {
 
 std::string toText(const Selector&);
-std::string toText(const PortRange&);
+std::string toText(const PortSpec&);
 // "allow from app == "web" on tcp/80, udp/53"
 std::string toText(const Rule&);
 

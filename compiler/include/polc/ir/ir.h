@@ -1,13 +1,17 @@
-// The policy IR: policy with every name resolved. Selectors have become
-// sets of security identities; every endpoint knows which rules apply to it
-// in each direction. Everything is sorted, so output built from it is
-// deterministic.
+// The policy IR: policy with every name resolved. Peers have become sets of
+// security identities (endpoints by labels, CIDRs and service addresses by
+// prefix, reserved ones); named ports and services have become concrete
+// port ranges; every endpoint knows which rules apply to it in each
+// direction, resolved for it. Everything is sorted, so output built from it
+// is deterministic.
 #pragma once
 
 #include "polc/frontend/ast.h"
+#include "polc/support/ip_prefix.h"
 #include "polc/topology/topology.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,8 +20,27 @@ namespace polc::ir {
 using Labels = topology::Labels;
 
 struct Identity {
+  enum class Kind { Reserved, Endpoint, Cidr, ServiceAddress };
   uint32_t id = 0;
-  Labels labels;
+  Kind kind = Kind::Endpoint;
+  Labels labels;                  // Endpoint: the endpoint's labels
+  std::optional<IpPrefix> prefix; // Cidr, ServiceAddress: what the ipcache maps to it
+  std::string name;               // Reserved: "host", "world", ...; ServiceAddress: the service
+};
+
+// A protocol and an inclusive range of the 16-bit value the tables key on:
+// the destination port for TCP/UDP/SCTP, (type << 8 | code) for ICMP and
+// ICMPv6. protocol 0 = every protocol (first/last then 0/65535).
+struct L4Range {
+  uint8_t protocol = 0;
+  uint16_t first = 0;
+  uint16_t last = 65535;
+  auto operator<=>(const L4Range&) const = default;
+  bool wholeProtocol() const { return first == 0 && last == 65535; }
+  bool contains(const L4Range& other) const {
+    return (protocol == 0 || protocol == other.protocol) && first <= other.first &&
+           other.last <= last;
+  }
 };
 
 struct Rule {
@@ -25,15 +48,25 @@ struct Rule {
   std::string policy;
   ast::Verdict verdict = ast::Verdict::Allow;
   ast::Direction direction = ast::Direction::Ingress;
-  std::vector<uint32_t> peers;       // identities the peer selector matches, sorted
-  std::vector<ast::PortRange> ports; // empty: every protocol and port
-  std::string text;                  // canonical text of the rule
+  std::string text; // canonical text of the rule
   SourceLocation location;
+  int length = 1;
+};
+
+// A rule as it applies to one endpoint: its peers and the ports resolved for
+// that endpoint (named ports and service ports can differ per endpoint).
+struct AppliedRule {
+  uint32_t rule = 0;
+  std::vector<uint32_t> peers; // sorted; POLC_IDENTITY_ANY = every peer
+  std::vector<L4Range> ports;  // sorted; empty: every protocol and port
 };
 
 struct DirectionPolicy {
   bool isolated = false;
-  std::vector<uint32_t> rules; // ids of the rules that apply, ascending
+  // Why it is isolated, for explanations: the policy blocks and default
+  // denies that select the endpoint for this direction.
+  std::vector<SourceLocation> isolatedBy;
+  std::vector<AppliedRule> rules; // by rule id, ascending
 };
 
 struct Endpoint {
@@ -41,24 +74,27 @@ struct Endpoint {
   std::string node;
   std::string interface;
   uint32_t identity = 0;
-  std::vector<std::string> addresses;
+  std::vector<IpPrefix> addresses;
   DirectionPolicy ingress;
   DirectionPolicy egress;
 
   const DirectionPolicy& policy(ast::Direction d) const {
     return d == ast::Direction::Ingress ? ingress : egress;
   }
+  DirectionPolicy& policy(ast::Direction d) {
+    return d == ast::Direction::Ingress ? ingress : egress;
+  }
 };
 
 struct Node {
   std::string name;
-  std::string address;
+  std::optional<IpPrefix> address;
   std::vector<std::string> endpoints; // names, sorted
 };
 
 struct Program {
   std::string cluster;
-  std::vector<Identity> identities; // sorted by id
+  std::vector<Identity> identities; // sorted by id, reserved ones included
   std::vector<Rule> rules;          // indexed by id
   std::vector<Endpoint> endpoints;  // sorted by name
   std::vector<Node> nodes;          // sorted by name

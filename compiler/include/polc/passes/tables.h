@@ -25,8 +25,9 @@ std::vector<PortPrefix> portRangeToPrefixes(uint16_t first, uint16_t last);
 // entries of the same verdict removed.
 artifacts::PolicyTable buildPolicyTable(const ir::Program&, const ir::Endpoint&, ast::Direction);
 
-// Pass: the ipcache of one node: every endpoint address of the cluster, and
-// the node's own address as the host identity.
+// Pass: the ipcache of one node: every endpoint address of the cluster, the
+// node's own address as the host identity and other nodes' as remote-node,
+// and every prefix identity (CIDRs of policy, service addresses).
 artifacts::Ipcache buildIpcache(const ir::Program&, const std::string& node);
 
 } // namespace polc::passes
