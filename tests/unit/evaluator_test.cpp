@@ -168,7 +168,9 @@ TEST_F(EvaluatorTest, IsolationIsPerDirection) {
   EXPECT_TRUE(in.egress.allowed);
   EXPECT_EQ(in.ingress.decision, Decision::DeniedIsolated);
   EXPECT_TRUE(in.ingress.isolated);
-  EXPECT_EQ(in.reason, "the destination's ingress is isolated and no allow rule matches {app=web}");
+  EXPECT_EQ(
+      in.reason,
+      "the destination's ingress is isolated and no allow rule matches {app=web} on tcp/5432");
   // db-1's egress is not isolated.
   auto out = eval("db-1", "web-1", IPPROTO_TCP, 80);
   EXPECT_TRUE(out.allowed);
@@ -228,14 +230,15 @@ TEST_F(EvaluatorTest, BothSidesMustAllow) {
   EXPECT_FALSE(verdict.allowed);
   EXPECT_FALSE(verdict.egress.allowed);
   EXPECT_TRUE(verdict.ingress.allowed);
-  EXPECT_EQ(verdict.reason, "the source's egress is isolated and no allow rule matches {app=db}");
+  EXPECT_EQ(verdict.reason,
+            "the source's egress is isolated and no allow rule matches {app=db} on tcp/5432");
   allow("web-1", Direction::Egress, {kDb}, {tcp(5432)});
   EXPECT_TRUE(allowed("web-1", "db-1", 5432));
   // Both deny: the reason names both, the source's egress first.
   auto both = eval("web-1", "db-1", IPPROTO_TCP, 22);
-  EXPECT_EQ(both.reason, "the source's egress is isolated and no allow rule matches {app=db}; "
-                         "and the destination's ingress is isolated and no allow rule "
-                         "matches {app=web}");
+  EXPECT_EQ(both.reason, "the source's egress is isolated and no allow rule matches {app=db} on "
+                         "tcp/22; and the destination's ingress is isolated and no allow rule "
+                         "matches {app=web} on tcp/22");
 }
 
 TEST_F(EvaluatorTest, AnyPeerIsAWildcard) {

@@ -143,7 +143,7 @@ std::string ruleList(const ir::Program& program, const std::vector<uint32_t>& id
 
 SideVerdict judgeSide(const ir::Program& program, const ir::Endpoint* endpoint,
                       ast::Direction direction, const ResolvedEnd& peer, uint8_t protocol,
-                      uint16_t value) {
+                      uint16_t value, const std::string& l4) {
   SideVerdict side;
   side.direction = direction;
   side.peerIdentity = peer.identity;
@@ -173,7 +173,7 @@ SideVerdict judgeSide(const ir::Program& program, const ir::Endpoint* endpoint,
     side.reason = "denied by " + ruleList(program, side.decidingRules) + " on " + where;
     break;
   case Decision::DeniedIsolated:
-    side.reason = where + " is isolated and no allow rule matches " + peerText;
+    side.reason = where + " is isolated and no allow rule matches " + peerText + " on " + l4;
     break;
   case Decision::AllowedByRule:
     side.reason = "allowed by " + ruleList(program, side.decidingRules) + " on " + where;
@@ -289,9 +289,9 @@ Expected<Verdict> evaluate(const ir::Program& program, const Flow& flow) {
   verdict.to = resolveEnd(flow.to, *destination);
 
   verdict.egress = judgeSide(program, *source, ast::Direction::Egress, verdict.to, verdict.protocol,
-                             verdict.value);
+                             verdict.value, verdict.l4);
   verdict.ingress = judgeSide(program, *destination, ast::Direction::Ingress, verdict.from,
-                              verdict.protocol, verdict.value);
+                              verdict.protocol, verdict.value, verdict.l4);
   verdict.allowed = verdict.egress.allowed && verdict.ingress.allowed;
   if (verdict.allowed) {
     std::string reason;
