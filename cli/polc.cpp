@@ -2,14 +2,19 @@
 // the stage libraries; this file only parses options and prints results.
 #include "polc/artifacts/manifest.h"
 #include "polc/driver/pipeline.h"
+#include "polc/evaluator/explain.h"
+#include "polc/evaluator/policy_tests.h"
 #include "polc/lab/lab.h"
 #include "polc/loader/loader.h"
+#include "polc/support/protocol.h"
 #include "polc/topology/loader.h"
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <cctype>
 #include <iostream>
+#include <netinet/in.h>
 #include <unistd.h>
 
 namespace {
@@ -116,6 +121,79 @@ int runBuild(const CompileOptions& options, const std::string& outDir, Format fo
   }
   std::cout << "\nWhat it enforces:\n" << polc::driver::describeEnforcement(*compiled);
   return kExitOk;
+}
+
+struct ExplainOptions {
+  std::string from;
+  std::string to;
+  std::string protocol;
+  std::optional<int> port;
+  std::optional<int> icmpType;
+  std::optional<int> icmpCode;
+};
+
+int runExplain(const CompileOptions& options, const ExplainOptions& explain, Format format) {
+  namespace ev = polc::evaluator;
+  auto fail = [&](int code, const std::string& message, const polc::Diagnostics* diagnostics) {
+    if (format == Format::Json) {
+      nlohmann::json json{{"ok", false}, {"error", message}};
+      if (diagnostics) json["diagnostics"] = diagnostics->toJson();
+      std::cout << json.dump(2) << "\n";
+    } else {
+      std::cerr << "polc explain: " << message << "\n";
+    }
+    return code;
+  };
+  std::string protocolName = explain.protocol;
+  for (auto& c : protocolName) c = char(std::tolower(static_cast<unsigned char>(c)));
+  uint8_t protocol = polc::protocolFromName(protocolName).value_or(0);
+  bool icmp = protocol == IPPROTO_ICMP || protocol == IPPROTO_ICMPV6;
+  if (icmp && explain.port) return fail(kExitUsage, "--port is for tcp, udp and sctp", nullptr);
+  if (icmp && !explain.icmpType) return fail(kExitUsage, "--icmp-type is required", nullptr);
+  if (!icmp && (explain.icmpType || explain.icmpCode))
+    return fail(kExitUsage, "--icmp-type and --icmp-code are for icmp and icmpv6", nullptr);
+  if (!icmp && !explain.port) return fail(kExitUsage, "--port is required", nullptr);
+  auto from = ev::FlowEnd::parse(explain.from);
+  if (!from) return fail(kExitUsage, "--from: " + from.error(), nullptr);
+  auto to = ev::FlowEnd::parse(explain.to);
+  if (!to) return fail(kExitUsage, "--to: " + to.error(), nullptr);
+
+  polc::Diagnostics diagnostics;
+  auto compiled = polc::driver::compile({options.policy, options.topology}, diagnostics);
+  printDiagnostics(diagnostics, format);
+  if (!compiled) return fail(kExitInputError, "the policy has errors", &diagnostics);
+  ev::Flow flow;
+  flow.from = *from;
+  flow.to = *to;
+  flow.protocol = protocol;
+  flow.port = uint16_t(explain.port.value_or(0));
+  if (explain.icmpType) flow.icmpType = uint8_t(*explain.icmpType);
+  if (explain.icmpCode) flow.icmpCode = uint8_t(*explain.icmpCode);
+  auto verdict = ev::evaluate(compiled->program, flow);
+  if (!verdict) return fail(kExitInputError, verdict.error(), &diagnostics);
+  if (format == Format::Json) {
+    auto json = ev::explainJson(compiled->program, *verdict);
+    json["ok"] = true;
+    json["diagnostics"] = diagnostics.toJson();
+    std::cout << json.dump(2) << "\n";
+  } else {
+    std::cout << ev::explainText(compiled->program, *verdict);
+  }
+  return kExitOk;
+}
+
+int runTest(const std::vector<std::string>& files) {
+  polc::Diagnostics diagnostics;
+  auto compile = [](const std::string& policy, const std::string& topology,
+                    polc::Diagnostics& diagnostics) -> std::optional<polc::ir::Program> {
+    auto compiled = polc::driver::compile({policy, topology}, diagnostics);
+    if (!compiled) return std::nullopt;
+    return std::move(compiled->program);
+  };
+  auto report = polc::evaluator::runTestFiles(files, compile, diagnostics);
+  printDiagnostics(diagnostics, Format::Text);
+  std::cout << polc::evaluator::renderReport(report);
+  return report.failed() == 0 ? kExitOk : kExitInputError;
 }
 
 struct PlacementOptions {
@@ -249,6 +327,33 @@ int main(int argc, char** argv) {
           CLI::ignore_case));
   build->add_flag("-q,--quiet", quiet, "Print only the one-line summary");
 
+  ExplainOptions explainOptions;
+  auto* explain = app.add_subcommand(
+      "explain", "Say whether a policy allows a flow, and which rules decided it");
+  addCompileOptions(explain, compileOptions);
+  explain
+      ->add_option("--from", explainOptions.from,
+                   "Source: an endpoint name, an IP address, 'entity world' or 'entity host'")
+      ->required();
+  explain->add_option("--to", explainOptions.to, "Destination: as --from")->required();
+  explain->add_option("--proto", explainOptions.protocol, "tcp, udp, sctp, icmp or icmpv6")
+      ->required()
+      ->check(CLI::IsMember({"tcp", "udp", "sctp", "icmp", "icmpv6"}, CLI::ignore_case));
+  explain->add_option("--port", explainOptions.port, "Destination port (tcp, udp, sctp)")
+      ->check(CLI::Range(1, 65535));
+  explain->add_option("--icmp-type", explainOptions.icmpType, "ICMP type (icmp, icmpv6)")
+      ->check(CLI::Range(0, 255));
+  explain->add_option("--icmp-code", explainOptions.icmpCode, "ICMP code (default 0)")
+      ->check(CLI::Range(0, 255));
+  addFormatOption(explain, format);
+
+  std::vector<std::string> testFiles;
+  auto* test = app.add_subcommand(
+      "test", "Run policy test files (expect allow|deny from A to B on P); exit 1 on a failure");
+  test->add_option("files", testFiles, "Test files (.poltest)")
+      ->required()
+      ->check(CLI::ExistingFile);
+
   std::string loadDir;
   std::string node;
   PlacementOptions placement;
@@ -290,6 +395,8 @@ int main(int argc, char** argv) {
 
   if (*check) return runCheck(compileOptions, format);
   if (*build) return runBuild(compileOptions, outDir, format, quiet);
+  if (*explain) return runExplain(compileOptions, explainOptions, format);
+  if (*test) return runTest(testFiles);
   if (*load) return runLoad(loadDir, node, placement, format);
   if (*unload) return runUnload(node, placement, format);
   if (*labUp) return runLabUp(labTopology, labPrefix);

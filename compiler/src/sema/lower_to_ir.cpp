@@ -440,21 +440,3 @@ std::optional<ir::Program> analyze(const ast::File& file, const topology::Topolo
 }
 
 } // namespace polc::sema
-
-namespace polc::ir {
-
-const Identity* Program::findIdentity(uint32_t id) const {
-  auto it = std::lower_bound(
-      identities.begin(), identities.end(), id,
-      [](const Identity& identity, uint32_t value) { return identity.id < value; });
-  return it != identities.end() && it->id == id ? &*it : nullptr;
-}
-
-const Endpoint* Program::findEndpoint(std::string_view name) const {
-  auto it =
-      std::lower_bound(endpoints.begin(), endpoints.end(), name,
-                       [](const Endpoint& e, std::string_view value) { return e.name < value; });
-  return it != endpoints.end() && it->name == name ? &*it : nullptr;
-}
-
-} // namespace polc::ir

@@ -1,0 +1,149 @@
+// The reference evaluator: what a compiled policy allows, computed directly
+// from the IR. It is the definition of polc's semantics; the BPF datapath
+// must agree with it (the differential tests check that), and
+// `polc explain` and `polc test` are built on it.
+//
+//  1. A direction of an endpoint is isolated when DirectionPolicy::isolated.
+//     A direction that is not isolated allows what no deny rule denies.
+//  2. An isolated direction allows exactly the union of its allow rules.
+//  3. A matching deny rule wins over any allow, isolated or not.
+//  4. A flow between two endpoints must pass the source's egress and the
+//     destination's ingress; a flow from or to an address that is no
+//     endpoint (world, a CIDR, a node) is judged on the endpoint side(s) only.
+//  5. It judges the first packet of a flow; replies pass by conntrack.
+//
+// A rule matches a packet on one side when the identity of the other side
+// (the peer) is among its peers, or its peers hold POLC_IDENTITY_ANY, and
+// the packet's (protocol, value) lies in one of its ranges, or it has none.
+// The value is the destination port for TCP/UDP/SCTP and (type << 8 | code)
+// for ICMP/ICMPv6.
+#pragma once
+
+#include "polc/ir/ir.h"
+#include "polc/support/expected.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace polc::evaluator {
+
+// ---- The per-side core, for callers that judge millions of packets. ----
+
+enum class Decision : uint8_t {
+  AllowedNotIsolated, // no deny matches and the direction is not isolated
+  AllowedByRule,      // an allow rule matches and no deny does
+  DeniedByRule,       // a deny rule matches
+  DeniedIsolated,     // isolated, and no allow rule matches
+};
+
+inline constexpr uint32_t kNoRule = UINT32_MAX;
+
+struct Judgement {
+  Decision decision = Decision::AllowedNotIsolated;
+  // The lowest id among the deciding rules: the first matching deny for
+  // DeniedByRule, the first matching allow for AllowedByRule; else kNoRule.
+  uint32_t rule = kNoRule;
+  bool allowed() const {
+    return decision == Decision::AllowedNotIsolated || decision == Decision::AllowedByRule;
+  }
+};
+
+// Does `rule` match a packet from/to `peerIdentity` with this protocol and
+// value? Binary search on the sorted peers; no allocation.
+bool matches(const ir::AppliedRule& rule, uint32_t peerIdentity, uint8_t protocol, uint16_t value);
+
+// One side of a flow: `endpoint`'s policy for `direction`, for a packet whose
+// other side has `peerIdentity`. Allocation-free.
+Judgement judge(const ir::Program&, const ir::Endpoint& endpoint, ast::Direction direction,
+                uint32_t peerIdentity, uint8_t protocol, uint16_t value);
+
+// The 16-bit value policy tables key on for this protocol: the destination
+// port for TCP/UDP/SCTP, (type << 8 | code) for ICMP/ICMPv6, 0 otherwise.
+uint16_t l4Value(uint8_t protocol, uint16_t port, uint8_t icmpType, uint8_t icmpCode);
+
+// ---- Addresses to identities, as the ipcache of one node does it. ----
+
+struct Resolved {
+  uint32_t identity = 0;
+  const ir::Endpoint* endpoint = nullptr; // the endpoint owning the address, if any
+};
+
+// Longest prefix wins among: endpoint addresses (-> the endpoint's
+// identity), node addresses (-> HOST on `node` itself, REMOTE_NODE on every
+// other node) and every identity's prefix (CIDRs, service addresses). At
+// equal length an endpoint address wins over a node address over an identity
+// prefix. No match: WORLD.
+Resolved resolveAddress(const ir::Program&, const std::string& node, const IpPrefix& address);
+
+// ---- Whole flows, explained. ----
+
+// One end of a flow: an endpoint by name, an address, or an entity.
+struct FlowEnd {
+  enum class Kind { Endpoint, Address, World, Host };
+  Kind kind = Kind::Endpoint;
+  std::string name;   // Endpoint
+  IpPrefix address{}; // Address (a host prefix)
+
+  static FlowEnd endpoint(std::string name) { return {Kind::Endpoint, std::move(name), {}}; }
+  static FlowEnd ip(const IpPrefix& address) { return {Kind::Address, {}, address}; }
+  static FlowEnd world() { return {Kind::World, {}, {}}; }
+  static FlowEnd host() { return {Kind::Host, {}, {}}; }
+  // "web-1", "10.0.1.10", "fd00::10", "entity world", "entity host"; an
+  // error for an empty text or an address with a prefix length.
+  static Expected<FlowEnd> parse(const std::string& text);
+  std::string text() const;
+};
+
+struct Flow {
+  FlowEnd from;
+  FlowEnd to;
+  uint8_t protocol = 0;            // IPPROTO_*
+  uint16_t port = 0;               // TCP/UDP/SCTP destination port
+  std::optional<uint8_t> icmpType; // ICMP/ICMPv6: required
+  std::optional<uint8_t> icmpCode; // ICMP/ICMPv6: 0 when not given
+  std::string l4Text() const;      // "tcp/5432", "icmp type 8 code 0"
+};
+
+// An end after resolution on the judging node.
+struct ResolvedEnd {
+  std::string text;                // as given: "web-1", "203.0.113.7", "entity world"
+  std::optional<IpPrefix> address; // the address judged, when there is one
+  uint32_t identity = 0;
+  const ir::Endpoint* endpoint = nullptr; // null: not an endpoint, its side is not judged
+};
+
+struct SideVerdict {
+  ast::Direction direction = ast::Direction::Egress;
+  const ir::Endpoint* endpoint = nullptr; // whose policy; null when the side does not apply
+  uint32_t peerIdentity = 0;
+  bool applies = false; // the end is an endpoint, so its policy is judged
+  bool isolated = false;
+  bool allowed = true;
+  Decision decision = Decision::AllowedNotIsolated;
+  // All matching deny rules for a deny by rule; all matching allow rules
+  // otherwise (empty when isolated and nothing matched). Ascending ids.
+  std::vector<uint32_t> decidingRules;
+  std::string reason;
+};
+
+struct Verdict {
+  bool allowed = false;
+  std::string node; // the node whose ipcache resolved addresses
+  ResolvedEnd from, to;
+  uint8_t protocol = 0;
+  uint16_t value = 0;  // as the tables key on it (see l4Value)
+  std::string l4;      // "tcp/5432"
+  SideVerdict egress;  // the source's egress
+  SideVerdict ingress; // the destination's ingress
+  std::string reason;
+};
+
+// Judges the first packet of `flow`. Errors: an unknown endpoint (with a
+// did-you-mean), a flow with no endpoint on either side, a missing port or
+// ICMP type, addresses of mixed families or of the wrong family for
+// icmp/icmpv6. The Verdict points into `program`.
+Expected<Verdict> evaluate(const ir::Program&, const Flow&);
+
+} // namespace polc::evaluator
