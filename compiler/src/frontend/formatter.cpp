@@ -233,10 +233,10 @@ std::vector<Edit> diffLines(const std::vector<std::string>& a, const std::vector
       if (i < n && j < m && a[prefix + i] == b[prefix + j]) {
         edits.push_back({' ', a[prefix + i]});
         ++i, ++j;
-      } else if (j < m && (i == n || common[i][j + 1] >= common[i + 1][j])) {
-        edits.push_back({'+', b[prefix + j++]});
-      } else {
+      } else if (i < n && (j == m || common[i + 1][j] >= common[i][j + 1])) {
         edits.push_back({'-', a[prefix + i++]});
+      } else {
+        edits.push_back({'+', b[prefix + j++]});
       }
     }
   } else {

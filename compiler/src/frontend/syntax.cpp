@@ -108,6 +108,7 @@ protected:
     auto expected = getExpectedTokens(parser);
     if (reportUnclosed(parser, current, expected)) return;
     if (lexicalError(current)) return;
+    if (reportMisspelt(parser, current, expected)) return;
     auto& d = error(current, "missing " + describeExpected(parser, expected) + " before " +
                                  describeFound(current));
     addClosingNote(d, parser, expected);
@@ -162,35 +163,67 @@ private:
     if (!found) found = parser->getCurrentToken();
     if (lexicalError(found)) return;
     if (reportUnclosed(parser, found, set)) return;
-    auto expected = describeExpected(parser, set);
+    if (reportMisspelt(parser, found, set)) return;
     auto type = found->getType();
-    // A word where a keyword belongs: probably a misspelt keyword.
-    if (type == PolicyParser::IDENT || isKeyword(type)) {
-      auto word = found->getText();
-      std::string best;
-      int bestDistance = 3;
-      for (auto candidate : tokenTypes(set)) {
-        if (!isKeyword(candidate) || candidate == type) continue;
-        auto keyword = literal(parser, candidate);
-        int distance = editDistance(word, keyword);
-        if (distance < bestDistance && distance < int(word.size())) {
-          best = keyword;
-          bestDistance = distance;
-        }
-      }
-      if (!best.empty()) {
-        error(found, (type == PolicyParser::IDENT ? "unknown keyword '" : "unexpected '") + word +
-                         "': did you mean '" + best + "'?")
-            .hint("expected " + expected);
-        return;
-      }
+    // `app = "web"`: the selector ended after a word that was meant as a key.
+    auto* previous = previousToken(found);
+    if ((type == PolicyParser::ASSIGN || type == PolicyParser::STRING) && previous &&
+        (previous->getType() == PolicyParser::IDENT ||
+         kLabelKeyKeywords.count(previous->getType()))) {
+      auto& d = error(found, "expected '==', '!=', 'in' or 'notin' after label key '" +
+                                 previous->getText() + "', found " + describeFound(found));
+      if (type == PolicyParser::ASSIGN) d.hint("compare with '=='");
+      return;
     }
+    auto expected = describeExpected(parser, set);
     auto& d = error(found, "expected " + expected + ", found " + describeFound(found));
     if (type == PolicyParser::IDENT && found->getText().starts_with("icmp"))
       d.hint("ICMP is written 'icmp', 'icmp type 8' or 'icmp type 3 code 1'");
     if (contains(set, PolicyParser::STRING) && type == PolicyParser::IDENT)
       d.hint("write it in double quotes: \"" + found->getText() + "\"");
+    bool portFound = type == PolicyParser::PORT_SPEC || type == PolicyParser::TCP ||
+                     type == PolicyParser::UDP || type == PolicyParser::SCTP ||
+                     type == PolicyParser::ICMP || type == PolicyParser::ICMPV6;
+    if (portFound && !contains(set, PolicyParser::PORT_SPEC)) {
+      d.hint(previous && previous->getType() != PolicyParser::ON
+                 ? "separate ports with ','"
+                 : "ports follow 'on': allow from PEER on tcp/80");
+    }
     addClosingNote(d, parser, set);
+  }
+
+  const Token* previousToken(const Token* token) {
+    for (auto i = int(token->getTokenIndex()) - 1; i >= 0; --i) {
+      auto* previous = tree_.tokens.get(size_t(i));
+      if (previous->getChannel() == Token::DEFAULT_CHANNEL) return previous;
+    }
+    return nullptr;
+  }
+
+  // A word where a keyword belongs, close to one: probably a misspelt keyword.
+  bool reportMisspelt(antlr4::Parser* parser, const Token* found,
+                      const antlr4::misc::IntervalSet& set) {
+    auto type = found->getType();
+    if (type != PolicyParser::IDENT && !isKeyword(type)) return false;
+    auto word = found->getText();
+    // Keys and ports (app.kubernetes.io/name, icmp/8) are not keyword typos.
+    if (word.find_first_of("./") != std::string::npos) return false;
+    std::string best;
+    int bestDistance = 3;
+    for (auto candidate : tokenTypes(set)) {
+      if (!isKeyword(candidate) || candidate == type) continue;
+      auto keyword = literal(parser, candidate);
+      int distance = editDistance(word, keyword);
+      if (distance < bestDistance && distance < int(word.size())) {
+        best = keyword;
+        bestDistance = distance;
+      }
+    }
+    if (best.empty()) return false;
+    error(found, (type == PolicyParser::IDENT ? "unknown keyword '" : "unexpected '") + word +
+                     "': did you mean '" + best + "'?")
+        .hint("expected " + describeExpected(parser, set));
+    return true;
   }
 
   // When prediction read a few tokens before failing, the first token was
@@ -299,7 +332,8 @@ private:
     std::set<size_t> covered;
     auto cover = [&](std::initializer_list<size_t> list) { covered.insert(list); };
     bool selector = has(PolicyParser::ANY) && has(PolicyParser::HAS);
-    bool peer = selector && has(PolicyParser::CIDR) && has(PolicyParser::ENTITY);
+    // Peers add service, cidr, ... which are label keys too: only the rule tells.
+    bool peer = selector && rule == PolicyParser::RulePeer;
     if (selector) {
       words.push_back(peer ? "a peer (a selector, service, cidr, group or entity)" : "a selector");
       cover({PolicyParser::IDENT, PolicyParser::ANY, PolicyParser::HAS, PolicyParser::NOT,
@@ -410,11 +444,48 @@ bool checkNesting(SyntaxTree& tree, Diagnostics& diagnostics) {
   return true;
 }
 
+// Where `text` stops being UTF-8, or npos. ANTLR's input stream converts to
+// UTF-32 and throws on malformed input, so this is checked first.
+size_t invalidUtf8(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    auto byte = static_cast<unsigned char>(text[i]);
+    size_t length = byte < 0x80 ? 1 : (byte >> 5) == 0x6 ? 2 : (byte >> 4) == 0xe ? 3
+                                  : (byte >> 3) == 0x1e ? 4 : 0;
+    if (length == 0 || i + length > text.size()) return i;
+    uint32_t code = length == 1 ? byte : byte & (0x7f >> length);
+    for (size_t k = 1; k < length; ++k) {
+      auto next = static_cast<unsigned char>(text[i + k]);
+      if ((next >> 6) != 0x2) return i;
+      code = (code << 6) | (next & 0x3f);
+    }
+    bool overlong = (length == 2 && code < 0x80) || (length == 3 && code < 0x800) ||
+                    (length == 4 && code < 0x10000);
+    if (overlong || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return i;
+    i += length;
+  }
+  return std::string_view::npos;
+}
+
 } // namespace
 
 std::unique_ptr<SyntaxTree> parseSyntax(const std::string& path, const std::string& text,
                                         Diagnostics& diagnostics) {
   diagnostics.addSource(path, text);
+  auto bad = invalidUtf8(text);
+  if (bad != std::string_view::npos) {
+    auto tree = std::make_unique<SyntaxTree>("");
+    tree->path = path;
+    auto lineStart = text.rfind('\n', bad == 0 ? 0 : bad - 1);
+    lineStart = lineStart == std::string::npos || bad == 0 ? 0 : lineStart + 1;
+    int line = 1 + int(std::count(text.begin(), text.begin() + long(bad), '\n'));
+    ++tree->syntaxErrors;
+    diagnostics
+        .error("encoding", {path, line, int(bad - lineStart) + 1},
+               "the file is not valid UTF-8")
+        .hint("policy files are UTF-8 text");
+    return tree;
+  }
   auto tree = std::make_unique<SyntaxTree>(text);
   tree->path = path;
   // BAD_CHAR catches every character, so the lexer never reports an error
