@@ -24,7 +24,8 @@ std::string meaning(const std::string& text) {
   EXPECT_TRUE(file) << diagnostics.render();
   if (!file) return {};
   std::string out;
-  for (const auto& let : file->lets) out += "let " + let.name + " = " + ast::toText(*let.selector) + "\n";
+  for (const auto& let : file->lets)
+    out += "let " + let.name + " = " + ast::toText(*let.selector) + "\n";
   for (const auto& d : file->defaults) out += ast::toText(d) + "\n";
   for (const auto& policy : file->policies) {
     out += "policy " + policy.name + ": " + ast::toText(*policy.select) + "\n";
@@ -169,7 +170,8 @@ std::vector<std::pair<std::string, std::string>> corpus() {
        "from # j\nany # k\non # l\ntcp/80 # m\n, # n\nudp # o\n} # p\n} # q\n"},
       {"unicode", "# ünïcödé — comment\nlet a = k == \"välue\" # ✓\n\n\n\nlet b = any\n"},
   };
-  for (const auto& entry : std::filesystem::directory_iterator(POLC_SOURCE_DIR "/examples/policies")) {
+  for (const auto& entry :
+       std::filesystem::directory_iterator(POLC_SOURCE_DIR "/examples/policies")) {
     if (entry.path().extension() != ".pol") continue;
     auto text = readFile(entry.path());
     if (text) inputs.emplace_back(entry.path().filename().string(), *text);
@@ -200,7 +202,8 @@ TEST(Format, TheShopExampleIsAlreadyCanonical) {
 
 TEST(Format, UnifiedDiff) {
   EXPECT_EQ(frontend::unifiedDiff("a.pol", "x\n", "x\n"), "");
-  auto diff = frontend::unifiedDiff("a.pol", "1\n2\n3\n4\n5\n6\n7\n8\n", "1\n2\n3\nfour\n5\n6\n7\n8\n");
+  auto diff =
+      frontend::unifiedDiff("a.pol", "1\n2\n3\n4\n5\n6\n7\n8\n", "1\n2\n3\nfour\n5\n6\n7\n8\n");
   EXPECT_EQ(diff, "--- a.pol\n+++ a.pol (formatted)\n@@ -2,5 +2,5 @@\n 2\n 3\n-4\n+four\n 5\n 6\n");
 }
 

@@ -173,8 +173,9 @@ TEST(Frontend, KubernetesLabelKeys) {
 TEST(Frontend, KeywordsThatAreLabelKeys) {
   auto s = selectorOf(
       R"(service == "a" && group != "b" && type in ("c") && has(code) && tcp == "d" && entity == "e" && cidr == "f" && policy == "g")");
-  EXPECT_EQ(ast::toText(*s),
-            R"(service == "a" && group != "b" && type in ("c") && has(code) && tcp == "d" && entity == "e" && cidr == "f" && policy == "g")");
+  EXPECT_EQ(
+      ast::toText(*s),
+      R"(service == "a" && group != "b" && type in ("c") && has(code) && tcp == "d" && entity == "e" && cidr == "f" && policy == "g")");
   // A keyword key in a peer, next to the keyword's own use.
   auto rule = ruleOf(R"(allow from service == "db" on tcp/5432)");
   EXPECT_EQ(rule.peer.kind, ast::Peer::Kind::Selector);
@@ -369,7 +370,8 @@ TEST(Frontend, DefaultDeny) {
 }
 
 TEST(Frontend, PolicyBlocksMayBeEmptyAndRepeat) {
-  auto file = parseOk(R"(policy "p" { select any ingress {} egress { } ingress { allow from any } })");
+  auto file =
+      parseOk(R"(policy "p" { select any ingress {} egress { } ingress { allow from any } })");
   const auto& policy = file.policies.at(0);
   ASSERT_EQ(policy.blocks.size(), 3u);
   EXPECT_TRUE(policy.blocks[0].rules.empty());
@@ -392,7 +394,8 @@ class IncludeTest : public testing::Test {
 protected:
   void SetUp() override {
     dir_ = std::filesystem::path(testing::TempDir()) /
-           ("polc_include_" + std::string(testing::UnitTest::GetInstance()->current_test_info()->name()));
+           ("polc_include_" +
+            std::string(testing::UnitTest::GetInstance()->current_test_info()->name()));
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_ / "sub");
   }
@@ -488,8 +491,8 @@ TEST_F(IncludeTest, ErrorsInIncludedFilesQuoteTheirSource) {
 TEST_F(IncludeTest, ParseTextResolvesIncludesBesideItsPath) {
   write("lets.pol", "let web = any\n");
   Diagnostics diagnostics;
-  auto file = frontend::parseText((dir_ / "virtual.pol").string(), "include \"lets.pol\"\n",
-                                  diagnostics);
+  auto file =
+      frontend::parseText((dir_ / "virtual.pol").string(), "include \"lets.pol\"\n", diagnostics);
   ASSERT_TRUE(file) << diagnostics.render();
   EXPECT_EQ(file->lets.size(), 1u);
 }
@@ -524,8 +527,7 @@ policy "c" { select any egress { allow to entity $ } }
   std::vector<std::pair<std::string, std::string>> expected = {
       {"test.pol:1:5", "missing a name before '='"},
       {"test.pol:3:10", "expected a selector, found 'on'"},
-      {"test.pol:5:16",
-       "expected a peer (a selector, service, cidr, group or entity), found 'on'"},
+      {"test.pol:5:16", "expected a peer (a selector, service, cidr, group or entity), found 'on'"},
       {"test.pol:6:5", "unknown keyword 'alow': did you mean 'allow'?"},
       {"test.pol:7:37", "expected 'allow', 'deny' or '}', found 'tcp/81'"},
       {"test.pol:10:8", "expected the policy name in double quotes, found 'b'"},
@@ -621,14 +623,30 @@ TEST(Frontend, VeryLongChainsAreAnErrorNotACrash) {
 }
 
 TEST(Frontend, GarbageDoesNotCrash) {
-  for (std::string text :
-       {"", "}", "{{{{", "policy", "policy \"", "\"", "let", "let a =", "policy \"p\" { select",
-        "include", "default", "default deny", "default deny ingress for", "!!!!",
-        "policy \"p\" { select any ingress { allow from cidr } }",
-        "policy \"p\" { select any ingress { allow from cidr 1.2.3.4/ } }",
-        "policy \"p\" { select has( ) }", "\x01\x02\xff\xfe", "# only a comment",
-        "policy \"p\" { select any ingress { allow from any on icmp type } }",
-        "policy \"p\" { select a in () }", ")))", "&& || ==", "tcp/80 10.0.0.0/8 fd00::"}) {
+  for (std::string text : {"",
+                           "}",
+                           "{{{{",
+                           "policy",
+                           "policy \"",
+                           "\"",
+                           "let",
+                           "let a =",
+                           "policy \"p\" { select",
+                           "include",
+                           "default",
+                           "default deny",
+                           "default deny ingress for",
+                           "!!!!",
+                           "policy \"p\" { select any ingress { allow from cidr } }",
+                           "policy \"p\" { select any ingress { allow from cidr 1.2.3.4/ } }",
+                           "policy \"p\" { select has( ) }",
+                           "\x01\x02\xff\xfe",
+                           "# only a comment",
+                           "policy \"p\" { select any ingress { allow from any on icmp type } }",
+                           "policy \"p\" { select a in () }",
+                           ")))",
+                           "&& || ==",
+                           "tcp/80 10.0.0.0/8 fd00::"}) {
     Diagnostics diagnostics;
     parse(text, diagnostics);
     SUCCEED();

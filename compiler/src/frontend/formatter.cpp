@@ -266,8 +266,10 @@ std::string unifiedDiff(const std::string& path, const std::string& before,
     size_t start = i >= kContext ? i - kContext : 0;
     size_t end = i;
     for (size_t j = i; j < edits.size(); ++j) {
-      if (edits[j].kind != ' ') end = j;
-      else if (j - end > 2 * kContext) break;
+      if (edits[j].kind != ' ')
+        end = j;
+      else if (j - end > 2 * kContext)
+        break;
     }
     end = std::min(edits.size(), end + 1 + kContext);
     size_t oldLine = 1, newLine = 1;

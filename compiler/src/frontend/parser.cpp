@@ -85,7 +85,8 @@ private:
   ast::Span span(const Token* token) const { return {at(token), width(token)}; }
 
   Diagnostic& error(std::string name, const Token* token, std::string message) {
-    return diagnostics_.error(std::move(name), at(token), std::move(message)).underline(width(token));
+    return diagnostics_.error(std::move(name), at(token), std::move(message))
+        .underline(width(token));
   }
 
   // The value of a string literal. Only \" and \\ are escapes: a policy has
@@ -313,7 +314,9 @@ private:
       auto firstText = port.substr(0, dash);
       auto lastText = dash == std::string::npos ? firstText : port.substr(dash + 1);
       auto digitsOnly = [](const std::string& s) {
-        return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+        return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+          return std::isdigit(static_cast<unsigned char>(c));
+        });
       };
       if (!digitsOnly(firstText) || !digitsOnly(lastText)) {
         error("port-range", token, "'" + text + "' is not a port or port range")
@@ -352,7 +355,8 @@ private:
       std::string lower = port;
       std::transform(lower.begin(), lower.end(), lower.begin(),
                      [](unsigned char c) { return char(std::tolower(c)); });
-      if (lower != port) d.hint("port names are lowercase: write " + protocolText + "/" + lower);
+      if (lower != port)
+        d.hint("port names are lowercase: write " + protocolText + "/" + lower);
       else
         d.hint("port names are up to 15 lowercase letters, digits and '-', not starting or "
                "ending with '-'");

@@ -37,9 +37,9 @@ namespace {
 // Token types that can begin a selector; a label-key keyword (service,
 // type, ...) counts as one because labelKey accepts it.
 const std::set<size_t> kLabelKeyKeywords = {
-    PolicyParser::SERVICE, PolicyParser::GROUP, PolicyParser::ENTITY, PolicyParser::CIDR,
-    PolicyParser::EXCEPT,  PolicyParser::TYPE,  PolicyParser::CODE,   PolicyParser::TCP,
-    PolicyParser::UDP,     PolicyParser::SCTP,  PolicyParser::ICMP,   PolicyParser::ICMPV6,
+    PolicyParser::SERVICE, PolicyParser::GROUP,   PolicyParser::ENTITY, PolicyParser::CIDR,
+    PolicyParser::EXCEPT,  PolicyParser::TYPE,    PolicyParser::CODE,   PolicyParser::TCP,
+    PolicyParser::UDP,     PolicyParser::SCTP,    PolicyParser::ICMP,   PolicyParser::ICMPV6,
     PolicyParser::DEFAULT, PolicyParser::INCLUDE, PolicyParser::POLICY, PolicyParser::FOR};
 
 bool contains(const antlr4::misc::IntervalSet& set, size_t type) {
@@ -238,7 +238,8 @@ private:
     std::string hint;
     if (startType == PolicyParser::SERVICE || startType == PolicyParser::GROUP) {
       auto word = start->getText();
-      message = "expected the " + word + " name in double quotes after '" + word + "', found " + what;
+      message =
+          "expected the " + word + " name in double quotes after '" + word + "', found " + what;
       if (offending->getType() == PolicyParser::IDENT)
         hint = "write " + word + " \"" + offending->getText() + "\"";
     } else if (startType == PolicyParser::ENTITY) {
@@ -269,11 +270,10 @@ private:
       return false;
     PolicyParser::PolicyDeclContext* policy = nullptr;
     PolicyParser::DirectionBlockContext* block = nullptr;
-    for (auto* ctx = parser->getContext(); ctx; ctx = dynamic_cast<antlr4::ParserRuleContext*>(
-                                                    ctx->parent)) {
+    for (auto* ctx = parser->getContext(); ctx;
+         ctx = dynamic_cast<antlr4::ParserRuleContext*>(ctx->parent)) {
       if (auto* p = dynamic_cast<PolicyParser::PolicyDeclContext*>(ctx)) policy = p;
-      if (auto* b = dynamic_cast<PolicyParser::DirectionBlockContext*>(ctx); b && !block)
-        block = b;
+      if (auto* b = dynamic_cast<PolicyParser::DirectionBlockContext*>(ctx); b && !block) block = b;
     }
     if (!policy || !policy->LBRACE()) return false;
     auto policyName = policy->name ? policy->name->getText() : std::string("\"\"");
@@ -450,8 +450,11 @@ size_t invalidUtf8(std::string_view text) {
   size_t i = 0;
   while (i < text.size()) {
     auto byte = static_cast<unsigned char>(text[i]);
-    size_t length = byte < 0x80 ? 1 : (byte >> 5) == 0x6 ? 2 : (byte >> 4) == 0xe ? 3
-                                  : (byte >> 3) == 0x1e ? 4 : 0;
+    size_t length = byte < 0x80           ? 1
+                    : (byte >> 5) == 0x6  ? 2
+                    : (byte >> 4) == 0xe  ? 3
+                    : (byte >> 3) == 0x1e ? 4
+                                          : 0;
     if (length == 0 || i + length > text.size()) return i;
     uint32_t code = length == 1 ? byte : byte & (0x7f >> length);
     for (size_t k = 1; k < length; ++k) {
@@ -481,8 +484,7 @@ std::unique_ptr<SyntaxTree> parseSyntax(const std::string& path, const std::stri
     int line = 1 + int(std::count(text.begin(), text.begin() + long(bad), '\n'));
     ++tree->syntaxErrors;
     diagnostics
-        .error("encoding", {path, line, int(bad - lineStart) + 1},
-               "the file is not valid UTF-8")
+        .error("encoding", {path, line, int(bad - lineStart) + 1}, "the file is not valid UTF-8")
         .hint("policy files are UTF-8 text");
     return tree;
   }
