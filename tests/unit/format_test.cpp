@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <random>
 
 namespace polc {
 namespace {
@@ -198,6 +199,60 @@ TEST(Format, TheShopExampleIsAlreadyCanonical) {
   auto text = readFile(POLC_SOURCE_DIR "/examples/policies/shop.pol");
   ASSERT_TRUE(text);
   EXPECT_EQ(format(*text), *text);
+}
+
+// Valid policies with comments and odd spacing sprinkled between tokens:
+// formatting keeps the meaning and every comment, and is idempotent.
+TEST(Format, RandomLayoutsOfValidPolicies) {
+  const std::vector<std::string> tokens = {
+      "let",        "a",      "=",           "has",     "(",      "k8s.io/x", ")",     "policy",
+      "\"p\"",      "{",      "select",      "!",       "a",      "||",       "env",   "in",
+      "(",          "\"x\"",  ",",           "\"y\"",   ")",      "&&",       "(",     "b",
+      "!=",         "\"z\"",  ")",           "ingress", "{",      "allow",    "from",  "cidr",
+      "10.0.0.0/8", "except", "10.1.0.0/16", "on",      "tcp/80", ",",        "icmp",  "type",
+      "3",          "code",   "1",           "deny",    "from",   "entity",   "world", "}",
+      "egress",     "{",      "}",           "egress",  "{",      "allow",    "to",    "service",
+      "\"db\"",     "allow",  "to",          "any",     "on",     "udp",      "}",     "}",
+      "default",    "deny",   "ingress",     ",",       "egress", "for",      "a"};
+  const std::vector<std::string> separators = {" ",  "  ",     "\n",       "\n\n\n",
+                                               "\t", " # c\n", "\n// d\n", "\n\n# e\n\n"};
+  std::mt19937 random(1234);
+  for (int round = 0; round < 200; ++round) {
+    std::string text;
+    for (const auto& token : tokens) text += token + separators[random() % separators.size()];
+    SCOPED_TRACE(text);
+    auto once = format(text);
+    EXPECT_EQ(format(once), once);
+    EXPECT_EQ(meaning(once), meaning(text));
+    EXPECT_EQ(comments(once), comments(text));
+  }
+}
+
+// Random fragments: whatever the parser and formatter make of them, they
+// return (no crash, no hang), and fmt output still parses the same way.
+TEST(Format, RandomFragmentsNeverCrash) {
+  const std::vector<std::string> fragments = {
+      "policy",  "\"p\"",     "{",     "}",    "(",          ")",         "select",  "ingress",
+      "egress",  "allow",     "deny",  "from", "to",         "on",        "tcp/80",  "tcp/",
+      "udp",     "icmp type", "300",   "cidr", "10.0.0.1/8", "fd00::/64", "except",  "entity",
+      "wrld",    "service",   "group", "\"",   "&&",         "||",        "!",       "==",
+      "=",       "in",        "notin", ",",    "has",        "any",       "let",     "x",
+      "include", "default",   "for",   "#",    "\n",         "$",         "\"\\q\"", "k.io/a"};
+  std::mt19937 random(99);
+  for (int round = 0; round < 2000; ++round) {
+    std::string text;
+    auto length = random() % 40;
+    for (size_t i = 0; i < length; ++i) text += fragments[random() % fragments.size()] + " ";
+    Diagnostics diagnostics;
+    frontend::parseText("fuzz.pol", text, diagnostics);
+    Diagnostics formatDiagnostics;
+    auto formatted = frontend::formatText("fuzz.pol", text, formatDiagnostics);
+    if (formatted) {
+      Diagnostics again;
+      EXPECT_EQ(frontend::formatText("fuzz.pol", *formatted, again), formatted) << text;
+    }
+    diagnostics.render();
+  }
 }
 
 TEST(Format, UnifiedDiff) {
