@@ -593,6 +593,15 @@ TEST(Frontend, ClearMessagesForCommonSlips) {
   EXPECT_EQ(empty.all().at(0).message, "expected a port such as tcp/80, found '}'");
 }
 
+TEST(Frontend, OneMistakeOneError) {
+  // Recovery inserts the missing '('; the ')' it then lacks is not a second error.
+  auto has = errorsOf("policy \"p\" { select has x }");
+  EXPECT_EQ(names(has), "syntax");
+  EXPECT_EQ(has.all().at(0).message, "missing '(' before 'x'");
+  auto in = errorsOf("policy \"p\" { select a in \"x\" }");
+  EXPECT_EQ(names(in), "syntax");
+}
+
 TEST(Frontend, DeepNestingIsAnErrorNotACrash) {
   for (const std::string opener : {"(", "!", "!("}) {
     std::string text = "policy \"p\" { select ";

@@ -79,9 +79,10 @@ protected:
                                  const antlr4::NoViableAltException& e) override {
     auto* start = e.getStartToken();
     auto* offending = e.getOffendingToken();
-    if (start && offending && start->getTokenIndex() < offending->getTokenIndex() &&
-        reportAfter(parser, start, offending, e.getExpectedTokens()))
+    if (start && offending && start->getTokenIndex() < offending->getTokenIndex()) {
+      reportAfter(parser, start, offending, e.getExpectedTokens());
       return;
+    }
     reportExpected(parser, start ? start : offending, e.getExpectedTokens());
   }
 
@@ -106,6 +107,7 @@ protected:
     beginErrorCondition(parser);
     auto* current = parser->getCurrentToken();
     auto expected = getExpectedTokens(parser);
+    if (conjuredOpener(parser, expected)) return;
     if (reportUnclosed(parser, current, expected)) return;
     if (lexicalError(current)) return;
     if (reportMisspelt(parser, current, expected)) return;
@@ -161,6 +163,7 @@ private:
 
   void reportExpected(antlr4::Parser* parser, Token* found, const antlr4::misc::IntervalSet& set) {
     if (!found) found = parser->getCurrentToken();
+    if (conjuredOpener(parser, set)) return;
     if (lexicalError(found)) return;
     if (reportUnclosed(parser, found, set)) return;
     if (reportMisspelt(parser, found, set)) return;
@@ -228,10 +231,10 @@ private:
 
   // When prediction read a few tokens before failing, the first token was
   // fine: say what was wrong after it.
-  bool reportAfter(antlr4::Parser* parser, Token* start, Token* offending,
+  void reportAfter(antlr4::Parser* parser, Token* start, Token* offending,
                    const antlr4::misc::IntervalSet& set) {
-    if (lexicalError(offending)) return true;
-    if (reportUnclosed(parser, offending, set)) return true;
+    if (lexicalError(offending)) return;
+    if (reportUnclosed(parser, offending, set)) return;
     auto startType = start->getType();
     auto what = describeFound(offending);
     std::string message;
@@ -250,13 +253,15 @@ private:
       message = "expected '==', '!=', 'in' or 'notin' after label key '" + start->getText() +
                 "', found " + what;
       if (offending->getType() == PolicyParser::ASSIGN) hint = "compare with '=='";
+    } else if (startType == PolicyParser::HAS) {
+      message = "expected '(' after 'has', found " + what;
+      hint = "write has(key)";
     } else {
-      (void)parser;
-      return false;
+      message = "unexpected " + what + " after '" + start->getText() + "'";
     }
     auto& d = error(offending, message);
     if (!hint.empty()) d.hint(hint);
-    return true;
+    return;
   }
 
   // A policy or block that runs into the next top-level item or the end of
@@ -290,6 +295,19 @@ private:
     return true;
   }
 
+  // The '(' of the current rule, if it was conjured by recovery (the user
+  // wrote none): a missing ')' is then the same mistake, already reported.
+  static bool conjuredOpener(antlr4::Parser* parser, const antlr4::misc::IntervalSet& set) {
+    auto* ctx = parser->getContext();
+    if (!ctx || !contains(set, PolicyParser::RPAREN)) return false;
+    for (auto* child : ctx->children) {
+      auto* terminal = dynamic_cast<antlr4::tree::TerminalNode*>(child);
+      if (terminal && terminal->getSymbol()->getType() == PolicyParser::LPAREN)
+        return terminal->getSymbol()->getTokenIndex() == INVALID_INDEX;
+    }
+    return false;
+  }
+
   // For a missing ')' or '}', point at the bracket it would close.
   void addClosingNote(Diagnostic& d, antlr4::Parser* parser, const antlr4::misc::IntervalSet& set) {
     auto* ctx = parser->getContext();
@@ -297,7 +315,8 @@ private:
     if (contains(set, PolicyParser::RPAREN) && set.size() <= 3) {
       for (auto* child : ctx->children) {
         auto* terminal = dynamic_cast<antlr4::tree::TerminalNode*>(child);
-        if (terminal && terminal->getSymbol()->getType() == PolicyParser::LPAREN) {
+        if (terminal && terminal->getSymbol()->getType() == PolicyParser::LPAREN &&
+            terminal->getSymbol()->getTokenIndex() != INVALID_INDEX) {
           d.note(tree_.at(terminal->getSymbol()), 1, "the '(' to close is here");
           return;
         }
