@@ -4,8 +4,10 @@
 #include "polc/driver/pipeline.h"
 #include "polc/evaluator/explain.h"
 #include "polc/evaluator/policy_tests.h"
+#include "polc/frontend/formatter.h"
 #include "polc/lab/lab.h"
 #include "polc/loader/loader.h"
+#include "polc/support/files.h"
 #include "polc/support/protocol.h"
 #include "polc/topology/loader.h"
 
@@ -194,6 +196,42 @@ int runTest(const std::vector<std::string>& files) {
   printDiagnostics(diagnostics, Format::Text);
   std::cout << polc::evaluator::renderReport(report);
   return report.failed() == 0 ? kExitOk : kExitInputError;
+// Rewrites each file in the canonical layout, or with `check` only reports
+// (with a diff) the files whose layout would change.
+int runFmt(const std::vector<std::string>& files, bool check) {
+  int status = kExitOk;
+  bool wouldChange = false;
+  for (const auto& path : files) {
+    auto text = polc::readFile(path);
+    if (!text) {
+      std::cerr << "polc fmt: " << path << ": " << text.error() << "\n";
+      status = kExitInputError;
+      continue;
+    }
+    polc::Diagnostics diagnostics;
+    auto formatted = polc::frontend::formatText(path, *text, diagnostics);
+    printDiagnostics(diagnostics, Format::Text);
+    if (!formatted) {
+      status = kExitInputError;
+      continue;
+    }
+    if (*formatted == *text) continue;
+    if (check) {
+      std::cout << path << ": would be reformatted\n"
+                << polc::frontend::unifiedDiff(path, *text, *formatted);
+      wouldChange = true;
+      status = kExitInputError;
+      continue;
+    }
+    if (auto written = polc::writeFile(path, *formatted); !written) {
+      std::cerr << "polc fmt: " << path << ": " << written.error() << "\n";
+      status = kExitInputError;
+      continue;
+    }
+    std::cout << "polc fmt: reformatted " << path << "\n";
+  }
+  if (wouldChange) std::cout << "run `polc fmt FILE...` to rewrite them in the canonical layout\n";
+  return status;
 }
 
 struct PlacementOptions {
@@ -353,6 +391,12 @@ int main(int argc, char** argv) {
   test->add_option("files", testFiles, "Test files (.poltest)")
       ->required()
       ->check(CLI::ExistingFile);
+  std::vector<std::string> fmtFiles;
+  bool fmtCheck = false;
+  auto* fmt = app.add_subcommand("fmt", "Rewrite policy files in the canonical layout");
+  fmt->add_option("files", fmtFiles, "Policy files (.pol)")->required()->check(CLI::ExistingFile);
+  fmt->add_flag("--check", fmtCheck,
+                "Change nothing; list the files that would change, exit 1 if any would");
 
   std::string loadDir;
   std::string node;
@@ -397,6 +441,7 @@ int main(int argc, char** argv) {
   if (*build) return runBuild(compileOptions, outDir, format, quiet);
   if (*explain) return runExplain(compileOptions, explainOptions, format);
   if (*test) return runTest(testFiles);
+  if (*fmt) return runFmt(fmtFiles, fmtCheck);
   if (*load) return runLoad(loadDir, node, placement, format);
   if (*unload) return runUnload(node, placement, format);
   if (*labUp) return runLabUp(labTopology, labPrefix);

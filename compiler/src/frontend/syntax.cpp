@@ -1,0 +1,523 @@
+#include "syntax.h"
+
+#include <algorithm>
+#include <set>
+
+namespace polc::frontend {
+
+using grammar::PolicyParser;
+using Token = antlr4::Token;
+
+SourceLocation SyntaxTree::at(const Token* token) const {
+  return {path, int(token->getLine()), int(token->getCharPositionInLine()) + 1};
+}
+
+int SyntaxTree::lengthBetween(const Token* first, const Token* last) {
+  if (!first || !last) return 1;
+  return std::max(1, int(last->getStopIndex()) - int(first->getStartIndex()) + 1);
+}
+
+int editDistance(std::string_view a, std::string_view b) {
+  std::vector<int> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = int(j);
+  for (size_t i = 1; i <= a.size(); ++i) {
+    int diagonal = row[0];
+    row[0] = int(i);
+    for (size_t j = 1; j <= b.size(); ++j) {
+      int above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+namespace {
+
+// Token types that can begin a selector; a label-key keyword (service,
+// type, ...) counts as one because labelKey accepts it.
+const std::set<size_t> kLabelKeyKeywords = {
+    PolicyParser::SERVICE, PolicyParser::GROUP,   PolicyParser::ENTITY, PolicyParser::CIDR,
+    PolicyParser::EXCEPT,  PolicyParser::TYPE,    PolicyParser::CODE,   PolicyParser::TCP,
+    PolicyParser::UDP,     PolicyParser::SCTP,    PolicyParser::ICMP,   PolicyParser::ICMPV6,
+    PolicyParser::DEFAULT, PolicyParser::INCLUDE, PolicyParser::POLICY, PolicyParser::FOR};
+
+bool contains(const antlr4::misc::IntervalSet& set, size_t type) {
+  return set.contains(type);
+}
+
+std::vector<size_t> tokenTypes(const antlr4::misc::IntervalSet& set) {
+  std::vector<size_t> types;
+  for (auto type : set.toList()) types.push_back(type < 0 ? Token::EOF : size_t(type));
+  return types;
+}
+
+bool isKeyword(size_t type) {
+  return type >= PolicyParser::INCLUDE && type <= PolicyParser::CODE;
+}
+
+std::string joinAlternatives(const std::vector<std::string>& items) {
+  std::string out;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out += i + 1 == items.size() ? " or " : ", ";
+    out += items[i];
+  }
+  return out;
+}
+
+// Turns ANTLR's recognition failures into messages a policy author can act
+// on: "expected a selector, found 'on'", "unknown keyword 'alow': did you
+// mean 'allow'?", "missing '}' to close policy "web"". Recovery itself is
+// ANTLR's (DefaultErrorStrategy), so every error of a file is reported.
+class PolicyErrorStrategy : public antlr4::DefaultErrorStrategy {
+public:
+  PolicyErrorStrategy(SyntaxTree& tree, Diagnostics& diagnostics)
+      : tree_(tree), diagnostics_(diagnostics) {}
+
+protected:
+  void reportNoViableAlternative(antlr4::Parser* parser,
+                                 const antlr4::NoViableAltException& e) override {
+    auto* start = e.getStartToken();
+    auto* offending = e.getOffendingToken();
+    if (start && offending && start->getTokenIndex() < offending->getTokenIndex()) {
+      reportAfter(parser, start, offending, e.getExpectedTokens());
+      return;
+    }
+    reportExpected(parser, start ? start : offending, e.getExpectedTokens());
+  }
+
+  void reportInputMismatch(antlr4::Parser* parser,
+                           const antlr4::InputMismatchException& e) override {
+    reportExpected(parser, e.getOffendingToken(), e.getExpectedTokens());
+  }
+
+  void reportFailedPredicate(antlr4::Parser* parser,
+                             const antlr4::FailedPredicateException& e) override {
+    reportExpected(parser, e.getOffendingToken(), e.getExpectedTokens());
+  }
+
+  void reportUnwantedToken(antlr4::Parser* parser) override {
+    if (inErrorRecoveryMode(parser)) return;
+    beginErrorCondition(parser);
+    reportExpected(parser, parser->getCurrentToken(), getExpectedTokens(parser));
+  }
+
+  void reportMissingToken(antlr4::Parser* parser) override {
+    if (inErrorRecoveryMode(parser)) return;
+    beginErrorCondition(parser);
+    auto* current = parser->getCurrentToken();
+    auto expected = getExpectedTokens(parser);
+    if (conjuredOpener(parser, expected)) return;
+    if (reportUnclosed(parser, current, expected)) return;
+    if (lexicalError(current)) return;
+    if (reportMisspelt(parser, current, expected)) return;
+    auto& d = error(current, "missing " + describeExpected(parser, expected) + " before " +
+                                 describeFound(current));
+    addClosingNote(d, parser, expected);
+  }
+
+private:
+  Diagnostic& error(const Token* where, std::string message) {
+    ++tree_.syntaxErrors;
+    auto location = locationOf(where);
+    auto& d = diagnostics_.error("syntax", location, std::move(message));
+    if (where && where->getType() != Token::EOF)
+      d.underline(std::max(1, int(where->getStopIndex()) - int(where->getStartIndex()) + 1));
+    return d;
+  }
+
+  // End of file is reported just after the last token, where the missing
+  // text belongs, rather than on an empty line below it.
+  SourceLocation locationOf(const Token* token) {
+    if (token && token->getType() == Token::EOF) {
+      for (auto i = int(token->getTokenIndex()) - 1; i >= 0; --i) {
+        auto* previous = tree_.tokens.get(size_t(i));
+        if (previous->getChannel() != Token::DEFAULT_CHANNEL) continue;
+        auto location = tree_.at(previous);
+        location.column += int(previous->getStopIndex() - previous->getStartIndex()) + 1;
+        return location;
+      }
+    }
+    return tree_.at(token);
+  }
+
+  // Bad characters and unterminated strings get their own message wherever
+  // they stop the parser: the grammar's expectation is not the problem.
+  bool lexicalError(const Token* token) {
+    if (!token) return false;
+    if (token->getType() == PolicyParser::UNTERMINATED_STRING) {
+      error(token, "unterminated string").hint("close the string with '\"' on the same line");
+      return true;
+    }
+    if (token->getType() == PolicyParser::BAD_CHAR) {
+      auto text = token->getText();
+      auto& d = error(token, "unexpected character '" + text + "'");
+      if (text == "&" || text == "|")
+        d.hint("write '" + text + text + "' for " + (text == "&" ? "and" : "or"));
+      else if (text == "'")
+        d.hint("strings are written with double quotes");
+      return true;
+    }
+    return false;
+  }
+
+  void reportExpected(antlr4::Parser* parser, Token* found, const antlr4::misc::IntervalSet& set) {
+    if (!found) found = parser->getCurrentToken();
+    if (conjuredOpener(parser, set)) return;
+    if (lexicalError(found)) return;
+    if (reportUnclosed(parser, found, set)) return;
+    if (reportMisspelt(parser, found, set)) return;
+    auto type = found->getType();
+    // `app = "web"`: the selector ended after a word that was meant as a key.
+    auto* previous = previousToken(found);
+    if ((type == PolicyParser::ASSIGN || type == PolicyParser::STRING) && previous &&
+        (previous->getType() == PolicyParser::IDENT ||
+         kLabelKeyKeywords.count(previous->getType()))) {
+      auto& d = error(found, "expected '==', '!=', 'in' or 'notin' after label key '" +
+                                 previous->getText() + "', found " + describeFound(found));
+      if (type == PolicyParser::ASSIGN) d.hint("compare with '=='");
+      return;
+    }
+    auto expected = describeExpected(parser, set);
+    auto& d = error(found, "expected " + expected + ", found " + describeFound(found));
+    if (type == PolicyParser::IDENT && found->getText().starts_with("icmp"))
+      d.hint("ICMP is written 'icmp', 'icmp type 8' or 'icmp type 3 code 1'");
+    if (contains(set, PolicyParser::STRING) && type == PolicyParser::IDENT)
+      d.hint("write it in double quotes: \"" + found->getText() + "\"");
+    bool portFound = type == PolicyParser::PORT_SPEC || type == PolicyParser::TCP ||
+                     type == PolicyParser::UDP || type == PolicyParser::SCTP ||
+                     type == PolicyParser::ICMP || type == PolicyParser::ICMPV6;
+    if (portFound && !contains(set, PolicyParser::PORT_SPEC)) {
+      d.hint(previous && previous->getType() != PolicyParser::ON
+                 ? "separate ports with ','"
+                 : "ports follow 'on': allow from PEER on tcp/80");
+    }
+    addClosingNote(d, parser, set);
+  }
+
+  const Token* previousToken(const Token* token) {
+    for (auto i = int(token->getTokenIndex()) - 1; i >= 0; --i) {
+      auto* previous = tree_.tokens.get(size_t(i));
+      if (previous->getChannel() == Token::DEFAULT_CHANNEL) return previous;
+    }
+    return nullptr;
+  }
+
+  // A word where a keyword belongs, close to one: probably a misspelt keyword.
+  bool reportMisspelt(antlr4::Parser* parser, const Token* found,
+                      const antlr4::misc::IntervalSet& set) {
+    auto type = found->getType();
+    if (type != PolicyParser::IDENT && !isKeyword(type)) return false;
+    auto word = found->getText();
+    // Keys and ports (app.kubernetes.io/name, icmp/8) are not keyword typos.
+    if (word.find_first_of("./") != std::string::npos) return false;
+    std::string best;
+    int bestDistance = 3;
+    for (auto candidate : tokenTypes(set)) {
+      if (!isKeyword(candidate) || candidate == type) continue;
+      auto keyword = literal(parser, candidate);
+      int distance = editDistance(word, keyword);
+      if (distance < bestDistance && distance < int(word.size())) {
+        best = keyword;
+        bestDistance = distance;
+      }
+    }
+    if (best.empty()) return false;
+    error(found, (type == PolicyParser::IDENT ? "unknown keyword '" : "unexpected '") + word +
+                     "': did you mean '" + best + "'?")
+        .hint("expected " + describeExpected(parser, set));
+    return true;
+  }
+
+  // When prediction read a few tokens before failing, the first token was
+  // fine: say what was wrong after it.
+  void reportAfter(antlr4::Parser* parser, Token* start, Token* offending,
+                   const antlr4::misc::IntervalSet& set) {
+    if (lexicalError(offending)) return;
+    if (reportUnclosed(parser, offending, set)) return;
+    auto startType = start->getType();
+    auto what = describeFound(offending);
+    std::string message;
+    std::string hint;
+    if (startType == PolicyParser::SERVICE || startType == PolicyParser::GROUP) {
+      auto word = start->getText();
+      message =
+          "expected the " + word + " name in double quotes after '" + word + "', found " + what;
+      if (offending->getType() == PolicyParser::IDENT)
+        hint = "write " + word + " \"" + offending->getText() + "\"";
+    } else if (startType == PolicyParser::ENTITY) {
+      message = "expected an entity (world, host, cluster or all) after 'entity', found " + what;
+    } else if (startType == PolicyParser::CIDR) {
+      message = "expected an IP prefix such as 10.0.0.0/8 after 'cidr', found " + what;
+    } else if (startType == PolicyParser::IDENT || kLabelKeyKeywords.count(startType)) {
+      message = "expected '==', '!=', 'in' or 'notin' after label key '" + start->getText() +
+                "', found " + what;
+      if (offending->getType() == PolicyParser::ASSIGN) hint = "compare with '=='";
+    } else if (startType == PolicyParser::HAS) {
+      message = "expected '(' after 'has', found " + what;
+      hint = "write has(key)";
+    } else {
+      message = "unexpected " + what + " after '" + start->getText() + "'";
+    }
+    auto& d = error(offending, message);
+    if (!hint.empty()) d.hint(hint);
+    return;
+  }
+
+  // A policy or block that runs into the next top-level item or the end of
+  // the file, at a point where '}' could come, is missing its '}': say
+  // which one, and where it opened.
+  bool reportUnclosed(antlr4::Parser* parser, Token* found, const antlr4::misc::IntervalSet& set) {
+    auto type = found->getType();
+    if (!contains(set, PolicyParser::RBRACE)) return false;
+    if (type != Token::EOF && type != PolicyParser::POLICY && type != PolicyParser::LET &&
+        type != PolicyParser::INCLUDE && type != PolicyParser::DEFAULT)
+      return false;
+    PolicyParser::PolicyDeclContext* policy = nullptr;
+    PolicyParser::DirectionBlockContext* block = nullptr;
+    for (auto* ctx = parser->getContext(); ctx;
+         ctx = dynamic_cast<antlr4::ParserRuleContext*>(ctx->parent)) {
+      if (auto* p = dynamic_cast<PolicyParser::PolicyDeclContext*>(ctx)) policy = p;
+      if (auto* b = dynamic_cast<PolicyParser::DirectionBlockContext*>(ctx); b && !block) block = b;
+    }
+    if (!policy || !policy->LBRACE()) return false;
+    auto policyName = policy->name ? policy->name->getText() : std::string("\"\"");
+    std::string message = "missing '}' to close ";
+    if (block && block->LBRACE())
+      message += "the " + block->getStart()->getText() + " block of policy " + policyName;
+    else
+      message += "policy " + policyName;
+    auto& d = error(found, message);
+    if (block && block->LBRACE())
+      d.note(tree_.at(block->LBRACE()->getSymbol()), 1,
+             "the " + block->getStart()->getText() + " block opens here");
+    d.note(tree_.at(policy->LBRACE()->getSymbol()), 1, "policy " + policyName + " opens here");
+    return true;
+  }
+
+  // The '(' of the current rule, if it was conjured by recovery (the user
+  // wrote none): a missing ')' is then the same mistake, already reported.
+  static bool conjuredOpener(antlr4::Parser* parser, const antlr4::misc::IntervalSet& set) {
+    auto* ctx = parser->getContext();
+    if (!ctx || !contains(set, PolicyParser::RPAREN)) return false;
+    for (auto* child : ctx->children) {
+      auto* terminal = dynamic_cast<antlr4::tree::TerminalNode*>(child);
+      if (terminal && terminal->getSymbol()->getType() == PolicyParser::LPAREN)
+        return terminal->getSymbol()->getTokenIndex() == INVALID_INDEX;
+    }
+    return false;
+  }
+
+  // For a missing ')' or '}', point at the bracket it would close.
+  void addClosingNote(Diagnostic& d, antlr4::Parser* parser, const antlr4::misc::IntervalSet& set) {
+    auto* ctx = parser->getContext();
+    if (!ctx) return;
+    if (contains(set, PolicyParser::RPAREN) && set.size() <= 3) {
+      for (auto* child : ctx->children) {
+        auto* terminal = dynamic_cast<antlr4::tree::TerminalNode*>(child);
+        if (terminal && terminal->getSymbol()->getType() == PolicyParser::LPAREN &&
+            terminal->getSymbol()->getTokenIndex() != INVALID_INDEX) {
+          d.note(tree_.at(terminal->getSymbol()), 1, "the '(' to close is here");
+          return;
+        }
+      }
+    }
+  }
+
+  static std::string literal(antlr4::Parser* parser, size_t type) {
+    auto text = parser->getVocabulary().getLiteralName(type);
+    if (text.size() >= 2 && text.front() == '\'') text = text.substr(1, text.size() - 2);
+    return text;
+  }
+
+  static std::string describeFound(const Token* token) {
+    switch (token->getType()) {
+    case Token::EOF:
+      return "the end of the file";
+    case PolicyParser::STRING:
+      return token->getText();
+    default:
+      return "'" + token->getText() + "'";
+    }
+  }
+
+  // "a selector", "'ingress', 'egress' or '}'", ...: the expected set in
+  // the words of the language rather than as token names.
+  std::string describeExpected(antlr4::Parser* parser, const antlr4::misc::IntervalSet& set) {
+    auto types = tokenTypes(set);
+    auto has = [&](size_t type) { return contains(set, type); };
+    size_t rule = parser->getContext() ? parser->getContext()->getRuleIndex() : 0;
+    std::vector<std::string> words;
+    std::set<size_t> covered;
+    auto cover = [&](std::initializer_list<size_t> list) { covered.insert(list); };
+    bool selector = has(PolicyParser::ANY) && has(PolicyParser::HAS);
+    // Peers add service, cidr, ... which are label keys too: only the rule tells.
+    bool peer = selector && rule == PolicyParser::RulePeer;
+    if (selector) {
+      words.push_back(peer ? "a peer (a selector, service, cidr, group or entity)" : "a selector");
+      cover({PolicyParser::IDENT, PolicyParser::ANY, PolicyParser::HAS, PolicyParser::NOT,
+             PolicyParser::LPAREN});
+      covered.insert(kLabelKeyKeywords.begin(), kLabelKeyKeywords.end());
+    }
+    if (has(PolicyParser::PORT_SPEC)) {
+      words.push_back("a port such as tcp/80");
+      cover({PolicyParser::PORT_SPEC, PolicyParser::TCP, PolicyParser::UDP, PolicyParser::SCTP,
+             PolicyParser::ICMP, PolicyParser::ICMPV6});
+    }
+    if (has(PolicyParser::CIDR_PREFIX)) {
+      words.push_back("an IP prefix such as 10.0.0.0/8");
+      cover({PolicyParser::CIDR_PREFIX});
+    }
+    if (has(PolicyParser::IDENT) && !covered.count(PolicyParser::IDENT)) {
+      if (rule == PolicyParser::RuleEntityName || rule == PolicyParser::RulePeer)
+        words.push_back("an entity (world, host, cluster or all)");
+      else if (rule == PolicyParser::RuleLetDecl)
+        words.push_back("a name");
+      else
+        words.push_back("a label key");
+      cover({PolicyParser::IDENT, PolicyParser::ANY});
+      covered.insert(kLabelKeyKeywords.begin(), kLabelKeyKeywords.end());
+    }
+    if (has(PolicyParser::STRING)) {
+      switch (rule) {
+      case PolicyParser::RulePolicyDecl:
+        words.push_back("the policy name in double quotes");
+        break;
+      case PolicyParser::RuleIncludeDecl:
+        words.push_back("the file name in double quotes");
+        break;
+      case PolicyParser::RulePeer:
+        words.push_back("a name in double quotes");
+        break;
+      default:
+        words.push_back("a value in double quotes");
+      }
+      cover({PolicyParser::STRING});
+    }
+    if (has(PolicyParser::INT)) {
+      words.push_back("a number");
+      cover({PolicyParser::INT});
+    }
+    bool onlyEnd = true;
+    for (auto type : types)
+      if (!covered.count(type) && type != Token::EOF) onlyEnd = false;
+    for (auto type : types) {
+      if (covered.count(type)) continue;
+      if (type == Token::EOF) {
+        // At the top level, the end of the file goes without saying.
+        if (onlyEnd && words.empty()) words.push_back("the end of the file");
+        continue;
+      }
+      words.push_back("'" + literal(parser, type) + "'");
+    }
+    if (words.empty()) return "something else";
+    return joinAlternatives(words);
+  }
+
+  SyntaxTree& tree_;
+  Diagnostics& diagnostics_;
+};
+
+// ANTLR recurses once per '(' and '!', so refuse deeper nesting up front.
+// The depth counts open parentheses plus the run of '!' in front of each.
+bool checkNesting(SyntaxTree& tree, Diagnostics& diagnostics) {
+  std::vector<int> bangsOutside; // '!' run in front of each open '('
+  int bangs = 0;
+  int depth = 0;
+  for (auto* token : tree.tokens.getTokens()) {
+    if (token->getChannel() != Token::DEFAULT_CHANNEL) continue;
+    switch (token->getType()) {
+    case PolicyParser::NOT:
+      ++bangs;
+      ++depth;
+      break;
+    case PolicyParser::LPAREN:
+      bangsOutside.push_back(bangs);
+      bangs = 0;
+      ++depth;
+      break;
+    case PolicyParser::RPAREN:
+      if (!bangsOutside.empty()) {
+        depth -= 1 + bangs + bangsOutside.back();
+        bangsOutside.pop_back();
+      } else {
+        depth -= bangs;
+      }
+      bangs = 0;
+      break;
+    default:
+      depth -= bangs;
+      bangs = 0;
+    }
+    depth = std::max(depth, 0);
+    if (depth > kMaxNesting) {
+      ++tree.syntaxErrors;
+      diagnostics
+          .error("nesting", tree.at(token),
+                 "selector nested too deeply: more than " + std::to_string(kMaxNesting) +
+                     " levels of '(' and '!'")
+          .hint("split the selector with 'let' names");
+      return false;
+    }
+  }
+  return true;
+}
+
+// Where `text` stops being UTF-8, or npos. ANTLR's input stream converts to
+// UTF-32 and throws on malformed input, so this is checked first.
+size_t invalidUtf8(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    auto byte = static_cast<unsigned char>(text[i]);
+    size_t length = byte < 0x80           ? 1
+                    : (byte >> 5) == 0x6  ? 2
+                    : (byte >> 4) == 0xe  ? 3
+                    : (byte >> 3) == 0x1e ? 4
+                                          : 0;
+    if (length == 0 || i + length > text.size()) return i;
+    uint32_t code = length == 1 ? byte : byte & (0x7f >> length);
+    for (size_t k = 1; k < length; ++k) {
+      auto next = static_cast<unsigned char>(text[i + k]);
+      if ((next >> 6) != 0x2) return i;
+      code = (code << 6) | (next & 0x3f);
+    }
+    bool overlong = (length == 2 && code < 0x80) || (length == 3 && code < 0x800) ||
+                    (length == 4 && code < 0x10000);
+    if (overlong || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return i;
+    i += length;
+  }
+  return std::string_view::npos;
+}
+
+} // namespace
+
+std::unique_ptr<SyntaxTree> parseSyntax(const std::string& path, const std::string& text,
+                                        Diagnostics& diagnostics) {
+  diagnostics.addSource(path, text);
+  auto bad = invalidUtf8(text);
+  if (bad != std::string_view::npos) {
+    auto tree = std::make_unique<SyntaxTree>("");
+    tree->path = path;
+    auto lineStart = text.rfind('\n', bad == 0 ? 0 : bad - 1);
+    lineStart = lineStart == std::string::npos || bad == 0 ? 0 : lineStart + 1;
+    int line = 1 + int(std::count(text.begin(), text.begin() + long(bad), '\n'));
+    ++tree->syntaxErrors;
+    diagnostics
+        .error("encoding", {path, line, int(bad - lineStart) + 1}, "the file is not valid UTF-8")
+        .hint("policy files are UTF-8 text");
+    return tree;
+  }
+  auto tree = std::make_unique<SyntaxTree>(text);
+  tree->path = path;
+  // BAD_CHAR catches every character, so the lexer never reports an error
+  // itself; no listener may print to the console either way.
+  tree->lexer.removeErrorListeners();
+  tree->parser.removeErrorListeners();
+  tree->tokens.fill();
+  if (!checkNesting(*tree, diagnostics)) return tree;
+  tree->parser.setErrorHandler(std::make_shared<PolicyErrorStrategy>(*tree, diagnostics));
+  tree->file = tree->parser.file();
+  return tree;
+}
+
+} // namespace polc::frontend

@@ -1,0 +1,53 @@
+// The concrete syntax of one .pol text: ANTLR's token stream and parse tree,
+// with every syntax error reported to the diagnostics store in plain words.
+// Shared by the AST builder (parser.cpp) and the formatter, which needs the
+// comments on the hidden channel. Internal to the frontend library.
+#pragma once
+
+#include "PolicyLexer.h"
+#include "PolicyParser.h"
+#include "antlr4-runtime.h"
+
+#include "polc/diagnostics/diagnostics.h"
+
+#include <memory>
+#include <string>
+
+namespace polc::frontend {
+
+// How deep parentheses and '!' may nest in one selector. ANTLR parses them
+// by recursion, so an adversarial input (10000 '(') would exhaust the stack;
+// the limit is checked on the tokens before the parser runs.
+inline constexpr int kMaxNesting = 200;
+
+// ANTLR's objects refer to each other by pointer, so they live together and
+// never move.
+struct SyntaxTree {
+  explicit SyntaxTree(const std::string& text) : input(text) {}
+  SyntaxTree(const SyntaxTree&) = delete;
+  SyntaxTree& operator=(const SyntaxTree&) = delete;
+
+  std::string path;
+  antlr4::ANTLRInputStream input;
+  grammar::PolicyLexer lexer{&input};
+  antlr4::CommonTokenStream tokens{&lexer};
+  grammar::PolicyParser parser{&tokens};
+  // Null when the text was refused before parsing (nesting too deep).
+  grammar::PolicyParser::FileContext* file = nullptr;
+  int syntaxErrors = 0;
+
+  bool ok() const { return file != nullptr && syntaxErrors == 0; }
+  // Where a token is, as a diagnostic location.
+  SourceLocation at(const antlr4::Token* token) const;
+  // Characters from the start of `first` to the end of `last`.
+  static int lengthBetween(const antlr4::Token* first, const antlr4::Token* last);
+};
+
+// Lexes and parses `text`; its source is registered with `diagnostics`.
+std::unique_ptr<SyntaxTree> parseSyntax(const std::string& path, const std::string& text,
+                                        Diagnostics& diagnostics);
+
+// Levenshtein distance, for did-you-mean hints.
+int editDistance(std::string_view a, std::string_view b);
+
+} // namespace polc::frontend
