@@ -727,9 +727,12 @@ TEST(TopologyModel, EmptyAndMultiDocumentFiles) {
     EXPECT_FALSE(loaded.topology) << text;
     at(loaded, "1:1", "topology-empty");
   }
+  // An explicit end of document is still one document.
+  auto ended = load("---\ncluster: c\nnodes: []\n...\n");
+  EXPECT_TRUE(ended.topology) << ended.diagnostics.render();
   auto two = load("cluster: c\nnodes: []\n---\ncluster: d\n");
   EXPECT_FALSE(two.topology);
-  at(two, "4:1", "topology-type");
+  at(two, "3:1", "topology-type"); // the second "---"
 }
 
 TEST(TopologyModel, ReportsManyErrorsInOneRun) {
@@ -805,6 +808,7 @@ TEST(TopologyRobustness, HostileInputsEndInDiagnostics) {
       "cluster: c\nnodes:\n  - name: n\n    address: \"::ffff:1.2.3.4\"\n",
       "? \n: \n",
       "- - - - -\n",
+      ",\x04_u", // made YAML::LoadAll return empty documents forever (fuzz_topology)
       "%YAML 1.2\n%TAG ! tag:x\n--- !x\ncluster: c\n",
       "cluster: c\nnodes: [{name: n, endpoints: [{name: e, addresses: [\"\"], interface: \"\"}]}]",
   };

@@ -11,6 +11,7 @@
 #include "polc/support/files.h"
 
 #include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -20,6 +21,7 @@
 #include <new>
 #include <optional>
 #include <set>
+#include <sstream>
 
 namespace polc::topology {
 
@@ -168,6 +170,42 @@ std::optional<std::string> portNameProblem(const std::string& name) {
   return std::nullopt;
 }
 
+SourceLocation markLocation(const std::string& path, const YAML::Mark& mark) {
+  if (mark.line < 0 || mark.column < 0) return {path, 1, 1};
+  return {path, mark.line + 1, mark.column + 1};
+}
+
+// Counts the documents of a YAML stream (up to a bound) and where they start.
+class DocumentStarts : public YAML::EventHandler {
+public:
+  std::vector<YAML::Mark> starts;
+  void OnDocumentStart(const YAML::Mark& mark) override { starts.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+// Where the second and later documents start (at most one is looked for).
+// Not YAML::LoadAll: on some malformed input it returns empty documents
+// forever without consuming anything (found by fuzz_topology).
+std::vector<YAML::Mark> laterDocumentStarts(const std::string& text) {
+  std::istringstream stream(text);
+  YAML::Parser parser(stream);
+  DocumentStarts handler;
+  for (int document = 0; document < 2 && parser.HandleNextDocument(handler); ++document) {
+  }
+  if (handler.starts.size() <= 1) return {};
+  return {handler.starts.begin() + 1, handler.starts.end()};
+}
+
 // One entry of a YAML mapping, with its key as text.
 struct Field {
   std::string key;
@@ -187,19 +225,22 @@ public:
   Reader(std::string file, const std::string& text, Diagnostics& diagnostics)
       : file_(std::move(file)), text_(text), diagnostics_(diagnostics) {}
 
-  std::optional<Topology> read(const std::vector<YAML::Node>& documents) {
+  // `root` is the first document; `laterDocuments` marks where each further
+  // one starts (only the first of those matters).
+  std::optional<Topology> read(const YAML::Node& root,
+                               const std::vector<YAML::Mark>& laterDocuments) {
     Topology topology;
     topology.file = file_;
-    if (documents.empty() || documents[0].IsNull()) {
+    if (!root.IsDefined() || root.IsNull()) {
       error("topology-empty", {file_, 1, 1}, "the topology file is empty")
           .hint("a topology has 'cluster', 'nodes' and optionally 'namespaces', 'services', "
                 "'groups'");
       return std::nullopt;
     }
-    for (size_t i = 1; i < documents.size(); ++i)
-      error("topology-type", documents[i], "a topology file holds one YAML document")
+    if (!laterDocuments.empty())
+      error("topology-type", markLocation(file_, laterDocuments[0]),
+            "a topology file holds one YAML document")
           .hint("remove the '---' and everything after it, or merge the documents");
-    const auto& root = documents[0];
     if (!root.IsMap()) {
       typeError(root, "the topology", "a mapping with 'cluster' and 'nodes'");
       return std::nullopt;
@@ -736,11 +777,6 @@ private:
   std::vector<Claim> selectorAt_; // per service, where its selector is written
 };
 
-SourceLocation markLocation(const std::string& path, const YAML::Mark& mark) {
-  if (mark.line < 0 || mark.column < 0) return {path, 1, 1};
-  return {path, mark.line + 1, mark.column + 1};
-}
-
 } // namespace
 
 std::optional<Topology> loadText(const std::string& path, const std::string& text,
@@ -753,9 +789,13 @@ std::optional<Topology> loadText(const std::string& path, const std::string& tex
     return std::nullopt;
   }
   try {
-    std::optional<std::vector<YAML::Node>> documents;
+    // Parsed as values, never assigned: YAML::Node's assignment writes into
+    // the document it refers to.
+    std::optional<YAML::Node> root;
+    std::vector<YAML::Mark> laterDocuments;
     try {
-      documents.emplace(YAML::LoadAll(text));
+      root.emplace(YAML::Load(text));
+      laterDocuments = laterDocumentStarts(text);
     } catch (const YAML::DeepRecursion& e) {
       // yaml-cpp stops at its own depth limit with the message "bad file".
       diagnostics.error("yaml", markLocation(path, e.mark), "invalid YAML: nested too deeply")
@@ -766,7 +806,7 @@ std::optional<Topology> loadText(const std::string& path, const std::string& tex
       diagnostics.error("yaml", markLocation(path, e.mark), "invalid YAML: " + e.msg);
       return std::nullopt;
     }
-    return Reader(path, text, diagnostics).read(*documents);
+    return Reader(path, text, diagnostics).read(*root, laterDocuments);
   } catch (const StopLoading&) {
     return std::nullopt;
   } catch (const YAML::Exception& e) {
