@@ -5,8 +5,6 @@
 #include "command.h"
 #include "netns_guard.h"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -51,19 +49,13 @@ Status checkName(const std::string& what, const std::string& name) {
   return okStatus();
 }
 
-bool isIpv6(const std::string& address) {
-  return address.find(':') != std::string::npos;
+bool isIpv6(const IpPrefix& address) {
+  return address.family == 6;
 }
 
-Status checkAddress(const std::string& what, const std::string& address) {
-  unsigned char buffer[16];
-  if (::inet_pton(isIpv6(address) ? AF_INET6 : AF_INET, address.c_str(), buffer) != 1)
-    return Error{what + ": \"" + address + "\" is not an IP address"};
-  return okStatus();
-}
-
-std::string hostRoute(const std::string& address) {
-  return address + (isIpv6(address) ? "/128" : "/32");
+// "10.66.1.10/32", "fd66::10/128": validate() let only host prefixes through.
+std::string hostRoute(const IpPrefix& address) {
+  return address.text();
 }
 
 Status writeSysctl(const std::string& netns, const std::string& key, const std::string& value) {
@@ -94,9 +86,9 @@ Status buildNode(const topology::Node& node, const LabOptions& options,
   // The node namespace routes between its endpoints, like a host stack.
   if (auto ok = writeSysctl(nodeNs, "net.ipv4.ip_forward", "1"); !ok) return ok;
   if (auto ok = writeSysctl(nodeNs, "net.ipv6.conf.all.forwarding", "1"); !ok) return ok;
-  if (!node.address.empty())
+  if (node.address)
     if (auto ok = runChecked(
-            {"ip", "-n", nodeNs, "address", "add", hostRoute(node.address), "dev", "lo"});
+            {"ip", "-n", nodeNs, "address", "add", hostRoute(*node.address), "dev", "lo"});
         !ok)
       return ok;
 
@@ -144,8 +136,8 @@ Status validate(const topology::Topology& topology, const LabOptions& options) {
   for (const auto& node : topology.nodes) {
     if (auto ok = checkName("node", node.name); !ok) return ok;
     if (!nodes.insert(node.name).second) return Error{"node " + node.name + " appears twice"};
-    if (!node.address.empty())
-      if (auto ok = checkAddress("node " + node.name, node.address); !ok) return ok;
+    if (node.address && !node.address->isHost())
+      return Error{"node " + node.name + ": " + node.address->text() + " is not a host address"};
     std::set<std::string> interfaces;
     for (const auto& endpoint : node.endpoints) {
       if (auto ok = checkName("endpoint", endpoint.name); !ok) return ok;
@@ -158,8 +150,11 @@ Status validate(const topology::Topology& topology, const LabOptions& options) {
                      " is longer than " + std::to_string(kMaxInterfaceName) + " characters"};
       if (!interfaces.insert(endpoint.interface).second)
         return Error{"node " + node.name + ": interface " + endpoint.interface + " is used twice"};
+      // Addresses are parsed values already; only their shape matters here.
       for (const auto& address : endpoint.addresses)
-        if (auto ok = checkAddress("endpoint " + endpoint.name, address); !ok) return ok;
+        if (!address.isHost())
+          return Error{"endpoint " + endpoint.name + ": " + address.text() +
+                       " is not a host address"};
     }
   }
   return okStatus();

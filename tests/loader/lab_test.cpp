@@ -27,20 +27,26 @@ std::vector<std::string> namespacesWithPrefix(const std::string& prefix) {
   return names;
 }
 
+IpPrefix address(const char* text) {
+  auto parsed = parseAddress(text);
+  EXPECT_TRUE(parsed) << text;
+  return parsed.value_or(IpPrefix{});
+}
+
 topology::Topology twoEndpointTopology() {
   topology::Topology topology;
   topology.cluster = "lab-test";
   topology::Node node;
   node.name = "n1";
-  node.address = "10.66.0.1";
+  node.address = address("10.66.0.1");
   topology::Endpoint a;
   a.name = "a";
   a.node = "n1";
-  a.addresses = {"10.66.1.10", "fd66::10"};
+  a.addresses = {address("10.66.1.10"), address("fd66::10")};
   a.interface = "lxc-a";
   topology::Endpoint b = a;
   b.name = "b";
-  b.addresses = {"10.66.1.11", "fd66::11"};
+  b.addresses = {address("10.66.1.11"), address("fd66::11")};
   b.interface = "lxc-b";
   node.endpoints = {a, b};
   topology.nodes = {node};
@@ -139,7 +145,11 @@ TEST_F(LabTest, InvalidNamesAreRefusedBeforeAnythingIsCreated) {
   topology.nodes[0].endpoints[0].name = "../escape";
   EXPECT_FALSE(up(topology, options_));
   topology = twoEndpointTopology();
-  topology.nodes[0].endpoints[0].addresses = {"10.66.1"};
+  // A prefix where a host address belongs (the loader never produces one).
+  topology.nodes[0].endpoints[0].addresses = {*parsePrefix("10.66.1.0/24")};
+  EXPECT_FALSE(up(topology, options_));
+  topology = twoEndpointTopology();
+  topology.nodes[0].address = *parsePrefix("10.66.0.0/16");
   EXPECT_FALSE(up(topology, options_));
   EXPECT_TRUE(namespacesWithPrefix(options_.prefix).empty());
 }

@@ -144,9 +144,19 @@ protected:
     outDir_ = fs::temp_directory_path() / (prefix_ + "-out");
 
     topology::Topology topology;
-    topology::Node node{"n1", "10.77.0.1", {}, {}};
-    node.endpoints.push_back({"a", "n1", {}, {"10.77.1.10"}, "lxc-a", {}});
-    node.endpoints.push_back({"b", "n1", {}, {"10.77.1.11"}, "lxc-b", {}});
+    topology::Node node;
+    node.name = "n1";
+    node.address = parseAddress("10.77.0.1");
+    auto addEndpoint = [&](std::string name, const char* address, std::string interface) {
+      topology::Endpoint endpoint;
+      endpoint.name = std::move(name);
+      endpoint.node = node.name;
+      endpoint.addresses = {*parseAddress(address)};
+      endpoint.interface = std::move(interface);
+      node.endpoints.push_back(std::move(endpoint));
+    };
+    addEndpoint("a", "10.77.1.10", "lxc-a");
+    addEndpoint("b", "10.77.1.11", "lxc-b");
     topology.nodes = {node};
     auto created = lab::up(topology, {.prefix = prefix_});
     ASSERT_TRUE(created) << created.error();

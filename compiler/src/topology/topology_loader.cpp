@@ -1,192 +1,780 @@
+// Reads the topology YAML into the model and validates all of it in one run:
+// every problem becomes a diagnostic at the offending YAML node, and loading
+// goes on so that a user sees all of them at once.
+//
+// yaml-cpp throws (syntax errors, conversions, subscripts on the wrong node
+// type), so this file never uses its throwing conveniences: each mapping is
+// walked once into a list of fields, values are read with Scalar(), and the
+// few calls that may still throw are caught at the boundary in loadText.
 #include "polc/topology/loader.h"
 
 #include "polc/support/files.h"
 
+#include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
-#include <arpa/inet.h>
+#include <algorithm>
 #include <cctype>
+#include <initializer_list>
+#include <map>
+#include <new>
 #include <optional>
 #include <set>
+#include <sstream>
 
 namespace polc::topology {
 
-std::vector<const Endpoint*> Topology::allEndpoints() const {
-  std::vector<const Endpoint*> endpoints;
-  for (const auto& node : nodes)
-    for (const auto& endpoint : node.endpoints) endpoints.push_back(&endpoint);
-  return endpoints;
-}
-
 namespace {
 
-// The canonical text of an IPv4 or IPv6 host address (so that "fd00:0::1"
-// and "fd00::1" are the same address), or nothing when it is neither.
-std::optional<std::string> canonicalAddress(const std::string& text) {
-  in6_addr address{};
-  char buffer[INET6_ADDRSTRLEN];
-  int family = text.find(':') == std::string::npos ? AF_INET : AF_INET6;
-  if (inet_pton(family, text.c_str(), &address) != 1) return std::nullopt;
-  return std::string(inet_ntop(family, &address, buffer, sizeof buffer));
+// Bounds on what one load may cost, whatever the input. Aliases make a small
+// file describe a huge tree (every `*a` shares the anchored node), so the
+// walk counts the nodes it visits instead of trusting the file size.
+constexpr size_t kMaxErrors = 100;
+constexpr size_t kMaxVisitedNodes = 1'000'000;
+constexpr size_t kMaxTextBytes = 64u << 20;
+constexpr size_t kMaxNameLength = 63;    // a Kubernetes object name / DNS label
+constexpr size_t kMaxLabelLength = 253;  // a Kubernetes label key with prefix
+constexpr size_t kMaxInterfaceName = 15; // IFNAMSIZ - 1
+constexpr size_t kMaxPortName = 15;      // a Kubernetes named port
+
+// Thrown inside the reader only (error cap, size budget) and caught in
+// loadText: the diagnostics already say why.
+struct StopLoading {};
+
+std::string describe(const YAML::Node& node) {
+  switch (node.Type()) {
+  case YAML::NodeType::Scalar:
+    return "a string";
+  case YAML::NodeType::Sequence:
+    return "a list";
+  case YAML::NodeType::Map:
+    return "a mapping";
+  default:
+    return "an empty value";
+  }
+}
+
+// Edits between two words (insert, delete, replace, swap two neighbours):
+// "shpo" is one edit from "shop".
+size_t editDistance(std::string_view a, std::string_view b) {
+  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (size_t i = 1; i <= a.size(); ++i)
+    for (size_t j = 1; j <= b.size(); ++j) {
+      d[i][j] =
+          std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] != b[j - 1])});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  return d[a.size()][b.size()];
+}
+
+// The candidate closest to `word`, when it is close enough to be a typo.
+// Ties go to the earlier candidate, so the hint is deterministic.
+std::optional<std::string> closest(std::string_view word, const std::vector<std::string>& options) {
+  std::optional<std::string> best;
+  if (word.size() > kMaxNameLength) return best; // no typo of a known word; spare the work
+  size_t bestDistance = std::max<size_t>(1, word.size() / 3) + 1;
+  for (const auto& option : options) {
+    auto distance = editDistance(word, option);
+    if (distance < bestDistance && distance < std::max(word.size(), option.size())) {
+      best = option;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+std::string joined(const std::vector<std::string>& words) {
+  std::string text;
+  for (const auto& word : words) text += (text.empty() ? "" : ", ") + word;
+  return text;
+}
+
+bool isAlnum(char c) {
+  return std::isalnum(static_cast<unsigned char>(c));
+}
+
+// Names of the cluster, namespaces, nodes, endpoints, services and groups:
+// they become file names (lab namespaces) and appear in policy text.
+std::optional<std::string> nameProblem(const std::string& name) {
+  if (name.empty()) return "a name may not be empty";
+  if (name.size() > kMaxNameLength)
+    return "'" + name + "' is longer than " + std::to_string(kMaxNameLength) + " characters";
+  if (!isAlnum(name[0]) || !std::all_of(name.begin(), name.end(), [](char c) {
+        return isAlnum(c) || c == '-' || c == '_' || c == '.';
+      }))
+    return "'" + name + "' is not a valid name";
+  return std::nullopt;
+}
+
+// Label keys are what the policy language can write unquoted (its IDENT):
+// `app`, `tier_2`, `app.kubernetes.io/name`.
+std::optional<std::string> labelKeyProblem(const std::string& key) {
+  if (key.empty()) return "a label key may not be empty";
+  if (key.size() > kMaxLabelLength)
+    return "label key '" + key.substr(0, 20) + "...' is longer than " +
+           std::to_string(kMaxLabelLength) + " characters";
+  if (!(std::isalpha(static_cast<unsigned char>(key[0])) || key[0] == '_') ||
+      !std::all_of(key.begin(), key.end(), [](char c) {
+        return isAlnum(c) || c == '_' || c == '.' || c == '-' || c == '/';
+      }))
+    return "'" + key + "' is not a valid label key";
+  return std::nullopt;
+}
+
+// Label values are quoted strings in policy text: no quotes, backslashes,
+// whitespace or control characters, so they print back unambiguously.
+std::optional<std::string> labelValueProblem(const std::string& value) {
+  if (value.size() > kMaxLabelLength)
+    return "label value '" + value.substr(0, 20) + "...' is longer than " +
+           std::to_string(kMaxLabelLength) + " characters";
+  for (char c : value) {
+    auto u = static_cast<unsigned char>(c);
+    if (std::isspace(u) || std::iscntrl(u) || c == '"' || c == '\'' || c == '`' || c == '\\')
+      return "label value '" + value + "' contains whitespace, a quote or a backslash";
+  }
+  return std::nullopt;
+}
+
+bool isReservedLabel(std::string_view key) {
+  return key == kNamespaceLabel || key.starts_with(kNamespaceLabelPrefix);
 }
 
 // Kernel interface names: 1-15 characters, no '/', ':' or whitespace.
 bool isInterfaceName(const std::string& name) {
-  if (name.empty() || name.size() > 15 || name == "." || name == "..") return false;
-  for (char c : name)
-    if (c == '/' || c == ':' || std::isspace(static_cast<unsigned char>(c))) return false;
-  return true;
+  if (name.empty() || name.size() > kMaxInterfaceName || name == "." || name == "..") return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    auto u = static_cast<unsigned char>(c);
+    return c != '/' && c != ':' && !std::isspace(u) && !std::iscntrl(u) && u < 0x80;
+  });
 }
+
+// Named ports as in Kubernetes: lowercase letters, digits and '-', at most
+// 15 characters, with a letter, so that a name never reads as a number.
+std::optional<std::string> portNameProblem(const std::string& name) {
+  if (name.empty()) return "a port name may not be empty";
+  if (name.size() > kMaxPortName)
+    return "port name '" + name + "' is longer than " + std::to_string(kMaxPortName) +
+           " characters";
+  bool letter = false;
+  for (char c : name) {
+    if (c >= 'a' && c <= 'z')
+      letter = true;
+    else if (!(c >= '0' && c <= '9') && c != '-')
+      return "port name '" + name + "' may contain only lowercase letters, digits and '-'";
+  }
+  if (!letter) return "port name '" + name + "' needs at least one letter";
+  return std::nullopt;
+}
+
+SourceLocation markLocation(const std::string& path, const YAML::Mark& mark) {
+  if (mark.line < 0 || mark.column < 0) return {path, 1, 1};
+  return {path, mark.line + 1, mark.column + 1};
+}
+
+// Counts the documents of a YAML stream (up to a bound) and where they start.
+class DocumentStarts : public YAML::EventHandler {
+public:
+  std::vector<YAML::Mark> starts;
+  void OnDocumentStart(const YAML::Mark& mark) override { starts.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+// Where the second and later documents start (at most one is looked for).
+// Not YAML::LoadAll: on some malformed input it returns empty documents
+// forever without consuming anything (found by fuzz_topology).
+std::vector<YAML::Mark> laterDocumentStarts(const std::string& text) {
+  std::istringstream stream(text);
+  YAML::Parser parser(stream);
+  DocumentStarts handler;
+  for (int document = 0; document < 2 && parser.HandleNextDocument(handler); ++document) {
+  }
+  if (handler.starts.size() <= 1) return {};
+  return {handler.starts.begin() + 1, handler.starts.end()};
+}
+
+// One entry of a YAML mapping, with its key as text.
+struct Field {
+  std::string key;
+  YAML::Node keyNode;
+  YAML::Node value;
+};
+
+// A place already claimed (a name, an address), for "first defined here".
+struct Claim {
+  SourceLocation location;
+  int length = 1;
+  std::string owner;
+};
 
 class Reader {
 public:
-  Reader(std::string file, Diagnostics& diagnostics)
-      : file_(std::move(file)), diagnostics_(diagnostics) {}
+  Reader(std::string file, const std::string& text, Diagnostics& diagnostics)
+      : file_(std::move(file)), text_(text), diagnostics_(diagnostics) {}
 
-  std::optional<Topology> read(const YAML::Node& root) {
+  // `root` is the first document; `laterDocuments` marks where each further
+  // one starts (only the first of those matters).
+  std::optional<Topology> read(const YAML::Node& root,
+                               const std::vector<YAML::Mark>& laterDocuments) {
     Topology topology;
     topology.file = file_;
-    if (!root.IsMap()) {
-      error(root, "the topology must be a mapping with 'cluster' and 'nodes'");
+    if (!root.IsDefined() || root.IsNull()) {
+      error("topology-empty", {file_, 1, 1}, "the topology file is empty")
+          .hint("a topology has 'cluster', 'nodes' and optionally 'namespaces', 'services', "
+                "'groups'");
       return std::nullopt;
     }
-    checkKeys(root, {"cluster", "nodes"});
-    topology.cluster = scalar(root, "cluster", /*required=*/true);
-    auto nodes = root["nodes"];
-    if (!nodes || !nodes.IsSequence()) {
-      error(nodes ? nodes : root, "'nodes' must be a list of nodes");
-    } else {
-      for (const auto& node : nodes) readNode(node, topology);
+    if (!laterDocuments.empty())
+      error("topology-type", markLocation(file_, laterDocuments[0]),
+            "a topology file holds one YAML document")
+          .hint("remove the '---' and everything after it, or merge the documents");
+    if (!root.IsMap()) {
+      typeError(root, "the topology", "a mapping with 'cluster' and 'nodes'");
+      return std::nullopt;
     }
-    if (diagnostics_.errorCount() > errorsAtStart_) return std::nullopt;
+    auto fields = fieldsOf(root, {"cluster", "namespaces", "nodes", "services", "groups"});
+    topology.cluster = name(root, fields, "cluster", "the topology").value_or("");
+
+    // Namespaces first: endpoints and services refer to them, wherever the
+    // sections appear in the file.
+    if (auto* namespaces = find(fields, "namespaces")) readNamespaces(namespaces->value, topology);
+
+    if (auto* nodes = find(fields, "nodes")) {
+      if (expect(nodes->value, YAML::NodeType::Sequence, "'nodes'", "a list of nodes"))
+        for (const auto& node : nodes->value) readNode(node, topology);
+    } else {
+      error("topology-missing-key", root, "the topology has no 'nodes'")
+          .hint("add 'nodes:', a list of nodes with their endpoints");
+    }
+    if (auto* services = find(fields, "services"))
+      if (expect(services->value, YAML::NodeType::Sequence, "'services'", "a list of services"))
+        for (const auto& service : services->value) readService(service, topology);
+    if (auto* groups = find(fields, "groups"))
+      if (expect(groups->value, YAML::NodeType::Sequence, "'groups'", "a list of CIDR groups"))
+        for (const auto& group : groups->value) readGroup(group, topology);
+
+    warnAboutEmptyServices(topology);
+    if (errors_ > 0) return std::nullopt;
     return topology;
   }
 
 private:
+  // -- Locations and diagnostics -------------------------------------------
+
   SourceLocation at(const YAML::Node& node) const {
     auto mark = node.Mark();
-    if (mark.line < 0) return {file_, 0, 0};
+    if (mark.line < 0 || mark.column < 0) return {file_, 1, 1};
     return {file_, mark.line + 1, mark.column + 1};
   }
 
-  Diagnostic& error(const YAML::Node& node, std::string message) {
-    return diagnostics_.error("topology", at(node), std::move(message));
+  // How many characters a node spans on its line: a scalar's text (with its
+  // quotes), one character for anything else.
+  int spanOf(const YAML::Node& node) const {
+    auto mark = node.Mark();
+    if (!node.IsScalar() || mark.pos < 0 || size_t(mark.pos) >= text_.size()) return 1;
+    size_t length = node.Scalar().size();
+    char first = text_[mark.pos];
+    if (first == '"' || first == '\'') length += 2;
+    auto lineEnd = text_.find('\n', mark.pos);
+    if (lineEnd == std::string::npos) lineEnd = text_.size();
+    return int(std::clamp<size_t>(length, 1, std::max<size_t>(1, lineEnd - mark.pos)));
   }
 
-  void checkKeys(const YAML::Node& map, std::set<std::string> known) {
-    for (const auto& entry : map) {
-      auto key = entry.first.as<std::string>();
-      if (!known.contains(key)) {
-        auto& d = error(entry.first, "unknown key '" + key + "'");
-        std::string list;
-        for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-        d.hints.push_back("known keys here: " + list);
+  Claim claimOf(const YAML::Node& node, std::string owner) const {
+    return {at(node), spanOf(node), std::move(owner)};
+  }
+
+  Diagnostic& error(std::string name, SourceLocation location, std::string message) {
+    if (++errors_ > kMaxErrors) {
+      diagnostics_.error("topology-too-many-errors", location,
+                         "too many errors in the topology; stopped after " +
+                             std::to_string(kMaxErrors));
+      throw StopLoading{};
+    }
+    return diagnostics_.error(std::move(name), std::move(location), std::move(message));
+  }
+
+  Diagnostic& error(std::string name, const YAML::Node& node, std::string message) {
+    return error(std::move(name), at(node), std::move(message)).underline(spanOf(node));
+  }
+
+  void typeError(const YAML::Node& node, const std::string& what, const std::string& expected) {
+    error("topology-type", node, what + " must be " + expected + ", not " + describe(node));
+  }
+
+  bool expect(const YAML::Node& node, YAML::NodeType::value type, const std::string& what,
+              const std::string& expected) {
+    if (node.Type() == type) return true;
+    typeError(node, what, expected);
+    return false;
+  }
+
+  void visit(const YAML::Node& node) {
+    if (++visited_ > kMaxVisitedNodes) {
+      diagnostics_.error("topology-too-large", at(node),
+                         "the topology is too large (more than " +
+                             std::to_string(kMaxVisitedNodes) + " YAML nodes, counting aliases)");
+      throw StopLoading{};
+    }
+  }
+
+  // -- Mappings --------------------------------------------------------------
+
+  // The entries of a mapping in file order. Keys must be strings and appear
+  // once; with `known`, any other key is reported (with a did-you-mean).
+  // `kind` names what the keys are ("namespace") when they are names, so
+  // that a repeated key reads as a duplicate name.
+  std::vector<Field> entriesOf(const YAML::Node& map, const std::string& what,
+                               const std::string& kind = "") {
+    std::vector<Field> fields;
+    std::map<std::string, Claim> seen;
+    for (auto it = map.begin(); it != map.end(); ++it) {
+      visit(it->first);
+      visit(it->second);
+      if (!it->first.IsScalar()) {
+        error("topology-type", it->first,
+              "a key in " + what + " must be a string, not " + describe(it->first));
+        continue;
       }
+      auto key = it->first.Scalar();
+      if (auto [first, inserted] = seen.emplace(key, claimOf(it->first, key)); !inserted) {
+        if (kind.empty())
+          error("topology-duplicate-key", it->first, "'" + key + "' appears twice in " + what)
+              .note(first->second.location, first->second.length, "first written here");
+        else
+          error("topology-duplicate-name", it->first, "duplicate " + kind + " name '" + key + "'")
+              .note(first->second.location, first->second.length,
+                    "the first " + kind + " named '" + key + "' is here");
+        continue;
+      }
+      fields.push_back({key, it->first, it->second});
+    }
+    return fields;
+  }
+
+  std::vector<Field> fieldsOf(const YAML::Node& map, std::initializer_list<std::string> known,
+                              const std::string& what = "the topology") {
+    std::vector<std::string> knownKeys(known);
+    // Copied into a new list, never erased in place: assigning a YAML::Node
+    // rebinds the node it refers to (it writes into the document), so Fields
+    // are only ever copy-constructed.
+    std::vector<Field> fields;
+    for (const auto& field : entriesOf(map, what)) {
+      if (std::find(knownKeys.begin(), knownKeys.end(), field.key) != knownKeys.end()) {
+        fields.push_back(field);
+        continue;
+      }
+      auto& d = error("topology-unknown-key", field.keyNode,
+                      "unknown key '" + field.key + "' in " + what);
+      if (auto guess = closest(field.key, knownKeys))
+        d.hint("did you mean '" + *guess + "'?");
+      else
+        d.hint("known keys here: " + joined(knownKeys));
+    }
+    return fields;
+  }
+
+  static const Field* find(const std::vector<Field>& fields, std::string_view key) {
+    for (const auto& field : fields)
+      if (field.key == key) return &field;
+    return nullptr;
+  }
+
+  // A string value; reports its absence (when required) or its type.
+  std::optional<std::string> scalar(const YAML::Node& map, const std::vector<Field>& fields,
+                                    const char* key, const std::string& what, bool required) {
+    auto* field = find(fields, key);
+    if (!field) {
+      if (required)
+        error("topology-missing-key", map, what + " has no '" + key + "'")
+            .hint(std::string("add '") + key + ": ...'");
+      return std::nullopt;
+    }
+    if (!expect(field->value, YAML::NodeType::Scalar, std::string("'") + key + "'", "a string"))
+      return std::nullopt;
+    return field->value.Scalar();
+  }
+
+  // A required, valid name.
+  std::optional<std::string> name(const YAML::Node& map, const std::vector<Field>& fields,
+                                  const char* key, const std::string& what) {
+    auto value = scalar(map, fields, key, what, true);
+    if (!value) return std::nullopt;
+    if (auto problem = nameProblem(*value)) {
+      error("topology-bad-name", find(fields, key)->value, *problem)
+          .hint("names have 1 to " + std::to_string(kMaxNameLength) +
+                " letters, digits, '-', '_' or '.', starting with a letter or digit");
+      return std::nullopt;
+    }
+    return value;
+  }
+
+  // Records a unique name; a second use is reported with the first as note.
+  void claimName(std::map<std::string, Claim>& names, const std::string& name,
+                 const YAML::Node& where, const std::string& kind) {
+    auto [first, inserted] = names.emplace(name, claimOf(where, name));
+    if (!inserted)
+      error("topology-duplicate-name", where, "duplicate " + kind + " name '" + name + "'")
+          .note(first->second.location, first->second.length,
+                "the first " + kind + " named '" + name + "' is here");
+  }
+
+  // -- Labels ----------------------------------------------------------------
+
+  // A mapping of label keys to values. Reserved keys are refused unless
+  // `allowReserved` (selectors may scope by namespace labels).
+  Labels readLabels(const YAML::Node& yaml, const std::string& what, bool allowReserved) {
+    Labels labels;
+    if (yaml.IsNull()) return labels;
+    if (!expect(yaml, YAML::NodeType::Map, what, "a mapping of label keys to values"))
+      return labels;
+    for (const auto& field : entriesOf(yaml, what)) {
+      if (auto problem = labelKeyProblem(field.key)) {
+        error("topology-bad-label", field.keyNode, *problem)
+            .hint("label keys start with a letter or '_' and contain letters, digits, '_', "
+                  "'.', '-' or '/', e.g. app or app.kubernetes.io/name");
+        continue;
+      }
+      if (!allowReserved && isReservedLabel(field.key)) {
+        error("topology-reserved-label", field.keyNode,
+              "label key '" + field.key + "' is reserved for namespace labels")
+            .hint("polc adds 'namespace' and 'namespace.<key>' to every endpoint of a namespace; "
+                  "set 'namespace:' on the endpoint or label the namespace instead");
+        continue;
+      }
+      if (!field.value.IsScalar()) {
+        error("topology-type", field.value.IsNull() ? field.keyNode : field.value,
+              "the value of label '" + field.key + "' must be a string, not " +
+                  describe(field.value))
+            .hint("write " + field.key + ": \"\" for an empty value");
+        continue;
+      }
+      if (auto problem = labelValueProblem(field.value.Scalar())) {
+        error("topology-bad-label", field.value, *problem);
+        continue;
+      }
+      labels[field.key] = field.value.Scalar();
+    }
+    return labels;
+  }
+
+  // -- Addresses and ports ---------------------------------------------------
+
+  // A host address that no other endpoint, node or VIP uses.
+  std::optional<IpPrefix> readAddress(const YAML::Node& yaml, const std::string& what,
+                                      const std::string& owner) {
+    if (!expect(yaml, YAML::NodeType::Scalar, what, "an IPv4 or IPv6 address")) return std::nullopt;
+    const auto& text = yaml.Scalar();
+    auto address = parseAddress(text);
+    if (!address) {
+      auto& d =
+          error("topology-bad-address", yaml, "'" + text + "' is not an IPv4 or IPv6 address");
+      if (parsePrefix(text))
+        d.hint("write the host address alone, without a prefix length");
+      else
+        d.hint("write a host address such as 10.0.1.10 or fd00::10");
+      return std::nullopt;
+    }
+    auto [first, inserted] = addresses_.emplace(*address, claimOf(yaml, owner));
+    if (!inserted)
+      error("topology-duplicate-address", yaml,
+            "address " + address->addressText() + " is used twice in the topology")
+          .note(first->second.location, first->second.length,
+                "already used by " + first->second.owner + " here");
+    return address;
+  }
+
+  std::optional<PortRange> readPort(const YAML::Node& yaml, const std::string& what) {
+    if (!expect(yaml, YAML::NodeType::Scalar, what, "a port such as tcp/8080")) return std::nullopt;
+    std::string problem;
+    auto port = parsePortRange(yaml.Scalar(), &problem);
+    if (!port) {
+      auto& d = error("topology-bad-port", yaml, problem);
+      if (yaml.Scalar().find('/') == std::string::npos)
+        d.hint("write the protocol too: tcp/" + yaml.Scalar());
+    }
+    return port;
+  }
+
+  // -- Sections --------------------------------------------------------------
+
+  void readNamespaces(const YAML::Node& yaml, Topology& topology) {
+    if (!expect(yaml, YAML::NodeType::Map, "'namespaces'",
+                "a mapping of namespace names to { labels: ... }"))
+      return;
+    for (const auto& field : entriesOf(yaml, "'namespaces'", "namespace")) {
+      if (auto problem = nameProblem(field.key)) {
+        error("topology-bad-name", field.keyNode, *problem);
+        continue;
+      }
+      Namespace ns;
+      ns.name = field.key;
+      ns.location = at(field.keyNode);
+      if (!field.value.IsNull() &&
+          expect(field.value, YAML::NodeType::Map, "namespace '" + ns.name + "'",
+                 "a mapping such as { labels: { team: retail } }")) {
+        auto fields = fieldsOf(field.value, {"labels"}, "namespace '" + ns.name + "'");
+        if (auto* labels = find(fields, "labels"))
+          // Namespace labels become `namespace.<key>` on endpoints, so any
+          // valid key is fine here, `namespace` included.
+          ns.labels = readLabels(labels->value, "'labels'", /*allowReserved=*/true);
+      }
+      namespaces_.emplace(ns.name, topology.namespaces.size());
+      topology.namespaces.push_back(std::move(ns));
     }
   }
 
-  std::string scalar(const YAML::Node& map, const char* key, bool required) {
-    auto value = map[key];
-    if (!value) {
-      if (required) error(map, std::string("missing '") + key + "'");
-      return {};
-    }
-    if (!value.IsScalar() || value.Scalar().empty()) {
-      error(value, std::string("'") + key + "' must be a non-empty string");
-      return {};
-    }
-    return value.Scalar();
+  // The namespace an endpoint or service names, when it is declared.
+  const Namespace* readNamespaceRef(const YAML::Node& map, const std::vector<Field>& fields,
+                                    const std::string& what, const Topology& topology) {
+    auto name = scalar(map, fields, "namespace", what, false);
+    if (!name) return nullptr;
+    auto found = namespaces_.find(*name);
+    if (found != namespaces_.end()) return &topology.namespaces[found->second];
+    auto& d = error("topology-unknown-namespace", find(fields, "namespace")->value,
+                    "unknown namespace '" + *name + "'");
+    std::vector<std::string> names;
+    for (const auto& ns : topology.namespaces) names.push_back(ns.name);
+    if (auto guess = closest(*name, names))
+      d.hint("did you mean '" + *guess + "'?");
+    else
+      d.hint("declare it under 'namespaces:', e.g. namespaces: { " + *name + ": {} }");
+    return nullptr;
   }
 
   void readNode(const YAML::Node& yaml, Topology& topology) {
+    visit(yaml);
     if (!yaml.IsMap()) {
-      error(yaml, "a node must be a mapping with 'name', 'address' and 'endpoints'");
+      typeError(yaml, "a node", "a mapping with 'name', 'address' and 'endpoints'");
       return;
     }
-    checkKeys(yaml, {"name", "address", "endpoints"});
+    auto fields = fieldsOf(yaml, {"name", "address", "endpoints"}, "a node");
     Node node;
     node.location = at(yaml);
-    node.name = scalar(yaml, "name", true);
-    if (!node.name.empty() && !nodeNames_.insert(node.name).second)
-      error(yaml["name"], "duplicate node name '" + node.name + "'");
-    node.address = scalar(yaml, "address", true);
-    if (!node.address.empty()) node.address = checkAddress(yaml["address"], node.address);
-    auto endpoints = yaml["endpoints"];
-    if (endpoints && !endpoints.IsSequence())
-      error(endpoints, "'endpoints' must be a list");
-    else if (endpoints)
-      for (const auto& endpoint : endpoints) readEndpoint(endpoint, node);
+    if (auto name = this->name(yaml, fields, "name", "a node")) {
+      node.name = *name;
+      claimName(nodeNames_, node.name, find(fields, "name")->value, "node");
+    }
+    if (auto* address = find(fields, "address"))
+      node.address = readAddress(address->value, "'address'", "node '" + node.name + "'");
+    if (auto* endpoints = find(fields, "endpoints"))
+      if (expect(endpoints->value, YAML::NodeType::Sequence, "'endpoints'", "a list of endpoints"))
+        for (const auto& endpoint : endpoints->value) readEndpoint(endpoint, node, topology);
     topology.nodes.push_back(std::move(node));
   }
 
-  // Returns the canonical form of a valid address, the input otherwise.
-  std::string checkAddress(const YAML::Node& where, const std::string& address) {
-    auto canonical = canonicalAddress(address);
-    if (!canonical) {
-      auto& d = error(where, "'" + address + "' is not an IPv4 or IPv6 address");
-      d.hints.push_back(
-          "write a host address such as 10.0.1.10 or fd00::10, without a prefix length");
-      return address;
-    }
-    if (!addresses_.insert(*canonical).second)
-      error(where, "address " + address + " is used twice in the topology");
-    return *canonical;
-  }
-
-  void readEndpoint(const YAML::Node& yaml, Node& node) {
+  void readEndpoint(const YAML::Node& yaml, Node& node, const Topology& topology) {
+    visit(yaml);
     if (!yaml.IsMap()) {
-      error(yaml, "an endpoint must be a mapping with 'name', 'labels', 'addresses', 'interface'");
+      typeError(yaml, "an endpoint", "a mapping with 'name', 'addresses' and 'interface'");
       return;
     }
-    checkKeys(yaml, {"name", "labels", "addresses", "interface"});
+    auto fields = fieldsOf(yaml, {"name", "namespace", "labels", "addresses", "interface", "ports"},
+                           "an endpoint");
     Endpoint endpoint;
     endpoint.location = at(yaml);
     endpoint.node = node.name;
-    endpoint.name = scalar(yaml, "name", true);
-    if (!endpoint.name.empty() && !endpointNames_.insert(endpoint.name).second)
-      error(yaml["name"], "duplicate endpoint name '" + endpoint.name + "'");
-    if (auto labels = yaml["labels"]) {
-      if (!labels.IsMap())
-        error(labels, "'labels' must be a mapping of label keys to values");
-      else
-        for (const auto& label : labels) {
-          if (!label.second.IsScalar()) {
-            error(label.second, "label values must be strings");
-            continue;
-          }
-          endpoint.labels[label.first.as<std::string>()] = label.second.Scalar();
-        }
+    if (auto name = this->name(yaml, fields, "name", "an endpoint")) {
+      endpoint.name = *name;
+      claimName(endpointNames_, endpoint.name, find(fields, "name")->value, "endpoint");
     }
-    auto addresses = yaml["addresses"];
-    if (!addresses || !addresses.IsSequence() || addresses.size() == 0) {
-      error(addresses ? addresses : yaml, "an endpoint needs 'addresses', a non-empty list");
-    } else {
-      for (const auto& address : addresses) {
-        if (!address.IsScalar()) {
-          error(address, "an address must be a string");
-          continue;
-        }
-        endpoint.addresses.push_back(checkAddress(address, address.Scalar()));
+    const std::string owner = "endpoint '" + endpoint.name + "'";
+
+    if (auto* labels = find(fields, "labels"))
+      endpoint.labels = readLabels(labels->value, "'labels'", /*allowReserved=*/false);
+    if (auto* ns = readNamespaceRef(yaml, fields, "an endpoint", topology)) {
+      endpoint.nameSpace = ns->name;
+      endpoint.labels[std::string(kNamespaceLabel)] = ns->name;
+      for (const auto& [key, value] : ns->labels)
+        endpoint.labels[std::string(kNamespaceLabelPrefix) + key] = value;
+    }
+
+    auto* addresses = find(fields, "addresses");
+    if (!addresses) {
+      error("topology-missing-key", yaml, "an endpoint has no 'addresses'")
+          .hint("add 'addresses: [10.0.1.10]', one or more IPv4 or IPv6 host addresses");
+    } else if (expect(addresses->value, YAML::NodeType::Sequence, "'addresses'",
+                      "a list of IPv4 or IPv6 addresses")) {
+      if (addresses->value.size() == 0)
+        error("topology-missing-key", addresses->value, "an endpoint needs at least one address");
+      for (const auto& address : addresses->value) {
+        visit(address);
+        if (auto parsed = readAddress(address, "an address", owner))
+          endpoint.addresses.push_back(*parsed);
       }
     }
-    endpoint.interface = scalar(yaml, "interface", true);
-    if (!endpoint.interface.empty()) {
-      if (!isInterfaceName(endpoint.interface)) {
-        auto& d =
-            error(yaml["interface"], "'" + endpoint.interface + "' is not a valid interface name");
-        d.hints.push_back("interface names have 1 to 15 characters, without '/', ':' or spaces");
-      } else if (!interfaces_.insert(node.name + "/" + endpoint.interface).second) {
-        error(yaml["interface"],
-              "interface '" + endpoint.interface + "' is used twice on node '" + node.name + "'");
+
+    if (auto interface = scalar(yaml, fields, "interface", "an endpoint", true)) {
+      const auto& where = find(fields, "interface")->value;
+      if (!isInterfaceName(*interface)) {
+        error("topology-bad-interface", where, "'" + *interface + "' is not a valid interface name")
+            .hint("interface names have 1 to 15 characters, without '/', ':' or spaces");
+      } else {
+        endpoint.interface = *interface;
+        auto [first, inserted] =
+            interfaces_.emplace(node.name + "\n" + *interface, claimOf(where, owner));
+        if (!inserted)
+          error("topology-duplicate-interface", where,
+                "interface '" + *interface + "' is used twice on node '" + node.name + "'")
+              .note(first->second.location, first->second.length,
+                    "already used by " + first->second.owner + " here");
       }
     }
+
+    if (auto* ports = find(fields, "ports")) readNamedPorts(ports->value, endpoint);
     node.endpoints.push_back(std::move(endpoint));
   }
 
+  void readNamedPorts(const YAML::Node& yaml, Endpoint& endpoint) {
+    if (!expect(yaml, YAML::NodeType::Map, "'ports'",
+                "a mapping of port names to ports, e.g. { http: tcp/8080 }"))
+      return;
+    for (const auto& field : entriesOf(yaml, "'ports'", "port")) {
+      if (auto problem = portNameProblem(field.key)) {
+        error("topology-bad-port-name", field.keyNode, *problem)
+            .hint("port names have 1 to 15 lowercase letters, digits or '-', e.g. http or "
+                  "metrics-2");
+        continue;
+      }
+      auto port = readPort(field.value, "port '" + field.key + "'");
+      if (!port) continue;
+      if (port->first != port->last) {
+        error("topology-bad-port", field.value,
+              "named port '" + field.key + "' must be a single port, not a range")
+            .hint("write " + toText({port->protocol, port->first, port->first}));
+        continue;
+      }
+      endpoint.namedPorts[field.key] = *port;
+    }
+  }
+
+  void readService(const YAML::Node& yaml, Topology& topology) {
+    visit(yaml);
+    if (!yaml.IsMap()) {
+      typeError(yaml, "a service", "a mapping with 'name', 'ports' and 'selector'");
+      return;
+    }
+    auto fields = fieldsOf(yaml, {"name", "namespace", "vip", "ports", "selector"}, "a service");
+    Service service;
+    service.location = at(yaml);
+    if (auto name = this->name(yaml, fields, "name", "a service")) {
+      service.name = *name;
+      claimName(serviceNames_, service.name, find(fields, "name")->value, "service");
+    }
+    if (auto* ns = readNamespaceRef(yaml, fields, "a service", topology))
+      service.nameSpace = ns->name;
+    if (auto* vip = find(fields, "vip"))
+      service.vip = readAddress(vip->value, "'vip'", "service '" + service.name + "'");
+    if (auto* ports = find(fields, "ports")) {
+      if (expect(ports->value, YAML::NodeType::Sequence, "'ports'",
+                 "a list of ports, e.g. [ tcp/5432 ]")) {
+        std::map<PortRange, Claim> seen;
+        for (const auto& yamlPort : ports->value) {
+          visit(yamlPort);
+          auto port = readPort(yamlPort, "a port");
+          if (!port) continue;
+          if (auto [first, inserted] = seen.emplace(*port, claimOf(yamlPort, "")); !inserted) {
+            error("topology-duplicate-port", yamlPort, "port " + toText(*port) + " is listed twice")
+                .note(first->second.location, first->second.length, "first listed here");
+            continue;
+          }
+          service.ports.push_back(*port);
+        }
+      }
+    }
+    Claim selectorClaim;
+    auto* selector = find(fields, "selector");
+    if (!selector) {
+      error("topology-missing-key", yaml, "a service has no 'selector'")
+          .hint("add 'selector: { app: db }': the labels its backends carry");
+    } else {
+      service.selector = readLabels(selector->value, "'selector'", /*allowReserved=*/true);
+      selectorClaim = claimOf(selector->value, service.name);
+      if (selector->value.IsNull() || (selector->value.IsMap() && selector->value.size() == 0))
+        error("topology-missing-key",
+              selector->value.IsNull() ? selector->keyNode : selector->value,
+              "a service's selector may not be empty")
+            .hint("write the labels its backends carry, e.g. { app: db }");
+    }
+    selectorAt_.push_back(selectorClaim);
+    topology.services.push_back(std::move(service));
+  }
+
+  void readGroup(const YAML::Node& yaml, Topology& topology) {
+    visit(yaml);
+    if (!yaml.IsMap()) {
+      typeError(yaml, "a group", "a mapping with 'name' and 'cidrs'");
+      return;
+    }
+    auto fields = fieldsOf(yaml, {"name", "cidrs"}, "a group");
+    Group group;
+    group.location = at(yaml);
+    if (auto name = this->name(yaml, fields, "name", "a group")) {
+      group.name = *name;
+      claimName(groupNames_, group.name, find(fields, "name")->value, "group");
+    }
+    auto* cidrs = find(fields, "cidrs");
+    if (!cidrs) {
+      error("topology-missing-key", yaml, "a group has no 'cidrs'")
+          .hint("add 'cidrs: [ 192.168.0.0/16 ]'");
+    } else if (expect(cidrs->value, YAML::NodeType::Sequence, "'cidrs'",
+                      "a list of prefixes, e.g. [ 192.168.0.0/16 ]")) {
+      if (cidrs->value.size() == 0)
+        error("topology-missing-key", cidrs->value, "a group needs at least one CIDR");
+      for (const auto& cidr : cidrs->value) {
+        visit(cidr);
+        if (!expect(cidr, YAML::NodeType::Scalar, "a CIDR", "a prefix such as 10.0.0.0/8"))
+          continue;
+        PrefixError problem;
+        if (auto prefix = parsePrefix(cidr.Scalar(), &problem))
+          group.cidrs.push_back(*prefix);
+        else
+          error("topology-bad-cidr", cidr, problem.message).hint(problem.hint);
+      }
+    }
+    topology.groups.push_back(std::move(group));
+  }
+
+  // A selector that picks nothing is legal (the backends may come later) but
+  // usually a typo, so it is a warning at the selector.
+  void warnAboutEmptyServices(const Topology& topology) {
+    for (size_t i = 0; i < topology.services.size(); ++i) {
+      const auto& service = topology.services[i];
+      const auto& where = selectorAt_[i];
+      if (service.selector.empty() || !where.location.valid()) continue;
+      if (!topology.backends(service).empty()) continue;
+      auto& d = diagnostics_.warning("topology-empty-service", where.location,
+                                     "the selector of service '" + service.name +
+                                         "' matches no endpoint");
+      d.underline(where.length);
+      if (!service.nameSpace.empty())
+        d.hint("only endpoints in namespace '" + service.nameSpace + "' are considered");
+    }
+  }
+
   std::string file_;
+  const std::string& text_;
   Diagnostics& diagnostics_;
-  size_t errorsAtStart_ = diagnostics_.errorCount();
-  std::set<std::string> nodeNames_, endpointNames_, addresses_, interfaces_;
+  size_t errors_ = 0;
+  size_t visited_ = 0;
+  std::map<std::string, size_t> namespaces_; // name -> index in topology.namespaces
+  std::map<std::string, Claim> nodeNames_, endpointNames_, serviceNames_, groupNames_;
+  std::map<std::string, Claim> interfaces_; // "node\ninterface"
+  std::map<IpPrefix, Claim> addresses_;
+  std::vector<Claim> selectorAt_; // per service, where its selector is written
 };
 
 } // namespace
@@ -194,18 +782,44 @@ private:
 std::optional<Topology> loadText(const std::string& path, const std::string& text,
                                  Diagnostics& diagnostics) {
   diagnostics.addSource(path, text);
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    diagnostics.error("yaml", {path, e.mark.line + 1, e.mark.column + 1}, "invalid YAML: " + e.msg);
+  if (text.size() > kMaxTextBytes) {
+    diagnostics.error("topology-too-large", {path, 1, 1},
+                      "the topology file is larger than " + std::to_string(kMaxTextBytes >> 20) +
+                          " MiB");
     return std::nullopt;
   }
   try {
-    return Reader(path, diagnostics).read(root);
+    // Parsed as values, never assigned: YAML::Node's assignment writes into
+    // the document it refers to.
+    std::optional<YAML::Node> root;
+    std::vector<YAML::Mark> laterDocuments;
+    try {
+      root.emplace(YAML::Load(text));
+      laterDocuments = laterDocumentStarts(text);
+    } catch (const YAML::DeepRecursion& e) {
+      // yaml-cpp stops at its own depth limit with the message "bad file".
+      diagnostics.error("yaml", markLocation(path, e.mark), "invalid YAML: nested too deeply")
+          .hint("a topology needs a handful of levels; look for unbalanced '[' or '{'");
+      return std::nullopt;
+    } catch (const YAML::Exception& e) {
+      // yaml-cpp's own messages are lowercase phrases ("end of map not found").
+      diagnostics.error("yaml", markLocation(path, e.mark), "invalid YAML: " + e.msg);
+      return std::nullopt;
+    }
+    return Reader(path, text, diagnostics).read(*root, laterDocuments);
+  } catch (const StopLoading&) {
+    return std::nullopt;
   } catch (const YAML::Exception& e) {
-    // Conversions of malformed nodes; reported where yaml-cpp saw them.
-    diagnostics.error("topology", {path, e.mark.line + 1, e.mark.column + 1}, e.msg);
+    // Not expected (the reader avoids yaml-cpp's throwing calls); still an
+    // error at a place rather than a crash.
+    diagnostics.error("yaml", markLocation(path, e.mark), "cannot read the topology: " + e.msg);
+    return std::nullopt;
+  } catch (const std::bad_alloc&) {
+    diagnostics.error("topology-too-large", {path, 1, 1}, "out of memory reading the topology");
+    return std::nullopt;
+  } catch (const std::exception& e) {
+    diagnostics.error("internal", {path, 1, 1},
+                      std::string("internal error reading the topology: ") + e.what());
     return std::nullopt;
   }
 }

@@ -1,0 +1,21 @@
+// libFuzzer target: any bytes as a .pol file. The parser must neither throw
+// nor crash, and must explain every refusal with an error diagnostic.
+#include "polc/frontend/parser.h"
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string text(reinterpret_cast<const char*>(data), size);
+  polc::Diagnostics diagnostics;
+  auto file = polc::frontend::parseText("fuzz.pol", text, diagnostics);
+  if (!file && !diagnostics.hasErrors()) {
+    std::fprintf(stderr, "parseText failed without an error diagnostic\n");
+    std::abort();
+  }
+  // Rendering quotes source lines at arbitrary positions: exercise it too.
+  (void)diagnostics.render();
+  return 0;
+}
