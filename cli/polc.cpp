@@ -196,6 +196,8 @@ int runTest(const std::vector<std::string>& files) {
   printDiagnostics(diagnostics, Format::Text);
   std::cout << polc::evaluator::renderReport(report);
   return report.failed() == 0 ? kExitOk : kExitInputError;
+}
+
 // Rewrites each file in the canonical layout, or with `check` only reports
 // (with a diff) the files whose layout would change.
 int runFmt(const std::vector<std::string>& files, bool check) {
@@ -324,7 +326,8 @@ int runLabUp(const std::string& topologyFile, const std::string& prefix) {
     for (const auto& endpoint : node.endpoints)
       std::cout << "    " << endpoint.name << ": ip netns exec "
                 << polc::lab::endpointNamespace(prefix, endpoint.name) << " ...  ("
-                << endpoint.addresses[0] << ", host side " << endpoint.interface << ")\n";
+                << endpoint.addresses[0].addressText() << ", host side "
+                << endpoint.interface << ")\n";
   }
   std::cout << "load a build into it with: polc load OUT --lab " << prefix << "\n";
   return kExitOk;

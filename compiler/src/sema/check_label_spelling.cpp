@@ -39,13 +39,19 @@ public:
     for (size_t i = 0; i < selector.values.size(); ++i) {
       const auto& value = selector.values[i];
       if (values->second.contains(value)) continue;
+      // In a set, a value no endpoint has yet can be deliberate; warn
+      // only when it looks like a typo of one that exists.
+      auto close = closestMatch(value, known);
+      bool inSet =
+          selector.kind == ast::Selector::Kind::In || selector.kind == ast::Selector::Kind::NotIn;
+      if (inSet && !close) continue;
       auto span = i < selector.valueSpans.size() ? selector.valueSpans[i] : keySpan;
       auto& d =
           diagnostics_
               .warning("unknown-label-value", span.location,
                        "no endpoint of the topology has " + selector.key + "=\"" + value + "\"")
               .underline(span.length);
-      if (auto close = closestMatch(value, known))
+      if (close)
         d.hint("did you mean \"" + *close + "\"?");
       else
         d.hint(selector.key + " has the values " + listOf(known));
