@@ -237,8 +237,9 @@ private:
     if (!ctx->except) return result;
     result.except = prefixes(ctx->except);
     for (const auto& [hole, where] : result.except) {
+      const IpPrefix& except = hole; // clang 14 cannot capture a structured binding
       bool inside = std::any_of(result.prefixes.begin(), result.prefixes.end(),
-                                [&](const auto& p) { return p.first.contains(hole); });
+                                [&](const auto& p) { return p.first.contains(except); });
       if (inside) continue;
       auto& d = diagnostics_
                     .error("cidr-except", where.location,
