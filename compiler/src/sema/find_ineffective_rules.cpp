@@ -66,11 +66,13 @@ void findIneffectiveRules(const ir::Program& program, Diagnostics& diagnostics) 
         endpointsOfRule[id].push_back(&rulesOfEndpoint[i]);
     }
 
-    for (const auto& [id, endpoints] : endpointsOfRule) {
+    for (const auto& [ruleId, endpoints] : endpointsOfRule) {
+      const uint32_t id = ruleId; // lambdas below cannot capture a structured binding (clang 14)
       const auto& rule = program.rules[id];
       // Shadowed: an earlier rule of the same verdict covers it everywhere.
       std::optional<uint32_t> shadowing;
-      for (const auto& [otherId, otherApplied] : *endpoints.front()) {
+      for (const auto& [candidate, candidateApplied] : *endpoints.front()) {
+        const uint32_t otherId = candidate;
         if (otherId >= id || program.rules[otherId].verdict != rule.verdict) continue;
         bool everywhere = std::all_of(endpoints.begin(), endpoints.end(), [&](const RulesOf* of) {
           auto other = of->find(otherId);
