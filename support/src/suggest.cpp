@@ -4,6 +4,10 @@
 
 namespace polc {
 
+namespace {
+constexpr size_t kLongestSuggestable = 256;
+} // namespace
+
 size_t editDistance(std::string_view a, std::string_view b) {
   // Three rows suffice for adjacent transpositions.
   std::vector<size_t> before(b.size() + 1), previous(b.size() + 1), current(b.size() + 1);
@@ -24,13 +28,17 @@ size_t editDistance(std::string_view a, std::string_view b) {
 
 std::optional<std::string> closestMatch(std::string_view word,
                                         const std::vector<std::string>& candidates) {
-  size_t limit = std::max<size_t>(1, word.size() / 3);
   std::optional<std::string> best;
+  // Nobody misspells a 256-character name; spare the quadratic work (the
+  // fuzzers feed huge words).
+  if (word.size() > kLongestSuggestable) return best;
+  size_t limit = std::max<size_t>(1, word.size() / 3);
   size_t bestDistance = limit + 1;
   for (const auto& candidate : candidates) {
     if (candidate == word) continue;
     size_t distance = editDistance(word, candidate);
-    if (distance < bestDistance) {
+    // Replacing every character is no typo ("a" is not a misspelt "b").
+    if (distance < bestDistance && distance < std::max(word.size(), candidate.size())) {
       bestDistance = distance;
       best = candidate;
     }

@@ -9,6 +9,7 @@
 #include "polc/topology/loader.h"
 
 #include "polc/support/files.h"
+#include "polc/support/suggest.h"
 
 #include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/eventhandler.h>
@@ -53,38 +54,6 @@ std::string describe(const YAML::Node& node) {
   default:
     return "an empty value";
   }
-}
-
-// Edits between two words (insert, delete, replace, swap two neighbours):
-// "shpo" is one edit from "shop".
-size_t editDistance(std::string_view a, std::string_view b) {
-  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
-  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
-  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
-  for (size_t i = 1; i <= a.size(); ++i)
-    for (size_t j = 1; j <= b.size(); ++j) {
-      d[i][j] =
-          std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] != b[j - 1])});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
-        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-    }
-  return d[a.size()][b.size()];
-}
-
-// The candidate closest to `word`, when it is close enough to be a typo.
-// Ties go to the earlier candidate, so the hint is deterministic.
-std::optional<std::string> closest(std::string_view word, const std::vector<std::string>& options) {
-  std::optional<std::string> best;
-  if (word.size() > kMaxNameLength) return best; // no typo of a known word; spare the work
-  size_t bestDistance = std::max<size_t>(1, word.size() / 3) + 1;
-  for (const auto& option : options) {
-    auto distance = editDistance(word, option);
-    if (distance < bestDistance && distance < std::max(word.size(), option.size())) {
-      best = option;
-      bestDistance = distance;
-    }
-  }
-  return best;
 }
 
 std::string joined(const std::vector<std::string>& words) {
@@ -379,7 +348,7 @@ private:
       }
       auto& d = error("topology-unknown-key", field.keyNode,
                       "unknown key '" + field.key + "' in " + what);
-      if (auto guess = closest(field.key, knownKeys))
+      if (auto guess = closestMatch(field.key, knownKeys))
         d.hint("did you mean '" + *guess + "'?");
       else
         d.hint("known keys here: " + joined(knownKeys));
@@ -548,7 +517,7 @@ private:
                     "unknown namespace '" + *name + "'");
     std::vector<std::string> names;
     for (const auto& ns : topology.namespaces) names.push_back(ns.name);
-    if (auto guess = closest(*name, names))
+    if (auto guess = closestMatch(*name, names))
       d.hint("did you mean '" + *guess + "'?");
     else
       d.hint("declare it under 'namespaces:', e.g. namespaces: { " + *name + ": {} }");
