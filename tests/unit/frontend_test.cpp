@@ -544,6 +544,84 @@ policy "c" { select any egress { allow to entity $ } }
   EXPECT_EQ(diagnostics.all()[4].hints.at(0), "separate ports with ','");
 }
 
+// Where and what each diagnostic is, "file:line:col: [name] message", sorted.
+std::vector<std::string> located(Diagnostics diagnostics) {
+  diagnostics.sort();
+  std::vector<std::string> out;
+  for (const auto& d : diagnostics.all())
+    out.push_back(d.location.str() + ": [" + d.name + "] " + d.message);
+  return out;
+}
+
+TEST(Frontend, RecoveryReportsEachIndependentErrorOnce) {
+  // One syntax error in each construct; recovery resumes after each at the
+  // next rule, block or item, so each is reported, and nothing else.
+  auto diagnostics = errorsOf(R"(let frontend app == "frontend"
+default deny ingress, for app == "web"
+include lets.pol
+policy web {
+  select app == "web"
+  ingress {
+    alow from frontend on tcp/80
+    allow from app == "lb" on tcp/80, , udp/53
+    allow from app == on tcp/81
+    allow from any
+  }
+}
+policy "db" {
+  select app == "db" &&
+  egress {
+    allow to service db on tcp/5432
+    deny to entity world
+  }
+}
+)");
+  EXPECT_EQ(located(diagnostics),
+            (std::vector<std::string>{
+                "test.pol:1:14: [syntax] missing '=' before 'app'",
+                "test.pol:2:23: [syntax] missing 'ingress' or 'egress' before 'for'",
+                "test.pol:3:9: [syntax] expected the file name in double quotes, found 'lets.pol'",
+                "test.pol:4:8: [syntax] expected the policy name in double quotes, found 'web'",
+                "test.pol:7:5: [syntax] unknown keyword 'alow': did you mean 'allow'?",
+                "test.pol:8:39: [syntax] expected a port such as tcp/80, found ','",
+                "test.pol:9:23: [syntax] missing a value in double quotes before 'on'",
+                "test.pol:15:3: [syntax] expected a selector, found 'egress'",
+                "test.pol:16:22: [syntax] expected the service name in double quotes after "
+                "'service', found 'db'",
+            }))
+      << diagnostics.render();
+}
+
+TEST(Frontend, RecoveryDoesNotMisreadTheClosingBraces) {
+  // ANTLR's own recovery left the rule list at the error, so the block's '}'
+  // closed the policy and the policy's '}' was reported as out of place.
+  auto diagnostics = errorsOf(R"(policy "web" {
+  select app == "web"
+  ingress {
+    allow from app = "frontend" on tcp/80
+    allow from app == "lb" on tcp/80
+  }
+}
+policy "db" { select app == "db" egress { allow to app = "web" } }
+)");
+  EXPECT_EQ(located(diagnostics),
+            (std::vector<std::string>{
+                "test.pol:4:20: [syntax] expected '==', '!=', 'in' or 'notin' after label key "
+                "'app', found '='",
+                "test.pol:8:56: [syntax] expected '==', '!=', 'in' or 'notin' after label key "
+                "'app', found '='",
+            }))
+      << diagnostics.render();
+  // Skipping steps over a braced block as a whole.
+  auto braces = errorsOf("policy \"p\" { select any foo { allow from any } }\n"
+                         "policy \"q\" { select any }\n");
+  EXPECT_EQ(located(braces), (std::vector<std::string>{
+                                 "test.pol:1:25: [syntax] expected 'ingress', 'egress' or '}', "
+                                 "found 'foo'",
+                             }))
+      << braces.render();
+}
+
 TEST(Frontend, DidYouMeanForMisspeltKeywords) {
   auto diagnostics = errorsOf("polcy \"p\" { select any }\n");
   EXPECT_EQ(diagnostics.all().at(0).message, "unknown keyword 'polcy': did you mean 'policy'?");
