@@ -17,6 +17,26 @@ int SyntaxTree::lengthBetween(const Token* first, const Token* last) {
   return std::max(1, int(last->getStopIndex()) - int(first->getStartIndex()) + 1);
 }
 
+bool intact(antlr4::tree::ParseTree* tree) {
+  // A loop rather than recursion: a chain `a && b && ...` is as deep as it is long.
+  std::vector<antlr4::tree::ParseTree*> pending = {tree};
+  while (!pending.empty()) {
+    auto* node = pending.back();
+    pending.pop_back();
+    if (auto* ctx = dynamic_cast<antlr4::ParserRuleContext*>(node)) {
+      // Every rule of the grammar holds a token at least: an empty one
+      // stands for a token that recovery conjured.
+      if (ctx->exception || ctx->children.empty()) return false;
+      pending.insert(pending.end(), ctx->children.begin(), ctx->children.end());
+    } else if (dynamic_cast<antlr4::tree::ErrorNode*>(node)) {
+      return false;
+    } else if (auto* terminal = dynamic_cast<antlr4::tree::TerminalNode*>(node)) {
+      if (terminal->getSymbol()->getTokenIndex() == INVALID_INDEX) return false;
+    }
+  }
+  return true;
+}
+
 int editDistance(std::string_view a, std::string_view b) {
   std::vector<int> row(b.size() + 1);
   for (size_t j = 0; j <= b.size(); ++j) row[j] = int(j);
