@@ -488,6 +488,18 @@ TEST_F(IncludeTest, ErrorsInIncludedFilesQuoteTheirSource) {
   EXPECT_NE(text.find("select app = \"y\""), std::string::npos) << text;
 }
 
+TEST_F(IncludeTest, FilesWithSyntaxErrorsStillReadTheirIncludes) {
+  write("bad.pol", "let a = app = \"y\"\n");
+  auto root = write("root.pol", "include \"bad.pol\"\npolicy \"p\" { selct any }\n");
+  Diagnostics diagnostics;
+  EXPECT_FALSE(frontend::parseFile(root, diagnostics));
+  diagnostics.sort();
+  ASSERT_EQ(diagnostics.all().size(), 2u) << diagnostics.render();
+  EXPECT_EQ(diagnostics.all()[0].location.str(), (dir_ / "bad.pol").string() + ":1:13");
+  EXPECT_EQ(diagnostics.all()[1].location.str(), root + ":2:14");
+  EXPECT_EQ(diagnostics.all()[1].message, "unknown keyword 'selct': did you mean 'select'?");
+}
+
 TEST_F(IncludeTest, ParseTextResolvesIncludesBesideItsPath) {
   write("lets.pol", "let web = any\n");
   Diagnostics diagnostics;
@@ -542,6 +554,154 @@ policy "c" { select any egress { allow to entity $ } }
   EXPECT_EQ(diagnostics.all()[3].length, 4);
   EXPECT_EQ(diagnostics.all()[4].length, 6);
   EXPECT_EQ(diagnostics.all()[4].hints.at(0), "separate ports with ','");
+}
+
+// Where and what each diagnostic is, "file:line:col: [name] message", sorted.
+std::vector<std::string> located(Diagnostics diagnostics) {
+  diagnostics.sort();
+  std::vector<std::string> out;
+  for (const auto& d : diagnostics.all())
+    out.push_back(d.location.str() + ": [" + d.name + "] " + d.message);
+  return out;
+}
+
+TEST(Frontend, RecoveryReportsEachIndependentErrorOnce) {
+  // One syntax error in each construct; recovery resumes after each at the
+  // next rule, block or item, so each is reported, and nothing else.
+  auto diagnostics = errorsOf(R"(let frontend app == "frontend"
+default deny ingress, for app == "web"
+include lets.pol
+policy web {
+  select app == "web"
+  ingress {
+    alow from frontend on tcp/80
+    allow from app == "lb" on tcp/80, , udp/53
+    allow from app == on tcp/81
+    allow from any
+  }
+}
+policy "db" {
+  select app == "db" &&
+  egress {
+    allow to service db on tcp/5432
+    deny to entity world
+  }
+}
+)");
+  EXPECT_EQ(located(diagnostics),
+            (std::vector<std::string>{
+                "test.pol:1:14: [syntax] missing '=' before 'app'",
+                "test.pol:2:23: [syntax] missing 'ingress' or 'egress' before 'for'",
+                "test.pol:3:9: [syntax] expected the file name in double quotes, found 'lets.pol'",
+                "test.pol:4:8: [syntax] expected the policy name in double quotes, found 'web'",
+                "test.pol:7:5: [syntax] unknown keyword 'alow': did you mean 'allow'?",
+                "test.pol:8:39: [syntax] expected a port such as tcp/80, found ','",
+                "test.pol:9:23: [syntax] missing a value in double quotes before 'on'",
+                "test.pol:15:3: [syntax] expected a selector, found 'egress'",
+                "test.pol:16:22: [syntax] expected the service name in double quotes after "
+                "'service', found 'db'",
+            }))
+      << diagnostics.render();
+}
+
+TEST(Frontend, RecoveryDoesNotMisreadTheClosingBraces) {
+  // ANTLR's own recovery left the rule list at the error, so the block's '}'
+  // closed the policy and the policy's '}' was reported as out of place.
+  auto diagnostics = errorsOf(R"(policy "web" {
+  select app == "web"
+  ingress {
+    allow from app = "frontend" on tcp/80
+    allow from app == "lb" on tcp/80
+  }
+}
+policy "db" { select app == "db" egress { allow to app = "web" } }
+)");
+  EXPECT_EQ(located(diagnostics),
+            (std::vector<std::string>{
+                "test.pol:4:20: [syntax] expected '==', '!=', 'in' or 'notin' after label key "
+                "'app', found '='",
+                "test.pol:8:56: [syntax] expected '==', '!=', 'in' or 'notin' after label key "
+                "'app', found '='",
+            }))
+      << diagnostics.render();
+  // Skipping steps over a braced block as a whole.
+  auto braces = errorsOf("policy \"p\" { select any foo { allow from any } }\n"
+                         "policy \"q\" { select any }\n");
+  EXPECT_EQ(located(braces), (std::vector<std::string>{
+                                 "test.pol:1:25: [syntax] expected 'ingress', 'egress' or '}', "
+                                 "found 'foo'",
+                             }))
+      << braces.render();
+}
+
+TEST(Frontend, MisspeltKeywordsAreReadAsTheKeyword) {
+  // The rest of the rule parses, and its own errors are reported.
+  auto diagnostics = errorsOf(R"(polcy "p" {
+  select any
+  ingres {
+    alow form any on tcp/70000
+    allow from app == "x"
+    dny from any
+  }
+})");
+  EXPECT_EQ(located(diagnostics),
+            (std::vector<std::string>{
+                "test.pol:1:1: [syntax] unknown keyword 'polcy': did you mean 'policy'?",
+                "test.pol:3:3: [syntax] unknown keyword 'ingres': did you mean 'ingress'?",
+                "test.pol:4:5: [syntax] unknown keyword 'alow': did you mean 'allow'?",
+                "test.pol:4:10: [syntax] unknown keyword 'form': did you mean 'from'?",
+                "test.pol:4:22: [port-range] port 70000 is out of range in 'tcp/70000'",
+                "test.pol:6:5: [syntax] unknown keyword 'dny': did you mean 'deny'?",
+            }))
+      << diagnostics.render();
+}
+
+TEST(Frontend, PartsThatParsedAreCheckedDespiteSyntaxErrors) {
+  auto diagnostics = errorsOf(R"(policy "p" {
+  select any
+  ingress {
+    allow from cidr 10.0.0.1/8 on tcp/70000
+    allow from on tcp/0
+    allow from app == "x" on tcp/, udp/53 udp/54
+    allow to entity wrld
+  }
+}
+let bad.name = has(x
+)");
+  EXPECT_EQ(located(diagnostics),
+            (std::vector<std::string>{
+                "test.pol:4:21: [bad-cidr] '10.0.0.1/8' has host bits set after the prefix length",
+                "test.pol:4:35: [port-range] port 70000 is out of range in 'tcp/70000'",
+                "test.pol:5:16: [syntax] expected a peer (a selector, service, cidr, group or "
+                "entity), found 'on'",
+                "test.pol:6:30: [port-range] missing port after 'tcp/'",
+                "test.pol:6:43: [syntax] expected 'allow', 'deny' or '}', found 'udp/54'",
+                "test.pol:7:11: [peer-direction] an ingress rule names its peer with 'from'",
+                "test.pol:7:21: [unknown-entity] unknown entity 'wrld': did you mean 'world'?",
+                "test.pol:10:5: [bad-let-name] let name 'bad.name' contains '.' or '/'",
+                "test.pol:10:21: [syntax] missing ')' before the end of the file",
+            }))
+      << diagnostics.render();
+}
+
+TEST(Frontend, MissingBraceBeforeTheNextBlock) {
+  auto diagnostics = errorsOf(R"(policy "p" {
+  select any
+  ingress {
+    allow from any
+  egress {
+    allow to any on tcp/0
+  }
+}
+)");
+  EXPECT_EQ(located(diagnostics),
+            (std::vector<std::string>{
+                "test.pol:5:3: [syntax] missing '}' to close the ingress block of policy \"p\"",
+                "test.pol:6:21: [port-range] port 0 is out of range in 'tcp/0'",
+            }))
+      << diagnostics.render();
+  ASSERT_EQ(diagnostics.all()[0].notes.size(), 2u);
+  EXPECT_EQ(diagnostics.all()[0].notes[0].location.str(), "test.pol:3:11");
 }
 
 TEST(Frontend, DidYouMeanForMisspeltKeywords) {

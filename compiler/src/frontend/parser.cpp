@@ -51,15 +51,19 @@ std::string closest(std::string_view word, std::span<const std::string_view> can
   return best;
 }
 
+// Builds the items of a parse tree. In a tree with syntax errors, it builds
+// only the parts that parsed (see intact()): their errors are reported, and
+// their includes read, but the items are not meant to be used.
 class AstBuilder {
 public:
   AstBuilder(const SyntaxTree& tree, Diagnostics& diagnostics)
-      : tree_(tree), diagnostics_(diagnostics) {}
+      : tree_(tree), diagnostics_(diagnostics), clean_(tree.syntaxErrors == 0) {}
 
   std::vector<Item> build(PolicyParser::FileContext* file) {
     std::vector<Item> items;
     for (auto* item : file->item()) {
       if (auto* include = item->includeDecl()) {
+        if (!usable(include->path)) continue;
         auto path = unquote(include->path);
         if (path.empty())
           error("include-missing", include->path, "an empty file name cannot be included");
@@ -78,6 +82,13 @@ public:
   }
 
 private:
+  // Whether a part of the tree may be built: always in a file without
+  // syntax errors, else only if it parsed whole.
+  bool usable(antlr4::tree::ParseTree* tree) const { return tree && (clean_ || intact(tree)); }
+  static bool usable(const Token* token) {
+    return token && token->getTokenIndex() != INVALID_INDEX;
+  }
+
   SourceLocation at(const Token* token) const { return tree_.at(token); }
   static int width(const Token* token) {
     return std::max(1, int(token->getStopIndex()) - int(token->getStartIndex()) + 1);
@@ -108,13 +119,18 @@ private:
   }
 
   ast::Let buildLet(PolicyParser::LetDeclContext* ctx) {
-    auto name = ctx->name->getText();
-    // IDENT admits '.', '/' for label keys; a let name is a plain word so
-    // that it never reads like a label key.
-    if (name.find_first_of("./") != std::string::npos)
-      error("bad-let-name", ctx->name, "let name '" + name + "' contains '.' or '/'")
-          .hint("let names are letters, digits, '_' and '-'");
-    return {name, selector(ctx->selector()), at(ctx->getStart())};
+    ast::Let let;
+    let.location = at(ctx->getStart());
+    if (usable(ctx->name) && ctx->name->getType() == PolicyParser::IDENT) {
+      let.name = ctx->name->getText();
+      // IDENT admits '.', '/' for label keys; a let name is a plain word so
+      // that it never reads like a label key.
+      if (let.name.find_first_of("./") != std::string::npos)
+        error("bad-let-name", ctx->name, "let name '" + let.name + "' contains '.' or '/'")
+            .hint("let names are letters, digits, '_' and '-'");
+    }
+    if (usable(ctx->selector())) let.selector = selector(ctx->selector());
+    return let;
   }
 
   static ast::Direction direction(PolicyParser::DirectionContext* ctx) {
@@ -125,6 +141,7 @@ private:
     ast::DefaultDeny result;
     result.location = at(ctx->getStart());
     for (auto* d : ctx->direction()) {
+      if (!usable(d)) continue;
       auto value = direction(d);
       if (std::find(result.directions.begin(), result.directions.end(), value) !=
           result.directions.end()) {
@@ -136,17 +153,21 @@ private:
       }
       result.directions.push_back(value);
     }
-    if (auto* s = ctx->selector()) result.selector = selector(s);
+    if (auto* s = ctx->selector(); usable(s)) result.selector = selector(s);
     return result;
   }
 
   ast::Policy buildPolicy(PolicyParser::PolicyDeclContext* ctx) {
     ast::Policy policy;
-    policy.name = unquote(ctx->name);
-    if (policy.name.empty()) error("empty-name", ctx->name, "a policy needs a name");
+    if (usable(ctx->name) && ctx->name->getType() == PolicyParser::STRING) {
+      policy.name = unquote(ctx->name);
+      if (policy.name.empty()) error("empty-name", ctx->name, "a policy needs a name");
+    }
     policy.location = at(ctx->getStart());
-    policy.select = selector(ctx->selectClause()->selector());
+    if (auto* select = ctx->selectClause(); select && usable(select->selector()))
+      policy.select = selector(select->selector());
     for (auto* block : ctx->directionBlock()) {
+      if (!usable(block->direction())) continue;
       ast::DirectionBlock b;
       b.direction = direction(block->direction());
       b.location = at(block->getStart());
@@ -163,17 +184,22 @@ private:
     rule.direction = direction;
     rule.location = at(ctx->getStart());
     rule.length = SyntaxTree::lengthBetween(ctx->getStart(), ctx->getStop());
-    bool saysFrom = ctx->peerDirection->getType() == PolicyParser::FROM;
-    if (saysFrom != (direction == ast::Direction::Ingress)) {
+    // Recovery may have conjured the word, or left the wrong one here.
+    auto* word = ctx->peerDirection;
+    bool written = usable(word) &&
+                   (word->getType() == PolicyParser::FROM || word->getType() == PolicyParser::TO);
+    bool saysFrom = written && word->getType() == PolicyParser::FROM;
+    if (written && saysFrom != (direction == ast::Direction::Ingress)) {
       auto word = direction == ast::Direction::Ingress ? "from" : "to";
       error("peer-direction", ctx->peerDirection,
             std::string("an ") + std::string(ast::toString(direction)) +
                 " rule names its peer with '" + word + "'")
           .hint("write '" + ctx->verdict->getText() + " " + word + " ...'");
     }
-    rule.peer = peer(ctx->peer());
+    if (usable(ctx->peer())) rule.peer = peer(ctx->peer());
     if (auto* ports = ctx->portList())
-      for (auto* spec : ports->portSpec()) portSpec(spec, rule.ports);
+      for (auto* spec : ports->portSpec())
+        if (usable(spec)) portSpec(spec, rule.ports);
     return rule;
   }
 
@@ -478,15 +504,17 @@ private:
 
   const SyntaxTree& tree_;
   Diagnostics& diagnostics_;
+  bool clean_; // no syntax errors
   bool reportedDepth_ = false;
 };
 
-// Parses one file's text into its items; nullopt on syntax errors (the AST
-// of a file that does not parse is not built: recovery leaves holes).
+// Parses one file's text into its items; nullopt if it could not be parsed
+// at all. With syntax errors, the items are the parts that parsed, for
+// their diagnostics and includes: the caller sees the errors and drops them.
 std::optional<std::vector<Item>> parseItems(const std::string& path, const std::string& text,
                                             Diagnostics& diagnostics) {
   auto tree = parseSyntax(path, text, diagnostics);
-  if (!tree->ok()) return std::nullopt;
+  if (!tree->file) return std::nullopt;
   return AstBuilder(*tree, diagnostics).build(tree->file);
 }
 

@@ -17,6 +17,26 @@ int SyntaxTree::lengthBetween(const Token* first, const Token* last) {
   return std::max(1, int(last->getStopIndex()) - int(first->getStartIndex()) + 1);
 }
 
+bool intact(antlr4::tree::ParseTree* tree) {
+  // A loop rather than recursion: a chain `a && b && ...` is as deep as it is long.
+  std::vector<antlr4::tree::ParseTree*> pending = {tree};
+  while (!pending.empty()) {
+    auto* node = pending.back();
+    pending.pop_back();
+    if (auto* ctx = dynamic_cast<antlr4::ParserRuleContext*>(node)) {
+      // Every rule of the grammar holds a token at least: an empty one
+      // stands for a token that recovery conjured.
+      if (ctx->exception || ctx->children.empty()) return false;
+      pending.insert(pending.end(), ctx->children.begin(), ctx->children.end());
+    } else if (dynamic_cast<antlr4::tree::ErrorNode*>(node)) {
+      return false;
+    } else if (auto* terminal = dynamic_cast<antlr4::tree::TerminalNode*>(node)) {
+      if (terminal->getSymbol()->getTokenIndex() == INVALID_INDEX) return false;
+    }
+  }
+  return true;
+}
+
 int editDistance(std::string_view a, std::string_view b) {
   std::vector<int> row(b.size() + 1);
   for (size_t j = 0; j <= b.size(); ++j) row[j] = int(j);
@@ -65,14 +85,129 @@ std::string joinAlternatives(const std::vector<std::string>& items) {
   return out;
 }
 
+// How far recovery unwinds after an error: to the next rule of a block, the
+// next block of a policy, or the next top-level item.
+enum class Level { Rule, Policy, Top };
+
+Level levelOf(antlr4::RuleContext* ctx) {
+  for (; ctx; ctx = dynamic_cast<antlr4::RuleContext*>(ctx->parent)) {
+    if (dynamic_cast<PolicyParser::RuleDeclContext*>(ctx) ||
+        dynamic_cast<PolicyParser::DirectionBlockContext*>(ctx))
+      return Level::Rule;
+    if (dynamic_cast<PolicyParser::PolicyDeclContext*>(ctx)) return Level::Policy;
+  }
+  return Level::Top;
+}
+
+// The rules holding a list of items (item*, directionBlock*, ruleDecl*),
+// where recovery resumes.
+bool isItemList(antlr4::RuleContext* ctx) {
+  return dynamic_cast<PolicyParser::FileContext*>(ctx) ||
+         dynamic_cast<PolicyParser::PolicyDeclContext*>(ctx) ||
+         dynamic_cast<PolicyParser::DirectionBlockContext*>(ctx);
+}
+
+antlr4::misc::IntervalSet setOf(std::initializer_list<size_t> types) {
+  antlr4::misc::IntervalSet set;
+  for (auto type : types) set.add(ssize_t(type));
+  return set;
+}
+
 // Turns ANTLR's recognition failures into messages a policy author can act
 // on: "expected a selector, found 'on'", "unknown keyword 'alow': did you
-// mean 'allow'?", "missing '}' to close policy "web"". Recovery itself is
-// ANTLR's (DefaultErrorStrategy), so every error of a file is reported.
+// mean 'allow'?", "missing '}' to close policy "web"".
+//
+// Recovery is a compiler's panic mode rather than ANTLR's follow sets: after
+// an error in a rule, skip to the next 'allow'/'deny' or the '}' of the
+// block; after an error in a policy header, to the next 'ingress'/'egress'
+// or the policy's '}'; elsewhere, to the next top-level item. Skipping steps
+// over balanced braces, and a misspelt keyword is taken as the keyword it
+// resembles, so that what follows it still parses. Errors are not reported
+// while recovering (ANTLR's error recovery mode), so recovery itself causes
+// none: every independent error of a file is reported once.
 class PolicyErrorStrategy : public antlr4::DefaultErrorStrategy {
 public:
   PolicyErrorStrategy(SyntaxTree& tree, Diagnostics& diagnostics)
       : tree_(tree), diagnostics_(diagnostics) {}
+
+  // In the item lists, anything that cannot start an item is reported once
+  // and skipped, and the list goes on; ANTLR would leave the rule instead.
+  void sync(antlr4::Parser* parser) override {
+    auto* ctx = parser->getContext();
+    if (!isItemList(ctx)) {
+      DefaultErrorStrategy::sync(parser);
+      return;
+    }
+    auto& atn = parser->getATN();
+    auto* token = parser->getCurrentToken();
+    auto next = atn.nextTokens(atn.states[parser->getState()]);
+    if (next.contains(token->getType()) || next.contains(Token::EPSILON)) return;
+    auto expected = parser->getExpectedTokens();
+    if (expected.contains(token->getType())) return;
+    bool recovering = inErrorRecoveryMode(parser);
+    // `alow from ...`: read as 'allow'. While recovering, only at the start
+    // of a line, where recovery stops for it (resumesAt).
+    if (auto keyword = misspeltKeyword(parser, token, expected);
+        keyword && (!recovering || firstOnLine(token))) {
+      if (int(token->getTokenIndex()) != lastReported_) {
+        endErrorCondition(parser);
+        beginErrorCondition(parser);
+        reportMisspelt(parser, token, expected);
+      }
+      if (retype(token, keyword)) return;
+    }
+    if (!recovering) {
+      beginErrorCondition(parser);
+      reportExpected(parser, token, expected);
+    }
+    skipTo(parser, levelOf(ctx));
+  }
+
+  void recover(antlr4::Parser* parser, std::exception_ptr) override {
+    // As ANTLR does: two errors in the same state at the same token would
+    // loop forever, so the second one consumes a token.
+    auto index = int(parser->getInputStream()->index());
+    if (lastErrorIndex == index && lastErrorStates.contains(ssize_t(parser->getState())) &&
+        parser->getCurrentToken()->getType() != Token::EOF)
+      parser->consume();
+    lastErrorIndex = int(parser->getInputStream()->index());
+    lastErrorStates.add(ssize_t(parser->getState()));
+    skipTo(parser, levelOf(parser->getContext()));
+  }
+
+  // One wrong token: besides ANTLR's deletion of an extra token and
+  // insertion of a missing one, a misspelt keyword is read as the keyword,
+  // and a token in place of the expected one (`policy web {`) is replaced.
+  Token* recoverInline(antlr4::Parser* parser) override {
+    if (auto* matched = singleTokenDeletion(parser)) {
+      parser->consume();
+      return matched;
+    }
+    auto* current = parser->getCurrentToken();
+    auto expected = getExpectedTokens(parser);
+    if (auto keyword = misspeltKeyword(parser, current, expected)) {
+      if (!inErrorRecoveryMode(parser)) {
+        beginErrorCondition(parser);
+        reportMisspelt(parser, current, expected);
+      }
+      if (retype(current, keyword)) {
+        reportMatch(parser);
+        parser->consume();
+        return current;
+      }
+    }
+    if (singleTokenInsertion(parser)) return getMissingSymbol(parser);
+    if (replaceable(parser)) {
+      if (!inErrorRecoveryMode(parser)) {
+        beginErrorCondition(parser);
+        reportExpected(parser, current, expected);
+      }
+      auto* missing = getMissingSymbol(parser);
+      parser->consume();
+      return missing;
+    }
+    throw antlr4::InputMismatchException(parser);
+  }
 
 protected:
   void reportNoViableAlternative(antlr4::Parser* parser,
@@ -117,8 +252,114 @@ protected:
   }
 
 private:
+  // ---- recovery ----
+
+  // `policy "x"`, `let`, `default deny`, `include "f"`: the start of a
+  // top-level item. policy, default and include are label keys too, but a
+  // key is always followed by an operator (or by ')' in has(...)).
+  bool startsItem(const Token* token) {
+    switch (token->getType()) {
+    case PolicyParser::LET:
+      return true;
+    case PolicyParser::POLICY:
+    case PolicyParser::DEFAULT:
+    case PolicyParser::INCLUDE: {
+      auto* next = nextToken(token);
+      if (!next) return false;
+      static const std::set<size_t> operators = {PolicyParser::EQ,     PolicyParser::NE,
+                                                 PolicyParser::IN,     PolicyParser::NOTIN,
+                                                 PolicyParser::ASSIGN, PolicyParser::RPAREN};
+      return !operators.count(next->getType());
+    }
+    default:
+      return false;
+    }
+  }
+
+  bool firstOnLine(const Token* token) {
+    auto* previous = previousToken(token);
+    return !previous || previous->getLine() != token->getLine();
+  }
+
+  // Where skipping stops at `level`; `depth` counts the braces it opened.
+  bool resumesAt(antlr4::Parser* parser, const Token* token, Level level, int depth) {
+    auto type = token->getType();
+    if (type == Token::EOF || startsItem(token)) return true;
+    if (depth > 0) return false;
+    switch (level) {
+    case Level::Rule:
+      if (type == PolicyParser::ALLOW || type == PolicyParser::DENY ||
+          type == PolicyParser::RBRACE || type == PolicyParser::INGRESS ||
+          type == PolicyParser::EGRESS)
+        return true;
+      // `alow from ...` on a line of its own is the next rule, misspelt.
+      return firstOnLine(token) &&
+             misspeltKeyword(parser, token, setOf({PolicyParser::ALLOW, PolicyParser::DENY}));
+    case Level::Policy:
+      if (type == PolicyParser::INGRESS || type == PolicyParser::EGRESS ||
+          type == PolicyParser::RBRACE)
+        return true;
+      return firstOnLine(token) &&
+             misspeltKeyword(parser, token, setOf({PolicyParser::INGRESS, PolicyParser::EGRESS}));
+    case Level::Top:
+      return false;
+    }
+    return false;
+  }
+
+  // Consumes tokens up to where parsing may resume at `level`, stepping
+  // over balanced braces.
+  void skipTo(antlr4::Parser* parser, Level level) {
+    int depth = 0;
+    while (true) {
+      auto* token = parser->getCurrentToken();
+      if (resumesAt(parser, token, level, depth)) return;
+      if (token->getType() == PolicyParser::LBRACE) ++depth;
+      if (token->getType() == PolicyParser::RBRACE && depth > 0) --depth;
+      parser->consume();
+    }
+  }
+
+  // Tokens that recovery must not swallow as the replacement of another.
+  bool structural(const Token* token) {
+    switch (token->getType()) {
+    case Token::EOF:
+    case PolicyParser::LBRACE:
+    case PolicyParser::RBRACE:
+    case PolicyParser::ALLOW:
+    case PolicyParser::DENY:
+    case PolicyParser::INGRESS:
+    case PolicyParser::EGRESS:
+      return true;
+    default:
+      return startsItem(token);
+    }
+  }
+
+  // Whether the current token stands where the expected one belongs: the
+  // token after it is what may follow the expected one.
+  bool replaceable(antlr4::Parser* parser) {
+    if (structural(parser->getCurrentToken())) return false;
+    auto& atn = parser->getATN();
+    auto* state = atn.states[parser->getState()];
+    if (state->transitions.empty()) return false;
+    auto follow = atn.nextTokens(state->transitions[0]->target, parser->getContext());
+    return follow.contains(parser->getInputStream()->LA(2));
+  }
+
+  // Reads a misspelt keyword as the keyword.
+  static bool retype(Token* token, size_t type) {
+    auto* writable = dynamic_cast<antlr4::WritableToken*>(token);
+    if (!writable) return false;
+    writable->setType(type);
+    return true;
+  }
+
+  // ---- reporting ----
+
   Diagnostic& error(const Token* where, std::string message) {
     ++tree_.syntaxErrors;
+    lastReported_ = where ? int(where->getTokenIndex()) : -1;
     auto location = locationOf(where);
     auto& d = diagnostics_.error("syntax", location, std::move(message));
     if (where && where->getType() != Token::EOF)
@@ -196,6 +437,7 @@ private:
   }
 
   const Token* previousToken(const Token* token) {
+    if (token->getTokenIndex() == INVALID_INDEX) return nullptr;
     for (auto i = int(token->getTokenIndex()) - 1; i >= 0; --i) {
       auto* previous = tree_.tokens.get(size_t(i));
       if (previous->getChannel() == Token::DEFAULT_CHANNEL) return previous;
@@ -203,28 +445,44 @@ private:
     return nullptr;
   }
 
-  // A word where a keyword belongs, close to one: probably a misspelt keyword.
-  bool reportMisspelt(antlr4::Parser* parser, const Token* found,
-                      const antlr4::misc::IntervalSet& set) {
+  const Token* nextToken(const Token* token) {
+    if (token->getTokenIndex() == INVALID_INDEX) return nullptr;
+    for (auto i = token->getTokenIndex() + 1; i < tree_.tokens.size(); ++i) {
+      auto* next = tree_.tokens.get(i);
+      if (next->getChannel() == Token::DEFAULT_CHANNEL) return next;
+    }
+    return nullptr;
+  }
+
+  // The keyword of `set` that `found` is close to, or 0: a word where a
+  // keyword belongs, close to one, is probably a misspelt keyword.
+  size_t misspeltKeyword(antlr4::Parser* parser, const Token* found,
+                         const antlr4::misc::IntervalSet& set) {
     auto type = found->getType();
-    if (type != PolicyParser::IDENT && !isKeyword(type)) return false;
+    if (type != PolicyParser::IDENT && !isKeyword(type)) return 0;
+    if (found->getTokenIndex() == INVALID_INDEX || startsItem(found)) return 0;
     auto word = found->getText();
     // Keys and ports (app.kubernetes.io/name, icmp/8) are not keyword typos.
-    if (word.find_first_of("./") != std::string::npos) return false;
-    std::string best;
+    if (word.find_first_of("./") != std::string::npos) return 0;
+    size_t best = 0;
     int bestDistance = 3;
     for (auto candidate : tokenTypes(set)) {
       if (!isKeyword(candidate) || candidate == type) continue;
-      auto keyword = literal(parser, candidate);
-      int distance = editDistance(word, keyword);
+      int distance = editDistance(word, literal(parser, candidate));
       if (distance < bestDistance && distance < int(word.size())) {
-        best = keyword;
+        best = candidate;
         bestDistance = distance;
       }
     }
-    if (best.empty()) return false;
-    error(found, (type == PolicyParser::IDENT ? "unknown keyword '" : "unexpected '") + word +
-                     "': did you mean '" + best + "'?")
+    return best;
+  }
+
+  bool reportMisspelt(antlr4::Parser* parser, const Token* found,
+                      const antlr4::misc::IntervalSet& set) {
+    auto keyword = misspeltKeyword(parser, found, set);
+    if (!keyword) return false;
+    error(found, (found->getType() == PolicyParser::IDENT ? "unknown keyword '" : "unexpected '") +
+                     found->getText() + "': did you mean '" + literal(parser, keyword) + "'?")
         .hint("expected " + describeExpected(parser, set));
     return true;
   }
@@ -235,6 +493,12 @@ private:
                    const antlr4::misc::IntervalSet& set) {
     if (lexicalError(offending)) return;
     if (reportUnclosed(parser, offending, set)) return;
+    // `let a =` followed by `policy "b" {`: the selector is missing, not an
+    // operator after the label key 'policy'.
+    if (startsItem(start)) {
+      reportExpected(parser, start, set);
+      return;
+    }
     auto startType = start->getType();
     auto what = describeFound(offending);
     std::string message;
@@ -265,14 +529,11 @@ private:
   }
 
   // A policy or block that runs into the next top-level item or the end of
-  // the file, at a point where '}' could come, is missing its '}': say
-  // which one, and where it opened.
+  // the file (or a block into the next block), at a point where '}' could
+  // come, is missing its '}': say which one, and where it opened.
   bool reportUnclosed(antlr4::Parser* parser, Token* found, const antlr4::misc::IntervalSet& set) {
     auto type = found->getType();
     if (!contains(set, PolicyParser::RBRACE)) return false;
-    if (type != Token::EOF && type != PolicyParser::POLICY && type != PolicyParser::LET &&
-        type != PolicyParser::INCLUDE && type != PolicyParser::DEFAULT)
-      return false;
     PolicyParser::PolicyDeclContext* policy = nullptr;
     PolicyParser::DirectionBlockContext* block = nullptr;
     for (auto* ctx = parser->getContext(); ctx;
@@ -280,17 +541,23 @@ private:
       if (auto* p = dynamic_cast<PolicyParser::PolicyDeclContext*>(ctx)) policy = p;
       if (auto* b = dynamic_cast<PolicyParser::DirectionBlockContext*>(ctx); b && !block) block = b;
     }
+    bool nextBlock =
+        (type == PolicyParser::INGRESS || type == PolicyParser::EGRESS) && block && block->LBRACE();
+    if (type != Token::EOF && !startsItem(found) && !nextBlock) return false;
     if (!policy || !policy->LBRACE()) return false;
-    auto policyName = policy->name ? policy->name->getText() : std::string("\"\"");
+    bool named = policy->name && policy->name->getTokenIndex() != INVALID_INDEX;
+    auto policyName = named ? policy->name->getText() : std::string("\"\"");
+    // The block's keyword as the language spells it (it may be a misspelling).
+    std::string blockName =
+        block && block->getStart()->getType() == PolicyParser::INGRESS ? "ingress" : "egress";
     std::string message = "missing '}' to close ";
     if (block && block->LBRACE())
-      message += "the " + block->getStart()->getText() + " block of policy " + policyName;
+      message += "the " + blockName + " block of policy " + policyName;
     else
       message += "policy " + policyName;
     auto& d = error(found, message);
     if (block && block->LBRACE())
-      d.note(tree_.at(block->LBRACE()->getSymbol()), 1,
-             "the " + block->getStart()->getText() + " block opens here");
+      d.note(tree_.at(block->LBRACE()->getSymbol()), 1, "the " + blockName + " block opens here");
     d.note(tree_.at(policy->LBRACE()->getSymbol()), 1, "policy " + policyName + " opens here");
     return true;
   }
@@ -416,6 +683,7 @@ private:
 
   SyntaxTree& tree_;
   Diagnostics& diagnostics_;
+  int lastReported_ = -1; // the token of the last error reported
 };
 
 // ANTLR recurses once per '(' and '!', so refuse deeper nesting up front.

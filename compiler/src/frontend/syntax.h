@@ -47,6 +47,12 @@ struct SyntaxTree {
 std::unique_ptr<SyntaxTree> parseSyntax(const std::string& path, const std::string& text,
                                         Diagnostics& diagnostics);
 
+// Whether a subtree parsed without error: no rule of it failed, and recovery
+// neither conjured nor skipped a token in it. The AST builder checks these
+// parts of a file with syntax errors, so that their own errors (bad ports,
+// bad prefixes) are reported in the same run.
+bool intact(antlr4::tree::ParseTree* tree);
+
 // Levenshtein distance, for did-you-mean hints.
 int editDistance(std::string_view a, std::string_view b);
 
