@@ -27,12 +27,13 @@ size_t editDistance(std::string_view a, std::string_view b) {
 }
 
 std::optional<std::string> closestMatch(std::string_view word,
-                                        const std::vector<std::string>& candidates) {
+                                        const std::vector<std::string>& candidates,
+                                        std::optional<size_t> maxDistance) {
   std::optional<std::string> best;
   // Nobody misspells a 256-character name; spare the quadratic work (the
   // fuzzers feed huge words).
   if (word.size() > kLongestSuggestable) return best;
-  size_t limit = std::max<size_t>(1, word.size() / 3);
+  size_t limit = maxDistance.value_or(std::max<size_t>(1, word.size() / 3));
   size_t bestDistance = limit + 1;
   for (const auto& candidate : candidates) {
     if (candidate == word) continue;

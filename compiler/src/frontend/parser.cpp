@@ -3,6 +3,7 @@
 #include "syntax.h"
 
 #include "polc/support/files.h"
+#include "polc/support/suggest.h"
 
 #include <algorithm>
 #include <charconv>
@@ -36,20 +37,6 @@ struct Include {
 // One file's items in file order, with includes where they were written, so
 // that included items merge in at the point of inclusion.
 using Item = std::variant<ast::Let, ast::Policy, ast::DefaultDeny, Include>;
-
-// The closest of `candidates` to `word`, if it is close enough to be a typo.
-std::string closest(std::string_view word, std::span<const std::string_view> candidates) {
-  std::string best;
-  int bestDistance = 3;
-  for (auto candidate : candidates) {
-    int distance = editDistance(word, candidate);
-    if (distance < bestDistance && distance < int(word.size())) {
-      best = candidate;
-      bestDistance = distance;
-    }
-  }
-  return best;
-}
 
 // Builds the items of a parse tree. In a tree with syntax errors, it builds
 // only the parts that parsed (see intact()): their errors are reported, and
@@ -234,10 +221,12 @@ private:
     auto name = token->getText();
     for (size_t i = 0; i < std::size(kEntityNames); ++i)
       if (name == kEntityNames[i]) return ast::Entity(i);
-    auto suggestion = closest(name, kEntityNames);
+    // Four short names: allow two edits, so that "any" suggests "all".
+    auto suggestion = closestMatch(
+        name, std::vector<std::string>(std::begin(kEntityNames), std::end(kEntityNames)), 2);
     auto& d = error("unknown-entity", token,
                     "unknown entity '" + name + "'" +
-                        (suggestion.empty() ? "" : ": did you mean '" + suggestion + "'?"));
+                        (suggestion ? ": did you mean '" + *suggestion + "'?" : ""));
     d.hint("the entities are world, host, cluster and all");
     return ast::Entity::All;
   }

@@ -1,5 +1,7 @@
 #include "syntax.h"
 
+#include "polc/support/suggest.h"
+
 #include <algorithm>
 #include <set>
 
@@ -35,21 +37,6 @@ bool intact(antlr4::tree::ParseTree* tree) {
     }
   }
   return true;
-}
-
-int editDistance(std::string_view a, std::string_view b) {
-  std::vector<int> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = int(j);
-  for (size_t i = 1; i <= a.size(); ++i) {
-    int diagonal = row[0];
-    row[0] = int(i);
-    for (size_t j = 1; j <= b.size(); ++j) {
-      int above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
 }
 
 namespace {
@@ -468,7 +455,7 @@ private:
     int bestDistance = 3;
     for (auto candidate : tokenTypes(set)) {
       if (!isKeyword(candidate) || candidate == type) continue;
-      int distance = editDistance(word, literal(parser, candidate));
+      int distance = int(editDistance(word, literal(parser, candidate)));
       if (distance < bestDistance && distance < int(word.size())) {
         best = candidate;
         bestDistance = distance;

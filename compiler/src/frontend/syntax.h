@@ -53,7 +53,4 @@ std::unique_ptr<SyntaxTree> parseSyntax(const std::string& path, const std::stri
 // bad prefixes) are reported in the same run.
 bool intact(antlr4::tree::ParseTree* tree);
 
-// Levenshtein distance, for did-you-mean hints.
-int editDistance(std::string_view a, std::string_view b);
-
 } // namespace polc::frontend

@@ -13,9 +13,11 @@ namespace polc {
 // transpositions of neighbours).
 size_t editDistance(std::string_view a, std::string_view b);
 
-// The candidate nearest to `word` within a distance of about a third of its
-// length (at least 1), ties broken by candidate order; nothing if none is.
+// The candidate nearest to `word` within `maxDistance` edits (default:
+// about a third of its length, at least 1), ties broken by candidate order;
+// nothing if none is.
 std::optional<std::string> closestMatch(std::string_view word,
-                                        const std::vector<std::string>& candidates);
+                                        const std::vector<std::string>& candidates,
+                                        std::optional<size_t> maxDistance = std::nullopt);
 
 } // namespace polc
