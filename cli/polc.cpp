@@ -81,7 +81,8 @@ int runCheck(const CompileOptions& options, Format format) {
   return compiled ? kExitOk : kExitInputError;
 }
 
-int runBuild(const CompileOptions& options, const std::string& outDir, Format format, bool quiet) {
+int runBuild(const CompileOptions& options, const std::string& outDir, Format format, bool quiet,
+             bool stats) {
   polc::Diagnostics diagnostics;
   auto compiled = polc::driver::compile({options.policy, options.topology}, diagnostics);
   printDiagnostics(diagnostics, format);
@@ -94,24 +95,25 @@ int runBuild(const CompileOptions& options, const std::string& outDir, Format fo
   auto report = polc::driver::writeBuild(*compiled, outDir);
   if (!report) return failSystem("build", report.error(), format);
   if (format == Format::Json) {
-    std::cout << nlohmann::json{{"ok", true},
-                                {"out", report->outDir.string()},
-                                {"nodes", report->nodes},
-                                {"endpoints", report->endpoints},
-                                {"programs", report->programs},
-                                {"objects", report->objects},
-                                {"policy_entries", report->policyEntries},
-                                {"ipcache_entries", report->ipcacheEntries},
-                                {"diagnostics", diagnostics.toJson()},
-                                {"enforcement", polc::driver::describeEnforcementJson(*compiled)}}
-                     .dump(2)
-              << "\n";
+    nlohmann::json json{{"ok", true},
+                        {"out", report->outDir.string()},
+                        {"nodes", report->nodes},
+                        {"endpoints", report->endpoints},
+                        {"programs", report->programs},
+                        {"objects", report->objects},
+                        {"policy_entries", report->policyEntries},
+                        {"ipcache_entries", report->ipcacheEntries},
+                        {"diagnostics", diagnostics.toJson()},
+                        {"enforcement", polc::driver::describeEnforcementJson(*compiled)}};
+    if (stats) json["stats"] = polc::passes::statsJson(compiled->stats);
+    std::cout << json.dump(2) << "\n";
     return kExitOk;
   }
   std::cout << "polc: built " << outDir << ": " << report->nodes << " node(s), "
             << report->endpoints << " endpoint(s), " << report->programs << " with programs in "
             << report->objects << " object(s), " << report->policyEntries
             << " policy table entries, " << report->ipcacheEntries << " ipcache entries\n";
+  if (stats) std::cout << "\nTable sizes:\n" << polc::passes::statsText(compiled->stats);
   if (quiet) return kExitOk;
   auto manifest = polc::artifacts::readManifest(outDir);
   if (manifest) {
@@ -367,6 +369,10 @@ int main(int argc, char** argv) {
           std::map<std::string, Format>{{"text", Format::Text}, {"json", Format::Json}},
           CLI::ignore_case));
   build->add_flag("-q,--quiet", quiet, "Print only the one-line summary");
+  bool stats = false;
+  build->add_flag("--stats", stats,
+                  "Also print table sizes: entries, capacity and fill per endpoint and direction, "
+                  "ipcache per node");
 
   ExplainOptions explainOptions;
   auto* explain = app.add_subcommand(
@@ -441,7 +447,7 @@ int main(int argc, char** argv) {
   }
 
   if (*check) return runCheck(compileOptions, format);
-  if (*build) return runBuild(compileOptions, outDir, format, quiet);
+  if (*build) return runBuild(compileOptions, outDir, format, quiet, stats);
   if (*explain) return runExplain(compileOptions, explainOptions, format);
   if (*test) return runTest(testFiles);
   if (*fmt) return runFmt(fmtFiles, fmtCheck);
