@@ -166,6 +166,18 @@ TEST(PolicyDiff, EmptyBlockIsolatesEveryFlowAsOneAnyChange) {
       << text;
 }
 
+TEST(PolicyDiff, IsolationWithOneOpeningReadsAsAnyExcept) {
+  auto v = diff(R"(policy "web" { select app == "web" })",
+                R"(policy "web" { select app == "web"
+  egress { allow to entity world on tcp/443 }
+})");
+  auto lines = summary(v.diff);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[1], "web-1 -> entity world any except tcp/443 allow->deny");
+  auto json = diffJson(v.before, v.after, v.diff);
+  EXPECT_EQ(json["changes"][1]["except"][0]["l4"], "tcp/443");
+}
+
 TEST(PolicyDiff, CidrPeersAreComparedByAnAddressOfTheirOwn) {
   auto v = diff(kDbPolicy, R"(policy "db" {
   select app == "db"

@@ -212,8 +212,56 @@ std::pair<Resolution, Resolution> resolvePair(const ir::Program& program, const 
   return {resolveEnd(program, from, node), resolveEnd(program, to, node)};
 }
 
-// The changes of one pair of ends, merged into ranges, with the whole-pair
-// case (the same change for every protocol and port) folded into one.
+// A change that covers every protocol of a pair but a few holes reads best
+// as "any except tcp/443": replaces such a group of changes (same outcomes
+// in both versions) by one. More holes than this stay a list of ranges.
+constexpr size_t kMaxExceptions = 3;
+
+std::vector<VerdictChange> foldIntoAny(std::vector<VerdictChange> changes,
+                                       const std::vector<ProtocolSpace>& spaces) {
+  std::vector<VerdictChange> folded;
+  std::vector<bool> done(changes.size(), false);
+  for (size_t i = 0; i < changes.size(); ++i) {
+    if (done[i]) continue;
+    std::vector<size_t> group;
+    for (size_t j = i; j < changes.size(); ++j)
+      if (!done[j] && changes[j].before == changes[i].before &&
+          changes[j].after == changes[i].after)
+        group.push_back(j);
+    // The holes: per protocol space, what the group's ranges (in order) leave out.
+    std::vector<ir::L4Range> holes;
+    bool everyProtocol = true;
+    for (const auto& space : spaces) {
+      uint32_t next = space.first;
+      bool touched = false;
+      for (size_t j : group) {
+        if (changes[j].protocol != space.protocol) continue;
+        touched = true;
+        if (changes[j].first > next)
+          holes.push_back({space.protocol, uint16_t(next), uint16_t(changes[j].first - 1)});
+        next = uint32_t(changes[j].last) + 1;
+      }
+      if (!touched) everyProtocol = false;
+      if (next <= space.last) holes.push_back({space.protocol, uint16_t(next), space.last});
+    }
+    if (!everyProtocol || holes.size() > kMaxExceptions) {
+      folded.push_back(std::move(changes[i]));
+      done[i] = true;
+      continue;
+    }
+    VerdictChange any = changes[i];
+    any.protocol = 0;
+    any.first = 0;
+    any.last = 65535;
+    any.except = std::move(holes);
+    folded.push_back(std::move(any));
+    for (size_t j : group) done[j] = true;
+  }
+  return folded;
+}
+
+// The changes of one pair of ends, merged into ranges, then folded into
+// "any [except ...]" where that is shorter.
 std::vector<VerdictChange> diffPair(const ir::Program& before, const ir::Program& after,
                                     const End& from, const End& to) {
   std::vector<VerdictChange> changes;
@@ -221,7 +269,6 @@ std::vector<VerdictChange> diffPair(const ir::Program& before, const ir::Program
   auto [beforeFrom, beforeTo] = resolvePair(before, from, to);
   auto [afterFrom, afterTo] = resolvePair(after, from, to);
   auto spaces = protocolSpaces(from.families, to.families);
-  bool everyProtocolWhole = !spaces.empty();
   for (const auto& space : spaces) {
     std::set<uint32_t> cuts{space.first, uint32_t(space.last) + 1};
     addCuts(beforeFrom.endpoint, ast::Direction::Egress, space.protocol, cuts);
@@ -244,25 +291,15 @@ std::vector<VerdictChange> diffPair(const ir::Program& before, const ir::Program
       changes.push_back({from.text, to.text, space.protocol, uint16_t(first), uint16_t(last),
                          std::move(old), std::move(now)});
     }
-    bool whole = changes.size() == firstOfProtocol + 1 && changes.back().first == space.first &&
-                 changes.back().last == space.last && changes.back().before == changes[0].before &&
-                 changes.back().after == changes[0].after;
-    everyProtocolWhole = everyProtocolWhole && whole;
   }
-  if (everyProtocolWhole) {
-    // The same change for every protocol and port: say so once.
-    VerdictChange any = std::move(changes.front());
-    any.protocol = 0;
-    any.first = 0;
-    any.last = 65535;
-    return {std::move(any)};
-  }
-  return changes;
+  return foldIntoAny(std::move(changes), spaces);
 }
 
 } // namespace
 
-std::string VerdictChange::l4Text() const {
+namespace {
+
+std::string rangeText(uint8_t protocol, uint16_t first, uint16_t last) {
   if (protocol == 0) return "any";
   if (protocol == kOtherProtocols) return "other protocols";
   auto name = protocolName(protocol);
@@ -282,6 +319,16 @@ std::string VerdictChange::l4Text() const {
   if (first <= 1 && last == 65535) return name;
   if (first == last) return name + "/" + std::to_string(first);
   return name + "/" + std::to_string(first) + "-" + std::to_string(last);
+}
+
+} // namespace
+
+std::string VerdictChange::l4Text() const {
+  std::string text = rangeText(protocol, first, last);
+  for (size_t i = 0; i < except.size(); ++i)
+    text += (i == 0 ? " except " : ", ") +
+            rangeText(except[i].protocol, except[i].first, except[i].last);
+  return text;
 }
 
 size_t PolicyDiff::allowToDeny() const {
@@ -355,6 +402,16 @@ nlohmann::json sideJson(const ir::Program& program, const SideOutcome& side) {
   return json;
 }
 
+nlohmann::json exceptJson(const std::vector<ir::L4Range>& except) {
+  auto list = nlohmann::json::array();
+  for (const auto& range : except)
+    list.push_back({{"protocol", protocolJson(range.protocol)},
+                    {"first", range.first},
+                    {"last", range.last},
+                    {"l4", rangeText(range.protocol, range.first, range.last)}});
+  return list;
+}
+
 nlohmann::json outcomeJson(const ir::Program& program, const FlowOutcome& outcome) {
   auto sides = nlohmann::json::array();
   for (const auto& side : outcome.sides) sides.push_back(sideJson(program, side));
@@ -424,6 +481,7 @@ nlohmann::json diffJson(const ir::Program& before, const ir::Program& after,
                        {"first", change.first},
                        {"last", change.last},
                        {"l4", change.l4Text()},
+                       {"except", exceptJson(change.except)},
                        {"old", outcomeJson(before, change.before)},
                        {"new", outcomeJson(after, change.after)}});
   return {{"changes", changes},

@@ -12,7 +12,9 @@
 // that apply to the pair (the source's egress, the destination's ingress);
 // within one interval every rule matches all or nothing, so one
 // representative per interval decides it exactly. Adjacent intervals with
-// the same outcome in both versions are merged into one range.
+// the same outcome in both versions are merged into one range, and a change
+// that covers every protocol but at most three ranges becomes one
+// "any except ..." change.
 #pragma once
 
 #include "polc/evaluator/evaluator.h"
@@ -43,13 +45,16 @@ struct FlowOutcome {
 };
 
 struct VerdictChange {
-  std::string from;           // an endpoint name, "entity world", "cidr 10.0.0.0/8", ...
-  std::string to;             // as from
-  uint8_t protocol = 0;       // 0: every protocol, every port
-  uint16_t first = 0;         // the port range, or (type << 8 | code) for ICMP
-  uint16_t last = 65535;      //
-  FlowOutcome before, after;  // rules of `before` are ids in the old program
-  std::string l4Text() const; // "tcp/5432", "udp/1-52", "icmp type 8", "any"
+  std::string from;          // an endpoint name, "entity world", "cidr 10.0.0.0/8", ...
+  std::string to;            // as from
+  uint8_t protocol = 0;      // 0: every protocol, every port
+  uint16_t first = 0;        // the port range, or (type << 8 | code) for ICMP
+  uint16_t last = 65535;     //
+  FlowOutcome before, after; // rules of `before` are ids in the old program
+  // protocol 0 only: the ranges left out ("any except tcp/443"); they are
+  // unchanged or listed as changes of their own.
+  std::vector<ir::L4Range> except;
+  std::string l4Text() const; // "tcp/5432", "udp/1-52", "icmp type 8", "any except tcp/443"
 };
 
 struct PolicyDiff {
