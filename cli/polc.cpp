@@ -3,6 +3,7 @@
 #include "polc/artifacts/manifest.h"
 #include "polc/driver/pipeline.h"
 #include "polc/evaluator/explain.h"
+#include "polc/evaluator/policy_diff.h"
 #include "polc/evaluator/policy_tests.h"
 #include "polc/frontend/formatter.h"
 #include "polc/lab/lab.h"
@@ -81,7 +82,8 @@ int runCheck(const CompileOptions& options, Format format) {
   return compiled ? kExitOk : kExitInputError;
 }
 
-int runBuild(const CompileOptions& options, const std::string& outDir, Format format, bool quiet) {
+int runBuild(const CompileOptions& options, const std::string& outDir, Format format, bool quiet,
+             bool stats) {
   polc::Diagnostics diagnostics;
   auto compiled = polc::driver::compile({options.policy, options.topology}, diagnostics);
   printDiagnostics(diagnostics, format);
@@ -94,24 +96,25 @@ int runBuild(const CompileOptions& options, const std::string& outDir, Format fo
   auto report = polc::driver::writeBuild(*compiled, outDir);
   if (!report) return failSystem("build", report.error(), format);
   if (format == Format::Json) {
-    std::cout << nlohmann::json{{"ok", true},
-                                {"out", report->outDir.string()},
-                                {"nodes", report->nodes},
-                                {"endpoints", report->endpoints},
-                                {"programs", report->programs},
-                                {"objects", report->objects},
-                                {"policy_entries", report->policyEntries},
-                                {"ipcache_entries", report->ipcacheEntries},
-                                {"diagnostics", diagnostics.toJson()},
-                                {"enforcement", polc::driver::describeEnforcementJson(*compiled)}}
-                     .dump(2)
-              << "\n";
+    nlohmann::json json{{"ok", true},
+                        {"out", report->outDir.string()},
+                        {"nodes", report->nodes},
+                        {"endpoints", report->endpoints},
+                        {"programs", report->programs},
+                        {"objects", report->objects},
+                        {"policy_entries", report->policyEntries},
+                        {"ipcache_entries", report->ipcacheEntries},
+                        {"diagnostics", diagnostics.toJson()},
+                        {"enforcement", polc::driver::describeEnforcementJson(*compiled)}};
+    if (stats) json["stats"] = polc::passes::statsJson(compiled->stats);
+    std::cout << json.dump(2) << "\n";
     return kExitOk;
   }
   std::cout << "polc: built " << outDir << ": " << report->nodes << " node(s), "
             << report->endpoints << " endpoint(s), " << report->programs << " with programs in "
             << report->objects << " object(s), " << report->policyEntries
             << " policy table entries, " << report->ipcacheEntries << " ipcache entries\n";
+  if (stats) std::cout << "\nTable sizes:\n" << polc::passes::statsText(compiled->stats);
   if (quiet) return kExitOk;
   auto manifest = polc::artifacts::readManifest(outDir);
   if (manifest) {
@@ -182,6 +185,50 @@ int runExplain(const CompileOptions& options, const ExplainOptions& explain, For
     std::cout << ev::explainText(compiled->program, *verdict);
   }
   return kExitOk;
+}
+
+struct DiffOptions {
+  std::string oldPolicy;
+  std::string newPolicy;
+  std::string topology;
+  std::string newTopology; // empty: the same topology
+};
+
+// Exit codes follow diff(1), not the table above (see docs/cli.md): 0 no
+// change, 1 changes, 2 trouble (either version has errors, or usage).
+int runDiff(const DiffOptions& options, Format format) {
+  constexpr int kDiffNoChange = 0, kDiffChanges = 1, kDiffTrouble = 2;
+  polc::Diagnostics oldDiagnostics, newDiagnostics;
+  auto before = polc::driver::compile({options.oldPolicy, options.topology}, oldDiagnostics);
+  auto after = polc::driver::compile(
+      {options.newPolicy, options.newTopology.empty() ? options.topology : options.newTopology},
+      newDiagnostics);
+  printDiagnostics(oldDiagnostics, format);
+  printDiagnostics(newDiagnostics, format);
+  if (!before || !after) {
+    if (format == Format::Json)
+      std::cout << nlohmann::json{{"ok", false},
+                                  {"error", "the policy has errors"},
+                                  {"diagnostics",
+                                   {{"old", oldDiagnostics.toJson()},
+                                    {"new", newDiagnostics.toJson()}}}}
+                       .dump(2)
+                << "\n";
+    else
+      std::cerr << "polc diff: " << (before ? "the new" : "the old")
+                << " version has errors: nothing compared\n";
+    return kDiffTrouble;
+  }
+  auto diff = polc::evaluator::diffPolicies(before->program, after->program);
+  if (format == Format::Json) {
+    auto json = polc::evaluator::diffJson(before->program, after->program, diff);
+    json["ok"] = true;
+    json["diagnostics"] = {{"old", oldDiagnostics.toJson()}, {"new", newDiagnostics.toJson()}};
+    std::cout << json.dump(2) << "\n";
+  } else {
+    std::cout << polc::evaluator::diffText(before->program, after->program, diff);
+  }
+  return diff.empty() ? kDiffNoChange : kDiffChanges;
 }
 
 int runTest(const std::vector<std::string>& files) {
@@ -367,6 +414,10 @@ int main(int argc, char** argv) {
           std::map<std::string, Format>{{"text", Format::Text}, {"json", Format::Json}},
           CLI::ignore_case));
   build->add_flag("-q,--quiet", quiet, "Print only the one-line summary");
+  bool stats = false;
+  build->add_flag("--stats", stats,
+                  "Also print table sizes: entries, capacity and fill per endpoint and direction, "
+                  "ipcache per node");
 
   ExplainOptions explainOptions;
   auto* explain = app.add_subcommand(
@@ -387,6 +438,24 @@ int main(int argc, char** argv) {
   explain->add_option("--icmp-code", explainOptions.icmpCode, "ICMP code (default 0)")
       ->check(CLI::Range(0, 255));
   addFormatOption(explain, format);
+
+  DiffOptions diffOptions;
+  auto* diff = app.add_subcommand(
+      "diff", "List the flows whose verdict differs between two versions of a policy; exit 0 "
+              "when none, 1 when some, 2 on errors (as diff(1))");
+  diff->add_option("old", diffOptions.oldPolicy, "The old policy (.pol)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  diff->add_option("new", diffOptions.newPolicy, "The new policy (.pol)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  diff->add_option("-t,--topology", diffOptions.topology, "Topology file (YAML)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  diff->add_option("--new-topology", diffOptions.newTopology,
+                   "Topology of the new version (default: --topology)")
+      ->check(CLI::ExistingFile);
+  addFormatOption(diff, format);
 
   std::vector<std::string> testFiles;
   auto* test = app.add_subcommand(
@@ -441,8 +510,9 @@ int main(int argc, char** argv) {
   }
 
   if (*check) return runCheck(compileOptions, format);
-  if (*build) return runBuild(compileOptions, outDir, format, quiet);
+  if (*build) return runBuild(compileOptions, outDir, format, quiet, stats);
   if (*explain) return runExplain(compileOptions, explainOptions, format);
+  if (*diff) return runDiff(diffOptions, format);
   if (*test) return runTest(testFiles);
   if (*fmt) return runFmt(fmtFiles, fmtCheck);
   if (*load) return runLoad(loadDir, node, placement, format);

@@ -1,6 +1,7 @@
 #include "polc/driver/pipeline.h"
 
 #include "polc/frontend/parser.h"
+#include "polc/passes/table_stats.h"
 #include "polc/sema/sema.h"
 #include "polc/topology/loader.h"
 
@@ -11,10 +12,17 @@ std::optional<Compiled> compile(const Inputs& inputs, Diagnostics& diagnostics) 
   auto file = frontend::parseFile(inputs.policyFile, diagnostics);
   auto topology = topology::loadFile(inputs.topologyFile, diagnostics);
   auto program = file && topology ? sema::analyze(*file, *topology, diagnostics) : std::nullopt;
+  // A table too big for its map is a compile error, not a load failure: so
+  // `polc check` reports it too, with the rules to blame.
+  passes::TableStats stats;
+  if (program) {
+    stats = passes::computeTableStats(*program);
+    passes::checkTableCapacity(*program, *topology, stats, diagnostics);
+  }
   // Passes report in their own order; a person reads in file order.
   diagnostics.sort();
-  if (!program) return std::nullopt;
-  return Compiled{std::move(*topology), std::move(*program)};
+  if (!program || diagnostics.hasErrors()) return std::nullopt;
+  return Compiled{std::move(*topology), std::move(*program), std::move(stats)};
 }
 
 } // namespace polc::driver

@@ -5,8 +5,6 @@
 #include "polc/codegen/endpoint_program.h"
 #include "polc/passes/tables.h"
 
-#include "polc_structs.h"
-
 #include <nlohmann/json.hpp>
 
 #include <unistd.h>
@@ -140,13 +138,6 @@ bool needsPrograms(const ir::Endpoint& endpoint) {
          !endpoint.egress.rules.empty();
 }
 
-Status checkCapacity(const artifacts::PolicyTable& table) {
-  if (table.entries.size() <= POLC_POLICY_MAX_ENTRIES) return okStatus();
-  return Error{"endpoint " + table.endpoint + ": the " + std::string(toString(table.direction)) +
-               " table needs " + std::to_string(table.entries.size()) +
-               " entries, above the map's " + std::to_string(POLC_POLICY_MAX_ENTRIES)};
-}
-
 } // namespace
 
 Expected<BuildReport> writeBuild(const Compiled& compiled, const fs::path& requestedOutDir) {
@@ -175,11 +166,8 @@ Expected<BuildReport> writeBuild(const Compiled& compiled, const fs::path& reque
     nodeArtifacts.name = node.name;
     nodeArtifacts.address = node.address ? node.address->addressText() : "";
     const std::string nodeDir = "nodes/" + node.name;
+    // compile() already refused tables and ipcaches that overflow their maps.
     auto ipcache = passes::buildIpcache(program, node.name);
-    if (ipcache.entries.size() > POLC_IPCACHE_MAX_ENTRIES)
-      return Error{"node " + node.name + ": the ipcache needs " +
-                   std::to_string(ipcache.entries.size()) + " entries, above the map's " +
-                   std::to_string(POLC_IPCACHE_MAX_ENTRIES)};
     nodeArtifacts.ipcache = nodeDir + "/ipcache.json";
     if (auto status = out.write(nodeArtifacts.ipcache, dumpJson(artifacts::toJson(ipcache)));
         !status)
@@ -195,7 +183,6 @@ Expected<BuildReport> writeBuild(const Compiled& compiled, const fs::path& reque
       ep.identity = endpoint.identity;
       for (auto direction : {ast::Direction::Ingress, ast::Direction::Egress}) {
         auto table = passes::buildPolicyTable(program, endpoint, direction);
-        if (auto status = checkCapacity(table); !status) return Error{status.error()};
         report.policyEntries += table.entries.size();
         auto path = endpointDir + "/" + std::string(ast::toString(direction)) + ".json";
         if (auto status = out.write(path, dumpJson(artifacts::toJson(table))); !status)

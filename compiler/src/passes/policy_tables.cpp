@@ -64,23 +64,38 @@ std::vector<PolicyEntry> mergeSameKey(std::vector<PolicyEntry> entries) {
 // from either lookup win. So an allow nested inside a deny of the same peer
 // (or of the wildcard peer) would wrongly win: drop it. An entry nested
 // inside a broader entry of the same verdict and peer adds nothing: drop it.
+// `entries` is sorted by identity (mergeSameKey), so an entry is compared
+// only with its own peer's entries and the wildcard's: large tables (many
+// peers) stay fast instead of quadratic in the whole table.
 std::vector<PolicyEntry> resolvePrecedence(const std::vector<PolicyEntry>& entries) {
+  auto samePeerEnd = [&](size_t begin) {
+    size_t end = begin;
+    while (end < entries.size() && entries[end].identity == entries[begin].identity) ++end;
+    return end;
+  };
+  // The wildcard peer (0) sorts first.
+  size_t wildcardEnd =
+      !entries.empty() && entries.front().identity == POLC_IDENTITY_ANY ? samePeerEnd(0) : 0;
   std::vector<PolicyEntry> kept;
-  for (const auto& entry : entries) {
-    bool redundant = false;
-    for (const auto& other : entries) {
-      if (&other == &entry || !covers(other, entry)) continue;
-      bool samePeer = other.identity == entry.identity;
-      bool wildcardDeny = other.identity == POLC_IDENTITY_ANY && other.verdict == Verdict::Deny;
-      if (entry.verdict == Verdict::Allow && other.verdict == Verdict::Deny &&
-          (samePeer || wildcardDeny)) {
-        redundant = true;
-      } else if (samePeer && other.verdict == entry.verdict && !covers(entry, other)) {
-        redundant = true; // strictly broader, same verdict
+  for (size_t groupBegin = 0; groupBegin < entries.size();) {
+    size_t groupEnd = samePeerEnd(groupBegin);
+    for (size_t i = groupBegin; i < groupEnd; ++i) {
+      const auto& entry = entries[i];
+      bool redundant = false;
+      for (size_t j = groupBegin; j < groupEnd && !redundant; ++j) {
+        const auto& other = entries[j];
+        if (j == i || !covers(other, entry)) continue;
+        if (entry.verdict == Verdict::Allow && other.verdict == Verdict::Deny)
+          redundant = true;
+        else if (other.verdict == entry.verdict && !covers(entry, other))
+          redundant = true; // strictly broader, same verdict
       }
-      if (redundant) break;
+      if (entry.verdict == Verdict::Allow && groupBegin >= wildcardEnd)
+        for (size_t j = 0; j < wildcardEnd && !redundant; ++j)
+          redundant = entries[j].verdict == Verdict::Deny && covers(entries[j], entry);
+      if (!redundant) kept.push_back(entry);
     }
-    if (!redundant) kept.push_back(entry);
+    groupBegin = groupEnd;
   }
   return kept;
 }

@@ -5,6 +5,7 @@
 
 #include "polc/diagnostics/diagnostics.h"
 #include "polc/ir/ir.h"
+#include "polc/passes/table_stats.h"
 #include "polc/support/expected.h"
 #include "polc/topology/topology.h"
 
@@ -24,9 +25,11 @@ struct Inputs {
 struct Compiled {
   topology::Topology topology;
   ir::Program program;
+  passes::TableStats stats; // every table fits its map (checked by compile)
 };
 
-// Parse, load the topology, analyze. Errors and warnings go to `diagnostics`.
+// Parse, load the topology, analyze, and check that every table and ipcache
+// fits its map. Errors and warnings go to `diagnostics`.
 std::optional<Compiled> compile(const Inputs&, Diagnostics& diagnostics);
 
 struct BuildReport {

@@ -1,0 +1,497 @@
+#include "polc/evaluator/policy_diff.h"
+
+#include "polc/evaluator/explain.h"
+#include "polc/support/protocol.h"
+#include "polc_structs.h"
+
+#include <netinet/in.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+namespace polc::evaluator {
+
+namespace {
+
+// Stands for every protocol that no rule can name with ports (GRE, ESP, ...):
+// only port-less rules match it. IANA reserves 255, so no rule names it.
+constexpr uint8_t kOtherProtocols = 255;
+
+struct Families {
+  bool v4 = false;
+  bool v6 = false;
+};
+
+// One end of the compared flows, the same in both versions.
+struct End {
+  enum class Kind { Endpoint, Reserved, Address };
+  Kind kind = Kind::Endpoint;
+  std::string text;
+  uint32_t reservedIdentity = 0; // Reserved
+  IpPrefix address{};            // Address: the representative address judged
+  Families families;
+};
+
+// An end as one version sees it.
+struct Resolution {
+  const ir::Endpoint* endpoint = nullptr; // only endpoint ends have their side judged
+  uint32_t identity = 0;
+};
+
+Resolution resolveEnd(const ir::Program& program, const End& end, const std::string& node) {
+  switch (end.kind) {
+  case End::Kind::Endpoint: {
+    const auto* endpoint = program.findEndpoint(end.text);
+    return {endpoint, endpoint->identity};
+  }
+  case End::Kind::Reserved:
+    return {nullptr, end.reservedIdentity};
+  case End::Kind::Address:
+    // An address that some version gives to an endpoint is still judged
+    // only by identity: it stands for a CIDR of policy here.
+    return {nullptr, resolveAddress(program, node, end.address).identity};
+  }
+  return {};
+}
+
+// The last address of a prefix, and the one after it (nullopt past the end
+// of the address space).
+std::optional<IpPrefix> addressAfter(const IpPrefix& prefix) {
+  IpPrefix next = prefix;
+  next.length = next.maxLength();
+  int bytes = next.family == 4 ? 4 : 16;
+  for (int bit = prefix.length; bit < next.maxLength(); ++bit)
+    next.bytes[bit / 8] |= uint8_t(0x80 >> (bit % 8));
+  for (int i = bytes - 1; i >= 0; --i) {
+    if (++next.bytes[i] != 0) return next;
+  }
+  return std::nullopt;
+}
+
+IpPrefix firstAddress(const IpPrefix& prefix) {
+  IpPrefix address = prefix;
+  address.length = address.maxLength();
+  return address;
+}
+
+// An address of `prefix` that no longer known prefix covers, so that it
+// stands for the prefix itself; none when longer prefixes cover it all.
+std::optional<IpPrefix> representative(const IpPrefix& prefix, const std::set<IpPrefix>& known) {
+  std::optional<IpPrefix> candidate = firstAddress(prefix);
+  for (size_t step = 0; step <= known.size() && candidate && prefix.contains(*candidate); ++step) {
+    const IpPrefix* covering = nullptr;
+    for (const auto& other : known)
+      if (other.length > prefix.length && other.contains(*candidate)) {
+        covering = &other;
+        break;
+      }
+    if (!covering) return candidate;
+    candidate = addressAfter(*covering);
+  }
+  return std::nullopt;
+}
+
+void addPrefixes(const ir::Program& program, std::set<IpPrefix>& known) {
+  for (const auto& endpoint : program.endpoints)
+    known.insert(endpoint.addresses.begin(), endpoint.addresses.end());
+  for (const auto& node : program.nodes)
+    if (node.address) known.insert(*node.address);
+  for (const auto& identity : program.identities)
+    if (identity.prefix) known.insert(*identity.prefix);
+}
+
+Families endpointFamilies(const ir::Program& before, const ir::Program& after,
+                          const std::string& name) {
+  Families families;
+  for (const auto* program : {&before, &after})
+    for (const auto& address : program->findEndpoint(name)->addresses)
+      (address.family == 4 ? families.v4 : families.v6) = true;
+  return families;
+}
+
+std::vector<End> enumerateEnds(const ir::Program& before, const ir::Program& after,
+                               PolicyDiff& diff) {
+  std::vector<End> ends;
+  for (const auto& endpoint : before.endpoints) {
+    if (after.findEndpoint(endpoint.name))
+      ends.push_back({End::Kind::Endpoint,
+                      endpoint.name,
+                      0,
+                      {},
+                      endpointFamilies(before, after, endpoint.name)});
+    else
+      diff.endpointsRemoved.push_back(endpoint.name);
+  }
+  for (const auto& endpoint : after.endpoints)
+    if (!before.findEndpoint(endpoint.name)) diff.endpointsAdded.push_back(endpoint.name);
+  Families both{true, true};
+  ends.push_back({End::Kind::Reserved, "entity world", POLC_IDENTITY_WORLD, {}, both});
+  ends.push_back({End::Kind::Reserved, "entity host", POLC_IDENTITY_HOST, {}, both});
+  if (before.nodes.size() > 1 || after.nodes.size() > 1)
+    ends.push_back({End::Kind::Reserved, "remote-node", POLC_IDENTITY_REMOTE_NODE, {}, both});
+
+  std::set<IpPrefix> known;
+  addPrefixes(before, known);
+  addPrefixes(after, known);
+  std::map<IpPrefix, std::string> prefixEnds; // sorted by prefix: deterministic
+  for (const auto* program : {&before, &after})
+    for (const auto& identity : program->identities) {
+      if (!identity.prefix || prefixEnds.contains(*identity.prefix)) continue;
+      prefixEnds[*identity.prefix] =
+          identity.kind == ir::Identity::Kind::ServiceAddress
+              ? "service " + identity.name + " (" + identity.prefix->addressText() + ")"
+              : "cidr " + identity.prefix->text();
+    }
+  for (const auto& [prefix, text] : prefixEnds) {
+    auto address = representative(prefix, known);
+    if (!address) continue; // every address of it belongs to a longer prefix: an end of its own
+    Families families{prefix.family == 4, prefix.family == 6};
+    ends.push_back({End::Kind::Address, text, 0, *address, families});
+  }
+  return ends;
+}
+
+struct ProtocolSpace {
+  uint8_t protocol;
+  uint16_t first, last; // the values worth comparing
+};
+
+std::vector<ProtocolSpace> protocolSpaces(const Families& a, const Families& b) {
+  bool v4 = a.v4 && b.v4, v6 = a.v6 && b.v6;
+  std::vector<ProtocolSpace> spaces;
+  if (!v4 && !v6) return spaces;
+  // Port 0 is no destination port; ICMP type 0 code 0 is an echo reply.
+  for (uint8_t protocol : {IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP})
+    spaces.push_back({protocol, 1, 65535});
+  if (v4) spaces.push_back({IPPROTO_ICMP, 0, 65535});
+  if (v6) spaces.push_back({IPPROTO_ICMPV6, 0, 65535});
+  spaces.push_back({kOtherProtocols, 0, 0});
+  return spaces;
+}
+
+// Where a rule's range of this protocol starts or stops matching.
+void addCuts(const ir::Endpoint* endpoint, ast::Direction direction, uint8_t protocol,
+             std::set<uint32_t>& cuts) {
+  if (!endpoint) return;
+  for (const auto& applied : endpoint->policy(direction).rules)
+    for (const auto& range : applied.ports)
+      if (range.protocol == protocol) {
+        cuts.insert(range.first);
+        cuts.insert(uint32_t(range.last) + 1);
+      }
+}
+
+FlowOutcome outcome(const ir::Program& program, const Resolution& from, const Resolution& to,
+                    uint8_t protocol, uint16_t value) {
+  FlowOutcome result;
+  std::vector<SideOutcome> allowing, denying;
+  auto side = [&](const ir::Endpoint* endpoint, ast::Direction direction, uint32_t peer) {
+    if (!endpoint) return;
+    auto judgement = judge(program, *endpoint, direction, peer, protocol, value);
+    SideOutcome outcome{endpoint->name, direction, judgement.decision, judgement.rule};
+    (judgement.allowed() ? allowing : denying).push_back(std::move(outcome));
+  };
+  side(from.endpoint, ast::Direction::Egress, to.identity);
+  side(to.endpoint, ast::Direction::Ingress, from.identity);
+  result.allowed = denying.empty();
+  result.sides = result.allowed ? std::move(allowing) : std::move(denying);
+  return result;
+}
+
+// Both ends as one version sees them. Addresses are resolved as on the node
+// of the endpoint end (the destination's when both are endpoints), as
+// `polc explain` does: that decides host versus remote-node.
+std::pair<Resolution, Resolution> resolvePair(const ir::Program& program, const End& from,
+                                              const End& to) {
+  std::string node;
+  for (const auto* end : {&to, &from})
+    if (end->kind == End::Kind::Endpoint && node.empty())
+      node = program.findEndpoint(end->text)->node;
+  return {resolveEnd(program, from, node), resolveEnd(program, to, node)};
+}
+
+// A change that covers every protocol of a pair but a few holes reads best
+// as "any except tcp/443": replaces such a group of changes (same outcomes
+// in both versions) by one. More holes than this stay a list of ranges.
+constexpr size_t kMaxExceptions = 3;
+
+std::vector<VerdictChange> foldIntoAny(std::vector<VerdictChange> changes,
+                                       const std::vector<ProtocolSpace>& spaces) {
+  std::vector<VerdictChange> folded;
+  std::vector<bool> done(changes.size(), false);
+  for (size_t i = 0; i < changes.size(); ++i) {
+    if (done[i]) continue;
+    std::vector<size_t> group;
+    for (size_t j = i; j < changes.size(); ++j)
+      if (!done[j] && changes[j].before == changes[i].before &&
+          changes[j].after == changes[i].after)
+        group.push_back(j);
+    // The holes: per protocol space, what the group's ranges (in order) leave out.
+    std::vector<ir::L4Range> holes;
+    bool everyProtocol = true;
+    for (const auto& space : spaces) {
+      uint32_t next = space.first;
+      bool touched = false;
+      for (size_t j : group) {
+        if (changes[j].protocol != space.protocol) continue;
+        touched = true;
+        if (changes[j].first > next)
+          holes.push_back({space.protocol, uint16_t(next), uint16_t(changes[j].first - 1)});
+        next = uint32_t(changes[j].last) + 1;
+      }
+      if (!touched) everyProtocol = false;
+      if (next <= space.last) holes.push_back({space.protocol, uint16_t(next), space.last});
+    }
+    if (!everyProtocol || holes.size() > kMaxExceptions) {
+      folded.push_back(std::move(changes[i]));
+      done[i] = true;
+      continue;
+    }
+    VerdictChange any = changes[i];
+    any.protocol = 0;
+    any.first = 0;
+    any.last = 65535;
+    any.except = std::move(holes);
+    folded.push_back(std::move(any));
+    for (size_t j : group) done[j] = true;
+  }
+  return folded;
+}
+
+// The changes of one pair of ends, merged into ranges, then folded into
+// "any [except ...]" where that is shorter.
+std::vector<VerdictChange> diffPair(const ir::Program& before, const ir::Program& after,
+                                    const End& from, const End& to) {
+  std::vector<VerdictChange> changes;
+  // Resolved per version: an end's identity, even its node, may differ.
+  auto [beforeFrom, beforeTo] = resolvePair(before, from, to);
+  auto [afterFrom, afterTo] = resolvePair(after, from, to);
+  auto spaces = protocolSpaces(from.families, to.families);
+  for (const auto& space : spaces) {
+    std::set<uint32_t> cuts{space.first, uint32_t(space.last) + 1};
+    addCuts(beforeFrom.endpoint, ast::Direction::Egress, space.protocol, cuts);
+    addCuts(beforeTo.endpoint, ast::Direction::Ingress, space.protocol, cuts);
+    addCuts(afterFrom.endpoint, ast::Direction::Egress, space.protocol, cuts);
+    addCuts(afterTo.endpoint, ast::Direction::Ingress, space.protocol, cuts);
+    size_t firstOfProtocol = changes.size();
+    for (auto cut = cuts.find(space.first); std::next(cut) != cuts.end(); ++cut) {
+      uint32_t first = *cut, last = *std::next(cut) - 1;
+      if (last > space.last) break;
+      auto value = uint16_t(first);
+      auto old = outcome(before, beforeFrom, beforeTo, space.protocol, value);
+      auto now = outcome(after, afterFrom, afterTo, space.protocol, value);
+      if (old.allowed == now.allowed) continue;
+      if (changes.size() > firstOfProtocol && changes.back().last + 1u == first &&
+          changes.back().before == old && changes.back().after == now) {
+        changes.back().last = uint16_t(last);
+        continue;
+      }
+      changes.push_back({from.text, to.text, space.protocol, uint16_t(first), uint16_t(last),
+                         std::move(old), std::move(now)});
+    }
+  }
+  return foldIntoAny(std::move(changes), spaces);
+}
+
+} // namespace
+
+namespace {
+
+std::string rangeText(uint8_t protocol, uint16_t first, uint16_t last) {
+  if (protocol == 0) return "any";
+  if (protocol == kOtherProtocols) return "other protocols";
+  auto name = protocolName(protocol);
+  if (protocol == IPPROTO_ICMP || protocol == IPPROTO_ICMPV6) {
+    if (first == 0 && last == 65535) return name;
+    int firstType = first >> 8, lastType = last >> 8;
+    int firstCode = first & 0xff, lastCode = last & 0xff;
+    if (firstCode == 0 && lastCode == 0xff)
+      return name + " type " + std::to_string(firstType) +
+             (firstType == lastType ? "" : "-" + std::to_string(lastType));
+    if (firstType == lastType)
+      return name + " type " + std::to_string(firstType) + " code " + std::to_string(firstCode) +
+             (firstCode == lastCode ? "" : "-" + std::to_string(lastCode));
+    return name + " type " + std::to_string(firstType) + " code " + std::to_string(firstCode) +
+           " to type " + std::to_string(lastType) + " code " + std::to_string(lastCode);
+  }
+  if (first <= 1 && last == 65535) return name;
+  if (first == last) return name + "/" + std::to_string(first);
+  return name + "/" + std::to_string(first) + "-" + std::to_string(last);
+}
+
+} // namespace
+
+std::string VerdictChange::l4Text() const {
+  std::string text = rangeText(protocol, first, last);
+  for (size_t i = 0; i < except.size(); ++i)
+    text += (i == 0 ? " except " : ", ") +
+            rangeText(except[i].protocol, except[i].first, except[i].last);
+  return text;
+}
+
+size_t PolicyDiff::allowToDeny() const {
+  return std::count_if(changes.begin(), changes.end(),
+                       [](const auto& c) { return c.before.allowed && !c.after.allowed; });
+}
+size_t PolicyDiff::denyToAllow() const {
+  return changes.size() - allowToDeny();
+}
+
+PolicyDiff diffPolicies(const ir::Program& before, const ir::Program& after) {
+  PolicyDiff diff;
+  auto ends = enumerateEnds(before, after, diff);
+  for (const auto& from : ends) {
+    for (const auto& to : ends) {
+      if (&from == &to) continue;
+      if (from.kind != End::Kind::Endpoint && to.kind != End::Kind::Endpoint) continue;
+      ++diff.pairsCompared;
+      auto changes = diffPair(before, after, from, to);
+      std::move(changes.begin(), changes.end(), std::back_inserter(diff.changes));
+    }
+  }
+  return diff;
+}
+
+namespace {
+
+std::string protocolJson(uint8_t protocol) {
+  return protocol == kOtherProtocols ? "other" : protocolName(protocol);
+}
+
+const char* verdictWord(bool allowed) {
+  return allowed ? "allow" : "deny";
+}
+
+std::string sideText(const ir::Program& program, const SideOutcome& side) {
+  std::string text = side.endpoint + " " + std::string(ast::toString(side.direction));
+  if (side.rule != kNoRule) {
+    const auto& rule = program.rules.at(side.rule);
+    return text + (side.decision == Decision::DeniedByRule ? " denied by " : " allowed by ") +
+           rule.location.str() + "  " + rule.text + "  [policy \"" + rule.policy + "\"]";
+  }
+  if (side.decision == Decision::DeniedIsolated) {
+    text += " denied: isolated";
+    const auto* endpoint = program.findEndpoint(side.endpoint);
+    const auto& isolatedBy = endpoint->policy(side.direction).isolatedBy;
+    if (!isolatedBy.empty()) text += " (by " + isolatedBy.front().str() + ")";
+    return text + ", no allow rule matches";
+  }
+  return text + " allowed: not isolated, no deny rule matches";
+}
+
+nlohmann::json sideJson(const ir::Program& program, const SideOutcome& side) {
+  nlohmann::json json{{"endpoint", side.endpoint},
+                      {"direction", ast::toString(side.direction)},
+                      {"decision", decisionName(side.decision)},
+                      {"rule", nullptr}};
+  if (side.rule != kNoRule) {
+    const auto& rule = program.rules.at(side.rule);
+    json["rule"] = {{"id", rule.id},
+                    {"policy", rule.policy},
+                    {"text", rule.text},
+                    {"location", rule.location.str()}};
+  }
+  if (side.decision == Decision::DeniedIsolated) {
+    auto isolatedBy = nlohmann::json::array();
+    for (const auto& where : program.findEndpoint(side.endpoint)->policy(side.direction).isolatedBy)
+      isolatedBy.push_back(where.str());
+    json["isolated_by"] = isolatedBy;
+  }
+  return json;
+}
+
+nlohmann::json exceptJson(const std::vector<ir::L4Range>& except) {
+  auto list = nlohmann::json::array();
+  for (const auto& range : except)
+    list.push_back({{"protocol", protocolJson(range.protocol)},
+                    {"first", range.first},
+                    {"last", range.last},
+                    {"l4", rangeText(range.protocol, range.first, range.last)}});
+  return list;
+}
+
+nlohmann::json outcomeJson(const ir::Program& program, const FlowOutcome& outcome) {
+  auto sides = nlohmann::json::array();
+  for (const auto& side : outcome.sides) sides.push_back(sideJson(program, side));
+  return {{"verdict", verdictWord(outcome.allowed)}, {"sides", sides}};
+}
+
+std::string summaryText(const PolicyDiff& diff) {
+  std::set<std::pair<std::string, std::string>> pairs;
+  for (const auto& change : diff.changes) pairs.insert({change.from, change.to});
+  return std::to_string(diff.changes.size()) + " verdict change(s) (" +
+         std::to_string(diff.allowToDeny()) + " allow -> deny, " +
+         std::to_string(diff.denyToAllow()) + " deny -> allow) between " +
+         std::to_string(pairs.size()) + " of " + std::to_string(diff.pairsCompared) +
+         " pairs compared";
+}
+
+} // namespace
+
+std::string diffText(const ir::Program& before, const ir::Program& after, const PolicyDiff& diff) {
+  if (diff.empty()) return {};
+  std::string text;
+  for (const auto& name : diff.endpointsRemoved)
+    text += "endpoint " + name + " is only in the old topology: its flows are not compared\n";
+  for (const auto& name : diff.endpointsAdded)
+    text += "endpoint " + name + " is only in the new topology: its flows are not compared\n";
+  if (!text.empty() && !diff.changes.empty()) text += "\n";
+  // Columns aligned over all changes, so a reviewer can scan them.
+  size_t pairWidth = 0, l4Width = 0;
+  for (const auto& change : diff.changes) {
+    pairWidth = std::max(pairWidth, change.from.size() + 4 + change.to.size());
+    l4Width = std::max(l4Width, change.l4Text().size());
+  }
+  auto pad = [](std::string s, size_t width) {
+    s.resize(std::max(s.size(), width), ' ');
+    return s;
+  };
+  for (const auto& change : diff.changes) {
+    text += pad(change.from + " -> " + change.to, pairWidth) + "  " +
+            pad(change.l4Text(), l4Width) + "  " + verdictWord(change.before.allowed) + " -> " +
+            verdictWord(change.after.allowed) + "\n";
+    for (auto [label, program, outcome] :
+         {std::tuple{"old", &before, &change.before}, {"new", &after, &change.after}}) {
+      // An open side says nothing when the other side allowed by a rule.
+      auto shown = outcome->sides;
+      bool byRule = std::any_of(shown.begin(), shown.end(), [](const auto& side) {
+        return side.decision == Decision::AllowedByRule;
+      });
+      if (byRule)
+        std::erase_if(
+            shown, [](const auto& side) { return side.decision == Decision::AllowedNotIsolated; });
+      for (size_t i = 0; i < shown.size(); ++i)
+        text += std::string(i == 0 ? "    " + std::string(label) + ": " : "         ") +
+                sideText(*program, shown[i]) + "\n";
+    }
+  }
+  if (!diff.changes.empty()) text += summaryText(diff) + "\n";
+  return text;
+}
+
+nlohmann::json diffJson(const ir::Program& before, const ir::Program& after,
+                        const PolicyDiff& diff) {
+  auto changes = nlohmann::json::array();
+  for (const auto& change : diff.changes)
+    changes.push_back({{"from", change.from},
+                       {"to", change.to},
+                       {"protocol", protocolJson(change.protocol)},
+                       {"first", change.first},
+                       {"last", change.last},
+                       {"l4", change.l4Text()},
+                       {"except", exceptJson(change.except)},
+                       {"old", outcomeJson(before, change.before)},
+                       {"new", outcomeJson(after, change.after)}});
+  return {{"changes", changes},
+          {"endpoints_added", diff.endpointsAdded},
+          {"endpoints_removed", diff.endpointsRemoved},
+          {"summary",
+           {{"changes", diff.changes.size()},
+            {"allow_to_deny", diff.allowToDeny()},
+            {"deny_to_allow", diff.denyToAllow()},
+            {"pairs_compared", diff.pairsCompared}}}};
+}
+
+} // namespace polc::evaluator
