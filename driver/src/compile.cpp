@@ -14,15 +14,17 @@ std::optional<Compiled> compile(const Inputs& inputs, Diagnostics& diagnostics) 
   auto program = file && topology ? sema::analyze(*file, *topology, diagnostics) : std::nullopt;
   // A table too big for its map is a compile error, not a load failure: so
   // `polc check` reports it too, with the rules to blame.
+  std::vector<passes::NodeTables> tables;
   passes::TableStats stats;
   if (program) {
-    stats = passes::computeTableStats(*program);
+    tables = passes::buildAllTables(*program);
+    stats = passes::computeTableStats(tables);
     passes::checkTableCapacity(*program, *topology, stats, diagnostics);
   }
   // Passes report in their own order; a person reads in file order.
   diagnostics.sort();
   if (!program || diagnostics.hasErrors()) return std::nullopt;
-  return Compiled{std::move(*topology), std::move(*program), std::move(stats)};
+  return Compiled{std::move(*topology), std::move(*program), std::move(tables), std::move(stats)};
 }
 
 } // namespace polc::driver

@@ -161,28 +161,32 @@ Expected<BuildReport> writeBuild(const Compiled& compiled, const fs::path& reque
   artifacts::Manifest manifest;
   manifest.polcVersion = POLC_VERSION;
   manifest.cluster = program.cluster;
-  for (const auto& node : program.nodes) {
+  // program.nodes and compiled.tables are both sorted by node name, and
+  // each node's endpoints by name.
+  for (size_t nodeIndex = 0; nodeIndex < program.nodes.size(); ++nodeIndex) {
+    const auto& node = program.nodes[nodeIndex];
+    const auto& tables = compiled.tables.at(nodeIndex);
     artifacts::NodeArtifacts nodeArtifacts;
     nodeArtifacts.name = node.name;
     nodeArtifacts.address = node.address ? node.address->addressText() : "";
     const std::string nodeDir = "nodes/" + node.name;
     // compile() already refused tables and ipcaches that overflow their maps.
-    auto ipcache = passes::buildIpcache(program, node.name);
+    const auto& ipcache = tables.ipcache;
     nodeArtifacts.ipcache = nodeDir + "/ipcache.json";
     if (auto status = out.write(nodeArtifacts.ipcache, dumpJson(artifacts::toJson(ipcache)));
         !status)
       return Error{status.error()};
     report.ipcacheEntries += ipcache.entries.size();
 
-    for (const auto& name : node.endpoints) {
-      const auto& endpoint = *program.findEndpoint(name);
+    for (const auto& endpointTables : tables.endpoints) {
+      const auto& endpoint = *program.findEndpoint(endpointTables.endpoint);
       const std::string endpointDir = nodeDir + "/endpoints/" + endpoint.name;
       artifacts::EndpointArtifacts ep;
       ep.name = endpoint.name;
       ep.interface = endpoint.interface;
       ep.identity = endpoint.identity;
       for (auto direction : {ast::Direction::Ingress, ast::Direction::Egress}) {
-        auto table = passes::buildPolicyTable(program, endpoint, direction);
+        const auto& table = endpointTables.table(direction);
         report.policyEntries += table.entries.size();
         auto path = endpointDir + "/" + std::string(ast::toString(direction)) + ".json";
         if (auto status = out.write(path, dumpJson(artifacts::toJson(table))); !status)

@@ -68,7 +68,7 @@ TEST(TableStats, CountsEntriesRulesAndIsolationPerDirection) {
     ingress { allow from app == "b" on tcp/80, tcp/443 }
     egress { } })");
   ASSERT_TRUE(r.program) << r.diagnostics.render();
-  auto stats = passes::computeTableStats(*r.program);
+  auto stats = passes::computeTableStats(passes::buildAllTables(*r.program));
   ASSERT_EQ(stats.nodes.size(), 1u);
   const auto& node = stats.nodes[0];
   EXPECT_EQ(node.ipcacheEntries, 3u); // two endpoints and the node
@@ -109,7 +109,7 @@ TEST(TableStats, OverflowIsAnErrorNamingEndpointDirectionCountsAndRules) {
   // 170 peers x 100 ports = 17000 entries > 16384.
   auto r = analyze(overflowingPolicy(170, 100));
   ASSERT_TRUE(r.program) << r.diagnostics.render();
-  auto stats = passes::computeTableStats(*r.program);
+  auto stats = passes::computeTableStats(passes::buildAllTables(*r.program));
   const auto& a = stats.nodes[0].endpoints[0].ingress;
   EXPECT_EQ(a.entries, 17000u + 1 + 16);
   ASSERT_TRUE(a.overflows());
@@ -149,7 +149,8 @@ TEST(TableStats, OverflowNamesAtMostFiveRules) {
   auto r = analyze(policy);
   ASSERT_TRUE(r.program) << r.diagnostics.render();
   Diagnostics diagnostics;
-  passes::checkTableCapacity(*r.program, *r.topology, passes::computeTableStats(*r.program),
+  passes::checkTableCapacity(*r.program, *r.topology,
+                             passes::computeTableStats(passes::buildAllTables(*r.program)),
                              diagnostics);
   ASSERT_EQ(diagnostics.errorCount(), 1u);
   const auto& error = diagnostics.all()[0];
@@ -160,7 +161,7 @@ TEST(TableStats, OverflowNamesAtMostFiveRules) {
 TEST(TableStats, AFullTableIsNoError) {
   auto r = analyze(overflowingPolicy(128, 128, false));
   ASSERT_TRUE(r.program) << r.diagnostics.render();
-  auto stats = passes::computeTableStats(*r.program);
+  auto stats = passes::computeTableStats(passes::buildAllTables(*r.program));
   EXPECT_EQ(stats.nodes[0].endpoints[0].ingress.entries, 16384u);
   Diagnostics diagnostics;
   passes::checkTableCapacity(*r.program, *r.topology, stats, diagnostics);

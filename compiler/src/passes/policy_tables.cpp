@@ -139,4 +139,19 @@ artifacts::Ipcache buildIpcache(const ir::Program& program, const std::string& n
   return ipcache;
 }
 
+std::vector<NodeTables> buildAllTables(const ir::Program& program) {
+  std::vector<NodeTables> nodes;
+  for (const auto& node : program.nodes) {
+    NodeTables tables{node.name, buildIpcache(program, node.name), {}};
+    for (const auto& name : node.endpoints) {
+      const auto& endpoint = *program.findEndpoint(name);
+      tables.endpoints.push_back({endpoint.name,
+                                  buildPolicyTable(program, endpoint, ast::Direction::Ingress),
+                                  buildPolicyTable(program, endpoint, ast::Direction::Egress)});
+    }
+    nodes.push_back(std::move(tables));
+  }
+  return nodes;
+}
+
 } // namespace polc::passes

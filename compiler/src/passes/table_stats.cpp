@@ -98,22 +98,19 @@ void reportPolicyOverflow(const ir::Program& program, const ir::Endpoint& endpoi
 
 } // namespace
 
-TableStats computeTableStats(const ir::Program& program) {
+TableStats computeTableStats(const std::vector<NodeTables>& tables) {
   TableStats stats;
-  for (const auto& node : program.nodes) {
+  for (const auto& node : tables) {
     NodeStats nodeStats;
-    nodeStats.name = node.name;
-    nodeStats.ipcacheEntries = buildIpcache(program, node.name).entries.size();
+    nodeStats.name = node.node;
+    nodeStats.ipcacheEntries = node.ipcache.entries.size();
     nodeStats.ipcacheCapacity = POLC_IPCACHE_MAX_ENTRIES;
     stats.ipcacheEntries += nodeStats.ipcacheEntries;
-    for (const auto& name : node.endpoints) {
-      const auto& endpoint = *program.findEndpoint(name);
+    for (const auto& endpoint : node.endpoints) {
       EndpointStats endpointStats;
-      endpointStats.name = endpoint.name;
-      endpointStats.ingress =
-          directionStats(buildPolicyTable(program, endpoint, ast::Direction::Ingress));
-      endpointStats.egress =
-          directionStats(buildPolicyTable(program, endpoint, ast::Direction::Egress));
+      endpointStats.name = endpoint.endpoint;
+      endpointStats.ingress = directionStats(endpoint.ingress);
+      endpointStats.egress = directionStats(endpoint.egress);
       for (const auto* direction : {&endpointStats.ingress, &endpointStats.egress}) {
         stats.policyEntries += direction->entries;
         stats.isolatedDirections += direction->isolated;

@@ -7,6 +7,7 @@
 
 #include "polc/diagnostics/diagnostics.h"
 #include "polc/ir/ir.h"
+#include "polc/passes/tables.h"
 #include "polc/topology/topology.h"
 
 #include <nlohmann/json_fwd.hpp>
@@ -49,8 +50,8 @@ struct TableStats {
   size_t isolatedDirections = 0;
 };
 
-// Pass: builds every table (as the build will) and counts. Deterministic.
-TableStats computeTableStats(const ir::Program&);
+// Pass: counts the entries of every table (see buildAllTables). Deterministic.
+TableStats computeTableStats(const std::vector<NodeTables>&);
 
 // Pass: an error per table or ipcache that does not fit its map, naming the
 // endpoint, direction, count against capacity, and the rules that cost the

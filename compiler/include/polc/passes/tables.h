@@ -30,4 +30,26 @@ artifacts::PolicyTable buildPolicyTable(const ir::Program&, const ir::Endpoint&,
 // and every prefix identity (CIDRs of policy, service addresses).
 artifacts::Ipcache buildIpcache(const ir::Program&, const std::string& node);
 
+// Every table of one endpoint.
+struct EndpointTables {
+  std::string endpoint;
+  artifacts::PolicyTable ingress;
+  artifacts::PolicyTable egress;
+
+  const artifacts::PolicyTable& table(ast::Direction d) const {
+    return d == ast::Direction::Ingress ? ingress : egress;
+  }
+};
+
+// Every table of one node: its ipcache and its endpoints' tables.
+struct NodeTables {
+  std::string node;
+  artifacts::Ipcache ipcache;
+  std::vector<EndpointTables> endpoints; // sorted by name
+};
+
+// Pass: every table of the program, built once (for the capacity check,
+// statistics and the build alike), nodes sorted by name.
+std::vector<NodeTables> buildAllTables(const ir::Program&);
+
 } // namespace polc::passes

@@ -25,7 +25,8 @@ struct Inputs {
 struct Compiled {
   topology::Topology topology;
   ir::Program program;
-  passes::TableStats stats; // every table fits its map (checked by compile)
+  std::vector<passes::NodeTables> tables; // per node, sorted by name
+  passes::TableStats stats;               // every table fits its map (checked by compile)
 };
 
 // Parse, load the topology, analyze, and check that every table and ipcache
