@@ -15,6 +15,7 @@
 #include "map_sync.h"
 #include "netns_guard.h"
 #include "node_state.h"
+#include "status.h"
 #include "tc.h"
 
 #include "polc/artifacts/digest.h"
@@ -144,6 +145,9 @@ class KernelLoader final : public Loader {
 public:
   Expected<LoadReport> load(const LoadRequest& request) override;
   Expected<UnloadReport> unload(const UnloadRequest& request) override;
+  Expected<StatusReport> status(const StatusRequest& request) override {
+    return kernelStatus(request);
+  }
 
 private:
   Expected<UnloadReport> unloadNode(const Placement& placement, const std::string& node);
@@ -171,6 +175,9 @@ Expected<LoadReport> KernelLoader::load(const LoadRequest& request) {
   if (!manifest) return Error{manifest.error()};
   if (auto verified = artifacts::verifyManifest(request.outDir, *manifest); !verified)
     return Error{verified.error()};
+  // The manifest lists every file's digest: its own digest names the build.
+  auto revision = artifacts::sha256OfFile(request.outDir / "manifest.json");
+  if (!revision) return Error{revision.error()};
   auto chosen = chooseNode(*manifest, request.node);
   if (!chosen) return Error{chosen.error()};
   const auto& node = **chosen;
@@ -314,6 +321,7 @@ Expected<LoadReport> KernelLoader::load(const LoadRequest& request) {
                                 toPolicyMapEntries(table));
       if (!written) return Error{written.error()};
       report.policyEntries += *written;
+      state.mapEntries[relativePin(node.name, name, mapName)] = *written;
       return okStatus();
     };
     if (auto filled = fillPolicy(artifacts::kMapPolicyIngress, endpoint.ingress); !filled)
@@ -327,6 +335,7 @@ Expected<LoadReport> KernelLoader::load(const LoadRequest& request) {
         ipcacheFd, std::string(artifacts::kMapIpcache) + " of node " + node.name, *ipcacheEntries);
     if (!written) return failWithState(written.error());
     report.ipcacheEntries = *written;
+    state.mapEntries[relativePin(node.name, "", artifacts::kMapIpcache)] = *written;
   }
 
   // 4. Pin and attach the programs.
@@ -425,6 +434,12 @@ Expected<LoadReport> KernelLoader::load(const LoadRequest& request) {
   for (const auto& pin : state.pins) (livePins.contains(pin) ? keptPins : stalePins).push_back(pin);
   removePins(placement.pinRoot, node.name, stalePins);
   state.pins = keptPins;
+  for (const auto& pin : stalePins) state.mapEntries.erase(pin);
+  // Recorded only now: until every program is attached, the node runs
+  // (parts of) the previous revision.
+  state.revision = *revision;
+  std::error_code absoluteError;
+  state.outDir = fs::absolute(request.outDir, absoluteError).lexically_normal().string();
 
   if (auto written = writeNodeState(stateDir, state); !written)
     return Error{"loaded, but could not record the loader state: " + written.error()};
