@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cctype>
+#include <chrono>
 #include <iostream>
 #include <netinet/in.h>
 #include <unistd.h>
@@ -239,7 +240,21 @@ int runFmt(const std::vector<std::string>& files, bool check) {
 struct PlacementOptions {
   polc::loader::Placement placement;
   std::string labPrefix;
+  double lockTimeoutSeconds =
+      std::chrono::duration<double>(polc::loader::kDefaultLockTimeout).count();
+
+  std::chrono::milliseconds lockTimeout() const {
+    return std::chrono::milliseconds(static_cast<long long>(lockTimeoutSeconds * 1000));
+  }
 };
+
+void addLockTimeoutOption(CLI::App* command, PlacementOptions& options) {
+  command
+      ->add_option("--lock-timeout", options.lockTimeoutSeconds,
+                   "Seconds to wait for another load or unload of the same state dir")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+}
 
 void addPlacementOptions(CLI::App* command, PlacementOptions& options, bool withNetns) {
   command->add_option("--pin-root", options.placement.pinRoot, "bpffs directory for pinned maps")
@@ -267,7 +282,7 @@ int runLoad(const std::string& outDir, const std::string& node, PlacementOptions
     options.placement.netns = polc::lab::nodeNamespace(options.labPrefix, nodeName);
   }
   auto loader = polc::loader::makeKernelLoader();
-  auto report = loader->load({outDir, node, options.placement});
+  auto report = loader->load({outDir, node, options.placement, options.lockTimeout()});
   if (!report) return failSystem("load", report.error(), format);
   if (format == Format::Json) {
     auto attached = nlohmann::json::array();
@@ -297,7 +312,7 @@ int runLoad(const std::string& outDir, const std::string& node, PlacementOptions
 
 int runUnload(const std::string& node, const PlacementOptions& options, Format format) {
   auto loader = polc::loader::makeKernelLoader();
-  auto report = loader->unload({node, options.placement});
+  auto report = loader->unload({node, options.placement, options.lockTimeout()});
   if (!report) return failSystem("unload", report.error(), format);
   if (format == Format::Json) {
     std::cout << nlohmann::json{{"ok", true},
@@ -531,11 +546,13 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingDirectory);
   load->add_option("--node", node, "Node to load (default: the only node)");
   addPlacementOptions(load, placement, true);
+  addLockTimeoutOption(load, placement);
   addFormatOption(load, format);
 
   auto* unload = app.add_subcommand("unload", "Detach and remove everything polc loaded");
   unload->add_option("--node", node, "Only this node (default: all)");
   addPlacementOptions(unload, placement, false);
+  addLockTimeoutOption(unload, placement);
   addFormatOption(unload, format);
 
   auto* status = app.add_subcommand(

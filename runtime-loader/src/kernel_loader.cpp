@@ -15,6 +15,7 @@
 #include "map_sync.h"
 #include "netns_guard.h"
 #include "node_state.h"
+#include "state_lock.h"
 #include "status.h"
 #include "tc.h"
 
@@ -168,6 +169,10 @@ Expected<const artifacts::NodeArtifacts*> chooseNode(const artifacts::Manifest& 
 
 Expected<LoadReport> KernelLoader::load(const LoadRequest& request) {
   const auto& placement = request.placement;
+  // First: the state read below must still be true when it is written back.
+  // (Also before the log capture: libbpf's print hook is process-global.)
+  auto lock = StateLock::acquire(placement.stateDir, request.lockTimeout);
+  if (!lock) return Error{"load: " + lock.error()};
   LibbpfLogCapture log;
 
   // 1. Artifacts: refuse tampered or incomplete output before any kernel contact.
@@ -447,6 +452,10 @@ Expected<LoadReport> KernelLoader::load(const LoadRequest& request) {
 }
 
 Expected<UnloadReport> KernelLoader::unload(const UnloadRequest& request) {
+  std::error_code ec;
+  if (!fs::exists(request.placement.stateDir, ec)) return UnloadReport{}; // nothing recorded
+  auto lock = StateLock::acquire(request.placement.stateDir, request.lockTimeout);
+  if (!lock) return Error{"unload: " + lock.error()};
   std::vector<std::string> nodes;
   if (!request.node.empty()) {
     if (auto ok = checkPathComponent("node", request.node); !ok) return Error{ok.error()};

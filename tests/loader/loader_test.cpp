@@ -9,6 +9,7 @@
 #include "kernel_test_support.h"
 #include "map_sync.h"
 #include "netns_guard.h"
+#include "state_lock.h"
 #include "tc.h"
 #include "unique_fd.h"
 
@@ -26,8 +27,11 @@
 
 #include <filesystem>
 #include <fstream>
+#include <future>
+#include <latch>
 #include <map>
 #include <set>
+#include <thread>
 
 namespace polc::loader {
 namespace {
@@ -539,6 +543,86 @@ TEST_F(LoaderTest, StatusFlagsDriftFromWhatWasLoaded) {
   ASSERT_EQ(gone.nodes.size(), 1u);
   EXPECT_TRUE(mentions(gone.nodes[0].drift, "network namespace " + placement_.netns + " is gone"))
       << joined(gone.nodes[0].drift);
+}
+
+using Clock = std::chrono::steady_clock;
+
+TEST_F(LoaderTest, ConcurrentLoadsAreSerializedAndBothSucceed) {
+  OutDirWriter(outDir_).write({.bIngress = {denyTcpFrom(kIdentityA, 9001, 7)}});
+  // Two loaders (as two `polc load` would be) started at the same moment.
+  std::latch start(2);
+  auto loadOnce = [&] {
+    auto loader = makeKernelLoader();
+    start.arrive_and_wait();
+    return loader->load(request());
+  };
+  auto first = std::async(std::launch::async, loadOnce);
+  auto second = std::async(std::launch::async, loadOnce);
+  auto firstReport = first.get();
+  auto secondReport = second.get();
+  ASSERT_TRUE(firstReport) << firstReport.error();
+  ASSERT_TRUE(secondReport) << secondReport.error();
+
+  // The later load replaced the earlier one in place: one filter per hook,
+  // the recorded state matches the kernel.
+  auto report = status();
+  ASSERT_EQ(report.nodes.size(), 1u);
+  EXPECT_TRUE(report.inSync()) << joined(report.nodes[0].drift);
+  size_t programs = 0;
+  for (const auto& endpoint : report.nodes[0].endpoints) programs += endpoint.programs.size();
+  EXPECT_EQ(programs, 4u);
+  EXPECT_FALSE(aReachesB(9001));
+  EXPECT_TRUE(aReachesB(9002));
+  // Interleaved, both would see no previous state and only one would create
+  // the qdisc: the other's state, written last, would disown it.
+  ASSERT_TRUE(loader_->unload({"", placement_}));
+  EXPECT_FALSE(hasClsact("lxc-a"));
+  EXPECT_FALSE(hasClsact("lxc-b"));
+}
+
+TEST_F(LoaderTest, LoadWaitsForTheLockHolder) {
+  OutDirWriter(outDir_).write({});
+  auto held = runtime::StateLock::acquire(placement_.stateDir, std::chrono::milliseconds(0));
+  ASSERT_TRUE(held) << held.error();
+  std::optional<runtime::StateLock> holder(std::move(*held));
+
+  auto started = Clock::now();
+  auto waiting = std::async(std::launch::async, [&] {
+    auto loader = makeKernelLoader();
+    return loader->load({outDir_, "", placement_, std::chrono::seconds(10)});
+  });
+  EXPECT_EQ(waiting.wait_for(std::chrono::milliseconds(400)), std::future_status::timeout)
+      << "load ran while another held the lock";
+  EXPECT_FALSE(attachedProgram("lxc-a", "tc-ingress"));
+  holder.reset(); // release
+  auto loaded = waiting.get();
+  ASSERT_TRUE(loaded) << loaded.error();
+  EXPECT_GE(Clock::now() - started, std::chrono::milliseconds(400));
+  EXPECT_TRUE(attachedProgram("lxc-a", "tc-ingress"));
+}
+
+TEST_F(LoaderTest, LoadAndUnloadGiveUpAfterTheTimeoutNamingTheHolder) {
+  OutDirWriter(outDir_).write({});
+  ASSERT_TRUE(loader_->load(request()));
+  auto holder = runtime::StateLock::acquire(placement_.stateDir, std::chrono::milliseconds(0));
+  ASSERT_TRUE(holder) << holder.error();
+  // Held by this process: flock conflicts between open file descriptions,
+  // so a second acquire fails even here, as for another process.
+  const auto pid = "(pid " + std::to_string(::getpid()) + ")";
+
+  auto started = Clock::now();
+  auto refused = loader_->load({outDir_, "", placement_, std::chrono::milliseconds(300)});
+  EXPECT_GE(Clock::now() - started, std::chrono::milliseconds(300));
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().find("holds " + (placement_.stateDir / "lock").string() + " " + pid),
+            std::string::npos)
+      << refused.error();
+  EXPECT_NE(refused.error().find("gave up after 0.3 s"), std::string::npos) << refused.error();
+
+  auto notUnloaded = loader_->unload({"", placement_, std::chrono::milliseconds(100)});
+  ASSERT_FALSE(notUnloaded);
+  EXPECT_NE(notUnloaded.error().find(pid), std::string::npos) << notUnloaded.error();
+  EXPECT_TRUE(attachedProgram("lxc-a", "tc-ingress")) << "unload went ahead without the lock";
 }
 
 } // namespace

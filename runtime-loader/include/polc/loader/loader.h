@@ -5,6 +5,7 @@
 
 #include "polc/support/expected.h"
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -35,10 +36,16 @@ struct Placement {
   std::string netns;
 };
 
+// Loads and unloads of one state dir (and so of the pins it records) run
+// one at a time, under an flock on <stateDir>/lock; a second one waits this
+// long for the first, then fails naming the holder's pid.
+inline constexpr std::chrono::milliseconds kDefaultLockTimeout = std::chrono::seconds(30);
+
 struct LoadRequest {
   std::filesystem::path outDir;
   std::string node; // empty: the manifest's only node
   Placement placement;
+  std::chrono::milliseconds lockTimeout = kDefaultLockTimeout;
 };
 
 struct AttachedProgram {
@@ -59,6 +66,7 @@ struct LoadReport {
 struct UnloadRequest {
   std::string node; // empty: every node this placement has state for
   Placement placement;
+  std::chrono::milliseconds lockTimeout = kDefaultLockTimeout;
 };
 
 // What status finds, compared with what the last load recorded.
