@@ -61,6 +61,11 @@ expect blocked web-1 tcp "$store6" 5432
 expect blocked store-1 tcp "$api6" 8080
 expect allowed store-1 udp "$web6" 9000 # the reply enters store-1's isolated ingress via conntrack
 expect blocked api-1 udp "$web6" 9000
+# Regression: ICMP errors about an allowed flow were dropped by an isolated
+# direction. store-1's UDP to a closed port of web-1 must learn it is closed
+# (netprobe exits 4 on ECONNREFUSED) through store-1's isolated ingress.
+check "store-1 -> $web6 udp/9999 refused: the ICMPv6 port unreachable passes" 0 bash -c \
+  "ip netns exec $prefix-e-store-1 '$netprobe' connect udp $web6 9999 --timeout-ms 800; [ \$? = 4 ]"
 
 echo "# neighbour discovery through the loaded programs: forget every neighbour, then talk"
 for ns in "$node_ns" "$prefix-e-web-1" "$prefix-e-api-1" "$prefix-e-store-1"; do

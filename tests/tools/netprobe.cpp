@@ -5,7 +5,9 @@
 //       echo server on every IPv4 and IPv6 address ([::], dual-stack) for
 //       N seconds (default 300)
 //   netprobe connect tcp|udp ADDRESS PORT [--timeout-ms N]
-//       exit 0 when the peer echoed our message back, 1 otherwise
+//       exit 0 when the peer echoed our message back, 4 when it refused
+//       (TCP reset, or for UDP an ICMP/ICMPv6 port unreachable that reached
+//       us), 1 otherwise (no answer)
 //   netprobe ping ADDRESS [--timeout-ms N]
 //       one ICMP (IPv4 address) or ICMPv6 (IPv6 address) echo request;
 //       exit 0 when the matching echo reply arrives, 1 otherwise
@@ -145,13 +147,16 @@ int serve(const std::vector<int>& tcp, const std::vector<int>& udp, const std::s
   return 0;
 }
 
+constexpr int kRefused = 4; // exit code: the peer answered with a refusal
+
 // Waits for `events` on fd until the deadline; false on timeout.
 bool waitFor(int fd, short events, std::chrono::steady_clock::time_point deadline) {
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
       deadline - std::chrono::steady_clock::now());
   if (left.count() <= 0) return false;
   pollfd p{fd, events, 0};
-  return ::poll(&p, 1, int(left.count())) == 1 && (p.revents & events);
+  // An error (a refusal) is an answer too: the next recv or SO_ERROR reports it.
+  return ::poll(&p, 1, int(left.count())) == 1 && (p.revents & (events | POLLERR | POLLHUP));
 }
 
 int connectAndEcho(bool tcp, const char* host, int port, int timeoutMs) {
@@ -167,7 +172,7 @@ int connectAndEcho(bool tcp, const char* host, int port, int timeoutMs) {
     int error = 0;
     socklen_t length = sizeof error;
     ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &error, &length);
-    if (error != 0) return 1;
+    if (error != 0) return error == ECONNREFUSED ? kRefused : 1;
   }
   const std::string message = "polc-netprobe";
   // UDP may lose the first datagram while neighbours resolve: resend a few times.
@@ -182,6 +187,7 @@ int connectAndEcho(bool tcp, const char* host, int port, int timeoutMs) {
     while (received.size() < message.size() && waitFor(fd.get(), POLLIN, attemptDeadline)) {
       char buffer[256];
       auto n = ::recv(fd.get(), buffer, sizeof buffer, 0);
+      if (n < 0 && errno == ECONNREFUSED) return kRefused; // the ICMP error got through
       if (n <= 0) break;
       received.append(buffer, size_t(n));
     }
