@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cctype>
+#include <chrono>
 #include <iostream>
 #include <netinet/in.h>
 #include <unistd.h>
@@ -286,7 +287,21 @@ int runFmt(const std::vector<std::string>& files, bool check) {
 struct PlacementOptions {
   polc::loader::Placement placement;
   std::string labPrefix;
+  double lockTimeoutSeconds =
+      std::chrono::duration<double>(polc::loader::kDefaultLockTimeout).count();
+
+  std::chrono::milliseconds lockTimeout() const {
+    return std::chrono::milliseconds(static_cast<long long>(lockTimeoutSeconds * 1000));
+  }
 };
+
+void addLockTimeoutOption(CLI::App* command, PlacementOptions& options) {
+  command
+      ->add_option("--lock-timeout", options.lockTimeoutSeconds,
+                   "Seconds to wait for another load or unload of the same state dir")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+}
 
 void addPlacementOptions(CLI::App* command, PlacementOptions& options, bool withNetns) {
   command->add_option("--pin-root", options.placement.pinRoot, "bpffs directory for pinned maps")
@@ -314,7 +329,7 @@ int runLoad(const std::string& outDir, const std::string& node, PlacementOptions
     options.placement.netns = polc::lab::nodeNamespace(options.labPrefix, nodeName);
   }
   auto loader = polc::loader::makeKernelLoader();
-  auto report = loader->load({outDir, node, options.placement});
+  auto report = loader->load({outDir, node, options.placement, options.lockTimeout()});
   if (!report) return failSystem("load", report.error(), format);
   if (format == Format::Json) {
     auto attached = nlohmann::json::array();
@@ -344,7 +359,7 @@ int runLoad(const std::string& outDir, const std::string& node, PlacementOptions
 
 int runUnload(const std::string& node, const PlacementOptions& options, Format format) {
   auto loader = polc::loader::makeKernelLoader();
-  auto report = loader->unload({node, options.placement});
+  auto report = loader->unload({node, options.placement, options.lockTimeout()});
   if (!report) return failSystem("unload", report.error(), format);
   if (format == Format::Json) {
     std::cout << nlohmann::json{{"ok", true},
@@ -357,6 +372,126 @@ int runUnload(const std::string& node, const PlacementOptions& options, Format f
               << report->pinsRemoved << " pin(s) removed\n";
   }
   return kExitOk;
+}
+
+nlohmann::json mapFillJson(const polc::loader::MapFill& fill) {
+  nlohmann::json j{{"map", fill.map},
+                   {"pin", fill.pin},
+                   {"pinned", fill.pinned},
+                   {"entries", fill.entries},
+                   {"capacity", fill.capacity}};
+  if (fill.loadedEntries) j["loaded_entries"] = *fill.loadedEntries;
+  return j;
+}
+
+std::string mapFillText(const polc::loader::MapFill& fill) {
+  if (!fill.pinned) return fill.map + " (pin missing)";
+  std::string text =
+      fill.map + " " + std::to_string(fill.entries) + "/" + std::to_string(fill.capacity);
+  if (fill.loadedEntries && *fill.loadedEntries != fill.entries)
+    text += " (loaded " + std::to_string(*fill.loadedEntries) + ")";
+  return text;
+}
+
+// Exit 0 when what is attached is what polc recorded, 1 on drift.
+int runStatus(const std::string& node, const PlacementOptions& options, bool pinRootGiven,
+              bool netnsGiven, Format format) {
+  polc::loader::StatusRequest request;
+  request.node = node;
+  request.stateDir = options.placement.stateDir;
+  if (pinRootGiven) request.pinRoot = options.placement.pinRoot;
+  if (netnsGiven) request.netns = options.placement.netns;
+  if (!options.labPrefix.empty() && !node.empty())
+    request.netns = polc::lab::nodeNamespace(options.labPrefix, node);
+  auto loader = polc::loader::makeKernelLoader();
+  auto report = loader->status(request);
+  if (!report) return failSystem("status", report.error(), format);
+  if (!options.labPrefix.empty() && node.empty())
+    std::erase_if(report->nodes, [&](const auto& n) {
+      return n.netns != polc::lab::nodeNamespace(options.labPrefix, n.node);
+    });
+  int exitCode = report->inSync() ? kExitOk : kExitInputError;
+
+  if (format == Format::Json) {
+    auto nodes = nlohmann::json::array();
+    for (const auto& n : report->nodes) {
+      auto endpoints = nlohmann::json::array();
+      for (const auto& e : n.endpoints) {
+        auto programs = nlohmann::json::array();
+        for (const auto& p : e.programs) {
+          nlohmann::json program{{"hook", p.hook},
+                                 {"program", p.program},
+                                 {"recorded_id", p.recordedId},
+                                 {"attached_id", nullptr},
+                                 {"attached_name", p.attachedName},
+                                 {"pinned_id", nullptr}};
+          if (p.attachedId) program["attached_id"] = *p.attachedId;
+          if (p.pinnedId) program["pinned_id"] = *p.pinnedId;
+          programs.push_back(program);
+        }
+        auto maps = nlohmann::json::array();
+        for (const auto& m : e.maps) maps.push_back(mapFillJson(m));
+        endpoints.push_back({{"endpoint", e.endpoint},
+                             {"interface", e.interface},
+                             {"ifindex", e.ifindex},
+                             {"programs", programs},
+                             {"maps", maps}});
+      }
+      auto maps = nlohmann::json::array();
+      for (const auto& m : n.maps) maps.push_back(mapFillJson(m));
+      nodes.push_back({{"node", n.node},
+                       {"netns", n.netns},
+                       {"pin_root", n.pinRoot},
+                       {"revision", n.revision},
+                       {"out_dir", n.outDir},
+                       {"in_sync", n.drift.empty()},
+                       {"drift", n.drift},
+                       {"maps", maps},
+                       {"endpoints", endpoints}});
+    }
+    std::cout << nlohmann::json{{"ok", true}, {"in_sync", report->inSync()}, {"nodes", nodes}}.dump(
+                     2)
+              << "\n";
+    return exitCode;
+  }
+
+  if (report->nodes.empty()) {
+    std::cout << "polc status: nothing loaded"
+              << (node.empty() ? std::string() : " for node " + node) << " (state dir "
+              << request.stateDir.string() << ")\n";
+    return kExitOk;
+  }
+  for (const auto& n : report->nodes) {
+    std::cout << "node " << n.node << (n.drift.empty() ? ": in sync" : ": DRIFT") << "\n"
+              << "  revision " << (n.revision.empty() ? "(not recorded)" : n.revision.substr(0, 16))
+              << (n.outDir.empty() ? "" : "  from " + n.outDir) << "\n"
+              << "  netns " << (n.netns.empty() ? "(this one)" : n.netns) << "  pins " << n.pinRoot
+              << "\n";
+    if (!n.maps.empty()) {
+      std::cout << "  maps:";
+      for (const auto& m : n.maps) std::cout << "  " << mapFillText(m);
+      std::cout << "\n";
+    }
+    for (const auto& e : n.endpoints) {
+      std::cout << "  " << e.endpoint << " on " << e.interface << "\n";
+      for (const auto& p : e.programs) {
+        std::cout << "    " << p.hook << "  " << p.program << " id " << p.recordedId;
+        if (!p.attachedId)
+          std::cout << "  [filter missing]";
+        else if (*p.attachedId != p.recordedId)
+          std::cout << "  [replaced by id " << *p.attachedId << " " << p.attachedName << "]";
+        if (!p.pinnedId) std::cout << "  [pin missing]";
+        std::cout << "\n";
+      }
+      if (!e.maps.empty()) {
+        std::cout << "    maps:";
+        for (const auto& m : e.maps) std::cout << "  " << mapFillText(m);
+        std::cout << "\n";
+      }
+    }
+    for (const auto& d : n.drift) std::cout << "  drift: " << d << "\n";
+  }
+  return exitCode;
 }
 
 int runLabUp(const std::string& topologyFile, const std::string& prefix) {
@@ -480,12 +615,20 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingDirectory);
   load->add_option("--node", node, "Node to load (default: the only node)");
   addPlacementOptions(load, placement, true);
+  addLockTimeoutOption(load, placement);
   addFormatOption(load, format);
 
   auto* unload = app.add_subcommand("unload", "Detach and remove everything polc loaded");
   unload->add_option("--node", node, "Only this node (default: all)");
   addPlacementOptions(unload, placement, false);
+  addLockTimeoutOption(unload, placement);
   addFormatOption(unload, format);
+
+  auto* status = app.add_subcommand(
+      "status", "Show what polc attached, from which build, table fill, and any drift");
+  status->add_option("--node", node, "Only this node (default: all)");
+  addPlacementOptions(status, placement, true);
+  addFormatOption(status, format);
 
   auto* lab = app.add_subcommand(
       "lab", "Build a topology out of network namespaces to try policies with traffic");
@@ -517,6 +660,9 @@ int main(int argc, char** argv) {
   if (*fmt) return runFmt(fmtFiles, fmtCheck);
   if (*load) return runLoad(loadDir, node, placement, format);
   if (*unload) return runUnload(node, placement, format);
+  if (*status)
+    return runStatus(node, placement, status->count("--pin-root") > 0, status->count("--netns") > 0,
+                     format);
   if (*labUp) return runLabUp(labTopology, labPrefix);
   if (*labDown) return runLabDown(labPrefix);
   return kExitUsage;

@@ -64,6 +64,27 @@ static __always_inline int polc_ct_is_reply(const struct polc_packet *pkt, __u8 
 	return 1;
 }
 
+/* True when the packet is an ICMP error about a flow that the other program
+ * let through: the embedded packet is that flow's forward packet, keyed as
+ * the other program keyed it. */
+static __always_inline int polc_ct_is_related(const struct polc_packet *pkt, __u8 direction)
+{
+	struct polc_ct_key key;
+
+	if (!pkt->related.valid)
+		return 0;
+	__builtin_memcpy(key.saddr, pkt->related.saddr, sizeof(key.saddr));
+	__builtin_memcpy(key.daddr, pkt->related.daddr, sizeof(key.daddr));
+	key.sport = pkt->related.sport;
+	key.dport = pkt->related.dport;
+	key.protocol = pkt->related.protocol;
+	key.family = pkt->family;
+	key.direction = polc_ct_opposite(direction);
+	key.pad = 0;
+	/* An error refreshes nothing: it is not traffic of the flow. */
+	return bpf_map_lookup_elem(&polc_ct, &key) != 0;
+}
+
 /* Opens or refreshes the entry of a forward packet that was let through. */
 static __always_inline void polc_ct_track(const struct polc_packet *pkt, __u8 direction,
 					  __u32 rule_id)

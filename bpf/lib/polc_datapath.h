@@ -46,6 +46,10 @@ static __always_inline int polc_handle_packet(struct __sk_buff *skb, const __u8 
 	/* Replies pass before policy: the reply direction may be isolated. */
 	if (pkt.ct_may_be_reply && polc_ct_is_reply(&pkt, direction))
 		return TC_ACT_OK;
+	/* So do ICMP errors about such a flow (port unreachable, packet too
+	 * big: IPv6 path MTU discovery depends on it); other errors meet policy. */
+	if (polc_ct_is_related(&pkt, direction))
+		return TC_ACT_OK;
 
 	/* The peer is whom the endpoint talks to: the destination of what it
 	 * sends, the source of what it receives. */

@@ -27,6 +27,14 @@
  *    policy_port_known = 0 so only protocol-wide rules match.
  *  - ICMP/ICMPv6: only an echo request opens a conntrack entry and only an
  *    echo reply is looked up as a reply; other types are judged by policy.
+ *  - ICMP errors (ICMP destination unreachable, time exceeded, parameter
+ *    problem; ICMPv6 destination unreachable, packet too big, time
+ *    exceeded, parameter problem) carry the start of the packet that caused
+ *    them: its tuple goes to pkt->related, so that an error about a flow
+ *    the endpoint's other program let through passes like a reply (a UDP
+ *    port unreachable, the packet-too-big that IPv6 path MTU discovery
+ *    needs). Only an embedded TCP, UDP, SCTP or echo request directly after
+ *    the IP header is recognized; otherwise the error is judged by policy.
  *  - ICMPv6 neighbour discovery (types 133-137 with hop limit 255, which
  *    RFC 4861 requires): POLC_PARSE_PASS when POLC_PASS_IPV6_ND is 1, the
  *    IPv6 counterpart of letting ARP through.
@@ -72,8 +80,14 @@
 #define POLC_ICMP_ECHO_REQUEST 8
 #define POLC_ICMPV6_ECHO_REQUEST 128
 #define POLC_ICMPV6_ECHO_REPLY 129
-#define POLC_ICMPV6_ND_FIRST 133 /* router solicitation */
-#define POLC_ICMPV6_ND_LAST 137	 /* redirect */
+#define POLC_ICMP_DEST_UNREACH 3
+#define POLC_ICMP_TIME_EXCEEDED 11
+#define POLC_ICMP_PARAMETER_PROBLEM 12
+#define POLC_ICMPV6_DEST_UNREACH 1
+#define POLC_ICMPV6_PARAMETER_PROBLEM 4 /* 1-4: the ICMPv6 errors of RFC 4443 */
+#define POLC_ICMP_ERROR_HEADER_LEN 8	/* type, code, checksum, 4 bytes; then the packet */
+#define POLC_ICMPV6_ND_FIRST 133	/* router solicitation */
+#define POLC_ICMPV6_ND_LAST 137		/* redirect */
 
 #define POLC_IPV4_FRAG_OFFSET_MASK 0x1fff
 #define POLC_IPV6_FRAG_OFFSET_MASK 0xfff8
@@ -83,6 +97,17 @@ enum polc_parse_result {
 	POLC_PARSE_NOT_IP,    /* pass: not policy's business */
 	POLC_PARSE_PASS,      /* pass: IP control traffic the datapath never filters */
 	POLC_PARSE_MALFORMED, /* IP that cannot be judged */
+};
+
+/* The packet an ICMP error is about, as its sender sent it (so as the
+ * conntrack entry of its flow has it). valid = 0 when there is none. */
+struct polc_related_flow {
+	__u32 saddr[4];
+	__u32 daddr[4];
+	__u16 sport;
+	__u16 dport;
+	__u8 protocol;
+	__u8 valid;
 };
 
 /* What policy and conntrack need of one packet. */
@@ -101,8 +126,9 @@ struct polc_packet {
 	__u8 protocol;		/* IPPROTO_* of the L4 header */
 	__u8 policy_port_known; /* policy_port is meaningful for this protocol */
 	/* Both 0 for non-first fragments, which have no ports. */
-	__u8 ct_may_be_reply; /* look the packet up as a reply */
-	__u8 ct_may_create;   /* a let-through packet opens an entry */
+	__u8 ct_may_be_reply;		  /* look the packet up as a reply */
+	__u8 ct_may_create;		  /* a let-through packet opens an entry */
+	struct polc_related_flow related; /* ICMP errors only */
 };
 
 struct polc_l4_ports {
@@ -117,6 +143,83 @@ struct polc_icmp_echo {
 	__be16 identifier;
 	__be16 sequence;
 };
+
+/* Reads the packet embedded in an ICMP error at offset (its IP header) into
+ * pkt->related. Leaves related.valid = 0 when it is not a flow conntrack
+ * could know (truncated, a fragment, an extension header, another protocol). */
+static __always_inline void polc_parse_icmp_error(struct __sk_buff *skb, __u32 offset,
+						  struct polc_packet *pkt)
+{
+	struct polc_related_flow *flow = &pkt->related;
+	__u8 echo_request;
+
+	if (pkt->family == POLC_FAMILY_IPV4) {
+		struct iphdr ip;
+
+		if (bpf_skb_load_bytes(skb, offset, &ip, sizeof(ip)) < 0)
+			return;
+		if (ip.version != 4 || ip.ihl < 5 ||
+		    (bpf_ntohs(ip.frag_off) & POLC_IPV4_FRAG_OFFSET_MASK))
+			return;
+		flow->saddr[0] = ip.saddr;
+		flow->daddr[0] = ip.daddr;
+		flow->protocol = ip.protocol;
+		offset += ip.ihl * 4;
+		echo_request = POLC_ICMP_ECHO_REQUEST;
+		if (flow->protocol == POLC_IPPROTO_ICMPV6)
+			return;
+	} else {
+		struct ipv6hdr ip;
+
+		if (bpf_skb_load_bytes(skb, offset, &ip, sizeof(ip)) < 0)
+			return;
+		if (ip.version != 6)
+			return;
+		__builtin_memcpy(flow->saddr, &ip.saddr, sizeof(flow->saddr));
+		__builtin_memcpy(flow->daddr, &ip.daddr, sizeof(flow->daddr));
+		flow->protocol = ip.nexthdr;
+		offset += sizeof(ip);
+		echo_request = POLC_ICMPV6_ECHO_REQUEST;
+		if (flow->protocol == POLC_IPPROTO_ICMP)
+			return;
+	}
+
+	switch (flow->protocol) {
+	case POLC_IPPROTO_TCP:
+	case POLC_IPPROTO_UDP:
+	case POLC_IPPROTO_SCTP: {
+		struct polc_l4_ports ports;
+
+		if (bpf_skb_load_bytes(skb, offset, &ports, sizeof(ports)) < 0)
+			return;
+		flow->sport = ports.source;
+		flow->dport = ports.dest;
+		break;
+	}
+	case POLC_IPPROTO_ICMP:
+	case POLC_IPPROTO_ICMPV6: {
+		struct polc_icmp_echo icmp;
+
+		if (bpf_skb_load_bytes(skb, offset, &icmp, sizeof(icmp)) < 0)
+			return;
+		if (icmp.type != echo_request)
+			return;
+		flow->sport = icmp.identifier; /* as polc_parse_l4 keys a request */
+		break;
+	}
+	default:
+		return;
+	}
+	flow->valid = 1;
+}
+
+static __always_inline int polc_icmp_is_error(__u8 protocol, __u8 type)
+{
+	if (protocol == POLC_IPPROTO_ICMP)
+		return type == POLC_ICMP_DEST_UNREACH || type == POLC_ICMP_TIME_EXCEEDED ||
+		       type == POLC_ICMP_PARAMETER_PROBLEM;
+	return type >= POLC_ICMPV6_DEST_UNREACH && type <= POLC_ICMPV6_PARAMETER_PROBLEM;
+}
 
 /* Fills ports from the L4 header at l4_offset. */
 static __always_inline int polc_parse_l4(struct __sk_buff *skb, __u32 l4_offset, __u8 hop_limit,
@@ -167,6 +270,8 @@ static __always_inline int polc_parse_l4(struct __sk_buff *skb, __u32 l4_offset,
 			pkt->sport = icmp.identifier;
 		else if (icmp.type == reply)
 			pkt->dport = icmp.identifier;
+		else if (polc_icmp_is_error(pkt->protocol, icmp.type))
+			polc_parse_icmp_error(skb, l4_offset + POLC_ICMP_ERROR_HEADER_LEN, pkt);
 		return POLC_PARSE_OK;
 	}
 	default:

@@ -15,6 +15,8 @@
 #include "map_sync.h"
 #include "netns_guard.h"
 #include "node_state.h"
+#include "state_lock.h"
+#include "status.h"
 #include "tc.h"
 
 #include "polc/artifacts/digest.h"
@@ -144,6 +146,9 @@ class KernelLoader final : public Loader {
 public:
   Expected<LoadReport> load(const LoadRequest& request) override;
   Expected<UnloadReport> unload(const UnloadRequest& request) override;
+  Expected<StatusReport> status(const StatusRequest& request) override {
+    return kernelStatus(request);
+  }
 
 private:
   Expected<UnloadReport> unloadNode(const Placement& placement, const std::string& node);
@@ -164,6 +169,10 @@ Expected<const artifacts::NodeArtifacts*> chooseNode(const artifacts::Manifest& 
 
 Expected<LoadReport> KernelLoader::load(const LoadRequest& request) {
   const auto& placement = request.placement;
+  // First: the state read below must still be true when it is written back.
+  // (Also before the log capture: libbpf's print hook is process-global.)
+  auto lock = StateLock::acquire(placement.stateDir, request.lockTimeout);
+  if (!lock) return Error{"load: " + lock.error()};
   LibbpfLogCapture log;
 
   // 1. Artifacts: refuse tampered or incomplete output before any kernel contact.
@@ -171,6 +180,9 @@ Expected<LoadReport> KernelLoader::load(const LoadRequest& request) {
   if (!manifest) return Error{manifest.error()};
   if (auto verified = artifacts::verifyManifest(request.outDir, *manifest); !verified)
     return Error{verified.error()};
+  // The manifest lists every file's digest: its own digest names the build.
+  auto revision = artifacts::sha256OfFile(request.outDir / "manifest.json");
+  if (!revision) return Error{revision.error()};
   auto chosen = chooseNode(*manifest, request.node);
   if (!chosen) return Error{chosen.error()};
   const auto& node = **chosen;
@@ -314,6 +326,7 @@ Expected<LoadReport> KernelLoader::load(const LoadRequest& request) {
                                 toPolicyMapEntries(table));
       if (!written) return Error{written.error()};
       report.policyEntries += *written;
+      state.mapEntries[relativePin(node.name, name, mapName)] = *written;
       return okStatus();
     };
     if (auto filled = fillPolicy(artifacts::kMapPolicyIngress, endpoint.ingress); !filled)
@@ -327,6 +340,7 @@ Expected<LoadReport> KernelLoader::load(const LoadRequest& request) {
         ipcacheFd, std::string(artifacts::kMapIpcache) + " of node " + node.name, *ipcacheEntries);
     if (!written) return failWithState(written.error());
     report.ipcacheEntries = *written;
+    state.mapEntries[relativePin(node.name, "", artifacts::kMapIpcache)] = *written;
   }
 
   // 4. Pin and attach the programs.
@@ -425,6 +439,12 @@ Expected<LoadReport> KernelLoader::load(const LoadRequest& request) {
   for (const auto& pin : state.pins) (livePins.contains(pin) ? keptPins : stalePins).push_back(pin);
   removePins(placement.pinRoot, node.name, stalePins);
   state.pins = keptPins;
+  for (const auto& pin : stalePins) state.mapEntries.erase(pin);
+  // Recorded only now: until every program is attached, the node runs
+  // (parts of) the previous revision.
+  state.revision = *revision;
+  std::error_code absoluteError;
+  state.outDir = fs::absolute(request.outDir, absoluteError).lexically_normal().string();
 
   if (auto written = writeNodeState(stateDir, state); !written)
     return Error{"loaded, but could not record the loader state: " + written.error()};
@@ -432,6 +452,10 @@ Expected<LoadReport> KernelLoader::load(const LoadRequest& request) {
 }
 
 Expected<UnloadReport> KernelLoader::unload(const UnloadRequest& request) {
+  std::error_code ec;
+  if (!fs::exists(request.placement.stateDir, ec)) return UnloadReport{}; // nothing recorded
+  auto lock = StateLock::acquire(request.placement.stateDir, request.lockTimeout);
+  if (!lock) return Error{"unload: " + lock.error()};
   std::vector<std::string> nodes;
   if (!request.node.empty()) {
     if (auto ok = checkPathComponent("node", request.node); !ok) return Error{ok.error()};

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <tuple>
 
 namespace polc::lab {
 
@@ -25,6 +26,11 @@ constexpr const char* kGatewayV4 = "169.254.1.1";
 constexpr const char* kGatewayV6 = "fe80::1";
 constexpr const char* kEndpointInterface = "eth0";
 constexpr size_t kMaxInterfaceName = 15; // IFNAMSIZ - 1
+// Node-to-node links: node i (in topology order) has 169.254.2.<i+1> and
+// fe80::2:<i+1> on each of its links, the next hop of the other nodes'
+// routes to its endpoints. Link-local, so they never clash with topology
+// addresses (endpoint gateways use 169.254.1.1 and fe80::1).
+constexpr size_t kMaxLinkedNodes = 250;
 
 bool isNameCharacter(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || c == '-';
@@ -130,10 +136,85 @@ Status buildNode(const topology::Node& node, const LabOptions& options,
   return okStatus();
 }
 
+// The interface in `node`'s namespace that leads to node `peer` (index
+// `peerIndex`): "to-<peer>" when that fits, else "to-node<index>".
+std::string nodeLinkInterface(const std::string& peer, size_t peerIndex) {
+  std::string name = "to-" + peer;
+  return name.size() <= kMaxInterfaceName ? name : "to-node" + std::to_string(peerIndex);
+}
+
+std::string nodeLinkAddressV4(size_t index) {
+  return "169.254.2." + std::to_string(index + 1);
+}
+
+std::string nodeLinkAddressV6(size_t index) {
+  char text[32];
+  std::snprintf(text, sizeof text, "fe80::2:%zx", index + 1);
+  return text;
+}
+
+// Routes in `from`'s namespace to everything of node `to` (its address and
+// its endpoints' addresses) over the link between them.
+std::vector<std::vector<std::string>> routesToNode(const std::string& fromNs,
+                                                   const std::string& link,
+                                                   const topology::Node& to, size_t toIndex) {
+  std::vector<std::vector<std::string>> commands = {{"ip", "-n", fromNs, "route", "add",
+                                                     nodeLinkAddressV4(toIndex), "dev", link,
+                                                     "scope", "link"}};
+  auto route = [&](const IpPrefix& address) {
+    if (isIpv6(address))
+      commands.push_back({"ip", "-n", fromNs, "-6", "route", "add", hostRoute(address), "via",
+                          nodeLinkAddressV6(toIndex), "dev", link});
+    else
+      commands.push_back({"ip", "-n", fromNs, "route", "add", hostRoute(address), "via",
+                          nodeLinkAddressV4(toIndex), "dev", link});
+  };
+  if (to.address) route(*to.address);
+  for (const auto& endpoint : to.endpoints)
+    for (const auto& address : endpoint.addresses) route(address);
+  return commands;
+}
+
+// Joins every pair of node namespaces with a veth, so that endpoints on
+// different nodes reach each other as on a flat, routed cluster network:
+// the source address is kept end to end, so each node's ipcache identifies
+// a remote endpoint by it.
+Status linkNodes(const topology::Topology& topology, const LabOptions& options) {
+  const auto& nodes = topology.nodes;
+  for (size_t i = 0; i < nodes.size(); ++i)
+    for (size_t j = i + 1; j < nodes.size(); ++j) {
+      const auto nsI = nodeNamespace(options.prefix, nodes[i].name);
+      const auto nsJ = nodeNamespace(options.prefix, nodes[j].name);
+      const auto linkI = nodeLinkInterface(nodes[j].name, j); // in i, leads to j
+      const auto linkJ = nodeLinkInterface(nodes[i].name, i);
+      std::vector<std::vector<std::string>> commands = {
+          {"ip", "-n", nsI, "link", "add", "name", linkI, "type", "veth", "peer", "name", linkJ,
+           "netns", nsJ},
+      };
+      for (const auto& [ns, link, index] : {std::tuple{nsI, linkI, i}, std::tuple{nsJ, linkJ, j}}) {
+        commands.push_back(
+            {"ip", "-n", ns, "address", "add", nodeLinkAddressV4(index) + "/32", "dev", link});
+        commands.push_back({"ip", "-n", ns, "address", "add", nodeLinkAddressV6(index) + "/64",
+                            "dev", link, "nodad"});
+        commands.push_back({"ip", "-n", ns, "link", "set", "dev", link, "up"});
+      }
+      for (auto& command : routesToNode(nsI, linkI, nodes[j], j)) commands.push_back(command);
+      for (auto& command : routesToNode(nsJ, linkJ, nodes[i], i)) commands.push_back(command);
+      for (const auto& command : commands)
+        if (auto ok = runChecked(command); !ok)
+          return Error{"link between nodes " + nodes[i].name + " and " + nodes[j].name + ": " +
+                       ok.error()};
+    }
+  return okStatus();
+}
+
 Status validate(const topology::Topology& topology, const LabOptions& options) {
   if (auto ok = checkPrefix(options.prefix); !ok) return ok;
   std::set<std::string> nodes, endpoints;
-  for (const auto& node : topology.nodes) {
+  if (topology.nodes.size() > kMaxLinkedNodes)
+    return Error{"the lab links at most " + std::to_string(kMaxLinkedNodes) + " nodes"};
+  for (size_t index = 0; index < topology.nodes.size(); ++index) {
+    const auto& node = topology.nodes[index];
     if (auto ok = checkName("node", node.name); !ok) return ok;
     if (!nodes.insert(node.name).second) return Error{"node " + node.name + " appears twice"};
     if (node.address && !node.address->isHost())
@@ -150,6 +231,11 @@ Status validate(const topology::Topology& topology, const LabOptions& options) {
                      " is longer than " + std::to_string(kMaxInterfaceName) + " characters"};
       if (!interfaces.insert(endpoint.interface).second)
         return Error{"node " + node.name + ": interface " + endpoint.interface + " is used twice"};
+      for (size_t peer = 0; peer < topology.nodes.size(); ++peer)
+        if (peer != index &&
+            endpoint.interface == nodeLinkInterface(topology.nodes[peer].name, peer))
+          return Error{"endpoint " + endpoint.name + ": interface " + endpoint.interface +
+                       " is the name of the lab's link to node " + topology.nodes[peer].name};
       // Addresses are parsed values already; only their shape matters here.
       for (const auto& address : endpoint.addresses)
         if (!address.isHost())
@@ -194,16 +280,21 @@ Expected<LabReport> up(const topology::Topology& topology, const LabOptions& opt
                  existing->front() + ", ...); run lab down first"};
 
   LabReport report;
+  auto removeCreated = [&] {
+    // Removing a namespace removes the veths inside it.
+    for (auto it = report.namespaces.rbegin(); it != report.namespaces.rend(); ++it)
+      (void)runChecked({"ip", "netns", "delete", *it});
+  };
   for (const auto& node : topology.nodes) {
     if (auto built = buildNode(node, options, report.namespaces); !built) {
-      // Removing a namespace removes the veths inside it.
-      for (auto it = report.namespaces.rbegin(); it != report.namespaces.rend(); ++it)
-        (void)runChecked({"ip", "netns", "delete", *it});
+      removeCreated();
       return Error{"lab up: " + built.error()};
     }
   }
-  // Cross-node links (several nodes) are not built yet: each node's
-  // endpoints reach each other through their node namespace only.
+  if (auto linked = linkNodes(topology, options); !linked) {
+    removeCreated();
+    return Error{"lab up: " + linked.error()};
+  }
   return report;
 }
 

@@ -27,6 +27,8 @@ Expected<std::optional<NodeState>> readNodeState(const fs::path& file) {
     state.node = j.at("node").get<std::string>();
     state.netns = j.at("netns").get<std::string>();
     state.pinRoot = j.at("pin_root").get<std::string>();
+    state.revision = j.value("revision", "");
+    state.outDir = j.value("out_dir", "");
     for (const auto& a : j.at("attachments")) {
       state.attachments.push_back(
           {a.at("endpoint").get<std::string>(), a.at("interface").get<std::string>(),
@@ -36,6 +38,8 @@ Expected<std::optional<NodeState>> readNodeState(const fs::path& file) {
            a.at("qdisc_created_by_polc").get<bool>()});
     }
     state.pins = j.at("pins").get<std::vector<std::string>>();
+    if (j.contains("map_entries"))
+      state.mapEntries = j.at("map_entries").get<std::map<std::string, uint64_t>>();
     return std::optional<NodeState>(std::move(state));
   } catch (const json::exception& e) {
     return Error{"loader state " + file.string() + " is malformed: " + e.what()};
@@ -64,8 +68,11 @@ Status writeNodeState(const fs::path& stateDir, const NodeState& state) {
   json j = {{"node", state.node},
             {"netns", state.netns},
             {"pin_root", state.pinRoot},
+            {"revision", state.revision},
+            {"out_dir", state.outDir},
             {"attachments", attachments},
-            {"pins", pins}};
+            {"pins", pins},
+            {"map_entries", state.mapEntries}};
   return polc::writeFile(stateFile(stateDir, state.node), artifacts::dumpJson(j));
 }
 

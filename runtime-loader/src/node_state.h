@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,8 +31,15 @@ struct NodeState {
   std::string node;
   std::string netns;
   std::string pinRoot;
+  // The build this node runs: the SHA-256 of its manifest.json (which lists
+  // every file's digest, so it names the whole build), and where it was.
+  // Empty in state written before revisions were recorded.
+  std::string revision;
+  std::string outDir;
   std::vector<TcAttachment> attachments;
   std::vector<std::string> pins; // relative to pinRoot, e.g. "n1/polc_ct"; sorted
+  // Entries each filled map held after the load, by pin (status compares).
+  std::map<std::string, uint64_t> mapEntries;
   bool operator==(const NodeState&) const = default;
 };
 

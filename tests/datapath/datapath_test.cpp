@@ -297,6 +297,56 @@ TEST_F(DatapathTest, IcmpIdentifierZeroOpensNoReplyPathForOtherTypes) {
   EXPECT_EQ(toEndpoint(PacketBuilder::ipv4(kPeer, kEndpoint).icmp(3, 1, 0).build()), kDrop);
 }
 
+// Regression: ICMP errors about an allowed flow were judged by policy like
+// any ICMP, so an isolated direction dropped a UDP port unreachable and the
+// ICMPv6 packet-too-big that IPv6 path MTU discovery needs.
+TEST_F(DatapathTest, IcmpErrorsAboutATrackedFlowPassLikeReplies) {
+  load(true, true);
+  add(Direction::Egress, allow(kPeerIdentity, kUdp, 53));
+  add(Direction::Egress, allow(kPeerIdentity, kTcp, 443));
+  add(Direction::Egress, allow(kPeerIdentity, kIcmp, 8 << 8, 8));
+  const auto udp = PacketBuilder::ipv4(kEndpoint, kPeer).udp(33333, 53);
+  const auto portUnreachable = PacketBuilder::ipv4(kPeer, kEndpoint).icmpError(3, 3, udp).build();
+  EXPECT_EQ(toEndpoint(portUnreachable), kDrop) << "no flow yet: judged by policy";
+  EXPECT_EQ(fromEndpoint(udp.build()), kPass);
+  EXPECT_EQ(toEndpoint(portUnreachable), kPass);
+  // From a router on the path (an address the ipcache calls world).
+  EXPECT_EQ(toEndpoint(PacketBuilder::ipv4(kInternet, kEndpoint).icmpError(11, 0, udp).build()),
+            kPass);
+  // About another flow, or about a packet the endpoint received: policy.
+  const auto otherFlow = PacketBuilder::ipv4(kEndpoint, kPeer).udp(33334, 53);
+  EXPECT_EQ(toEndpoint(PacketBuilder::ipv4(kPeer, kEndpoint).icmpError(3, 3, otherFlow).build()),
+            kDrop);
+  const auto inbound = PacketBuilder::ipv4(kPeer, kEndpoint).udp(53, 33333);
+  EXPECT_EQ(toEndpoint(PacketBuilder::ipv4(kPeer, kEndpoint).icmpError(3, 3, inbound).build()),
+            kDrop);
+  // Not an error type: an echo reply needs a request of its own.
+  EXPECT_EQ(toEndpoint(PacketBuilder::ipv4(kPeer, kEndpoint).icmp(0, 0, 99).build()), kDrop);
+  // An error about an echo request.
+  const auto echo = PacketBuilder::ipv4(kEndpoint, kPeer).icmp(8, 0, 42);
+  EXPECT_EQ(fromEndpoint(echo.build()), kPass);
+  EXPECT_EQ(toEndpoint(PacketBuilder::ipv4(kPeer, kEndpoint).icmpError(3, 1, echo).build()), kPass);
+
+  // IPv6: packet too big and port unreachable about a TCP and a UDP flow.
+  add(Direction::Egress, allow(kPeerIdentity, kIcmpv6, 128 << 8, 8));
+  const auto tcp6 = PacketBuilder::ipv6(kEndpoint6, kPeer6).tcp(40000, 443);
+  const auto tooBig = PacketBuilder::ipv6(kPeer6, kEndpoint6).icmpError(2, 0, tcp6).build();
+  EXPECT_EQ(toEndpoint(tooBig), kDrop);
+  EXPECT_EQ(fromEndpoint(tcp6.build()), kPass);
+  EXPECT_EQ(toEndpoint(tooBig), kPass);
+  const auto udp6 = PacketBuilder::ipv6(kEndpoint6, kPeer6).udp(33333, 53);
+  EXPECT_EQ(fromEndpoint(udp6.build()), kPass);
+  EXPECT_EQ(toEndpoint(PacketBuilder::ipv6(kPeer6, kEndpoint6).icmpError(1, 4, udp6).build()),
+            kPass);
+  EXPECT_EQ(toEndpoint(PacketBuilder::ipv6(kPeer6, kEndpoint6)
+                           .icmpError(1, 4, PacketBuilder::ipv6(kEndpoint6, kPeer6).udp(1, 53))
+                           .build()),
+            kDrop);
+  // An IPv4 error type number inside ICMPv6 is not an error (3 is one in both).
+  EXPECT_EQ(toEndpoint(PacketBuilder::ipv6(kPeer6, kEndpoint6).icmpError(12, 0, udp6).build()),
+            kDrop);
+}
+
 TEST_F(DatapathTest, IcmpTypeAndCodeArePolicyPort) {
   load(true, true);
   add(Direction::Ingress, allow(POLC_IDENTITY_ANY, kIcmp, (3 << 8) | 4)); // frag. needed

@@ -101,6 +101,15 @@ PacketBuilder& PacketBuilder::icmp(uint8_t type, uint8_t code, uint16_t identifi
   return *this;
 }
 
+PacketBuilder& PacketBuilder::icmpError(uint8_t type, uint8_t code, const PacketBuilder& about) {
+  protocol_ = isIpv6_ ? kProtoIcmpv6 : kProtoIcmp;
+  l4_ = {type, code, 0, 0, 0, 0, 0, 0}; // checksum, then unused / MTU / pointer
+  auto frame = about.build();
+  size_t ipStart = about.vlan_ ? 18 : 14; // after the Ethernet header (and tag)
+  l4_.insert(l4_.end(), frame.begin() + static_cast<std::ptrdiff_t>(ipStart), frame.end());
+  return *this;
+}
+
 PacketBuilder& PacketBuilder::protocol(uint8_t number, size_t payloadBytes) {
   protocol_ = number;
   l4_.assign(payloadBytes, 0xab);

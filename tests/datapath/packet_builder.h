@@ -22,6 +22,9 @@ public:
   PacketBuilder& sctp(uint16_t sourcePort, uint16_t destinationPort);
   // ICMP for IPv4 frames, ICMPv6 for IPv6 frames.
   PacketBuilder& icmp(uint8_t type, uint8_t code, uint16_t identifier = 0);
+  // An ICMP (IPv4) or ICMPv6 (IPv6) error that carries `about`'s IP packet,
+  // as a host or router sends it back to that packet's source.
+  PacketBuilder& icmpError(uint8_t type, uint8_t code, const PacketBuilder& about);
   // A protocol whose payload the datapath does not parse (e.g. 47, GRE).
   PacketBuilder& protocol(uint8_t number, size_t payloadBytes = 8);
   // IPv4: fragment offset in 8-byte units (non-zero = non-first fragment).

@@ -103,6 +103,46 @@ TEST_F(LabTest, EndpointsReachEachOtherThroughTheNodeNamespace) {
   EXPECT_TRUE(again->namespaces.empty());
 }
 
+TEST_F(LabTest, EndpointsOnDifferentNodesReachEachOtherOverTheNodeLink) {
+  auto topology = twoEndpointTopology();
+  // b moves to a second node: a and b now talk across the node link.
+  topology::Node second;
+  second.name = "n2";
+  second.address = address("fd66:2::1");
+  second.endpoints = {topology.nodes[0].endpoints[1]};
+  second.endpoints[0].node = "n2";
+  second.endpoints[0].addresses = {address("10.66.2.11"), address("fd66:2::11")};
+  topology.nodes[0].endpoints.pop_back();
+  topology.nodes.push_back(second);
+  auto created = up(topology, options_);
+  ASSERT_TRUE(created) << created.error();
+  EXPECT_EQ(created->namespaces.size(), 4u);
+
+  EXPECT_TRUE(icmpEchoReplies(endpointNs("a"), "10.66.2.11", kTimeoutMs)) << "ping a -> b";
+  EXPECT_TRUE(icmpEchoReplies(endpointNs("b"), "10.66.1.10", kTimeoutMs)) << "ping b -> a";
+  EXPECT_TRUE(tcpConnects(endpointNs("a"), endpointNs("b"), "10.66.2.11", 8080, kTimeoutMs))
+      << "tcp a -> b";
+  EXPECT_TRUE(tcpConnects(endpointNs("b"), endpointNs("a"), "fd66::10", 8081, kTimeoutMs))
+      << "tcp6 b -> a";
+  EXPECT_TRUE(tcpConnects(endpointNs("a"), endpointNs("b"), "fd66:2::11", 8082, kTimeoutMs))
+      << "tcp6 a -> b";
+  // The other node's own address is routed too (IPv4 node n1, IPv6 node n2).
+  EXPECT_TRUE(icmpEchoReplies(endpointNs("b"), "10.66.0.1", kTimeoutMs)) << "ping b -> n1";
+
+  // The link is named after the peer node on each side.
+  auto links = runtime::runCommand(
+      {"ip", "-n", nodeNamespace(options_.prefix, "n1"), "-o", "link", "show", "dev", "to-n2"});
+  ASSERT_TRUE(links);
+  EXPECT_EQ(links->exitCode, 0) << links->err;
+
+  // An endpoint interface may not take a link's name.
+  ASSERT_TRUE(down(options_));
+  topology.nodes[0].endpoints[0].interface = "to-n2";
+  auto refused = up(topology, options_);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().find("link to node n2"), std::string::npos) << refused.error();
+}
+
 TEST_F(LabTest, UpRefusesASecondLabWithTheSamePrefix) {
   auto topology = twoEndpointTopology();
   ASSERT_TRUE(up(topology, options_));

@@ -7,8 +7,11 @@
 
 #include "command.h"
 #include "kernel_test_support.h"
+#include "map_sync.h"
 #include "netns_guard.h"
+#include "state_lock.h"
 #include "tc.h"
+#include "unique_fd.h"
 
 #include "polc/artifacts/digest.h"
 #include "polc/artifacts/manifest.h"
@@ -24,8 +27,11 @@
 
 #include <filesystem>
 #include <fstream>
+#include <future>
+#include <latch>
 #include <map>
 #include <set>
+#include <thread>
 
 namespace polc::loader {
 namespace {
@@ -194,6 +200,17 @@ protected:
     auto qdiscs =
         runtime::runCommand({"tc", "-n", placement_.netns, "qdisc", "show", "dev", interface});
     return qdiscs && qdiscs->out.find("clsact") != std::string::npos;
+  }
+
+  StatusRequest statusRequest() const {
+    StatusRequest request;
+    request.stateDir = placement_.stateDir;
+    return request;
+  }
+  StatusReport status() {
+    auto report = loader_->status(statusRequest());
+    EXPECT_TRUE(report) << report.error();
+    return report ? *report : StatusReport{};
   }
 
   bool aReachesB(uint16_t port) {
@@ -388,6 +405,224 @@ TEST_F(LoaderTest, SeveralNodesNeedAChoice) {
   EXPECT_NE(unknown.error().find("n9"), std::string::npos) << unknown.error();
   auto chosen = loader_->load({outDir_, "n1", placement_});
   ASSERT_TRUE(chosen) << chosen.error();
+}
+
+bool mentions(const std::vector<std::string>& drift, const std::string& text) {
+  return std::any_of(drift.begin(), drift.end(),
+                     [&](const auto& line) { return line.find(text) != std::string::npos; });
+}
+
+std::string joined(const std::vector<std::string>& lines) {
+  std::string text;
+  for (const auto& line : lines) text += line + "\n";
+  return text;
+}
+
+TEST_F(LoaderTest, StatusShowsProgramsRevisionAndTableFill) {
+  EXPECT_TRUE(status().nodes.empty()) << "status before any load";
+  OutDirWriter(outDir_).write({.bIngress = {denyTcpFrom(kIdentityA, 9001, 7)}});
+  auto loaded = loader_->load(request());
+  ASSERT_TRUE(loaded) << loaded.error();
+
+  auto report = status();
+  ASSERT_EQ(report.nodes.size(), 1u);
+  const auto& node = report.nodes[0];
+  EXPECT_TRUE(report.inSync()) << joined(node.drift);
+  EXPECT_EQ(node.node, "n1");
+  EXPECT_EQ(node.netns, placement_.netns);
+  EXPECT_EQ(node.revision, artifacts::sha256OfFile(outDir_ / "manifest.json").value());
+  EXPECT_EQ(fs::path(node.outDir), fs::absolute(outDir_).lexically_normal());
+
+  ASSERT_EQ(node.maps.size(), 2u);
+  EXPECT_EQ(node.maps[0].map, "polc_ipcache");
+  EXPECT_TRUE(node.maps[0].pinned);
+  EXPECT_EQ(node.maps[0].entries, 2u);
+  EXPECT_EQ(node.maps[0].loadedEntries, 2u);
+  EXPECT_GT(node.maps[0].capacity, 2u);
+  EXPECT_EQ(node.maps[1].map, "polc_ct");
+  EXPECT_FALSE(node.maps[1].loadedEntries) << "conntrack changes with traffic";
+
+  ASSERT_EQ(node.endpoints.size(), 2u);
+  for (const auto& endpoint : node.endpoints) {
+    EXPECT_EQ(endpoint.interface, "lxc-" + endpoint.endpoint);
+    ASSERT_EQ(endpoint.programs.size(), 2u);
+    for (const auto& program : endpoint.programs) {
+      EXPECT_NE(program.recordedId, 0u);
+      EXPECT_EQ(program.attachedId, program.recordedId) << endpoint.endpoint << " " << program.hook;
+      EXPECT_EQ(program.pinnedId, program.recordedId);
+      EXPECT_EQ(program.attachedName, program.program);
+    }
+    ASSERT_EQ(endpoint.maps.size(), 2u);
+    EXPECT_EQ(endpoint.maps[0].map, "polc_policy_in");
+    EXPECT_EQ(endpoint.maps[0].entries, endpoint.endpoint == "b" ? 1u : 0u);
+    EXPECT_EQ(endpoint.maps[1].map, "polc_policy_eg");
+    EXPECT_EQ(endpoint.maps[1].entries, 0u);
+  }
+
+  // A reload of another build is another revision.
+  OutDirWriter(outDir_).write(
+      {.bIngress = {denyTcpFrom(kIdentityA, 9002, 8), denyTcpFrom(kIdentityA, 9003, 9)}});
+  ASSERT_TRUE(loader_->load(request()));
+  auto reloaded = status();
+  ASSERT_EQ(reloaded.nodes.size(), 1u);
+  EXPECT_NE(reloaded.nodes[0].revision, node.revision);
+  EXPECT_TRUE(reloaded.inSync()) << joined(reloaded.nodes[0].drift);
+  EXPECT_EQ(reloaded.nodes[0].endpoints[1].maps[0].entries, 2u);
+
+  // Filters: only nodes recorded with the given netns and pin root.
+  auto otherNetns = statusRequest();
+  otherNetns.netns = "other";
+  EXPECT_TRUE(loader_->status(otherNetns)->nodes.empty());
+  auto otherPinRoot = statusRequest();
+  otherPinRoot.pinRoot = "/sys/fs/bpf/other";
+  EXPECT_TRUE(loader_->status(otherPinRoot)->nodes.empty());
+  auto oneNode = statusRequest();
+  oneNode.node = "n1";
+  oneNode.netns = placement_.netns;
+  EXPECT_EQ(loader_->status(oneNode)->nodes.size(), 1u);
+}
+
+TEST_F(LoaderTest, StatusFlagsDriftFromWhatWasLoaded) {
+  OutDirWriter(outDir_).write({.bIngress = {denyTcpFrom(kIdentityA, 9001, 7)}});
+  auto loaded = loader_->load(request());
+  ASSERT_TRUE(loaded) << loaded.error();
+  uint32_t aToEp = 0, bToEp = 0;
+  for (const auto& attached : loaded->attached)
+    if (attached.hook == "tc-egress")
+      (attached.endpoint == "a" ? aToEp : bToEp) = attached.programId;
+
+  {
+    auto netns = runtime::NetnsGuard::enter(placement_.netns);
+    ASSERT_TRUE(netns) << netns.error();
+    runtime::LibbpfLogCapture log;
+    // Someone removed polc's filter on a's ingress hook...
+    auto detached =
+        runtime::detachFilter(*runtime::interfaceIndex("lxc-a"), "lxc-a", "tc-ingress", log);
+    ASSERT_TRUE(detached && *detached);
+    // ...and put a's program where b's was, under polc's handle.
+    runtime::UniqueFd other(bpf_obj_get(pin("n1/a/polc_to_ep").c_str()));
+    ASSERT_TRUE(other.valid());
+    auto replaced = runtime::attachFilter(*runtime::interfaceIndex("lxc-b"), "lxc-b", "tc-egress",
+                                          other.get(), log);
+    ASSERT_TRUE(replaced) << replaced.error();
+  }
+  // A pin removed, a policy entry added by hand.
+  ASSERT_EQ(::unlink(pin("n1/a/polc_policy_eg").c_str()), 0);
+  {
+    runtime::UniqueFd map(bpf_obj_get(pin("n1/b/polc_policy_in").c_str()));
+    ASSERT_TRUE(map.valid());
+    artifacts::PolicyTable extra;
+    extra.entries = {denyTcpFrom(kIdentityB, 22, 9)};
+    auto entries = runtime::toPolicyMapEntries(extra);
+    ASSERT_EQ(bpf_map_update_elem(map.get(), &entries[0].first, &entries[0].second, BPF_ANY), 0);
+  }
+
+  auto report = status();
+  ASSERT_EQ(report.nodes.size(), 1u);
+  EXPECT_FALSE(report.inSync());
+  const auto& drift = report.nodes[0].drift;
+  EXPECT_TRUE(mentions(drift, "a: polc's filter at tc-ingress of lxc-a is missing"))
+      << joined(drift);
+  EXPECT_TRUE(mentions(drift, "b: the filter at tc-egress of lxc-b runs program id " +
+                                  std::to_string(aToEp) + " (polc_to_ep), not id " +
+                                  std::to_string(bToEp)))
+      << joined(drift);
+  EXPECT_TRUE(mentions(drift, "map pin n1/a/polc_policy_eg is missing")) << joined(drift);
+  EXPECT_TRUE(mentions(drift, "map n1/b/polc_policy_in holds 2 entries, the load left 1"))
+      << joined(drift);
+  EXPECT_EQ(drift.size(), 4u) << joined(drift);
+
+  // The program records say the same.
+  const auto& a = report.nodes[0].endpoints[0];
+  ASSERT_EQ(a.endpoint, "a");
+  EXPECT_FALSE(a.programs[0].attachedId);
+
+  // Everything gone with the lab's namespace.
+  ASSERT_TRUE(lab::down({.prefix = prefix_}));
+  auto gone = status();
+  ASSERT_EQ(gone.nodes.size(), 1u);
+  EXPECT_TRUE(mentions(gone.nodes[0].drift, "network namespace " + placement_.netns + " is gone"))
+      << joined(gone.nodes[0].drift);
+}
+
+using Clock = std::chrono::steady_clock;
+
+TEST_F(LoaderTest, ConcurrentLoadsAreSerializedAndBothSucceed) {
+  OutDirWriter(outDir_).write({.bIngress = {denyTcpFrom(kIdentityA, 9001, 7)}});
+  // Two loaders (as two `polc load` would be) started at the same moment.
+  std::latch start(2);
+  auto loadOnce = [&] {
+    auto loader = makeKernelLoader();
+    start.arrive_and_wait();
+    return loader->load(request());
+  };
+  auto first = std::async(std::launch::async, loadOnce);
+  auto second = std::async(std::launch::async, loadOnce);
+  auto firstReport = first.get();
+  auto secondReport = second.get();
+  ASSERT_TRUE(firstReport) << firstReport.error();
+  ASSERT_TRUE(secondReport) << secondReport.error();
+
+  // The later load replaced the earlier one in place: one filter per hook,
+  // the recorded state matches the kernel.
+  auto report = status();
+  ASSERT_EQ(report.nodes.size(), 1u);
+  EXPECT_TRUE(report.inSync()) << joined(report.nodes[0].drift);
+  size_t programs = 0;
+  for (const auto& endpoint : report.nodes[0].endpoints) programs += endpoint.programs.size();
+  EXPECT_EQ(programs, 4u);
+  EXPECT_FALSE(aReachesB(9001));
+  EXPECT_TRUE(aReachesB(9002));
+  // Interleaved, both would see no previous state and only one would create
+  // the qdisc: the other's state, written last, would disown it.
+  ASSERT_TRUE(loader_->unload({"", placement_}));
+  EXPECT_FALSE(hasClsact("lxc-a"));
+  EXPECT_FALSE(hasClsact("lxc-b"));
+}
+
+TEST_F(LoaderTest, LoadWaitsForTheLockHolder) {
+  OutDirWriter(outDir_).write({});
+  auto held = runtime::StateLock::acquire(placement_.stateDir, std::chrono::milliseconds(0));
+  ASSERT_TRUE(held) << held.error();
+  std::optional<runtime::StateLock> holder(std::move(*held));
+
+  auto started = Clock::now();
+  auto waiting = std::async(std::launch::async, [&] {
+    auto loader = makeKernelLoader();
+    return loader->load({outDir_, "", placement_, std::chrono::seconds(10)});
+  });
+  EXPECT_EQ(waiting.wait_for(std::chrono::milliseconds(400)), std::future_status::timeout)
+      << "load ran while another held the lock";
+  EXPECT_FALSE(attachedProgram("lxc-a", "tc-ingress"));
+  holder.reset(); // release
+  auto loaded = waiting.get();
+  ASSERT_TRUE(loaded) << loaded.error();
+  EXPECT_GE(Clock::now() - started, std::chrono::milliseconds(400));
+  EXPECT_TRUE(attachedProgram("lxc-a", "tc-ingress"));
+}
+
+TEST_F(LoaderTest, LoadAndUnloadGiveUpAfterTheTimeoutNamingTheHolder) {
+  OutDirWriter(outDir_).write({});
+  ASSERT_TRUE(loader_->load(request()));
+  auto holder = runtime::StateLock::acquire(placement_.stateDir, std::chrono::milliseconds(0));
+  ASSERT_TRUE(holder) << holder.error();
+  // Held by this process: flock conflicts between open file descriptions,
+  // so a second acquire fails even here, as for another process.
+  const auto pid = "(pid " + std::to_string(::getpid()) + ")";
+
+  auto started = Clock::now();
+  auto refused = loader_->load({outDir_, "", placement_, std::chrono::milliseconds(300)});
+  EXPECT_GE(Clock::now() - started, std::chrono::milliseconds(300));
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().find("holds " + (placement_.stateDir / "lock").string() + " " + pid),
+            std::string::npos)
+      << refused.error();
+  EXPECT_NE(refused.error().find("gave up after 0.3 s"), std::string::npos) << refused.error();
+
+  auto notUnloaded = loader_->unload({"", placement_, std::chrono::milliseconds(100)});
+  ASSERT_FALSE(notUnloaded);
+  EXPECT_NE(notUnloaded.error().find(pid), std::string::npos) << notUnloaded.error();
+  EXPECT_TRUE(attachedProgram("lxc-a", "tc-ingress")) << "unload went ahead without the lock";
 }
 
 } // namespace

@@ -2,9 +2,16 @@
 // netcat/socat. Every wait is bounded.
 //
 //   netprobe serve --tcp 80,81 --udp 9000 [--ready-file F] [--seconds N]
-//       echo server on 0.0.0.0 for N seconds (default 300)
+//       echo server on every IPv4 and IPv6 address ([::], dual-stack) for
+//       N seconds (default 300)
 //   netprobe connect tcp|udp ADDRESS PORT [--timeout-ms N]
-//       exit 0 when the peer echoed our message back, 1 otherwise
+//       exit 0 when the peer echoed our message back, 4 when it refused
+//       (TCP reset, or for UDP an ICMP/ICMPv6 port unreachable that reached
+//       us), 1 otherwise (no answer)
+//   netprobe ping ADDRESS [--timeout-ms N]
+//       one ICMP (IPv4 address) or ICMPv6 (IPv6 address) echo request;
+//       exit 0 when the matching echo reply arrives, 1 otherwise
+// ADDRESS is IPv4 or IPv6.
 #include <arpa/inet.h>
 #include <cerrno>
 #include <chrono>
@@ -14,7 +21,10 @@
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
+#include <netinet/icmp6.h>
 #include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/ip_icmp.h>
 #include <poll.h>
 #include <sstream>
 #include <string>
@@ -51,23 +61,42 @@ std::vector<int> parsePorts(const std::string& list) {
   return ports;
 }
 
-sockaddr_in address(const char* host, int port) {
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(uint16_t(port));
-  if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
-    std::fprintf(stderr, "netprobe: bad address %s\n", host);
-    std::exit(2);
+struct Address {
+  sockaddr_storage storage{};
+  socklen_t length = 0;
+  int family = AF_INET;
+  sockaddr* get() { return reinterpret_cast<sockaddr*>(&storage); }
+};
+
+// An IPv4 or IPv6 address (with a port); exits on a malformed one.
+Address address(const char* host, int port) {
+  Address result;
+  if (std::strchr(host, ':')) {
+    auto* in6 = reinterpret_cast<sockaddr_in6*>(&result.storage);
+    in6->sin6_family = AF_INET6;
+    in6->sin6_port = htons(uint16_t(port));
+    result.family = AF_INET6;
+    result.length = sizeof *in6;
+    if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) return result;
+  } else {
+    auto* in4 = reinterpret_cast<sockaddr_in*>(&result.storage);
+    in4->sin_family = AF_INET;
+    in4->sin_port = htons(uint16_t(port));
+    result.length = sizeof *in4;
+    if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) return result;
   }
-  return sa;
+  std::fprintf(stderr, "netprobe: bad address %s\n", host);
+  std::exit(2);
 }
 
+// One socket per port for both families: [::] with IPV6_V6ONLY off.
 Fd listenOn(int type, int port) {
-  Fd fd(::socket(AF_INET, type | SOCK_CLOEXEC, 0));
-  int one = 1;
+  Fd fd(::socket(AF_INET6, type | SOCK_CLOEXEC, 0));
+  int one = 1, zero = 0;
   ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  auto sa = address("0.0.0.0", port);
-  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 ||
+  ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
+  auto sa = address("::", port);
+  if (::bind(fd.get(), sa.get(), sa.length) != 0 ||
       (type == SOCK_STREAM && ::listen(fd.get(), 64) != 0)) {
     std::fprintf(stderr, "netprobe: cannot listen on port %d: %s\n", port, std::strerror(errno));
     std::exit(3);
@@ -96,7 +125,7 @@ int serve(const std::vector<int>& tcp, const std::vector<int>& udp, const std::s
     for (auto& fd : datagrams) {
       if (!(fds[i++].revents & POLLIN)) continue;
       char buffer[2048];
-      sockaddr_in from{};
+      sockaddr_storage from{}; // v4-mapped for IPv4 peers
       socklen_t length = sizeof from;
       auto n = ::recvfrom(fd.get(), buffer, sizeof buffer, 0, reinterpret_cast<sockaddr*>(&from),
                           &length);
@@ -118,21 +147,23 @@ int serve(const std::vector<int>& tcp, const std::vector<int>& udp, const std::s
   return 0;
 }
 
+constexpr int kRefused = 4; // exit code: the peer answered with a refusal
+
 // Waits for `events` on fd until the deadline; false on timeout.
 bool waitFor(int fd, short events, std::chrono::steady_clock::time_point deadline) {
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
       deadline - std::chrono::steady_clock::now());
   if (left.count() <= 0) return false;
   pollfd p{fd, events, 0};
-  return ::poll(&p, 1, int(left.count())) == 1 && (p.revents & events);
+  // An error (a refusal) is an answer too: the next recv or SO_ERROR reports it.
+  return ::poll(&p, 1, int(left.count())) == 1 && (p.revents & (events | POLLERR | POLLHUP));
 }
 
 int connectAndEcho(bool tcp, const char* host, int port, int timeoutMs) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs);
-  Fd fd(::socket(AF_INET, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   auto sa = address(host, port);
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 &&
-      errno != EINPROGRESS) {
+  Fd fd(::socket(sa.family, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (::connect(fd.get(), sa.get(), sa.length) != 0 && errno != EINPROGRESS) {
     std::fprintf(stderr, "netprobe: connect: %s\n", std::strerror(errno));
     return 1;
   }
@@ -141,7 +172,7 @@ int connectAndEcho(bool tcp, const char* host, int port, int timeoutMs) {
     int error = 0;
     socklen_t length = sizeof error;
     ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &error, &length);
-    if (error != 0) return 1;
+    if (error != 0) return error == ECONNREFUSED ? kRefused : 1;
   }
   const std::string message = "polc-netprobe";
   // UDP may lose the first datagram while neighbours resolve: resend a few times.
@@ -156,6 +187,7 @@ int connectAndEcho(bool tcp, const char* host, int port, int timeoutMs) {
     while (received.size() < message.size() && waitFor(fd.get(), POLLIN, attemptDeadline)) {
       char buffer[256];
       auto n = ::recv(fd.get(), buffer, sizeof buffer, 0);
+      if (n < 0 && errno == ECONNREFUSED) return kRefused; // the ICMP error got through
       if (n <= 0) break;
       received.append(buffer, size_t(n));
     }
@@ -164,10 +196,72 @@ int connectAndEcho(bool tcp, const char* host, int port, int timeoutMs) {
   return 1;
 }
 
+uint16_t internetChecksum(const void* data, size_t length) {
+  uint32_t sum = 0;
+  const auto* bytes = static_cast<const uint8_t*>(data);
+  for (size_t i = 0; i + 1 < length; i += 2) sum += uint32_t(bytes[i] << 8 | bytes[i + 1]);
+  if (length % 2) sum += uint32_t(bytes[length - 1] << 8);
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return htons(uint16_t(~sum));
+}
+
+// One echo request on a raw socket; 0 when its reply (same identifier and
+// sequence, from the target) arrives in time. For ICMPv6 the kernel fills
+// in the checksum (it covers a pseudo-header) and strips the IPv6 header
+// from what we read; for ICMP we compute it and skip the IPv4 header.
+int ping(const char* host, int timeoutMs) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs);
+  auto target = address(host, 0);
+  const bool v6 = target.family == AF_INET6;
+  Fd fd(::socket(target.family, SOCK_RAW | SOCK_CLOEXEC,
+                 v6 ? int(IPPROTO_ICMPV6) : int(IPPROTO_ICMP)));
+  if (fd.get() < 0) {
+    std::fprintf(stderr, "netprobe: raw socket: %s\n", std::strerror(errno));
+    return 1;
+  }
+  const uint16_t identifier = uint16_t(::getpid());
+  const uint16_t sequence = uint16_t(std::chrono::steady_clock::now().time_since_epoch().count());
+  unsigned char request[16] = {};
+  request[0] = v6 ? ICMP6_ECHO_REQUEST : ICMP_ECHO;
+  uint16_t id = htons(identifier), seq = htons(sequence);
+  std::memcpy(request + 4, &id, 2);
+  std::memcpy(request + 6, &seq, 2);
+  std::memcpy(request + 8, "polcping", 8);
+  if (!v6) {
+    uint16_t checksum = internetChecksum(request, sizeof request);
+    std::memcpy(request + 2, &checksum, 2);
+  }
+  if (::sendto(fd.get(), request, sizeof request, 0, target.get(), target.length) !=
+      ssize_t(sizeof request)) {
+    std::fprintf(stderr, "netprobe: sendto: %s\n", std::strerror(errno));
+    return 1;
+  }
+  while (waitFor(fd.get(), POLLIN, deadline)) {
+    unsigned char packet[1500];
+    Address from;
+    from.length = sizeof from.storage;
+    auto n = ::recvfrom(fd.get(), packet, sizeof packet, 0, from.get(), &from.length);
+    if (n <= 0) continue;
+    size_t offset = v6 ? 0 : size_t(reinterpret_cast<const iphdr*>(packet)->ihl) * 4;
+    if (size_t(n) < offset + 8) continue;
+    const unsigned char* reply = packet + offset;
+    bool sameSource =
+        v6 ? std::memcmp(&reinterpret_cast<sockaddr_in6*>(from.get())->sin6_addr,
+                         &reinterpret_cast<sockaddr_in6*>(target.get())->sin6_addr, 16) == 0
+           : reinterpret_cast<sockaddr_in*>(from.get())->sin_addr.s_addr ==
+                 reinterpret_cast<sockaddr_in*>(target.get())->sin_addr.s_addr;
+    if (sameSource && reply[0] == (v6 ? ICMP6_ECHO_REPLY : ICMP_ECHOREPLY) &&
+        std::memcmp(reply + 4, &id, 2) == 0 && std::memcmp(reply + 6, &seq, 2) == 0)
+      return 0;
+  }
+  return 1;
+}
+
 int usage() {
   std::fprintf(stderr,
                "usage: netprobe serve --tcp P,.. --udp P,.. [--ready-file F] [--seconds N]\n"
-               "       netprobe connect tcp|udp ADDRESS PORT [--timeout-ms N]\n");
+               "       netprobe connect tcp|udp ADDRESS PORT [--timeout-ms N]\n"
+               "       netprobe ping ADDRESS [--timeout-ms N]\n");
   return 2;
 }
 
@@ -201,6 +295,11 @@ int main(int argc, char** argv) {
     int timeoutMs = 1000;
     if (argc == 7 && std::string(argv[5]) == "--timeout-ms") timeoutMs = std::atoi(argv[6]);
     return connectAndEcho(protocol == "tcp", argv[3], std::atoi(argv[4]), timeoutMs);
+  }
+  if (command == "ping" && argc >= 3) {
+    int timeoutMs = 1000;
+    if (argc == 5 && std::string(argv[3]) == "--timeout-ms") timeoutMs = std::atoi(argv[4]);
+    return ping(argv[2], timeoutMs);
   }
   return usage();
 }

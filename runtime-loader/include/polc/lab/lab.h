@@ -4,8 +4,11 @@
 // Every node gets a namespace "<prefix>-n-<node>" that plays the node's host
 // stack and holds the endpoints' host-side interfaces (named as in the
 // topology); every endpoint gets a namespace "<prefix>-e-<endpoint>" with an
-// "eth0" whose peer is that interface. Nothing is created in the caller's
-// own network namespace, so nothing can clash with the machine's interfaces.
+// "eth0" whose peer is that interface. With several nodes, every pair of
+// node namespaces is joined by a veth ("to-<peer>") with routes to the
+// peer's address and endpoints, so cross-node traffic keeps its source
+// address (docs/cli.md). Nothing is created in the caller's own network
+// namespace, so nothing can clash with the machine's interfaces.
 #pragma once
 
 #include "polc/support/expected.h"

@@ -5,6 +5,7 @@
 
 #include "polc/support/expected.h"
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -35,10 +36,16 @@ struct Placement {
   std::string netns;
 };
 
+// Loads and unloads of one state dir (and so of the pins it records) run
+// one at a time, under an flock on <stateDir>/lock; a second one waits this
+// long for the first, then fails naming the holder's pid.
+inline constexpr std::chrono::milliseconds kDefaultLockTimeout = std::chrono::seconds(30);
+
 struct LoadRequest {
   std::filesystem::path outDir;
   std::string node; // empty: the manifest's only node
   Placement placement;
+  std::chrono::milliseconds lockTimeout = kDefaultLockTimeout;
 };
 
 struct AttachedProgram {
@@ -59,6 +66,65 @@ struct LoadReport {
 struct UnloadRequest {
   std::string node; // empty: every node this placement has state for
   Placement placement;
+  std::chrono::milliseconds lockTimeout = kDefaultLockTimeout;
+};
+
+// What status finds, compared with what the last load recorded.
+struct StatusRequest {
+  std::string node; // empty: every node with state in stateDir
+  std::filesystem::path stateDir = "/run/polc";
+  // Filters: only nodes recorded with this pin root / network namespace.
+  std::optional<std::filesystem::path> pinRoot;
+  std::optional<std::string> netns;
+};
+
+// Entries in a pinned map against its capacity.
+struct MapFill {
+  std::string map; // e.g. "polc_policy_in"
+  std::string pin; // relative to the pin root
+  bool pinned = false;
+  uint64_t entries = 0;
+  uint32_t capacity = 0;
+  std::optional<uint64_t> loadedEntries; // what the load left in it, if recorded
+};
+
+struct ProgramStatus {
+  std::string hook;                   // "tc-ingress" or "tc-egress"
+  std::string program;                // program name in the object
+  uint32_t recordedId = 0;            // what polc attached
+  std::optional<uint32_t> attachedId; // polc's filter on the hook now, if any
+  std::string attachedName;           // the kernel's name of that program
+  std::optional<uint32_t> pinnedId;   // the program pinned for it, if the pin exists
+};
+
+struct EndpointStatus {
+  std::string endpoint;
+  std::string interface;
+  int ifindex = 0;
+  std::vector<ProgramStatus> programs;
+  std::vector<MapFill> maps; // policy maps
+};
+
+struct NodeStatus {
+  std::string node;
+  std::string netns;
+  std::string pinRoot;
+  std::string revision; // SHA-256 of the loaded build's manifest.json
+  std::string outDir;
+  std::vector<EndpointStatus> endpoints;
+  std::vector<MapFill> maps; // node maps: ipcache, conntrack
+  // Every way the kernel differs from what was recorded, one sentence
+  // each; empty = what is attached is what polc loaded.
+  std::vector<std::string> drift;
+};
+
+struct StatusReport {
+  std::vector<NodeStatus> nodes;
+  bool inSync() const {
+    for (const auto& node : nodes)
+      if (!node.drift.empty()) return false;
+    return true;
+  }
 };
 
 struct UnloadReport {
@@ -71,6 +137,9 @@ public:
   virtual ~Loader() = default;
   virtual Expected<LoadReport> load(const LoadRequest&) = 0;
   virtual Expected<UnloadReport> unload(const UnloadRequest&) = 0;
+  // Read-only: what is attached and pinned, and how it differs from the
+  // recorded state. Fails only when the state cannot be read.
+  virtual Expected<StatusReport> status(const StatusRequest&) = 0;
 };
 
 std::unique_ptr<Loader> makeKernelLoader();

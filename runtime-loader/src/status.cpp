@@ -1,0 +1,219 @@
+#include "status.h"
+
+#include "libbpf_util.h"
+#include "netns_guard.h"
+#include "node_state.h"
+#include "tc.h"
+#include "unique_fd.h"
+
+#include "polc/artifacts/manifest.h"
+
+#include <bpf/bpf.h>
+
+#include <algorithm>
+#include <set>
+#include <vector>
+
+namespace polc::runtime {
+
+namespace fs = std::filesystem;
+using loader::EndpointStatus;
+using loader::MapFill;
+using loader::NodeStatus;
+using loader::ProgramStatus;
+
+namespace {
+
+std::string pinOf(const std::string& node, const std::string& endpoint, const std::string& name) {
+  return endpoint.empty() ? node + "/" + name : node + "/" + endpoint + "/" + name;
+}
+
+// The id of the program pinned at path, if there is one.
+std::optional<uint32_t> pinnedProgramId(const fs::path& path) {
+  UniqueFd fd(bpf_obj_get(path.c_str()));
+  if (!fd.valid()) return std::nullopt;
+  bpf_prog_info info{};
+  uint32_t length = sizeof info;
+  if (bpf_obj_get_info_by_fd(fd.get(), &info, &length) != 0) return std::nullopt;
+  return info.id;
+}
+
+// The kernel's (possibly truncated) name of a loaded program; empty if gone.
+std::string programName(uint32_t id) {
+  UniqueFd fd(bpf_prog_get_fd_by_id(id));
+  if (!fd.valid()) return "";
+  bpf_prog_info info{};
+  uint32_t length = sizeof info;
+  if (bpf_obj_get_info_by_fd(fd.get(), &info, &length) != 0) return "";
+  return info.name;
+}
+
+// Counts the entries of the map pinned at pinRoot/pin by walking its keys
+// (works for hash, LRU and LPM trie maps alike).
+MapFill mapFill(const fs::path& pinRoot, const std::string& map, const std::string& pin,
+                const NodeState& state) {
+  MapFill fill;
+  fill.map = map;
+  fill.pin = pin;
+  if (auto loaded = state.mapEntries.find(pin); loaded != state.mapEntries.end())
+    fill.loadedEntries = loaded->second;
+  UniqueFd fd(bpf_obj_get((pinRoot / pin).c_str()));
+  if (!fd.valid()) return fill;
+  bpf_map_info info{};
+  uint32_t length = sizeof info;
+  if (bpf_obj_get_info_by_fd(fd.get(), &info, &length) != 0) return fill;
+  fill.pinned = true;
+  fill.capacity = info.max_entries;
+  std::vector<unsigned char> current(info.key_size), next(info.key_size);
+  const void* previous = nullptr;
+  // Bounded: a map cannot hold more than its capacity (LRU eviction during
+  // the walk could otherwise restart it).
+  while (fill.entries <= info.max_entries &&
+         bpf_map_get_next_key(fd.get(), previous, next.data()) == 0) {
+    ++fill.entries;
+    current.swap(next);
+    previous = current.data();
+  }
+  return fill;
+}
+
+bool recorded(const NodeState& state, const std::string& pin) {
+  return std::find(state.pins.begin(), state.pins.end(), pin) != state.pins.end();
+}
+
+// Drift of a filled map: its pin is gone, or its contents changed since the
+// load (conntrack has no recorded count: it changes with traffic).
+void checkMap(const MapFill& fill, const NodeState& state, std::vector<std::string>& drift) {
+  if (!fill.pinned) {
+    if (recorded(state, fill.pin)) drift.push_back("map pin " + fill.pin + " is missing");
+    return;
+  }
+  if (fill.loadedEntries && *fill.loadedEntries != fill.entries)
+    drift.push_back("map " + fill.pin + " holds " + std::to_string(fill.entries) +
+                    " entries, the load left " + std::to_string(*fill.loadedEntries) +
+                    " (changed outside polc)");
+}
+
+NodeStatus nodeStatus(const NodeState& state) {
+  NodeStatus status;
+  status.node = state.node;
+  status.netns = state.netns;
+  status.pinRoot = state.pinRoot;
+  status.revision = state.revision;
+  status.outDir = state.outDir;
+  const fs::path pinRoot = state.pinRoot;
+  auto& drift = status.drift;
+
+  for (const auto* map : {artifacts::kMapIpcache, artifacts::kMapConntrack}) {
+    auto pin = pinOf(state.node, "", map);
+    if (!recorded(state, pin)) continue;
+    status.maps.push_back(mapFill(pinRoot, map, pin, state));
+    checkMap(status.maps.back(), state, drift);
+  }
+
+  // Endpoints in the order the state lists them.
+  for (const auto& attachment : state.attachments) {
+    auto it = std::find_if(status.endpoints.begin(), status.endpoints.end(),
+                           [&](const auto& e) { return e.endpoint == attachment.endpoint; });
+    if (it == status.endpoints.end()) {
+      EndpointStatus endpoint;
+      endpoint.endpoint = attachment.endpoint;
+      endpoint.interface = attachment.interface;
+      endpoint.ifindex = attachment.ifindex;
+      status.endpoints.push_back(std::move(endpoint));
+      it = std::prev(status.endpoints.end());
+    }
+    ProgramStatus program;
+    program.hook = attachment.hook;
+    program.program = attachment.program;
+    program.recordedId = attachment.programId;
+    auto pin = pinOf(state.node, attachment.endpoint, attachment.program);
+    program.pinnedId = pinnedProgramId(pinRoot / pin);
+    if (!program.pinnedId)
+      drift.push_back(attachment.endpoint + ": program pin " + pin + " is missing");
+    else if (*program.pinnedId != attachment.programId)
+      drift.push_back(attachment.endpoint + ": program pin " + pin + " holds program id " +
+                      std::to_string(*program.pinnedId) + ", not the attached id " +
+                      std::to_string(attachment.programId));
+    it->programs.push_back(program);
+  }
+  for (auto& endpoint : status.endpoints)
+    for (const auto* map : {artifacts::kMapPolicyIngress, artifacts::kMapPolicyEgress}) {
+      auto pin = pinOf(state.node, endpoint.endpoint, map);
+      if (!recorded(state, pin)) continue;
+      endpoint.maps.push_back(mapFill(pinRoot, map, pin, state));
+      checkMap(endpoint.maps.back(), state, drift);
+    }
+
+  // The tc filters, seen from the namespace that holds the interfaces.
+  if (!state.netns.empty() && !netnsExists(state.netns)) {
+    drift.push_back("network namespace " + state.netns +
+                    " is gone, and with it every filter polc attached there");
+    return status;
+  }
+  auto netns = NetnsGuard::enter(state.netns);
+  if (!netns) {
+    drift.push_back("cannot look at the filters: " + netns.error());
+    return status;
+  }
+  LibbpfLogCapture log; // "no such filter" is an answer, not noise on stderr
+  for (auto& endpoint : status.endpoints) {
+    const auto& name = endpoint.interface;
+    auto index = interfaceIndex(name);
+    if (!index) {
+      drift.push_back(endpoint.endpoint + ": interface " + name +
+                      " is gone, and with it polc's filters");
+      continue;
+    }
+    if (*index != endpoint.ifindex)
+      drift.push_back(endpoint.endpoint + ": interface " + name + " was recreated (ifindex " +
+                      std::to_string(*index) + ", polc attached to " +
+                      std::to_string(endpoint.ifindex) + ")");
+    for (auto& program : endpoint.programs) {
+      auto attached = queryFilter(*index, program.hook, log);
+      if (!attached) {
+        drift.push_back(endpoint.endpoint + ": " + attached.error());
+        continue;
+      }
+      program.attachedId = *attached;
+      const auto where = program.hook + " of " + name;
+      if (!program.attachedId) {
+        drift.push_back(endpoint.endpoint + ": polc's filter at " + where +
+                        " is missing (polc attached program id " +
+                        std::to_string(program.recordedId) + ")");
+        continue;
+      }
+      program.attachedName = programName(*program.attachedId);
+      if (*program.attachedId != program.recordedId)
+        drift.push_back(endpoint.endpoint + ": the filter at " + where + " runs program id " +
+                        std::to_string(*program.attachedId) + " (" + program.attachedName +
+                        "), not id " + std::to_string(program.recordedId) + " (" + program.program +
+                        ") that polc attached");
+    }
+  }
+  return status;
+}
+
+} // namespace
+
+Expected<loader::StatusReport> kernelStatus(const loader::StatusRequest& request) {
+  std::vector<std::string> nodes;
+  if (request.node.empty())
+    nodes = nodesWithState(request.stateDir);
+  else
+    nodes.push_back(request.node);
+  loader::StatusReport report;
+  for (const auto& node : nodes) {
+    if (node.empty() || node.find('/') != std::string::npos || node == "." || node == "..")
+      return Error{"node name \"" + node + "\" cannot be used as a path component"};
+    auto state = readNodeState(stateFile(request.stateDir, node));
+    if (!state) return Error{state.error()};
+    if (!*state) continue; // nothing loaded for this node
+    if (request.pinRoot && fs::path((*state)->pinRoot) != *request.pinRoot) continue;
+    if (request.netns && (*state)->netns != *request.netns) continue;
+    report.nodes.push_back(nodeStatus(**state));
+  }
+  return report;
+}
+
+} // namespace polc::runtime

@@ -1,0 +1,101 @@
+# Shared by the end-to-end scripts (sourced, not run): skipping, a random
+# prefix for everything created, cleanup on every exit, and checks.
+#
+# A script sets polc, netprobe before sourcing, then calls e2e_setup, and
+# registers its traffic servers in the array `servers`.
+
+skip() {
+  if [ "${POLC_REQUIRE_KERNEL:-0}" = 1 ]; then
+    echo "FAIL: cannot run: $1 (and POLC_REQUIRE_KERNEL=1)"
+    exit 1
+  fi
+  echo "SKIP: $1"
+  exit 77
+}
+
+e2e_setup() {
+  [ "$(id -u)" = 0 ] || skip "needs root (network namespaces, tc, BPF)"
+  command -v ip > /dev/null || skip "needs iproute2 (ip)"
+  [ -d /sys/fs/bpf ] || skip "no /sys/fs/bpf: kernel without BPF filesystem"
+  suffix=$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
+  prefix="polc-t$suffix"
+  pin_root="/sys/fs/bpf/$prefix"
+  state_dir="/run/$prefix"
+  work=$(mktemp -d "/tmp/$prefix.XXXX")
+  servers=()
+  passed=0 failed=0
+  trap e2e_cleanup EXIT
+  trap 'exit 130' INT TERM
+}
+
+e2e_cleanup() {
+  local status=$?
+  for pid in "${servers[@]}"; do kill "$pid" 2> /dev/null; done
+  wait 2> /dev/null
+  "$polc" unload --pin-root "$pin_root" --state-dir "$state_dir" > /dev/null 2>&1
+  "$polc" lab down --prefix "$prefix" > /dev/null 2>&1
+  # Belt and braces: whatever a crash in polc itself may have left.
+  for ns in $(ip netns list 2> /dev/null | awk '{print $1}' | grep "^$prefix-"); do ip netns delete "$ns"; done
+  rm -rf "$pin_root" "$state_dir" "$work"
+  exit $status
+}
+
+check() { # check NAME expected(0=succeeds,1=fails) command...
+  local name=$1 expected=$2
+  shift 2
+  "$@" > /dev/null 2>&1
+  local got=$?
+  [ $got -ne 0 ] && got=1
+  if [ $got -eq "$expected" ]; then
+    passed=$((passed + 1))
+    echo "ok   $name"
+  else
+    failed=$((failed + 1))
+    echo "FAIL $name (expected $([ "$expected" = 0 ] && echo success || echo failure))"
+  fi
+}
+
+must() { # a step that must succeed for the rest to make sense
+  if ! "$@"; then
+    echo "FAIL: step failed: $*"
+    failed=$((failed + 1))
+    echo "$passed passed, $failed failed"
+    exit 1
+  fi
+}
+
+# serve ENDPOINT ARGS...: a netprobe echo server in the endpoint's namespace.
+serve() {
+  local endpoint=$1
+  shift
+  ip netns exec "$prefix-e-$endpoint" "$netprobe" serve "$@" \
+    --ready-file "$work/ready-$endpoint" --seconds 300 &
+  servers+=($!)
+}
+
+wait_servers_ready() { # wait_servers_ready COUNT
+  for _ in $(seq 50); do
+    [ "$(ls "$work"/ready-* 2> /dev/null | wc -l)" -eq "$1" ] && return 0
+    sleep 0.1
+  done
+  echo "FAIL: servers not ready"
+  exit 1
+}
+
+# expect allowed|blocked FROM tcp|udp|ping ADDRESS [PORT]
+expect() {
+  local expected=0 verdict=$1 from=$2 what=$3 to=$4 port=${5:-}
+  [ "$verdict" = blocked ] && expected=1
+  if [ "$what" = ping ]; then
+    check "$from -> $to ping $verdict" $expected \
+      ip netns exec "$prefix-e-$from" "$netprobe" ping "$to" --timeout-ms 800
+  else
+    check "$from -> $to $what/$port $verdict" $expected \
+      ip netns exec "$prefix-e-$from" "$netprobe" connect "$what" "$to" "$port" --timeout-ms 800
+  fi
+}
+
+e2e_finish() {
+  echo "$passed passed, $failed failed"
+  [ "$failed" -eq 0 ]
+}

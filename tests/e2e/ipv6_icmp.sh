@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# End to end, IPv6 and ICMP: lab up (examples/policies/ipv6.yaml: dual-stack
+# web-1 and api-1, IPv6-only store-1) -> build -> two concurrent loads ->
+# ICMP and ICMPv6 echo, TCP and UDP over IPv6, neighbour discovery after
+# load, status and its drift report -> unload -> nothing left behind.
+#
+# usage: ipv6_icmp.sh POLC NETPROBE SOURCE_DIR
+# Exit 77 (skipped) without root or BPF, unless POLC_REQUIRE_KERNEL=1, where
+# that is a failure. Everything it creates is named polc-t<random>.
+set -uo pipefail
+
+polc=$1 netprobe=$2 source_dir=$3
+policy=$source_dir/examples/policies/ipv6.pol
+topology=$source_dir/examples/policies/ipv6.yaml
+. "$source_dir/tests/e2e/e2e_lib.sh"
+e2e_setup
+
+web4=10.60.1.10 web6=fd00:6:1::10 api4=10.60.1.20 api6=fd00:6:1::20 store6=fd00:6:1::30
+node_ns="$prefix-n-node-6"
+
+echo "# lab $prefix"
+must "$polc" lab up "$topology" --prefix "$prefix" > "$work/lab.log"
+for endpoint in web-1 api-1 store-1; do serve "$endpoint" --tcp 5432,8080,8081 --udp 8080,9000; done
+wait_servers_ready 3
+
+echo "# before load: the lab routes IPv4 and IPv6"
+expect allowed web-1 ping "$api6"
+expect allowed api-1 ping "$web4"
+expect allowed web-1 tcp "$store6" 5432
+expect allowed store-1 udp "$api6" 9000
+
+echo "# build, then two loads at once: the lock serializes them, both succeed"
+must "$polc" build "$policy" --topology "$topology" -o "$work/out" --quiet
+load() { "$polc" load "$work/out" --lab "$prefix" --pin-root "$pin_root" --state-dir "$state_dir" "$@"; }
+load > "$work/load-1.log" 2>&1 &
+first=$!
+load > "$work/load-2.log" 2>&1 &
+second=$!
+check "first of two concurrent loads" 0 wait $first
+check "second of two concurrent loads" 0 wait $second
+cat "$work/load-2.log"
+check "status: in sync after the concurrent loads" 0 \
+  "$polc" status --lab "$prefix" --pin-root "$pin_root" --state-dir "$state_dir"
+
+echo "# ICMP and ICMPv6 echo: api-1 takes echo requests from web-1 only"
+expect allowed web-1 ping "$api4"     # icmp type 8; the reply leaves api-1's isolated egress via conntrack
+expect allowed web-1 ping "$api6"     # icmpv6 type 128
+expect blocked store-1 ping "$api6"   # not web
+expect blocked api-1 ping "$web4"     # api-1's egress is isolated: no icmp
+expect blocked api-1 ping "$web6"
+expect blocked web-1 ping "$store6"   # store-1's ingress: tcp/5432, sctp/3868 from api only
+expect allowed store-1 ping "$web6"   # store-1's egress is open; the reply enters its isolated ingress via conntrack
+
+echo "# TCP and UDP over IPv6"
+expect allowed web-1 tcp "$api6" 8080
+expect allowed web-1 tcp "$api4" 8080
+expect blocked web-1 tcp "$api6" 8081
+expect blocked web-1 udp "$api6" 8080   # the rule is tcp/8080
+expect allowed api-1 tcp "$store6" 5432
+expect blocked web-1 tcp "$store6" 5432
+expect blocked store-1 tcp "$api6" 8080
+expect allowed store-1 udp "$web6" 9000 # the reply enters store-1's isolated ingress via conntrack
+expect blocked api-1 udp "$web6" 9000
+# Regression: ICMP errors about an allowed flow were dropped by an isolated
+# direction. store-1's UDP to a closed port of web-1 must learn it is closed
+# (netprobe exits 4 on ECONNREFUSED) through store-1's isolated ingress.
+check "store-1 -> $web6 udp/9999 refused: the ICMPv6 port unreachable passes" 0 bash -c \
+  "ip netns exec $prefix-e-store-1 '$netprobe' connect udp $web6 9999 --timeout-ms 800; [ \$? = 4 ]"
+
+echo "# neighbour discovery through the loaded programs: forget every neighbour, then talk"
+for ns in "$node_ns" "$prefix-e-web-1" "$prefix-e-api-1" "$prefix-e-store-1"; do
+  must ip -n "$ns" -6 neigh flush all
+done
+expect allowed web-1 tcp "$api6" 8080
+expect allowed api-1 tcp "$store6" 5432
+check "node resolved api-1 (fd00:6:1::20) by neighbour discovery" 0 bash -c \
+  "ip -n $node_ns -6 neigh show $api6 | grep -Eq 'lladdr .* (REACHABLE|STALE|DELAY|PROBE)'"
+check "store-1 resolved its gateway fe80::1 by neighbour discovery" 0 bash -c \
+  "ip -n $prefix-e-store-1 -6 neigh show fe80::1 | grep -Eq 'lladdr .* (REACHABLE|STALE|DELAY|PROBE)'"
+
+echo "# status names drift: a filter removed behind polc's back"
+ip netns exec "$node_ns" tc filter del dev v6-store1 egress
+check "status exits 1 on drift" 1 \
+  "$polc" status --lab "$prefix" --pin-root "$pin_root" --state-dir "$state_dir"
+check "status names the missing filter" 0 bash -c \
+  "'$polc' status --lab '$prefix' --state-dir '$state_dir' | grep -q \"store-1: polc's filter at tc-egress of v6-store1 is missing\""
+expect allowed web-1 tcp "$store6" 5432 # nothing enforces store-1's ingress now
+must load > /dev/null
+check "status in sync after a reload" 0 "$polc" status --lab "$prefix" --state-dir "$state_dir"
+expect blocked web-1 tcp "$store6" 5432
+
+echo "# unload: everything passes again, nothing of polc is left"
+must "$polc" unload --pin-root "$pin_root" --state-dir "$state_dir" > /dev/null
+expect allowed api-1 ping "$web6"
+expect allowed web-1 tcp "$store6" 5432
+check "no pins left" 1 bash -c "find '$pin_root' -mindepth 1 2> /dev/null | grep -q ."
+
+for pid in "${servers[@]}"; do kill "$pid" 2> /dev/null; done
+wait 2> /dev/null
+servers=()
+must "$polc" lab down --prefix "$prefix" > /dev/null
+check "no namespace left" 1 bash -c "ip netns list | grep -q '^$prefix-'"
+e2e_finish
