@@ -15,6 +15,7 @@
 
 #include "polc/diagnostics/diagnostics.h"
 #include "polc/evaluator/evaluator.h"
+#include "polc/frontend/formatter.h"
 #include "polc/frontend/parser.h"
 #include "polc/ir/text.h"
 #include "polc/passes/tables.h"
@@ -26,6 +27,7 @@
 #include <bpf/bpf.h>
 #include <linux/pkt_cls.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -58,8 +60,13 @@ struct Stats {
   int rejected = 0;
   long packets = 0;
   long allowed = 0;
+  long replies = 0; // replies sent after connection-opening packets
   int objects = 0;
   int failures = 0;
+  // How often each evaluator decision and each kind of peer came up: a
+  // comparison that never sees a deny by rule or a CIDR peer proves little.
+  std::map<evaluator::Decision, long> decisions;
+  std::map<std::string, long> peerKinds;
   std::string firstRejection;
 };
 
@@ -222,6 +229,23 @@ std::string tableText(const artifacts::PolicyTable& table) {
   return out.str();
 }
 
+std::string peerKind(const ir::Program& program, const evaluator::Resolved& resolved) {
+  if (resolved.endpoint) return "endpoint";
+  const auto* identity = program.findIdentity(resolved.identity);
+  if (!identity) return "unknown";
+  switch (identity->kind) {
+  case ir::Identity::Kind::Reserved:
+    return identity->name;
+  case ir::Identity::Kind::Cidr:
+    return "cidr";
+  case ir::Identity::Kind::ServiceAddress:
+    return "service";
+  case ir::Identity::Kind::Endpoint:
+    return "endpoint";
+  }
+  return "unknown";
+}
+
 struct Mismatch {
   std::string what; // "verdict" or "ipcache"
   const TestPacket* packet = nullptr;
@@ -229,6 +253,8 @@ struct Mismatch {
   uint32_t expectedIdentity = 0;
   uint32_t ipcacheIdentity = 0;
   evaluator::Judgement judgement;
+  std::string reply; // for a conntrack mismatch: the reply packet
+  int replyVerdict = 0;
 };
 
 void reportMismatch(const Options& options, const GeneratedCase& generated,
@@ -249,6 +275,9 @@ void reportMismatch(const Options& options, const GeneratedCase& generated,
       << ir::identityText(program, mismatch.ipcacheIdentity) << ")\n";
   out << "l4 value: protocol " << int(packet.protocol) << " value " << packet.l4Value() << "\n";
   out << "BPF:       " << verdictText(mismatch.bpfVerdict) << "\n";
+  if (!mismatch.reply.empty())
+    out << "reply:     " << mismatch.reply
+        << "\nBPF on the reply: " << verdictText(mismatch.replyVerdict) << "\n";
   out << "evaluator: " << (mismatch.judgement.allowed() ? "allow" : "deny") << ", "
       << decisionText(mismatch.judgement.decision) << "\n";
   // Every rule of that side that matches, with its place in the policy.
@@ -270,6 +299,55 @@ void reportMismatch(const Options& options, const GeneratedCase& generated,
       << "difftest --seed " << generated.seed << " --policies 1 --packets-per-policy "
       << options.packetsPerPolicy << (options.exactObjects ? " --exact-objects" : "") << "\n";
   std::cout << out.str() << std::flush;
+}
+
+// Do two programs mean the same (everything but source locations)?
+bool sameMeaning(const ir::Program& a, const ir::Program& b) {
+  auto sameIdentities = std::equal(a.identities.begin(), a.identities.end(), b.identities.begin(),
+                                   b.identities.end(), [](const auto& x, const auto& y) {
+                                     return std::tie(x.id, x.kind, x.labels, x.prefix, x.name) ==
+                                            std::tie(y.id, y.kind, y.labels, y.prefix, y.name);
+                                   });
+  auto sameRules = std::equal(a.rules.begin(), a.rules.end(), b.rules.begin(), b.rules.end(),
+                              [](const auto& x, const auto& y) {
+                                return std::tie(x.id, x.policy, x.verdict, x.direction, x.text) ==
+                                       std::tie(y.id, y.policy, y.verdict, y.direction, y.text);
+                              });
+  auto samePolicy = [](const ir::DirectionPolicy& x, const ir::DirectionPolicy& y) {
+    return x.isolated == y.isolated && std::equal(x.rules.begin(), x.rules.end(), y.rules.begin(),
+                                                  y.rules.end(), [](const auto& r, const auto& q) {
+                                                    return std::tie(r.rule, r.peers, r.ports) ==
+                                                           std::tie(q.rule, q.peers, q.ports);
+                                                  });
+  };
+  auto sameEndpoints = std::equal(a.endpoints.begin(), a.endpoints.end(), b.endpoints.begin(),
+                                  b.endpoints.end(), [&](const auto& x, const auto& y) {
+                                    return x.name == y.name && x.identity == y.identity &&
+                                           x.addresses == y.addresses &&
+                                           samePolicy(x.ingress, y.ingress) &&
+                                           samePolicy(x.egress, y.egress);
+                                  });
+  return sameIdentities && sameRules && sameEndpoints;
+}
+
+// `polc fmt` on the generated text must be idempotent and keep its meaning.
+Status checkFormatter(const GeneratedCase& generated, const topology::Topology& topology,
+                      const ir::Program& program) {
+  Diagnostics diagnostics;
+  auto formatted = frontend::formatText("difftest.pol", generated.policy, diagnostics);
+  if (!formatted) return Error{"polc fmt refused the policy:\n" + diagnostics.render()};
+  auto again = frontend::formatText("difftest.pol", *formatted, diagnostics);
+  if (!again || *again != *formatted)
+    return Error{"polc fmt is not idempotent:\n" +
+                 frontend::unifiedDiff("difftest.pol", *formatted, again.value_or(""))};
+  auto file = frontend::parseText("difftest.pol", *formatted, diagnostics);
+  std::optional<ir::Program> reparsed;
+  if (file) reparsed = sema::analyze(*file, topology, diagnostics);
+  if (!reparsed) return Error{"the formatted policy is rejected:\n" + diagnostics.render()};
+  if (!sameMeaning(program, *reparsed))
+    return Error{"the formatted policy means something else:\n" +
+                 frontend::unifiedDiff("difftest.pol", generated.policy, *formatted)};
+  return okStatus();
 }
 
 // One generated case end to end. Returns false on a mismatch; errors of the
@@ -296,6 +374,14 @@ Expected<bool> runCase(const Options& options, uint64_t seed, ObjectCache& objec
     return true;
   }
   ++stats.policies;
+  if (auto status = checkFormatter(generated, *topology, *program); !status) {
+    std::cout << "\n==== difftest MISMATCH (formatter) for seed " << seed << " ====\n"
+              << status.error() << "---- policy (difftest.pol) ----\n"
+              << generated.policy << "---- topology (difftest.yaml) ----\n"
+              << generated.topology << "---- reproduce ----\ndifftest --seed " << seed
+              << " --policies 1\n";
+    return false;
+  }
   if (options.verbose) std::cout << "seed " << seed << "\n" << generated.policy;
 
   std::map<std::string, artifacts::Ipcache> ipcaches; // per node
@@ -323,7 +409,6 @@ Expected<bool> runCase(const Options& options, uint64_t seed, ObjectCache& objec
           packet.direction == ast::Direction::Egress ? "polc_from_ep" : "polc_to_ep";
       auto verdict = (*harness)->run(programName, frame);
       if (!verdict) return Error{verdict.error()};
-      if (auto status = forgetPacket(**harness, packet); !status) return Error{status.error()};
       ++stats.packets;
 
       auto resolved = evaluator::resolveAddress(*program, endpoint.node, packet.peer());
@@ -332,12 +417,45 @@ Expected<bool> runCase(const Options& options, uint64_t seed, ObjectCache& objec
       auto judgement = evaluator::judge(*program, endpoint, packet.direction, resolved.identity,
                                         packet.protocol, packet.l4Value());
       if (judgement.allowed()) ++stats.allowed;
+      ++stats.decisions[judgement.decision];
+      ++stats.peerKinds[peerKind(*program, resolved)];
       const int expected = judgement.allowed() ? TC_ACT_OK : TC_ACT_SHOT;
-      Mismatch mismatch{"", &packet, *verdict, resolved.identity, *inMap, judgement};
+      Mismatch mismatch;
+      mismatch.packet = &packet;
+      mismatch.bpfVerdict = *verdict;
+      mismatch.expectedIdentity = resolved.identity;
+      mismatch.ipcacheIdentity = *inMap;
+      mismatch.judgement = judgement;
       if (*inMap != resolved.identity)
         mismatch.what = "ipcache identity";
       else if (*verdict != expected)
         mismatch.what = "verdict";
+      // Rule 5: the reply of a let-through connection passes the other
+      // program whatever its policy; a dropped packet opens nothing.
+      if (mismatch.what.empty() && packet.opensConnection()) {
+        TestPacket reply = packet.reply();
+        auto replyVerdict = (*harness)->run(
+            reply.direction == ast::Direction::Egress ? "polc_from_ep" : "polc_to_ep",
+            reply.frame());
+        if (!replyVerdict) return Error{replyVerdict.error()};
+        if (*verdict == TC_ACT_OK && *replyVerdict != TC_ACT_OK) {
+          mismatch.what = "reply of an allowed connection dropped";
+          mismatch.reply = reply.describe();
+          mismatch.replyVerdict = *replyVerdict;
+        }
+        if (*verdict == TC_ACT_SHOT) {
+          auto judgedReply = evaluator::judge(*program, endpoint, reply.direction,
+                                              resolved.identity, reply.protocol, reply.l4Value());
+          if (*replyVerdict != (judgedReply.allowed() ? TC_ACT_OK : TC_ACT_SHOT)) {
+            mismatch.what = "reply of a dropped packet not judged by policy";
+            mismatch.reply = reply.describe();
+            mismatch.replyVerdict = *replyVerdict;
+          }
+        }
+        if (auto status = forgetPacket(**harness, reply); !status) return Error{status.error()};
+        ++stats.replies;
+      }
+      if (auto status = forgetPacket(**harness, packet); !status) return Error{status.error()};
       if (!mismatch.what.empty()) {
         reportMismatch(options, generated, *program, mismatch,
                        packet.direction == ast::Direction::Ingress ? ingress : egress);
@@ -377,8 +495,15 @@ int run(const Options& options) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::cout << "difftest: " << stats.policies << " policies compared (" << stats.rejected
             << " rejected by sema), " << stats.packets << " packets (" << stats.allowed
-            << " allowed), " << stats.objects << " objects compiled, " << stats.failures
-            << " mismatching policies, " << seconds << " s\n";
+            << " allowed), " << stats.replies << " replies, " << stats.objects
+            << " objects compiled, " << stats.failures << " mismatching policies, " << seconds
+            << " s\n";
+  std::cout << "difftest: decisions:";
+  for (auto [decision, count] : stats.decisions)
+    std::cout << " " << decisionText(decision) << " " << count << ";";
+  std::cout << "\ndifftest: peers:";
+  for (const auto& [kind, count] : stats.peerKinds) std::cout << " " << kind << " " << count;
+  std::cout << "\n";
   // Sema rejecting generated input is a generator bug; a few would be
   // tolerable, many would mean the test compares much less than it claims.
   if (stats.rejected * 20 > options.policies) {

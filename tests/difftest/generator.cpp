@@ -193,7 +193,7 @@ private:
             chance(0.7) ? fresh(4, {10, 10, 0}, 0xff) : fresh(6, {0xfd, 0x00, 0x00, 0x10}, 0xff);
       nodes_.push_back(node);
     }
-    int endpointCount = uniform(1, 8);
+    int endpointCount = uniform(1, 10);
     // Endpoints with the same labels share an identity, so they must agree
     // on named ports: ports are chosen once per label set.
     std::map<std::pair<std::string, Labels>, std::map<std::string, std::string>> portsOf;
@@ -203,10 +203,10 @@ private:
       endpoint.node = pick(nodes_).name;
       if (!namespaces_.empty() && chance(0.8)) endpoint.nameSpace = pick(namespaces_).name;
       endpoint.labels = randomLabels(kEndpointLabels, 0.6);
-      int shape = uniform(0, 9);
-      if (shape < 5 || shape == 9) endpoint.addresses.push_back(endpointAddress(4));
-      if (shape >= 5) endpoint.addresses.push_back(endpointAddress(6));
-      if (shape == 9) std::swap(endpoint.addresses.front(), endpoint.addresses.back());
+      // One to three addresses, IPv4, IPv6 or both, in any order.
+      int addressCount = chance(0.7) ? 1 : uniform(2, 3);
+      for (int a = 0; a < addressCount; ++a)
+        endpoint.addresses.push_back(endpointAddress(chance(0.55) ? 4 : 6));
       auto [slot, isNew] = portsOf.try_emplace({endpoint.nameSpace, endpoint.labels});
       if (isNew)
         for (const auto& [name, protocol] : kPortNames)
@@ -384,10 +384,23 @@ private:
   std::string selector() { return selectorTree(0).first; }
 
   // ---- peers and ports ----
+  // Now and then exactly an address of the cluster (an endpoint's, a
+  // node's, a service's), or a prefix just around it.
+  IpPrefix cidrPrefix() {
+    if (!used_.empty() && chance(0.15)) {
+      auto it = used_.begin();
+      std::advance(it, uniform(0, int(used_.size()) - 1));
+      IpPrefix prefix = *it;
+      if (chance(0.5)) prefix.length = uint8_t(uniform(prefix.maxLength() - 8, prefix.maxLength()));
+      return masked(prefix);
+    }
+    return randomPrefix(chance(0.6) ? 4 : 6);
+  }
+
   std::string cidrPeer() {
     std::vector<IpPrefix> prefixes;
     int count = uniform(1, 2);
-    for (int i = 0; i < count; ++i) prefixes.push_back(randomPrefix(chance(0.6) ? 4 : 6));
+    for (int i = 0; i < count; ++i) prefixes.push_back(cidrPrefix());
     std::string text = "cidr ";
     for (size_t i = 0; i < prefixes.size(); ++i) text += (i ? ", " : "") + prefixText(prefixes[i]);
     if (chance(0.5)) {
@@ -488,7 +501,7 @@ private:
       for (bool ingress : {true, false}) {
         if (!chance(0.6)) continue;
         out += ingress ? "  ingress {\n" : "  egress {\n";
-        int ruleCount = uniform(0, 4);
+        int ruleCount = uniform(0, 5);
         for (int r = 0; r < ruleCount; ++r) out += "    " + rule(ingress) + "\n";
         out += "  }\n";
       }

@@ -55,6 +55,21 @@ bool TestPacket::isOwnIcmp() const {
   return protocol == (source.family == 4 ? uint8_t(IPPROTO_ICMP) : uint8_t(IPPROTO_ICMPV6));
 }
 
+bool TestPacket::opensConnection() const {
+  if (hasPorts()) return true;
+  return isOwnIcmp() && icmpType == (source.family == 4 ? 8 : 128);
+}
+
+TestPacket TestPacket::reply() const {
+  TestPacket answer = *this;
+  answer.direction =
+      direction == ast::Direction::Egress ? ast::Direction::Ingress : ast::Direction::Egress;
+  std::swap(answer.source, answer.destination);
+  std::swap(answer.sourcePort, answer.destinationPort);
+  if (isOwnIcmp()) answer.icmpType = source.family == 4 ? 0 : 129; // echo reply
+  return answer;
+}
+
 uint16_t TestPacket::l4Value() const {
   return evaluator::l4Value(protocol, destinationPort, icmpType, icmpCode);
 }
@@ -65,6 +80,7 @@ std::vector<uint8_t> TestPacket::frame() const {
           ? testing::PacketBuilder::ipv4(source.addressText(), destination.addressText())
           : testing::PacketBuilder::ipv6(source.addressText(), destination.addressText());
   const uint8_t ownIcmp = source.family == 4 ? uint8_t(IPPROTO_ICMP) : uint8_t(IPPROTO_ICMPV6);
+  if (hopByHop) builder.hopByHopHeader();
   switch (protocol) {
   case IPPROTO_TCP:
     builder.tcp(sourcePort, destinationPort); // a SYN: opens a connection
@@ -98,6 +114,7 @@ std::string TestPacket::describe() const {
     text += " type " + std::to_string(icmpType) + " code " + std::to_string(icmpCode);
     text += own ? " id " + std::to_string(icmpIdentifier) : " (in the other IP family)";
   }
+  if (hopByHop) text += " (after a hop-by-hop header)";
   return text;
 }
 
@@ -203,6 +220,8 @@ TestPacket PacketGenerator::next(const ir::Endpoint& endpoint) {
   packet.source = packet.direction == ast::Direction::Egress ? own : peer;
   packet.destination = packet.direction == ast::Direction::Egress ? peer : own;
 
+  // Extension headers must not change a verdict.
+  packet.hopByHop = own.family == 6 && chance(0.15);
   const uint8_t ownIcmp = own.family == 4 ? uint8_t(IPPROTO_ICMP) : uint8_t(IPPROTO_ICMPV6);
   const uint8_t otherIcmp = own.family == 4 ? uint8_t(IPPROTO_ICMPV6) : uint8_t(IPPROTO_ICMP);
   int kind = uniform(0, 99);

@@ -28,6 +28,13 @@ struct TestPacket {
   // ICMP in the other family (1 in IPv6, 58 in IPv4) the payload bytes.
   uint8_t icmpType = 0, icmpCode = 0;
   uint16_t icmpIdentifier = 0;
+  bool hopByHop = false; // IPv6: a hop-by-hop extension header before L4
+
+  // Does the datapath open a conntrack entry when it lets this through?
+  bool opensConnection() const;
+  // The reply a peer would send to it (addresses and ports swapped, an echo
+  // reply for an echo request), judged by the endpoint's other program.
+  TestPacket reply() const;
 
   bool hasPorts() const;  // TCP, UDP, SCTP
   bool isOwnIcmp() const; // ICMP in IPv4, ICMPv6 in IPv6
