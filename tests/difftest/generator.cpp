@@ -321,8 +321,12 @@ private:
   enum Precedence { kOr = 0, kAnd = 1, kUnary = 2 };
 
   std::string labelValue(const std::vector<std::string>& values) {
-    // Now and then a value no endpoint has (a warning, not an error).
-    return chance(0.05) ? "zzz" : pick(values);
+    // Now and then a value no endpoint has (a warning, not an error), also
+    // one with the escapes a string may hold (already escaped here).
+    int kind = uniform(0, 99);
+    if (kind < 4) return "zzz";
+    if (kind < 6) return R"(q\"x\\y)";
+    return pick(values);
   }
 
   // A key and the values it can take, including the reserved namespace keys.
