@@ -1,0 +1,542 @@
+// Differential test: random policies and topologies (generator.h) through
+// the real frontend, topology loader and sema; tables and ipcache from the
+// real passes, loaded into compiled endpoint programs the way the loader
+// fills maps; random first packets (packets.h) through BPF_PROG_TEST_RUN.
+// Every verdict must equal the reference evaluator's judge() for that side,
+// with the peer identity computed by the evaluator's resolveAddress; the
+// ipcache map's answer for the peer address is checked against it too.
+//
+// Exit codes: 0 all agree, 1 a mismatch (or too many rejected inputs),
+// 2 usage, 77 skipped (no root or BPF) unless POLC_REQUIRE_KERNEL=1.
+#include "bpf_harness.h"
+#include "generator.h"
+#include "map_sync.h"
+#include "packets.h"
+
+#include "polc/diagnostics/diagnostics.h"
+#include "polc/evaluator/evaluator.h"
+#include "polc/frontend/formatter.h"
+#include "polc/frontend/parser.h"
+#include "polc/ir/text.h"
+#include "polc/passes/tables.h"
+#include "polc/sema/sema.h"
+#include "polc/topology/loader.h"
+
+#include <CLI/CLI.hpp>
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <linux/pkt_cls.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <random>
+#include <sstream>
+#include <string>
+#include <tuple>
+
+namespace polc::difftest {
+namespace {
+
+constexpr int kExitMismatch = 1;
+constexpr int kExitSkip = 77;
+
+struct Options {
+  std::optional<uint64_t> seed;
+  int policies = 200;
+  int packetsPerPolicy = 1000;
+  bool exactObjects = false;
+  int maxFailures = 3;
+  bool verbose = false;
+};
+
+struct Stats {
+  int policies = 0;
+  int rejected = 0;
+  long packets = 0;
+  long allowed = 0;
+  long replies = 0; // replies sent after connection-opening packets
+  int objects = 0;
+  int failures = 0;
+  // How often each evaluator decision and each kind of peer came up: a
+  // comparison that never sees a deny by rule or a CIDR peer proves little.
+  std::map<evaluator::Decision, long> decisions;
+  std::map<std::string, long> peerKinds;
+  std::string firstRejection;
+};
+
+bool kernelRequired() {
+  const char* value = std::getenv("POLC_REQUIRE_KERNEL");
+  return value != nullptr && std::string_view(value) == "1";
+}
+
+// The codegen specializes an endpoint program on its identity and on the
+// isolation of each direction (codegen/src/endpoint_program.cpp). The
+// identity does not take part in the verdict (polc_handle_packet ignores
+// it), so by default one object per isolation pair serves every endpoint;
+// --exact-objects compiles one per (identity, isolation) to check that too.
+struct ObjectShape {
+  uint32_t identity = 0;
+  bool egressIsolated = false;
+  bool ingressIsolated = false;
+  auto operator<=>(const ObjectShape&) const = default;
+};
+
+class ObjectCache {
+public:
+  explicit ObjectCache(bool exact) : exact_(exact) {}
+
+  Expected<testing::BpfHarness*> forEndpoint(const ir::Endpoint& endpoint, Stats& stats) {
+    ObjectShape shape{exact_ ? endpoint.identity : 0, endpoint.egress.isolated,
+                      endpoint.ingress.isolated};
+    if (auto found = objects_.find(shape); found != objects_.end()) return &found->second;
+    // As driver/src/write_build.cpp emits it: both programs, always.
+    codegen::EndpointProgramSpec spec{.endpoint = "difftest",
+                                      .identity = exact_ ? endpoint.identity : 256,
+                                      .egressProgram = true,
+                                      .ingressProgram = true,
+                                      .egressIsolated = shape.egressIsolated,
+                                      .ingressIsolated = shape.ingressIsolated};
+    auto harness = testing::BpfHarness::build(spec);
+    if (!harness) return Error{harness.error()};
+    ++stats.objects;
+    return &objects_.emplace(shape, std::move(*harness)).first->second;
+  }
+
+private:
+  bool exact_;
+  std::map<ObjectShape, testing::BpfHarness> objects_;
+};
+
+// Conntrack must not decide a verdict: every packet is judged as the first
+// of its flow. After each packet its own entry (if the program opened one)
+// is deleted; walking the whole map instead costs a scan of every hash
+// bucket, so that is done once per endpoint, to prove the map empty.
+Status forgetPacket(const testing::BpfHarness& harness, const TestPacket& packet) {
+  auto fd = harness.mapFd("polc_ct");
+  if (!fd) return Error{fd.error()};
+  // The tuple as polc_ct_forward_key() builds it for this packet.
+  polc_ct_key key{};
+  const size_t addressBytes = packet.source.family == 4 ? 4 : 16;
+  std::memcpy(key.saddr, packet.source.bytes.data(), addressBytes);
+  std::memcpy(key.daddr, packet.destination.bytes.data(), addressBytes);
+  key.protocol = packet.protocol;
+  key.family = packet.source.family == 4 ? POLC_FAMILY_IPV4 : POLC_FAMILY_IPV6;
+  key.direction = packet.direction == ast::Direction::Egress ? POLC_CT_EGRESS : POLC_CT_INGRESS;
+  if (packet.hasPorts()) {
+    key.sport = htons(packet.sourcePort);
+    key.dport = htons(packet.destinationPort);
+  } else if (packet.isOwnIcmp()) {
+    key.sport = htons(packet.icmpIdentifier); // only echo requests open entries
+  }
+  if (bpf_map_delete_elem(*fd, &key) != 0 && errno != ENOENT)
+    return Error{std::string("polc_ct delete: ") + std::strerror(errno)};
+  return okStatus();
+}
+
+Status expectEmptyConntrack(const testing::BpfHarness& harness) {
+  auto size = harness.conntrackSize();
+  if (!size) return Error{size.error()};
+  if (*size != 0)
+    return Error{"polc_ct holds " + std::to_string(*size) +
+                 " entries after its packets' own were deleted: difftest's conntrack key is "
+                 "wrong, and verdicts may have been decided by conntrack"};
+  return okStatus();
+}
+
+Status clearConntrack(const testing::BpfHarness& harness) {
+  auto fd = harness.mapFd("polc_ct");
+  if (!fd) return Error{fd.error()};
+  polc_ct_key key{};
+  while (bpf_map_get_next_key(*fd, nullptr, &key) == 0)
+    if (bpf_map_delete_elem(*fd, &key) != 0)
+      return Error{std::string("polc_ct delete: ") + std::strerror(errno)};
+  if (errno != ENOENT) return Error{std::string("polc_ct iteration: ") + std::strerror(errno)};
+  return okStatus();
+}
+
+// What the loaded ipcache map says about an address (a miss is world).
+Expected<uint32_t> ipcacheIdentity(const testing::BpfHarness& harness, const IpPrefix& address) {
+  auto fd = harness.mapFd("polc_ipcache");
+  if (!fd) return Error{fd.error()};
+  polc_ipcache_key key{};
+  key.family = address.family == 4 ? POLC_FAMILY_IPV4 : POLC_FAMILY_IPV6;
+  key.prefixlen = POLC_IPCACHE_PREFIX_BASE + address.maxLength();
+  std::memcpy(key.addr, address.bytes.data(), address.family == 4 ? 4 : 16);
+  polc_ipcache_value value{};
+  if (bpf_map_lookup_elem(*fd, &key, &value) == 0) return value.identity;
+  if (errno == ENOENT) return POLC_IDENTITY_WORLD;
+  return Error{std::string("polc_ipcache lookup: ") + std::strerror(errno)};
+}
+
+// Fills the harness's maps for one endpoint with the loader's own
+// conversion and sync (runtime-loader/src/map_sync.h).
+Status loadEndpointMaps(const testing::BpfHarness& harness, const artifacts::Ipcache& ipcache,
+                        const artifacts::PolicyTable& ingress,
+                        const artifacts::PolicyTable& egress) {
+  auto ipcacheEntries = runtime::toIpcacheMapEntries(ipcache);
+  if (!ipcacheEntries) return Error{ipcacheEntries.error()};
+  auto fd = harness.mapFd("polc_ipcache");
+  if (!fd) return Error{fd.error()};
+  if (auto synced = runtime::syncLpmMap(*fd, "polc_ipcache", *ipcacheEntries); !synced)
+    return Error{synced.error()};
+  for (const auto* table : {&ingress, &egress}) {
+    const char* name =
+        table->direction == artifacts::Direction::Ingress ? "polc_policy_in" : "polc_policy_eg";
+    auto mapFd = harness.mapFd(name);
+    if (!mapFd) return Error{mapFd.error()};
+    if (auto synced = runtime::syncLpmMap(*mapFd, name, runtime::toPolicyMapEntries(*table));
+        !synced)
+      return Error{synced.error()};
+  }
+  return okStatus();
+}
+
+std::string decisionText(evaluator::Decision decision) {
+  switch (decision) {
+  case evaluator::Decision::AllowedNotIsolated:
+    return "allowed (not isolated, no deny matches)";
+  case evaluator::Decision::AllowedByRule:
+    return "allowed by rule";
+  case evaluator::Decision::DeniedByRule:
+    return "denied by rule";
+  case evaluator::Decision::DeniedIsolated:
+    return "denied (isolated, no allow matches)";
+  }
+  return "?";
+}
+
+std::string verdictText(int tcAction) {
+  if (tcAction == TC_ACT_OK) return "TC_ACT_OK (pass)";
+  if (tcAction == TC_ACT_SHOT) return "TC_ACT_SHOT (drop)";
+  return "tc action " + std::to_string(tcAction) + " (neither pass nor drop)";
+}
+
+std::string tableText(const artifacts::PolicyTable& table) {
+  std::ostringstream out;
+  out << "  " << artifacts::toString(table.direction) << " table ("
+      << (table.isolated ? "isolated" : "not isolated") << "), " << table.entries.size()
+      << " entries:\n";
+  for (const auto& entry : table.entries)
+    out << "    peer " << entry.identity << " proto " << int(entry.protocol) << " port "
+        << entry.port << "/" << int(entry.portPrefixBits) << " -> "
+        << artifacts::toString(entry.verdict) << " rule " << entry.ruleId << "\n";
+  return out.str();
+}
+
+std::string peerKind(const ir::Program& program, const evaluator::Resolved& resolved) {
+  if (resolved.endpoint) return "endpoint";
+  const auto* identity = program.findIdentity(resolved.identity);
+  if (!identity) return "unknown";
+  switch (identity->kind) {
+  case ir::Identity::Kind::Reserved:
+    return identity->name;
+  case ir::Identity::Kind::Cidr:
+    return "cidr";
+  case ir::Identity::Kind::ServiceAddress:
+    return "service";
+  case ir::Identity::Kind::Endpoint:
+    return "endpoint";
+  }
+  return "unknown";
+}
+
+struct Mismatch {
+  std::string what; // "verdict" or "ipcache"
+  const TestPacket* packet = nullptr;
+  int bpfVerdict = 0;
+  uint32_t expectedIdentity = 0;
+  uint32_t ipcacheIdentity = 0;
+  evaluator::Judgement judgement;
+  std::string reply; // for a conntrack mismatch: the reply packet
+  int replyVerdict = 0;
+};
+
+void reportMismatch(const Options& options, const GeneratedCase& generated,
+                    const ir::Program& program, const Mismatch& mismatch,
+                    const artifacts::PolicyTable& table) {
+  const auto& packet = *mismatch.packet;
+  const auto& endpoint = *packet.endpoint;
+  std::ostringstream out;
+  out << "\n==== difftest MISMATCH (" << mismatch.what << ") for seed " << generated.seed
+      << " ====\n";
+  out << "packet:   " << packet.describe() << "\n";
+  out << "endpoint: " << endpoint.name << " on " << endpoint.node << ", identity "
+      << endpoint.identity << ", " << ast::toString(packet.direction) << " "
+      << (endpoint.policy(packet.direction).isolated ? "isolated" : "not isolated") << "\n";
+  out << "peer:     " << packet.peer().addressText() << " -> evaluator identity "
+      << mismatch.expectedIdentity << " (" << ir::identityText(program, mismatch.expectedIdentity)
+      << "), ipcache map identity " << mismatch.ipcacheIdentity << " ("
+      << ir::identityText(program, mismatch.ipcacheIdentity) << ")\n";
+  out << "l4 value: protocol " << int(packet.protocol) << " value " << packet.l4Value() << "\n";
+  out << "BPF:       " << verdictText(mismatch.bpfVerdict) << "\n";
+  if (!mismatch.reply.empty())
+    out << "reply:     " << mismatch.reply
+        << "\nBPF on the reply: " << verdictText(mismatch.replyVerdict) << "\n";
+  out << "evaluator: " << (mismatch.judgement.allowed() ? "allow" : "deny") << ", "
+      << decisionText(mismatch.judgement.decision) << "\n";
+  // Every rule of that side that matches, with its place in the policy.
+  const auto& policy = endpoint.policy(packet.direction);
+  out << "matching rules of " << endpoint.name << "'s " << ast::toString(packet.direction) << ":\n";
+  bool any = false;
+  for (const auto& applied : policy.rules) {
+    if (!evaluator::matches(applied, mismatch.expectedIdentity, packet.protocol, packet.l4Value()))
+      continue;
+    const auto& rule = program.rules.at(applied.rule);
+    out << "  rule " << rule.id << " " << rule.location.str() << ": " << rule.text << "\n";
+    any = true;
+  }
+  if (!any) out << "  (none)\n";
+  out << tableText(table);
+  out << "---- policy (difftest.pol) ----\n" << generated.policy;
+  out << "---- topology (difftest.yaml) ----\n" << generated.topology;
+  out << "---- reproduce ----\n"
+      << "difftest --seed " << generated.seed << " --policies 1 --packets-per-policy "
+      << options.packetsPerPolicy << (options.exactObjects ? " --exact-objects" : "") << "\n";
+  std::cout << out.str() << std::flush;
+}
+
+// Do two programs mean the same (everything but source locations)?
+bool sameMeaning(const ir::Program& a, const ir::Program& b) {
+  auto sameIdentities = std::equal(a.identities.begin(), a.identities.end(), b.identities.begin(),
+                                   b.identities.end(), [](const auto& x, const auto& y) {
+                                     return std::tie(x.id, x.kind, x.labels, x.prefix, x.name) ==
+                                            std::tie(y.id, y.kind, y.labels, y.prefix, y.name);
+                                   });
+  auto sameRules = std::equal(a.rules.begin(), a.rules.end(), b.rules.begin(), b.rules.end(),
+                              [](const auto& x, const auto& y) {
+                                return std::tie(x.id, x.policy, x.verdict, x.direction, x.text) ==
+                                       std::tie(y.id, y.policy, y.verdict, y.direction, y.text);
+                              });
+  auto samePolicy = [](const ir::DirectionPolicy& x, const ir::DirectionPolicy& y) {
+    return x.isolated == y.isolated && std::equal(x.rules.begin(), x.rules.end(), y.rules.begin(),
+                                                  y.rules.end(), [](const auto& r, const auto& q) {
+                                                    return std::tie(r.rule, r.peers, r.ports) ==
+                                                           std::tie(q.rule, q.peers, q.ports);
+                                                  });
+  };
+  auto sameEndpoints = std::equal(a.endpoints.begin(), a.endpoints.end(), b.endpoints.begin(),
+                                  b.endpoints.end(), [&](const auto& x, const auto& y) {
+                                    return x.name == y.name && x.identity == y.identity &&
+                                           x.addresses == y.addresses &&
+                                           samePolicy(x.ingress, y.ingress) &&
+                                           samePolicy(x.egress, y.egress);
+                                  });
+  return sameIdentities && sameRules && sameEndpoints;
+}
+
+// `polc fmt` on the generated text must be idempotent and keep its meaning.
+Status checkFormatter(const GeneratedCase& generated, const topology::Topology& topology,
+                      const ir::Program& program) {
+  Diagnostics diagnostics;
+  auto formatted = frontend::formatText("difftest.pol", generated.policy, diagnostics);
+  if (!formatted) return Error{"polc fmt refused the policy:\n" + diagnostics.render()};
+  auto again = frontend::formatText("difftest.pol", *formatted, diagnostics);
+  if (!again || *again != *formatted)
+    return Error{"polc fmt is not idempotent:\n" +
+                 frontend::unifiedDiff("difftest.pol", *formatted, again.value_or(""))};
+  auto file = frontend::parseText("difftest.pol", *formatted, diagnostics);
+  std::optional<ir::Program> reparsed;
+  if (file) reparsed = sema::analyze(*file, topology, diagnostics);
+  if (!reparsed) return Error{"the formatted policy is rejected:\n" + diagnostics.render()};
+  if (!sameMeaning(program, *reparsed))
+    return Error{"the formatted policy means something else:\n" +
+                 frontend::unifiedDiff("difftest.pol", generated.policy, *formatted)};
+  return okStatus();
+}
+
+// One generated case end to end. Returns false on a mismatch; errors of the
+// machinery (not of the compared sides) come back as Error.
+Expected<bool> runCase(const Options& options, uint64_t seed, ObjectCache& objects, Stats& stats) {
+  GeneratedCase generated = generateCase(seed);
+  Diagnostics diagnostics;
+  auto file = frontend::parseText("difftest.pol", generated.policy, diagnostics);
+  auto topology = topology::loadText("difftest.yaml", generated.topology, diagnostics);
+  std::optional<ir::Program> program;
+  if (file && topology) program = sema::analyze(*file, *topology, diagnostics);
+  if (!program) {
+    ++stats.rejected;
+    if (stats.firstRejection.empty() || options.verbose) {
+      std::ostringstream out;
+      out << "seed " << seed << " rejected:\n";
+      out << diagnostics.render();
+      out << "---- policy ----\n"
+          << generated.policy << "---- topology ----\n"
+          << generated.topology;
+      if (stats.firstRejection.empty()) stats.firstRejection = out.str();
+      if (options.verbose) std::cout << out.str();
+    }
+    return true;
+  }
+  ++stats.policies;
+  if (auto status = checkFormatter(generated, *topology, *program); !status) {
+    std::cout << "\n==== difftest MISMATCH (formatter) for seed " << seed << " ====\n"
+              << status.error() << "---- policy (difftest.pol) ----\n"
+              << generated.policy << "---- topology (difftest.yaml) ----\n"
+              << generated.topology << "---- reproduce ----\ndifftest --seed " << seed
+              << " --policies 1\n";
+    return false;
+  }
+  if (options.verbose) std::cout << "seed " << seed << "\n" << generated.policy;
+
+  std::map<std::string, artifacts::Ipcache> ipcaches; // per node
+  PacketGenerator packets(*program, seed ^ 0x9e3779b97f4a7c15ull);
+  const size_t endpointCount = program->endpoints.size();
+  for (size_t e = 0; e < endpointCount; ++e) {
+    const auto& endpoint = program->endpoints[e];
+    auto ingress = passes::buildPolicyTable(*program, endpoint, ast::Direction::Ingress);
+    auto egress = passes::buildPolicyTable(*program, endpoint, ast::Direction::Egress);
+    auto [slot, isNew] = ipcaches.try_emplace(endpoint.node);
+    if (isNew) slot->second = passes::buildIpcache(*program, endpoint.node);
+    auto harness = objects.forEndpoint(endpoint, stats);
+    if (!harness) return Error{harness.error()};
+    if (auto status = clearConntrack(**harness); !status) return Error{status.error()};
+    if (auto status = loadEndpointMaps(**harness, slot->second, ingress, egress); !status)
+      return Error{status.error()};
+
+    // The packets of the case, spread over its endpoints.
+    int count = options.packetsPerPolicy / int(endpointCount) +
+                (e < size_t(options.packetsPerPolicy) % endpointCount ? 1 : 0);
+    for (int i = 0; i < count; ++i) {
+      TestPacket packet = packets.next(endpoint);
+      auto frame = packet.frame();
+      const char* programName =
+          packet.direction == ast::Direction::Egress ? "polc_from_ep" : "polc_to_ep";
+      auto verdict = (*harness)->run(programName, frame);
+      if (!verdict) return Error{verdict.error()};
+      ++stats.packets;
+
+      auto resolved = evaluator::resolveAddress(*program, endpoint.node, packet.peer());
+      auto inMap = ipcacheIdentity(**harness, packet.peer());
+      if (!inMap) return Error{inMap.error()};
+      auto judgement = evaluator::judge(*program, endpoint, packet.direction, resolved.identity,
+                                        packet.protocol, packet.l4Value());
+      if (judgement.allowed()) ++stats.allowed;
+      ++stats.decisions[judgement.decision];
+      ++stats.peerKinds[peerKind(*program, resolved)];
+      const int expected = judgement.allowed() ? TC_ACT_OK : TC_ACT_SHOT;
+      Mismatch mismatch;
+      mismatch.packet = &packet;
+      mismatch.bpfVerdict = *verdict;
+      mismatch.expectedIdentity = resolved.identity;
+      mismatch.ipcacheIdentity = *inMap;
+      mismatch.judgement = judgement;
+      if (*inMap != resolved.identity)
+        mismatch.what = "ipcache identity";
+      else if (*verdict != expected)
+        mismatch.what = "verdict";
+      // Rule 5: the reply of a let-through connection passes the other
+      // program whatever its policy; a dropped packet opens nothing.
+      if (mismatch.what.empty() && packet.opensConnection()) {
+        TestPacket reply = packet.reply();
+        auto replyVerdict = (*harness)->run(
+            reply.direction == ast::Direction::Egress ? "polc_from_ep" : "polc_to_ep",
+            reply.frame());
+        if (!replyVerdict) return Error{replyVerdict.error()};
+        if (*verdict == TC_ACT_OK && *replyVerdict != TC_ACT_OK) {
+          mismatch.what = "reply of an allowed connection dropped";
+          mismatch.reply = reply.describe();
+          mismatch.replyVerdict = *replyVerdict;
+        }
+        if (*verdict == TC_ACT_SHOT) {
+          auto judgedReply = evaluator::judge(*program, endpoint, reply.direction,
+                                              resolved.identity, reply.protocol, reply.l4Value());
+          if (*replyVerdict != (judgedReply.allowed() ? TC_ACT_OK : TC_ACT_SHOT)) {
+            mismatch.what = "reply of a dropped packet not judged by policy";
+            mismatch.reply = reply.describe();
+            mismatch.replyVerdict = *replyVerdict;
+          }
+        }
+        if (auto status = forgetPacket(**harness, reply); !status) return Error{status.error()};
+        ++stats.replies;
+      }
+      if (auto status = forgetPacket(**harness, packet); !status) return Error{status.error()};
+      if (!mismatch.what.empty()) {
+        reportMismatch(options, generated, *program, mismatch,
+                       packet.direction == ast::Direction::Ingress ? ingress : egress);
+        return false;
+      }
+    }
+    if (auto status = expectEmptyConntrack(**harness); !status) return Error{status.error()};
+  }
+  return true;
+}
+
+int run(const Options& options) {
+  if (auto reason = testing::kernelUnavailableReason()) {
+    if (kernelRequired()) {
+      std::cout << "FAIL: POLC_REQUIRE_KERNEL=1 but " << *reason << "\n";
+      return kExitMismatch;
+    }
+    std::cout << "SKIP: " << *reason << "\n";
+    return kExitSkip;
+  }
+  const uint64_t seed = options.seed ? *options.seed : std::random_device{}() * 65536ull;
+  std::cout << "difftest: seed " << seed << ", " << options.policies << " policies, "
+            << options.packetsPerPolicy << " packets per policy" << std::endl;
+  const auto start = std::chrono::steady_clock::now();
+  ObjectCache objects(options.exactObjects);
+  Stats stats;
+  for (int i = 0; i < options.policies; ++i) {
+    auto agreed = runCase(options, seed + uint64_t(i), objects, stats);
+    if (!agreed) {
+      std::cout << "difftest: error in case seed " << seed + uint64_t(i) << ": " << agreed.error()
+                << "\n";
+      return kExitMismatch;
+    }
+    if (!*agreed && ++stats.failures >= options.maxFailures) break;
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::cout << "difftest: " << stats.policies << " policies compared (" << stats.rejected
+            << " rejected by sema), " << stats.packets << " packets (" << stats.allowed
+            << " allowed), " << stats.replies << " replies, " << stats.objects
+            << " objects compiled, " << stats.failures << " mismatching policies, " << seconds
+            << " s\n";
+  std::cout << "difftest: decisions:";
+  for (auto [decision, count] : stats.decisions)
+    std::cout << " " << decisionText(decision) << " " << count << ";";
+  std::cout << "\ndifftest: peers:";
+  for (const auto& [kind, count] : stats.peerKinds) std::cout << " " << kind << " " << count;
+  std::cout << "\n";
+  // Sema rejecting generated input is a generator bug; a few would be
+  // tolerable, many would mean the test compares much less than it claims.
+  if (stats.rejected * 20 > options.policies) {
+    std::cout << "difftest: too many generated inputs rejected; the first:\n"
+              << stats.firstRejection;
+    return kExitMismatch;
+  }
+  if (!stats.firstRejection.empty() && options.verbose) std::cout << stats.firstRejection;
+  return stats.failures == 0 ? 0 : kExitMismatch;
+}
+
+} // namespace
+} // namespace polc::difftest
+
+int main(int argc, char** argv) {
+  polc::difftest::Options options;
+  CLI::App app{"Differential test: compiled BPF programs against the reference evaluator"};
+  app.add_option("--seed", options.seed, "first seed (case i uses seed + i); random by default");
+  app.add_option("--policies", options.policies, "number of generated policy sets")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--packets-per-policy", options.packetsPerPolicy,
+                 "packets per policy set, spread over its endpoints")
+      ->check(CLI::PositiveNumber);
+  app.add_flag("--exact-objects", options.exactObjects,
+               "compile one object per (identity, isolation) instead of per isolation pair");
+  app.add_option("--max-failures", options.maxFailures, "stop after this many mismatching cases")
+      ->check(CLI::PositiveNumber);
+  app.add_flag("-v,--verbose", options.verbose, "print every policy and every rejection");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+  return polc::difftest::run(options);
+}
