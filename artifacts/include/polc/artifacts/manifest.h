@@ -25,6 +25,9 @@ inline constexpr const char* kMapIpcache = "polc_ipcache";
 inline constexpr const char* kMapConntrack = "polc_ct";
 inline constexpr const char* kMapPolicyIngress = "polc_policy_in";
 inline constexpr const char* kMapPolicyEgress = "polc_policy_eg";
+// Read-only config (.rodata) that the loader sets before loading an object:
+// the endpoint's identity, from the manifest (EndpointArtifacts::identity).
+inline constexpr const char* kConfigEndpointIdentity = "polc_endpoint_identity";
 
 struct EndpointArtifacts {
   std::string name;

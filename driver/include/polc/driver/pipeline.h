@@ -37,10 +37,12 @@ struct BuildReport {
   std::filesystem::path outDir;
   size_t nodes = 0;
   size_t endpoints = 0;
-  size_t programs = 0;       // endpoints with programs to attach
-  size_t objects = 0;        // distinct objects after content addressing
-  size_t policyEntries = 0;  // over all tables
-  size_t ipcacheEntries = 0; // over all nodes
+  size_t programs = 0;        // endpoints with programs to attach
+  size_t objects = 0;         // distinct objects after content addressing
+  size_t objectsCompiled = 0; // clang runs
+  size_t objectsCached = 0;   // objects taken from the compile cache
+  size_t policyEntries = 0;   // over all tables
+  size_t ipcacheEntries = 0;  // over all nodes
 };
 
 // Writes the complete output directory: tables, ipcache, generated C,
