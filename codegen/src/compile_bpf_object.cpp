@@ -182,7 +182,9 @@ Status compileBpfObject(const CompileRequest& request) {
   std::vector<std::string> argv{*clang, "-target", "bpf", "-O2", "-g", "-Wall",
                                 // DW_AT_comp_dir and every path relative to it: "."
                                 "-fdebug-compilation-dir=.",
-                                "-fdebug-prefix-map=" + workDir.string() + "=."};
+                                // Debug info and __FILE__ alike (the sources are
+                                // given relative, this catches anything resolved).
+                                "-ffile-prefix-map=" + workDir.string() + "=."};
   for (const std::string& dir : request.includeDirs) argv.push_back("-I" + dir);
   if (std::string multiarch = multiarchIncludeDir(); !multiarch.empty()) {
     argv.push_back("-I" + multiarch);

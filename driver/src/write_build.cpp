@@ -165,6 +165,11 @@ Expected<BuildReport> writeBuild(const Compiled& compiled, const fs::path& reque
   artifacts::Manifest manifest;
   manifest.polcVersion = POLC_VERSION;
   manifest.cluster = program.cluster;
+  for (const auto& input : compiled.inputFiles) {
+    auto digest = artifacts::sha256OfFile(input);
+    if (!digest) return Error{"input " + input + ": " + digest.error()};
+    manifest.inputs[input] = *digest;
+  }
   // program.nodes and compiled.tables are both sorted by node name, and
   // each node's endpoints by name.
   for (size_t nodeIndex = 0; nodeIndex < program.nodes.size(); ++nodeIndex) {

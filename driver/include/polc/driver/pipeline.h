@@ -23,6 +23,9 @@ struct Inputs {
 };
 
 struct Compiled {
+  // Every file read: the policy file and its includes, then the topology,
+  // as given or as named by include (recorded with digests in the manifest).
+  std::vector<std::string> inputFiles;
   topology::Topology topology;
   ir::Program program;
   std::vector<passes::NodeTables> tables; // per node, sorted by name
