@@ -9,6 +9,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cstdlib>
+#include <thread>
+
 #include <unistd.h>
 
 namespace polc::driver {
@@ -135,7 +139,15 @@ bool needsPrograms(const ir::Endpoint& endpoint) {
 
 } // namespace
 
-Expected<BuildReport> writeBuild(const Compiled& compiled, const fs::path& requestedOutDir) {
+std::optional<fs::path> defaultCacheDir() {
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg && fs::path(xdg).is_absolute())
+    return fs::path(xdg) / "polc";
+  if (const char* home = std::getenv("HOME"); home && *home) return fs::path(home) / ".cache/polc";
+  return std::nullopt;
+}
+
+Expected<BuildReport> writeBuild(const Compiled& compiled, const fs::path& requestedOutDir,
+                                 const BuildOptions& options) {
   const auto& program = compiled.program;
   auto outDir = fs::absolute(requestedOutDir).lexically_normal();
   if (outDir.filename().empty()) outDir = outDir.parent_path();
@@ -232,7 +244,13 @@ Expected<BuildReport> writeBuild(const Compiled& compiled, const fs::path& reque
     ++report.nodes;
   }
   ObjectBuildStats objectStats;
-  auto objects = buildObjects(out.root(), sources, includeDirs, objectStats);
+  ObjectBuildOptions objectOptions;
+  objectOptions.jobs =
+      options.jobs != 0 ? options.jobs : std::max(1u, std::thread::hardware_concurrency());
+  objectOptions.cacheDir = options.cacheDir;
+  objectOptions.progress = options.progress;
+  auto objects = buildObjects(out.root(), sources, includeDirs, codegen::bpfLibraryFiles(),
+                              objectOptions, objectStats);
   if (!objects) return Error{objects.error()};
   std::vector<std::string> objectPaths;
   for (const auto& object : *objects) {

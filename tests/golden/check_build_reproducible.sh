@@ -5,7 +5,7 @@
 #
 #   a: from the source dir, cold cache (fresh --cache-dir)
 #   b: from the source dir, warm cache (the same --cache-dir), other -o path
-#   c: from a copy of the inputs in another directory,, a relative -o
+#   c: from a copy of the inputs in another directory, --no-cache, a relative -o
 #
 # usage: check_build_reproducible.sh POLC SOURCE_DIR EXAMPLE
 set -uo pipefail
@@ -16,17 +16,19 @@ inputs=(build "examples/policies/$example.pol" --topology "examples/policies/$ex
 fail() { echo "FAIL: $*"; exit 1; }
 
 cd "$source_dir"
-"$polc" "${inputs[@]}" -o "$work/a/out" -q > "$work/a.txt" 2>&1 ||
+"$polc" "${inputs[@]}" --cache-dir "$work/cache" -o "$work/a/out" -q > "$work/a.txt" 2>&1 ||
   { cat "$work/a.txt"; fail "build a"; }
-"$polc" "${inputs[@]}" -o "$work/somewhere/else/b" -q > "$work/b.txt" 2>&1 ||
+grep -q " 0 from the cache" "$work/a.txt" || { cat "$work/a.txt"; fail "build a should be cold"; }
+"$polc" "${inputs[@]}" --cache-dir "$work/cache" -o "$work/somewhere/else/b" -q > "$work/b.txt" 2>&1 ||
   { cat "$work/b.txt"; fail "build b"; }
+grep -q "(0 compiled" "$work/b.txt" || { cat "$work/b.txt"; fail "build b should run no clang"; }
 
 # Another working directory: a copy of the example's inputs (and whatever
 # they include) under the same relative paths.
 mkdir -p "$work/elsewhere/examples"
 cp -r examples/policies "$work/elsewhere/examples/"
 (cd "$work/elsewhere" &&
-  "$polc" "${inputs[@]}" -o c-out -q > "$work/c.txt" 2>&1) ||
+  "$polc" "${inputs[@]}" --no-cache -o c-out -q > "$work/c.txt" 2>&1) ||
   { cat "$work/c.txt"; fail "build c"; }
 
 status=0

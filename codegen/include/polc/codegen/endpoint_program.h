@@ -45,4 +45,12 @@ struct CompileRequest {
 // workDir's absolute path. On failure, the error carries clang's output.
 Status compileBpfObject(const CompileRequest&);
 
+// What determines an object besides its sources, for a compile cache: the
+// clang that compileBpfObject runs, its `--version` text, and every flag
+// except -ffile-prefix-map (which maps the work directory, whatever it is,
+// to ".").
+Expected<std::string> clangPath();
+Expected<std::string> clangVersion(const std::string& clangPath);
+std::vector<std::string> bpfCompileFlags(const std::vector<std::string>& includeDirs);
+
 } // namespace polc::codegen

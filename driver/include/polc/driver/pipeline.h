@@ -48,11 +48,23 @@ struct BuildReport {
   size_t ipcacheEntries = 0;  // over all nodes
 };
 
+struct BuildOptions {
+  unsigned jobs = 0; // clang processes at a time; 0: one per core
+  // The compile cache (objects keyed by the SHA-256 of what they are made
+  // from); nullopt: no cache. See defaultCacheDir().
+  std::optional<std::filesystem::path> cacheDir;
+  bool progress = false; // "compiling objects 3/12" on stderr for long builds
+};
+
+// $XDG_CACHE_HOME/polc, else $HOME/.cache/polc; nullopt when neither is set.
+std::optional<std::filesystem::path> defaultCacheDir();
+
 // Writes the complete output directory: tables, ipcache, generated C,
 // compiled objects and manifest.json. The directory is replaced only when
 // everything succeeded. Refuses to replace a directory that is not a polc
 // build output.
-Expected<BuildReport> writeBuild(const Compiled&, const std::filesystem::path& outDir);
+Expected<BuildReport> writeBuild(const Compiled&, const std::filesystem::path& outDir,
+                                 const BuildOptions& options = {});
 
 // What the compiled policy enforces, per node and endpoint, for a person.
 std::string describeEnforcement(const Compiled&);
