@@ -4,8 +4,14 @@
 #include "polc/codegen/endpoint_program.h"
 #include "polc/support/files.h"
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
 #include <system_error>
+#include <thread>
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -139,14 +145,62 @@ buildObjects(const fs::path& workDir, const std::vector<ObjectSource>& sources,
     }
   }
 
-  for (size_t i = 0; i < sources.size(); ++i) {
-    if (objects[i]) continue;
-    auto object = compileOne(workDir, sources[i], includeDirs);
-    if (!object) return Error{object.error()};
-    ++stats.compiled;
-    if (cache) cache->store(keys[i], *object);
-    objects[i] = std::move(*object);
-  }
+  std::vector<size_t> toCompile;
+  for (size_t i = 0; i < sources.size(); ++i)
+    if (!objects[i]) toCompile.push_back(i);
+  std::vector<std::optional<Error>> errors(sources.size());
+
+  // A small pool: each worker takes the next source to compile; results
+  // land in their source's slot, so the output does not depend on timing.
+  std::mutex mutex;
+  std::condition_variable changed;
+  size_t next = 0, finished = 0;
+  bool failed = false;
+  auto work = [&] {
+    for (;;) {
+      size_t index;
+      {
+        std::lock_guard lock(mutex);
+        if (failed || next == toCompile.size()) return;
+        index = toCompile[next++];
+      }
+      auto object = compileOne(workDir, sources[index], includeDirs);
+      if (object && cache) cache->store(keys[index], *object);
+      std::lock_guard lock(mutex);
+      if (object) {
+        objects[index] = std::move(*object);
+      } else {
+        errors[index] = Error{object.error()};
+        failed = true; // start no more clang runs; the running ones finish
+      }
+      ++finished;
+      changed.notify_all();
+    }
+  };
+  {
+    const size_t workers = std::min<size_t>(std::max(1u, options.jobs), toCompile.size());
+    std::vector<std::jthread> pool;
+    for (size_t i = 0; i < workers; ++i) pool.emplace_back(work);
+    // Meanwhile, progress for a person at a terminal, only once the build
+    // has taken long enough to wonder about.
+    const auto start = std::chrono::steady_clock::now();
+    bool shown = false;
+    std::unique_lock lock(mutex);
+    while (!changed.wait_for(lock, std::chrono::milliseconds(100), [&] {
+      return finished == next && (failed || next == toCompile.size());
+    })) {
+      if (options.progress && std::chrono::steady_clock::now() - start > std::chrono::seconds(1)) {
+        std::fprintf(stderr, "\rcompiling objects %zu/%zu", finished, toCompile.size());
+        std::fflush(stderr);
+        shown = true;
+      }
+    }
+    lock.unlock();
+    if (shown) std::fputs("\r\033[K", stderr); // leave the terminal as it was
+  }                                            // the pool joins here
+  stats.compiled += finished;
+  for (auto& error : errors) // the first failed source, in source order
+    if (error) return std::move(*error);
 
   std::vector<std::string> result;
   result.reserve(objects.size());

@@ -3,9 +3,9 @@
 # every file of the output (objects and manifest.json included), whatever
 # the output path, the working directory and the state of the compile cache.
 #
-#   a: from the source dir, cold cache (fresh --cache-dir)
+#   a: from the source dir, cold cache (fresh --cache-dir), one clang per core
 #   b: from the source dir, warm cache (the same --cache-dir), other -o path
-#   c: from a copy of the inputs in another directory, --no-cache, a relative -o
+#   c: from a copy of the inputs in another directory, --no-cache, -j 1, a relative -o
 #
 # usage: check_build_reproducible.sh POLC SOURCE_DIR EXAMPLE
 set -uo pipefail
@@ -28,7 +28,7 @@ grep -q "(0 compiled" "$work/b.txt" || { cat "$work/b.txt"; fail "build b should
 mkdir -p "$work/elsewhere/examples"
 cp -r examples/policies "$work/elsewhere/examples/"
 (cd "$work/elsewhere" &&
-  "$polc" "${inputs[@]}" --no-cache -o c-out -q > "$work/c.txt" 2>&1) ||
+  "$polc" "${inputs[@]}" --no-cache -j 1 -o c-out -q > "$work/c.txt" 2>&1) ||
   { cat "$work/c.txt"; fail "build c"; }
 
 status=0
