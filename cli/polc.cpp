@@ -83,8 +83,8 @@ int runCheck(const CompileOptions& options, Format format) {
   return compiled ? kExitOk : kExitInputError;
 }
 
-int runBuild(const CompileOptions& options, const std::string& outDir, Format format, bool quiet,
-             bool stats) {
+int runBuild(const CompileOptions& options, const std::string& outDir,
+             polc::driver::BuildOptions buildOptions, Format format, bool quiet, bool stats) {
   polc::Diagnostics diagnostics;
   auto compiled = polc::driver::compile({options.policy, options.topology}, diagnostics);
   printDiagnostics(diagnostics, format);
@@ -94,7 +94,7 @@ int runBuild(const CompileOptions& options, const std::string& outDir, Format fo
                 << "\n";
     return kExitInputError;
   }
-  auto report = polc::driver::writeBuild(*compiled, outDir);
+  auto report = polc::driver::writeBuild(*compiled, outDir, buildOptions);
   if (!report) return failSystem("build", report.error(), format);
   if (format == Format::Json) {
     nlohmann::json json{{"ok", true},
@@ -103,6 +103,8 @@ int runBuild(const CompileOptions& options, const std::string& outDir, Format fo
                         {"endpoints", report->endpoints},
                         {"programs", report->programs},
                         {"objects", report->objects},
+                        {"objects_compiled", report->objectsCompiled},
+                        {"objects_cached", report->objectsCached},
                         {"policy_entries", report->policyEntries},
                         {"ipcache_entries", report->ipcacheEntries},
                         {"diagnostics", diagnostics.toJson()},
@@ -113,7 +115,8 @@ int runBuild(const CompileOptions& options, const std::string& outDir, Format fo
   }
   std::cout << "polc: built " << outDir << ": " << report->nodes << " node(s), "
             << report->endpoints << " endpoint(s), " << report->programs << " with programs in "
-            << report->objects << " object(s), " << report->policyEntries
+            << report->objects << " object(s) (" << report->objectsCompiled << " compiled, "
+            << report->objectsCached << " from the cache), " << report->policyEntries
             << " policy table entries, " << report->ipcacheEntries << " ipcache entries\n";
   if (stats) std::cout << "\nTable sizes:\n" << polc::passes::statsText(compiled->stats);
   if (quiet) return kExitOk;
@@ -549,6 +552,14 @@ int main(int argc, char** argv) {
           std::map<std::string, Format>{{"text", Format::Text}, {"json", Format::Json}},
           CLI::ignore_case));
   build->add_flag("-q,--quiet", quiet, "Print only the one-line summary");
+  unsigned jobs = 0;
+  build->add_option("-j,--jobs", jobs, "clang processes at a time (default: one per core)")
+      ->check(CLI::PositiveNumber);
+  std::string cacheDir;
+  bool noCache = false;
+  build->add_option("--cache-dir", cacheDir,
+                    "Compile cache directory (default: $XDG_CACHE_HOME/polc or ~/.cache/polc)");
+  build->add_flag("--no-cache", noCache, "Neither read nor fill the compile cache");
   bool stats = false;
   build->add_flag("--stats", stats,
                   "Also print table sizes: entries, capacity and fill per endpoint and direction, "
@@ -653,7 +664,16 @@ int main(int argc, char** argv) {
   }
 
   if (*check) return runCheck(compileOptions, format);
-  if (*build) return runBuild(compileOptions, outDir, format, quiet, stats);
+  if (*build) {
+    polc::driver::BuildOptions buildOptions;
+    buildOptions.jobs = jobs;
+    if (!noCache)
+      buildOptions.cacheDir =
+          cacheDir.empty() ? polc::driver::defaultCacheDir() : std::filesystem::path(cacheDir);
+    // Progress only for a person watching: never into a log or a pipe.
+    buildOptions.progress = ::isatty(STDERR_FILENO) == 1;
+    return runBuild(compileOptions, outDir, buildOptions, format, quiet, stats);
+  }
   if (*explain) return runExplain(compileOptions, explainOptions, format);
   if (*diff) return runDiff(diffOptions, format);
   if (*test) return runTest(testFiles);

@@ -46,6 +46,7 @@ json toJson(const Manifest& manifest) {
   return {{"schema", manifest.schema},
           {"polc_version", manifest.polcVersion},
           {"cluster", manifest.cluster},
+          {"inputs", manifest.inputs},
           {"nodes", nodes},
           {"files", manifest.files}};
 }
@@ -60,6 +61,7 @@ Expected<Manifest> manifestFromJson(const json& j) {
                    ")"};
     manifest.polcVersion = j.at("polc_version").get<std::string>();
     manifest.cluster = j.at("cluster").get<std::string>();
+    manifest.inputs = j.at("inputs").get<std::map<std::string, std::string>>();
     for (const auto& n : j.at("nodes")) {
       NodeArtifacts node;
       node.name = n.at("name").get<std::string>();

@@ -2,7 +2,8 @@
 /*
  * The per-packet logic of an endpoint program. Generated C includes this
  * header and calls polc_handle_packet() with compile-time constants, so the
- * compiler folds the direction and isolation branches away.
+ * compiler folds the direction and isolation branches away; the endpoint's
+ * identity is load-time config (polc_endpoint_identity below).
  */
 #ifndef POLC_DATAPATH_H
 #define POLC_DATAPATH_H
@@ -17,6 +18,15 @@
 #include "polc_maps.h"
 #include "polc_parse.h"
 #include "polc_structs.h"
+
+/*
+ * Values that differ between endpoints but do not change the code are
+ * read-only config in .rodata, set by the loader before the object is loaded
+ * (the verifier then sees them as constants), not baked into the generated C:
+ * endpoints whose C would differ only in them share one object.
+ * The names are the loader's kConfig* constants (artifacts/manifest.h).
+ */
+const volatile __u32 polc_endpoint_identity = 0;
 
 /*
  * direction: POLC_CT_EGRESS for polc_from_ep (tc ingress hook, packets

@@ -161,6 +161,29 @@ Expected<ProcessResult> runProcess(const std::vector<std::string>& argv, const f
 
 } // namespace
 
+Expected<std::string> clangPath() {
+  return findClang();
+}
+
+Expected<std::string> clangVersion(const std::string& clang) {
+  auto run = runProcess({clang, "--version"}, fs::current_path());
+  if (!run) return Error{"running " + clang + " --version: " + run.error()};
+  if (run->signal != 0 || run->exitCode != 0)
+    return Error{clang + " --version failed:\n" + run->output};
+  return run->output;
+}
+
+std::vector<std::string> bpfCompileFlags(const std::vector<std::string>& includeDirs) {
+  std::vector<std::string> flags{"-target", "bpf", "-O2", "-g", "-Wall",
+                                 // DW_AT_comp_dir and every path relative to it: "."
+                                 "-fdebug-compilation-dir=."};
+  for (const std::string& dir : includeDirs) flags.push_back("-I" + dir);
+  if (std::string multiarch = multiarchIncludeDir(); !multiarch.empty()) {
+    flags.push_back("-I" + multiarch);
+  }
+  return flags;
+}
+
 Status compileBpfObject(const CompileRequest& request) {
   if (auto status = checkRelative("source", request.source); !status) return status;
   if (auto status = checkRelative("object", request.object); !status) return status;
@@ -179,14 +202,12 @@ Status compileBpfObject(const CompileRequest& request) {
   auto clang = findClang();
   if (!clang) return Error{clang.error()};
 
-  std::vector<std::string> argv{*clang, "-target", "bpf", "-O2", "-g", "-Wall",
-                                // DW_AT_comp_dir and every path relative to it: "."
-                                "-fdebug-compilation-dir=.",
-                                "-fdebug-prefix-map=" + workDir.string() + "=."};
-  for (const std::string& dir : request.includeDirs) argv.push_back("-I" + dir);
-  if (std::string multiarch = multiarchIncludeDir(); !multiarch.empty()) {
-    argv.push_back("-I" + multiarch);
-  }
+  std::vector<std::string> argv{*clang};
+  auto flags = bpfCompileFlags(request.includeDirs);
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  // Debug info and __FILE__ alike: the sources are given relative, this
+  // catches anything clang resolves against the work directory.
+  argv.push_back("-ffile-prefix-map=" + workDir.string() + "=.");
   argv.insert(argv.end(), {"-c", request.source, "-o", request.object});
 
   auto run = runProcess(argv, workDir);

@@ -24,7 +24,10 @@ std::optional<Compiled> compile(const Inputs& inputs, Diagnostics& diagnostics) 
   // Passes report in their own order; a person reads in file order.
   diagnostics.sort();
   if (!program || diagnostics.hasErrors()) return std::nullopt;
-  return Compiled{std::move(*topology), std::move(*program), std::move(tables), std::move(stats)};
+  std::vector<std::string> inputFiles = file->files;
+  inputFiles.push_back(inputs.topologyFile);
+  return Compiled{std::move(inputFiles), std::move(*topology), std::move(*program),
+                  std::move(tables), std::move(stats)};
 }
 
 } // namespace polc::driver

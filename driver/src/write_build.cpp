@@ -1,11 +1,17 @@
 #include "polc/driver/pipeline.h"
 
+#include "object_builder.h"
+
 #include "polc/artifacts/digest.h"
 #include "polc/artifacts/manifest.h"
 #include "polc/codegen/endpoint_program.h"
 #include "polc/passes/tables.h"
 
 #include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstdlib>
+#include <thread>
 
 #include <unistd.h>
 
@@ -83,19 +89,12 @@ public:
     return status;
   }
 
-  // Moves a compiled object to objects/<sha256>.o; identical objects share one file.
-  Expected<std::string> addObject(const std::string& temporaryRelative) {
-    auto contents = polc::readFile(root_ / temporaryRelative);
-    if (!contents) return Error{contents.error()};
-    auto digest = artifacts::sha256Hex(*contents);
+  // Stores a compiled object as objects/<sha256>.o; identical objects share one file.
+  Expected<std::string> addObject(const std::string& contents) {
+    auto digest = artifacts::sha256Hex(contents);
     std::string relative = "objects/" + digest + ".o";
-    std::error_code ec;
-    if (digests_.contains(relative))
-      fs::remove(root_ / temporaryRelative, ec);
-    else
-      fs::rename(root_ / temporaryRelative, root_ / relative, ec);
-    if (ec) return Error{"cannot store object " + relative + ": " + ec.message()};
-    digests_[relative] = digest;
+    if (digests_.contains(relative)) return relative;
+    if (auto status = write(relative, contents); !status) return Error{status.error()};
     return relative;
   }
 
@@ -140,7 +139,15 @@ bool needsPrograms(const ir::Endpoint& endpoint) {
 
 } // namespace
 
-Expected<BuildReport> writeBuild(const Compiled& compiled, const fs::path& requestedOutDir) {
+std::optional<fs::path> defaultCacheDir() {
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg && fs::path(xdg).is_absolute())
+    return fs::path(xdg) / "polc";
+  if (const char* home = std::getenv("HOME"); home && *home) return fs::path(home) / ".cache/polc";
+  return std::nullopt;
+}
+
+Expected<BuildReport> writeBuild(const Compiled& compiled, const fs::path& requestedOutDir,
+                                 const BuildOptions& options) {
   const auto& program = compiled.program;
   auto outDir = fs::absolute(requestedOutDir).lexically_normal();
   if (outDir.filename().empty()) outDir = outDir.parent_path();
@@ -158,9 +165,23 @@ Expected<BuildReport> writeBuild(const Compiled& compiled, const fs::path& reque
   if (auto status = out.write("identities.json", dumpJson(identitiesJson(program))); !status)
     return Error{status.error()};
 
+  // Distinct generated sources, in order of first use, and for each endpoint
+  // with programs which one it uses; compiled after the loop.
+  std::map<std::string, size_t> sourceIndex; // C text -> index in sources
+  std::vector<ObjectSource> sources;
+  struct ProgramUse {
+    size_t node, endpoint, source;
+  };
+  std::vector<ProgramUse> withPrograms;
+
   artifacts::Manifest manifest;
   manifest.polcVersion = POLC_VERSION;
   manifest.cluster = program.cluster;
+  for (const auto& input : compiled.inputFiles) {
+    auto digest = artifacts::sha256OfFile(input);
+    if (!digest) return Error{"input " + input + ": " + digest.error()};
+    manifest.inputs[input] = *digest;
+  }
   // program.nodes and compiled.tables are both sorted by node name, and
   // each node's endpoints by name.
   for (size_t nodeIndex = 0; nodeIndex < program.nodes.size(); ++nodeIndex) {
@@ -200,18 +221,20 @@ Expected<BuildReport> writeBuild(const Compiled& compiled, const fs::path& reque
         spec.egressProgram = spec.ingressProgram = true;
         spec.egressIsolated = endpoint.egress.isolated;
         spec.ingressIsolated = endpoint.ingress.isolated;
-        ep.source = endpointDir + "/prog.c";
-        if (auto status = out.write(ep.source, codegen::emitEndpointC(spec)); !status)
-          return Error{status.error()};
-        std::string temporaryObject = "objects/.compiling-" + endpoint.name + ".o";
-        auto compiled =
-            codegen::compileBpfObject({out.root(), ep.source, temporaryObject, includeDirs});
-        if (!compiled) return Error{"endpoint " + endpoint.name + ": " + compiled.error()};
-        auto object = out.addObject(temporaryObject);
-        if (!object) return Error{object.error()};
-        ep.object = *object;
+        // Endpoints whose C is byte-identical share one source and one
+        // object: the C holds no name or identity.
+        std::string text = codegen::emitEndpointC(spec);
+        auto [found, isNew] = sourceIndex.try_emplace(text, sources.size());
+        if (isNew) {
+          std::string path = "sources/" + artifacts::sha256Hex(text) + ".c";
+          if (auto status = out.write(path, text); !status) return Error{status.error()};
+          sources.push_back({path, std::move(text)});
+        }
+        ep.source = sources[found->second].path;
         ep.fromEndpointProgram = spec.egressProgram;
         ep.toEndpointProgram = spec.ingressProgram;
+        withPrograms.push_back(
+            {manifest.nodes.size(), nodeArtifacts.endpoints.size(), found->second});
         ++report.programs;
       }
       nodeArtifacts.endpoints.push_back(std::move(ep));
@@ -220,6 +243,26 @@ Expected<BuildReport> writeBuild(const Compiled& compiled, const fs::path& reque
     manifest.nodes.push_back(std::move(nodeArtifacts));
     ++report.nodes;
   }
+  ObjectBuildStats objectStats;
+  ObjectBuildOptions objectOptions;
+  objectOptions.jobs =
+      options.jobs != 0 ? options.jobs : std::max(1u, std::thread::hardware_concurrency());
+  objectOptions.cacheDir = options.cacheDir;
+  objectOptions.progress = options.progress;
+  auto objects = buildObjects(out.root(), sources, includeDirs, codegen::bpfLibraryFiles(),
+                              objectOptions, objectStats);
+  if (!objects) return Error{objects.error()};
+  std::vector<std::string> objectPaths;
+  for (const auto& object : *objects) {
+    auto path = out.addObject(object);
+    if (!path) return Error{path.error()};
+    objectPaths.push_back(*path);
+  }
+  for (const auto& use : withPrograms)
+    manifest.nodes[use.node].endpoints[use.endpoint].object = objectPaths[use.source];
+  report.objectsCompiled = objectStats.compiled;
+  report.objectsCached = objectStats.cached;
+
   manifest.files = out.digests();
   for (const auto& [path, digest] : manifest.files)
     if (path.starts_with("objects/")) ++report.objects;

@@ -283,6 +283,14 @@ Expected<LoadReport> KernelLoader::load(const LoadRequest& request) {
         return failWithState("endpoint " + name + ": object " + objectPath.string() +
                              " has no program " + wantedName);
 
+    // The identity is not compiled in (endpoints share objects): it is
+    // read-only config that the verifier sees as a constant.
+    auto identitySet = setReadOnlyConfig(object.get(), artifacts::kConfigEndpointIdentity,
+                                         endpoint.artifacts->identity);
+    if (!identitySet)
+      return failWithState("endpoint " + name + ": object " + objectPath.string() + ": " +
+                           identitySet.error());
+
     struct PinnedMap {
       const char* name;
       std::string relative;

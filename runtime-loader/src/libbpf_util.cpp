@@ -3,6 +3,9 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <vector>
+
+#include <bpf/btf.h>
 
 namespace polc::runtime {
 
@@ -48,6 +51,35 @@ std::string libbpfError(const std::string& what, int negativeErrno, LibbpfLogCap
   if (auto details = log.take(); !details.empty())
     message += "\n" + details; // each line starts with "libbpf: "
   return message;
+}
+
+Expected<bool> setReadOnlyConfig(bpf_object* object, std::string_view variable, uint32_t value) {
+  bpf_map* rodata = bpf_object__find_map_by_name(object, ".rodata");
+  const btf* types = bpf_object__btf(object);
+  if (!rodata || !types) return false;
+  int sectionId = btf__find_by_name_kind(types, ".rodata", BTF_KIND_DATASEC);
+  if (sectionId < 0) return false;
+  const btf_type* section = btf__type_by_id(types, static_cast<uint32_t>(sectionId));
+  const btf_var_secinfo* entries = btf_var_secinfos(section);
+  for (uint16_t i = 0; i < btf_vlen(section); ++i) {
+    const btf_type* var = btf__type_by_id(types, entries[i].type);
+    if (!var || variable != btf__name_by_offset(types, var->name_off)) continue;
+    if (entries[i].size != sizeof(value))
+      return Error{".rodata variable " + std::string(variable) + " has " +
+                   std::to_string(entries[i].size) + " bytes, expected " +
+                   std::to_string(sizeof(value))};
+    size_t size = 0;
+    const auto* initial = static_cast<const uint8_t*>(bpf_map__initial_value(rodata, &size));
+    if (!initial || entries[i].offset + sizeof(value) > size)
+      return Error{".rodata of the object is smaller than its BTF says"};
+    std::vector<uint8_t> data(initial, initial + size);
+    std::memcpy(data.data() + entries[i].offset, &value, sizeof(value));
+    if (int result = bpf_map__set_initial_value(rodata, data.data(), data.size()); result != 0)
+      return Error{"setting .rodata variable " + std::string(variable) + ": " +
+                   std::strerror(-result)};
+    return true;
+  }
+  return false;
 }
 
 } // namespace polc::runtime

@@ -3,8 +3,12 @@
 
 #include <bpf/libbpf.h>
 
+#include "polc/support/expected.h"
+
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace polc::runtime {
 
@@ -33,5 +37,12 @@ private:
 
 // "what: strerror(-code)" plus libbpf's messages when there are any.
 std::string libbpfError(const std::string& what, int negativeErrno, LibbpfLogCapture& log);
+
+// Sets a `const volatile __u32` global of the object's .rodata (load-time
+// config, see bpf/lib/polc_datapath.h) before bpf_object__load; the verifier
+// then sees the value as a constant. The variable is found by name in the
+// object's BTF. Returns false when the object has no such variable (a
+// specialized program need not read every config value).
+Expected<bool> setReadOnlyConfig(bpf_object* object, std::string_view variable, uint32_t value);
 
 } // namespace polc::runtime

@@ -1,5 +1,8 @@
 #include "bpf_harness.h"
 
+#include "libbpf_util.h"
+#include "polc/artifacts/manifest.h"
+
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -191,7 +194,7 @@ BpfHarness::BpfHarness(BpfHarness&&) noexcept = default;
 BpfHarness& BpfHarness::operator=(BpfHarness&&) noexcept = default;
 BpfHarness::~BpfHarness() = default;
 
-Expected<BpfHarness> BpfHarness::load(const fs::path& objectPath) {
+Expected<BpfHarness> BpfHarness::load(const fs::path& objectPath, uint32_t endpointIdentity) {
   LibbpfLogCapture log;
   std::unique_ptr<bpf_object, ObjectCloser> object(
       bpf_object__open_file(objectPath.c_str(), nullptr));
@@ -199,6 +202,10 @@ Expected<BpfHarness> BpfHarness::load(const fs::path& objectPath) {
     return Error{"bpf_object__open_file " + objectPath.string() + ": " + errnoText(errno) + "\n" +
                  log.text()};
   }
+  // As the loader does: the identity is load-time config, not in the C.
+  auto identitySet = runtime::setReadOnlyConfig(object.get(), artifacts::kConfigEndpointIdentity,
+                                                endpointIdentity);
+  if (!identitySet) return Error{objectPath.string() + ": " + identitySet.error()};
   if (int error = bpf_object__load(object.get()); error != 0) {
     return Error{"bpf_object__load " + objectPath.string() + ": " + errnoText(-error) + "\n" +
                  log.text()};
@@ -211,7 +218,7 @@ Expected<BpfHarness> BpfHarness::build(const codegen::EndpointProgramSpec& spec)
   if (!workDir) return Error{workDir.error()};
   auto object = buildEndpointObject(spec, workDir->path());
   if (!object) return Error{object.error()};
-  return load(*object); // the kernel holds the programs; the files may go
+  return load(*object, spec.identity); // the kernel holds the programs; the files may go
 }
 
 Expected<int> BpfHarness::mapFd(std::string_view name) const {

@@ -64,8 +64,10 @@ struct ProgramInfo {
 
 class BpfHarness {
 public:
-  // Opens and loads (verifies) every program of the object.
-  static Expected<BpfHarness> load(const std::filesystem::path& object);
+  // Opens and loads (verifies) every program of the object, with the
+  // endpoint identity set in its .rodata the way the loader sets it.
+  static Expected<BpfHarness> load(const std::filesystem::path& object,
+                                   uint32_t endpointIdentity = 0);
   // Emits, compiles and loads the endpoint in a temporary directory.
   static Expected<BpfHarness> build(const codegen::EndpointProgramSpec&);
 

@@ -4,7 +4,10 @@
 #include "bpf_harness.h"
 #include "packet_builder.h"
 
+#include <bpf/bpf.h>
 #include <gtest/gtest.h>
+
+#include <algorithm>
 
 #include <linux/pkt_cls.h>
 #include <netinet/in.h>
@@ -117,6 +120,24 @@ TEST_F(DatapathTest, BothProgramsPassTheVerifier) {
       }
     }
   }
+}
+
+// The identity is not in the C (endpoints share objects): the loader sets it
+// in .rodata. Read it back from the kernel's map.
+TEST_F(DatapathTest, EndpointIdentityReachesTheKernelAsReadOnlyConfig) {
+  load(true, true);
+  auto fd = harness_->mapFd(".rodata");
+  ASSERT_TRUE(fd) << fd.error();
+  bpf_map_info info{};
+  uint32_t infoSize = sizeof info;
+  ASSERT_EQ(bpf_obj_get_info_by_fd(*fd, &info, &infoSize), 0);
+  std::vector<uint8_t> value(info.value_size);
+  uint32_t key = 0;
+  ASSERT_EQ(bpf_map_lookup_elem(*fd, &key, value.data()), 0);
+  uint32_t identity = kEndpointIdentity;
+  auto* bytes = reinterpret_cast<const uint8_t*>(&identity);
+  EXPECT_NE(std::search(value.begin(), value.end(), bytes, bytes + sizeof identity), value.end())
+      << "identity " << kEndpointIdentity << " not in the loaded .rodata";
 }
 
 TEST_F(DatapathTest, AllowedPortPassesOtherPortDrops) {

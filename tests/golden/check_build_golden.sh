@@ -15,7 +15,7 @@ trap 'rm -rf "$work"' EXIT
 
 cd "$source_dir"
 "$polc" build "examples/policies/$example.pol" --topology "examples/policies/$example.yaml" \
-  -o "$work/out" > "$work/report.txt" 2>&1 || { cat "$work/report.txt"; exit 1; }
+  --no-cache -o "$work/out" > "$work/report.txt" 2>&1 || { cat "$work/report.txt"; exit 1; }
 # The report names the output directory and object digests: normalize them.
 sed -i -e "s|$work/out|OUT|g" -e 's|objects/[0-9a-f]\{64\}\.o  sha256:[0-9a-f]*|objects/<sha256>.o|' \
   "$work/report.txt"

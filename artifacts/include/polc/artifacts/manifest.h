@@ -16,7 +16,10 @@
 
 namespace polc::artifacts {
 
-inline constexpr int kManifestSchema = 1;
+// 2: generated C under sources/, shared between endpoints; the loader sets
+// the endpoint identity in the object's .rodata (a schema-1 loader would not);
+// input digests.
+inline constexpr int kManifestSchema = 2;
 
 // Names fixed by the datapath (bpf/lib) that the loader looks up.
 inline constexpr const char* kProgFromEndpoint = "polc_from_ep"; // tc ingress hook
@@ -25,6 +28,9 @@ inline constexpr const char* kMapIpcache = "polc_ipcache";
 inline constexpr const char* kMapConntrack = "polc_ct";
 inline constexpr const char* kMapPolicyIngress = "polc_policy_in";
 inline constexpr const char* kMapPolicyEgress = "polc_policy_eg";
+// Read-only config (.rodata) that the loader sets before loading an object:
+// the endpoint's identity, from the manifest (EndpointArtifacts::identity).
+inline constexpr const char* kConfigEndpointIdentity = "polc_endpoint_identity";
 
 struct EndpointArtifacts {
   std::string name;
@@ -51,6 +57,9 @@ struct Manifest {
   int schema = kManifestSchema;
   std::string polcVersion;
   std::string cluster;
+  // The files the build was made from (policy files with their includes,
+  // the topology), path as given -> sha256. Not part of the directory.
+  std::map<std::string, std::string> inputs;
   std::vector<NodeArtifacts> nodes;         // sorted by name
   std::map<std::string, std::string> files; // path -> sha256, every file but the manifest
   bool operator==(const Manifest&) const = default;

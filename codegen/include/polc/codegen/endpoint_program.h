@@ -13,6 +13,9 @@ namespace polc::codegen {
 
 // What the generated program of one endpoint is specialized on.
 struct EndpointProgramSpec {
+  // Neither is in the C: the identity is set by the loader in .rodata
+  // (polc_endpoint_identity), so endpoints that differ only in them share
+  // one object. Kept here for whoever loads the object (e.g. test harnesses).
   std::string endpoint;
   uint32_t identity = 0;
   // Emit the program for this direction (the loader attaches what is emitted).
@@ -23,7 +26,8 @@ struct EndpointProgramSpec {
   bool ingressIsolated = false;
 };
 
-// Deterministic C text for the endpoint (no timestamps, no paths).
+// Deterministic C text for the endpoint (no timestamps, no paths, no name or
+// identity).
 std::string emitEndpointC(const EndpointProgramSpec&);
 
 // The bpf/lib headers, embedded in the binary, as (relative path, contents)
@@ -40,5 +44,13 @@ struct CompileRequest {
 // Runs clang -target bpf -O2 -g with flags that keep the object independent of
 // workDir's absolute path. On failure, the error carries clang's output.
 Status compileBpfObject(const CompileRequest&);
+
+// What determines an object besides its sources, for a compile cache: the
+// clang that compileBpfObject runs, its `--version` text, and every flag
+// except -ffile-prefix-map (which maps the work directory, whatever it is,
+// to ".").
+Expected<std::string> clangPath();
+Expected<std::string> clangVersion(const std::string& clangPath);
+std::vector<std::string> bpfCompileFlags(const std::vector<std::string>& includeDirs);
 
 } // namespace polc::codegen

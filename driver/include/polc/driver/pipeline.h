@@ -23,6 +23,9 @@ struct Inputs {
 };
 
 struct Compiled {
+  // Every file read: the policy file and its includes, then the topology,
+  // as given or as named by include (recorded with digests in the manifest).
+  std::vector<std::string> inputFiles;
   topology::Topology topology;
   ir::Program program;
   std::vector<passes::NodeTables> tables; // per node, sorted by name
@@ -37,17 +40,31 @@ struct BuildReport {
   std::filesystem::path outDir;
   size_t nodes = 0;
   size_t endpoints = 0;
-  size_t programs = 0;       // endpoints with programs to attach
-  size_t objects = 0;        // distinct objects after content addressing
-  size_t policyEntries = 0;  // over all tables
-  size_t ipcacheEntries = 0; // over all nodes
+  size_t programs = 0;        // endpoints with programs to attach
+  size_t objects = 0;         // distinct objects after content addressing
+  size_t objectsCompiled = 0; // clang runs
+  size_t objectsCached = 0;   // objects taken from the compile cache
+  size_t policyEntries = 0;   // over all tables
+  size_t ipcacheEntries = 0;  // over all nodes
 };
+
+struct BuildOptions {
+  unsigned jobs = 0; // clang processes at a time; 0: one per core
+  // The compile cache (objects keyed by the SHA-256 of what they are made
+  // from); nullopt: no cache. See defaultCacheDir().
+  std::optional<std::filesystem::path> cacheDir;
+  bool progress = false; // "compiling objects 3/12" on stderr for long builds
+};
+
+// $XDG_CACHE_HOME/polc, else $HOME/.cache/polc; nullopt when neither is set.
+std::optional<std::filesystem::path> defaultCacheDir();
 
 // Writes the complete output directory: tables, ipcache, generated C,
 // compiled objects and manifest.json. The directory is replaced only when
 // everything succeeded. Refuses to replace a directory that is not a polc
 // build output.
-Expected<BuildReport> writeBuild(const Compiled&, const std::filesystem::path& outDir);
+Expected<BuildReport> writeBuild(const Compiled&, const std::filesystem::path& outDir,
+                                 const BuildOptions& options = {});
 
 // What the compiled policy enforces, per node and endpoint, for a person.
 std::string describeEnforcement(const Compiled&);

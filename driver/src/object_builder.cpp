@@ -1,0 +1,211 @@
+#include "object_builder.h"
+
+#include "polc/artifacts/digest.h"
+#include "polc/codegen/endpoint_program.h"
+#include "polc/support/files.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <system_error>
+#include <thread>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace polc::driver {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Appends a length-prefixed field, so that no two different field lists
+// hash the same text.
+void appendField(std::string& out, std::string_view field) {
+  out += std::to_string(field.size());
+  out += ':';
+  out += field;
+  out += '\n';
+}
+
+// Writes a file so that readers see either nothing or all of it: a unique
+// temporary name in the same directory, then rename.
+Status writeAtomically(const fs::path& path, std::string_view contents) {
+  static std::atomic<unsigned> counter{0};
+  std::error_code ec;
+  fs::create_directories(path.parent_path(), ec);
+  if (ec) return Error{"cannot create " + path.parent_path().string() + ": " + ec.message()};
+  fs::path temporary = path;
+  temporary += ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+  if (auto status = polc::writeFile(temporary, contents); !status) return status;
+  fs::rename(temporary, path, ec);
+  if (ec) {
+    std::error_code ignored;
+    fs::remove(temporary, ignored);
+    return Error{"cannot rename " + temporary.string() + ": " + ec.message()};
+  }
+  return okStatus();
+}
+
+// The on-disk compile cache: objects/<key[0,2)>/<key>.o, where the key is
+// the SHA-256 of everything that determines the object's bytes.
+class CompileCache {
+public:
+  explicit CompileCache(fs::path root) : root_(std::move(root)) {}
+
+  std::optional<std::string> lookup(const std::string& key) const {
+    auto bytes = polc::readFile(objectPath(key));
+    if (!bytes) return std::nullopt;
+    return std::move(*bytes);
+  }
+
+  // A cache that cannot be written only costs time: failures are ignored.
+  void store(const std::string& key, const std::string& object) const {
+    [[maybe_unused]] auto ignored = writeAtomically(objectPath(key), object);
+  }
+
+  // clang's --version text, remembered per clang binary (path, size, mtime)
+  // so that a warm rebuild runs no clang at all.
+  Expected<std::string> clangVersion(const std::string& clang) const {
+    struct stat info {};
+    if (::stat(clang.c_str(), &info) != 0) return codegen::clangVersion(clang);
+    std::string identity;
+    appendField(identity, clang);
+    appendField(identity, std::to_string(info.st_size));
+    appendField(identity,
+                std::to_string(info.st_mtim.tv_sec) + "." + std::to_string(info.st_mtim.tv_nsec));
+    fs::path remembered = root_ / "clang" / (artifacts::sha256Hex(identity) + ".version");
+    if (auto text = polc::readFile(remembered)) return std::move(*text);
+    auto version = codegen::clangVersion(clang);
+    if (version) [[maybe_unused]]
+      auto ignored = writeAtomically(remembered, *version);
+    return version;
+  }
+
+private:
+  fs::path objectPath(const std::string& key) const {
+    return root_ / "objects" / key.substr(0, 2) / (key + ".o");
+  }
+  fs::path root_;
+};
+
+// Compiles one source into a temporary object beside the others and returns
+// its bytes; the temporary file is removed.
+Expected<std::string> compileOne(const fs::path& workDir, const ObjectSource& source,
+                                 const std::vector<std::string>& includeDirs) {
+  // Named after the source's digest: unique per distinct source.
+  const std::string temporary =
+      "objects/.compiling-" + artifacts::sha256Hex(source.text).substr(0, 16) + ".o";
+  if (auto status = codegen::compileBpfObject({workDir, source.path, temporary, includeDirs});
+      !status)
+    return Error{status.error()};
+  auto bytes = polc::readFile(workDir / temporary);
+  std::error_code ignored;
+  fs::remove(workDir / temporary, ignored);
+  if (!bytes) return Error{bytes.error()};
+  return std::move(*bytes);
+}
+
+} // namespace
+
+Expected<std::vector<std::string>>
+buildObjects(const fs::path& workDir, const std::vector<ObjectSource>& sources,
+             const std::vector<std::string>& includeDirs,
+             const std::vector<std::pair<std::string, std::string>>& headers,
+             const ObjectBuildOptions& options, ObjectBuildStats& stats) {
+  std::vector<std::optional<std::string>> objects(sources.size());
+  std::vector<std::string> keys(sources.size());
+  std::optional<CompileCache> cache;
+  if (options.cacheDir && !sources.empty()) {
+    cache.emplace(*options.cacheDir);
+    auto clang = codegen::clangPath();
+    if (!clang) return Error{clang.error()};
+    auto version = cache->clangVersion(*clang);
+    if (!version) return Error{version.error()};
+    // Everything but the source text, shared by every key of this build.
+    std::string common;
+    appendField(common, "polc-bpf-object-1");
+    appendField(common, *version);
+    for (const auto& flag : codegen::bpfCompileFlags(includeDirs)) appendField(common, flag);
+    for (const auto& [path, contents] : headers) {
+      appendField(common, path);
+      appendField(common, contents);
+    }
+    for (size_t i = 0; i < sources.size(); ++i) {
+      // The source's path goes into the debug info: it is part of the key.
+      std::string key = common;
+      appendField(key, sources[i].path);
+      appendField(key, sources[i].text);
+      keys[i] = artifacts::sha256Hex(key);
+      objects[i] = cache->lookup(keys[i]);
+      if (objects[i]) ++stats.cached;
+    }
+  }
+
+  std::vector<size_t> toCompile;
+  for (size_t i = 0; i < sources.size(); ++i)
+    if (!objects[i]) toCompile.push_back(i);
+  std::vector<std::optional<Error>> errors(sources.size());
+
+  // A small pool: each worker takes the next source to compile; results
+  // land in their source's slot, so the output does not depend on timing.
+  std::mutex mutex;
+  std::condition_variable changed;
+  size_t next = 0, finished = 0;
+  bool failed = false;
+  auto work = [&] {
+    for (;;) {
+      size_t index;
+      {
+        std::lock_guard lock(mutex);
+        if (failed || next == toCompile.size()) return;
+        index = toCompile[next++];
+      }
+      auto object = compileOne(workDir, sources[index], includeDirs);
+      if (object && cache) cache->store(keys[index], *object);
+      std::lock_guard lock(mutex);
+      if (object) {
+        objects[index] = std::move(*object);
+      } else {
+        errors[index] = Error{object.error()};
+        failed = true; // start no more clang runs; the running ones finish
+      }
+      ++finished;
+      changed.notify_all();
+    }
+  };
+  {
+    const size_t workers = std::min<size_t>(std::max(1u, options.jobs), toCompile.size());
+    std::vector<std::jthread> pool;
+    for (size_t i = 0; i < workers; ++i) pool.emplace_back(work);
+    // Meanwhile, progress for a person at a terminal, only once the build
+    // has taken long enough to wonder about.
+    const auto start = std::chrono::steady_clock::now();
+    bool shown = false;
+    std::unique_lock lock(mutex);
+    while (!changed.wait_for(lock, std::chrono::milliseconds(100), [&] {
+      return finished == next && (failed || next == toCompile.size());
+    })) {
+      if (options.progress && std::chrono::steady_clock::now() - start > std::chrono::seconds(1)) {
+        std::fprintf(stderr, "\rcompiling objects %zu/%zu", finished, toCompile.size());
+        std::fflush(stderr);
+        shown = true;
+      }
+    }
+    lock.unlock();
+    if (shown) std::fputs("\r\033[K", stderr); // leave the terminal as it was
+  }                                            // the pool joins here
+  stats.compiled += finished;
+  for (auto& error : errors) // the first failed source, in source order
+    if (error) return std::move(*error);
+
+  std::vector<std::string> result;
+  result.reserve(objects.size());
+  for (auto& object : objects) result.push_back(std::move(*object));
+  return result;
+}
+
+} // namespace polc::driver

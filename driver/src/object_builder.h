@@ -1,0 +1,41 @@
+// Compiles the distinct generated C sources of a build into BPF objects,
+// through an on-disk cache and a small pool of clang processes. Internal to
+// the driver: write_build.cpp decides what is distinct and where results go.
+#pragma once
+
+#include "polc/support/expected.h"
+
+#include <cstddef>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace polc::driver {
+
+struct ObjectSource {
+  std::string path; // relative to the work directory, already written there
+  std::string text; // its contents
+};
+
+struct ObjectBuildOptions {
+  unsigned jobs = 1;                             // clang processes at a time
+  std::optional<std::filesystem::path> cacheDir; // nullopt: no cache
+  bool progress = false;                         // "compiling objects 3/12" on stderr
+};
+
+struct ObjectBuildStats {
+  size_t compiled = 0; // clang runs
+  size_t cached = 0;   // taken from the cache
+};
+
+// Returns the bytes of each source's object, in the order of `sources`
+// (whatever the number of jobs). clang runs in workDir with includeDirs
+// relative to it; the headers are `headers` (path, contents), for the cache key.
+Expected<std::vector<std::string>>
+buildObjects(const std::filesystem::path& workDir, const std::vector<ObjectSource>& sources,
+             const std::vector<std::string>& includeDirs,
+             const std::vector<std::pair<std::string, std::string>>& headers,
+             const ObjectBuildOptions& options, ObjectBuildStats& stats);
+
+} // namespace polc::driver
