@@ -19,10 +19,34 @@ struct PortPrefix {
 // (at most 30 for any range), so ranges never expand into one entry per port.
 std::vector<PortPrefix> portRangeToPrefixes(uint16_t first, uint16_t last);
 
-// Pass: one endpoint's table for one direction, with deny/allow precedence
-// resolved so that the datapath's longest-prefix lookups give the policy's
-// verdict (see docs/datapath.md), and entries made redundant by broader
-// entries of the same verdict removed.
+// Pass: keeps one entry per key (peer, protocol, port prefix): a deny over
+// an allow, then the lowest rule id. Returns the entries sorted by key, the
+// wildcard peer first.
+std::vector<artifacts::PolicyEntry> mergeSameKey(std::vector<artifacts::PolicyEntry>);
+
+// Pass: resolves deny/allow precedence at compile time for the datapath's
+// two longest-prefix lookups (peer, wildcard; a deny from either wins): drops
+// allows nested inside a deny of their peer or of the wildcard, and entries
+// nested inside a broader entry of the same peer and verdict. Needs the
+// order mergeSameKey gives.
+std::vector<artifacts::PolicyEntry> resolvePrecedence(const std::vector<artifacts::PolicyEntry>&);
+
+// Every identity a packet's peer can have (all of the program's but
+// UNKNOWN), sorted: the set a wildcard entry stands for.
+std::vector<uint32_t> peerUniverse(const ir::Program&);
+
+// Pass: a key that every identity of `universe` has with the same verdict
+// becomes one wildcard entry (e.g. `entity cluster` and `entity world` on the
+// same port). Input and output in mergeSameKey's order; run precedence after.
+std::vector<artifacts::PolicyEntry> foldWildcards(std::vector<artifacts::PolicyEntry>,
+                                                  const std::vector<uint32_t>& universe);
+
+// Pass: one endpoint's table for one direction: the entries of its applied
+// rules (port ranges as prefixes), merged, precedence resolved, wildcards
+// folded (see docs/datapath.md).
+artifacts::PolicyTable buildPolicyTable(const ir::Program&, const ir::Endpoint&, ast::Direction,
+                                        const std::vector<uint32_t>& universe);
+// The same, computing peerUniverse() itself (for one-off tables).
 artifacts::PolicyTable buildPolicyTable(const ir::Program&, const ir::Endpoint&, ast::Direction);
 
 // Pass: the ipcache of one node: every endpoint address of the cluster, the
