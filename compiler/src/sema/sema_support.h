@@ -1,0 +1,22 @@
+// Small helpers shared by the lowering passes of sema (internal).
+#pragma once
+
+#include "polc/diagnostics/diagnostics.h"
+#include "polc/frontend/ast.h"
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+namespace polc::sema {
+
+template <typename T> inline void sortUnique(std::vector<T>& values) {
+  std::sort(values.begin(), values.end());
+  values.erase(std::unique(values.begin(), values.end()), values.end());
+}
+
+// The `empty-selector` warning, when `empty`.
+void warnIfEmpty(bool empty, const ast::Selector& selector, const std::string& role,
+                 Diagnostics& diagnostics);
+
+} // namespace polc::sema
