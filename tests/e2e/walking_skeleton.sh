@@ -11,62 +11,8 @@ polc=$1 netprobe=$2 source_dir=$3
 policy=$source_dir/examples/policies/shop.pol
 topology=$source_dir/examples/policies/shop.yaml
 
-skip() {
-  if [ "${POLC_REQUIRE_KERNEL:-0}" = 1 ]; then
-    echo "FAIL: cannot run: $1 (and POLC_REQUIRE_KERNEL=1)"
-    exit 1
-  fi
-  echo "SKIP: $1"
-  exit 77
-}
-[ "$(id -u)" = 0 ] || skip "needs root (network namespaces, tc, BPF)"
-command -v ip > /dev/null || skip "needs iproute2 (ip)"
-[ -d /sys/fs/bpf ] || skip "no /sys/fs/bpf: kernel without BPF filesystem"
-
-suffix=$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
-prefix="polc-t$suffix"
-pin_root="/sys/fs/bpf/$prefix"
-state_dir="/run/$prefix"
-work=$(mktemp -d "/tmp/$prefix.XXXX")
-servers=()
-
-cleanup() {
-  local status=$?
-  for pid in "${servers[@]}"; do kill "$pid" 2> /dev/null; done
-  wait 2> /dev/null
-  "$polc" unload --pin-root "$pin_root" --state-dir "$state_dir" > /dev/null 2>&1
-  "$polc" lab down --prefix "$prefix" > /dev/null 2>&1
-  # Belt and braces: whatever a crash in polc itself may have left.
-  for ns in $(ip netns list 2> /dev/null | awk '{print $1}' | grep "^$prefix-"); do ip netns delete "$ns"; done
-  rm -rf "$pin_root" "$state_dir" "$work"
-  exit $status
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-passed=0 failed=0
-check() { # check NAME expected(0=connects,1=blocked) command...
-  local name=$1 expected=$2
-  shift 2
-  "$@" > /dev/null 2>&1
-  local got=$?
-  [ $got -ne 0 ] && got=1
-  if [ $got -eq "$expected" ]; then
-    passed=$((passed + 1))
-    echo "ok   $name"
-  else
-    failed=$((failed + 1))
-    echo "FAIL $name (expected $([ "$expected" = 0 ] && echo connects || echo blocked))"
-  fi
-}
-must() { # a step that must succeed for the rest to make sense
-  if ! "$@"; then
-    echo "FAIL: step failed: $*"
-    failed=$((failed + 1))
-    echo "$passed passed, $failed failed"
-    exit 1
-  fi
-}
+. "$source_dir/tests/e2e/e2e_lib.sh"
+e2e_setup
 
 declare -A address=([frontend-1]=10.0.1.10 [web-1]=10.0.1.20 [db-1]=10.0.1.30 [debug-1]=10.0.1.40)
 flow() { # flow FROM TO PROTO PORT

@@ -149,48 +149,34 @@ TEST(Ipcache, EveryEndpointAddressAndTheNodeAsHost) {
 namespace polc {
 namespace {
 
-class FoldTables : public ::testing::Test {
-protected:
-  artifacts::PolicyTable table(const std::string& rules) {
-    auto file = frontend::parseText(
-        "p.pol", "policy \"p\" { select app == \"a\" ingress { " + rules + " } }", diagnostics);
-    auto topology = topology::loadText("t.yaml", R"(cluster: c
-nodes:
-  - name: n1
-    address: 10.9.0.1
-    endpoints:
-      - { name: a, labels: { app: a }, addresses: [10.0.0.1], interface: v1 }
-      - { name: b, labels: { app: b }, addresses: [10.0.0.2], interface: v2 }
-)",
-                                       diagnostics);
-    EXPECT_TRUE(file && topology) << diagnostics.render();
-    program = *sema::analyze(*file, *topology, diagnostics);
-    return passes::buildPolicyTable(program, *program.findEndpoint("a"), ast::Direction::Ingress);
-  }
-  Diagnostics diagnostics;
-  ir::Program program;
-};
+// A policy selecting endpoint a, with these ingress rules.
+std::string policyOnA(const std::string& rules) {
+  return "policy \"p\" { select app == \"a\" ingress { " + rules + " } }";
+}
 
-TEST_F(FoldTables, AKeyEveryIdentityHasBecomesOneWildcardEntry) {
-  auto t = table("allow from entity cluster on tcp/443 allow from entity world on tcp/443");
+TEST_F(Tables, AKeyEveryIdentityHasBecomesOneWildcardEntry) {
+  auto t =
+      table(policyOnA("allow from entity cluster on tcp/443 allow from entity world on tcp/443"),
+            "a", ast::Direction::Ingress);
   ASSERT_EQ(t.entries.size(), 1u);
   EXPECT_EQ(t.entries[0].identity, POLC_IDENTITY_ANY);
   EXPECT_EQ(t.entries[0].verdict, artifacts::Verdict::Allow);
   EXPECT_EQ(t.entries[0].ruleId, 0u); // the lowest rule id of the folded entries
 }
 
-TEST_F(FoldTables, AKeyMissingOneIdentityIsNotFolded) {
-  auto t = table("allow from entity cluster on tcp/443");
+TEST_F(Tables, AKeyMissingOneIdentityIsNotFolded) {
+  auto t = table(policyOnA("allow from entity cluster on tcp/443"), "a", ast::Direction::Ingress);
   for (const auto& entry : t.entries) EXPECT_NE(entry.identity, POLC_IDENTITY_ANY);
   EXPECT_GT(t.entries.size(), 1u);
 }
 
-TEST_F(FoldTables, AFoldedDenyShadowsTheWildcardsNarrowerAllows) {
+TEST_F(Tables, AFoldedDenyShadowsTheWildcardsNarrowerAllows) {
   // Before folding, every identity's deny tcp beats the wildcard's allow
   // tcp/80 (a deny from either lookup wins); after, both are wildcard
   // entries and the nested allow must go, or the longer allow would win.
-  auto t = table("allow from entity all on tcp/80 deny from entity cluster on tcp "
-                 "deny from entity world on tcp");
+  auto t = table(policyOnA("allow from entity all on tcp/80 deny from entity cluster on tcp "
+                           "deny from entity world on tcp"),
+                 "a", ast::Direction::Ingress);
   ASSERT_EQ(t.entries.size(), 1u);
   EXPECT_EQ(t.entries[0].identity, POLC_IDENTITY_ANY);
   EXPECT_EQ(t.entries[0].verdict, artifacts::Verdict::Deny);
