@@ -95,6 +95,18 @@ expect() {
   fi
 }
 
+# After the last unload: no pin is left, the lab comes down and leaves no
+# namespace behind; then the summary line and the exit status.
+e2e_teardown() {
+  check "no pins left" 1 bash -c "find '$pin_root' -mindepth 1 2> /dev/null | grep -q ."
+  for pid in "${servers[@]}"; do kill "$pid" 2> /dev/null; done
+  wait 2> /dev/null
+  servers=()
+  must "$polc" lab down --prefix "$prefix" > /dev/null
+  check "no namespace left" 1 bash -c "ip netns list | grep -q '^$prefix-'"
+  e2e_finish
+}
+
 e2e_finish() {
   echo "$passed passed, $failed failed"
   [ "$failed" -eq 0 ]

@@ -93,11 +93,4 @@ echo "# unload: everything passes again, nothing of polc is left"
 must "$polc" unload --pin-root "$pin_root" --state-dir "$state_dir" > /dev/null
 expect allowed api-1 ping "$web6"
 expect allowed web-1 tcp "$store6" 5432
-check "no pins left" 1 bash -c "find '$pin_root' -mindepth 1 2> /dev/null | grep -q ."
-
-for pid in "${servers[@]}"; do kill "$pid" 2> /dev/null; done
-wait 2> /dev/null
-servers=()
-must "$polc" lab down --prefix "$prefix" > /dev/null
-check "no namespace left" 1 bash -c "ip netns list | grep -q '^$prefix-'"
-e2e_finish
+e2e_teardown

@@ -70,11 +70,4 @@ echo "# unload both: cross-node traffic passes again, nothing of polc is left"
 must "$polc" unload --pin-root "$pin_root" --state-dir "$state_dir" > /dev/null
 expect allowed redis-1 tcp "$catalog" 3550
 expect allowed toolbox-1 tcp "$redis" 6379
-check "no pins left" 1 bash -c "find '$pin_root' -mindepth 1 2> /dev/null | grep -q ."
-
-for pid in "${servers[@]}"; do kill "$pid" 2> /dev/null; done
-wait 2> /dev/null
-servers=()
-must "$polc" lab down --prefix "$prefix" > /dev/null
-check "no namespace left" 1 bash -c "ip netns list | grep -q '^$prefix-'"
-e2e_finish
+e2e_teardown

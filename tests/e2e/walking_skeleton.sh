@@ -15,26 +15,14 @@ topology=$source_dir/examples/policies/shop.yaml
 e2e_setup
 
 declare -A address=([frontend-1]=10.0.1.10 [web-1]=10.0.1.20 [db-1]=10.0.1.30 [debug-1]=10.0.1.40)
-flow() { # flow FROM TO PROTO PORT
-  ip netns exec "$prefix-e-$1" "$netprobe" connect "$3" "${address[$2]}" "$4" --timeout-ms 800
-}
 expect_flow() { # expect_flow connects|blocked FROM TO PROTO PORT
-  local expected=0
-  [ "$1" = blocked ] && expected=1
-  check "$2 -> $3 $4/$5 $1" $expected flow "$2" "$3" "$4" "$5"
+  expect "$([ "$1" = connects ] && echo allowed || echo blocked)" "$2" "$4" "${address[$3]}" "$5"
 }
 
 echo "# lab $prefix"
 must "$polc" lab up "$topology" --prefix "$prefix" > "$work/lab.log"
-for endpoint in "${!address[@]}"; do
-  ip netns exec "$prefix-e-$endpoint" "$netprobe" serve --tcp 80,81,5432 --udp 9000,9001 \
-    --ready-file "$work/ready-$endpoint" --seconds 300 &
-  servers+=($!)
-done
-for _ in $(seq 50); do
-  [ "$(ls "$work"/ready-* 2> /dev/null | wc -l)" -eq ${#address[@]} ] && break
-  sleep 0.1
-done
+for endpoint in "${!address[@]}"; do serve "$endpoint" --tcp 80,81,5432 --udp 9000,9001; done
+wait_servers_ready ${#address[@]}
 
 echo "# before load: the lab routes everything"
 expect_flow connects frontend-1 web-1 tcp 81
@@ -79,13 +67,4 @@ expect_flow connects frontend-1 db-1 tcp 5432
 check "no tc filter left on pw-web1" 1 bash -c \
   "ip netns exec $prefix-n-node-1 tc filter show dev pw-web1 ingress | grep -q . ||
    ip netns exec $prefix-n-node-1 tc filter show dev pw-web1 egress | grep -q ."
-check "no pins left" 1 bash -c "find '$pin_root' -mindepth 1 2> /dev/null | grep -q ."
-
-for pid in "${servers[@]}"; do kill "$pid" 2> /dev/null; done
-wait 2> /dev/null
-servers=()
-must "$polc" lab down --prefix "$prefix" > /dev/null
-check "no namespace left" 1 bash -c "ip netns list | grep -q '^$prefix-'"
-
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+e2e_teardown
