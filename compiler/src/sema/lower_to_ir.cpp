@@ -62,15 +62,14 @@ std::optional<ir::Program> lowerToIr(const ast::File& file, const topology::Topo
   if (diagnostics.errorCount() > errorsBefore) return std::nullopt;
 
   const auto sources = topology.allEndpoints();
+  const auto identityOf = endpointIdentityIndex(program.identities);
   std::vector<ir::Endpoint> endpoints;
   for (const auto* endpoint : sources) {
     ir::Endpoint e;
     e.name = endpoint->name;
     e.node = endpoint->node;
     e.interface = endpoint->interface;
-    for (const auto& identity : program.identities)
-      if (identity.kind == Kind::Endpoint && identity.labels == endpoint->labels)
-        e.identity = identity.id;
+    e.identity = identityOf.at(endpoint->labels);
     e.addresses = endpoint->addresses;
     endpoints.push_back(std::move(e));
   }

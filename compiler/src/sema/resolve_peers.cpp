@@ -15,7 +15,8 @@ using Kind = ir::Identity::Kind;
 struct PeerResolver::Impl {
   Impl(const std::vector<ir::Identity>& identities, const topology::Topology& topology,
        Diagnostics& diagnostics)
-      : identities_(identities), topology_(topology), diagnostics_(diagnostics) {}
+      : identities_(identities), identityOfLabels_(endpointIdentityIndex(identities)),
+        topology_(topology), diagnostics_(diagnostics) {}
 
   std::vector<uint32_t> resolve(const ast::Peer& peer) {
     std::vector<uint32_t> peers;
@@ -29,7 +30,7 @@ struct PeerResolver::Impl {
     case ast::Peer::Kind::Service:
       if (const auto* service = topology_.findService(peer.name)) {
         for (const auto* backend : topology_.backends(*service))
-          peers.push_back(identityOfLabels(backend->labels));
+          peers.push_back(identityOfLabels_.at(backend->labels)); // every endpoint has one
         for (const auto& identity : identities_)
           if (identity.kind == Kind::ServiceAddress && identity.name == service->name)
             peers.push_back(identity.id);
@@ -58,12 +59,6 @@ struct PeerResolver::Impl {
   }
 
 private:
-  uint32_t identityOfLabels(const topology::Labels& labels) const {
-    for (const auto& identity : identities_)
-      if (identity.kind == Kind::Endpoint && identity.labels == labels) return identity.id;
-    return POLC_IDENTITY_UNKNOWN; // unreachable: every endpoint has an identity
-  }
-
   // The ipcache maps each policy prefix to its own identity, and an address
   // to its longest prefix, so `P except E` is exactly the identities of the
   // prefixes inside some P and inside no E.
@@ -128,6 +123,7 @@ private:
   }
 
   const std::vector<ir::Identity>& identities_;
+  const std::map<topology::Labels, uint32_t> identityOfLabels_;
   const topology::Topology& topology_;
   Diagnostics& diagnostics_;
 };

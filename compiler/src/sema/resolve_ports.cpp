@@ -11,7 +11,6 @@ namespace polc::sema {
 
 namespace {
 
-using Kind = ir::Identity::Kind;
 
 ir::L4Range rangeOf(const ast::PortSpec& spec) {
   if (spec.protocol == IPPROTO_ICMP || spec.protocol == IPPROTO_ICMPV6) {
@@ -38,8 +37,10 @@ std::optional<ir::L4Range> namedPortOf(const topology::Endpoint& endpoint,
 struct RuleLowering::Impl {
   Impl(const topology::Topology& topology, const std::vector<ir::Identity>& identities,
        Diagnostics& diagnostics)
-      : topology_(topology), identities_(identities), diagnostics_(diagnostics) {
-    for (const auto* endpoint : topology.allEndpoints()) endpoints_.push_back(endpoint);
+      : topology_(topology), diagnostics_(diagnostics) {
+    auto identityOf = endpointIdentityIndex(identities);
+    for (const auto* endpoint : topology.allEndpoints())
+      endpointsByIdentity_[identityOf.at(endpoint->labels)].push_back(endpoint);
   }
 
   // The applied forms of `rule` for `destinationOrSource` (the selected
@@ -91,15 +92,11 @@ private:
     return {id, std::move(peers), std::move(ports)};
   }
 
+  // The endpoints behind an identity; none for non-endpoint identities.
   std::vector<const topology::Endpoint*> endpointsWithIdentity(uint32_t id) const {
-    const ir::Identity* identity = nullptr;
-    for (const auto& candidate : identities_)
-      if (candidate.id == id) identity = &candidate;
-    std::vector<const topology::Endpoint*> found;
-    if (!identity || identity->kind != Kind::Endpoint) return found;
-    for (const auto* endpoint : endpoints_)
-      if (endpoint->labels == identity->labels) found.push_back(endpoint);
-    return found;
+    auto found = endpointsByIdentity_.find(id);
+    return found == endpointsByIdentity_.end() ? std::vector<const topology::Endpoint*>{}
+                                               : found->second;
   }
 
   std::vector<ir::L4Range> resolveNamed(const std::vector<const ast::PortSpec*>& named,
@@ -162,9 +159,8 @@ private:
   }
 
   const topology::Topology& topology_;
-  const std::vector<ir::Identity>& identities_;
   Diagnostics& diagnostics_;
-  std::vector<const topology::Endpoint*> endpoints_;
+  std::map<uint32_t, std::vector<const topology::Endpoint*>> endpointsByIdentity_;
   std::set<SourceLocation> resolvedSomewhere_;
   std::set<SourceLocation> reported_;
 };
