@@ -547,7 +547,9 @@ TEST_F(LoaderTest, StatusFlagsDriftFromWhatWasLoaded) {
 
 using Clock = std::chrono::steady_clock;
 
-TEST_F(LoaderTest, ConcurrentLoadsAreSerializedAndBothSucceed) {
+// A smoke test: it passes without the lock too (the race is rare); the two
+// tests below, which hold the lock, are what prove serialization.
+TEST_F(LoaderTest, ConcurrentLoadsBothSucceedAndEnforce) {
   OutDirWriter(outDir_).write({.bIngress = {denyTcpFrom(kIdentityA, 9001, 7)}});
   // Two loaders (as two `polc load` would be) started at the same moment.
   std::latch start(2);
