@@ -11,7 +11,6 @@ namespace polc::sema {
 
 namespace {
 
-
 ir::L4Range rangeOf(const ast::PortSpec& spec) {
   if (spec.protocol == IPPROTO_ICMP || spec.protocol == IPPROTO_ICMPV6) {
     if (!spec.icmpType) return {spec.protocol, 0, 65535};
