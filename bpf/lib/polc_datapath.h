@@ -14,6 +14,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "polc_conntrack.h"
+#include "polc_features.h"
 #include "polc_lookup.h"
 #include "polc_maps.h"
 #include "polc_parse.h"
@@ -32,40 +33,58 @@ const volatile __u32 polc_endpoint_identity = 0;
  * direction: POLC_CT_EGRESS for polc_from_ep (tc ingress hook, packets
  *            leaving the endpoint), POLC_CT_INGRESS for polc_to_ep.
  * isolated:  an unmatched or unparseable IP packet is dropped.
+ * peer_lookup, wildcard_lookup: which policy lookups the direction's table
+ *            needs (polc_features.h); with neither, every packet that is
+ *            not dropped as isolated passes.
  * endpoint_identity: the endpoint's own identity (reserved for events and
  *            counters; the verdict depends only on the peer).
+ * Every argument but skb is a compile-time or load-time constant.
  */
 static __always_inline int polc_handle_packet(struct __sk_buff *skb, const __u8 direction,
-					      const int isolated, const __u32 endpoint_identity)
+					      const int isolated, const int peer_lookup,
+					      const int wildcard_lookup,
+					      const __u32 endpoint_identity)
 {
 	void *policy_map =
 	    direction == POLC_CT_EGRESS ? (void *)&polc_policy_eg : (void *)&polc_policy_in;
 	struct polc_packet pkt = {};
-	struct polc_policy_result policy;
-	__u32 peer_identity;
+	struct polc_policy_result policy = {};
+	__u32 peer_identity = POLC_IDENTITY_ANY;
 	int parsed;
 
 	(void)endpoint_identity;
 
-	parsed = polc_parse_packet(skb, &pkt);
+	/* Without IPv6 (POLC_IPV6 0) both directions are equally isolated: an
+	 * open program passes IPv6 unparsed, an isolated one parses it only so
+	 * that neighbour discovery still passes. */
+	parsed = polc_parse_packet(skb, &pkt, POLC_IPV6 || isolated);
 	if (parsed == POLC_PARSE_NOT_IP || parsed == POLC_PARSE_PASS)
 		return TC_ACT_OK;
 	if (parsed != POLC_PARSE_OK)
 		return isolated ? TC_ACT_SHOT : TC_ACT_OK;
+	/* No rule matches an IPv6 peer and no IPv6 flow is ever tracked. */
+	if (!POLC_IPV6 && pkt.family == POLC_FAMILY_IPV6)
+		return TC_ACT_SHOT;
 
 	/* Replies pass before policy: the reply direction may be isolated. */
 	if (pkt.ct_may_be_reply && polc_ct_is_reply(&pkt, direction))
 		return TC_ACT_OK;
-	/* So do ICMP errors about such a flow (port unreachable, packet too
-	 * big: IPv6 path MTU discovery depends on it); other errors meet policy. */
-	if (polc_ct_is_related(&pkt, direction))
-		return TC_ACT_OK;
 
-	/* The peer is whom the endpoint talks to: the destination of what it
-	 * sends, the source of what it receives. */
-	peer_identity =
-	    polc_ipcache_identity(pkt.family, direction == POLC_CT_EGRESS ? pkt.daddr : pkt.saddr);
-	policy = polc_policy_lookup(policy_map, peer_identity, &pkt);
+	if (isolated || peer_lookup || wildcard_lookup) {
+		/* So do ICMP errors about such a flow (port unreachable, packet
+		 * too big: IPv6 path MTU discovery depends on it); other errors
+		 * meet policy. */
+		if (polc_ct_is_related(&pkt, direction))
+			return TC_ACT_OK;
+
+		/* The peer is whom the endpoint talks to: the destination of
+		 * what it sends, the source of what it receives. */
+		if (peer_lookup)
+			peer_identity = polc_ipcache_identity(
+			    pkt.family, direction == POLC_CT_EGRESS ? pkt.daddr : pkt.saddr);
+		policy = polc_policy_lookup(policy_map, peer_identity, &pkt, peer_lookup,
+					    wildcard_lookup);
+	}
 
 	if (policy.verdict == POLC_VERDICT_DENY)
 		return TC_ACT_SHOT;
@@ -80,5 +99,13 @@ static __always_inline int polc_handle_packet(struct __sk_buff *skb, const __u8 
 		polc_ct_track(&pkt, direction, policy.rule_id);
 	return TC_ACT_OK;
 }
+
+/* The two programs, as the generated C instantiates them. */
+#define POLC_FROM_ENDPOINT_PROGRAM(skb)                                                            \
+	polc_handle_packet(skb, POLC_CT_EGRESS, POLC_EGRESS_ISOLATED, POLC_EGRESS_PEER_LOOKUP,     \
+			   POLC_EGRESS_WILDCARD_LOOKUP, polc_endpoint_identity)
+#define POLC_TO_ENDPOINT_PROGRAM(skb)                                                              \
+	polc_handle_packet(skb, POLC_CT_INGRESS, POLC_INGRESS_ISOLATED, POLC_INGRESS_PEER_LOOKUP,  \
+			   POLC_INGRESS_WILDCARD_LOOKUP, polc_endpoint_identity)
 
 #endif /* POLC_DATAPATH_H */

@@ -6,6 +6,7 @@
 #ifndef POLC_LOOKUP_H
 #define POLC_LOOKUP_H
 
+#include "polc_features.h"
 #include "polc_maps.h"
 #include "polc_parse.h"
 
@@ -16,7 +17,7 @@ static __always_inline __u32 polc_ipcache_identity(__u8 family, const __u32 *add
 	struct polc_ipcache_value *value;
 
 	key.family = family;
-	if (family == POLC_FAMILY_IPV4) {
+	if (!POLC_IPV6 || family == POLC_FAMILY_IPV4) {
 		key.prefixlen = POLC_IPCACHE_PREFIX_BASE + 32;
 		key.addr[0] = addr[0];
 	} else {
@@ -52,16 +53,20 @@ static __always_inline struct polc_policy_value *polc_policy_entry(void *policy_
 /*
  * Looks up the exact peer identity and the wildcard: a deny from either
  * wins, else an allow from either (the exact peer's rule id first), else
- * no match.
+ * no match. peer_lookup / wildcard_lookup = 0 skip a lookup that the
+ * table has no entry for (compile-time constants, polc_features.h).
  */
 static __always_inline struct polc_policy_result
-polc_policy_lookup(void *policy_map, __u32 peer_identity, const struct polc_packet *pkt)
+polc_policy_lookup(void *policy_map, __u32 peer_identity, const struct polc_packet *pkt,
+		   const int peer_lookup, const int wildcard_lookup)
 {
 	struct polc_policy_result result = {};
-	struct polc_policy_value *exact, *wildcard;
+	struct polc_policy_value *exact = 0, *wildcard = 0;
 
-	exact = polc_policy_entry(policy_map, peer_identity, pkt);
-	wildcard = polc_policy_entry(policy_map, POLC_IDENTITY_ANY, pkt);
+	if (peer_lookup)
+		exact = polc_policy_entry(policy_map, peer_identity, pkt);
+	if (wildcard_lookup)
+		wildcard = polc_policy_entry(policy_map, POLC_IDENTITY_ANY, pkt);
 
 	if (exact && exact->verdict == POLC_VERDICT_DENY) {
 		result.verdict = POLC_VERDICT_DENY;

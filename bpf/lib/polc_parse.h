@@ -359,8 +359,11 @@ static __always_inline int polc_parse_ipv6(struct __sk_buff *skb, __u32 offset,
 	return polc_parse_l4(skb, offset, ip.hop_limit, pkt);
 }
 
-/* Parses the frame at the start of the skb (tc programs see the MAC header). */
-static __always_inline int polc_parse_packet(struct __sk_buff *skb, struct polc_packet *pkt)
+/* Parses the frame at the start of the skb (tc programs see the MAC header).
+ * parse_ipv6 = 0: IPv6 is POLC_PARSE_PASS unparsed (a program whose IPv6
+ * verdict is always pass, see POLC_IPV6 in polc_features.h). */
+static __always_inline int polc_parse_packet(struct __sk_buff *skb, struct polc_packet *pkt,
+					     const int parse_ipv6)
 {
 	__be16 ethertype;
 
@@ -372,6 +375,8 @@ static __always_inline int polc_parse_packet(struct __sk_buff *skb, struct polc_
 	case ETH_P_IP:
 		return polc_parse_ipv4(skb, sizeof(struct ethhdr), pkt);
 	case ETH_P_IPV6:
+		if (!parse_ipv6)
+			return POLC_PARSE_PASS;
 		return polc_parse_ipv6(skb, sizeof(struct ethhdr), pkt);
 	case POLC_ETH_P_8021Q:
 	case POLC_ETH_P_8021AD:

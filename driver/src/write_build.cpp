@@ -5,6 +5,7 @@
 #include "polc/artifacts/digest.h"
 #include "polc/artifacts/manifest.h"
 #include "polc/codegen/endpoint_program.h"
+#include "polc/codegen/specialize_endpoint.h"
 #include "polc/passes/tables.h"
 
 #include <nlohmann/json.hpp>
@@ -129,14 +130,6 @@ nlohmann::json identitiesJson(const ir::Program& program) {
   return {{"identities", list}};
 }
 
-// An endpoint needs programs when some direction is isolated or has rules
-// (denies apply even where a direction is open). Both programs are attached
-// then, so that conntrack sees both directions of every flow.
-bool needsPrograms(const ir::Endpoint& endpoint) {
-  return endpoint.ingress.isolated || endpoint.egress.isolated || !endpoint.ingress.rules.empty() ||
-         !endpoint.egress.rules.empty();
-}
-
 } // namespace
 
 std::optional<fs::path> defaultCacheDir() {
@@ -214,13 +207,11 @@ Expected<BuildReport> writeBuild(const Compiled& compiled, const fs::path& reque
           return Error{status.error()};
         (direction == ast::Direction::Ingress ? ep.ingressTable : ep.egressTable) = path;
       }
-      if (needsPrograms(endpoint)) {
-        codegen::EndpointProgramSpec spec;
-        spec.endpoint = endpoint.name;
-        spec.identity = endpoint.identity;
-        spec.egressProgram = spec.ingressProgram = true;
-        spec.egressIsolated = endpoint.egress.isolated;
-        spec.ingressIsolated = endpoint.ingress.isolated;
+      // Specialized on the shape of its tables (bpf/lib/polc_features.h).
+      codegen::EndpointProgramSpec spec =
+          codegen::specializeEndpoint(endpointTables.ingress, endpointTables.egress, ipcache);
+      spec.identity = endpoint.identity;
+      if (spec.egressProgram || spec.ingressProgram) {
         // Endpoints whose C is byte-identical share one source and one
         // object: the C holds no name or identity.
         std::string text = codegen::emitEndpointC(spec);

@@ -69,13 +69,16 @@ protected:
 
   // Builds and loads the endpoint, and fills the ipcache every test shares.
   void load(bool egressIsolated, bool ingressIsolated) {
-    auto loaded =
-        BpfHarness::build(codegen::EndpointProgramSpec{.endpoint = "web-1",
-                                                       .identity = kEndpointIdentity,
-                                                       .egressProgram = true,
-                                                       .ingressProgram = true,
-                                                       .egressIsolated = egressIsolated,
-                                                       .ingressIsolated = ingressIsolated});
+    load(codegen::EndpointProgramSpec{.endpoint = "web-1",
+                                      .egressProgram = true,
+                                      .ingressProgram = true,
+                                      .egressIsolated = egressIsolated,
+                                      .ingressIsolated = ingressIsolated});
+  }
+  // A specialized program (features of bpf/lib/polc_features.h).
+  void load(codegen::EndpointProgramSpec spec) {
+    spec.identity = kEndpointIdentity;
+    auto loaded = BpfHarness::build(spec);
     ASSERT_TRUE(loaded) << loaded.error();
     harness_.emplace(std::move(*loaded));
     const std::map<std::string_view, uint32_t> ipcache{
@@ -498,5 +501,115 @@ TEST_F(DatapathTest, VlanTaggedIpDropsInIsolatedDirection) {
   EXPECT_EQ(toEndpoint(tagged), kPass);
 }
 
+// ---- Specialized programs (bpf/lib/polc_features.h), one test per variant ----
+
+codegen::EndpointProgramSpec specialized(bool egressIsolated, bool ingressIsolated) {
+  return codegen::EndpointProgramSpec{.endpoint = "web-1",
+                                      .egressProgram = true,
+                                      .ingressProgram = true,
+                                      .egressIsolated = egressIsolated,
+                                      .ingressIsolated = ingressIsolated};
+}
+
+// Both isolated, no rule can match an IPv6 peer: every IPv6 packet drops,
+// except neighbour discovery, as the full datapath would decide it.
+TEST_F(DatapathTest, WithoutIpv6BothIsolatedDropIpv6ButNeighbourDiscovery) {
+  auto spec = specialized(true, true);
+  spec.ipv6 = false;
+  load(spec);
+  add(Direction::Egress, allow(kPeerIdentity, kTcp, 80));
+  add(Direction::Ingress, allow(kPeerIdentity, kTcp, 80));
+  EXPECT_EQ(fromEndpoint(PacketBuilder::ipv4(kEndpoint, kPeer).tcp(40000, 80).build()), kPass);
+  EXPECT_EQ(toEndpoint(PacketBuilder::ipv4(kPeer, kEndpoint).tcp(40000, 80).build()), kPass);
+  EXPECT_EQ(toEndpoint(PacketBuilder::ipv4(kPeer, kEndpoint).tcp(40000, 81).build()), kDrop);
+  // The IPv6 path is compiled out: even a peer the table would allow drops.
+  EXPECT_EQ(fromEndpoint(PacketBuilder::ipv6(kEndpoint6, kPeer6).tcp(40000, 80).build()), kDrop);
+  EXPECT_EQ(toEndpoint(PacketBuilder::ipv6(kPeer6, kEndpoint6).tcp(40000, 80).build()), kDrop);
+  EXPECT_EQ(toEndpoint(PacketBuilder::ipv6(kPeer6, kEndpoint6).udp(53, 53).build()), kDrop);
+  const auto solicitation =
+      PacketBuilder::ipv6(kPeer6, "ff02::1:ff00:1").icmp(135, 0).hopLimit(255).build();
+  EXPECT_EQ(toEndpoint(solicitation), kPass);
+  EXPECT_EQ(fromEndpoint(solicitation), kPass);
+  EXPECT_EQ(toEndpoint(arpRequest()), kPass);
+  auto size = harness_->conntrackSize();
+  ASSERT_TRUE(size) << size.error();
+  EXPECT_EQ(*size, 2u); // the two IPv4 flows only
+}
+
+// Both open: IPv6 passes unparsed and untracked; IPv4 denies still apply.
+TEST_F(DatapathTest, WithoutIpv6BothOpenPassIpv6) {
+  auto spec = specialized(false, false);
+  spec.ipv6 = false;
+  spec.egressWildcardLookup = spec.ingressWildcardLookup = false;
+  spec.ingressPeerLookup = false;
+  load(spec);
+  add(Direction::Egress, deny(kPeerIdentity, kTcp, 22));
+  EXPECT_EQ(fromEndpoint(PacketBuilder::ipv4(kEndpoint, kPeer).tcp(40000, 22).build()), kDrop);
+  EXPECT_EQ(fromEndpoint(PacketBuilder::ipv4(kEndpoint, kPeer).tcp(40000, 23).build()), kPass);
+  EXPECT_EQ(fromEndpoint(PacketBuilder::ipv6(kEndpoint6, kPeer6).tcp(40000, 22).build()), kPass);
+  EXPECT_EQ(toEndpoint(PacketBuilder::ipv6(kPeer6, kEndpoint6).tcp(40000, 22).build()), kPass);
+  auto size = harness_->conntrackSize();
+  ASSERT_TRUE(size) << size.error();
+  EXPECT_EQ(*size, 1u); // the passed IPv4 flow only
+}
+
+// An open direction without denies only tracks: it never reads its table,
+// and the replies of what it let out pass the isolated direction.
+TEST_F(DatapathTest, TrackOnlyDirectionPassesAndTracks) {
+  auto spec = specialized(false, true);
+  spec.egressPeerLookup = spec.egressWildcardLookup = false;
+  spec.ingressWildcardLookup = false;
+  load(spec);
+  add(Direction::Ingress, allow(kPeerIdentity, kTcp, 80));
+  add(Direction::Egress, deny(kPeerIdentity, kTcp, 443)); // not in the code's view
+  EXPECT_EQ(fromEndpoint(PacketBuilder::ipv4(kEndpoint, kPeer).tcp(40000, 443).build()), kPass);
+  EXPECT_EQ(toEndpoint(PacketBuilder::ipv4(kPeer, kEndpoint).tcp(443, 40000).build()), kPass);
+  EXPECT_EQ(toEndpoint(PacketBuilder::ipv4(kPeer, kEndpoint).tcp(443, 40001).build()), kDrop);
+  EXPECT_EQ(toEndpoint(PacketBuilder::ipv4(kPeer, kEndpoint).tcp(40002, 80).build()), kPass);
+  // The endpoint's reply to an allowed inbound flow opens no entry of its
+  // own (it is a reply), so the next inbound packet meets policy again.
+  EXPECT_EQ(fromEndpoint(PacketBuilder::ipv4(kEndpoint, kPeer).tcp(80, 40002).build()), kPass);
+  auto size = harness_->conntrackSize();
+  ASSERT_TRUE(size) << size.error();
+  EXPECT_EQ(*size, 2u); // egress 40000->443 and ingress 40002->80
+  // IPv6 replies through the isolated direction need conntrack: kept.
+  EXPECT_EQ(fromEndpoint(PacketBuilder::ipv6(kEndpoint6, kPeer6).udp(5000, 53).build()), kPass);
+  EXPECT_EQ(toEndpoint(PacketBuilder::ipv6(kPeer6, kEndpoint6).udp(53, 5000).build()), kPass);
+  EXPECT_EQ(toEndpoint(PacketBuilder::ipv6(kPeer6, kEndpoint6).udp(53, 5001).build()), kDrop);
+}
+
+// Only wildcard entries: no ipcache lookup; an exact entry is never read.
+TEST_F(DatapathTest, WildcardOnlyDirectionSkipsThePeerLookup) {
+  auto spec = specialized(true, true);
+  spec.egressPeerLookup = false;
+  load(spec);
+  add(Direction::Egress, allow(POLC_IDENTITY_ANY, kUdp, 53));
+  add(Direction::Egress, allow(kPeerIdentity, kTcp, 80)); // not in the code's view
+  EXPECT_EQ(fromEndpoint(PacketBuilder::ipv4(kEndpoint, kPeer).udp(5000, 53).build()), kPass);
+  EXPECT_EQ(fromEndpoint(PacketBuilder::ipv4(kEndpoint, kInternet).udp(5000, 53).build()), kPass);
+  EXPECT_EQ(fromEndpoint(PacketBuilder::ipv4(kEndpoint, kPeer).tcp(40000, 80).build()), kDrop);
+}
+
+// Only specific peers: the wildcard is never read.
+TEST_F(DatapathTest, PeerOnlyDirectionSkipsTheWildcardLookup) {
+  auto spec = specialized(true, true);
+  spec.egressWildcardLookup = false;
+  load(spec);
+  add(Direction::Egress, allow(kPeerIdentity, kTcp, 80));
+  add(Direction::Egress, allow(POLC_IDENTITY_ANY, kUdp, 53)); // not in the code's view
+  EXPECT_EQ(fromEndpoint(PacketBuilder::ipv4(kEndpoint, kPeer).tcp(40000, 80).build()), kPass);
+  EXPECT_EQ(fromEndpoint(PacketBuilder::ipv4(kEndpoint, kPeer).udp(5000, 53).build()), kDrop);
+}
+
+// Isolated without entries: no lookup at all, only replies pass.
+TEST_F(DatapathTest, IsolatedDirectionWithoutEntriesDropsAllButReplies) {
+  auto spec = specialized(false, true);
+  spec.egressPeerLookup = spec.egressWildcardLookup = false;
+  spec.ingressPeerLookup = spec.ingressWildcardLookup = false;
+  load(spec);
+  EXPECT_EQ(toEndpoint(PacketBuilder::ipv4(kPeer, kEndpoint).tcp(40000, 80).build()), kDrop);
+  EXPECT_EQ(fromEndpoint(PacketBuilder::ipv4(kEndpoint, kPeer).tcp(40000, 80).build()), kPass);
+  EXPECT_EQ(toEndpoint(PacketBuilder::ipv4(kPeer, kEndpoint).tcp(80, 40000).build()), kPass);
+}
 } // namespace
 } // namespace polc::testing

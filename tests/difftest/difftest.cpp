@@ -13,6 +13,7 @@
 #include "map_sync.h"
 #include "packets.h"
 
+#include "polc/codegen/specialize_endpoint.h"
 #include "polc/diagnostics/diagnostics.h"
 #include "polc/evaluator/evaluator.h"
 #include "polc/frontend/formatter.h"
@@ -75,15 +76,15 @@ bool kernelRequired() {
   return value != nullptr && std::string_view(value) == "1";
 }
 
-// The codegen specializes an endpoint program on its identity and on the
-// isolation of each direction (codegen/src/endpoint_program.cpp). The
-// identity does not take part in the verdict (polc_handle_packet ignores
-// it), so by default one object per isolation pair serves every endpoint;
-// --exact-objects compiles one per (identity, isolation) to check that too.
+// An endpoint's object is its specialized C, as driver/src/write_build.cpp
+// emits it (codegen::specializeEndpoint: isolation and the shape of its
+// tables), so every variant of bpf/lib/polc_features.h meets the evaluator.
+// The identity does not take part in the verdict (polc_handle_packet ignores
+// it), so by default one object per distinct C serves every endpoint;
+// --exact-objects compiles one per (identity, C) to check that too.
 struct ObjectShape {
   uint32_t identity = 0;
-  bool egressIsolated = false;
-  bool ingressIsolated = false;
+  std::string source;
   auto operator<=>(const ObjectShape&) const = default;
 };
 
@@ -91,17 +92,16 @@ class ObjectCache {
 public:
   explicit ObjectCache(bool exact) : exact_(exact) {}
 
-  Expected<testing::BpfHarness*> forEndpoint(const ir::Endpoint& endpoint, Stats& stats) {
-    ObjectShape shape{exact_ ? endpoint.identity : 0, endpoint.egress.isolated,
-                      endpoint.ingress.isolated};
+  Expected<testing::BpfHarness*> forEndpoint(const ir::Endpoint& endpoint,
+                                             const artifacts::PolicyTable& ingress,
+                                             const artifacts::PolicyTable& egress,
+                                             const artifacts::Ipcache& ipcache, Stats& stats) {
+    codegen::EndpointProgramSpec spec = codegen::specializeEndpoint(ingress, egress, ipcache);
+    spec.identity = exact_ ? endpoint.identity : 256;
+    // Both programs even where the build attaches none (then both pass all).
+    spec.egressProgram = spec.ingressProgram = true;
+    ObjectShape shape{exact_ ? endpoint.identity : 0, codegen::emitEndpointC(spec)};
     if (auto found = objects_.find(shape); found != objects_.end()) return &found->second;
-    // As driver/src/write_build.cpp emits it: both programs, always.
-    codegen::EndpointProgramSpec spec{.endpoint = "difftest",
-                                      .identity = exact_ ? endpoint.identity : 256,
-                                      .egressProgram = true,
-                                      .ingressProgram = true,
-                                      .egressIsolated = shape.egressIsolated,
-                                      .ingressIsolated = shape.ingressIsolated};
     auto harness = testing::BpfHarness::build(spec);
     if (!harness) return Error{harness.error()};
     ++stats.objects;
@@ -393,7 +393,7 @@ Expected<bool> runCase(const Options& options, uint64_t seed, ObjectCache& objec
     auto egress = passes::buildPolicyTable(*program, endpoint, ast::Direction::Egress);
     auto [slot, isNew] = ipcaches.try_emplace(endpoint.node);
     if (isNew) slot->second = passes::buildIpcache(*program, endpoint.node);
-    auto harness = objects.forEndpoint(endpoint, stats);
+    auto harness = objects.forEndpoint(endpoint, ingress, egress, slot->second, stats);
     if (!harness) return Error{harness.error()};
     if (auto status = clearConntrack(**harness); !status) return Error{status.error()};
     if (auto status = loadEndpointMaps(**harness, slot->second, ingress, egress); !status)

@@ -21,9 +21,15 @@ struct EndpointProgramSpec {
   // Emit the program for this direction (the loader attaches what is emitted).
   bool egressProgram = false;  // polc_from_ep: packets leaving the endpoint
   bool ingressProgram = false; // polc_to_ep: packets entering the endpoint
-  // Isolated: no table match -> drop. Not isolated: no match -> pass.
+  // The features of bpf/lib/polc_features.h; the defaults are the full
+  // datapath. Isolated: no table match -> drop. Not isolated: no match -> pass.
   bool egressIsolated = false;
   bool ingressIsolated = false;
+  bool egressPeerLookup = true;     // the table has entries for specific peers
+  bool egressWildcardLookup = true; // the table has wildcard-peer entries
+  bool ingressPeerLookup = true;
+  bool ingressWildcardLookup = true;
+  bool ipv6 = true; // false: every IPv6 verdict is fixed (see POLC_IPV6)
 };
 
 // Deterministic C text for the endpoint (no timestamps, no paths, no name or

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Compile-time features of an endpoint program. The generated C defines
+ * them from the endpoint's tables (codegen/src/specialize_endpoint.cpp) before
+ * it includes polc_datapath.h; whatever it leaves undefined gets the full
+ * datapath. They change the code, never a value: endpoints that differ only
+ * in constants (identity, table contents of the same shape) share an object.
+ *
+ * Per direction (EGRESS = polc_from_ep, INGRESS = polc_to_ep):
+ *  POLC_<DIR>_ISOLATED        no matching allow -> drop
+ *  POLC_<DIR>_PEER_LOOKUP     the table has entries for specific peers: look
+ *                             the peer up in the ipcache and then in the table
+ *  POLC_<DIR>_WILDCARD_LOOKUP the table has wildcard-peer (identity 0) entries
+ * With neither lookup and not isolated, a direction only tracks its flows
+ * for conntrack (every packet passes).
+ *
+ * Per object:
+ *  POLC_IPV6  0 when no IPv6 packet can match a rule: the ipcache has no
+ *             IPv6 prefix (so every IPv6 peer is WORLD) and no table has a
+ *             WORLD or wildcard entry. Only chosen when both directions are
+ *             equally isolated, which fixes the verdict of every IPv6
+ *             packet: both open -> pass without parsing; both isolated ->
+ *             drop after parsing (neighbour discovery still passes, and
+ *             nothing IPv6 is ever tracked, so no reply can be missed).
+ */
+#ifndef POLC_FEATURES_H
+#define POLC_FEATURES_H
+
+#ifndef POLC_EGRESS_ISOLATED
+#define POLC_EGRESS_ISOLATED 0
+#endif
+#ifndef POLC_INGRESS_ISOLATED
+#define POLC_INGRESS_ISOLATED 0
+#endif
+#ifndef POLC_EGRESS_PEER_LOOKUP
+#define POLC_EGRESS_PEER_LOOKUP 1
+#endif
+#ifndef POLC_INGRESS_PEER_LOOKUP
+#define POLC_INGRESS_PEER_LOOKUP 1
+#endif
+#ifndef POLC_EGRESS_WILDCARD_LOOKUP
+#define POLC_EGRESS_WILDCARD_LOOKUP 1
+#endif
+#ifndef POLC_INGRESS_WILDCARD_LOOKUP
+#define POLC_INGRESS_WILDCARD_LOOKUP 1
+#endif
+#ifndef POLC_IPV6
+#define POLC_IPV6 1
+#endif
+
+#endif /* POLC_FEATURES_H */

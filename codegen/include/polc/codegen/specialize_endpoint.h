@@ -1,0 +1,20 @@
+// The specialization of an endpoint's program, chosen from its tables.
+#pragma once
+
+#include "polc/artifacts/tables.h"
+#include "polc/codegen/endpoint_program.h"
+
+namespace polc::codegen {
+
+// Whether the endpoint needs programs at all: some direction is isolated or
+// has a deny. Then both programs are attached, so that conntrack sees both
+// directions of every flow.
+bool needsPrograms(const artifacts::PolicyTable& ingress, const artifacts::PolicyTable& egress);
+
+// The features of bpf/lib/polc_features.h the endpoint's tables call for
+// (its identity is left to the caller: it is load-time config).
+EndpointProgramSpec specializeEndpoint(const artifacts::PolicyTable& ingress,
+                                       const artifacts::PolicyTable& egress,
+                                       const artifacts::Ipcache& ipcache);
+
+} // namespace polc::codegen

@@ -1,0 +1,83 @@
+// Chooses an endpoint's compile-time features (bpf/lib/polc_features.h) from
+// its tables and its node's ipcache. Only the shape of the tables counts
+// (which kinds of entries exist), never their values, so endpoints with
+// different rules of the same shape still share one object.
+#include "polc/codegen/specialize_endpoint.h"
+
+#include "polc_structs.h"
+
+#include <algorithm>
+
+namespace polc::codegen {
+namespace {
+
+struct DirectionShape {
+  bool peerLookup = false;
+  bool wildcardLookup = false;
+};
+
+// Whether an entry can change a verdict. In a direction that is not
+// isolated only a deny can (an allow there would only name the rule in the
+// conntrack entry, which nothing reads).
+bool decides(const artifacts::PolicyTable& table, const artifacts::PolicyEntry& entry) {
+  return table.isolated || entry.verdict == artifacts::Verdict::Deny;
+}
+
+// Which lookups the direction needs.
+DirectionShape shapeOf(const artifacts::PolicyTable& table) {
+  DirectionShape shape;
+  for (const auto& entry : table.entries) {
+    if (!decides(table, entry)) continue;
+    (entry.identity == POLC_IDENTITY_ANY ? shape.wildcardLookup : shape.peerLookup) = true;
+  }
+  return shape;
+}
+
+// Whether an IPv6 packet (whose peer is WORLD without IPv6 in the ipcache)
+// can meet an entry that decides.
+bool canMatchWorld(const artifacts::PolicyTable& table) {
+  return std::any_of(table.entries.begin(), table.entries.end(), [&](const auto& entry) {
+    return decides(table, entry) &&
+           (entry.identity == POLC_IDENTITY_ANY || entry.identity == POLC_IDENTITY_WORLD);
+  });
+}
+
+} // namespace
+
+bool needsPrograms(const artifacts::PolicyTable& ingress, const artifacts::PolicyTable& egress) {
+  // A direction with an effect (isolated, or a deny) needs its program, and
+  // the other direction's program too: it tracks the flows whose replies
+  // the first one must let through.
+  auto hasEffect = [](const artifacts::PolicyTable& table) {
+    return table.isolated ||
+           std::any_of(table.entries.begin(), table.entries.end(),
+                       [](const auto& entry) { return entry.verdict == artifacts::Verdict::Deny; });
+  };
+  return hasEffect(ingress) || hasEffect(egress);
+}
+
+EndpointProgramSpec specializeEndpoint(const artifacts::PolicyTable& ingress,
+                                       const artifacts::PolicyTable& egress,
+                                       const artifacts::Ipcache& ipcache) {
+  EndpointProgramSpec spec;
+  spec.endpoint = ingress.endpoint;
+  spec.egressProgram = spec.ingressProgram = needsPrograms(ingress, egress);
+  spec.egressIsolated = egress.isolated;
+  spec.ingressIsolated = ingress.isolated;
+  const DirectionShape egressShape = shapeOf(egress), ingressShape = shapeOf(ingress);
+  spec.egressPeerLookup = egressShape.peerLookup;
+  spec.egressWildcardLookup = egressShape.wildcardLookup;
+  spec.ingressPeerLookup = ingressShape.peerLookup;
+  spec.ingressWildcardLookup = ingressShape.wildcardLookup;
+  // See POLC_IPV6: the verdict of every IPv6 packet must be fixed at
+  // compile time, which needs equal isolation (with mixed isolation, IPv6
+  // replies through the isolated direction depend on conntrack).
+  const bool ipv6InIpcache =
+      std::any_of(ipcache.entries.begin(), ipcache.entries.end(),
+                  [](const artifacts::IpcacheEntry& entry) { return entry.family == 6; });
+  spec.ipv6 = ipv6InIpcache || canMatchWorld(ingress) || canMatchWorld(egress) ||
+              ingress.isolated != egress.isolated;
+  return spec;
+}
+
+} // namespace polc::codegen
