@@ -5,9 +5,27 @@
 #include "polc/sema/sema.h"
 #include "polc/topology/loader.h"
 
+#include <filesystem>
+
 namespace polc::driver {
 
-std::optional<Compiled> compile(const Inputs& inputs, Diagnostics& diagnostics) {
+namespace {
+
+// An input named by an absolute path is named relative to the working
+// directory instead: source locations end up in the tables and the manifest,
+// and two checkouts built from their roots must give the same bytes.
+std::string relativeToWorkingDirectory(const std::string& path) {
+  if (!std::filesystem::path(path).is_absolute()) return path;
+  std::error_code ec;
+  auto relative = std::filesystem::proximate(path, ec);
+  return ec ? path : relative.lexically_normal().string();
+}
+
+} // namespace
+
+std::optional<Compiled> compile(const Inputs& given, Diagnostics& diagnostics) {
+  const Inputs inputs{relativeToWorkingDirectory(given.policyFile),
+                      relativeToWorkingDirectory(given.topologyFile)};
   // Parse both inputs before stopping, so one run reports the errors of each.
   auto file = frontend::parseFile(inputs.policyFile, diagnostics);
   auto topology = topology::loadFile(inputs.topologyFile, diagnostics);

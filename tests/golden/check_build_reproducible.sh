@@ -6,6 +6,10 @@
 #   a: from the source dir, cold cache (fresh --cache-dir), one clang per core
 #   b: from the source dir, warm cache (the same --cache-dir), other -o path
 #   c: from a copy of the inputs in another directory, --no-cache, -j 1, a relative -o
+#   d: from a second copy at another depth (another checkout), inputs named
+#      by absolute paths, a fresh cache
+#
+# Run on examples with several specializations (bpf/lib/polc_features.h).
 #
 # usage: check_build_reproducible.sh POLC SOURCE_DIR EXAMPLE
 set -uo pipefail
@@ -31,8 +35,19 @@ cp -r examples/policies "$work/elsewhere/examples/"
   "$polc" "${inputs[@]}" --no-cache -j 1 -o c-out -q > "$work/c.txt" 2>&1) ||
   { cat "$work/c.txt"; fail "build c"; }
 
+# A second checkout at another depth, inputs given as absolute paths: the
+# manifest records them relative to the working directory.
+checkout="$work/second/checkout/of/polc"
+mkdir -p "$checkout/examples"
+cp -r examples/policies "$checkout/examples/"
+(cd "$checkout" &&
+  "$polc" build "$checkout/examples/policies/$example.pol" \
+    --topology "$checkout/examples/policies/$example.yaml" --cache-dir "$work/cache-d" \
+    -o "$checkout/out" -q > "$work/d.txt" 2>&1) ||
+  { cat "$work/d.txt"; fail "build d"; }
+
 status=0
-for other in "$work/somewhere/else/b" "$work/elsewhere/c-out"; do
+for other in "$work/somewhere/else/b" "$work/elsewhere/c-out" "$checkout/out"; do
   if ! diff -r "$work/a/out" "$other" > "$work/diff.txt"; then
     cat "$work/diff.txt"
     echo "FAIL: $work/a/out and $other differ"
@@ -40,5 +55,5 @@ for other in "$work/somewhere/else/b" "$work/elsewhere/c-out"; do
   fi
 done
 [ "$(find "$work/a/out" -name '*.o' | wc -l)" -gt 0 ] || fail "no objects were built"
-[ $status = 0 ] && echo "build/$example: byte-identical across 3 builds"
+[ $status = 0 ] && echo "build/$example: byte-identical across 4 builds ($(ls "$work/a/out/sources" | wc -l) distinct sources)"
 exit $status

@@ -24,7 +24,8 @@ struct Inputs {
 
 struct Compiled {
   // Every file read: the policy file and its includes, then the topology,
-  // as given or as named by include (recorded with digests in the manifest).
+  // as given (an absolute path made relative to the working directory) or as
+  // named by include (recorded with digests in the manifest).
   std::vector<std::string> inputFiles;
   topology::Topology topology;
   ir::Program program;
@@ -33,7 +34,9 @@ struct Compiled {
 };
 
 // Parse, load the topology, analyze, and check that every table and ipcache
-// fits its map. Errors and warnings go to `diagnostics`.
+// fits its map. Errors and warnings go to `diagnostics`. Inputs named by
+// absolute paths are read (and named in locations) relative to the working
+// directory, so that no build output depends on where the checkout lives.
 std::optional<Compiled> compile(const Inputs&, Diagnostics& diagnostics);
 
 struct BuildReport {
