@@ -2,13 +2,14 @@
 
 #include "polc/artifacts/digest.h"
 #include "polc/codegen/endpoint_program.h"
+#include "polc/driver/progress.h"
 #include "polc/support/files.h"
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <cstdio>
+#include <iostream>
 #include <mutex>
 #include <system_error>
 #include <thread>
@@ -181,23 +182,16 @@ buildObjects(const fs::path& workDir, const std::vector<ObjectSource>& sources,
     const size_t workers = std::min<size_t>(std::max(1u, options.jobs), toCompile.size());
     std::vector<std::jthread> pool;
     for (size_t i = 0; i < workers; ++i) pool.emplace_back(work);
-    // Meanwhile, progress for a person at a terminal, only once the build
-    // has taken long enough to wonder about.
-    const auto start = std::chrono::steady_clock::now();
-    bool shown = false;
+    // Meanwhile, progress for a person at a terminal.
+    BuildProgress progress(options.progress, std::cerr);
     std::unique_lock lock(mutex);
     while (!changed.wait_for(lock, std::chrono::milliseconds(100), [&] {
       return finished == next && (failed || next == toCompile.size());
-    })) {
-      if (options.progress && std::chrono::steady_clock::now() - start > std::chrono::seconds(1)) {
-        std::fprintf(stderr, "\rcompiling objects %zu/%zu", finished, toCompile.size());
-        std::fflush(stderr);
-        shown = true;
-      }
-    }
+    }))
+      progress.update(finished, toCompile.size());
     lock.unlock();
-    if (shown) std::fputs("\r\033[K", stderr); // leave the terminal as it was
-  }                                            // the pool joins here
+    progress.finish();
+  } // the pool joins here
   stats.compiled += finished;
   for (auto& error : errors) // the first failed source, in source order
     if (error) return std::move(*error);
