@@ -2,6 +2,7 @@
 // the stage libraries; this file only parses options and prints results.
 #include "polc/artifacts/manifest.h"
 #include "polc/driver/pipeline.h"
+#include "polc/driver/verify_build.h"
 #include "polc/evaluator/explain.h"
 #include "polc/evaluator/policy_diff.h"
 #include "polc/evaluator/policy_tests.h"
@@ -109,7 +110,12 @@ int runBuild(const CompileOptions& options, const std::string& outDir,
                         {"ipcache_entries", report->ipcacheEntries},
                         {"diagnostics", diagnostics.toJson()},
                         {"enforcement", polc::driver::describeEnforcementJson(*compiled)}};
-    if (stats) json["stats"] = polc::passes::statsJson(compiled->stats);
+    if (stats) {
+      json["stats"] = polc::passes::statsJson(compiled->stats);
+      auto verified = polc::driver::verifyBuild(report->outDir);
+      if (!verified) return failSystem("build --stats", verified.error(), format);
+      json["stats"]["verifier"] = polc::driver::verifierStatsJson(*verified);
+    }
     std::cout << json.dump(2) << "\n";
     return kExitOk;
   }
@@ -118,7 +124,14 @@ int runBuild(const CompileOptions& options, const std::string& outDir,
             << report->objects << " object(s) (" << report->objectsCompiled << " compiled, "
             << report->objectsCached << " from the cache), " << report->policyEntries
             << " policy table entries, " << report->ipcacheEntries << " ipcache entries\n";
-  if (stats) std::cout << "\nTable sizes:\n" << polc::passes::statsText(compiled->stats);
+  if (stats) {
+    std::cout << "\nTable sizes:\n" << polc::passes::statsText(compiled->stats);
+    auto verified = polc::driver::verifyBuild(report->outDir);
+    if (!verified) return failSystem("build --stats", verified.error(), format);
+    std::cout << "\nVerifier (instructions processed per program, kernel limit "
+              << polc::driver::kVerifierInstructionLimit << "):\n"
+              << polc::driver::verifierStatsText(*verified);
+  }
   if (quiet) return kExitOk;
   auto manifest = polc::artifacts::readManifest(outDir);
   if (manifest) {
@@ -562,8 +575,9 @@ int main(int argc, char** argv) {
   build->add_flag("--no-cache", noCache, "Neither read nor fill the compile cache");
   bool stats = false;
   build->add_flag("--stats", stats,
-                  "Also print table sizes: entries, capacity and fill per endpoint and direction, "
-                  "ipcache per node");
+                  "Also print table sizes (entries, capacity and fill per endpoint and direction, "
+                  "ipcache per node) and, per program, the instructions the kernel's verifier "
+                  "processed against its limit (n/a without root)");
 
   ExplainOptions explainOptions;
   auto* explain = app.add_subcommand(
