@@ -200,7 +200,7 @@ artifacts::PolicyTable table(artifacts::Direction direction, bool isolated,
 artifacts::PolicyEntry entry(uint32_t identity, artifacts::Verdict verdict, uint8_t protocol = 0) {
   return artifacts::PolicyEntry{.identity = identity,
                                 .protocol = protocol,
-                                .port = protocol ? 80 : 0,
+                                .port = uint16_t(protocol ? 80 : 0),
                                 .portPrefixBits = uint8_t(protocol ? 16 : 0),
                                 .verdict = verdict};
 }
