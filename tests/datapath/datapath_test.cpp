@@ -4,6 +4,8 @@
 #include "bpf_harness.h"
 #include "packet_builder.h"
 
+#include "polc/codegen/specialize_endpoint.h"
+
 #include <bpf/bpf.h>
 #include <gtest/gtest.h>
 
@@ -610,6 +612,117 @@ TEST_F(DatapathTest, IsolatedDirectionWithoutEntriesDropsAllButReplies) {
   EXPECT_EQ(toEndpoint(PacketBuilder::ipv4(kPeer, kEndpoint).tcp(40000, 80).build()), kDrop);
   EXPECT_EQ(fromEndpoint(PacketBuilder::ipv4(kEndpoint, kPeer).tcp(40000, 80).build()), kPass);
   EXPECT_EQ(toEndpoint(PacketBuilder::ipv4(kPeer, kEndpoint).tcp(80, 40000).build()), kPass);
+}
+
+// A specialized program decides every packet as the full program does, for
+// the tables it was specialized on: the same packets, replies included,
+// through both, with the same maps (an IPv4-only ipcache, so that the
+// IPv6 specializations are chosen where they apply).
+struct TableCase {
+  const char* name;
+  bool egressIsolated, ingressIsolated;
+  std::vector<PolicyEntry> egress, ingress;
+};
+
+artifacts::PolicyTable artifactsTable(const char* endpoint, artifacts::Direction direction,
+                                      bool isolated, const std::vector<PolicyEntry>& entries) {
+  artifacts::PolicyTable table;
+  table.endpoint = endpoint;
+  table.direction = direction;
+  table.isolated = isolated;
+  for (const auto& entry : entries)
+    table.entries.push_back({.identity = entry.identity,
+                             .protocol = entry.protocol.value_or(0),
+                             .port = entry.port,
+                             .portPrefixBits = uint8_t(entry.portPrefixBits),
+                             .verdict = entry.verdict == POLC_VERDICT_DENY
+                                            ? artifacts::Verdict::Deny
+                                            : artifacts::Verdict::Allow,
+                             .ruleId = entry.ruleId});
+  return table;
+}
+
+std::vector<std::pair<const char*, std::vector<uint8_t>>> equivalencePackets() {
+  const char* out = kFromEndpoint;
+  const char* in = kToEndpoint;
+  const std::string_view ep = kEndpoint, peer = kPeer, ep6 = kEndpoint6, peer6 = kPeer6;
+  return {
+      {out, PacketBuilder::ipv4(ep, peer).tcp(40000, 80).build()},
+      {in, PacketBuilder::ipv4(peer, ep).tcp(80, 40000).build()},
+      {in, PacketBuilder::ipv4(peer, ep).tcp(40001, 80).build()},
+      {out, PacketBuilder::ipv4(ep, peer).tcp(80, 40001).build()},
+      {in, PacketBuilder::ipv4(peer, ep).tcp(40002, 22).build()},
+      {out, PacketBuilder::ipv4(ep, peer).udp(5000, 53).build()},
+      {in, PacketBuilder::ipv4(peer, ep).udp(53, 5000).build()},
+      {in, PacketBuilder::ipv4(kInternet, ep).tcp(40003, 80).build()},
+      {out, PacketBuilder::ipv4(ep, kInternet).udp(5001, 53).build()},
+      {in, PacketBuilder::ipv4(kInternet, ep).udp(53, 5001).build()},
+      {out, PacketBuilder::ipv4(ep, peer).icmp(8, 0, 7).build()},
+      {in, PacketBuilder::ipv4(peer, ep).icmp(0, 0, 7).build()},
+      {in, PacketBuilder::ipv4(peer, ep).protocol(kGre).build()},
+      {out, PacketBuilder::ipv6(ep6, peer6).tcp(40000, 80).build()},
+      {in, PacketBuilder::ipv6(peer6, ep6).tcp(80, 40000).build()},
+      {in, PacketBuilder::ipv6(peer6, ep6).tcp(40004, 80).build()},
+      {out, PacketBuilder::ipv6(ep6, peer6).udp(5002, 53).build()},
+      {in, PacketBuilder::ipv6(peer6, ep6).udp(53, 5002).build()},
+      {out, PacketBuilder::ipv6(ep6, peer6).icmp(128, 0, 9).build()},
+      {in, PacketBuilder::ipv6(peer6, ep6).icmp(129, 0, 9).build()},
+      {in, PacketBuilder::ipv6(peer6, "ff02::1:ff00:1").icmp(135, 0).hopLimit(255).build()},
+      {out, PacketBuilder::ipv6(ep6, "ff02::2").icmp(133, 0).hopLimit(255).build()},
+      {in, PacketBuilder::ipv6(peer6, ep6).tcp(40005, 80).hopByHopHeader().build()},
+      {in, truncated(PacketBuilder::ipv6(peer6, ep6).tcp(40006, 80).build(), 14 + 40 + 3)},
+      {in, truncated(PacketBuilder::ipv4(peer, ep).tcp(40007, 80).build(), 14 + 20 + 2)},
+      {out, arpRequest()},
+  };
+}
+
+TEST_F(DatapathTest, SpecializedProgramsDecideAsTheFullProgram) {
+  const std::vector<TableCase> cases{
+      {"both isolated, peer entries (no IPv6)",
+       true,
+       true,
+       {allow(kPeerIdentity, kUdp, 53)},
+       {allow(kPeerIdentity, kTcp, 80)}},
+      {"ingress isolated, egress track only", false, true, {}, {allow(kPeerIdentity, kTcp, 80)}},
+      {"wildcard and deny",
+       true,
+       true,
+       {allow(POLC_IDENTITY_ANY, kUdp, 53)},
+       {allow(kPeerIdentity, kTcp, 80), deny(kPeerIdentity, kTcp, 22)}},
+      {"world entry keeps IPv6", true, true, {allow(POLC_IDENTITY_WORLD, kUdp, 53)}, {}},
+      {"both open with a deny (no IPv6)", false, false, {}, {deny(kPeerIdentity, kTcp, 22)}},
+  };
+  artifacts::Ipcache ipcache;
+  ipcache.entries = {{.family = 4, .address = "10.0.0.1", .prefixLength = 32, .identity = 300},
+                     {.family = 4, .address = "10.0.0.2", .prefixLength = 32, .identity = 400}};
+  for (const auto& tableCase : cases) {
+    auto specialized =
+        codegen::specializeEndpoint(artifactsTable("web-1", artifacts::Direction::Ingress,
+                                                   tableCase.ingressIsolated, tableCase.ingress),
+                                    artifactsTable("web-1", artifacts::Direction::Egress,
+                                                   tableCase.egressIsolated, tableCase.egress),
+                                    ipcache);
+    ASSERT_TRUE(specialized.egressProgram) << tableCase.name;
+    std::vector<std::vector<int>> verdicts;
+    for (auto spec : {specialized, specialized}) {
+      if (verdicts.empty()) { // the full program first
+        spec.egressPeerLookup = spec.egressWildcardLookup = true;
+        spec.ingressPeerLookup = spec.ingressWildcardLookup = true;
+        spec.ipv6 = true;
+      }
+      auto loaded = BpfHarness::build(spec);
+      ASSERT_TRUE(loaded) << loaded.error();
+      harness_.emplace(std::move(*loaded));
+      ASSERT_TRUE(harness_->setIdentity(kEndpoint, kEndpointIdentity));
+      ASSERT_TRUE(harness_->setIdentity(kPeer, kPeerIdentity));
+      for (const auto& entry : tableCase.egress) add(Direction::Egress, entry);
+      for (const auto& entry : tableCase.ingress) add(Direction::Ingress, entry);
+      auto& seen = verdicts.emplace_back();
+      for (const auto& [program, frame] : equivalencePackets()) seen.push_back(run(program, frame));
+    }
+    EXPECT_EQ(verdicts[0], verdicts[1]) << tableCase.name << ":\n"
+                                        << codegen::emitEndpointC(specialized);
+  }
 }
 } // namespace
 } // namespace polc::testing
