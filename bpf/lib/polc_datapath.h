@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * The per-packet logic of an endpoint program. Generated C includes this
- * header and calls polc_handle_packet() with compile-time constants, so the
- * compiler folds the direction and isolation branches away; the endpoint's
+ * The per-packet logic of an endpoint program. Generated C defines the
+ * feature macros of polc_features.h, includes this header and instantiates
+ * POLC_FROM_ENDPOINT_PROGRAM / POLC_TO_ENDPOINT_PROGRAM, which call
+ * polc_handle_packet() with compile-time constants, so the compiler folds
+ * the direction, isolation and lookup branches away; the endpoint's
  * identity is load-time config (polc_endpoint_identity below).
  */
 #ifndef POLC_DATAPATH_H
