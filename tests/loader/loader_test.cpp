@@ -7,6 +7,7 @@
 
 #include "command.h"
 #include "kernel_test_support.h"
+#include "load_steps.h"
 #include "map_sync.h"
 #include "netns_guard.h"
 #include "state_lock.h"
@@ -49,6 +50,7 @@ struct OutDirSpec {
   std::vector<artifacts::PolicyEntry> bIngress = {}; // b's ingress table
   std::vector<std::string> endpoints = {"a", "b"};
   std::string bInterface = "lxc-b";
+  uint32_t bIdentity = kIdentityB; // another identity: other programs for b
 };
 
 class OutDirWriter {
@@ -69,7 +71,7 @@ public:
       artifacts::EndpointArtifacts endpoint;
       endpoint.name = name;
       endpoint.interface = name == "b" ? spec.bInterface : "lxc-" + name;
-      endpoint.identity = name == "a" ? kIdentityA : kIdentityB;
+      endpoint.identity = name == "a" ? kIdentityA : spec.bIdentity;
       endpoint.object = "objects/fixture.o";
       endpoint.fromEndpointProgram = endpoint.toEndpointProgram = true;
       endpoint.source = "endpoints/" + name + "/program.c";
@@ -137,6 +139,12 @@ uint32_t pinnedMapId(const fs::path& pin) {
   uint32_t id = bpf_obj_get_info_by_fd(fd, &info, &length) == 0 ? info.id : 0;
   ::close(fd);
   return id;
+}
+
+std::string joined(const std::vector<std::string>& lines) {
+  std::string text;
+  for (const auto& line : lines) text += line + "\n";
+  return text;
 }
 
 class LoaderTest : public ::testing::Test {
@@ -260,13 +268,14 @@ TEST_F(LoaderTest, LoadAttachesProgramsAndFillsMaps) {
   EXPECT_TRUE(aReachesB(9002)) << "allowed port blocked";
 }
 
-TEST_F(LoaderTest, ReloadReplacesEntriesInPlaceAndKeepsTheConntrackMap) {
+TEST_F(LoaderTest, TableOnlyReloadUpdatesMapsInPlaceAndKeepsProgramsAndConntrack) {
   OutDirWriter(outDir_).write({.bIngress = {denyTcpFrom(kIdentityA, 9001, 7)}});
   auto first = loader_->load(request());
   ASSERT_TRUE(first) << first.error();
   auto conntrackId = pinnedMapId(pin("n1/polc_ct"));
   auto policyId = pinnedMapId(pin("n1/b/polc_policy_in"));
   ASSERT_NE(conntrackId, 0u);
+  auto programB = attachedProgram("lxc-b", "tc-egress");
 
   OutDirWriter(outDir_).write(
       {.bIngress = {denyTcpFrom(kIdentityA, 9002, 8), denyTcpFrom(kIdentityA, 9003, 9)}});
@@ -277,10 +286,79 @@ TEST_F(LoaderTest, ReloadReplacesEntriesInPlaceAndKeepsTheConntrackMap) {
   EXPECT_EQ(policyIdentityPorts(pin("n1/b/polc_policy_in")),
             (std::set<std::pair<uint32_t, uint16_t>>{{kIdentityA, 9002}, {kIdentityA, 9003}}));
 
-  // One polc filter per hook, now running the reloaded program.
-  ASSERT_EQ(second->attached.size(), 4u);
+  // The same programs stay attached; the report says what changed.
+  EXPECT_TRUE(second->attached.empty());
+  EXPECT_EQ(attachedProgram("lxc-b", "tc-egress"), programB);
+  ASSERT_EQ(second->endpoints.size(), 2u);
+  EXPECT_EQ(second->endpoints[0].action, EndpointAction::Unchanged);
+  EXPECT_EQ(second->endpoints[1].action, EndpointAction::TablesUpdated);
+  EXPECT_EQ(second->endpoints[1].ingress, (TableChange{2, 1, 0}));
+  EXPECT_TRUE(status().inSync());
+  EXPECT_TRUE(aReachesB(9001));
+  EXPECT_FALSE(aReachesB(9002));
+}
+
+TEST_F(LoaderTest, ProgramChangeSwapsInNewProgramsWithFreshPolicyMaps) {
+  OutDirWriter(outDir_).write({.bIngress = {denyTcpFrom(kIdentityA, 9001, 7)}});
+  ASSERT_TRUE(loader_->load(request()));
+  auto conntrackId = pinnedMapId(pin("n1/polc_ct"));
+  auto policyId = pinnedMapId(pin("n1/b/polc_policy_in"));
+  auto programB = attachedProgram("lxc-b", "tc-egress");
+
+  OutDirWriter(outDir_).write(
+      {.bIngress = {denyTcpFrom(kIdentityA, 9002, 8)}, .bIdentity = kIdentityB + 1});
+  auto second = loader_->load(request());
+  ASSERT_TRUE(second) << second.error();
+  ASSERT_EQ(second->endpoints.size(), 2u);
+  EXPECT_EQ(second->endpoints[0].action, EndpointAction::Unchanged);
+  EXPECT_EQ(second->endpoints[1].action, EndpointAction::Replaced);
+  EXPECT_EQ(second->endpoints[1].ingress, (TableChange{1, 1, 0}));
+  ASSERT_EQ(second->attached.size(), 2u);
   for (const auto& attached : second->attached)
     EXPECT_EQ(attachedProgram(attached.interface, attached.hook), attached.programId);
+  EXPECT_NE(attachedProgram("lxc-b", "tc-egress"), programB);
+  EXPECT_EQ(pinnedMapId(pin("n1/polc_ct")), conntrackId);
+  EXPECT_NE(pinnedMapId(pin("n1/b/polc_policy_in")), policyId);
+  EXPECT_FALSE(fs::exists(pin("n1/b/polc_policy_in-next")));
+  EXPECT_TRUE(status().inSync()) << joined(status().nodes[0].drift);
+  EXPECT_TRUE(aReachesB(9001));
+  EXPECT_FALSE(aReachesB(9002));
+}
+
+TEST_F(LoaderTest, FailureAtEveryStepLeavesThePreviousRevisionInForce) {
+  OutDirWriter(outDir_).write({.bIngress = {denyTcpFrom(kIdentityA, 9001, 7)}});
+  ASSERT_TRUE(loader_->load(request()));
+  auto programA = attachedProgram("lxc-a", "tc-ingress");
+  auto programB = attachedProgram("lxc-b", "tc-egress");
+  auto policyId = pinnedMapId(pin("n1/b/polc_policy_in"));
+  // The next revision changes b's programs and table, and drops a.
+  OutDirWriter(outDir_).write({.bIngress = {denyTcpFrom(kIdentityA, 9002, 8)},
+                               .endpoints = {"b"},
+                               .bIdentity = kIdentityB + 1});
+  for (auto step : runtime::kLoadSteps) {
+    SCOPED_TRACE(std::string(step));
+    ::setenv("POLC_LOADER_FAIL_AT", std::string(step).c_str(), 1);
+    auto failed = loader_->load(request());
+    ::unsetenv("POLC_LOADER_FAIL_AT");
+    ASSERT_FALSE(failed);
+    EXPECT_NE(failed.error().find("injected failure at step " + std::string(step)),
+              std::string::npos)
+        << failed.error();
+    EXPECT_EQ(attachedProgram("lxc-a", "tc-ingress"), programA);
+    EXPECT_EQ(attachedProgram("lxc-b", "tc-egress"), programB);
+    EXPECT_EQ(pinnedMapId(pin("n1/b/polc_policy_in")), policyId);
+    EXPECT_EQ(policyIdentityPorts(pin("n1/b/polc_policy_in")),
+              (std::set<std::pair<uint32_t, uint16_t>>{{kIdentityA, 9001}}));
+    EXPECT_FALSE(fs::exists(pin("n1/b/polc_to_ep-next")));
+    auto report = status();
+    EXPECT_TRUE(report.inSync()) << joined(report.nodes.empty() ? std::vector<std::string>{}
+                                                                : report.nodes[0].drift);
+  }
+  EXPECT_FALSE(aReachesB(9001));
+  EXPECT_TRUE(aReachesB(9002));
+  auto loaded = loader_->load(request());
+  ASSERT_TRUE(loaded) << loaded.error();
+  EXPECT_FALSE(attachedProgram("lxc-a", "tc-ingress"));
   EXPECT_TRUE(aReachesB(9001));
   EXPECT_FALSE(aReachesB(9002));
 }
@@ -378,7 +456,11 @@ TEST_F(LoaderTest, EndpointDroppedOnReloadIsDetachedAndUnpinned) {
   OutDirWriter(outDir_).write({.endpoints = {"a"}});
   auto reloaded = loader_->load(request());
   ASSERT_TRUE(reloaded) << reloaded.error();
-  EXPECT_EQ(reloaded->attached.size(), 2u);
+  EXPECT_TRUE(reloaded->attached.empty()); // a keeps its programs
+  ASSERT_EQ(reloaded->endpoints.size(), 2u);
+  EXPECT_EQ(reloaded->endpoints[0].action, EndpointAction::Unchanged);
+  EXPECT_EQ(reloaded->endpoints[1].endpoint, "b");
+  EXPECT_EQ(reloaded->endpoints[1].action, EndpointAction::Detached);
   EXPECT_FALSE(attachedProgram("lxc-b", "tc-egress"));
   EXPECT_FALSE(hasClsact("lxc-b"));
   EXPECT_FALSE(fs::exists(pin("n1/b")));
@@ -410,12 +492,6 @@ TEST_F(LoaderTest, SeveralNodesNeedAChoice) {
 bool mentions(const std::vector<std::string>& drift, const std::string& text) {
   return std::any_of(drift.begin(), drift.end(),
                      [&](const auto& line) { return line.find(text) != std::string::npos; });
-}
-
-std::string joined(const std::vector<std::string>& lines) {
-  std::string text;
-  for (const auto& line : lines) text += line + "\n";
-  return text;
 }
 
 TEST_F(LoaderTest, StatusShowsProgramsRevisionAndTableFill) {
