@@ -37,6 +37,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <functional>
@@ -98,6 +99,11 @@ std::vector<ProgramToAttach> programsOf(const artifacts::EndpointArtifacts& endp
     programs.push_back({artifacts::kProgFromEndpoint, kHookTcIngress});
   if (endpoint.toEndpointProgram) programs.push_back({artifacts::kProgToEndpoint, kHookTcEgress});
   return programs;
+}
+
+void removeStateFile(const fs::path& stateDir, const std::string& node) {
+  std::error_code ec;
+  fs::remove(stateFile(stateDir, node), ec);
 }
 
 std::string shortRevision(const std::string& revision) {
@@ -199,11 +205,13 @@ Expected<MapContents> readPolicyMap(int fd, const std::string& name) {
 // The endpoints whose hooks run exactly the recorded programs and whose
 // recorded policy map pins exist: only their programs can be kept.
 std::set<std::string> intactEndpoints(const NodeState& state, const fs::path& pinRoot,
+                                      const std::map<std::string, int>& interfaces,
                                       LibbpfLogCapture& log) {
   std::set<std::string> intact, broken;
+  const std::set<std::string> pins(state.pins.begin(), state.pins.end());
   for (const auto& attachment : state.attachments) {
-    auto index = interfaceIndex(attachment.interface);
-    bool same = index && *index == attachment.ifindex;
+    auto index = interfaces.find(attachment.interface);
+    bool same = index != interfaces.end() && index->second == attachment.ifindex;
     if (same) {
       auto attached = queryFilter(attachment.ifindex, attachment.hook, log);
       same = attached && *attached && **attached == attachment.programId;
@@ -216,9 +224,7 @@ std::set<std::string> intactEndpoints(const NodeState& state, const fs::path& pi
     for (const auto* map : {artifacts::kMapPolicyIngress, artifacts::kMapPolicyEgress}) {
       auto pin = relativePin(state.node, *it, map);
       std::error_code ec;
-      if (std::find(state.pins.begin(), state.pins.end(), pin) != state.pins.end() &&
-          !fs::exists(pinRoot / pin, ec))
-        pinsThere = false;
+      if (pins.contains(pin) && !fs::exists(pinRoot / pin, ec)) pinsThere = false;
     }
     it = pinsThere ? std::next(it) : intact.erase(it);
   }
@@ -232,6 +238,14 @@ Expected<LoadReport> KernelLoader::load(const LoadRequest& request) {
   auto lock = StateLock::acquire(placement.stateDir, request.lockTimeout);
   if (!lock) return Error{"load: " + lock.error()};
   LibbpfLogCapture log;
+  // Milliseconds since the previous lap: the report's phase timings.
+  auto lap = [last = std::chrono::steady_clock::now()]() mutable {
+    auto now = std::chrono::steady_clock::now();
+    double milliseconds = std::chrono::duration<double, std::milli>(now - last).count();
+    last = now;
+    return milliseconds;
+  };
+  LoadReport::Timing timing;
 
   // 1. Artifacts: refuse tampered or incomplete output before any kernel contact.
   auto manifest = artifacts::readManifest(request.outDir);
@@ -295,6 +309,7 @@ Expected<LoadReport> KernelLoader::load(const LoadRequest& request) {
     return Error{"node " + node.name + " is loaded with pin root " + (*previousRead)->pinRoot +
                  " and netns \"" + (*previousRead)->netns + "\"; unload it before changing either"};
   if (auto step = reachStep("verify"); !step) return Error{step.error()};
+  timing.read = lap();
 
   // 2. Interfaces: all must exist before anything is loaded. Also what the
   // kernel really runs, so that only intact endpoints keep their programs.
@@ -306,17 +321,17 @@ Expected<LoadReport> KernelLoader::load(const LoadRequest& request) {
   {
     auto netns = NetnsGuard::enter(placement.netns);
     if (!netns) return Error{netns.error()};
+    const auto interfaces = interfaceIndexes();
     for (auto& endpoint : endpoints) {
-      auto index = interfaceIndex(endpoint.artifacts->interface);
-      if (!index)
+      auto index = interfaces.find(endpoint.artifacts->interface);
+      if (index == interfaces.end())
         return Error{"endpoint " + endpoint.artifacts->name + ": interface " +
                      endpoint.artifacts->interface + " not found" +
-                     (placement.netns.empty() ? "" : " in network namespace " + placement.netns) +
-                     " (" + index.error() + ")"};
-      endpoint.ifindex = *index;
-      endpoint.record.ifindex = *index;
+                     (placement.netns.empty() ? "" : " in network namespace " + placement.netns)};
+      endpoint.ifindex = index->second;
+      endpoint.record.ifindex = index->second;
     }
-    intact = intactEndpoints(previous, placement.pinRoot, log);
+    intact = intactEndpoints(previous, placement.pinRoot, interfaces, log);
   }
   if (auto step = reachStep("interfaces"); !step) return Error{step.error()};
 
@@ -361,32 +376,32 @@ Expected<LoadReport> KernelLoader::load(const LoadRequest& request) {
   }
   pending.pins.insert(pending.pins.end(), createdSharedPins.begin(), createdSharedPins.end());
   state.pending = pending;
-  if (auto written = writeNodeState(stateDir, state); !written)
+  if (!*previousRead) // so that status and unload find the node even if the load is killed
+    if (auto written = writeNodeState(stateDir, state); !written)
+      return Error{"cannot record the load in the state dir: " + written.error()};
+  if (auto written = writePendingLoad(stateDir, node.name, pending); !written) {
+    if (!*previousRead) removeStateFile(stateDir, node.name);
     return Error{"cannot record the load in the state dir: " + written.error()};
+  }
 
   // From here on a failure restores the previous revision: the switch's undo
-  // actions, then the staged pins, then the state as it was.
+  // actions, then the staged pins and the journal (the state file was not
+  // touched: it still describes the previous revision).
   Rollback rollback;
   auto fail = [&](const std::string& message) -> Error {
     std::string undoErrors = rollback.run();
     removePins(placement.pinRoot, node.name, state.pending->pins);
-    std::string stateError;
-    std::error_code ec;
-    if (*previousRead) {
-      if (auto written = writeNodeState(stateDir, previous); !written) stateError = written.error();
-    } else {
-      fs::remove(stateFile(stateDir, node.name), ec);
-    }
+    // The state file still describes the previous revision: only the journal goes.
+    removePendingLoad(stateDir, node.name);
+    if (!*previousRead) removeStateFile(stateDir, node.name);
     std::string text =
         "load failed, " +
-        (previous.revision.empty() && !*previousRead
+        (previous.revision.empty()
              ? std::string("nothing was loaded")
              : "the previous revision " + shortRevision(previous.revision) + " is still in force") +
         ": " + message;
     if (!undoErrors.empty())
       text += "\nrolling back also failed (run polc load again or polc unload):" + undoErrors;
-    if (!stateError.empty())
-      text += "\n(also failed to restore the loader state: " + stateError + ")";
     return Error{text};
   };
   if (auto step = reachStep("journal"); !step) return fail(step.error());
@@ -507,11 +522,12 @@ Expected<LoadReport> KernelLoader::load(const LoadRequest& request) {
     }
   }
   if (auto step = reachStep("pin-programs"); !step) return fail(step.error());
+  timing.prepare = lap();
 
   // 5. Switch. Each step is atomic on its own (a map entry, a tc filter
   // replaced in place) and records how to undo it.
   state.pending->phase = "switching";
-  if (auto written = writeNodeState(stateDir, state); !written)
+  if (auto written = writePendingLoad(stateDir, node.name, *state.pending); !written)
     return fail("cannot record the load in the state dir: " + written.error());
   auto netns = NetnsGuard::enter(placement.netns);
   if (!netns) return fail(netns.error());
@@ -582,6 +598,8 @@ Expected<LoadReport> KernelLoader::load(const LoadRequest& request) {
     return *id;
   };
 
+  std::multimap<std::string, const TcAttachment*> previousByEndpoint;
+  for (const auto& old : previous.attachments) previousByEndpoint.emplace(old.endpoint, &old);
   std::vector<TcAttachment> attachments;
   std::set<std::pair<std::string, std::string>> hooksNow; // (interface, hook)
   bool reachedAttach = false;
@@ -589,11 +607,10 @@ Expected<LoadReport> KernelLoader::load(const LoadRequest& request) {
     const auto& name = endpoint.artifacts->name;
     const auto& interface = endpoint.artifacts->interface;
     if (endpoint.plan == ProgramPlan::Keep) {
-      for (const auto& old : previous.attachments)
-        if (old.endpoint == name) {
-          attachments.push_back(old);
-          hooksNow.insert({old.interface, old.hook});
-        }
+      for (auto [it, end] = previousByEndpoint.equal_range(name); it != end; ++it) {
+        attachments.push_back(*it->second);
+        hooksNow.insert({it->second->interface, it->second->hook});
+      }
       continue;
     }
     auto created = ensureClsact(endpoint.ifindex, interface, log);
@@ -640,6 +657,7 @@ Expected<LoadReport> KernelLoader::load(const LoadRequest& request) {
   }
   if (auto step = reachStep("detach-stale"); !step) return fail(step.error());
   if (auto step = reachStep(kStepCommit); !step) return fail(step.error());
+  timing.switched = lap();
 
   // 6. Commit: the new revision is in force. Staged pins become the live
   // ones (a rename replaces a pin in one step); what is gone is removed.
@@ -678,6 +696,7 @@ Expected<LoadReport> KernelLoader::load(const LoadRequest& request) {
     std::error_code ec;
     if (fs::exists(placement.pinRoot / pin, ec)) state.pins.push_back(pin);
   }
+  const std::set<std::string> livePinsThere(state.pins.begin(), state.pins.end());
   if (ipcacheFd.valid()) state.mapEntries[sharedMaps[0]] = wantedIpcache->size();
   state.endpoints.clear();
   for (auto& endpoint : endpoints) {
@@ -686,8 +705,7 @@ Expected<LoadReport> KernelLoader::load(const LoadRequest& request) {
       auto pin =
           relativePin(node.name, name,
                       direction == 0 ? artifacts::kMapPolicyIngress : artifacts::kMapPolicyEgress);
-      if (std::find(state.pins.begin(), state.pins.end(), pin) != state.pins.end())
-        state.mapEntries[pin] = endpoint.wanted[direction].size();
+      if (livePinsThere.contains(pin)) state.mapEntries[pin] = endpoint.wanted[direction].size();
     }
     state.endpoints[name] = endpoint.record;
     endpoint.report.endpoint = name;
@@ -718,9 +736,11 @@ Expected<LoadReport> KernelLoader::load(const LoadRequest& request) {
   state.attachments = std::move(attachments);
   state.revision = *revision;
   state.outDir = pending.outDir;
-  if (commitErrors.empty()) state.pending.reset();
   if (auto written = writeNodeState(stateDir, state); !written)
     return Error{"loaded, but could not record the loader state: " + written.error()};
+  if (commitErrors.empty()) removePendingLoad(stateDir, node.name);
+  timing.commit = lap();
+  report.milliseconds = timing;
   if (!commitErrors.empty())
     return Error{
         "revision " + shortRevision(*revision) +
@@ -795,6 +815,7 @@ Expected<UnloadReport> KernelLoader::unloadNode(const Placement& placement,
   if (state.pending)
     pins.insert(pins.end(), state.pending->pins.begin(), state.pending->pins.end());
   report.pinsRemoved = removePins(state.pinRoot, node, pins);
+  removePendingLoad(placement.stateDir, node);
   std::error_code ec;
   fs::remove(file, ec);
   if (ec) return Error{"cannot remove loader state " + file.string() + ": " + ec.message()};

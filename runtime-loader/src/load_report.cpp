@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdio>
 #include <map>
 
 namespace polc::loader {
@@ -35,6 +36,12 @@ nlohmann::json changeJson(const TableChange& change) {
   return {{"added", change.added}, {"removed", change.removed}, {"changed", change.changed}};
 }
 
+std::string milliseconds(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f", value);
+  return text;
+}
+
 std::string shortRevision(const std::string& revision) {
   return revision.empty() ? "none" : revision.substr(0, 12);
 }
@@ -65,6 +72,10 @@ std::string loadReportText(const LoadReport& report) {
               changeText(endpoint.egress) + " (" + std::to_string(endpoint.entries) + " entries)";
     text += "\n";
   }
+  if (const auto& t = report.milliseconds; t.total() > 0)
+    text += "  took " + milliseconds(t.total()) + " ms: read " + milliseconds(t.read) +
+            ", prepare " + milliseconds(t.prepare) + ", switch " + milliseconds(t.switched) +
+            ", commit " + milliseconds(t.commit) + "\n";
   return text;
 }
 
@@ -92,7 +103,13 @@ std::string loadReportJson(const LoadReport& report) {
                         {"attached", attached},
                         {"ipcache", changeJson(report.ipcache)},
                         {"policy_entries", report.policyEntries},
-                        {"ipcache_entries", report.ipcacheEntries}}
+                        {"ipcache_entries", report.ipcacheEntries},
+                        {"milliseconds",
+                         {{"read", report.milliseconds.read},
+                          {"prepare", report.milliseconds.prepare},
+                          {"switch", report.milliseconds.switched},
+                          {"commit", report.milliseconds.commit},
+                          {"total", report.milliseconds.total()}}}}
       .dump(2);
 }
 

@@ -46,8 +46,12 @@ Expected<std::optional<NodeState>> readNodeState(const fs::path& file) {
                                  e.at("identity").get<uint32_t>(),
                                  e.at("object_sha256").get<std::string>(),
                                  e.at("programs").get<std::vector<std::string>>()};
-    if (j.contains("pending")) {
-      const auto& p = j.at("pending");
+    auto journal = file;
+    journal.replace_extension(".pending");
+    if (fs::exists(journal, ec)) {
+      auto pendingText = polc::readFile(journal);
+      if (!pendingText) return Error{pendingText.error()};
+      auto p = json::parse(*pendingText);
       state.pending = PendingLoad{
           p.at("revision").get<std::string>(), p.at("out_dir").get<std::string>(),
           p.at("phase").get<std::string>(), p.at("pins").get<std::vector<std::string>>()};
@@ -93,12 +97,25 @@ Status writeNodeState(const fs::path& stateDir, const NodeState& state) {
                        {"object_sha256", e.objectSha256},
                        {"programs", e.programs}};
   j["endpoints"] = endpoints;
-  if (state.pending)
-    j["pending"] = {{"revision", state.pending->revision},
-                    {"out_dir", state.pending->outDir},
-                    {"phase", state.pending->phase},
-                    {"pins", state.pending->pins}};
-  return polc::writeFile(stateFile(stateDir, state.node), artifacts::dumpJson(j));
+  return polc::writeFile(stateFile(stateDir, state.node), j.dump() + "\n");
+}
+
+fs::path pendingFile(const fs::path& stateDir, const std::string& node) {
+  return stateDir / (node + ".pending");
+}
+
+Status writePendingLoad(const fs::path& stateDir, const std::string& node,
+                        const PendingLoad& pending) {
+  json j = {{"revision", pending.revision},
+            {"out_dir", pending.outDir},
+            {"phase", pending.phase},
+            {"pins", pending.pins}};
+  return polc::writeFile(pendingFile(stateDir, node), j.dump() + "\n");
+}
+
+void removePendingLoad(const fs::path& stateDir, const std::string& node) {
+  std::error_code ec;
+  fs::remove(pendingFile(stateDir, node), ec);
 }
 
 std::vector<std::string> nodesWithState(const fs::path& stateDir) {

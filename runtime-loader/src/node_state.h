@@ -71,7 +71,14 @@ std::filesystem::path stateFile(const std::filesystem::path& stateDir, const std
 // nullopt when there is no state file for the node.
 Expected<std::optional<NodeState>> readNodeState(const std::filesystem::path& file);
 // Atomic: written to a temporary next to the file, then renamed over it.
+// Does not write `pending`: that is the journal, a file of its own
+// (<stateDir>/<node>.pending, small so that writing it is cheap), which
+// readNodeState reads into `pending`.
 Status writeNodeState(const std::filesystem::path& stateDir, const NodeState&);
+std::filesystem::path pendingFile(const std::filesystem::path& stateDir, const std::string& node);
+Status writePendingLoad(const std::filesystem::path& stateDir, const std::string& node,
+                        const PendingLoad&);
+void removePendingLoad(const std::filesystem::path& stateDir, const std::string& node);
 // Node names that have a state file in stateDir.
 std::vector<std::string> nodesWithState(const std::filesystem::path& stateDir);
 

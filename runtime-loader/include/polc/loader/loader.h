@@ -93,6 +93,13 @@ struct LoadReport {
   TableChange ipcache;
   size_t policyEntries = 0;  // entries the node's policy maps hold now
   size_t ipcacheEntries = 0; // entries the ipcache holds now
+  // Wall clock of the load's phases, in milliseconds: reading and verifying
+  // the artifacts; interfaces, journal and preparing the new objects; the
+  // switch; the commit (pins, state). 0 when not measured.
+  struct Timing {
+    double read = 0, prepare = 0, switched = 0, commit = 0;
+    double total() const { return read + prepare + switched + commit; }
+  } milliseconds;
 };
 
 // The report as `polc load` prints it: one summary line, then one line per
