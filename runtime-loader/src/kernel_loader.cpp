@@ -216,6 +216,10 @@ std::set<std::string> intactEndpoints(const NodeState& state, const fs::path& pi
       auto attached = queryFilter(attachment.ifindex, attachment.hook, log);
       same = attached && *attached && **attached == attachment.programId;
     }
+    // Its program pin too: the commit keeps an intact endpoint's pins unlooked.
+    std::error_code ec;
+    auto programPin = relativePin(state.node, attachment.endpoint, attachment.program);
+    same = same && (!pins.contains(programPin) || fs::exists(pinRoot / programPin, ec));
     (same ? intact : broken).insert(attachment.endpoint);
   }
   for (const auto& name : broken) intact.erase(name);
@@ -692,9 +696,19 @@ Expected<LoadReport> KernelLoader::load(const LoadRequest& request) {
   removePins(placement.pinRoot, node.name, stalePins);
   state.pins.clear();
   state.mapEntries.clear();
+  // Pins of endpoints that kept their programs are as the previous load left
+  // them (checked by intactEndpoints); only the others need a look.
+  std::set<std::string> keptEndpoints;
+  for (const auto& endpoint : endpoints)
+    if (endpoint.plan == ProgramPlan::Keep) keptEndpoints.insert(endpoint.artifacts->name);
+  const std::set<std::string> previousPins(previous.pins.begin(), previous.pins.end());
   for (const auto& pin : livePins) {
+    auto parts = fs::path(pin);
+    auto endpointOfPin =
+        std::next(parts.begin()) == parts.end() ? "" : std::next(parts.begin())->string();
     std::error_code ec;
-    if (fs::exists(placement.pinRoot / pin, ec)) state.pins.push_back(pin);
+    bool kept = keptEndpoints.contains(endpointOfPin) && previousPins.contains(pin);
+    if (kept || fs::exists(placement.pinRoot / pin, ec)) state.pins.push_back(pin);
   }
   const std::set<std::string> livePinsThere(state.pins.begin(), state.pins.end());
   if (ipcacheFd.valid()) state.mapEntries[sharedMaps[0]] = wantedIpcache->size();

@@ -10,6 +10,9 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <filesystem>
+
+#include <unistd.h>
 
 namespace polc::runtime {
 namespace {
@@ -139,6 +142,35 @@ TEST(LoadSteps, FailAtNamesTheStep) {
   ASSERT_FALSE(failed);
   EXPECT_NE(failed.error().find("fill-tables"), std::string::npos);
   EXPECT_TRUE(reachStep("fill-tables"));
+}
+
+} // namespace
+} // namespace polc::runtime
+
+namespace polc::runtime {
+namespace {
+
+TEST(NodeStateJournal, PendingLoadIsItsOwnFileAndReadsBackIntoTheState) {
+  auto dir =
+      std::filesystem::temp_directory_path() / ("polc-t-journal-" + std::to_string(::getpid()));
+  NodeState state = loadedWith({{"a", record("pa", "o1")}});
+  state.pinRoot = "/sys/fs/bpf/x";
+  ASSERT_TRUE(writeNodeState(dir, state));
+  PendingLoad pending{"abc", "/out", "switching", {"n1/a/polc_to_ep-next"}};
+  ASSERT_TRUE(writePendingLoad(dir, "n1", pending));
+  EXPECT_EQ(nodesWithState(dir), std::vector<std::string>{"n1"}); // the journal is no node
+
+  auto read = readNodeState(stateFile(dir, "n1"));
+  ASSERT_TRUE(read && *read);
+  EXPECT_EQ((*read)->pending, pending);
+  EXPECT_EQ((*read)->endpoints, state.endpoints);
+  EXPECT_EQ((*read)->attachments, state.attachments);
+
+  removePendingLoad(dir, "n1");
+  read = readNodeState(stateFile(dir, "n1"));
+  ASSERT_TRUE(read && *read);
+  EXPECT_FALSE((*read)->pending);
+  std::filesystem::remove_all(dir);
 }
 
 } // namespace
