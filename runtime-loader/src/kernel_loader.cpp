@@ -537,16 +537,21 @@ Expected<LoadReport> KernelLoader::load(const LoadRequest& request) {
   if (!netns) return fail(netns.error());
 
   UniqueFd ipcacheFd = openPinned(placement.pinRoot / sharedMaps[0]);
+  // Each undo is registered before its update: a map write that fails half
+  // way is undone too (undoing from the new contents skips what never
+  // changed and tolerates deleting what was not written yet).
+  MapContents ipcacheBefore;
   if (ipcacheFd.valid()) {
     auto live = readLpmMap(ipcacheFd.get(), ipcacheName, sizeof(polc_ipcache_key),
                            sizeof(polc_ipcache_value));
     if (!live) return fail(live.error());
-    report.ipcache = diffContents(*live, *wantedIpcache);
-    if (auto applied = applyContents(ipcacheFd.get(), ipcacheName, *live, *wantedIpcache); !applied)
+    ipcacheBefore = std::move(*live);
+    report.ipcache = diffContents(ipcacheBefore, *wantedIpcache);
+    rollback.add(
+        [&] { return applyContents(ipcacheFd.get(), ipcacheName, *wantedIpcache, ipcacheBefore); });
+    if (auto applied = applyContents(ipcacheFd.get(), ipcacheName, ipcacheBefore, *wantedIpcache);
+        !applied)
       return fail(applied.error());
-    rollback.add([&, before = std::move(*live)] {
-      return applyContents(ipcacheFd.get(), ipcacheName, *wantedIpcache, before);
-    });
     report.ipcacheEntries = wantedIpcache->size();
   }
   if (auto step = reachStep("update-ipcache"); !step) return fail(step.error());
@@ -562,10 +567,10 @@ Expected<LoadReport> KernelLoader::load(const LoadRequest& request) {
       const auto mapName = endpoint.artifacts->name + (direction == 0 ? " ingress" : " egress");
       const auto& before = endpoint.live[direction];
       const auto& after = endpoint.wanted[direction];
-      if (auto applied = applyContents(fd, mapName, before, after); !applied)
-        return fail(applied.error());
       rollback.add(
           [fd, mapName, &before, &after] { return applyContents(fd, mapName, after, before); });
+      if (auto applied = applyContents(fd, mapName, before, after); !applied)
+        return fail(applied.error());
     }
   }
   if (auto step = reachStep("update-tables"); !step) return fail(step.error());

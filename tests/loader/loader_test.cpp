@@ -325,6 +325,29 @@ TEST_F(LoaderTest, ProgramChangeSwapsInNewProgramsWithFreshPolicyMaps) {
   EXPECT_FALSE(aReachesB(9002));
 }
 
+// A real failure, not an injected one: a table larger than the map. Filling
+// fresh maps (programs change) fails while preparing; updating in place
+// (same programs) fails in the switch and is undone.
+TEST_F(LoaderTest, MapFullLeavesThePreviousRevisionInForce) {
+  OutDirWriter(outDir_).write({.bIngress = {denyTcpFrom(kIdentityA, 9001, 7)}});
+  ASSERT_TRUE(loader_->load(request()));
+  auto programB = attachedProgram("lxc-b", "tc-egress");
+  std::vector<artifacts::PolicyEntry> tooMany;
+  for (uint32_t i = 0; i <= POLC_POLICY_MAX_ENTRIES; ++i)
+    tooMany.push_back(denyTcpFrom(kIdentityA + 1000 + i, 9002, i));
+  for (uint32_t identity : {kIdentityB, kIdentityB + 1}) { // in place, then fresh maps
+    SCOPED_TRACE(identity == kIdentityB ? "in place" : "fresh maps");
+    OutDirWriter(outDir_).write({.bIngress = tooMany, .bIdentity = identity});
+    auto failed = loader_->load(request());
+    ASSERT_FALSE(failed);
+    EXPECT_NE(failed.error().find("is still in force"), std::string::npos) << failed.error();
+    EXPECT_EQ(attachedProgram("lxc-b", "tc-egress"), programB);
+    EXPECT_EQ(policyIdentityPorts(pin("n1/b/polc_policy_in")),
+              (std::set<std::pair<uint32_t, uint16_t>>{{kIdentityA, 9001}}));
+    EXPECT_TRUE(status().inSync()) << joined(status().nodes[0].drift);
+    EXPECT_FALSE(aReachesB(9001));
+  }
+}
 TEST_F(LoaderTest, FailureAtEveryStepLeavesThePreviousRevisionInForce) {
   OutDirWriter(outDir_).write({.bIngress = {denyTcpFrom(kIdentityA, 9001, 7)}});
   ASSERT_TRUE(loader_->load(request()));
