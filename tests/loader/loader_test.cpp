@@ -51,6 +51,7 @@ struct OutDirSpec {
   std::vector<std::string> endpoints = {"a", "b"};
   std::string bInterface = "lxc-b";
   uint32_t bIdentity = kIdentityB; // another identity: other programs for b
+  bool bRejected = false;          // b's object is one the verifier refuses
 };
 
 class OutDirWriter {
@@ -67,12 +68,14 @@ public:
     ipcache.entries = {{4, "10.77.1.10", 32, kIdentityA}, {4, "10.77.1.11", 32, kIdentityB}};
     add(manifest, node.ipcache, artifacts::dumpJson(artifacts::toJson(ipcache)));
     add(manifest, "objects/fixture.o", polc::readFile(POLC_LOADER_FIXTURE_OBJECT).value());
+    if (spec.bRejected)
+      add(manifest, "objects/rejected.o", polc::readFile(POLC_LOADER_REJECTED_OBJECT).value());
     for (const auto& name : spec.endpoints) {
       artifacts::EndpointArtifacts endpoint;
       endpoint.name = name;
       endpoint.interface = name == "b" ? spec.bInterface : "lxc-" + name;
       endpoint.identity = name == "a" ? kIdentityA : spec.bIdentity;
-      endpoint.object = "objects/fixture.o";
+      endpoint.object = name == "b" && spec.bRejected ? "objects/rejected.o" : "objects/fixture.o";
       endpoint.fromEndpointProgram = endpoint.toEndpointProgram = true;
       endpoint.source = "endpoints/" + name + "/program.c";
       endpoint.ingressTable = "endpoints/" + name + "/ingress.json";
@@ -347,6 +350,26 @@ TEST_F(LoaderTest, MapFullLeavesThePreviousRevisionInForce) {
     EXPECT_TRUE(status().inSync()) << joined(status().nodes[0].drift);
     EXPECT_FALSE(aReachesB(9001));
   }
+}
+
+TEST_F(LoaderTest, VerifierRejectionLeavesThePreviousRevisionInForce) {
+  OutDirWriter(outDir_).write({.bIngress = {denyTcpFrom(kIdentityA, 9001, 7)}});
+  ASSERT_TRUE(loader_->load(request()));
+  auto programA = attachedProgram("lxc-a", "tc-ingress");
+  auto programB = attachedProgram("lxc-b", "tc-egress");
+  OutDirWriter(outDir_).write({.bIngress = {denyTcpFrom(kIdentityA, 9002, 8)}, .bRejected = true});
+  auto failed = loader_->load(request());
+  ASSERT_FALSE(failed);
+  EXPECT_NE(failed.error().find("is still in force: endpoint b: loading"), std::string::npos)
+      << failed.error();
+  EXPECT_EQ(attachedProgram("lxc-a", "tc-ingress"), programA);
+  EXPECT_EQ(attachedProgram("lxc-b", "tc-egress"), programB);
+  EXPECT_EQ(policyIdentityPorts(pin("n1/b/polc_policy_in")),
+            (std::set<std::pair<uint32_t, uint16_t>>{{kIdentityA, 9001}}));
+  EXPECT_FALSE(fs::exists(pin("n1/b/polc_policy_in-next")));
+  EXPECT_TRUE(status().inSync()) << joined(status().nodes[0].drift);
+  EXPECT_FALSE(aReachesB(9001));
+  EXPECT_TRUE(aReachesB(9002));
 }
 TEST_F(LoaderTest, FailureAtEveryStepLeavesThePreviousRevisionInForce) {
   OutDirWriter(outDir_).write({.bIngress = {denyTcpFrom(kIdentityA, 9001, 7)}});
