@@ -347,29 +347,10 @@ int runLoad(const std::string& outDir, const std::string& node, PlacementOptions
   auto loader = polc::loader::makeKernelLoader();
   auto report = loader->load({outDir, node, options.placement, options.lockTimeout()});
   if (!report) return failSystem("load", report.error(), format);
-  if (format == Format::Json) {
-    auto attached = nlohmann::json::array();
-    for (const auto& a : report->attached)
-      attached.push_back({{"endpoint", a.endpoint},
-                          {"interface", a.interface},
-                          {"hook", a.hook},
-                          {"program", a.program},
-                          {"program_id", a.programId}});
-    std::cout << nlohmann::json{{"ok", true},
-                                {"node", report->node},
-                                {"attached", attached},
-                                {"policy_entries", report->policyEntries},
-                                {"ipcache_entries", report->ipcacheEntries}}
-                     .dump(2)
-              << "\n";
-    return kExitOk;
-  }
-  std::cout << "polc: loaded node " << report->node << ": " << report->attached.size()
-            << " program(s) attached, " << report->policyEntries << " policy entries, "
-            << report->ipcacheEntries << " ipcache entries\n";
-  for (const auto& a : report->attached)
-    std::cout << "  " << a.endpoint << "  " << a.interface << " " << a.hook << "  " << a.program
-              << " (id " << a.programId << ")\n";
+  if (format == Format::Json)
+    std::cout << polc::loader::loadReportJson(*report) << "\n";
+  else
+    std::cout << polc::loader::loadReportText(*report);
   return kExitOk;
 }
 

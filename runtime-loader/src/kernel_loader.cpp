@@ -1,23 +1,31 @@
 // The Loader on a real kernel: libbpf for objects and maps, tc clsact hooks
 // for attachment, bpffs pins for maps shared across reloads.
 //
-// Order of a load, so that a refusal never leaves anything half done:
-//   1. read and verify the artifacts, parse every table   (no kernel contact)
-//   2. resolve every interface                            (read-only)
-//   3. load every object, reusing pinned maps; fill maps  (nothing attached yet)
-//   4. pin programs and attach them
-// Full rollback of step 4 is a later change; after a failure in 3 or 4 the
-// state file still lists everything created, so unload can remove it.
+// A load is a transaction (docs/cli.md, "Reloads are transactions"):
+//   1. read and verify the artifacts, parse every table    (no kernel contact)
+//   2. resolve every interface; see what the kernel runs   (read-only)
+//   3. journal: record the load and its staged pins        (state dir only)
+//   4. prepare: load new objects with fresh policy maps, fill them, pin
+//      programs and maps beside the live pins              (nothing switched)
+//   5. switch: ipcache, in-place tables, tc filters replaced in place, stale
+//      filters detached; every step records its undo
+//   6. commit: staged pins renamed over the live ones, state written
+// A failure in 3-5 undoes the switch and removes the staged pins: the
+// previous revision stays in force. A killed load leaves its journal: status
+// reports it and the next load removes its staged pins.
 #include "polc/loader/loader.h"
 
 #include "bpffs.h"
 #include "libbpf_util.h"
+#include "load_plan.h"
+#include "load_steps.h"
 #include "map_sync.h"
 #include "netns_guard.h"
 #include "node_state.h"
 #include "state_lock.h"
 #include "status.h"
 #include "tc.h"
+#include "unique_fd.h"
 
 #include "polc/artifacts/digest.h"
 #include "polc/artifacts/manifest.h"
@@ -29,9 +37,12 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <map>
+#include <memory>
 #include <set>
 
 #include <unistd.h>
@@ -73,7 +84,13 @@ struct EndpointLoad {
   artifacts::PolicyTable egress;
   std::vector<ProgramToAttach> programs;
   int ifindex = 0;
-  BpfObjectPtr object;
+  EndpointRecord record;
+  ProgramPlan plan = ProgramPlan::Attach;
+  BpfObjectPtr object;   // new programs (Attach, Replace)
+  MapContents wanted[2]; // policy maps [ingress, egress] of the new revision
+  MapContents live[2];   // what the live policy maps hold
+  UniqueFd liveFd[2];    // the live policy maps, if pinned
+  EndpointReport report;
 };
 
 std::vector<ProgramToAttach> programsOf(const artifacts::EndpointArtifacts& endpoint) {
@@ -84,14 +101,18 @@ std::vector<ProgramToAttach> programsOf(const artifacts::EndpointArtifacts& endp
   return programs;
 }
 
+void removeStateFile(const fs::path& stateDir, const std::string& node) {
+  std::error_code ec;
+  fs::remove(stateFile(stateDir, node), ec);
+}
+
+std::string shortRevision(const std::string& revision) {
+  return revision.empty() ? "none" : revision.substr(0, 12);
+}
+
 std::string relativePin(const std::string& node, const std::string& endpoint,
                         const std::string& name) {
   return endpoint.empty() ? node + "/" + name : node + "/" + endpoint + "/" + name;
-}
-
-void addPin(NodeState& state, const std::string& pin) {
-  if (std::find(state.pins.begin(), state.pins.end(), pin) == state.pins.end())
-    state.pins.push_back(pin);
 }
 
 // A pin recorded in a state file must stay inside <pinRoot>/<node>.
@@ -127,21 +148,6 @@ size_t removePins(const fs::path& pinRoot, const std::string& node,
   return removed;
 }
 
-// Pins a program at path, replacing an older pin there in one step.
-Status pinProgramReplacing(bpf_program* program, const fs::path& path, LibbpfLogCapture& log) {
-  auto fresh = path;
-  fresh += "-pinning";           // bpffs refuses '.' in names
-  (void)::unlink(fresh.c_str()); // a leftover of an interrupted load
-  if (int result = bpf_program__pin(program, fresh.c_str()); result != 0)
-    return Error{libbpfError("pinning program at " + fresh.string(), result, log)};
-  if (::rename(fresh.c_str(), path.c_str()) != 0) {
-    int saved = errno;
-    (void)::unlink(fresh.c_str());
-    return Error{"pinning program at " + path.string() + ": " + std::strerror(saved)};
-  }
-  return okStatus();
-}
-
 class KernelLoader final : public Loader {
 public:
   Expected<LoadReport> load(const LoadRequest& request) override;
@@ -167,6 +173,68 @@ Expected<const artifacts::NodeArtifacts*> chooseNode(const artifacts::Manifest& 
   return Error{"the manifest has several nodes (" + names + "); choose one with --node"};
 }
 
+// The suffix of a staged pin: the new revision's map or program, pinned
+// beside the live one until the load commits (bpffs refuses '.' in names).
+constexpr const char* kStagedSuffix = "-next";
+
+// Undo actions of the switch, run newest first when a later step fails.
+class Rollback {
+public:
+  void add(std::function<Status()> undo) { undo_.push_back(std::move(undo)); }
+  // The errors of undo actions that failed, one per line; empty when all worked.
+  std::string run() {
+    std::string errors;
+    for (auto it = undo_.rbegin(); it != undo_.rend(); ++it)
+      if (auto undone = (*it)(); !undone) errors += "\n  " + undone.error();
+    undo_.clear();
+    return errors;
+  }
+
+private:
+  std::vector<std::function<Status()>> undo_;
+};
+
+UniqueFd openPinned(const fs::path& path) {
+  return UniqueFd(bpf_obj_get(path.c_str()));
+}
+
+Expected<MapContents> readPolicyMap(int fd, const std::string& name) {
+  return readLpmMap(fd, name, sizeof(polc_policy_key), sizeof(polc_policy_value));
+}
+
+// The endpoints whose hooks run exactly the recorded programs and whose
+// recorded policy map pins exist: only their programs can be kept.
+std::set<std::string> intactEndpoints(const NodeState& state, const fs::path& pinRoot,
+                                      const std::map<std::string, int>& interfaces,
+                                      LibbpfLogCapture& log) {
+  std::set<std::string> intact, broken;
+  const std::set<std::string> pins(state.pins.begin(), state.pins.end());
+  for (const auto& attachment : state.attachments) {
+    auto index = interfaces.find(attachment.interface);
+    bool same = index != interfaces.end() && index->second == attachment.ifindex;
+    if (same) {
+      auto attached = queryFilter(attachment.ifindex, attachment.hook, log);
+      same = attached && *attached && **attached == attachment.programId;
+    }
+    // Its program pin too: the commit keeps an intact endpoint's pins unlooked.
+    std::error_code ec;
+    auto programPin = relativePin(state.node, attachment.endpoint, attachment.program);
+    same = same && (!pins.contains(programPin) || fs::exists(pinRoot / programPin, ec));
+    (same ? intact : broken).insert(attachment.endpoint);
+  }
+  for (const auto& name : broken) intact.erase(name);
+  for (auto it = intact.begin(); it != intact.end();) {
+    bool pinsThere = true;
+    for (const auto* map : {artifacts::kMapPolicyIngress, artifacts::kMapPolicyEgress}) {
+      auto pin = relativePin(state.node, *it, map);
+      std::error_code ec;
+      if (pins.contains(pin) && !fs::exists(pinRoot / pin, ec)) pinsThere = false;
+    }
+    it = pinsThere ? std::next(it) : intact.erase(it);
+  }
+  return intact;
+}
+
 Expected<LoadReport> KernelLoader::load(const LoadRequest& request) {
   const auto& placement = request.placement;
   // First: the state read below must still be true when it is written back.
@@ -174,6 +242,14 @@ Expected<LoadReport> KernelLoader::load(const LoadRequest& request) {
   auto lock = StateLock::acquire(placement.stateDir, request.lockTimeout);
   if (!lock) return Error{"load: " + lock.error()};
   LibbpfLogCapture log;
+  // Milliseconds since the previous lap: the report's phase timings.
+  auto lap = [last = std::chrono::steady_clock::now()]() mutable {
+    auto now = std::chrono::steady_clock::now();
+    double milliseconds = std::chrono::duration<double, std::milli>(now - last).count();
+    last = now;
+    return milliseconds;
+  };
+  LoadReport::Timing timing;
 
   // 1. Artifacts: refuse tampered or incomplete output before any kernel contact.
   auto manifest = artifacts::readManifest(request.outDir);
@@ -193,6 +269,9 @@ Expected<LoadReport> KernelLoader::load(const LoadRequest& request) {
   if (!ipcache) return Error{ipcache.error()};
   auto ipcacheEntries = toIpcacheMapEntries(*ipcache);
   if (!ipcacheEntries) return Error{node.ipcache + ": " + ipcacheEntries.error()};
+  const std::string ipcacheName = std::string(artifacts::kMapIpcache) + " of node " + node.name;
+  auto wantedIpcache = toMapContents(ipcacheName, *ipcacheEntries);
+  if (!wantedIpcache) return Error{wantedIpcache.error()};
 
   std::vector<EndpointLoad> endpoints;
   for (const auto& endpoint : node.endpoints) {
@@ -209,253 +288,482 @@ Expected<LoadReport> KernelLoader::load(const LoadRequest& request) {
     if (!ingress) return Error{ingress.error()};
     auto egress = readTable(endpoint.egressTable);
     if (!egress) return Error{egress.error()};
+    auto wantedIn = toMapContents(endpoint.name + " ingress", toPolicyMapEntries(*ingress));
+    if (!wantedIn) return Error{wantedIn.error()};
+    auto wantedEg = toMapContents(endpoint.name + " egress", toPolicyMapEntries(*egress));
+    if (!wantedEg) return Error{wantedEg.error()};
     load.ingress = std::move(*ingress);
     load.egress = std::move(*egress);
+    load.wanted[0] = std::move(*wantedIn);
+    load.wanted[1] = std::move(*wantedEg);
+    auto digest = manifest->files.find(*endpoint.object);
+    load.record.objectSha256 = digest == manifest->files.end() ? "" : digest->second;
+    load.record.identity = endpoint.identity;
+    load.record.interface = endpoint.interface;
+    for (const auto& program : load.programs) load.record.programs.push_back(program.name);
+    std::sort(load.record.programs.begin(), load.record.programs.end());
     endpoints.push_back(std::move(load));
   }
 
   auto stateDir = placement.stateDir;
-  auto previous = readNodeState(stateFile(stateDir, node.name));
-  if (!previous) return Error{previous.error()};
-  if (*previous &&
-      ((*previous)->pinRoot != placement.pinRoot.string() || (*previous)->netns != placement.netns))
-    return Error{"node " + node.name + " is loaded with pin root " + (*previous)->pinRoot +
-                 " and netns \"" + (*previous)->netns + "\"; unload it before changing either"};
+  auto previousRead = readNodeState(stateFile(stateDir, node.name));
+  if (!previousRead) return Error{previousRead.error()};
+  if (*previousRead && ((*previousRead)->pinRoot != placement.pinRoot.string() ||
+                        (*previousRead)->netns != placement.netns))
+    return Error{"node " + node.name + " is loaded with pin root " + (*previousRead)->pinRoot +
+                 " and netns \"" + (*previousRead)->netns + "\"; unload it before changing either"};
+  if (auto step = reachStep("verify"); !step) return Error{step.error()};
+  timing.read = lap();
 
-  // 2. Interfaces: all must exist before anything is loaded.
+  // 2. Interfaces: all must exist before anything is loaded. Also what the
+  // kernel really runs, so that only intact endpoints keep their programs.
   if (!placement.netns.empty() && !netnsExists(placement.netns))
     return Error{"network namespace \"" + placement.netns + "\" does not exist (" + kNetnsDir +
                  ")"};
+  NodeState previous = *previousRead ? **previousRead : NodeState{};
+  std::set<std::string> intact;
   {
     auto netns = NetnsGuard::enter(placement.netns);
     if (!netns) return Error{netns.error()};
+    const auto interfaces = interfaceIndexes();
     for (auto& endpoint : endpoints) {
-      auto index = interfaceIndex(endpoint.artifacts->interface);
-      if (!index)
+      auto index = interfaces.find(endpoint.artifacts->interface);
+      if (index == interfaces.end())
         return Error{"endpoint " + endpoint.artifacts->name + ": interface " +
                      endpoint.artifacts->interface + " not found" +
-                     (placement.netns.empty() ? "" : " in network namespace " + placement.netns) +
-                     " (" + index.error() + ")"};
-      endpoint.ifindex = *index;
+                     (placement.netns.empty() ? "" : " in network namespace " + placement.netns)};
+      endpoint.ifindex = index->second;
+      endpoint.record.ifindex = index->second;
     }
+    intact = intactEndpoints(previous, placement.pinRoot, interfaces, log);
   }
+  if (auto step = reachStep("interfaces"); !step) return Error{step.error()};
 
-  // 3. Objects and maps. From here on the kernel changes, and the state
-  // file records every change so that unload can undo it after a failure.
+  std::vector<std::pair<std::string, EndpointRecord>> wanted;
+  for (const auto& endpoint : endpoints)
+    wanted.emplace_back(endpoint.artifacts->name, endpoint.record);
+  auto plan = planLoad(previous, wanted, intact);
+  for (size_t i = 0; i < endpoints.size(); ++i) endpoints[i].plan = plan.endpoints[i].programs;
+
+  // 3. The journal: before the first kernel change, record which staged pins
+  // this load creates, so that a killed load can be cleaned up. A killed
+  // earlier load's staged pins go first.
   if (auto mounted = ensureBpffs(placement.pinRoot); !mounted) return Error{mounted.error()};
-  NodeState state = *previous ? **previous : NodeState{};
+  if (previous.pending) {
+    removePins(placement.pinRoot, node.name, previous.pending->pins);
+    previous.pending.reset();
+  }
+  const auto nodePins = placement.pinRoot / node.name;
+  const std::string sharedMaps[] = {relativePin(node.name, "", artifacts::kMapIpcache),
+                                    relativePin(node.name, "", artifacts::kMapConntrack)};
+  NodeState state = previous;
   state.node = node.name;
   state.netns = placement.netns;
   state.pinRoot = placement.pinRoot.string();
-  auto failWithState = [&](const std::string& message) -> Error {
+  std::error_code absoluteError;
+  PendingLoad pending{*revision,
+                      fs::absolute(request.outDir, absoluteError).lexically_normal().string(),
+                      "preparing",
+                      {}};
+  std::vector<std::string> createdSharedPins; // shared maps this load creates
+  for (const auto& pin : sharedMaps) {
+    std::error_code ec;
+    if (!fs::exists(placement.pinRoot / pin, ec)) createdSharedPins.push_back(pin);
+  }
+  for (const auto& endpoint : endpoints) {
+    if (endpoint.plan == ProgramPlan::Keep) continue;
+    const auto& name = endpoint.artifacts->name;
+    for (const auto* map : {artifacts::kMapPolicyIngress, artifacts::kMapPolicyEgress})
+      pending.pins.push_back(relativePin(node.name, name, map) + kStagedSuffix);
+    for (const auto& program : endpoint.programs)
+      pending.pins.push_back(relativePin(node.name, name, program.name) + kStagedSuffix);
+  }
+  pending.pins.insert(pending.pins.end(), createdSharedPins.begin(), createdSharedPins.end());
+  state.pending = pending;
+  if (!*previousRead) // so that status and unload find the node even if the load is killed
     if (auto written = writeNodeState(stateDir, state); !written)
-      return Error{message + "\n(also failed to record loader state: " + written.error() + ")"};
-    return Error{message};
-  };
+      return Error{"cannot record the load in the state dir: " + written.error()};
+  if (auto written = writePendingLoad(stateDir, node.name, pending); !written) {
+    if (!*previousRead) removeStateFile(stateDir, node.name);
+    return Error{"cannot record the load in the state dir: " + written.error()};
+  }
 
-  const auto nodePins = placement.pinRoot / node.name;
+  // From here on a failure restores the previous revision: the switch's undo
+  // actions, then the staged pins and the journal (the state file was not
+  // touched: it still describes the previous revision).
+  Rollback rollback;
+  auto fail = [&](const std::string& message) -> Error {
+    std::string undoErrors = rollback.run();
+    removePins(placement.pinRoot, node.name, state.pending->pins);
+    // The state file still describes the previous revision: only the journal goes.
+    removePendingLoad(stateDir, node.name);
+    if (!*previousRead) removeStateFile(stateDir, node.name);
+    std::string text =
+        "load failed, " +
+        (previous.revision.empty()
+             ? std::string("nothing was loaded")
+             : "the previous revision " + shortRevision(previous.revision) + " is still in force") +
+        ": " + message;
+    if (!undoErrors.empty())
+      text += "\nrolling back also failed (run polc load again or polc unload):" + undoErrors;
+    return Error{text};
+  };
+  if (auto step = reachStep("journal"); !step) return fail(step.error());
+
+  // 4. Prepare: load every new object with fresh policy maps (the shared
+  // ipcache and conntrack are reused), fill them, pin beside the live pins.
+  // Nothing that enforces policy changes yet.
   LoadReport report;
   report.node = node.name;
-  int ipcacheFd = -1;
+  report.revision = *revision;
+  report.previousRevision = previous.revision;
+  bool reachedLoad = false;
   for (auto& endpoint : endpoints) {
     const auto& name = endpoint.artifacts->name;
-    const auto objectPath = request.outDir / *endpoint.artifacts->object;
     const auto endpointPins = nodePins / name;
+    for (int direction = 0; direction < 2; ++direction) {
+      const char* mapName =
+          direction == 0 ? artifacts::kMapPolicyIngress : artifacts::kMapPolicyEgress;
+      // What the endpoint enforces now, for the report (and Keep's update).
+      endpoint.liveFd[direction] =
+          openPinned(placement.pinRoot / relativePin(node.name, name, mapName));
+      if (endpoint.liveFd[direction].valid()) {
+        auto live =
+            readPolicyMap(endpoint.liveFd[direction].get(), std::string(mapName) + " of " + name);
+        if (!live) return fail(live.error());
+        endpoint.live[direction] = std::move(*live);
+      }
+    }
+    if (endpoint.plan == ProgramPlan::Keep) continue;
+
+    const auto objectPath = request.outDir / *endpoint.artifacts->object;
     std::error_code ec;
     fs::create_directories(endpointPins, ec);
     if (ec)
-      return failWithState("cannot create pin directory " + endpointPins.string() + ": " +
-                           ec.message());
-
+      return fail("cannot create pin directory " + endpointPins.string() + ": " + ec.message());
     BpfObjectPtr object(bpf_object__open_file(objectPath.c_str(), nullptr));
     if (!object)
-      return failWithState(
+      return fail(
           libbpfError("endpoint " + name + ": opening " + objectPath.string(), -errno, log));
-    std::set<std::string> wanted;
-    for (const auto& program : endpoint.programs) wanted.insert(program.name);
+    std::set<std::string> wantedPrograms(endpoint.record.programs.begin(),
+                                         endpoint.record.programs.end());
     bpf_program* program = nullptr;
     bpf_object__for_each_program(program, object.get()) {
       // Load only what the manifest asks to attach.
-      bpf_program__set_autoload(program, wanted.contains(bpf_program__name(program)));
+      bpf_program__set_autoload(program, wantedPrograms.contains(bpf_program__name(program)));
     }
-    for (const auto& wantedName : wanted)
+    for (const auto& wantedName : wantedPrograms)
       if (!bpf_object__find_program_by_name(object.get(), wantedName.c_str()))
-        return failWithState("endpoint " + name + ": object " + objectPath.string() +
-                             " has no program " + wantedName);
-
+        return fail("endpoint " + name + ": object " + objectPath.string() + " has no program " +
+                    wantedName);
     // The identity is not compiled in (endpoints share objects): it is
     // read-only config that the verifier sees as a constant.
     auto identitySet = setReadOnlyConfig(object.get(), artifacts::kConfigEndpointIdentity,
                                          endpoint.artifacts->identity);
     if (!identitySet)
-      return failWithState("endpoint " + name + ": object " + objectPath.string() + ": " +
-                           identitySet.error());
-
-    struct PinnedMap {
-      const char* name;
-      std::string relative;
-    };
-    const PinnedMap pinnedMaps[] = {
-        {artifacts::kMapIpcache, relativePin(node.name, "", artifacts::kMapIpcache)},
-        {artifacts::kMapConntrack, relativePin(node.name, "", artifacts::kMapConntrack)},
-        {artifacts::kMapPolicyIngress, relativePin(node.name, name, artifacts::kMapPolicyIngress)},
-        {artifacts::kMapPolicyEgress, relativePin(node.name, name, artifacts::kMapPolicyEgress)},
-    };
-    for (const auto& pinned : pinnedMaps) {
-      auto* map = bpf_object__find_map_by_name(object.get(), pinned.name);
-      if (!map) continue; // a specialized program may not use every map
-      auto path = placement.pinRoot / pinned.relative;
-      if (int result = bpf_map__set_pin_path(map, path.c_str()); result != 0)
-        return failWithState(libbpfError("endpoint " + name + ": map " + pinned.name, result, log));
-    }
-    if (int result = bpf_object__load(object.get()); result != 0) {
-      // Maps pinned before the failure are recorded, so unload finds them.
-      for (const auto& pinned : pinnedMaps)
-        if (fs::exists(placement.pinRoot / pinned.relative, ec)) addPin(state, pinned.relative);
-      return failWithState(
-          libbpfError("endpoint " + name + ": loading " + objectPath.string(), result, log));
-    }
-    for (const auto& pinned : pinnedMaps) {
-      auto* map = bpf_object__find_map_by_name(object.get(), pinned.name);
-      if (map && bpf_map__is_pinned(map)) addPin(state, pinned.relative);
-    }
-
-    if (auto* map = bpf_object__find_map_by_name(object.get(), artifacts::kMapIpcache);
-        map && ipcacheFd < 0)
-      ipcacheFd = bpf_map__fd(map); // every object shares the pinned map: fill it once
-    auto fillPolicy = [&](const char* mapName, const artifacts::PolicyTable& table) -> Status {
+      return fail("endpoint " + name + ": object " + objectPath.string() + ": " +
+                  identitySet.error());
+    for (const auto* mapName : {artifacts::kMapIpcache, artifacts::kMapConntrack,
+                                artifacts::kMapPolicyIngress, artifacts::kMapPolicyEgress}) {
       auto* map = bpf_object__find_map_by_name(object.get(), mapName);
-      if (!map) {
-        if (table.entries.empty()) return okStatus();
-        return Error{"endpoint " + name + ": object has no map " + mapName + " for its " +
-                     std::string(artifacts::toString(table.direction)) + " table"};
-      }
-      auto written = syncLpmMap(bpf_map__fd(map), std::string(mapName) + " of endpoint " + name,
-                                toPolicyMapEntries(table));
-      if (!written) return Error{written.error()};
-      report.policyEntries += *written;
-      state.mapEntries[relativePin(node.name, name, mapName)] = *written;
-      return okStatus();
-    };
-    if (auto filled = fillPolicy(artifacts::kMapPolicyIngress, endpoint.ingress); !filled)
-      return failWithState(filled.error());
-    if (auto filled = fillPolicy(artifacts::kMapPolicyEgress, endpoint.egress); !filled)
-      return failWithState(filled.error());
+      if (!map) continue; // a specialized program may not use every map
+      bool shared = mapName == artifacts::kMapIpcache || mapName == artifacts::kMapConntrack;
+      auto path =
+          placement.pinRoot / (shared ? relativePin(node.name, "", mapName)
+                                      : relativePin(node.name, name, mapName) + kStagedSuffix);
+      if (!shared) (void)::unlink(path.c_str()); // fresh maps for the new programs
+      if (int result = bpf_map__set_pin_path(map, path.c_str()); result != 0)
+        return fail(libbpfError("endpoint " + name + ": map " + mapName, result, log));
+    }
+    if (int result = bpf_object__load(object.get()); result != 0)
+      return fail(
+          libbpfError("endpoint " + name + ": loading " + objectPath.string(), result, log));
     endpoint.object = std::move(object);
-  }
-  if (ipcacheFd >= 0) {
-    auto written = syncLpmMap(
-        ipcacheFd, std::string(artifacts::kMapIpcache) + " of node " + node.name, *ipcacheEntries);
-    if (!written) return failWithState(written.error());
-    report.ipcacheEntries = *written;
-    state.mapEntries[relativePin(node.name, "", artifacts::kMapIpcache)] = *written;
+    if (!reachedLoad) {
+      reachedLoad = true;
+      if (auto step = reachStep("load-objects"); !step) return fail(step.error());
+    }
   }
 
-  // 4. Pin and attach the programs.
+  size_t policyEntries = 0;
   for (auto& endpoint : endpoints) {
+    const auto& name = endpoint.artifacts->name;
+    for (int direction = 0; direction < 2; ++direction) {
+      const auto* mapName =
+          direction == 0 ? artifacts::kMapPolicyIngress : artifacts::kMapPolicyEgress;
+      const auto& table = direction == 0 ? endpoint.ingress : endpoint.egress;
+      auto& change = direction == 0 ? endpoint.report.ingress : endpoint.report.egress;
+      change = diffContents(endpoint.live[direction], endpoint.wanted[direction]);
+      policyEntries += endpoint.wanted[direction].size();
+      if (endpoint.plan == ProgramPlan::Keep) continue;
+      auto* map = bpf_object__find_map_by_name(endpoint.object.get(), mapName);
+      if (!map) {
+        if (table.entries.empty()) continue;
+        return fail("endpoint " + name + ": object has no map " + mapName + " for its " +
+                    std::string(artifacts::toString(table.direction)) + " table");
+      }
+      if (auto filled =
+              applyContents(bpf_map__fd(map), std::string(mapName) + " of endpoint " + name, {},
+                            endpoint.wanted[direction]);
+          !filled)
+        return fail(filled.error());
+    }
+  }
+  if (auto step = reachStep("fill-tables"); !step) return fail(step.error());
+
+  for (auto& endpoint : endpoints) {
+    if (endpoint.plan == ProgramPlan::Keep) continue;
     for (const auto& program : endpoint.programs) {
       auto* handle = bpf_object__find_program_by_name(endpoint.object.get(), program.name.c_str());
-      auto relative = relativePin(node.name, endpoint.artifacts->name, program.name);
-      if (auto pinned = pinProgramReplacing(handle, placement.pinRoot / relative, log); !pinned)
-        return failWithState("endpoint " + endpoint.artifacts->name + ": " + pinned.error());
-      addPin(state, relative);
+      auto staged =
+          placement.pinRoot /
+          (relativePin(node.name, endpoint.artifacts->name, program.name) + kStagedSuffix);
+      (void)::unlink(staged.c_str());
+      if (int result = bpf_program__pin(handle, staged.c_str()); result != 0)
+        return fail(libbpfError("endpoint " + endpoint.artifacts->name + ": pinning program at " +
+                                    staged.string(),
+                                result, log));
     }
   }
-  std::set<std::pair<std::string, std::string>> attachedNow; // (interface, hook)
-  {
-    auto netns = NetnsGuard::enter(placement.netns);
-    if (!netns) return failWithState(netns.error());
-    for (auto& endpoint : endpoints) {
-      const auto& interface = endpoint.artifacts->interface;
-      auto created = ensureClsact(endpoint.ifindex, interface, log);
-      if (!created)
-        return failWithState("endpoint " + endpoint.artifacts->name + ": " + created.error());
-      // The qdisc stays ours across reloads if an earlier load created it.
-      bool ours = *created;
-      for (const auto& old : state.attachments)
-        if (old.interface == interface && old.ifindex == endpoint.ifindex && old.qdiscCreatedByPolc)
-          ours = true;
-      for (const auto& program : endpoint.programs) {
-        auto* handle =
-            bpf_object__find_program_by_name(endpoint.object.get(), program.name.c_str());
-        auto id =
-            attachFilter(endpoint.ifindex, interface, program.hook, bpf_program__fd(handle), log);
-        if (!id) return failWithState("endpoint " + endpoint.artifacts->name + ": " + id.error());
-        TcAttachment attachment{endpoint.artifacts->name,
-                                interface,
-                                endpoint.ifindex,
-                                program.hook,
-                                kTcFilterHandle,
-                                kTcFilterPriority,
-                                program.name,
-                                *id,
-                                ours};
-        auto same =
-            std::find_if(state.attachments.begin(), state.attachments.end(), [&](const auto& a) {
-              return a.interface == interface && a.hook == program.hook;
-            });
-        if (same != state.attachments.end())
-          *same = attachment;
-        else
-          state.attachments.push_back(attachment);
-        attachedNow.insert({interface, program.hook});
-        report.attached.push_back(
-            {endpoint.artifacts->name, interface, program.hook, program.name, *id});
+  if (auto step = reachStep("pin-programs"); !step) return fail(step.error());
+  timing.prepare = lap();
+
+  // 5. Switch. Each step is atomic on its own (a map entry, a tc filter
+  // replaced in place) and records how to undo it.
+  state.pending->phase = "switching";
+  if (auto written = writePendingLoad(stateDir, node.name, *state.pending); !written)
+    return fail("cannot record the load in the state dir: " + written.error());
+  auto netns = NetnsGuard::enter(placement.netns);
+  if (!netns) return fail(netns.error());
+
+  UniqueFd ipcacheFd = openPinned(placement.pinRoot / sharedMaps[0]);
+  // Each undo is registered before its update: a map write that fails half
+  // way is undone too (undoing from the new contents skips what never
+  // changed and tolerates deleting what was not written yet).
+  MapContents ipcacheBefore;
+  if (ipcacheFd.valid()) {
+    auto live = readLpmMap(ipcacheFd.get(), ipcacheName, sizeof(polc_ipcache_key),
+                           sizeof(polc_ipcache_value));
+    if (!live) return fail(live.error());
+    ipcacheBefore = std::move(*live);
+    report.ipcache = diffContents(ipcacheBefore, *wantedIpcache);
+    rollback.add(
+        [&] { return applyContents(ipcacheFd.get(), ipcacheName, *wantedIpcache, ipcacheBefore); });
+    if (auto applied = applyContents(ipcacheFd.get(), ipcacheName, ipcacheBefore, *wantedIpcache);
+        !applied)
+      return fail(applied.error());
+    report.ipcacheEntries = wantedIpcache->size();
+  }
+  if (auto step = reachStep("update-ipcache"); !step) return fail(step.error());
+
+  for (auto& endpoint : endpoints) {
+    if (endpoint.plan != ProgramPlan::Keep) continue;
+    for (int direction = 0; direction < 2; ++direction) {
+      if (!endpoint.liveFd[direction].valid()) {
+        if (endpoint.wanted[direction].empty()) continue;
+        return fail("endpoint " + endpoint.artifacts->name + ": its policy map pin is missing");
       }
-      for (auto& attachment : state.attachments)
-        if (attachment.interface == interface) attachment.qdiscCreatedByPolc = ours;
+      const int fd = endpoint.liveFd[direction].get();
+      const auto mapName = endpoint.artifacts->name + (direction == 0 ? " ingress" : " egress");
+      const auto& before = endpoint.live[direction];
+      const auto& after = endpoint.wanted[direction];
+      rollback.add(
+          [fd, mapName, &before, &after] { return applyContents(fd, mapName, after, before); });
+      if (auto applied = applyContents(fd, mapName, before, after); !applied)
+        return fail(applied.error());
     }
+  }
+  if (auto step = reachStep("update-tables"); !step) return fail(step.error());
 
-    // What an earlier load attached and this one no longer does (an endpoint
-    // that lost its object or a program, or left the node).
-    std::vector<TcAttachment> stale, kept;
-    for (const auto& attachment : state.attachments)
-      (attachedNow.contains({attachment.interface, attachment.hook}) ? kept : stale)
-          .push_back(attachment);
-    std::set<std::string> qdiscsToRemove;
-    for (const auto& attachment : stale) {
-      auto index = interfaceIndex(attachment.interface);
-      if (!index || *index != attachment.ifindex) continue; // gone with its interface
-      auto detached = detachFilter(*index, attachment.interface, attachment.hook, log);
-      if (!detached) return failWithState(detached.error());
-      bool interfaceStillUsed = std::any_of(kept.begin(), kept.end(), [&](const auto& a) {
-        return a.interface == attachment.interface;
+  // Replaces whatever runs on a hook now, remembering how to put it back.
+  auto swapFilter = [&](int ifindex, const std::string& interface, const std::string& hook,
+                        int programFd) -> Expected<uint32_t> {
+    auto old = queryFilter(ifindex, hook, log);
+    if (!old) return Error{old.error()};
+    UniqueFd oldFd;
+    if (*old) {
+      oldFd.reset(bpf_prog_get_fd_by_id(**old));
+      if (!oldFd.valid())
+        return Error{interface + " " + hook + ": cannot hold program id " + std::to_string(**old) +
+                     ": " + std::strerror(errno)};
+    }
+    Expected<uint32_t> id = programFd >= 0 ? attachFilter(ifindex, interface, hook, programFd, log)
+                                           : Expected<uint32_t>(0u);
+    if (programFd < 0)
+      if (auto detached = detachFilter(ifindex, interface, hook, log); !detached)
+        return Error{detached.error()};
+    if (!id) return Error{id.error()};
+    auto held = std::make_shared<UniqueFd>(std::move(oldFd));
+    rollback.add([&, ifindex, interface, hook, held]() -> Status {
+      if (held->valid()) {
+        auto restored = attachFilter(ifindex, interface, hook, held->get(), log);
+        if (!restored) return Error{restored.error()};
+        return okStatus();
+      }
+      auto detached = detachFilter(ifindex, interface, hook, log);
+      if (!detached) return Error{detached.error()};
+      return okStatus();
+    });
+    return *id;
+  };
+
+  std::multimap<std::string, const TcAttachment*> previousByEndpoint;
+  for (const auto& old : previous.attachments) previousByEndpoint.emplace(old.endpoint, &old);
+  std::vector<TcAttachment> attachments;
+  std::set<std::pair<std::string, std::string>> hooksNow; // (interface, hook)
+  bool reachedAttach = false;
+  for (auto& endpoint : endpoints) {
+    const auto& name = endpoint.artifacts->name;
+    const auto& interface = endpoint.artifacts->interface;
+    if (endpoint.plan == ProgramPlan::Keep) {
+      for (auto [it, end] = previousByEndpoint.equal_range(name); it != end; ++it) {
+        attachments.push_back(*it->second);
+        hooksNow.insert({it->second->interface, it->second->hook});
+      }
+      continue;
+    }
+    auto created = ensureClsact(endpoint.ifindex, interface, log);
+    if (!created) return fail("endpoint " + name + ": " + created.error());
+    if (*created)
+      rollback.add([&, ifindex = endpoint.ifindex, interface] {
+        return destroyClsact(ifindex, interface, log);
       });
-      if (attachment.qdiscCreatedByPolc && !interfaceStillUsed)
-        qdiscsToRemove.insert(attachment.interface);
+    // The qdisc stays ours across reloads if an earlier load created it.
+    bool ours = *created;
+    for (const auto& old : previous.attachments)
+      if (old.interface == interface && old.ifindex == endpoint.ifindex && old.qdiscCreatedByPolc)
+        ours = true;
+    for (const auto& program : endpoint.programs) {
+      auto* handle = bpf_object__find_program_by_name(endpoint.object.get(), program.name.c_str());
+      auto id = swapFilter(endpoint.ifindex, interface, program.hook, bpf_program__fd(handle));
+      if (!id) return fail("endpoint " + name + ": " + id.error());
+      attachments.push_back({name, interface, endpoint.ifindex, program.hook, kTcFilterHandle,
+                             kTcFilterPriority, program.name, *id, ours});
+      hooksNow.insert({interface, program.hook});
+      report.attached.push_back({name, interface, program.hook, program.name, *id});
     }
-    for (const auto& interface : qdiscsToRemove) {
-      auto index = interfaceIndex(interface);
-      if (!index) continue;
-      if (auto destroyed = destroyClsact(*index, interface, log); !destroyed)
-        return failWithState(destroyed.error());
+    if (!reachedAttach) {
+      reachedAttach = true;
+      if (auto step = reachStep("attach"); !step) return fail(step.error());
     }
-    state.attachments = kept;
+  }
+  if (!reachedAttach)
+    if (auto step = reachStep("attach"); !step) return fail(step.error());
+
+  // What an earlier load attached and this one no longer does (an endpoint
+  // that lost its object or a program, or left the node).
+  std::set<std::string> qdiscsToRemove;
+  for (const auto& old : previous.attachments) {
+    if (hooksNow.contains({old.interface, old.hook})) continue;
+    auto index = interfaceIndex(old.interface);
+    if (!index || *index != old.ifindex) continue; // gone with its interface
+    if (auto detached = swapFilter(*index, old.interface, old.hook, -1); !detached)
+      return fail(detached.error());
+    bool interfaceStillUsed =
+        std::any_of(attachments.begin(), attachments.end(),
+                    [&](const auto& a) { return a.interface == old.interface; });
+    if (old.qdiscCreatedByPolc && !interfaceStillUsed) qdiscsToRemove.insert(old.interface);
+  }
+  if (auto step = reachStep("detach-stale"); !step) return fail(step.error());
+  if (auto step = reachStep(kStepCommit); !step) return fail(step.error());
+  timing.switched = lap();
+
+  // 6. Commit: the new revision is in force. Staged pins become the live
+  // ones (a rename replaces a pin in one step); what is gone is removed.
+  std::string commitErrors;
+  for (const auto& pin : state.pending->pins) {
+    if (!pin.ends_with(kStagedSuffix)) continue;
+    auto staged = placement.pinRoot / pin;
+    auto live = placement.pinRoot / pin.substr(0, pin.size() - std::strlen(kStagedSuffix));
+    std::error_code ec;
+    if (!fs::exists(staged, ec)) continue; // a map the object does not have
+    if (::rename(staged.c_str(), live.c_str()) != 0)
+      commitErrors += "\n  renaming " + staged.string() + ": " + std::strerror(errno);
+  }
+  for (const auto& interface : qdiscsToRemove) {
+    auto index = interfaceIndex(interface);
+    if (!index) continue;
+    if (auto destroyed = destroyClsact(*index, interface, log); !destroyed)
+      commitErrors += "\n  " + destroyed.error();
   }
 
-  // Pins of endpoints and programs that are gone.
-  std::set<std::string> livePins;
-  for (const auto& pinned : {artifacts::kMapIpcache, artifacts::kMapConntrack})
-    livePins.insert(relativePin(node.name, "", pinned));
+  // Pins of endpoints and programs that are gone; the pins that exist now.
+  std::set<std::string> livePins(std::begin(sharedMaps), std::end(sharedMaps));
   for (const auto& endpoint : endpoints) {
     for (const auto* map : {artifacts::kMapPolicyIngress, artifacts::kMapPolicyEgress})
       livePins.insert(relativePin(node.name, endpoint.artifacts->name, map));
     for (const auto& program : endpoint.programs)
       livePins.insert(relativePin(node.name, endpoint.artifacts->name, program.name));
   }
-  std::vector<std::string> stalePins, keptPins;
-  for (const auto& pin : state.pins) (livePins.contains(pin) ? keptPins : stalePins).push_back(pin);
+  std::vector<std::string> stalePins;
+  for (const auto& pin : previous.pins)
+    if (!livePins.contains(pin)) stalePins.push_back(pin);
   removePins(placement.pinRoot, node.name, stalePins);
-  state.pins = keptPins;
-  for (const auto& pin : stalePins) state.mapEntries.erase(pin);
-  // Recorded only now: until every program is attached, the node runs
-  // (parts of) the previous revision.
+  state.pins.clear();
+  state.mapEntries.clear();
+  // Pins of endpoints that kept their programs are as the previous load left
+  // them (checked by intactEndpoints); only the others need a look.
+  std::set<std::string> keptEndpoints;
+  for (const auto& endpoint : endpoints)
+    if (endpoint.plan == ProgramPlan::Keep) keptEndpoints.insert(endpoint.artifacts->name);
+  const std::set<std::string> previousPins(previous.pins.begin(), previous.pins.end());
+  for (const auto& pin : livePins) {
+    auto parts = fs::path(pin);
+    auto endpointOfPin =
+        std::next(parts.begin()) == parts.end() ? "" : std::next(parts.begin())->string();
+    std::error_code ec;
+    bool kept = keptEndpoints.contains(endpointOfPin) && previousPins.contains(pin);
+    if (kept || fs::exists(placement.pinRoot / pin, ec)) state.pins.push_back(pin);
+  }
+  const std::set<std::string> livePinsThere(state.pins.begin(), state.pins.end());
+  if (ipcacheFd.valid()) state.mapEntries[sharedMaps[0]] = wantedIpcache->size();
+  state.endpoints.clear();
+  for (auto& endpoint : endpoints) {
+    const auto& name = endpoint.artifacts->name;
+    for (int direction = 0; direction < 2; ++direction) {
+      auto pin =
+          relativePin(node.name, name,
+                      direction == 0 ? artifacts::kMapPolicyIngress : artifacts::kMapPolicyEgress);
+      if (livePinsThere.contains(pin)) state.mapEntries[pin] = endpoint.wanted[direction].size();
+    }
+    state.endpoints[name] = endpoint.record;
+    endpoint.report.endpoint = name;
+    endpoint.report.interface = endpoint.artifacts->interface;
+    endpoint.report.entries = endpoint.wanted[0].size() + endpoint.wanted[1].size();
+    switch (endpoint.plan) {
+    case ProgramPlan::Attach:
+      endpoint.report.action = EndpointAction::Attached;
+      break;
+    case ProgramPlan::Replace:
+      endpoint.report.action = EndpointAction::Replaced;
+      break;
+    case ProgramPlan::Keep:
+      endpoint.report.action = endpoint.report.ingress.none() && endpoint.report.egress.none()
+                                   ? EndpointAction::Unchanged
+                                   : EndpointAction::TablesUpdated;
+      break;
+    }
+    report.endpoints.push_back(endpoint.report);
+  }
+  for (const auto& name : plan.departing) {
+    std::string interface;
+    for (const auto& old : previous.attachments)
+      if (old.endpoint == name) interface = old.interface;
+    report.endpoints.push_back({name, interface, EndpointAction::Detached, {}, {}, 0});
+  }
+  report.policyEntries = policyEntries;
+  state.attachments = std::move(attachments);
   state.revision = *revision;
-  std::error_code absoluteError;
-  state.outDir = fs::absolute(request.outDir, absoluteError).lexically_normal().string();
-
+  state.outDir = pending.outDir;
   if (auto written = writeNodeState(stateDir, state); !written)
     return Error{"loaded, but could not record the loader state: " + written.error()};
+  if (commitErrors.empty()) removePendingLoad(stateDir, node.name);
+  timing.commit = lap();
+  report.milliseconds = timing;
+  if (!commitErrors.empty())
+    return Error{
+        "revision " + shortRevision(*revision) +
+        " is in force, but cleaning up after it failed (run polc load again):" + commitErrors};
   return report;
 }
 
@@ -522,7 +830,11 @@ Expected<UnloadReport> KernelLoader::unloadNode(const Placement& placement,
     }
   }
 
-  report.pinsRemoved = removePins(state.pinRoot, node, state.pins);
+  auto pins = state.pins; // and what an interrupted load staged
+  if (state.pending)
+    pins.insert(pins.end(), state.pending->pins.begin(), state.pending->pins.end());
+  report.pinsRemoved = removePins(state.pinRoot, node, pins);
+  removePendingLoad(placement.stateDir, node);
   std::error_code ec;
   fs::remove(file, ec);
   if (ec) return Error{"cannot remove loader state " + file.string() + ": " + ec.message()};

@@ -6,7 +6,7 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
-#include <set>
+#include <vector>
 
 namespace polc::runtime {
 
@@ -52,12 +52,9 @@ void canonicalizeLpmKey(void* key, size_t keySize) {
     data[bit / 8] &= static_cast<unsigned char>(~(0x80u >> (bit % 8)));
 }
 
-Expected<size_t> syncLpmMap(int mapFd, const std::string& mapName, size_t keySize, size_t valueSize,
-                            const std::vector<std::pair<std::string, std::string>>& entries) {
-  auto failure = [&](const std::string& what) {
-    return Error{"map " + mapName + ": " + what + ": " + std::strerror(errno)};
-  };
-  std::map<std::string, std::string> wanted;
+Expected<MapContents> toMapContents(const std::string& mapName, size_t keySize, size_t valueSize,
+                                    const EntryBytes& entries) {
+  MapContents wanted;
   for (const auto& [key, value] : entries) {
     if (key.size() != keySize || value.size() != valueSize)
       return Error{"map " + mapName + ": entry size does not match the map"};
@@ -65,31 +62,72 @@ Expected<size_t> syncLpmMap(int mapFd, const std::string& mapName, size_t keySiz
     if (!inserted && it->second != value)
       return Error{"map " + mapName + ": two entries with the same key and different values"};
   }
+  return wanted;
+}
 
-  // Collect first, delete afterwards: deleting while walking an LPM trie
-  // would restart the walk.
-  std::set<std::string> present;
+Expected<MapContents> readLpmMap(int mapFd, const std::string& mapName, size_t keySize,
+                                 size_t valueSize) {
+  // Collect the keys first: a lookup between get_next_key calls is fine,
+  // but a walk that races a delete restarts.
+  std::vector<std::string> keys;
   std::string current(keySize, '\0'), next(keySize, '\0');
   const void* previous = nullptr;
   while (bpf_map_get_next_key(mapFd, previous, next.data()) == 0) {
-    present.insert(next);
+    keys.push_back(next);
     current = next;
     previous = current.data();
   }
-  if (errno != ENOENT) return failure("listing keys");
+  if (errno != ENOENT) return Error{"map " + mapName + ": listing keys: " + std::strerror(errno)};
+  MapContents contents;
+  std::string value(valueSize, '\0');
+  for (auto& key : keys) {
+    canonicalizeLpmKey(key.data(), keySize);
+    if (bpf_map_lookup_elem(mapFd, key.data(), value.data()) != 0) continue; // deleted meanwhile
+    contents[key] = value;
+  }
+  return contents;
+}
 
-  // Write new values before deleting stale keys, so that a prefix which
-  // only changes shape is covered throughout.
-  for (const auto& [key, value] : wanted)
+loader::TableChange diffContents(const MapContents& before, const MapContents& after) {
+  loader::TableChange change;
+  for (const auto& [key, value] : after) {
+    auto old = before.find(key);
+    if (old == before.end())
+      ++change.added;
+    else if (old->second != value)
+      ++change.changed;
+  }
+  for (const auto& [key, value] : before)
+    if (!after.contains(key)) ++change.removed;
+  return change;
+}
+
+Status applyContents(int mapFd, const std::string& mapName, const MapContents& current,
+                     const MapContents& wanted) {
+  auto failure = [&](const std::string& what) {
+    return Error{"map " + mapName + ": " + what + ": " + std::strerror(errno)};
+  };
+  for (const auto& [key, value] : wanted) {
+    auto old = current.find(key);
+    if (old != current.end() && old->second == value) continue;
     if (bpf_map_update_elem(mapFd, key.data(), value.data(), BPF_ANY) != 0)
       return failure("writing an entry");
-  for (auto key : present) {
-    canonicalizeLpmKey(key.data(), keySize);
-    if (wanted.contains(key)) continue;
-    if (bpf_map_delete_elem(mapFd, key.data()) != 0 && errno != ENOENT)
-      return failure("deleting a stale entry");
   }
-  return wanted.size();
+  for (const auto& [key, value] : current)
+    if (!wanted.contains(key) && bpf_map_delete_elem(mapFd, key.data()) != 0 && errno != ENOENT)
+      return failure("deleting a stale entry");
+  return okStatus();
+}
+
+Expected<size_t> syncLpmMap(int mapFd, const std::string& mapName, size_t keySize, size_t valueSize,
+                            const EntryBytes& entries) {
+  auto wanted = toMapContents(mapName, keySize, valueSize, entries);
+  if (!wanted) return Error{wanted.error()};
+  auto current = readLpmMap(mapFd, mapName, keySize, valueSize);
+  if (!current) return Error{current.error()};
+  if (auto applied = applyContents(mapFd, mapName, *current, *wanted); !applied)
+    return Error{applied.error()};
+  return wanted->size();
 }
 
 } // namespace polc::runtime

@@ -3,10 +3,12 @@
 #pragma once
 
 #include "polc/artifacts/tables.h"
+#include "polc/loader/loader.h"
 #include "polc/support/expected.h"
 #include "polc_structs.h"
 
 #include <cstddef>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,21 +26,55 @@ std::vector<PolicyMapEntry> toPolicyMapEntries(const artifacts::PolicyTable&);
 // __u32 prefixlen, as every LPM trie key does.
 void canonicalizeLpmKey(void* key, size_t keySize);
 
-// Writes every entry into the map (insert or update) and deletes every key
-// that is not among them, so that the map holds exactly these entries.
-// Returns how many entries were written.
-Expected<size_t> syncLpmMap(int mapFd, const std::string& mapName, size_t keySize, size_t valueSize,
-                            const std::vector<std::pair<std::string, std::string>>& entries);
+using EntryBytes = std::vector<std::pair<std::string, std::string>>;
 
 template <typename Key, typename Value>
-Expected<size_t> syncLpmMap(int mapFd, const std::string& mapName,
-                            const std::vector<std::pair<Key, Value>>& entries) {
-  std::vector<std::pair<std::string, std::string>> bytes;
+EntryBytes toEntryBytes(const std::vector<std::pair<Key, Value>>& entries) {
+  EntryBytes bytes;
   bytes.reserve(entries.size());
   for (const auto& [key, value] : entries)
     bytes.emplace_back(std::string(reinterpret_cast<const char*>(&key), sizeof key),
                        std::string(reinterpret_cast<const char*>(&value), sizeof value));
-  return syncLpmMap(mapFd, mapName, sizeof(Key), sizeof(Value), bytes);
+  return bytes;
+}
+
+// A map's contents as raw bytes: canonical key -> value.
+using MapContents = std::map<std::string, std::string>;
+
+// Entries -> contents; refuses entries of the wrong size and two different
+// values for one key.
+Expected<MapContents> toMapContents(const std::string& mapName, size_t keySize, size_t valueSize,
+                                    const EntryBytes& entries);
+
+template <typename Key, typename Value>
+Expected<MapContents> toMapContents(const std::string& mapName,
+                                    const std::vector<std::pair<Key, Value>>& entries) {
+  return toMapContents(mapName, sizeof(Key), sizeof(Value), toEntryBytes(entries));
+}
+
+// Every entry of an LPM map (keys canonicalized).
+Expected<MapContents> readLpmMap(int mapFd, const std::string& mapName, size_t keySize,
+                                 size_t valueSize);
+
+// What turns `before` into `after`: keys added, removed, and kept with a new value.
+loader::TableChange diffContents(const MapContents& before, const MapContents& after);
+
+// Makes a map that holds `current` hold `wanted`: new and changed values
+// first, then deletes, so that a prefix that only changes shape stays
+// covered throughout.
+Status applyContents(int mapFd, const std::string& mapName, const MapContents& current,
+                     const MapContents& wanted);
+
+// Writes every entry into the map (insert or update) and deletes every key
+// that is not among them, so that the map holds exactly these entries.
+// Returns how many entries were written.
+Expected<size_t> syncLpmMap(int mapFd, const std::string& mapName, size_t keySize, size_t valueSize,
+                            const EntryBytes& entries);
+
+template <typename Key, typename Value>
+Expected<size_t> syncLpmMap(int mapFd, const std::string& mapName,
+                            const std::vector<std::pair<Key, Value>>& entries) {
+  return syncLpmMap(mapFd, mapName, sizeof(Key), sizeof(Value), toEntryBytes(entries));
 }
 
 } // namespace polc::runtime

@@ -40,6 +40,22 @@ Expected<std::optional<NodeState>> readNodeState(const fs::path& file) {
     state.pins = j.at("pins").get<std::vector<std::string>>();
     if (j.contains("map_entries"))
       state.mapEntries = j.at("map_entries").get<std::map<std::string, uint64_t>>();
+    if (j.contains("endpoints"))
+      for (const auto& [name, e] : j.at("endpoints").items())
+        state.endpoints[name] = {e.at("interface").get<std::string>(), e.at("ifindex").get<int>(),
+                                 e.at("identity").get<uint32_t>(),
+                                 e.at("object_sha256").get<std::string>(),
+                                 e.at("programs").get<std::vector<std::string>>()};
+    auto journal = file;
+    journal.replace_extension(".pending");
+    if (fs::exists(journal, ec)) {
+      auto pendingText = polc::readFile(journal);
+      if (!pendingText) return Error{pendingText.error()};
+      auto p = json::parse(*pendingText);
+      state.pending = PendingLoad{
+          p.at("revision").get<std::string>(), p.at("out_dir").get<std::string>(),
+          p.at("phase").get<std::string>(), p.at("pins").get<std::vector<std::string>>()};
+    }
     return std::optional<NodeState>(std::move(state));
   } catch (const json::exception& e) {
     return Error{"loader state " + file.string() + " is malformed: " + e.what()};
@@ -73,7 +89,33 @@ Status writeNodeState(const fs::path& stateDir, const NodeState& state) {
             {"attachments", attachments},
             {"pins", pins},
             {"map_entries", state.mapEntries}};
-  return polc::writeFile(stateFile(stateDir, state.node), artifacts::dumpJson(j));
+  json endpoints = json::object();
+  for (const auto& [name, e] : state.endpoints)
+    endpoints[name] = {{"interface", e.interface},
+                       {"ifindex", e.ifindex},
+                       {"identity", e.identity},
+                       {"object_sha256", e.objectSha256},
+                       {"programs", e.programs}};
+  j["endpoints"] = endpoints;
+  return polc::writeFile(stateFile(stateDir, state.node), j.dump() + "\n");
+}
+
+fs::path pendingFile(const fs::path& stateDir, const std::string& node) {
+  return stateDir / (node + ".pending");
+}
+
+Status writePendingLoad(const fs::path& stateDir, const std::string& node,
+                        const PendingLoad& pending) {
+  json j = {{"revision", pending.revision},
+            {"out_dir", pending.outDir},
+            {"phase", pending.phase},
+            {"pins", pending.pins}};
+  return polc::writeFile(pendingFile(stateDir, node), j.dump() + "\n");
+}
+
+void removePendingLoad(const fs::path& stateDir, const std::string& node) {
+  std::error_code ec;
+  fs::remove(pendingFile(stateDir, node), ec);
 }
 
 std::vector<std::string> nodesWithState(const fs::path& stateDir) {

@@ -27,6 +27,28 @@ struct TcAttachment {
   bool operator==(const TcAttachment&) const = default;
 };
 
+// What one endpoint runs, so that the next load can tell whether its
+// programs change or only its tables.
+struct EndpointRecord {
+  std::string interface;
+  int ifindex = 0;
+  uint32_t identity = 0;
+  std::string objectSha256;
+  std::vector<std::string> programs; // names, sorted
+  bool operator==(const EndpointRecord&) const = default;
+};
+
+// A load in progress: written before the first kernel change and removed
+// when the load commits or rolls back, so that a load that was killed
+// leaves a trace (status reports it; the next load removes its pins).
+struct PendingLoad {
+  std::string revision;
+  std::string outDir;
+  std::string phase;             // "preparing" (nothing live changed) or "switching"
+  std::vector<std::string> pins; // the staged pins it creates, relative to pinRoot
+  bool operator==(const PendingLoad&) const = default;
+};
+
 struct NodeState {
   std::string node;
   std::string netns;
@@ -40,6 +62,8 @@ struct NodeState {
   std::vector<std::string> pins; // relative to pinRoot, e.g. "n1/polc_ct"; sorted
   // Entries each filled map held after the load, by pin (status compares).
   std::map<std::string, uint64_t> mapEntries;
+  std::map<std::string, EndpointRecord> endpoints;
+  std::optional<PendingLoad> pending;
   bool operator==(const NodeState&) const = default;
 };
 
@@ -47,7 +71,14 @@ std::filesystem::path stateFile(const std::filesystem::path& stateDir, const std
 // nullopt when there is no state file for the node.
 Expected<std::optional<NodeState>> readNodeState(const std::filesystem::path& file);
 // Atomic: written to a temporary next to the file, then renamed over it.
+// Does not write `pending`: that is the journal, a file of its own
+// (<stateDir>/<node>.pending, small so that writing it is cheap), which
+// readNodeState reads into `pending`.
 Status writeNodeState(const std::filesystem::path& stateDir, const NodeState&);
+std::filesystem::path pendingFile(const std::filesystem::path& stateDir, const std::string& node);
+Status writePendingLoad(const std::filesystem::path& stateDir, const std::string& node,
+                        const PendingLoad&);
+void removePendingLoad(const std::filesystem::path& stateDir, const std::string& node);
 // Node names that have a state file in stateDir.
 std::vector<std::string> nodesWithState(const std::filesystem::path& stateDir);
 

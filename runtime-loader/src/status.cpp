@@ -103,6 +103,13 @@ NodeStatus nodeStatus(const NodeState& state) {
   status.outDir = state.outDir;
   const fs::path pinRoot = state.pinRoot;
   auto& drift = status.drift;
+  if (state.pending)
+    drift.push_back("a load of revision " + state.pending->revision.substr(0, 12) +
+                    " was interrupted while " + state.pending->phase +
+                    (state.pending->phase == "preparing"
+                         ? " (the recorded revision is still in force)"
+                         : " (endpoints may run either revision)") +
+                    "; run polc load again to finish it, or polc unload");
 
   for (const auto* map : {artifacts::kMapIpcache, artifacts::kMapConntrack}) {
     auto pin = pinOf(state.node, "", map);

@@ -41,6 +41,16 @@ Expected<int> interfaceIndex(const std::string& interface) {
   return static_cast<int>(index);
 }
 
+std::map<std::string, int> interfaceIndexes() {
+  std::map<std::string, int> indexes;
+  if (auto* list = ::if_nameindex()) {
+    for (auto* entry = list; entry->if_index != 0; ++entry)
+      indexes[entry->if_name] = static_cast<int>(entry->if_index);
+    ::if_freenameindex(list);
+  }
+  return indexes;
+}
+
 Expected<bool> ensureClsact(int ifindex, const std::string& interface, LibbpfLogCapture& log) {
   auto hook = makeHook(ifindex, BPF_TC_INGRESS);
   int result = bpf_tc_hook_create(&hook);

@@ -5,6 +5,7 @@
 #include "polc/support/expected.h"
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -14,6 +15,8 @@ inline constexpr const char* kHookTcIngress = "tc-ingress";
 inline constexpr const char* kHookTcEgress = "tc-egress";
 
 Expected<int> interfaceIndex(const std::string& interface); // current netns
+// Every interface of the current netns by name, in one call.
+std::map<std::string, int> interfaceIndexes();
 
 // Creates the clsact qdisc; true when it was created now, false when it
 // already existed.

@@ -7,6 +7,7 @@
 
 #include "command.h"
 #include "kernel_test_support.h"
+#include "load_steps.h"
 #include "map_sync.h"
 #include "netns_guard.h"
 #include "state_lock.h"
@@ -49,6 +50,8 @@ struct OutDirSpec {
   std::vector<artifacts::PolicyEntry> bIngress = {}; // b's ingress table
   std::vector<std::string> endpoints = {"a", "b"};
   std::string bInterface = "lxc-b";
+  uint32_t bIdentity = kIdentityB; // another identity: other programs for b
+  bool bRejected = false;          // b's object is one the verifier refuses
 };
 
 class OutDirWriter {
@@ -65,12 +68,14 @@ public:
     ipcache.entries = {{4, "10.77.1.10", 32, kIdentityA}, {4, "10.77.1.11", 32, kIdentityB}};
     add(manifest, node.ipcache, artifacts::dumpJson(artifacts::toJson(ipcache)));
     add(manifest, "objects/fixture.o", polc::readFile(POLC_LOADER_FIXTURE_OBJECT).value());
+    if (spec.bRejected)
+      add(manifest, "objects/rejected.o", polc::readFile(POLC_LOADER_REJECTED_OBJECT).value());
     for (const auto& name : spec.endpoints) {
       artifacts::EndpointArtifacts endpoint;
       endpoint.name = name;
       endpoint.interface = name == "b" ? spec.bInterface : "lxc-" + name;
-      endpoint.identity = name == "a" ? kIdentityA : kIdentityB;
-      endpoint.object = "objects/fixture.o";
+      endpoint.identity = name == "a" ? kIdentityA : spec.bIdentity;
+      endpoint.object = name == "b" && spec.bRejected ? "objects/rejected.o" : "objects/fixture.o";
       endpoint.fromEndpointProgram = endpoint.toEndpointProgram = true;
       endpoint.source = "endpoints/" + name + "/program.c";
       endpoint.ingressTable = "endpoints/" + name + "/ingress.json";
@@ -137,6 +142,12 @@ uint32_t pinnedMapId(const fs::path& pin) {
   uint32_t id = bpf_obj_get_info_by_fd(fd, &info, &length) == 0 ? info.id : 0;
   ::close(fd);
   return id;
+}
+
+std::string joined(const std::vector<std::string>& lines) {
+  std::string text;
+  for (const auto& line : lines) text += line + "\n";
+  return text;
 }
 
 class LoaderTest : public ::testing::Test {
@@ -260,13 +271,14 @@ TEST_F(LoaderTest, LoadAttachesProgramsAndFillsMaps) {
   EXPECT_TRUE(aReachesB(9002)) << "allowed port blocked";
 }
 
-TEST_F(LoaderTest, ReloadReplacesEntriesInPlaceAndKeepsTheConntrackMap) {
+TEST_F(LoaderTest, TableOnlyReloadUpdatesMapsInPlaceAndKeepsProgramsAndConntrack) {
   OutDirWriter(outDir_).write({.bIngress = {denyTcpFrom(kIdentityA, 9001, 7)}});
   auto first = loader_->load(request());
   ASSERT_TRUE(first) << first.error();
   auto conntrackId = pinnedMapId(pin("n1/polc_ct"));
   auto policyId = pinnedMapId(pin("n1/b/polc_policy_in"));
   ASSERT_NE(conntrackId, 0u);
+  auto programB = attachedProgram("lxc-b", "tc-egress");
 
   OutDirWriter(outDir_).write(
       {.bIngress = {denyTcpFrom(kIdentityA, 9002, 8), denyTcpFrom(kIdentityA, 9003, 9)}});
@@ -277,10 +289,122 @@ TEST_F(LoaderTest, ReloadReplacesEntriesInPlaceAndKeepsTheConntrackMap) {
   EXPECT_EQ(policyIdentityPorts(pin("n1/b/polc_policy_in")),
             (std::set<std::pair<uint32_t, uint16_t>>{{kIdentityA, 9002}, {kIdentityA, 9003}}));
 
-  // One polc filter per hook, now running the reloaded program.
-  ASSERT_EQ(second->attached.size(), 4u);
+  // The same programs stay attached; the report says what changed.
+  EXPECT_TRUE(second->attached.empty());
+  EXPECT_EQ(attachedProgram("lxc-b", "tc-egress"), programB);
+  ASSERT_EQ(second->endpoints.size(), 2u);
+  EXPECT_EQ(second->endpoints[0].action, EndpointAction::Unchanged);
+  EXPECT_EQ(second->endpoints[1].action, EndpointAction::TablesUpdated);
+  EXPECT_EQ(second->endpoints[1].ingress, (TableChange{2, 1, 0}));
+  EXPECT_TRUE(status().inSync());
+  EXPECT_TRUE(aReachesB(9001));
+  EXPECT_FALSE(aReachesB(9002));
+}
+
+TEST_F(LoaderTest, ProgramChangeSwapsInNewProgramsWithFreshPolicyMaps) {
+  OutDirWriter(outDir_).write({.bIngress = {denyTcpFrom(kIdentityA, 9001, 7)}});
+  ASSERT_TRUE(loader_->load(request()));
+  auto conntrackId = pinnedMapId(pin("n1/polc_ct"));
+  auto policyId = pinnedMapId(pin("n1/b/polc_policy_in"));
+  auto programB = attachedProgram("lxc-b", "tc-egress");
+
+  OutDirWriter(outDir_).write(
+      {.bIngress = {denyTcpFrom(kIdentityA, 9002, 8)}, .bIdentity = kIdentityB + 1});
+  auto second = loader_->load(request());
+  ASSERT_TRUE(second) << second.error();
+  ASSERT_EQ(second->endpoints.size(), 2u);
+  EXPECT_EQ(second->endpoints[0].action, EndpointAction::Unchanged);
+  EXPECT_EQ(second->endpoints[1].action, EndpointAction::Replaced);
+  EXPECT_EQ(second->endpoints[1].ingress, (TableChange{1, 1, 0}));
+  ASSERT_EQ(second->attached.size(), 2u);
   for (const auto& attached : second->attached)
     EXPECT_EQ(attachedProgram(attached.interface, attached.hook), attached.programId);
+  EXPECT_NE(attachedProgram("lxc-b", "tc-egress"), programB);
+  EXPECT_EQ(pinnedMapId(pin("n1/polc_ct")), conntrackId);
+  EXPECT_NE(pinnedMapId(pin("n1/b/polc_policy_in")), policyId);
+  EXPECT_FALSE(fs::exists(pin("n1/b/polc_policy_in-next")));
+  EXPECT_TRUE(status().inSync()) << joined(status().nodes[0].drift);
+  EXPECT_TRUE(aReachesB(9001));
+  EXPECT_FALSE(aReachesB(9002));
+}
+
+// A real failure, not an injected one: a table larger than the map. Filling
+// fresh maps (programs change) fails while preparing; updating in place
+// (same programs) fails in the switch and is undone.
+TEST_F(LoaderTest, MapFullLeavesThePreviousRevisionInForce) {
+  OutDirWriter(outDir_).write({.bIngress = {denyTcpFrom(kIdentityA, 9001, 7)}});
+  ASSERT_TRUE(loader_->load(request()));
+  auto programB = attachedProgram("lxc-b", "tc-egress");
+  std::vector<artifacts::PolicyEntry> tooMany;
+  for (uint32_t i = 0; i <= POLC_POLICY_MAX_ENTRIES; ++i)
+    tooMany.push_back(denyTcpFrom(kIdentityA + 1000 + i, 9002, i));
+  for (uint32_t identity : {kIdentityB, kIdentityB + 1}) { // in place, then fresh maps
+    SCOPED_TRACE(identity == kIdentityB ? "in place" : "fresh maps");
+    OutDirWriter(outDir_).write({.bIngress = tooMany, .bIdentity = identity});
+    auto failed = loader_->load(request());
+    ASSERT_FALSE(failed);
+    EXPECT_NE(failed.error().find("is still in force"), std::string::npos) << failed.error();
+    EXPECT_EQ(attachedProgram("lxc-b", "tc-egress"), programB);
+    EXPECT_EQ(policyIdentityPorts(pin("n1/b/polc_policy_in")),
+              (std::set<std::pair<uint32_t, uint16_t>>{{kIdentityA, 9001}}));
+    EXPECT_TRUE(status().inSync()) << joined(status().nodes[0].drift);
+    EXPECT_FALSE(aReachesB(9001));
+  }
+}
+
+TEST_F(LoaderTest, VerifierRejectionLeavesThePreviousRevisionInForce) {
+  OutDirWriter(outDir_).write({.bIngress = {denyTcpFrom(kIdentityA, 9001, 7)}});
+  ASSERT_TRUE(loader_->load(request()));
+  auto programA = attachedProgram("lxc-a", "tc-ingress");
+  auto programB = attachedProgram("lxc-b", "tc-egress");
+  OutDirWriter(outDir_).write({.bIngress = {denyTcpFrom(kIdentityA, 9002, 8)}, .bRejected = true});
+  auto failed = loader_->load(request());
+  ASSERT_FALSE(failed);
+  EXPECT_NE(failed.error().find("is still in force: endpoint b: loading"), std::string::npos)
+      << failed.error();
+  EXPECT_EQ(attachedProgram("lxc-a", "tc-ingress"), programA);
+  EXPECT_EQ(attachedProgram("lxc-b", "tc-egress"), programB);
+  EXPECT_EQ(policyIdentityPorts(pin("n1/b/polc_policy_in")),
+            (std::set<std::pair<uint32_t, uint16_t>>{{kIdentityA, 9001}}));
+  EXPECT_FALSE(fs::exists(pin("n1/b/polc_policy_in-next")));
+  EXPECT_TRUE(status().inSync()) << joined(status().nodes[0].drift);
+  EXPECT_FALSE(aReachesB(9001));
+  EXPECT_TRUE(aReachesB(9002));
+}
+TEST_F(LoaderTest, FailureAtEveryStepLeavesThePreviousRevisionInForce) {
+  OutDirWriter(outDir_).write({.bIngress = {denyTcpFrom(kIdentityA, 9001, 7)}});
+  ASSERT_TRUE(loader_->load(request()));
+  auto programA = attachedProgram("lxc-a", "tc-ingress");
+  auto programB = attachedProgram("lxc-b", "tc-egress");
+  auto policyId = pinnedMapId(pin("n1/b/polc_policy_in"));
+  // The next revision changes b's programs and table, and drops a.
+  OutDirWriter(outDir_).write({.bIngress = {denyTcpFrom(kIdentityA, 9002, 8)},
+                               .endpoints = {"b"},
+                               .bIdentity = kIdentityB + 1});
+  for (auto step : runtime::kLoadSteps) {
+    SCOPED_TRACE(std::string(step));
+    ::setenv("POLC_LOADER_FAIL_AT", std::string(step).c_str(), 1);
+    auto failed = loader_->load(request());
+    ::unsetenv("POLC_LOADER_FAIL_AT");
+    ASSERT_FALSE(failed);
+    EXPECT_NE(failed.error().find("injected failure at step " + std::string(step)),
+              std::string::npos)
+        << failed.error();
+    EXPECT_EQ(attachedProgram("lxc-a", "tc-ingress"), programA);
+    EXPECT_EQ(attachedProgram("lxc-b", "tc-egress"), programB);
+    EXPECT_EQ(pinnedMapId(pin("n1/b/polc_policy_in")), policyId);
+    EXPECT_EQ(policyIdentityPorts(pin("n1/b/polc_policy_in")),
+              (std::set<std::pair<uint32_t, uint16_t>>{{kIdentityA, 9001}}));
+    EXPECT_FALSE(fs::exists(pin("n1/b/polc_to_ep-next")));
+    auto report = status();
+    EXPECT_TRUE(report.inSync()) << joined(report.nodes.empty() ? std::vector<std::string>{}
+                                                                : report.nodes[0].drift);
+  }
+  EXPECT_FALSE(aReachesB(9001));
+  EXPECT_TRUE(aReachesB(9002));
+  auto loaded = loader_->load(request());
+  ASSERT_TRUE(loaded) << loaded.error();
+  EXPECT_FALSE(attachedProgram("lxc-a", "tc-ingress"));
   EXPECT_TRUE(aReachesB(9001));
   EXPECT_FALSE(aReachesB(9002));
 }
@@ -378,7 +502,11 @@ TEST_F(LoaderTest, EndpointDroppedOnReloadIsDetachedAndUnpinned) {
   OutDirWriter(outDir_).write({.endpoints = {"a"}});
   auto reloaded = loader_->load(request());
   ASSERT_TRUE(reloaded) << reloaded.error();
-  EXPECT_EQ(reloaded->attached.size(), 2u);
+  EXPECT_TRUE(reloaded->attached.empty()); // a keeps its programs
+  ASSERT_EQ(reloaded->endpoints.size(), 2u);
+  EXPECT_EQ(reloaded->endpoints[0].action, EndpointAction::Unchanged);
+  EXPECT_EQ(reloaded->endpoints[1].endpoint, "b");
+  EXPECT_EQ(reloaded->endpoints[1].action, EndpointAction::Detached);
   EXPECT_FALSE(attachedProgram("lxc-b", "tc-egress"));
   EXPECT_FALSE(hasClsact("lxc-b"));
   EXPECT_FALSE(fs::exists(pin("n1/b")));
@@ -410,12 +538,6 @@ TEST_F(LoaderTest, SeveralNodesNeedAChoice) {
 bool mentions(const std::vector<std::string>& drift, const std::string& text) {
   return std::any_of(drift.begin(), drift.end(),
                      [&](const auto& line) { return line.find(text) != std::string::npos; });
-}
-
-std::string joined(const std::vector<std::string>& lines) {
-  std::string text;
-  for (const auto& line : lines) text += line + "\n";
-  return text;
 }
 
 TEST_F(LoaderTest, StatusShowsProgramsRevisionAndTableFill) {

@@ -56,12 +56,56 @@ struct AttachedProgram {
   uint32_t programId = 0;
 };
 
+// Entries a load added to, removed from and rewrote in one map.
+struct TableChange {
+  size_t added = 0;
+  size_t removed = 0;
+  size_t changed = 0;
+  bool none() const { return added == 0 && removed == 0 && changed == 0; }
+  bool operator==(const TableChange&) const = default;
+};
+
+// What a load did to one endpoint.
+enum class EndpointAction {
+  Attached,      // new on this node: programs loaded and attached
+  Replaced,      // programs changed: loaded with new tables, swapped on the hooks
+  TablesUpdated, // same programs: policy maps updated in place
+  Unchanged,     // nothing to do
+  Detached,      // no longer on the node (or has nothing to enforce): removed
+};
+const char* toString(EndpointAction);
+
+struct EndpointReport {
+  std::string endpoint;
+  std::string interface;
+  EndpointAction action = EndpointAction::Unchanged;
+  TableChange ingress; // against what the endpoint enforced before
+  TableChange egress;
+  size_t entries = 0; // policy entries it enforces now
+};
+
 struct LoadReport {
   std::string node;
-  std::vector<AttachedProgram> attached;
-  size_t policyEntries = 0;  // entries written to policy maps
-  size_t ipcacheEntries = 0; // entries written to the ipcache
+  std::string revision;         // the build now in force (SHA-256 of its manifest.json)
+  std::string previousRevision; // empty on a first load
+  std::vector<EndpointReport> endpoints;
+  std::vector<AttachedProgram> attached; // programs attached or replaced by this load
+  TableChange ipcache;
+  size_t policyEntries = 0;  // entries the node's policy maps hold now
+  size_t ipcacheEntries = 0; // entries the ipcache holds now
+  // Wall clock of the load's phases, in milliseconds: reading and verifying
+  // the artifacts; interfaces, journal and preparing the new objects; the
+  // switch; the commit (pins, state). 0 when not measured.
+  struct Timing {
+    double read = 0, prepare = 0, switched = 0, commit = 0;
+    double total() const { return read + prepare + switched + commit; }
+  } milliseconds;
 };
+
+// The report as `polc load` prints it: one summary line, then one line per
+// endpoint; and as JSON (`-o json`, with "ok": true).
+std::string loadReportText(const LoadReport&);
+std::string loadReportJson(const LoadReport&);
 
 struct UnloadRequest {
   std::string node; // empty: every node this placement has state for

@@ -1,0 +1,177 @@
+// What a load decides to do per endpoint, and how it reports it: no kernel.
+#include "load_plan.h"
+#include "load_steps.h"
+#include "map_sync.h"
+
+#include "polc/loader/loader.h"
+
+#include <nlohmann/json.hpp>
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include <unistd.h>
+
+namespace polc::runtime {
+namespace {
+
+EndpointRecord record(const std::string& interface, const std::string& object) {
+  return {interface, 7, 300, object, {"polc_from_ep", "polc_to_ep"}};
+}
+
+NodeState loadedWith(const std::vector<std::pair<std::string, EndpointRecord>>& endpoints) {
+  NodeState state;
+  state.node = "n1";
+  for (const auto& [name, rec] : endpoints) {
+    state.endpoints[name] = rec;
+    for (const auto& program : rec.programs)
+      state.attachments.push_back({name, rec.interface, rec.ifindex,
+                                   program == "polc_from_ep" ? "tc-ingress" : "tc-egress", 1, 1,
+                                   program, 10, false});
+  }
+  return state;
+}
+
+TEST(LoadPlan, FirstLoadAttachesEveryEndpoint) {
+  auto plan = planLoad(NodeState{}, {{"a", record("pa", "o1")}, {"b", record("pb", "o1")}}, {});
+  ASSERT_EQ(plan.endpoints.size(), 2u);
+  EXPECT_EQ(plan.endpoints[0].programs, ProgramPlan::Attach);
+  EXPECT_EQ(plan.endpoints[1].programs, ProgramPlan::Attach);
+  EXPECT_TRUE(plan.departing.empty());
+}
+
+TEST(LoadPlan, SameObjectKeepsProgramsOnlyWhenTheKernelRunsThem) {
+  auto previous = loadedWith({{"a", record("pa", "o1")}, {"b", record("pb", "o1")}});
+  auto wanted = std::vector<std::pair<std::string, EndpointRecord>>{{"a", record("pa", "o1")},
+                                                                    {"b", record("pb", "o1")}};
+  auto plan = planLoad(previous, wanted, {"a"}); // b's hooks run something else now
+  EXPECT_EQ(plan.endpoints[0].programs, ProgramPlan::Keep);
+  EXPECT_EQ(plan.endpoints[1].programs, ProgramPlan::Replace);
+}
+
+TEST(LoadPlan, AnyChangeToWhatRunsReplacesThePrograms) {
+  auto previous = loadedWith({{"a", record("pa", "o1")}});
+  auto otherObject = record("pa", "o2");
+  auto otherIdentity = record("pa", "o1");
+  otherIdentity.identity = 301;
+  auto recreated = record("pa", "o1");
+  recreated.ifindex = 8;
+  auto fewerPrograms = record("pa", "o1");
+  fewerPrograms.programs = {"polc_to_ep"};
+  for (const auto& changed : {otherObject, otherIdentity, recreated, fewerPrograms})
+    EXPECT_EQ(planLoad(previous, {{"a", changed}}, {"a"}).endpoints[0].programs,
+              ProgramPlan::Replace);
+}
+
+TEST(LoadPlan, StateWithoutEndpointRecordsReplaces) {
+  auto previous = loadedWith({{"a", record("pa", "o1")}});
+  previous.endpoints.clear(); // written before records existed
+  EXPECT_EQ(planLoad(previous, {{"a", record("pa", "o1")}}, {"a"}).endpoints[0].programs,
+            ProgramPlan::Replace);
+}
+
+TEST(LoadPlan, EndpointsThatLeaveAreDeparting) {
+  auto previous = loadedWith({{"a", record("pa", "o1")}, {"gone", record("pg", "o1")}});
+  auto plan = planLoad(previous, {{"a", record("pa", "o1")}}, {"a", "gone"});
+  EXPECT_EQ(plan.departing, std::vector<std::string>{"gone"});
+}
+
+TEST(MapContents, DiffCountsAddedRemovedAndChanged) {
+  MapContents before{{"k1", "v1"}, {"k2", "v2"}, {"k3", "v3"}};
+  MapContents after{{"k1", "v1"}, {"k2", "vX"}, {"k4", "v4"}, {"k5", "v5"}};
+  auto change = diffContents(before, after);
+  EXPECT_EQ(change.added, 2u);
+  EXPECT_EQ(change.removed, 1u);
+  EXPECT_EQ(change.changed, 1u);
+  EXPECT_TRUE(diffContents(after, after).none());
+}
+
+TEST(MapContents, RefusesOneKeyWithTwoValues) {
+  auto contents = toMapContents("m", 2, 1, {{"ab", "x"}, {"ab", "y"}});
+  ASSERT_FALSE(contents);
+  EXPECT_NE(contents.error().find("same key"), std::string::npos);
+  EXPECT_TRUE(toMapContents("m", 2, 1, {{"ab", "x"}, {"ab", "x"}}));
+}
+
+loader::LoadReport sampleReport() {
+  loader::LoadReport report;
+  report.node = "node-1";
+  report.revision = "0123456789abcdef0123";
+  report.previousRevision = "fedcba9876543210";
+  report.endpoints.push_back(
+      {"web-1", "pw-web1", loader::EndpointAction::TablesUpdated, {1, 1, 0}, {0, 0, 2}, 5});
+  report.endpoints.push_back({"db-1", "pw-db1", loader::EndpointAction::Unchanged, {}, {}, 1});
+  report.endpoints.push_back(
+      {"debug-1", "pw-debug1", loader::EndpointAction::Attached, {2, 0, 0}, {}, 2});
+  report.endpoints.push_back({"old-1", "pw-old1", loader::EndpointAction::Detached, {}, {}, 0});
+  report.ipcache = {1, 0, 0};
+  report.policyEntries = 8;
+  report.ipcacheEntries = 5;
+  return report;
+}
+
+TEST(LoadReportFormat, TextSummarizesThenOneLinePerEndpoint) {
+  EXPECT_EQ(loader::loadReportText(sampleReport()),
+            "polc: loaded node node-1 revision 0123456789ab (was fedcba987654): 1 attached, 1 "
+            "tables-updated, 1 unchanged, 1 detached; ipcache +1/-0 (5 entries), 8 policy entries\n"
+            "  web-1  pw-web1  tables-updated  ingress +1/-1, egress +0/-0/~2 (5 entries)\n"
+            "  db-1  pw-db1  unchanged\n"
+            "  debug-1  pw-debug1  attached  ingress +2/-0, egress +0/-0 (2 entries)\n"
+            "  old-1  pw-old1  detached\n");
+}
+
+TEST(LoadReportFormat, JsonHasOneObjectPerEndpoint) {
+  auto j = nlohmann::json::parse(loader::loadReportJson(sampleReport()));
+  EXPECT_EQ(j["ok"], true);
+  EXPECT_EQ(j["previous_revision"], "fedcba9876543210");
+  ASSERT_EQ(j["endpoints"].size(), 4u);
+  EXPECT_EQ(j["endpoints"][0]["action"], "tables-updated");
+  EXPECT_EQ(j["endpoints"][0]["ingress"]["added"], 1);
+  EXPECT_EQ(j["endpoints"][0]["egress"]["changed"], 2);
+  EXPECT_EQ(j["ipcache"]["added"], 1);
+  EXPECT_EQ(j["policy_entries"], 8);
+}
+
+TEST(LoadSteps, FailAtNamesTheStep) {
+  ::setenv("POLC_LOADER_FAIL_AT", "fill-tables", 1);
+  EXPECT_TRUE(reachStep("load-objects"));
+  auto failed = reachStep("fill-tables");
+  ::unsetenv("POLC_LOADER_FAIL_AT");
+  ASSERT_FALSE(failed);
+  EXPECT_NE(failed.error().find("fill-tables"), std::string::npos);
+  EXPECT_TRUE(reachStep("fill-tables"));
+}
+
+} // namespace
+} // namespace polc::runtime
+
+namespace polc::runtime {
+namespace {
+
+TEST(NodeStateJournal, PendingLoadIsItsOwnFileAndReadsBackIntoTheState) {
+  auto dir =
+      std::filesystem::temp_directory_path() / ("polc-t-journal-" + std::to_string(::getpid()));
+  NodeState state = loadedWith({{"a", record("pa", "o1")}});
+  state.pinRoot = "/sys/fs/bpf/x";
+  ASSERT_TRUE(writeNodeState(dir, state));
+  PendingLoad pending{"abc", "/out", "switching", {"n1/a/polc_to_ep-next"}};
+  ASSERT_TRUE(writePendingLoad(dir, "n1", pending));
+  EXPECT_EQ(nodesWithState(dir), std::vector<std::string>{"n1"}); // the journal is no node
+
+  auto read = readNodeState(stateFile(dir, "n1"));
+  ASSERT_TRUE(read && *read);
+  EXPECT_EQ((*read)->pending, pending);
+  EXPECT_EQ((*read)->endpoints, state.endpoints);
+  EXPECT_EQ((*read)->attachments, state.attachments);
+
+  removePendingLoad(dir, "n1");
+  read = readNodeState(stateFile(dir, "n1"));
+  ASSERT_TRUE(read && *read);
+  EXPECT_FALSE((*read)->pending);
+  std::filesystem::remove_all(dir);
+}
+
+} // namespace
+} // namespace polc::runtime
