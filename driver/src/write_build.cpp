@@ -194,8 +194,7 @@ Expected<BuildReport> writeBuild(const Compiled& compiled, const fs::path& reque
     // compile() already refused tables and ipcaches that overflow their maps.
     const auto& ipcache = tables.ipcache;
     nodeArtifacts.ipcache = nodeDir + "/ipcache.json";
-    if (auto status = out.write(nodeArtifacts.ipcache, dumpJson(artifacts::toJson(ipcache)));
-        !status)
+    if (auto status = out.write(nodeArtifacts.ipcache, artifacts::toJsonText(ipcache)); !status)
       return Error{status.error()};
     report.ipcacheEntries += ipcache.entries.size();
 
@@ -210,7 +209,7 @@ Expected<BuildReport> writeBuild(const Compiled& compiled, const fs::path& reque
         const auto& table = endpointTables.table(direction);
         report.policyEntries += table.entries.size();
         auto path = endpointDir + "/" + std::string(ast::toString(direction)) + ".json";
-        if (auto status = out.write(path, dumpJson(artifacts::toJson(table))); !status)
+        if (auto status = out.write(path, artifacts::toJsonText(table)); !status)
           return Error{status.error()};
         (direction == ast::Direction::Ingress ? ep.ingressTable : ep.egressTable) = path;
       }
