@@ -411,6 +411,12 @@ std::string Cluster::policy() {
          "policy \"dns\" {\n  select namespace == \"platform\" && app == \"dns\"\n  ingress {\n";
   rule(out, "allow from entity cluster on udp/53, tcp/53");
   out << "  }\n}\n\n";
+  // Egress only: the platform's scraper is open to connections, not from them.
+  out << "policy \"prometheus\" {\n  select namespace == \"platform\" && app == \"prometheus\"\n"
+         "  egress {\n";
+  rule(out, "allow to namespace.tier == \"tenant\" on tcp/metrics");
+  rule(out, "allow to service \"kube-dns\"");
+  out << "  }\n}\n\n";
   std::vector<std::pair<size_t, size_t>> slots;
   for (size_t ns = 1; ns < namespaces_.size(); ++ns)
     for (size_t app : namespaces_[ns].apps) slots.emplace_back(ns, app);
