@@ -1,5 +1,6 @@
 // polc: the command line. A thin front: every command is a call into one of
 // the stage libraries; this file only parses options and prints results.
+#include "polc/artifacts/bundle.h"
 #include "polc/artifacts/manifest.h"
 #include "polc/driver/pipeline.h"
 #include "polc/driver/verify_build.h"
@@ -142,6 +143,30 @@ int runBuild(const CompileOptions& options, const std::string& outDir,
     std::cout << "  bpf/lib/*.h  (the datapath headers the objects were built from)\n";
   }
   std::cout << "\nWhat it enforces:\n" << polc::driver::describeEnforcement(*compiled);
+  return kExitOk;
+}
+
+// One bundle per node (all nodes by default): DIR/<node>/, a build output of
+// its own that `polc load` takes as it is.
+int runBundle(const std::string& outDir, std::vector<std::string> nodes,
+              const std::string& bundlesDir, Format format) {
+  if (nodes.empty()) {
+    auto manifest = polc::artifacts::readManifest(outDir);
+    if (!manifest) return failSystem("bundle", manifest.error(), format);
+    for (const auto& node : manifest->nodes) nodes.push_back(node.name);
+  }
+  auto written = nlohmann::json::array();
+  for (const auto& node : nodes) {
+    auto dir = std::filesystem::path(bundlesDir) / node;
+    auto files = polc::artifacts::writeNodeBundle(outDir, node, dir);
+    if (!files) return failSystem("bundle", files.error(), format);
+    written.push_back({{"node", node}, {"dir", dir.string()}, {"files", *files}});
+    if (format == Format::Text)
+      std::cout << "polc: bundle of " << node << ": " << dir.string() << " (" << *files
+                << " files)\n";
+  }
+  if (format == Format::Json)
+    std::cout << nlohmann::json{{"ok", true}, {"bundles", written}}.dump(2) << "\n";
   return kExitOk;
 }
 
@@ -560,6 +585,23 @@ int main(int argc, char** argv) {
                   "ipcache per node) and, per program, the instructions the kernel's verifier "
                   "processed against its limit (n/a without root)");
 
+  std::string bundleFrom;
+  std::string bundlesDir = "bundles";
+  std::vector<std::string> bundleNodes;
+  auto* bundle = app.add_subcommand(
+      "bundle", "Split a build output into one self-contained bundle per node (DIR/<node>/), "
+                "each loadable alone with `polc load`");
+  bundle->add_option("out", bundleFrom, "Build output directory")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  bundle->add_option("-o,--out-dir", bundlesDir, "Where to write the bundles")
+      ->capture_default_str();
+  bundle->add_option("--node", bundleNodes, "Only these nodes (default: every node)");
+  bundle->add_option("--format", format, "Report format: text or json")
+      ->transform(CLI::CheckedTransformer(
+          std::map<std::string, Format>{{"text", Format::Text}, {"json", Format::Json}},
+          CLI::ignore_case));
+
   ExplainOptions explainOptions;
   auto* explain = app.add_subcommand(
       "explain", "Say whether a policy allows a flow, and which rules decided it");
@@ -669,6 +711,7 @@ int main(int argc, char** argv) {
     buildOptions.progress = ::isatty(STDERR_FILENO) == 1;
     return runBuild(compileOptions, outDir, buildOptions, format, quiet, stats);
   }
+  if (*bundle) return runBundle(bundleFrom, bundleNodes, bundlesDir, format);
   if (*explain) return runExplain(compileOptions, explainOptions, format);
   if (*diff) return runDiff(diffOptions, format);
   if (*test) return runTest(testFiles);

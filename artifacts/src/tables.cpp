@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
 namespace polc::artifacts {
 
 using nlohmann::json;
@@ -119,6 +121,89 @@ Expected<Ipcache> ipcacheFromJson(const json& j) {
     }
     return ipcache;
   });
+}
+
+} // namespace polc::artifacts
+
+namespace polc::artifacts {
+
+namespace {
+
+// A JSON string as nlohmann::json::dump writes it; plain ASCII directly,
+// anything to escape (or to check as UTF-8) through the library.
+void appendString(std::string& out, std::string_view text) {
+  bool plain = std::all_of(text.begin(), text.end(), [](char c) {
+    auto byte = static_cast<unsigned char>(c);
+    return byte >= 0x20 && byte < 0x80 && c != '"' && c != '\\';
+  });
+  if (!plain) {
+    out += json(std::string(text)).dump();
+    return;
+  }
+  out += '"';
+  out += text;
+  out += '"';
+}
+
+// A non-empty array of objects at indent 2, as dump(2) lays it out; `item`
+// appends one object's members at indent 6.
+template <typename T, typename F>
+void appendArray(std::string& out, const std::vector<T>& items, F item) {
+  if (items.empty()) {
+    out += "[]";
+    return;
+  }
+  out += "[\n";
+  for (size_t i = 0; i < items.size(); ++i) {
+    out += i == 0 ? "    {\n" : ",\n    {\n";
+    item(items[i]);
+    out += "\n    }";
+  }
+  out += "\n  ]";
+}
+
+} // namespace
+
+std::string toJsonText(const PolicyTable& table) {
+  std::string out = "{\n  \"direction\": ";
+  appendString(out, toString(table.direction));
+  out += ",\n  \"endpoint\": ";
+  appendString(out, table.endpoint);
+  out += ",\n  \"entries\": ";
+  out.reserve(out.size() + table.entries.size() * 160);
+  appendArray(out, table.entries, [&](const PolicyEntry& e) {
+    out += "      \"identity\": " + std::to_string(e.identity) +
+           ",\n      \"port\": " + std::to_string(e.port) +
+           ",\n      \"port_prefix_bits\": " + std::to_string(e.portPrefixBits) +
+           ",\n      \"protocol\": ";
+    appendString(out, protocolName(e.protocol));
+    out += ",\n      \"rule\": " + std::to_string(e.ruleId) + ",\n      \"verdict\": ";
+    appendString(out, toString(e.verdict));
+  });
+  out += ",\n  \"isolated\": ";
+  out += table.isolated ? "true" : "false";
+  out += ",\n  \"rules\": ";
+  appendArray(out, table.rules, [&](const RuleRef& r) {
+    out += "      \"id\": " + std::to_string(r.id) + ",\n      \"location\": ";
+    appendString(out, r.location);
+    out += ",\n      \"policy\": ";
+    appendString(out, r.policy);
+    out += ",\n      \"text\": ";
+    appendString(out, r.text);
+  });
+  out += "\n}\n";
+  return out;
+}
+
+std::string toJsonText(const Ipcache& ipcache) {
+  std::string out = "{\n  \"entries\": ";
+  out.reserve(ipcache.entries.size() * 72 + 32);
+  appendArray(out, ipcache.entries, [&](const IpcacheEntry& e) {
+    out += "      \"identity\": " + std::to_string(e.identity) + ",\n      \"prefix\": ";
+    appendString(out, e.address + "/" + std::to_string(e.prefixLength));
+  });
+  out += "\n}\n";
+  return out;
 }
 
 } // namespace polc::artifacts

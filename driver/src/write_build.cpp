@@ -80,13 +80,22 @@ private:
 };
 
 // Writes files below the staging directory, remembering their digests.
+// A file whose bytes equal the previous build's is hard-linked from it
+// instead: an incremental build then creates (and the swap then frees)
+// inodes only for what changed, which is most of its cost on a big cluster.
 class OutputWriter {
 public:
-  explicit OutputWriter(fs::path root) : root_(std::move(root)) {}
+  OutputWriter(fs::path root, fs::path previous)
+      : root_(std::move(root)), previous_(std::move(previous)) {}
 
   Status write(const std::string& relative, const std::string& contents) {
+    auto digest = artifacts::sha256Hex(contents);
+    if (linkUnchanged(relative, contents)) {
+      digests_[relative] = digest;
+      return okStatus();
+    }
     auto status = polc::writeFile(root_ / relative, contents);
-    if (status) digests_[relative] = artifacts::sha256Hex(contents);
+    if (status) digests_[relative] = digest;
     return status;
   }
 
@@ -103,7 +112,20 @@ public:
   const fs::path& root() const { return root_; }
 
 private:
+  bool linkUnchanged(const std::string& relative, const std::string& contents) const {
+    // Only a regular file: never carry a symlink over from a previous output.
+    if (previous_.empty() || !fs::is_regular_file(fs::symlink_status(previous_ / relative)))
+      return false;
+    auto old = polc::readFile(previous_ / relative);
+    if (!old || *old != contents) return false;
+    std::error_code ec;
+    fs::create_directories((root_ / relative).parent_path(), ec);
+    if (!ec) fs::create_hard_link(previous_ / relative, root_ / relative, ec);
+    return !ec;
+  }
+
   fs::path root_;
+  fs::path previous_; // the output being replaced, if any
   std::map<std::string, std::string> digests_;
 };
 
@@ -146,7 +168,7 @@ Expected<BuildReport> writeBuild(const Compiled& compiled, const fs::path& reque
   if (outDir.filename().empty()) outDir = outDir.parent_path();
   StagingDirectory staging(outDir);
   if (auto status = staging.create(); !status) return Error{status.error()};
-  OutputWriter out(staging.path());
+  OutputWriter out(staging.path(), fs::exists(outDir / "manifest.json") ? outDir : fs::path());
   BuildReport report;
   report.outDir = outDir;
 
@@ -187,8 +209,7 @@ Expected<BuildReport> writeBuild(const Compiled& compiled, const fs::path& reque
     // compile() already refused tables and ipcaches that overflow their maps.
     const auto& ipcache = tables.ipcache;
     nodeArtifacts.ipcache = nodeDir + "/ipcache.json";
-    if (auto status = out.write(nodeArtifacts.ipcache, dumpJson(artifacts::toJson(ipcache)));
-        !status)
+    if (auto status = out.write(nodeArtifacts.ipcache, artifacts::toJsonText(ipcache)); !status)
       return Error{status.error()};
     report.ipcacheEntries += ipcache.entries.size();
 
@@ -203,7 +224,7 @@ Expected<BuildReport> writeBuild(const Compiled& compiled, const fs::path& reque
         const auto& table = endpointTables.table(direction);
         report.policyEntries += table.entries.size();
         auto path = endpointDir + "/" + std::string(ast::toString(direction)) + ".json";
-        if (auto status = out.write(path, dumpJson(artifacts::toJson(table))); !status)
+        if (auto status = out.write(path, artifacts::toJsonText(table)); !status)
           return Error{status.error()};
         (direction == ast::Direction::Ingress ? ep.ingressTable : ep.egressTable) = path;
       }

@@ -40,8 +40,11 @@ load() { # load NODE
   "$polc" load "$work/out" --node "$1" --lab "$prefix" --pin-root "$pin_root" --state-dir "$state_dir"
 }
 must "$polc" build "$policy" --topology "$topology" -o "$work/out" --quiet
+# node-b is loaded from its bundle alone (as a pipeline ships it), node-a from the build
+must "$polc" bundle "$work/out" --node node-b -o "$work/bundles" > /dev/null
+mkdir "$work/shipped" && mv "$work/bundles/node-b" "$work/shipped/"
 echo "# node-b only: node-b enforces its endpoints' ingress, node-a nothing yet"
-must load node-b > "$work/load-b.log"
+must "$polc" load "$work/shipped/node-b" --lab "$prefix" --pin-root "$pin_root" --state-dir "$state_dir" > "$work/load-b.log"
 expect allowed frontend-1 tcp "$catalog" 3550 # catalog admits the storefront (frontend-1 on node-a)
 expect blocked redis-1 tcp "$catalog" 3550    # ...but not redis-1, also on node-a: told apart by node-b's ipcache
 expect blocked redis-1 tcp "$payment" 50051

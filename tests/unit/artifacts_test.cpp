@@ -88,3 +88,33 @@ TEST_F(ManifestOnDisk, UnlistedReferenceIsRefused) {
 
 } // namespace
 } // namespace polc::artifacts
+
+namespace polc::artifacts {
+namespace {
+
+// The fast writers give the very bytes of dumpJson(toJson(...)): names and
+// rule texts with quotes, backslashes, control characters and UTF-8.
+TEST(JsonText, PolicyTableMatchesTheLibrary) {
+  PolicyTable empty{"e", Direction::Ingress, false, {}, {}};
+  EXPECT_EQ(toJsonText(empty), dumpJson(toJson(empty)));
+  PolicyTable table{"web-1 \"ü\"",
+                    Direction::Egress,
+                    true,
+                    {{0, 0, 0, 0, Verdict::Deny, 0},
+                     {300, IPPROTO_TCP, 8000, 12, Verdict::Allow, 4},
+                     {4294967295u, IPPROTO_ICMP, 0x0800, 8, Verdict::Allow, 7},
+                     {12, IPPROTO_UDP, 65535, 16, Verdict::Deny, 4294967295u}},
+                    {{4, "web\\x", "allow to app == \"x\" on tcp/8000-8015", "p.pol:3:5"},
+                     {7, "tab\there", "line\nbreak \x01 ∀", "dir/ä.pol:10:1"}}};
+  EXPECT_EQ(toJsonText(table), dumpJson(toJson(table)));
+}
+
+TEST(JsonText, IpcacheMatchesTheLibrary) {
+  Ipcache empty;
+  EXPECT_EQ(toJsonText(empty), dumpJson(toJson(empty)));
+  Ipcache ipcache{{{4, "10.0.0.1", 32, 1}, {4, "10.0.0.0", 8, 16777217}, {6, "fd00::10", 128, 5}}};
+  EXPECT_EQ(toJsonText(ipcache), dumpJson(toJson(ipcache)));
+}
+
+} // namespace
+} // namespace polc::artifacts

@@ -38,13 +38,18 @@ bool Diagnostics::hasErrors() const {
 
 namespace {
 
-std::string sourceLine(const std::string& text, int line) {
-  size_t start = 0;
-  for (int i = 1; i < line; ++i) {
-    start = text.find('\n', start);
-    if (start == std::string::npos) return {};
-    ++start;
-  }
+// Where each line of a source starts: found once per render, so that
+// quoting thousands of diagnostics is not quadratic in the file size.
+std::vector<size_t> lineStarts(const std::string& text) {
+  std::vector<size_t> starts = {0};
+  for (size_t i = text.find('\n'); i != std::string::npos; i = text.find('\n', i + 1))
+    starts.push_back(i + 1);
+  return starts;
+}
+
+std::string sourceLine(const std::string& text, const std::vector<size_t>& starts, int line) {
+  if (line < 1 || size_t(line) > starts.size()) return {};
+  size_t start = starts[size_t(line) - 1];
   auto end = text.find('\n', start);
   return text.substr(start, end == std::string::npos ? std::string::npos : end - start);
 }
@@ -63,11 +68,15 @@ std::string Diagnostics::render(bool color) const {
   const char* green = color ? "\033[1;32m" : "";
   const char* reset = color ? "\033[0m" : "";
   std::string out;
+  std::map<std::string, std::vector<size_t>, std::less<>> starts; // per source file
   // The source line with a caret and underline below the span.
   auto quote = [&](const SourceLocation& location, int length) {
     auto source = sources_.find(location.file);
     if (!location.valid() || source == sources_.end()) return;
-    auto line = sourceLine(source->second, location.line);
+    auto known = starts.find(location.file);
+    if (known == starts.end())
+      known = starts.emplace(location.file, lineStarts(source->second)).first;
+    auto line = sourceLine(source->second, known->second, location.line);
     if (line.empty() && location.column != 1) return;
     auto number = std::to_string(location.line);
     out += " " + number + " | " + line + "\n";

@@ -81,9 +81,20 @@ artifacts::Ipcache buildIpcache(const ir::Program& program, const std::string& n
 
 std::vector<NodeTables> buildAllTables(const ir::Program& program) {
   const auto universe = peerUniverse(program);
+  // Every node's ipcache is the same but for its own address (host, not
+  // remote-node): built once and patched per node. Addresses are unique in
+  // a topology, so the patch keeps the order.
+  const auto clusterIpcache = buildIpcache(program, std::string());
   std::vector<NodeTables> nodes;
   for (const auto& node : program.nodes) {
-    NodeTables tables{node.name, buildIpcache(program, node.name), {}};
+    NodeTables tables{node.name, clusterIpcache, {}};
+    if (node.address) {
+      auto address = node.address->addressText();
+      for (auto& entry : tables.ipcache.entries)
+        if (entry.identity == POLC_IDENTITY_REMOTE_NODE && entry.address == address &&
+            entry.prefixLength == node.address->length)
+          entry.identity = POLC_IDENTITY_HOST;
+    }
     for (const auto& name : node.endpoints) {
       const auto& endpoint = *program.findEndpoint(name);
       tables.endpoints.push_back(

@@ -3,6 +3,7 @@
 #include "polc_structs.h"
 
 #include <algorithm>
+#include <unordered_map>
 
 namespace polc::sema {
 
@@ -10,8 +11,22 @@ namespace {
 
 using Applied = std::vector<const ir::AppliedRule*>;
 
-// One endpoint's applied rules in one direction, grouped by rule id.
-using RulesOf = std::map<uint32_t, Applied>;
+// One endpoint's applied rules in one direction, indexed by rule and by
+// peer, so that neither check below scans every rule of the endpoint for
+// every rule it judges (quadratic in the rules an endpoint has).
+struct EndpointRules {
+  std::map<uint32_t, Applied> byRule;                                // rule id -> its applied parts
+  std::unordered_map<uint32_t, std::vector<uint32_t>> rulesWithPeer; // peer -> rule ids, ascending
+  std::unordered_map<uint32_t, Applied> deniesWithPeer;              // peer -> applied deny rules
+  std::vector<uint32_t> denyIds;                                     // ascending
+
+  static const std::vector<uint32_t> kNone;
+  const std::vector<uint32_t>& rulesNaming(uint32_t peer) const {
+    auto found = rulesWithPeer.find(peer);
+    return found == rulesWithPeer.end() ? kNone : found->second;
+  }
+};
+const std::vector<uint32_t> EndpointRules::kNone;
 
 const std::vector<ir::L4Range> kEveryPort = {ir::L4Range{}};
 
@@ -52,32 +67,86 @@ bool coveredAll(const Applied& target, const Applied& by) {
   return true;
 }
 
+// The same against an endpoint's deny rules, looked up per peer.
+bool deniedAll(const Applied& target, const EndpointRules& of) {
+  auto denies = [&](uint32_t peer) -> const Applied* {
+    auto found = of.deniesWithPeer.find(peer);
+    return found == of.deniesWithPeer.end() ? nullptr : &found->second;
+  };
+  const Applied* everyPeer = denies(POLC_IDENTITY_ANY);
+  for (const auto* rule : target)
+    for (uint32_t peer : rule->peers) {
+      Applied relevant;
+      if (everyPeer) relevant = *everyPeer;
+      if (const Applied* named = peer != POLC_IDENTITY_ANY ? denies(peer) : nullptr)
+        relevant.insert(relevant.end(), named->begin(), named->end());
+      for (const auto& range : portsOf(*rule))
+        if (!covered(peer, range, relevant)) return false;
+    }
+  return true;
+}
+
+EndpointRules indexRules(const ir::Program& program, const std::vector<ir::AppliedRule>& rules) {
+  EndpointRules of;
+  for (const auto& applied : rules) {
+    of.byRule[applied.rule].push_back(&applied);
+    bool deny = program.rules[applied.rule].verdict == ast::Verdict::Deny;
+    if (deny && (of.denyIds.empty() || of.denyIds.back() != applied.rule))
+      of.denyIds.push_back(applied.rule);
+    for (uint32_t peer : applied.peers) {
+      auto& ids = of.rulesWithPeer[peer];
+      if (ids.empty() || ids.back() != applied.rule) ids.push_back(applied.rule);
+      if (deny) of.deniesWithPeer[peer].push_back(&applied);
+    }
+  }
+  return of;
+}
+
+// The rules that may shadow `target` at `of`, ascending: only a rule naming
+// one of its peers (or every peer) can cover it.
+std::vector<uint32_t> shadowCandidates(const Applied& target, const EndpointRules& of) {
+  for (const auto* applied : target)
+    if (!applied->peers.empty()) {
+      const auto& named = of.rulesNaming(applied->peers.front());
+      const auto& everyPeer = of.rulesNaming(POLC_IDENTITY_ANY);
+      std::vector<uint32_t> candidates;
+      std::set_union(named.begin(), named.end(), everyPeer.begin(), everyPeer.end(),
+                     std::back_inserter(candidates));
+      return candidates;
+    }
+  // No peer at all: covered by anything.
+  std::vector<uint32_t> every;
+  for (const auto& [id, applied] : of.byRule) every.push_back(id);
+  return every;
+}
+
 } // namespace
 
 void findIneffectiveRules(const ir::Program& program, Diagnostics& diagnostics) {
   for (auto direction : {ast::Direction::Ingress, ast::Direction::Egress}) {
     // Per rule, the endpoints it applies to, and per endpoint its rules.
-    std::map<uint32_t, std::vector<const RulesOf*>> endpointsOfRule;
-    std::vector<RulesOf> rulesOfEndpoint(program.endpoints.size());
-    for (size_t i = 0; i < program.endpoints.size(); ++i) {
-      for (const auto& applied : program.endpoints[i].policy(direction).rules)
-        rulesOfEndpoint[i][applied.rule].push_back(&applied);
-      for (const auto& [id, applied] : rulesOfEndpoint[i])
-        endpointsOfRule[id].push_back(&rulesOfEndpoint[i]);
-    }
+    std::map<uint32_t, std::vector<const EndpointRules*>> endpointsOfRule;
+    std::vector<EndpointRules> rulesOfEndpoint;
+    rulesOfEndpoint.reserve(program.endpoints.size());
+    for (const auto& endpoint : program.endpoints)
+      rulesOfEndpoint.push_back(indexRules(program, endpoint.policy(direction).rules));
+    for (const auto& of : rulesOfEndpoint)
+      for (const auto& [id, applied] : of.byRule) endpointsOfRule[id].push_back(&of);
 
     for (const auto& [ruleId, endpoints] : endpointsOfRule) {
       const uint32_t id = ruleId; // lambdas below cannot capture a structured binding (clang 14)
       const auto& rule = program.rules[id];
       // Shadowed: an earlier rule of the same verdict covers it everywhere.
       std::optional<uint32_t> shadowing;
-      for (const auto& [candidate, candidateApplied] : *endpoints.front()) {
-        const uint32_t otherId = candidate;
-        if (otherId >= id || program.rules[otherId].verdict != rule.verdict) continue;
-        bool everywhere = std::all_of(endpoints.begin(), endpoints.end(), [&](const RulesOf* of) {
-          auto other = of->find(otherId);
-          return other != of->end() && coveredAll(of->at(id), other->second);
-        });
+      const auto& front = *endpoints.front();
+      for (uint32_t otherId : shadowCandidates(front.byRule.at(id), front)) {
+        if (otherId >= id) break;
+        if (program.rules[otherId].verdict != rule.verdict) continue;
+        bool everywhere =
+            std::all_of(endpoints.begin(), endpoints.end(), [&](const EndpointRules* of) {
+              auto other = of->byRule.find(otherId);
+              return other != of->byRule.end() && coveredAll(of->byRule.at(id), other->second);
+            });
         if (everywhere) {
           shadowing = otherId;
           break;
@@ -97,14 +166,9 @@ void findIneffectiveRules(const ir::Program& program, Diagnostics& diagnostics) 
       if (rule.verdict != ast::Verdict::Allow) continue;
       // Dead: every flow it allows is denied (deny wins) wherever it applies.
       std::set<uint32_t> denies;
-      bool dead = std::all_of(endpoints.begin(), endpoints.end(), [&](const RulesOf* of) {
-        Applied denyRules;
-        for (const auto& [otherId, applied] : *of)
-          if (program.rules[otherId].verdict == ast::Verdict::Deny) {
-            denyRules.insert(denyRules.end(), applied.begin(), applied.end());
-            denies.insert(otherId);
-          }
-        return !denyRules.empty() && coveredAll(of->at(id), denyRules);
+      bool dead = std::all_of(endpoints.begin(), endpoints.end(), [&](const EndpointRules* of) {
+        denies.insert(of->denyIds.begin(), of->denyIds.end());
+        return !of->denyIds.empty() && deniedAll(of->byRule.at(id), *of);
       });
       if (!dead) continue;
       auto& d = diagnostics

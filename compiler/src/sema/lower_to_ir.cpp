@@ -73,10 +73,17 @@ std::optional<ir::Program> lowerToIr(const ast::File& file, const topology::Topo
     e.addresses = endpoint->addresses;
     endpoints.push_back(std::move(e));
   }
+  // Endpoints with the same labels match the same selectors: match each
+  // label set once (a cluster has far fewer identities than endpoints).
+  std::map<uint32_t, std::vector<size_t>> endpointsOfIdentity;
+  for (size_t i = 0; i < endpoints.size(); ++i)
+    endpointsOfIdentity[endpoints[i].identity].push_back(i);
   auto select = [&](const ast::Selector* selector) {
     std::vector<size_t> selected;
-    for (size_t i = 0; i < sources.size(); ++i)
-      if (!selector || matches(*selector, sources[i]->labels)) selected.push_back(i);
+    for (const auto& [identity, members] : endpointsOfIdentity)
+      if (!selector || matches(*selector, sources[members.front()]->labels))
+        selected.insert(selected.end(), members.begin(), members.end());
+    std::sort(selected.begin(), selected.end());
     return selected;
   };
 

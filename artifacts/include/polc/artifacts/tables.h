@@ -67,6 +67,10 @@ struct Ipcache {
 
 nlohmann::json toJson(const PolicyTable&);
 nlohmann::json toJson(const Ipcache&);
+// The same text as dumpJson(toJson(x)), written directly: a build writes
+// millions of entries, and a JSON tree per entry costs most of its time.
+std::string toJsonText(const PolicyTable&);
+std::string toJsonText(const Ipcache&);
 Expected<PolicyTable> policyTableFromJson(const nlohmann::json&);
 Expected<Ipcache> ipcacheFromJson(const nlohmann::json&);
 
