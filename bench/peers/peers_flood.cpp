@@ -125,14 +125,15 @@ int send(const std::string& address, uint16_t port, double seconds, int cpu) {
     for (int i = 0; i < 16; ++i) {
       int n = ::sendmmsg(socket.get(), messages.data(), kBatch, 0);
       // ENOBUFS/ECONNREFUSED (an ICMP error came back): keep flooding.
-      if (n > 0) sent += n;
+      if (n > 0)
+        sent += n;
       else if (errno != ENOBUFS && errno != ECONNREFUSED && errno != EAGAIN)
         fail(std::string("sendmmsg: ") + std::strerror(errno));
     }
     now = std::chrono::steady_clock::now();
   }
-  const int64_t cpu_ns = threadCpuNanoseconds() - cpuStart +
-                         (taskRunNanoseconds(softirqPid) - softirqStart);
+  const int64_t cpu_ns =
+      threadCpuNanoseconds() - cpuStart + (taskRunNanoseconds(softirqPid) - softirqStart);
   const int64_t wall_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now - start).count();
   std::cout << "sent=" << sent << " wall_ns=" << wall_ns << " cpu_ns=" << cpu_ns << "\n";
   return 0;

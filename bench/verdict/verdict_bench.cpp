@@ -48,7 +48,9 @@ constexpr const char* kUsage =
   std::exit(1);
 }
 
-std::string errnoText(int error) { return std::strerror(error); }
+std::string errnoText(int error) {
+  return std::strerror(error);
+}
 
 class Fd {
 public:
@@ -134,14 +136,22 @@ Options parse(int argc, char** argv) {
   };
   for (int i = 1; i < argc; ++i) {
     std::string flag = argv[i];
-    if (flag == "--repeat") options.repeat = std::stoul(value(i));
-    else if (flag == "--rounds") options.rounds = std::stoi(value(i));
-    else if (flag == "--peer") options.peer = value(i);
-    else if (flag == "--target") options.target = value(i);
-    else if (flag == "--allowed-port") options.allowedPort = std::stoi(value(i));
-    else if (flag == "--denied-port") options.deniedPort = std::stoi(value(i));
-    else if (flag == "--floor-empty") options.floorEmpty = value(i);
-    else if (flag == "--floor-lookup") options.floorLookup = value(i);
+    if (flag == "--repeat")
+      options.repeat = std::stoul(value(i));
+    else if (flag == "--rounds")
+      options.rounds = std::stoi(value(i));
+    else if (flag == "--peer")
+      options.peer = value(i);
+    else if (flag == "--target")
+      options.target = value(i);
+    else if (flag == "--allowed-port")
+      options.allowedPort = std::stoi(value(i));
+    else if (flag == "--denied-port")
+      options.deniedPort = std::stoi(value(i));
+    else if (flag == "--floor-empty")
+      options.floorEmpty = value(i);
+    else if (flag == "--floor-lookup")
+      options.floorLookup = value(i);
     else if (flag == "--policy") {
       std::string spec = value(i);
       size_t first = spec.find(':'), second = spec.find(':', first + 1);
@@ -153,7 +163,8 @@ Options parse(int argc, char** argv) {
     } else if (flag == "-h" || flag == "--help") {
       std::cout << kUsage;
       std::exit(0);
-    } else fail("unknown option " + flag + "\n" + kUsage);
+    } else
+      fail("unknown option " + flag + "\n" + kUsage);
   }
   if (options.peer.empty() || options.target.empty() || options.allowedPort == 0 ||
       options.deniedPort == 0 || options.floorEmpty.empty() || options.floorLookup.empty() ||
@@ -215,8 +226,13 @@ int main(int argc, char** argv) {
            std::to_string(policy.fromEndpointId) + ": " + errnoText(errno));
     pairs.push_back({policy.label, "allowed", to.get(), allowed, TC_ACT_OK, std::nullopt, {}});
     pairs.push_back({policy.label, "denied", to.get(), denied, TC_ACT_SHOT, std::nullopt, {}});
-    pairs.push_back({policy.label, "reply", to.get(), reply, TC_ACT_OK,
-                     std::make_pair(from.get(), opening), {}});
+    pairs.push_back({policy.label,
+                     "reply",
+                     to.get(),
+                     reply,
+                     TC_ACT_OK,
+                     std::make_pair(from.get(), opening),
+                     {}});
   }
 
   for (int round = 0; round < options.rounds; ++round) {
