@@ -7,10 +7,9 @@
 #include <bpf/bpf_helpers.h>
 
 SEC("tc")
-int floor_empty(struct __sk_buff *skb)
-{
-	(void)skb;
-	return TC_ACT_OK;
+int floor_empty(struct __sk_buff* skb) {
+  (void)skb;
+  return TC_ACT_OK;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
