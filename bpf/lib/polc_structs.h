@@ -103,7 +103,7 @@ struct polc_ct_value {
 
 /* Map capacities; the compiler refuses tables larger than these. */
 #define POLC_IPCACHE_MAX_ENTRIES 65536
-#define POLC_POLICY_MAX_ENTRIES 16384
+#define POLC_POLICY_MAX_ENTRIES 131072
 #define POLC_CT_MAX_ENTRIES 262144
 
 #ifdef __cplusplus

@@ -94,38 +94,38 @@ TEST(TableStats, CountsEntriesRulesAndIsolationPerDirection) {
   EXPECT_EQ(json["nodes"][0]["endpoints"][0]["ingress"]["entries"], 2);
   EXPECT_EQ(json["totals"]["tables"], 4);
   auto text = passes::statsText(stats);
-  EXPECT_NE(text.find("n1    a         ingress    yes           1        2     16384    0.01%"),
+  EXPECT_NE(text.find("n1    a         ingress    yes           1        2    131072    0.00%"),
             std::string::npos)
       << text;
 }
 
 TEST(TableStats, FillPercentIsRoundedToTwoDecimals) {
   EXPECT_EQ(passes::fillPercent(1, 3), 33.33);
-  EXPECT_EQ(passes::fillPercent(16384, 16384), 100.0);
+  EXPECT_EQ(passes::fillPercent(131072, 131072), 100.0);
   EXPECT_EQ(passes::fillPercent(0, 0), 0.0);
 }
 
 TEST(TableStats, OverflowIsAnErrorNamingEndpointDirectionCountsAndRules) {
-  // 170 peers x 100 ports = 17000 entries > 16384.
-  auto r = analyze(overflowingPolicy(170, 100));
+  // 1320 peers x 100 ports = 132000 entries > 131072.
+  auto r = analyze(overflowingPolicy(1320, 100));
   ASSERT_TRUE(r.program) << r.diagnostics.render();
   auto stats = passes::computeTableStats(passes::buildAllTables(*r.program));
   const auto& a = stats.nodes[0].endpoints[0].ingress;
-  EXPECT_EQ(a.entries, 17000u + 1 + 16);
+  EXPECT_EQ(a.entries, 132000u + 1 + 16);
   ASSERT_TRUE(a.overflows());
   ASSERT_GE(a.entriesByRule.size(), 3u);
-  EXPECT_EQ(a.entriesByRule[0], (std::pair<uint32_t, size_t>{1, 17000}));
+  EXPECT_EQ(a.entriesByRule[0], (std::pair<uint32_t, size_t>{1, 132000}));
   EXPECT_EQ(a.entriesByRule[1], (std::pair<uint32_t, size_t>{2, 16}));
 
   Diagnostics diagnostics;
-  diagnostics.addSource("p.pol", overflowingPolicy(170, 100));
+  diagnostics.addSource("p.pol", overflowingPolicy(1320, 100));
   passes::checkTableCapacity(*r.program, *r.topology, stats, diagnostics);
   ASSERT_EQ(diagnostics.errorCount(), 1u) << diagnostics.render();
   const auto& error = diagnostics.all()[0];
   EXPECT_EQ(error.name, "table-capacity");
   EXPECT_EQ(error.message,
-            "endpoint a: the ingress policy table needs 17017 entries, above the map's capacity "
-            "of 16384; rule 1 (policy \"big\") adds 17000 entries (170 peer identities x 100 "
+            "endpoint a: the ingress policy table needs 132017 entries, above the map's capacity "
+            "of 131072; rule 1 (policy \"big\") adds 132000 entries (1320 peer identities x 100 "
             "port prefixes)");
   EXPECT_EQ(error.location.str(), "p.pol:5:5"); // on the rule that costs most
   ASSERT_EQ(error.notes.size(), 2u);
@@ -141,7 +141,7 @@ TEST(TableStats, OverflowIsAnErrorNamingEndpointDirectionCountsAndRules) {
 }
 
 TEST(TableStats, OverflowNamesAtMostFiveRules) {
-  std::string policy = overflowingPolicy(170, 100, false);
+  std::string policy = overflowingPolicy(1320, 100, false);
   std::string small;
   for (int port = 1000; port < 1006; ++port)
     small += "    allow from app == \"b\" on tcp/" + std::to_string(port) + "\n";
@@ -159,10 +159,10 @@ TEST(TableStats, OverflowNamesAtMostFiveRules) {
 }
 
 TEST(TableStats, AFullTableIsNoError) {
-  auto r = analyze(overflowingPolicy(128, 128, false));
+  auto r = analyze(overflowingPolicy(512, 256, false));
   ASSERT_TRUE(r.program) << r.diagnostics.render();
   auto stats = passes::computeTableStats(passes::buildAllTables(*r.program));
-  EXPECT_EQ(stats.nodes[0].endpoints[0].ingress.entries, 16384u);
+  EXPECT_EQ(stats.nodes[0].endpoints[0].ingress.entries, 131072u);
   Diagnostics diagnostics;
   passes::checkTableCapacity(*r.program, *r.topology, stats, diagnostics);
   EXPECT_FALSE(diagnostics.hasErrors()) << diagnostics.render();
@@ -174,7 +174,7 @@ TEST(TableStats, CompileStopsOnOverflow) {
       std::filesystem::temp_directory_path() /
       ("polc-stats-test-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()));
   std::filesystem::create_directories(dir);
-  std::ofstream(dir / "p.pol") << overflowingPolicy(170, 100);
+  std::ofstream(dir / "p.pol") << overflowingPolicy(1320, 100);
   std::ofstream(dir / "t.yaml") << kTopology;
   Diagnostics diagnostics;
   auto compiled =
