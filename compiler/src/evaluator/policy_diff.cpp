@@ -288,8 +288,14 @@ std::vector<VerdictChange> diffPair(const ir::Program& before, const ir::Program
         changes.back().last = uint16_t(last);
         continue;
       }
-      changes.push_back({from.text, to.text, space.protocol, uint16_t(first), uint16_t(last),
-                         std::move(old), std::move(now)});
+      changes.push_back({from.text,
+                         to.text,
+                         space.protocol,
+                         uint16_t(first),
+                         uint16_t(last),
+                         std::move(old),
+                         std::move(now),
+                         {}});
     }
   }
   return foldIntoAny(std::move(changes), spaces);
