@@ -235,14 +235,19 @@ Expected<std::set<std::string>> intactEndpoints(const NodeState& state, const fs
   auto filters = TcFilterQuery::open();
   if (!filters) return Error{filters.error()};
   const std::set<std::string> pins(state.pins.begin(), state.pins.end());
-  for (const auto& attachment : state.attachments) {
+  // What every hook runs, asked in batches: a query per hook would dominate
+  // a load that changes one table on a node of thousands of endpoints.
+  std::vector<TcFilterQuery::Hook> hooks;
+  for (const auto& attachment : state.attachments)
+    hooks.push_back({attachment.ifindex, attachment.hook});
+  auto attached = filters->programIds(hooks);
+  if (!attached) return Error{attached.error()};
+  for (size_t i = 0; i < state.attachments.size(); ++i) {
+    const auto& attachment = state.attachments[i];
     auto index = interfaces.find(attachment.interface);
-    bool same = index != interfaces.end() && index->second == attachment.ifindex;
-    if (same) {
-      auto attached = filters->programId(attachment.ifindex, attachment.hook);
-      if (!attached) return Error{attached.error()};
-      same = *attached && **attached == attachment.programId;
-    }
+    // The same interface (not one recreated under its name) runs the same program.
+    bool same = index != interfaces.end() && index->second == attachment.ifindex &&
+                (*attached)[i] && *(*attached)[i] == attachment.programId;
     // Its program pin too: the commit keeps an intact endpoint's pins unlooked.
     std::error_code ec;
     auto programPin = relativePin(state.node, attachment.endpoint, attachment.program);

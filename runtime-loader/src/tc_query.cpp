@@ -9,9 +9,11 @@
 #include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -19,7 +21,8 @@ namespace polc::runtime {
 
 namespace {
 
-constexpr size_t kReceiveBuffer = 32 * 1024;
+constexpr size_t kMaxBatch = 16;
+constexpr size_t kReplySize = 8192; // a filter's echo is well under 1 kB
 
 // Appends one attribute to a message in `out`, padded to the netlink alignment.
 void appendAttribute(std::string& out, uint16_t type, const void* data, size_t length) {
@@ -64,62 +67,107 @@ Expected<TcFilterQuery> TcFilterQuery::open() {
   if (::bind(socket.get(), reinterpret_cast<sockaddr*>(&local), sizeof local) != 0)
     return Error{std::string("rtnetlink socket: bind: ") + std::strerror(errno)};
   TcFilterQuery query(std::move(socket));
-  query.buffer_.resize(kReceiveBuffer);
+  query.buffer_.resize(2 * kMaxBatch * kReplySize);
   return query;
 }
 
 Expected<std::optional<uint32_t>> TcFilterQuery::programId(int ifindex, const std::string& hook) {
-  uint32_t parentMinor = 0;
-  if (hook == kHookTcIngress)
-    parentMinor = TC_H_MIN_INGRESS;
-  else if (hook == kHookTcEgress)
-    parentMinor = TC_H_MIN_EGRESS;
-  else
-    return Error{"unknown hook \"" + hook + "\""};
-  const auto where = hook + " of interface " + std::to_string(ifindex);
+  auto ids = programIds({{ifindex, hook}});
+  if (!ids) return Error{ids.error()};
+  return ids->front();
+}
 
-  // RTM_GETTFILTER for exactly polc's filter: the reply echoes it, or is an error.
-  std::string request(NLMSG_HDRLEN, '\0');
-  tcmsg tc{};
-  tc.tcm_family = AF_UNSPEC;
-  tc.tcm_ifindex = ifindex;
-  tc.tcm_handle = loader::kTcFilterHandle;
-  tc.tcm_parent = TC_H_MAKE(TC_H_CLSACT, parentMinor);
-  tc.tcm_info = TC_H_MAKE(loader::kTcFilterPriority << 16, htons(ETH_P_ALL));
-  request.append(reinterpret_cast<const char*>(&tc), sizeof tc);
-  request.append(NLMSG_ALIGN(request.size()) - request.size(), '\0');
-  appendAttribute(request, TCA_KIND, "bpf", sizeof "bpf");
-  nlmsghdr header{};
-  header.nlmsg_len = static_cast<uint32_t>(request.size());
-  header.nlmsg_type = RTM_GETTFILTER;
-  header.nlmsg_flags = NLM_F_REQUEST | NLM_F_ECHO | NLM_F_ACK;
-  header.nlmsg_seq = ++sequence_;
-  std::memcpy(request.data(), &header, sizeof header);
-  if (::send(socket_.get(), request.data(), request.size(), 0) < 0)
-    return Error{"querying " + where + ": " + std::strerror(errno)};
+Expected<std::vector<std::optional<uint32_t>>>
+TcFilterQuery::programIds(const std::vector<Hook>& hooks) {
+  // The replies of a batch wait in the socket's receive queue until read;
+  // each is a buffer of a few kB there, so the queue's default size (about
+  // 200 kB) limits a batch.
+  constexpr size_t kBatch = kMaxBatch;
+  std::vector<std::optional<uint32_t>> ids(hooks.size());
+  for (size_t first = 0; first < hooks.size(); first += kBatch)
+    if (auto done = queryBatch(hooks, first, std::min(kBatch, hooks.size() - first), ids); !done)
+      return Error{done.error()};
+  return ids;
+}
 
-  // Replies until the acknowledgement (or error) of this request.
-  std::optional<uint32_t> id;
-  for (;;) {
-    ssize_t received = ::recv(socket_.get(), buffer_.data(), buffer_.size(), 0);
+Status TcFilterQuery::queryBatch(const std::vector<Hook>& hooks, size_t first, size_t count,
+                                 std::vector<std::optional<uint32_t>>& ids) {
+  // One RTM_GETTFILTER per hook for exactly polc's filter: the kernel echoes
+  // it, or answers with an error; then acknowledges each request.
+  const uint32_t firstSequence = sequence_ + 1;
+  std::string requests;
+  for (size_t i = first; i < first + count; ++i) {
+    uint32_t parentMinor = 0;
+    if (hooks[i].hook == kHookTcIngress)
+      parentMinor = TC_H_MIN_INGRESS;
+    else if (hooks[i].hook == kHookTcEgress)
+      parentMinor = TC_H_MIN_EGRESS;
+    else
+      return Error{"unknown hook \"" + hooks[i].hook + "\""};
+    std::string request(NLMSG_HDRLEN, '\0');
+    tcmsg tc{};
+    tc.tcm_family = AF_UNSPEC;
+    tc.tcm_ifindex = hooks[i].ifindex;
+    tc.tcm_handle = loader::kTcFilterHandle;
+    tc.tcm_parent = TC_H_MAKE(TC_H_CLSACT, parentMinor);
+    tc.tcm_info = TC_H_MAKE(loader::kTcFilterPriority << 16, htons(ETH_P_ALL));
+    request.append(reinterpret_cast<const char*>(&tc), sizeof tc);
+    request.append(NLMSG_ALIGN(request.size()) - request.size(), '\0');
+    appendAttribute(request, TCA_KIND, "bpf", sizeof "bpf");
+    nlmsghdr header{};
+    header.nlmsg_len = static_cast<uint32_t>(request.size());
+    header.nlmsg_type = RTM_GETTFILTER;
+    header.nlmsg_flags = NLM_F_REQUEST | NLM_F_ECHO | NLM_F_ACK;
+    header.nlmsg_seq = ++sequence_;
+    std::memcpy(request.data(), &header, sizeof header);
+    requests += request;
+  }
+  auto where = [&](uint32_t sequence) {
+    const auto& hook = hooks[first + (sequence - firstSequence)];
+    return "querying " + hook.hook + " of interface " + std::to_string(hook.ifindex);
+  };
+  if (::send(socket_.get(), requests.data(), requests.size(), 0) < 0)
+    return Error{where(firstSequence) + ": " + std::strerror(errno)};
+
+  // Each reply is a datagram of its own: read as many as are queued at once.
+  constexpr size_t kSlots = 2 * kMaxBatch; // an echo and an acknowledgement per request
+  iovec vectors[kSlots];
+  mmsghdr messages[kSlots];
+  for (size_t slot = 0; slot < kSlots; ++slot) {
+    vectors[slot] = {buffer_.data() + slot * kReplySize, kReplySize};
+    messages[slot] = {};
+    messages[slot].msg_hdr.msg_iov = &vectors[slot];
+    messages[slot].msg_hdr.msg_iovlen = 1;
+  }
+  size_t answered = 0;
+  while (answered < count) {
+    int received = ::recvmmsg(socket_.get(), messages, kSlots, MSG_WAITFORONE, nullptr);
     if (received < 0) {
       if (errno == EINTR) continue;
-      return Error{"querying " + where + ": " + std::strerror(errno)};
+      return Error{where(firstSequence + static_cast<uint32_t>(answered)) + ": " +
+                   std::strerror(errno)};
     }
-    int length = static_cast<int>(received);
-    for (const auto* message = reinterpret_cast<const nlmsghdr*>(buffer_.data());
-         NLMSG_OK(message, length); message = NLMSG_NEXT(message, length)) {
-      if (message->nlmsg_seq != sequence_) continue; // a late reply to an earlier request
-      if (message->nlmsg_type == NLMSG_ERROR) {
-        const auto* error = static_cast<const nlmsgerr*>(NLMSG_DATA(message));
-        // ENOENT: no such filter; EINVAL: no clsact qdisc on the interface.
-        if (error->error == 0 || error->error == -ENOENT || error->error == -EINVAL) return id;
-        return Error{"querying " + where + ": " + std::strerror(-error->error)};
+    for (int slot = 0; slot < received; ++slot) {
+      int length = static_cast<int>(messages[slot].msg_len);
+      for (const auto* message = static_cast<const nlmsghdr*>(vectors[slot].iov_base);
+           NLMSG_OK(message, length); message = NLMSG_NEXT(message, length)) {
+        const uint32_t sequence = message->nlmsg_seq;
+        if (sequence < firstSequence || sequence > sequence_) continue; // not of this batch
+        if (message->nlmsg_type == NLMSG_ERROR) {
+          const auto* error = static_cast<const nlmsgerr*>(NLMSG_DATA(message));
+          // ENOENT: no such filter; EINVAL: no clsact qdisc on the interface;
+          // ENODEV: no such interface (any more).
+          if (error->error != 0 && error->error != -ENOENT && error->error != -EINVAL &&
+              error->error != -ENODEV)
+            return Error{where(sequence) + ": " + std::strerror(-error->error)};
+          ++answered; // the last message of each request
+        } else if (message->nlmsg_type == RTM_NEWTFILTER) {
+          if (auto found = bpfProgramId(message)) ids[first + (sequence - firstSequence)] = found;
+        }
       }
-      if (message->nlmsg_type == RTM_NEWTFILTER)
-        if (auto found = bpfProgramId(message)) id = found;
     }
   }
+  return okStatus();
 }
 
 } // namespace polc::runtime

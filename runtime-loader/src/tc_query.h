@@ -19,13 +19,23 @@ public:
   // A socket of the calling thread's network namespace.
   static Expected<TcFilterQuery> open();
 
-  // The id of the program polc's filter (kTcFilterHandle, kTcFilterPriority)
-  // runs at the hook (kHookTcIngress or kHookTcEgress) of the interface;
-  // nullopt when there is no such filter or no clsact qdisc.
+  struct Hook {
+    int ifindex = 0;
+    std::string hook; // kHookTcIngress or kHookTcEgress
+  };
+  // For each hook, the id of the program polc's filter (kTcFilterHandle,
+  // kTcFilterPriority) runs there; nullopt when there is no such filter or
+  // no clsact qdisc. The requests go out in batches, many per system call.
+  Expected<std::vector<std::optional<uint32_t>>> programIds(const std::vector<Hook>& hooks);
   Expected<std::optional<uint32_t>> programId(int ifindex, const std::string& hook);
 
 private:
   explicit TcFilterQuery(UniqueFd socket) : socket_(std::move(socket)) {}
+  // Sends the requests for hooks[first, first + count) in one message buffer
+  // and fills their answers from the replies.
+  Status queryBatch(const std::vector<Hook>& hooks, size_t first, size_t count,
+                    std::vector<std::optional<uint32_t>>& ids);
+
   UniqueFd socket_;
   uint32_t sequence_ = 0;
   std::vector<char> buffer_;
