@@ -42,8 +42,10 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 
 #include <unistd.h>
@@ -300,44 +302,63 @@ Expected<LoadReport> KernelLoader::load(const LoadRequest& request) {
   };
   LoadReport::Timing timing;
 
-  // 1. Artifacts: refuse tampered or incomplete output before any kernel contact.
+  // 1. Artifacts: refuse tampered or incomplete output before any kernel
+  // contact. Hashing every file runs beside the reading below (which
+  // needs none of it: the files it parses are hashed again as they are
+  // read), and its verdict comes first.
   auto manifest = artifacts::readManifest(request.outDir);
   if (!manifest) return Error{manifest.error()};
-  if (auto verified = artifacts::verifyManifest(request.outDir, *manifest); !verified)
-    return Error{verified.error()};
+  auto verifying = std::async(std::launch::async, [&outDir = request.outDir, &manifest] {
+    return artifacts::verifyManifest(outDir, *manifest);
+  });
+  std::optional<Status> verification;
+  auto verified = [&]() -> const Status& {
+    if (!verification) verification = verifying.get();
+    return *verification;
+  };
+  // An error found while the hashing runs: the hashing's own comes first.
+  auto readError = [&](const std::string& message) -> Error {
+    if (const auto& ok = verified(); !ok) return Error{ok.error()};
+    return Error{message};
+  };
+  // A file's digest in the manifest; "" when it has none (which the
+  // verification reports).
+  auto digestOf = [&](const std::string& file) {
+    auto digest = manifest->files.find(file);
+    return digest == manifest->files.end() ? std::string() : digest->second;
+  };
   // The manifest lists every file's digest: its own digest names the build.
   auto revision = artifacts::sha256OfFile(request.outDir / "manifest.json");
-  if (!revision) return Error{revision.error()};
+  if (!revision) return readError(revision.error());
   auto chosen = chooseNode(*manifest, request.node);
-  if (!chosen) return Error{chosen.error()};
+  if (!chosen) return readError(chosen.error());
   const auto& node = **chosen;
-  if (auto ok = checkPathComponent("node", node.name); !ok) return Error{ok.error()};
+  if (auto ok = checkPathComponent("node", node.name); !ok) return readError(ok.error());
 
-  auto ipcache = readJsonFile<artifacts::Ipcache>(
-      request.outDir / node.ipcache, manifest->files.at(node.ipcache),
-      [](const auto& j) { return artifacts::ipcacheFromJson(j); });
-  if (!ipcache) return Error{ipcache.error()};
+  auto ipcache =
+      readJsonFile<artifacts::Ipcache>(request.outDir / node.ipcache, digestOf(node.ipcache),
+                                       [](const auto& j) { return artifacts::ipcacheFromJson(j); });
+  if (!ipcache) return readError(ipcache.error());
   auto ipcacheEntries = toIpcacheMapEntries(*ipcache);
-  if (!ipcacheEntries) return Error{node.ipcache + ": " + ipcacheEntries.error()};
+  if (!ipcacheEntries) return readError(node.ipcache + ": " + ipcacheEntries.error());
   const std::string ipcacheName = std::string(artifacts::kMapIpcache) + " of node " + node.name;
   auto wantedIpcache = toMapContents(ipcacheName, *ipcacheEntries);
-  if (!wantedIpcache) return Error{wantedIpcache.error()};
+  if (!wantedIpcache) return readError(wantedIpcache.error());
 
   // The tables are parsed once the plan is known (below): only those the
   // live maps do not hold already.
   std::vector<EndpointLoad> endpoints;
   for (const auto& endpoint : node.endpoints) {
     if (!endpoint.object) continue; // nothing to enforce there
-    if (auto ok = checkPathComponent("endpoint", endpoint.name); !ok) return Error{ok.error()};
+    if (auto ok = checkPathComponent("endpoint", endpoint.name); !ok) return readError(ok.error());
     EndpointLoad load;
     load.artifacts = &endpoint;
     load.programs = programsOf(endpoint);
     load.tableFile[0] = endpoint.ingressTable;
     load.tableFile[1] = endpoint.egressTable;
     for (int direction = 0; direction < 2; ++direction)
-      load.tableSha256[direction] = manifest->files.at(load.tableFile[direction]); // verified
-    auto digest = manifest->files.find(*endpoint.object);
-    load.record.objectSha256 = digest == manifest->files.end() ? "" : digest->second;
+      load.tableSha256[direction] = digestOf(load.tableFile[direction]);
+    load.record.objectSha256 = digestOf(*endpoint.object);
     load.record.identity = endpoint.identity;
     load.record.interface = endpoint.interface;
     for (const auto& program : load.programs) load.record.programs.push_back(program.name);
@@ -347,11 +368,13 @@ Expected<LoadReport> KernelLoader::load(const LoadRequest& request) {
 
   auto stateDir = placement.stateDir;
   auto previousRead = readNodeState(stateFile(stateDir, node.name));
-  if (!previousRead) return Error{previousRead.error()};
+  if (!previousRead) return readError(previousRead.error());
   if (*previousRead && ((*previousRead)->pinRoot != placement.pinRoot.string() ||
                         (*previousRead)->netns != placement.netns))
-    return Error{"node " + node.name + " is loaded with pin root " + (*previousRead)->pinRoot +
-                 " and netns \"" + (*previousRead)->netns + "\"; unload it before changing either"};
+    return readError("node " + node.name + " is loaded with pin root " + (*previousRead)->pinRoot +
+                     " and netns \"" + (*previousRead)->netns +
+                     "\"; unload it before changing either");
+  if (const auto& ok = verified(); !ok) return Error{ok.error()};
   if (auto step = reachStep("verify"); !step) return Error{step.error()};
   timing.read = lap();
 
