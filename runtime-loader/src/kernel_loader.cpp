@@ -94,7 +94,7 @@ struct EndpointLoad {
   std::string tableFile[2];   // [ingress, egress], relative to the build
   std::string tableSha256[2]; // their digests in the manifest
   // The live policy map holds exactly this table already (see
-  // tablesKnownLoaded): neither the table nor the map is read, nothing changes.
+  // tableKnownLoaded): neither the table nor the map is read, nothing changes.
   bool tableLoaded[2] = {false, false};
   uint64_t loadedEntries[2] = {0, 0}; // what it holds then, as recorded
   std::vector<ProgramToAttach> programs;
