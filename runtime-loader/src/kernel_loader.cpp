@@ -25,6 +25,7 @@
 #include "state_lock.h"
 #include "status.h"
 #include "tc.h"
+#include "tc_query.h"
 #include "unique_fd.h"
 
 #include "polc/artifacts/digest.h"
@@ -41,8 +42,10 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 
 #include <unistd.h>
@@ -62,9 +65,14 @@ Status checkPathComponent(const std::string& what, const std::string& name) {
   return okStatus();
 }
 
-template <typename T> Expected<T> readJsonFile(const fs::path& file, auto&& fromJson) {
+// `sha256`: the manifest's digest of the file, checked again on the bytes
+// parsed (the file may have changed since verifyManifest read it).
+template <typename T>
+Expected<T> readJsonFile(const fs::path& file, const std::string& sha256, auto&& fromJson) {
   auto text = polc::readFile(file);
   if (!text) return Error{text.error()};
+  if (artifacts::sha256Hex(*text) != sha256)
+    return Error{file.string() + ": changed since its digest was verified"};
   auto parsed = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
   if (parsed.is_discarded()) return Error{file.string() + ": not valid JSON"};
   auto value = fromJson(parsed); // reports malformed content as an Error, never throws
@@ -77,11 +85,18 @@ struct ProgramToAttach {
   std::string hook;
 };
 
+constexpr const char* kPolicyMaps[2] = {artifacts::kMapPolicyIngress, artifacts::kMapPolicyEgress};
+constexpr const char* kDirections[2] = {"ingress", "egress"};
+
 // One endpoint's part of the load, from the artifacts to the kernel.
 struct EndpointLoad {
   const artifacts::EndpointArtifacts* artifacts = nullptr;
-  artifacts::PolicyTable ingress;
-  artifacts::PolicyTable egress;
+  std::string tableFile[2];   // [ingress, egress], relative to the build
+  std::string tableSha256[2]; // their digests in the manifest
+  // The live policy map holds exactly this table already (see
+  // tableKnownLoaded): neither the table nor the map is read, nothing changes.
+  bool tableLoaded[2] = {false, false};
+  uint64_t loadedEntries[2] = {0, 0}; // what it holds then, as recorded
   std::vector<ProgramToAttach> programs;
   int ifindex = 0;
   EndpointRecord record;
@@ -91,6 +106,10 @@ struct EndpointLoad {
   MapContents live[2];   // what the live policy maps hold
   UniqueFd liveFd[2];    // the live policy maps, if pinned
   EndpointReport report;
+
+  uint64_t entries(int direction) const {
+    return tableLoaded[direction] ? loadedEntries[direction] : wanted[direction].size();
+  }
 };
 
 std::vector<ProgramToAttach> programsOf(const artifacts::EndpointArtifacts& endpoint) {
@@ -123,11 +142,17 @@ bool pinBelongsToNode(const std::string& pin, const std::string& node) {
   return !fs::path(pin).is_absolute();
 }
 
+enum class EndpointDirectories {
+  OfThePins, // only the directories of the removed pins
+  All,       // every empty one (a failed load may have made some and pinned nothing there)
+};
+
 // Removes the pins and then every directory of theirs that became empty,
 // up to and including <pinRoot>/<node>, then pinRoot itself if empty.
 // Returns how many pins were removed.
 size_t removePins(const fs::path& pinRoot, const std::string& node,
-                  const std::vector<std::string>& pins) {
+                  const std::vector<std::string>& pins,
+                  EndpointDirectories sweep = EndpointDirectories::All) {
   size_t removed = 0;
   std::set<fs::path, std::greater<>> directories; // deepest first
   for (const auto& pin : pins) {
@@ -140,8 +165,9 @@ size_t removePins(const fs::path& pinRoot, const std::string& node,
   }
   // Directories made for an endpoint whose load failed before it pinned anything.
   std::error_code ec;
-  for (fs::directory_iterator it(pinRoot / node, ec), end; !ec && it != end; it.increment(ec))
-    if (it->is_directory(ec)) directories.insert(it->path());
+  if (sweep == EndpointDirectories::All)
+    for (fs::directory_iterator it(pinRoot / node, ec), end; !ec && it != end; it.increment(ec))
+      if (it->is_directory(ec)) directories.insert(it->path());
   directories.insert(pinRoot / node);
   for (const auto& dir : directories) (void)::rmdir(dir.c_str()); // fails while not empty: fine
   (void)::rmdir(pinRoot.c_str());
@@ -204,18 +230,26 @@ Expected<MapContents> readPolicyMap(int fd, const std::string& name) {
 
 // The endpoints whose hooks run exactly the recorded programs and whose
 // recorded policy map pins exist: only their programs can be kept.
-std::set<std::string> intactEndpoints(const NodeState& state, const fs::path& pinRoot,
-                                      const std::map<std::string, int>& interfaces,
-                                      LibbpfLogCapture& log) {
+Expected<std::set<std::string>> intactEndpoints(const NodeState& state, const fs::path& pinRoot,
+                                                const std::map<std::string, int>& interfaces) {
   std::set<std::string> intact, broken;
+  if (state.attachments.empty()) return intact;
+  auto filters = TcFilterQuery::open();
+  if (!filters) return Error{filters.error()};
   const std::set<std::string> pins(state.pins.begin(), state.pins.end());
-  for (const auto& attachment : state.attachments) {
+  // What every hook runs, asked in batches: a query per hook would dominate
+  // a load that changes one table on a node of thousands of endpoints.
+  std::vector<TcFilterQuery::Hook> hooks;
+  for (const auto& attachment : state.attachments)
+    hooks.push_back({attachment.ifindex, attachment.hook});
+  auto attached = filters->programIds(hooks);
+  if (!attached) return Error{attached.error()};
+  for (size_t i = 0; i < state.attachments.size(); ++i) {
+    const auto& attachment = state.attachments[i];
     auto index = interfaces.find(attachment.interface);
-    bool same = index != interfaces.end() && index->second == attachment.ifindex;
-    if (same) {
-      auto attached = queryFilter(attachment.ifindex, attachment.hook, log);
-      same = attached && *attached && **attached == attachment.programId;
-    }
+    // The same interface (not one recreated under its name) runs the same program.
+    bool same = index != interfaces.end() && index->second == attachment.ifindex &&
+                (*attached)[i] && *(*attached)[i] == attachment.programId;
     // Its program pin too: the commit keeps an intact endpoint's pins unlooked.
     std::error_code ec;
     auto programPin = relativePin(state.node, attachment.endpoint, attachment.program);
@@ -235,6 +269,23 @@ std::set<std::string> intactEndpoints(const NodeState& state, const fs::path& pi
   return intact;
 }
 
+// How many entries the policy map at `pin` holds when it is known to hold
+// the table of digest `sha256` already, so that neither needs reading: its
+// programs stay (their hooks and pins were just checked), the last load
+// that committed filled it from a table of that digest, and no load was
+// interrupted since (a killed or unrolled load may have written it half
+// way). Only polc writes its pinned maps, under the state lock.
+std::optional<uint64_t> tableKnownLoaded(const NodeState& previous, ProgramPlan plan,
+                                         const std::string& pin, const std::string& sha256) {
+  if (plan != ProgramPlan::Keep || previous.pending) return std::nullopt;
+  auto recorded = previous.tableSha256.find(pin);
+  auto entries = previous.mapEntries.find(pin);
+  if (recorded == previous.tableSha256.end() || recorded->second != sha256 ||
+      entries == previous.mapEntries.end())
+    return std::nullopt;
+  return entries->second;
+}
+
 Expected<LoadReport> KernelLoader::load(const LoadRequest& request) {
   const auto& placement = request.placement;
   // First: the state read below must still be true when it is written back.
@@ -251,53 +302,63 @@ Expected<LoadReport> KernelLoader::load(const LoadRequest& request) {
   };
   LoadReport::Timing timing;
 
-  // 1. Artifacts: refuse tampered or incomplete output before any kernel contact.
+  // 1. Artifacts: refuse tampered or incomplete output before any kernel
+  // contact. Hashing every file runs beside the reading below (which
+  // needs none of it: the files it parses are hashed again as they are
+  // read), and its verdict comes first.
   auto manifest = artifacts::readManifest(request.outDir);
   if (!manifest) return Error{manifest.error()};
-  if (auto verified = artifacts::verifyManifest(request.outDir, *manifest); !verified)
-    return Error{verified.error()};
+  auto verifying = std::async(std::launch::async, [&outDir = request.outDir, &manifest] {
+    return artifacts::verifyManifest(outDir, *manifest);
+  });
+  std::optional<Status> verification;
+  auto verified = [&]() -> const Status& {
+    if (!verification) verification = verifying.get();
+    return *verification;
+  };
+  // An error found while the hashing runs: the hashing's own comes first.
+  auto readError = [&](const std::string& message) -> Error {
+    if (const auto& ok = verified(); !ok) return Error{ok.error()};
+    return Error{message};
+  };
+  // A file's digest in the manifest; "" when it has none (which the
+  // verification reports).
+  auto digestOf = [&](const std::string& file) {
+    auto digest = manifest->files.find(file);
+    return digest == manifest->files.end() ? std::string() : digest->second;
+  };
   // The manifest lists every file's digest: its own digest names the build.
   auto revision = artifacts::sha256OfFile(request.outDir / "manifest.json");
-  if (!revision) return Error{revision.error()};
+  if (!revision) return readError(revision.error());
   auto chosen = chooseNode(*manifest, request.node);
-  if (!chosen) return Error{chosen.error()};
+  if (!chosen) return readError(chosen.error());
   const auto& node = **chosen;
-  if (auto ok = checkPathComponent("node", node.name); !ok) return Error{ok.error()};
+  if (auto ok = checkPathComponent("node", node.name); !ok) return readError(ok.error());
 
-  auto ipcache = readJsonFile<artifacts::Ipcache>(
-      request.outDir / node.ipcache, [](const auto& j) { return artifacts::ipcacheFromJson(j); });
-  if (!ipcache) return Error{ipcache.error()};
+  auto ipcache =
+      readJsonFile<artifacts::Ipcache>(request.outDir / node.ipcache, digestOf(node.ipcache),
+                                       [](const auto& j) { return artifacts::ipcacheFromJson(j); });
+  if (!ipcache) return readError(ipcache.error());
   auto ipcacheEntries = toIpcacheMapEntries(*ipcache);
-  if (!ipcacheEntries) return Error{node.ipcache + ": " + ipcacheEntries.error()};
+  if (!ipcacheEntries) return readError(node.ipcache + ": " + ipcacheEntries.error());
   const std::string ipcacheName = std::string(artifacts::kMapIpcache) + " of node " + node.name;
   auto wantedIpcache = toMapContents(ipcacheName, *ipcacheEntries);
-  if (!wantedIpcache) return Error{wantedIpcache.error()};
+  if (!wantedIpcache) return readError(wantedIpcache.error());
 
+  // The tables are parsed once the plan is known (below): only those the
+  // live maps do not hold already.
   std::vector<EndpointLoad> endpoints;
   for (const auto& endpoint : node.endpoints) {
     if (!endpoint.object) continue; // nothing to enforce there
-    if (auto ok = checkPathComponent("endpoint", endpoint.name); !ok) return Error{ok.error()};
+    if (auto ok = checkPathComponent("endpoint", endpoint.name); !ok) return readError(ok.error());
     EndpointLoad load;
     load.artifacts = &endpoint;
     load.programs = programsOf(endpoint);
-    auto readTable = [&](const std::string& file) {
-      return readJsonFile<artifacts::PolicyTable>(
-          request.outDir / file, [](const auto& j) { return artifacts::policyTableFromJson(j); });
-    };
-    auto ingress = readTable(endpoint.ingressTable);
-    if (!ingress) return Error{ingress.error()};
-    auto egress = readTable(endpoint.egressTable);
-    if (!egress) return Error{egress.error()};
-    auto wantedIn = toMapContents(endpoint.name + " ingress", toPolicyMapEntries(*ingress));
-    if (!wantedIn) return Error{wantedIn.error()};
-    auto wantedEg = toMapContents(endpoint.name + " egress", toPolicyMapEntries(*egress));
-    if (!wantedEg) return Error{wantedEg.error()};
-    load.ingress = std::move(*ingress);
-    load.egress = std::move(*egress);
-    load.wanted[0] = std::move(*wantedIn);
-    load.wanted[1] = std::move(*wantedEg);
-    auto digest = manifest->files.find(*endpoint.object);
-    load.record.objectSha256 = digest == manifest->files.end() ? "" : digest->second;
+    load.tableFile[0] = endpoint.ingressTable;
+    load.tableFile[1] = endpoint.egressTable;
+    for (int direction = 0; direction < 2; ++direction)
+      load.tableSha256[direction] = digestOf(load.tableFile[direction]);
+    load.record.objectSha256 = digestOf(*endpoint.object);
     load.record.identity = endpoint.identity;
     load.record.interface = endpoint.interface;
     for (const auto& program : load.programs) load.record.programs.push_back(program.name);
@@ -307,11 +368,13 @@ Expected<LoadReport> KernelLoader::load(const LoadRequest& request) {
 
   auto stateDir = placement.stateDir;
   auto previousRead = readNodeState(stateFile(stateDir, node.name));
-  if (!previousRead) return Error{previousRead.error()};
+  if (!previousRead) return readError(previousRead.error());
   if (*previousRead && ((*previousRead)->pinRoot != placement.pinRoot.string() ||
                         (*previousRead)->netns != placement.netns))
-    return Error{"node " + node.name + " is loaded with pin root " + (*previousRead)->pinRoot +
-                 " and netns \"" + (*previousRead)->netns + "\"; unload it before changing either"};
+    return readError("node " + node.name + " is loaded with pin root " + (*previousRead)->pinRoot +
+                     " and netns \"" + (*previousRead)->netns +
+                     "\"; unload it before changing either");
+  if (const auto& ok = verified(); !ok) return Error{ok.error()};
   if (auto step = reachStep("verify"); !step) return Error{step.error()};
   timing.read = lap();
 
@@ -325,7 +388,10 @@ Expected<LoadReport> KernelLoader::load(const LoadRequest& request) {
   {
     auto netns = NetnsGuard::enter(placement.netns);
     if (!netns) return Error{netns.error()};
-    const auto interfaces = interfaceIndexes();
+    std::set<std::string> names;
+    for (const auto& endpoint : endpoints) names.insert(endpoint.artifacts->interface);
+    for (const auto& attachment : previous.attachments) names.insert(attachment.interface);
+    const auto interfaces = interfaceIndexes(names);
     for (auto& endpoint : endpoints) {
       auto index = interfaces.find(endpoint.artifacts->interface);
       if (index == interfaces.end())
@@ -335,7 +401,9 @@ Expected<LoadReport> KernelLoader::load(const LoadRequest& request) {
       endpoint.ifindex = index->second;
       endpoint.record.ifindex = index->second;
     }
-    intact = intactEndpoints(previous, placement.pinRoot, interfaces, log);
+    auto checked = intactEndpoints(previous, placement.pinRoot, interfaces);
+    if (!checked) return Error{"checking what the hooks run: " + checked.error()};
+    intact = std::move(*checked);
   }
   if (auto step = reachStep("interfaces"); !step) return Error{step.error()};
 
@@ -344,6 +412,28 @@ Expected<LoadReport> KernelLoader::load(const LoadRequest& request) {
     wanted.emplace_back(endpoint.artifacts->name, endpoint.record);
   auto plan = planLoad(previous, wanted, intact);
   for (size_t i = 0; i < endpoints.size(); ++i) endpoints[i].plan = plan.endpoints[i].programs;
+
+  // The tables: those the live maps hold already are known; the others are
+  // parsed (still no kernel change: a malformed table stops the load here).
+  for (auto& endpoint : endpoints) {
+    for (int direction = 0; direction < 2; ++direction) {
+      const auto pin = relativePin(node.name, endpoint.artifacts->name, kPolicyMaps[direction]);
+      if (auto entries =
+              tableKnownLoaded(previous, endpoint.plan, pin, endpoint.tableSha256[direction])) {
+        endpoint.tableLoaded[direction] = true;
+        endpoint.loadedEntries[direction] = *entries;
+        continue;
+      }
+      auto table = readJsonFile<artifacts::PolicyTable>(
+          request.outDir / endpoint.tableFile[direction], endpoint.tableSha256[direction],
+          [](const auto& j) { return artifacts::policyTableFromJson(j); });
+      if (!table) return Error{table.error()};
+      auto contents = toMapContents(endpoint.artifacts->name + " " + kDirections[direction],
+                                    toPolicyMapEntries(*table));
+      if (!contents) return Error{contents.error()};
+      endpoint.wanted[direction] = std::move(*contents);
+    }
+  }
 
   // 3. The journal: before the first kernel change, record which staged pins
   // this load creates, so that a killed load can be cleaned up. A killed
@@ -395,8 +485,10 @@ Expected<LoadReport> KernelLoader::load(const LoadRequest& request) {
   auto fail = [&](const std::string& message) -> Error {
     std::string undoErrors = rollback.run();
     removePins(placement.pinRoot, node.name, state.pending->pins);
-    // The state file still describes the previous revision: only the journal goes.
-    removePendingLoad(stateDir, node.name);
+    // The state file still describes the previous revision: only the journal
+    // goes, unless undoing failed: then the maps may hold neither revision,
+    // and the journal tells the next load (and status) not to trust the state.
+    if (undoErrors.empty() || !*previousRead) removePendingLoad(stateDir, node.name);
     if (!*previousRead) removeStateFile(stateDir, node.name);
     std::string text =
         "load failed, " +
@@ -422,8 +514,8 @@ Expected<LoadReport> KernelLoader::load(const LoadRequest& request) {
     const auto& name = endpoint.artifacts->name;
     const auto endpointPins = nodePins / name;
     for (int direction = 0; direction < 2; ++direction) {
-      const char* mapName =
-          direction == 0 ? artifacts::kMapPolicyIngress : artifacts::kMapPolicyEgress;
+      if (endpoint.tableLoaded[direction]) continue; // holds what it should
+      const char* mapName = kPolicyMaps[direction];
       // What the endpoint enforces now, for the report (and Keep's update).
       endpoint.liveFd[direction] =
           openPinned(placement.pinRoot / relativePin(node.name, name, mapName));
@@ -489,18 +581,17 @@ Expected<LoadReport> KernelLoader::load(const LoadRequest& request) {
   for (auto& endpoint : endpoints) {
     const auto& name = endpoint.artifacts->name;
     for (int direction = 0; direction < 2; ++direction) {
-      const auto* mapName =
-          direction == 0 ? artifacts::kMapPolicyIngress : artifacts::kMapPolicyEgress;
-      const auto& table = direction == 0 ? endpoint.ingress : endpoint.egress;
+      const auto* mapName = kPolicyMaps[direction];
+      policyEntries += endpoint.entries(direction);
+      if (endpoint.tableLoaded[direction]) continue; // unchanged: the report's change is none
       auto& change = direction == 0 ? endpoint.report.ingress : endpoint.report.egress;
       change = diffContents(endpoint.live[direction], endpoint.wanted[direction]);
-      policyEntries += endpoint.wanted[direction].size();
       if (endpoint.plan == ProgramPlan::Keep) continue;
       auto* map = bpf_object__find_map_by_name(endpoint.object.get(), mapName);
       if (!map) {
-        if (table.entries.empty()) continue;
+        if (endpoint.wanted[direction].empty()) continue;
         return fail("endpoint " + name + ": object has no map " + mapName + " for its " +
-                    std::string(artifacts::toString(table.direction)) + " table");
+                    kDirections[direction] + " table");
       }
       if (auto filled =
               applyContents(bpf_map__fd(map), std::string(mapName) + " of endpoint " + name, {},
@@ -559,12 +650,13 @@ Expected<LoadReport> KernelLoader::load(const LoadRequest& request) {
   for (auto& endpoint : endpoints) {
     if (endpoint.plan != ProgramPlan::Keep) continue;
     for (int direction = 0; direction < 2; ++direction) {
+      if (endpoint.tableLoaded[direction]) continue;
       if (!endpoint.liveFd[direction].valid()) {
         if (endpoint.wanted[direction].empty()) continue;
         return fail("endpoint " + endpoint.artifacts->name + ": its policy map pin is missing");
       }
       const int fd = endpoint.liveFd[direction].get();
-      const auto mapName = endpoint.artifacts->name + (direction == 0 ? " ingress" : " egress");
+      const auto mapName = endpoint.artifacts->name + " " + kDirections[direction];
       const auto& before = endpoint.live[direction];
       const auto& after = endpoint.wanted[direction];
       rollback.add(
@@ -698,7 +790,8 @@ Expected<LoadReport> KernelLoader::load(const LoadRequest& request) {
   std::vector<std::string> stalePins;
   for (const auto& pin : previous.pins)
     if (!livePins.contains(pin)) stalePins.push_back(pin);
-  removePins(placement.pinRoot, node.name, stalePins);
+  // (A committed load made no directory it left empty: no sweep of all of them.)
+  removePins(placement.pinRoot, node.name, stalePins, EndpointDirectories::OfThePins);
   state.pins.clear();
   state.mapEntries.clear();
   // Pins of endpoints that kept their programs are as the previous load left
@@ -717,19 +810,20 @@ Expected<LoadReport> KernelLoader::load(const LoadRequest& request) {
   }
   const std::set<std::string> livePinsThere(state.pins.begin(), state.pins.end());
   if (ipcacheFd.valid()) state.mapEntries[sharedMaps[0]] = wantedIpcache->size();
+  state.tableSha256.clear();
   state.endpoints.clear();
   for (auto& endpoint : endpoints) {
     const auto& name = endpoint.artifacts->name;
     for (int direction = 0; direction < 2; ++direction) {
-      auto pin =
-          relativePin(node.name, name,
-                      direction == 0 ? artifacts::kMapPolicyIngress : artifacts::kMapPolicyEgress);
-      if (livePinsThere.contains(pin)) state.mapEntries[pin] = endpoint.wanted[direction].size();
+      auto pin = relativePin(node.name, name, kPolicyMaps[direction]);
+      if (!livePinsThere.contains(pin)) continue;
+      state.mapEntries[pin] = endpoint.entries(direction);
+      state.tableSha256[pin] = endpoint.tableSha256[direction];
     }
     state.endpoints[name] = endpoint.record;
     endpoint.report.endpoint = name;
     endpoint.report.interface = endpoint.artifacts->interface;
-    endpoint.report.entries = endpoint.wanted[0].size() + endpoint.wanted[1].size();
+    endpoint.report.entries = endpoint.entries(0) + endpoint.entries(1);
     switch (endpoint.plan) {
     case ProgramPlan::Attach:
       endpoint.report.action = EndpointAction::Attached;

@@ -1,5 +1,7 @@
 #include "node_state.h"
 
+#include "json_writer.h"
+
 #include "polc/artifacts/digest.h"
 #include "polc/artifacts/manifest.h"
 
@@ -40,6 +42,8 @@ Expected<std::optional<NodeState>> readNodeState(const fs::path& file) {
     state.pins = j.at("pins").get<std::vector<std::string>>();
     if (j.contains("map_entries"))
       state.mapEntries = j.at("map_entries").get<std::map<std::string, uint64_t>>();
+    if (j.contains("table_sha256"))
+      state.tableSha256 = j.at("table_sha256").get<std::map<std::string, std::string>>();
     if (j.contains("endpoints"))
       for (const auto& [name, e] : j.at("endpoints").items())
         state.endpoints[name] = {e.at("interface").get<std::string>(), e.at("ifindex").get<int>(),
@@ -66,38 +70,60 @@ Status writeNodeState(const fs::path& stateDir, const NodeState& state) {
   std::error_code ec;
   fs::create_directories(stateDir, ec);
   if (ec) return Error{"cannot create state directory " + stateDir.string() + ": " + ec.message()};
-  json attachments = json::array();
-  for (const auto& a : state.attachments) {
-    attachments.push_back({{"endpoint", a.endpoint},
-                           {"interface", a.interface},
-                           {"ifindex", a.ifindex},
-                           {"hook", a.hook},
-                           {"handle", a.handle},
-                           {"priority", a.priority},
-                           {"program", a.program},
-                           {"program_id", a.programId},
-                           {"qdisc_created_by_polc", a.qdiscCreatedByPolc}});
-  }
   auto pins = state.pins;
   std::sort(pins.begin(), pins.end());
   pins.erase(std::unique(pins.begin(), pins.end()), pins.end());
-  json j = {{"node", state.node},
-            {"netns", state.netns},
-            {"pin_root", state.pinRoot},
-            {"revision", state.revision},
-            {"out_dir", state.outDir},
-            {"attachments", attachments},
-            {"pins", pins},
-            {"map_entries", state.mapEntries}};
-  json endpoints = json::object();
-  for (const auto& [name, e] : state.endpoints)
-    endpoints[name] = {{"interface", e.interface},
-                       {"ifindex", e.ifindex},
-                       {"identity", e.identity},
-                       {"object_sha256", e.objectSha256},
-                       {"programs", e.programs}};
-  j["endpoints"] = endpoints;
-  return polc::writeFile(stateFile(stateDir, state.node), j.dump() + "\n");
+  auto strings = [](JsonWriter& out, const std::vector<std::string>& values) {
+    out.beginArray();
+    for (const auto& value : values) out.value(value);
+    out.endArray();
+  };
+  JsonWriter out;
+  out.text().reserve(512 * (state.attachments.size() + state.endpoints.size()) + 4096);
+  out.beginObject();
+  out.key("node").value(state.node);
+  out.key("netns").value(state.netns);
+  out.key("pin_root").value(state.pinRoot);
+  out.key("revision").value(state.revision);
+  out.key("out_dir").value(state.outDir);
+  out.key("attachments").beginArray();
+  for (const auto& a : state.attachments) {
+    out.beginObject();
+    out.key("endpoint").value(a.endpoint);
+    out.key("interface").value(a.interface);
+    out.key("ifindex").value(a.ifindex);
+    out.key("hook").value(a.hook);
+    out.key("handle").value(a.handle);
+    out.key("priority").value(a.priority);
+    out.key("program").value(a.program);
+    out.key("program_id").value(a.programId);
+    out.key("qdisc_created_by_polc").value(a.qdiscCreatedByPolc);
+    out.endObject();
+  }
+  out.endArray();
+  out.key("pins");
+  strings(out, pins);
+  out.key("map_entries").beginObject();
+  for (const auto& [pin, entries] : state.mapEntries) out.key(pin).value(entries);
+  out.endObject();
+  out.key("table_sha256").beginObject();
+  for (const auto& [pin, sha256] : state.tableSha256) out.key(pin).value(sha256);
+  out.endObject();
+  out.key("endpoints").beginObject();
+  for (const auto& [name, e] : state.endpoints) {
+    out.key(name).beginObject();
+    out.key("interface").value(e.interface);
+    out.key("ifindex").value(e.ifindex);
+    out.key("identity").value(e.identity);
+    out.key("object_sha256").value(e.objectSha256);
+    out.key("programs");
+    strings(out, e.programs);
+    out.endObject();
+  }
+  out.endObject();
+  out.endObject();
+  out.text() += '\n';
+  return polc::writeFile(stateFile(stateDir, state.node), out.text());
 }
 
 fs::path pendingFile(const fs::path& stateDir, const std::string& node) {

@@ -62,6 +62,11 @@ struct NodeState {
   std::vector<std::string> pins; // relative to pinRoot, e.g. "n1/polc_ct"; sorted
   // Entries each filled map held after the load, by pin (status compares).
   std::map<std::string, uint64_t> mapEntries;
+  // The SHA-256 of the table file each policy map was filled from, by pin.
+  // Only polc writes its pinned maps, under the state lock, and it records
+  // these only when a load commits: a later load whose table has the same
+  // digest knows what the map holds without reading it (docs/cli.md).
+  std::map<std::string, std::string> tableSha256;
   std::map<std::string, EndpointRecord> endpoints;
   std::optional<PendingLoad> pending;
   bool operator==(const NodeState&) const = default;

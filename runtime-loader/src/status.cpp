@@ -4,6 +4,7 @@
 #include "netns_guard.h"
 #include "node_state.h"
 #include "tc.h"
+#include "tc_query.h"
 #include "unique_fd.h"
 
 #include "polc/artifacts/manifest.h"
@@ -163,7 +164,11 @@ NodeStatus nodeStatus(const NodeState& state) {
     drift.push_back("cannot look at the filters: " + netns.error());
     return status;
   }
-  LibbpfLogCapture log; // "no such filter" is an answer, not noise on stderr
+  auto filters = TcFilterQuery::open();
+  if (!filters) {
+    drift.push_back("cannot look at the filters: " + filters.error());
+    return status;
+  }
   for (auto& endpoint : status.endpoints) {
     const auto& name = endpoint.interface;
     auto index = interfaceIndex(name);
@@ -177,7 +182,7 @@ NodeStatus nodeStatus(const NodeState& state) {
                       std::to_string(*index) + ", polc attached to " +
                       std::to_string(endpoint.ifindex) + ")");
     for (auto& program : endpoint.programs) {
-      auto attached = queryFilter(*index, program.hook, log);
+      auto attached = filters->programId(*index, program.hook);
       if (!attached) {
         drift.push_back(endpoint.endpoint + ": " + attached.error());
         continue;

@@ -2,7 +2,11 @@
 
 #include "polc/loader/loader.h"
 
+#include "unique_fd.h"
+
 #include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 
 #include <cerrno>
 #include <cstring>
@@ -41,12 +45,20 @@ Expected<int> interfaceIndex(const std::string& interface) {
   return static_cast<int>(index);
 }
 
-std::map<std::string, int> interfaceIndexes() {
+std::map<std::string, int> interfaceIndexes(const std::set<std::string>& names) {
+  // One socket for every lookup: listing all interfaces instead (if_nameindex)
+  // dumps each one's full attributes and statistics, slow with thousands.
   std::map<std::string, int> indexes;
-  if (auto* list = ::if_nameindex()) {
-    for (auto* entry = list; entry->if_index != 0; ++entry)
-      indexes[entry->if_name] = static_cast<int>(entry->if_index);
-    ::if_freenameindex(list);
+  UniqueFd socket(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  for (const auto& name : names) {
+    if (name.empty() || name.size() >= IFNAMSIZ) continue;
+    if (!socket.valid()) {
+      if (auto index = interfaceIndex(name)) indexes[name] = *index;
+      continue;
+    }
+    ifreq request{};
+    std::memcpy(request.ifr_name, name.data(), name.size());
+    if (::ioctl(socket.get(), SIOCGIFINDEX, &request) == 0) indexes[name] = request.ifr_ifindex;
   }
   return indexes;
 }

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 
 namespace polc::runtime {
@@ -15,8 +16,8 @@ inline constexpr const char* kHookTcIngress = "tc-ingress";
 inline constexpr const char* kHookTcEgress = "tc-egress";
 
 Expected<int> interfaceIndex(const std::string& interface); // current netns
-// Every interface of the current netns by name, in one call.
-std::map<std::string, int> interfaceIndexes();
+// The indexes of those of the named interfaces that exist in the current netns.
+std::map<std::string, int> interfaceIndexes(const std::set<std::string>& names);
 
 // Creates the clsact qdisc; true when it was created now, false when it
 // already existed.

@@ -173,5 +173,25 @@ TEST(NodeStateJournal, PendingLoadIsItsOwnFileAndReadsBackIntoTheState) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(NodeStateFile, EveryFieldReadsBackAsWritten) {
+  auto dir =
+      std::filesystem::temp_directory_path() / ("polc-t-state-" + std::to_string(::getpid()));
+  NodeState state = loadedWith({{"a", record("pa", "o1")}, {"b \"q\"\\\t", record("pb", "o2")}});
+  state.netns = "polc-n-n1";
+  state.pinRoot = "/sys/fs/bpf/x";
+  state.revision = "abc";
+  state.outDir = "/out/\u00e9";
+  state.attachments.front().qdiscCreatedByPolc = true;
+  state.attachments.front().programId = 4000000000u;
+  state.pins = {"n1/a/polc_policy_in", "n1/polc_ct"};
+  state.mapEntries = {{"n1/a/polc_policy_in", 3}, {"n1/polc_ipcache", 0}};
+  state.tableSha256 = {{"n1/a/polc_policy_in", std::string(64, 'f')}};
+  ASSERT_TRUE(writeNodeState(dir, state));
+  auto read = readNodeState(stateFile(dir, "n1"));
+  ASSERT_TRUE(read && *read) << (read ? "" : read.error());
+  EXPECT_EQ(**read, state);
+  std::filesystem::remove_all(dir);
+}
+
 } // namespace
 } // namespace polc::runtime

@@ -10,6 +10,7 @@
 #include "load_steps.h"
 #include "map_sync.h"
 #include "netns_guard.h"
+#include "node_state.h"
 #include "state_lock.h"
 #include "tc.h"
 #include "unique_fd.h"
@@ -299,6 +300,43 @@ TEST_F(LoaderTest, TableOnlyReloadUpdatesMapsInPlaceAndKeepsProgramsAndConntrack
   EXPECT_TRUE(status().inSync());
   EXPECT_TRUE(aReachesB(9001));
   EXPECT_FALSE(aReachesB(9002));
+}
+
+// An endpoint whose table file is the one its map was filled from is neither
+// parsed nor read back; a load that was interrupted (its journal left)
+// makes the next one read every map, since it may have written some half way.
+TEST_F(LoaderTest, InterruptedLoadMakesTheNextOneCheckEveryTable) {
+  OutDirWriter(outDir_).write({.bIngress = {denyTcpFrom(kIdentityA, 9001, 7)}});
+  ASSERT_TRUE(loader_->load(request()));
+  // What a killed in-place update could have left: an entry of no revision.
+  {
+    runtime::UniqueFd map(bpf_obj_get(pin("n1/a/polc_policy_in").c_str()));
+    ASSERT_TRUE(map.valid());
+    artifacts::PolicyTable stray;
+    stray.entries = {denyTcpFrom(kIdentityB, 9009, 3)};
+    auto entries = runtime::toPolicyMapEntries(stray);
+    ASSERT_EQ(entries.size(), 1u);
+    ASSERT_EQ(bpf_map_update_elem(map.get(), &entries[0].first, &entries[0].second, BPF_ANY), 0);
+  }
+  ASSERT_TRUE(runtime::writePendingLoad(placement_.stateDir, "n1",
+                                        {"killed", outDir_.string(), "switching", {}}));
+
+  auto reload = loader_->load(request());
+  ASSERT_TRUE(reload) << reload.error();
+  ASSERT_EQ(reload->endpoints.size(), 2u);
+  EXPECT_EQ(reload->endpoints[0].action, EndpointAction::TablesUpdated);
+  EXPECT_EQ(reload->endpoints[0].ingress, (TableChange{0, 1, 0}));
+  EXPECT_EQ(reload->endpoints[1].action, EndpointAction::Unchanged);
+  EXPECT_TRUE(policyIdentityPorts(pin("n1/a/polc_policy_in")).empty());
+  EXPECT_FALSE(fs::exists(runtime::pendingFile(placement_.stateDir, "n1")));
+
+  // Nothing interrupted now: the same build again reads no table.
+  auto again = loader_->load(request());
+  ASSERT_TRUE(again) << again.error();
+  for (const auto& endpoint : again->endpoints)
+    EXPECT_EQ(endpoint.action, EndpointAction::Unchanged) << endpoint.endpoint;
+  EXPECT_EQ(again->policyEntries, 1u);
+  EXPECT_TRUE(status().inSync()) << joined(status().nodes[0].drift);
 }
 
 TEST_F(LoaderTest, ProgramChangeSwapsInNewProgramsWithFreshPolicyMaps) {
