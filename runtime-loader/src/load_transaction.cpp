@@ -1,0 +1,847 @@
+#include "load_transaction.h"
+
+#include "bpffs.h"
+#include "load_steps.h"
+#include "node_pins.h"
+#include "tc.h"
+#include "tc_query.h"
+
+#include "polc/artifacts/digest.h"
+#include "polc/artifacts/tables.h"
+#include "polc/support/files.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <memory>
+
+#include <unistd.h>
+
+namespace polc::runtime {
+
+namespace fs = std::filesystem;
+using loader::EndpointAction;
+using loader::kTcFilterHandle;
+using loader::kTcFilterPriority;
+
+namespace {
+
+// `sha256`: the manifest's digest of the file, checked again on the bytes
+// parsed (the file may have changed since verifyManifest read it).
+template <typename T>
+Expected<T> readJsonFile(const fs::path& file, const std::string& sha256, auto&& fromJson) {
+  auto text = polc::readFile(file);
+  if (!text) return Error{text.error()};
+  if (artifacts::sha256Hex(*text) != sha256)
+    return Error{file.string() + ": changed since its digest was verified"};
+  auto parsed = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded()) return Error{file.string() + ": not valid JSON"};
+  auto value = fromJson(parsed); // reports malformed content as an Error, never throws
+  if (!value) return Error{file.string() + ": " + value.error()};
+  return std::move(value).value();
+}
+
+constexpr const char* kPolicyMaps[2] = {artifacts::kMapPolicyIngress, artifacts::kMapPolicyEgress};
+constexpr const char* kDirections[2] = {"ingress", "egress"};
+
+std::vector<ProgramToAttach> programsOf(const artifacts::EndpointArtifacts& endpoint) {
+  std::vector<ProgramToAttach> programs;
+  if (endpoint.fromEndpointProgram)
+    programs.push_back({artifacts::kProgFromEndpoint, kHookTcIngress});
+  if (endpoint.toEndpointProgram) programs.push_back({artifacts::kProgToEndpoint, kHookTcEgress});
+  return programs;
+}
+
+void removeStateFile(const fs::path& stateDir, const std::string& node) {
+  std::error_code ec;
+  fs::remove(stateFile(stateDir, node), ec);
+}
+
+std::string shortRevision(const std::string& revision) {
+  return revision.empty() ? "none" : revision.substr(0, 12);
+}
+
+Expected<const artifacts::NodeArtifacts*> chooseNode(const artifacts::Manifest& manifest,
+                                                     const std::string& requested) {
+  std::string names;
+  for (const auto& node : manifest.nodes) names += (names.empty() ? "" : ", ") + node.name;
+  if (!requested.empty()) {
+    if (const auto* node = manifest.findNode(requested)) return node;
+    return Error{"node \"" + requested + "\" is not in the manifest (nodes: " + names + ")"};
+  }
+  if (manifest.nodes.size() == 1) return &manifest.nodes.front();
+  if (manifest.nodes.empty()) return Error{"the manifest has no nodes"};
+  return Error{"the manifest has several nodes (" + names + "); choose one with --node"};
+}
+
+UniqueFd openPinned(const fs::path& path) {
+  return UniqueFd(bpf_obj_get(path.c_str()));
+}
+
+Expected<MapContents> readPolicyMap(int fd, const std::string& name) {
+  return readLpmMap(fd, name, sizeof(polc_policy_key), sizeof(polc_policy_value));
+}
+
+// The endpoints whose hooks run exactly the recorded programs and whose
+// recorded policy map pins exist: only their programs can be kept.
+Expected<std::set<std::string>> intactEndpoints(const NodeState& state, const fs::path& pinRoot,
+                                                const std::map<std::string, int>& interfaces) {
+  std::set<std::string> intact, broken;
+  if (state.attachments.empty()) return intact;
+  auto filters = TcFilterQuery::open();
+  if (!filters) return Error{filters.error()};
+  const std::set<std::string> pins(state.pins.begin(), state.pins.end());
+  // What every hook runs, asked in batches: a query per hook would dominate
+  // a load that changes one table on a node of thousands of endpoints.
+  std::vector<TcFilterQuery::Hook> hooks;
+  for (const auto& attachment : state.attachments)
+    hooks.push_back({attachment.ifindex, attachment.hook});
+  auto attached = filters->programIds(hooks);
+  if (!attached) return Error{attached.error()};
+  for (size_t i = 0; i < state.attachments.size(); ++i) {
+    const auto& attachment = state.attachments[i];
+    auto index = interfaces.find(attachment.interface);
+    // The same interface (not one recreated under its name) runs the same program.
+    bool same = index != interfaces.end() && index->second == attachment.ifindex &&
+                (*attached)[i] && *(*attached)[i] == attachment.programId;
+    // Its program pin too: the commit keeps an intact endpoint's pins unlooked.
+    std::error_code ec;
+    auto programPin = relativePin(state.node, attachment.endpoint, attachment.program);
+    same = same && (!pins.contains(programPin) || fs::exists(pinRoot / programPin, ec));
+    (same ? intact : broken).insert(attachment.endpoint);
+  }
+  for (const auto& name : broken) intact.erase(name);
+  for (auto it = intact.begin(); it != intact.end();) {
+    bool pinsThere = true;
+    for (const auto* map : {artifacts::kMapPolicyIngress, artifacts::kMapPolicyEgress}) {
+      auto pin = relativePin(state.node, *it, map);
+      std::error_code ec;
+      if (pins.contains(pin) && !fs::exists(pinRoot / pin, ec)) pinsThere = false;
+    }
+    it = pinsThere ? std::next(it) : intact.erase(it);
+  }
+  return intact;
+}
+
+// How many entries the policy map at `pin` holds when it is known to hold
+// the table of digest `sha256` already, so that neither needs reading: its
+// programs stay (their hooks and pins were just checked), the last load
+// that committed filled it from a table of that digest, and no load was
+// interrupted since (a killed or unrolled load may have written it half
+// way). Only polc writes its pinned maps, under the state lock.
+std::optional<uint64_t> tableKnownLoaded(const NodeState& previous, ProgramPlan plan,
+                                         const std::string& pin, const std::string& sha256) {
+  if (plan != ProgramPlan::Keep || previous.pending) return std::nullopt;
+  auto recorded = previous.tableSha256.find(pin);
+  auto entries = previous.mapEntries.find(pin);
+  if (recorded == previous.tableSha256.end() || recorded->second != sha256 ||
+      entries == previous.mapEntries.end())
+    return std::nullopt;
+  return entries->second;
+}
+
+} // namespace
+
+std::string Rollback::run() {
+  std::string errors;
+  for (auto it = undo_.rbegin(); it != undo_.rend(); ++it)
+    if (auto undone = (*it)(); !undone) errors += "\n  " + undone.error();
+  undo_.clear();
+  return errors;
+}
+
+LoadTransaction::LoadTransaction(const loader::LoadRequest& request, LibbpfLogCapture& log)
+    : request_(request), placement_(request.placement), log_(log),
+      lastLap_(std::chrono::steady_clock::now()) {}
+
+// Milliseconds since the previous lap: the report's phase timings.
+double LoadTransaction::lap() {
+  auto now = std::chrono::steady_clock::now();
+  double milliseconds = std::chrono::duration<double, std::milli>(now - lastLap_).count();
+  lastLap_ = now;
+  return milliseconds;
+}
+
+// ---- 1. The build ----------------------------------------------------------
+
+// Refuses tampered or incomplete output before any kernel contact. Hashing
+// every file runs beside the reading below (which needs none of it: the
+// files it parses are hashed again as they are read), and its verdict
+// comes first.
+Status LoadTransaction::readBuild() {
+  auto manifest = artifacts::readManifest(request_.outDir);
+  if (!manifest) return Error{manifest.error()};
+  manifest_ = std::move(*manifest);
+  verifying_ = std::async(std::launch::async,
+                          [this] { return artifacts::verifyManifest(request_.outDir, manifest_); });
+  // The manifest lists every file's digest: its own digest names the build.
+  auto revision = artifacts::sha256OfFile(request_.outDir / "manifest.json");
+  if (!revision) return readError(revision.error());
+  revision_ = *revision;
+  auto chosen = chooseNode(manifest_, request_.node);
+  if (!chosen) return readError(chosen.error());
+  node_ = *chosen;
+  if (auto ok = checkPathComponent("node", node_->name); !ok) return readError(ok.error());
+  if (auto ok = readIpcache(); !ok) return ok;
+  if (auto ok = collectEndpoints(); !ok) return ok;
+  if (auto ok = readPreviousState(); !ok) return ok;
+  if (const auto& ok = verified(); !ok) return Error{ok.error()};
+  if (auto step = reachStep("verify"); !step) return Error{step.error()};
+  timing_.read = lap();
+  return okStatus();
+}
+
+const Status& LoadTransaction::verified() {
+  if (!verification_) verification_ = verifying_.get();
+  return *verification_;
+}
+
+// An error found while the hashing runs: the hashing's own comes first.
+Error LoadTransaction::readError(const std::string& message) {
+  if (const auto& ok = verified(); !ok) return Error{ok.error()};
+  return Error{message};
+}
+
+// A file's digest in the manifest; "" when it has none (which the
+// verification reports).
+std::string LoadTransaction::digestOf(const std::string& file) const {
+  auto digest = manifest_.files.find(file);
+  return digest == manifest_.files.end() ? std::string() : digest->second;
+}
+
+Status LoadTransaction::readIpcache() {
+  const auto& node = *node_;
+  auto ipcache =
+      readJsonFile<artifacts::Ipcache>(request_.outDir / node.ipcache, digestOf(node.ipcache),
+                                       [](const auto& j) { return artifacts::ipcacheFromJson(j); });
+  if (!ipcache) return readError(ipcache.error());
+  auto ipcacheEntries = toIpcacheMapEntries(*ipcache);
+  if (!ipcacheEntries) return readError(node.ipcache + ": " + ipcacheEntries.error());
+  ipcacheName_ = std::string(artifacts::kMapIpcache) + " of node " + node.name;
+  auto wantedIpcache = toMapContents(ipcacheName_, *ipcacheEntries);
+  if (!wantedIpcache) return readError(wantedIpcache.error());
+  wantedIpcache_ = std::move(*wantedIpcache);
+  return okStatus();
+}
+
+// The tables are parsed once the plan is known (readTables): only those the
+// live maps do not hold already.
+Status LoadTransaction::collectEndpoints() {
+  for (const auto& endpoint : node_->endpoints) {
+    if (!endpoint.object) continue; // nothing to enforce there
+    if (auto ok = checkPathComponent("endpoint", endpoint.name); !ok) return readError(ok.error());
+    EndpointLoad load;
+    load.artifacts = &endpoint;
+    load.programs = programsOf(endpoint);
+    load.tableFile[0] = endpoint.ingressTable;
+    load.tableFile[1] = endpoint.egressTable;
+    for (int direction = 0; direction < 2; ++direction)
+      load.tableSha256[direction] = digestOf(load.tableFile[direction]);
+    load.record.objectSha256 = digestOf(*endpoint.object);
+    load.record.identity = endpoint.identity;
+    load.record.interface = endpoint.interface;
+    for (const auto& program : load.programs) load.record.programs.push_back(program.name);
+    std::sort(load.record.programs.begin(), load.record.programs.end());
+    endpoints_.push_back(std::move(load));
+  }
+  return okStatus();
+}
+
+Status LoadTransaction::readPreviousState() {
+  auto previousRead = readNodeState(stateFile(placement_.stateDir, node_->name));
+  if (!previousRead) return readError(previousRead.error());
+  if (*previousRead && ((*previousRead)->pinRoot != placement_.pinRoot.string() ||
+                        (*previousRead)->netns != placement_.netns))
+    return readError("node " + node_->name + " is loaded with pin root " +
+                     (*previousRead)->pinRoot + " and netns \"" + (*previousRead)->netns +
+                     "\"; unload it before changing either");
+  nodeWasRecorded_ = previousRead->has_value();
+  previous_ = *previousRead ? **previousRead : NodeState{};
+  return okStatus();
+}
+
+// ---- 2. The kernel, read only ------------------------------------------------
+
+// All interfaces must exist before anything is loaded. Also what the kernel
+// really runs, so that only intact endpoints keep their programs.
+Status LoadTransaction::inspectKernel() {
+  if (!placement_.netns.empty() && !netnsExists(placement_.netns))
+    return Error{"network namespace \"" + placement_.netns + "\" does not exist (" + kNetnsDir +
+                 ")"};
+  std::set<std::string> intact;
+  {
+    auto netns = NetnsGuard::enter(placement_.netns);
+    if (!netns) return Error{netns.error()};
+    std::set<std::string> names;
+    for (const auto& endpoint : endpoints_) names.insert(endpoint.artifacts->interface);
+    for (const auto& attachment : previous_.attachments) names.insert(attachment.interface);
+    const auto interfaces = interfaceIndexes(names);
+    if (auto ok = resolveInterfaces(interfaces); !ok) return ok;
+    auto checked = intactEndpoints(previous_, placement_.pinRoot, interfaces);
+    if (!checked) return Error{"checking what the hooks run: " + checked.error()};
+    intact = std::move(*checked);
+  }
+  if (auto step = reachStep("interfaces"); !step) return Error{step.error()};
+
+  std::vector<std::pair<std::string, EndpointRecord>> wanted;
+  for (const auto& endpoint : endpoints_)
+    wanted.emplace_back(endpoint.artifacts->name, endpoint.record);
+  plan_ = planLoad(previous_, wanted, intact);
+  for (size_t i = 0; i < endpoints_.size(); ++i) endpoints_[i].plan = plan_.endpoints[i].programs;
+  return okStatus();
+}
+
+Status LoadTransaction::resolveInterfaces(const std::map<std::string, int>& interfaces) {
+  for (auto& endpoint : endpoints_) {
+    auto index = interfaces.find(endpoint.artifacts->interface);
+    if (index == interfaces.end())
+      return Error{"endpoint " + endpoint.artifacts->name + ": interface " +
+                   endpoint.artifacts->interface + " not found" +
+                   (placement_.netns.empty() ? "" : " in network namespace " + placement_.netns)};
+    endpoint.ifindex = index->second;
+    endpoint.record.ifindex = index->second;
+  }
+  return okStatus();
+}
+
+// Those the live maps hold already are known; the others are parsed (still
+// no kernel change: a malformed table stops the load here).
+Status LoadTransaction::readTables() {
+  for (auto& endpoint : endpoints_) {
+    for (int direction = 0; direction < 2; ++direction) {
+      const auto pin = relativePin(node_->name, endpoint.artifacts->name, kPolicyMaps[direction]);
+      if (auto entries =
+              tableKnownLoaded(previous_, endpoint.plan, pin, endpoint.tableSha256[direction])) {
+        endpoint.tableLoaded[direction] = true;
+        endpoint.loadedEntries[direction] = *entries;
+        continue;
+      }
+      auto table = readJsonFile<artifacts::PolicyTable>(
+          request_.outDir / endpoint.tableFile[direction], endpoint.tableSha256[direction],
+          [](const auto& j) { return artifacts::policyTableFromJson(j); });
+      if (!table) return Error{table.error()};
+      auto contents = toMapContents(endpoint.artifacts->name + " " + kDirections[direction],
+                                    toPolicyMapEntries(*table));
+      if (!contents) return Error{contents.error()};
+      endpoint.wanted[direction] = std::move(*contents);
+    }
+  }
+  return okStatus();
+}
+
+// ---- 3. The journal --------------------------------------------------------
+
+// Before the first kernel change, records which staged pins this load
+// creates, so that a killed load can be cleaned up. A killed earlier load's
+// staged pins go first.
+Status LoadTransaction::writeJournal() {
+  const auto& stateDir = placement_.stateDir;
+  const auto& nodeName = node_->name;
+  if (auto mounted = ensureBpffs(placement_.pinRoot); !mounted) return Error{mounted.error()};
+  if (previous_.pending) {
+    removePins(placement_.pinRoot, nodeName, previous_.pending->pins);
+    previous_.pending.reset();
+  }
+  sharedMaps_ = {relativePin(nodeName, "", artifacts::kMapIpcache),
+                 relativePin(nodeName, "", artifacts::kMapConntrack)};
+  state_ = previous_;
+  state_.node = nodeName;
+  state_.netns = placement_.netns;
+  state_.pinRoot = placement_.pinRoot.string();
+  std::error_code absoluteError;
+  PendingLoad pending{revision_,
+                      fs::absolute(request_.outDir, absoluteError).lexically_normal().string(),
+                      "preparing", stagedPins()};
+  state_.pending = pending;
+  if (!nodeWasRecorded_) // so that status and unload find the node even if the load is killed
+    if (auto written = writeNodeState(stateDir, state_); !written)
+      return Error{"cannot record the load in the state dir: " + written.error()};
+  if (auto written = writePendingLoad(stateDir, nodeName, pending); !written) {
+    if (!nodeWasRecorded_) removeStateFile(stateDir, nodeName);
+    return Error{"cannot record the load in the state dir: " + written.error()};
+  }
+  if (auto step = reachStep("journal"); !step) return fail(step.error());
+  return okStatus();
+}
+
+// The pins this load creates: every new map and program beside the live
+// one, and the shared maps not pinned yet.
+std::vector<std::string> LoadTransaction::stagedPins() const {
+  const auto& nodeName = node_->name;
+  std::vector<std::string> createdSharedPins; // shared maps this load creates
+  for (const auto& pin : sharedMaps_) {
+    std::error_code ec;
+    if (!fs::exists(placement_.pinRoot / pin, ec)) createdSharedPins.push_back(pin);
+  }
+  std::vector<std::string> pins;
+  for (const auto& endpoint : endpoints_) {
+    if (endpoint.plan == ProgramPlan::Keep) continue;
+    const auto& name = endpoint.artifacts->name;
+    for (const auto* map : {artifacts::kMapPolicyIngress, artifacts::kMapPolicyEgress})
+      pins.push_back(relativePin(nodeName, name, map) + kStagedSuffix);
+    for (const auto& program : endpoint.programs)
+      pins.push_back(relativePin(nodeName, name, program.name) + kStagedSuffix);
+  }
+  pins.insert(pins.end(), createdSharedPins.begin(), createdSharedPins.end());
+  return pins;
+}
+
+// From the journal on, a failure restores the previous revision: the
+// switch's undo actions, then the staged pins and the journal (the state
+// file was not touched: it still describes the previous revision).
+Error LoadTransaction::fail(const std::string& message) {
+  const auto& stateDir = placement_.stateDir;
+  std::string undoErrors = rollback_.run();
+  removePins(placement_.pinRoot, node_->name, state_.pending->pins);
+  // The state file still describes the previous revision: only the journal
+  // goes, unless undoing failed: then the maps may hold neither revision,
+  // and the journal tells the next load (and status) not to trust the state.
+  if (undoErrors.empty() || !nodeWasRecorded_) removePendingLoad(stateDir, node_->name);
+  if (!nodeWasRecorded_) removeStateFile(stateDir, node_->name);
+  std::string text =
+      "load failed, " +
+      (previous_.revision.empty()
+           ? std::string("nothing was loaded")
+           : "the previous revision " + shortRevision(previous_.revision) + " is still in force") +
+      ": " + message;
+  if (!undoErrors.empty())
+    text += "\nrolling back also failed (run polc load again or polc unload):" + undoErrors;
+  return Error{text};
+}
+
+// ---- 4. Prepare ------------------------------------------------------------
+
+// Loads every new object with fresh policy maps (the shared ipcache and
+// conntrack are reused), fills them, pins beside the live pins. Nothing that
+// enforces policy changes yet.
+Status LoadTransaction::prepare() {
+  report_.node = node_->name;
+  report_.revision = revision_;
+  report_.previousRevision = previous_.revision;
+  bool reachedLoad = false;
+  for (auto& endpoint : endpoints_) {
+    if (auto ok = readLiveTables(endpoint); !ok) return ok;
+    if (endpoint.plan == ProgramPlan::Keep) continue;
+    if (auto ok = loadObject(endpoint); !ok) return ok;
+    if (!reachedLoad) {
+      reachedLoad = true;
+      if (auto step = reachStep("load-objects"); !step) return fail(step.error());
+    }
+  }
+  if (auto ok = fillTables(); !ok) return ok;
+  if (auto step = reachStep("fill-tables"); !step) return fail(step.error());
+  if (auto ok = pinPrograms(); !ok) return ok;
+  if (auto step = reachStep("pin-programs"); !step) return fail(step.error());
+  timing_.prepare = lap();
+  return okStatus();
+}
+
+// What the endpoint enforces now, for the report (and Keep's update).
+Status LoadTransaction::readLiveTables(EndpointLoad& endpoint) {
+  const auto& name = endpoint.artifacts->name;
+  for (int direction = 0; direction < 2; ++direction) {
+    if (endpoint.tableLoaded[direction]) continue; // holds what it should
+    const char* mapName = kPolicyMaps[direction];
+    endpoint.liveFd[direction] =
+        openPinned(placement_.pinRoot / relativePin(node_->name, name, mapName));
+    if (endpoint.liveFd[direction].valid()) {
+      auto live =
+          readPolicyMap(endpoint.liveFd[direction].get(), std::string(mapName) + " of " + name);
+      if (!live) return fail(live.error());
+      endpoint.live[direction] = std::move(*live);
+    }
+  }
+  return okStatus();
+}
+
+Status LoadTransaction::loadObject(EndpointLoad& endpoint) {
+  const auto& name = endpoint.artifacts->name;
+  const auto endpointPins = placement_.pinRoot / node_->name / name;
+  const auto objectPath = request_.outDir / *endpoint.artifacts->object;
+  std::error_code ec;
+  fs::create_directories(endpointPins, ec);
+  if (ec) return fail("cannot create pin directory " + endpointPins.string() + ": " + ec.message());
+  BpfObjectPtr object(bpf_object__open_file(objectPath.c_str(), nullptr));
+  if (!object)
+    return fail(libbpfError("endpoint " + name + ": opening " + objectPath.string(), -errno, log_));
+  std::set<std::string> wantedPrograms(endpoint.record.programs.begin(),
+                                       endpoint.record.programs.end());
+  bpf_program* program = nullptr;
+  bpf_object__for_each_program(program, object.get()) {
+    // Load only what the manifest asks to attach.
+    bpf_program__set_autoload(program, wantedPrograms.contains(bpf_program__name(program)));
+  }
+  for (const auto& wantedName : wantedPrograms)
+    if (!bpf_object__find_program_by_name(object.get(), wantedName.c_str()))
+      return fail("endpoint " + name + ": object " + objectPath.string() + " has no program " +
+                  wantedName);
+  // The identity is not compiled in (endpoints share objects): it is
+  // read-only config that the verifier sees as a constant.
+  auto identitySet = setReadOnlyConfig(object.get(), artifacts::kConfigEndpointIdentity,
+                                       endpoint.artifacts->identity);
+  if (!identitySet)
+    return fail("endpoint " + name + ": object " + objectPath.string() + ": " +
+                identitySet.error());
+  for (const auto* mapName : {artifacts::kMapIpcache, artifacts::kMapConntrack,
+                              artifacts::kMapPolicyIngress, artifacts::kMapPolicyEgress}) {
+    auto* map = bpf_object__find_map_by_name(object.get(), mapName);
+    if (!map) continue; // a specialized program may not use every map
+    bool shared = mapName == artifacts::kMapIpcache || mapName == artifacts::kMapConntrack;
+    auto path =
+        placement_.pinRoot / (shared ? relativePin(node_->name, "", mapName)
+                                     : relativePin(node_->name, name, mapName) + kStagedSuffix);
+    if (!shared) (void)::unlink(path.c_str()); // fresh maps for the new programs
+    if (int result = bpf_map__set_pin_path(map, path.c_str()); result != 0)
+      return fail(libbpfError("endpoint " + name + ": map " + mapName, result, log_));
+  }
+  if (int result = bpf_object__load(object.get()); result != 0)
+    return fail(libbpfError("endpoint " + name + ": loading " + objectPath.string(), result, log_));
+  endpoint.object = std::move(object);
+  return okStatus();
+}
+
+// The new objects' fresh policy maps get their tables; the report gets
+// every table's change.
+Status LoadTransaction::fillTables() {
+  for (auto& endpoint : endpoints_) {
+    const auto& name = endpoint.artifacts->name;
+    for (int direction = 0; direction < 2; ++direction) {
+      const auto* mapName = kPolicyMaps[direction];
+      policyEntries_ += endpoint.entries(direction);
+      if (endpoint.tableLoaded[direction]) continue; // unchanged: the report's change is none
+      auto& change = direction == 0 ? endpoint.report.ingress : endpoint.report.egress;
+      change = diffContents(endpoint.live[direction], endpoint.wanted[direction]);
+      if (endpoint.plan == ProgramPlan::Keep) continue;
+      auto* map = bpf_object__find_map_by_name(endpoint.object.get(), mapName);
+      if (!map) {
+        if (endpoint.wanted[direction].empty()) continue;
+        return fail("endpoint " + name + ": object has no map " + mapName + " for its " +
+                    kDirections[direction] + " table");
+      }
+      if (auto filled =
+              applyContents(bpf_map__fd(map), std::string(mapName) + " of endpoint " + name, {},
+                            endpoint.wanted[direction]);
+          !filled)
+        return fail(filled.error());
+    }
+  }
+  return okStatus();
+}
+
+Status LoadTransaction::pinPrograms() {
+  for (auto& endpoint : endpoints_) {
+    if (endpoint.plan == ProgramPlan::Keep) continue;
+    for (const auto& program : endpoint.programs) {
+      auto* handle = bpf_object__find_program_by_name(endpoint.object.get(), program.name.c_str());
+      auto staged =
+          placement_.pinRoot /
+          (relativePin(node_->name, endpoint.artifacts->name, program.name) + kStagedSuffix);
+      (void)::unlink(staged.c_str());
+      if (int result = bpf_program__pin(handle, staged.c_str()); result != 0)
+        return fail(libbpfError("endpoint " + endpoint.artifacts->name + ": pinning program at " +
+                                    staged.string(),
+                                result, log_));
+    }
+  }
+  return okStatus();
+}
+
+// ---- 5. Switch -------------------------------------------------------------
+
+// Each step is atomic on its own (a map entry, a tc filter replaced in
+// place) and records how to undo it.
+Status LoadTransaction::switchOver() {
+  state_.pending->phase = "switching";
+  if (auto written = writePendingLoad(placement_.stateDir, node_->name, *state_.pending); !written)
+    return fail("cannot record the load in the state dir: " + written.error());
+  auto netns = NetnsGuard::enter(placement_.netns);
+  if (!netns) return fail(netns.error());
+  netns_.emplace(std::move(*netns));
+
+  if (auto ok = updateIpcache(); !ok) return ok;
+  if (auto step = reachStep("update-ipcache"); !step) return fail(step.error());
+  if (auto ok = updateKeptTables(); !ok) return ok;
+  if (auto step = reachStep("update-tables"); !step) return fail(step.error());
+  if (auto ok = attachPrograms(); !ok) return ok;
+  if (auto ok = detachStale(); !ok) return ok;
+  if (auto step = reachStep("detach-stale"); !step) return fail(step.error());
+  if (auto step = reachStep(kStepCommit); !step) return fail(step.error());
+  timing_.switched = lap();
+  return okStatus();
+}
+
+// Each undo is registered before its update: a map write that fails half
+// way is undone too (undoing from the new contents skips what never
+// changed and tolerates deleting what was not written yet).
+Status LoadTransaction::updateIpcache() {
+  ipcacheFd_ = openPinned(placement_.pinRoot / sharedMaps_[0]);
+  if (!ipcacheFd_.valid()) return okStatus();
+  auto live = readLpmMap(ipcacheFd_.get(), ipcacheName_, sizeof(polc_ipcache_key),
+                         sizeof(polc_ipcache_value));
+  if (!live) return fail(live.error());
+  ipcacheBefore_ = std::move(*live);
+  report_.ipcache = diffContents(ipcacheBefore_, wantedIpcache_);
+  rollback_.add([this] {
+    return applyContents(ipcacheFd_.get(), ipcacheName_, wantedIpcache_, ipcacheBefore_);
+  });
+  if (auto applied = applyContents(ipcacheFd_.get(), ipcacheName_, ipcacheBefore_, wantedIpcache_);
+      !applied)
+    return fail(applied.error());
+  report_.ipcacheEntries = wantedIpcache_.size();
+  return okStatus();
+}
+
+// Endpoints that keep their programs get their new tables in place.
+Status LoadTransaction::updateKeptTables() {
+  for (auto& endpoint : endpoints_) {
+    if (endpoint.plan != ProgramPlan::Keep) continue;
+    for (int direction = 0; direction < 2; ++direction) {
+      if (endpoint.tableLoaded[direction]) continue;
+      if (!endpoint.liveFd[direction].valid()) {
+        if (endpoint.wanted[direction].empty()) continue;
+        return fail("endpoint " + endpoint.artifacts->name + ": its policy map pin is missing");
+      }
+      const int fd = endpoint.liveFd[direction].get();
+      const auto mapName = endpoint.artifacts->name + " " + kDirections[direction];
+      const auto& before = endpoint.live[direction];
+      const auto& after = endpoint.wanted[direction];
+      rollback_.add(
+          [fd, mapName, &before, &after] { return applyContents(fd, mapName, after, before); });
+      if (auto applied = applyContents(fd, mapName, before, after); !applied)
+        return fail(applied.error());
+    }
+  }
+  return okStatus();
+}
+
+// Replaces whatever runs on a hook now (programFd < 0: detaches it),
+// remembering how to put it back.
+Expected<uint32_t> LoadTransaction::swapFilter(int ifindex, const std::string& interface,
+                                               const std::string& hook, int programFd) {
+  auto old = queryFilter(ifindex, hook, log_);
+  if (!old) return Error{old.error()};
+  UniqueFd oldFd;
+  if (*old) {
+    oldFd.reset(bpf_prog_get_fd_by_id(**old));
+    if (!oldFd.valid())
+      return Error{interface + " " + hook + ": cannot hold program id " + std::to_string(**old) +
+                   ": " + std::strerror(errno)};
+  }
+  Expected<uint32_t> id = programFd >= 0 ? attachFilter(ifindex, interface, hook, programFd, log_)
+                                         : Expected<uint32_t>(0u);
+  if (programFd < 0)
+    if (auto detached = detachFilter(ifindex, interface, hook, log_); !detached)
+      return Error{detached.error()};
+  if (!id) return Error{id.error()};
+  auto held = std::make_shared<UniqueFd>(std::move(oldFd));
+  rollback_.add([this, ifindex, interface, hook, held]() -> Status {
+    if (held->valid()) {
+      auto restored = attachFilter(ifindex, interface, hook, held->get(), log_);
+      if (!restored) return Error{restored.error()};
+      return okStatus();
+    }
+    auto detached = detachFilter(ifindex, interface, hook, log_);
+    if (!detached) return Error{detached.error()};
+    return okStatus();
+  });
+  return *id;
+}
+
+// Every hook of a new or replaced endpoint runs its new program; kept
+// endpoints keep their attachments.
+Status LoadTransaction::attachPrograms() {
+  std::multimap<std::string, const TcAttachment*> previousByEndpoint;
+  for (const auto& old : previous_.attachments) previousByEndpoint.emplace(old.endpoint, &old);
+  bool reachedAttach = false;
+  for (auto& endpoint : endpoints_) {
+    const auto& name = endpoint.artifacts->name;
+    const auto& interface = endpoint.artifacts->interface;
+    if (endpoint.plan == ProgramPlan::Keep) {
+      for (auto [it, end] = previousByEndpoint.equal_range(name); it != end; ++it) {
+        attachments_.push_back(*it->second);
+        hooksNow_.insert({it->second->interface, it->second->hook});
+      }
+      continue;
+    }
+    auto created = ensureClsact(endpoint.ifindex, interface, log_);
+    if (!created) return fail("endpoint " + name + ": " + created.error());
+    if (*created)
+      rollback_.add([this, ifindex = endpoint.ifindex, interface] {
+        return destroyClsact(ifindex, interface, log_);
+      });
+    // The qdisc stays ours across reloads if an earlier load created it.
+    bool ours = *created;
+    for (const auto& old : previous_.attachments)
+      if (old.interface == interface && old.ifindex == endpoint.ifindex && old.qdiscCreatedByPolc)
+        ours = true;
+    for (const auto& program : endpoint.programs) {
+      auto* handle = bpf_object__find_program_by_name(endpoint.object.get(), program.name.c_str());
+      auto id = swapFilter(endpoint.ifindex, interface, program.hook, bpf_program__fd(handle));
+      if (!id) return fail("endpoint " + name + ": " + id.error());
+      attachments_.push_back({name, interface, endpoint.ifindex, program.hook, kTcFilterHandle,
+                              kTcFilterPriority, program.name, *id, ours});
+      hooksNow_.insert({interface, program.hook});
+      report_.attached.push_back({name, interface, program.hook, program.name, *id});
+    }
+    if (!reachedAttach) {
+      reachedAttach = true;
+      if (auto step = reachStep("attach"); !step) return fail(step.error());
+    }
+  }
+  if (!reachedAttach)
+    if (auto step = reachStep("attach"); !step) return fail(step.error());
+  return okStatus();
+}
+
+// What an earlier load attached and this one no longer does (an endpoint
+// that lost its object or a program, or left the node).
+Status LoadTransaction::detachStale() {
+  for (const auto& old : previous_.attachments) {
+    if (hooksNow_.contains({old.interface, old.hook})) continue;
+    auto index = interfaceIndex(old.interface);
+    if (!index || *index != old.ifindex) continue; // gone with its interface
+    if (auto detached = swapFilter(*index, old.interface, old.hook, -1); !detached)
+      return fail(detached.error());
+    bool interfaceStillUsed =
+        std::any_of(attachments_.begin(), attachments_.end(),
+                    [&](const auto& a) { return a.interface == old.interface; });
+    if (old.qdiscCreatedByPolc && !interfaceStillUsed) qdiscsToRemove_.insert(old.interface);
+  }
+  return okStatus();
+}
+
+// ---- 6. Commit -------------------------------------------------------------
+
+// The new revision is in force. Staged pins become the live ones (a rename
+// replaces a pin in one step); what is gone is removed.
+Expected<loader::LoadReport> LoadTransaction::commit() {
+  std::string commitErrors = renameStagedPins();
+  commitErrors += removeStaleQdiscs();
+  recordPins();
+  recordEndpoints();
+  report_.policyEntries = policyEntries_;
+  state_.attachments = std::move(attachments_);
+  state_.revision = revision_;
+  state_.outDir = state_.pending->outDir;
+  if (auto written = writeNodeState(placement_.stateDir, state_); !written)
+    return Error{"loaded, but could not record the loader state: " + written.error()};
+  if (commitErrors.empty()) removePendingLoad(placement_.stateDir, node_->name);
+  timing_.commit = lap();
+  report_.milliseconds = timing_;
+  if (!commitErrors.empty())
+    return Error{
+        "revision " + shortRevision(revision_) +
+        " is in force, but cleaning up after it failed (run polc load again):" + commitErrors};
+  return report_;
+}
+
+// The errors, one per line; empty when all worked.
+std::string LoadTransaction::renameStagedPins() {
+  std::string errors;
+  for (const auto& pin : state_.pending->pins) {
+    if (!pin.ends_with(kStagedSuffix)) continue;
+    auto staged = placement_.pinRoot / pin;
+    auto live = placement_.pinRoot / pin.substr(0, pin.size() - std::strlen(kStagedSuffix));
+    std::error_code ec;
+    if (!fs::exists(staged, ec)) continue; // a map the object does not have
+    if (::rename(staged.c_str(), live.c_str()) != 0)
+      errors += "\n  renaming " + staged.string() + ": " + std::strerror(errno);
+  }
+  return errors;
+}
+
+// The errors, one per line; empty when all worked.
+std::string LoadTransaction::removeStaleQdiscs() {
+  std::string errors;
+  for (const auto& interface : qdiscsToRemove_) {
+    auto index = interfaceIndex(interface);
+    if (!index) continue;
+    if (auto destroyed = destroyClsact(*index, interface, log_); !destroyed)
+      errors += "\n  " + destroyed.error();
+  }
+  return errors;
+}
+
+// Removes the pins of endpoints and programs that are gone; records the
+// pins that exist now and the ipcache's size.
+void LoadTransaction::recordPins() {
+  const auto& nodeName = node_->name;
+  std::set<std::string> livePins(sharedMaps_.begin(), sharedMaps_.end());
+  for (const auto& endpoint : endpoints_) {
+    for (const auto* map : {artifacts::kMapPolicyIngress, artifacts::kMapPolicyEgress})
+      livePins.insert(relativePin(nodeName, endpoint.artifacts->name, map));
+    for (const auto& program : endpoint.programs)
+      livePins.insert(relativePin(nodeName, endpoint.artifacts->name, program.name));
+  }
+  std::vector<std::string> stalePins;
+  for (const auto& pin : previous_.pins)
+    if (!livePins.contains(pin)) stalePins.push_back(pin);
+  // (A committed load made no directory it left empty: no sweep of all of them.)
+  removePins(placement_.pinRoot, nodeName, stalePins, EndpointDirectories::OfThePins);
+  state_.pins.clear();
+  state_.mapEntries.clear();
+  // Pins of endpoints that kept their programs are as the previous load left
+  // them (checked by intactEndpoints); only the others need a look.
+  std::set<std::string> keptEndpoints;
+  for (const auto& endpoint : endpoints_)
+    if (endpoint.plan == ProgramPlan::Keep) keptEndpoints.insert(endpoint.artifacts->name);
+  const std::set<std::string> previousPins(previous_.pins.begin(), previous_.pins.end());
+  for (const auto& pin : livePins) {
+    auto parts = fs::path(pin);
+    auto endpointOfPin =
+        std::next(parts.begin()) == parts.end() ? "" : std::next(parts.begin())->string();
+    std::error_code ec;
+    bool kept = keptEndpoints.contains(endpointOfPin) && previousPins.contains(pin);
+    if (kept || fs::exists(placement_.pinRoot / pin, ec)) state_.pins.push_back(pin);
+  }
+  if (ipcacheFd_.valid()) state_.mapEntries[sharedMaps_[0]] = wantedIpcache_.size();
+}
+
+// Every endpoint's tables and record in the state, and its line in the
+// report; departed endpoints in the report too.
+void LoadTransaction::recordEndpoints() {
+  const std::set<std::string> livePinsThere(state_.pins.begin(), state_.pins.end());
+  state_.tableSha256.clear();
+  state_.endpoints.clear();
+  for (auto& endpoint : endpoints_) {
+    const auto& name = endpoint.artifacts->name;
+    for (int direction = 0; direction < 2; ++direction) {
+      auto pin = relativePin(node_->name, name, kPolicyMaps[direction]);
+      if (!livePinsThere.contains(pin)) continue;
+      state_.mapEntries[pin] = endpoint.entries(direction);
+      state_.tableSha256[pin] = endpoint.tableSha256[direction];
+    }
+    state_.endpoints[name] = endpoint.record;
+    endpoint.report.endpoint = name;
+    endpoint.report.interface = endpoint.artifacts->interface;
+    endpoint.report.entries = endpoint.entries(0) + endpoint.entries(1);
+    switch (endpoint.plan) {
+    case ProgramPlan::Attach:
+      endpoint.report.action = EndpointAction::Attached;
+      break;
+    case ProgramPlan::Replace:
+      endpoint.report.action = EndpointAction::Replaced;
+      break;
+    case ProgramPlan::Keep:
+      endpoint.report.action = endpoint.report.ingress.none() && endpoint.report.egress.none()
+                                   ? EndpointAction::Unchanged
+                                   : EndpointAction::TablesUpdated;
+      break;
+    }
+    report_.endpoints.push_back(endpoint.report);
+  }
+  for (const auto& name : plan_.departing) {
+    std::string interface;
+    for (const auto& old : previous_.attachments)
+      if (old.endpoint == name) interface = old.interface;
+    report_.endpoints.push_back({name, interface, EndpointAction::Detached, {}, {}, 0});
+  }
+}
+
+} // namespace polc::runtime

@@ -1,0 +1,169 @@
+// One load of a node's build onto the kernel, as a transaction
+// (docs/cli.md, "Reloads are transactions"):
+//   1. readBuild:     read and verify the artifacts          (no kernel contact)
+//   2. inspectKernel: resolve every interface; see what the kernel runs, plan
+//      readTables:    parse the tables the live maps do not hold (read-only)
+//   3. writeJournal:  record the load and its staged pins    (state dir only)
+//   4. prepare:       load new objects with fresh policy maps, fill them, pin
+//                     programs and maps beside the live pins (nothing switched)
+//   5. switchOver:    ipcache, in-place tables, tc filters replaced in place,
+//                     stale filters detached; every step records its undo
+//   6. commit:        staged pins renamed over the live ones, state written
+// A failure in 3-5 undoes the switch and removes the staged pins (fail): the
+// previous revision stays in force. A killed load leaves its journal: status
+// reports it and the next load removes its staged pins. The caller holds the
+// state lock throughout and calls the steps in order, stopping at an error.
+#pragma once
+
+#include "libbpf_util.h"
+#include "load_plan.h"
+#include "map_sync.h"
+#include "netns_guard.h"
+#include "node_state.h"
+#include "unique_fd.h"
+
+#include "polc/artifacts/manifest.h"
+#include "polc/loader/loader.h"
+#include "polc/support/expected.h"
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <future>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace polc::runtime {
+
+struct ProgramToAttach {
+  std::string name; // program name in the object
+  std::string hook;
+};
+
+// One endpoint's part of the load, from the artifacts to the kernel.
+struct EndpointLoad {
+  const artifacts::EndpointArtifacts* artifacts = nullptr;
+  std::string tableFile[2];   // [ingress, egress], relative to the build
+  std::string tableSha256[2]; // their digests in the manifest
+  // The live policy map holds exactly this table already (see
+  // tableKnownLoaded): neither the table nor the map is read, nothing changes.
+  bool tableLoaded[2] = {false, false};
+  uint64_t loadedEntries[2] = {0, 0}; // what it holds then, as recorded
+  std::vector<ProgramToAttach> programs;
+  int ifindex = 0;
+  EndpointRecord record;
+  ProgramPlan plan = ProgramPlan::Attach;
+  BpfObjectPtr object;   // new programs (Attach, Replace)
+  MapContents wanted[2]; // policy maps [ingress, egress] of the new revision
+  MapContents live[2];   // what the live policy maps hold
+  UniqueFd liveFd[2];    // the live policy maps, if pinned
+  loader::EndpointReport report;
+
+  uint64_t entries(int direction) const {
+    return tableLoaded[direction] ? loadedEntries[direction] : wanted[direction].size();
+  }
+};
+
+// Undo actions of the switch, run newest first when a later step fails.
+class Rollback {
+public:
+  void add(std::function<Status()> undo) { undo_.push_back(std::move(undo)); }
+  // The errors of undo actions that failed, one per line; empty when all worked.
+  std::string run();
+
+private:
+  std::vector<std::function<Status()>> undo_;
+};
+
+class LoadTransaction {
+public:
+  // `log` collects libbpf's messages for the errors; it outlives the load.
+  LoadTransaction(const loader::LoadRequest& request, LibbpfLogCapture& log);
+  LoadTransaction(const LoadTransaction&) = delete;
+  LoadTransaction& operator=(const LoadTransaction&) = delete;
+
+  Status readBuild();
+  Status inspectKernel();
+  Status readTables();
+  Status writeJournal();
+  Status prepare();
+  Status switchOver();
+  Expected<loader::LoadReport> commit();
+
+private:
+  double lap();
+
+  // 1. The build.
+  const Status& verified();
+  Error readError(const std::string& message);
+  std::string digestOf(const std::string& file) const;
+  Status readIpcache();
+  Status collectEndpoints();
+  Status readPreviousState();
+
+  // 2. The kernel.
+  Status resolveInterfaces(const std::map<std::string, int>& interfaces);
+
+  // 3. The journal.
+  std::vector<std::string> stagedPins() const;
+
+  // 3-5. Undoing.
+  Error fail(const std::string& message);
+
+  // 4. Prepare.
+  Status readLiveTables(EndpointLoad& endpoint);
+  Status loadObject(EndpointLoad& endpoint);
+  Status fillTables();
+  Status pinPrograms();
+
+  // 5. Switch.
+  Status updateIpcache();
+  Status updateKeptTables();
+  Expected<uint32_t> swapFilter(int ifindex, const std::string& interface, const std::string& hook,
+                                int programFd);
+  Status attachPrograms();
+  Status detachStale();
+
+  // 6. Commit.
+  std::string renameStagedPins();
+  std::string removeStaleQdiscs();
+  void recordPins();
+  void recordEndpoints();
+
+  const loader::LoadRequest& request_;
+  const loader::Placement& placement_;
+  LibbpfLogCapture& log_;
+  std::chrono::steady_clock::time_point lastLap_;
+  loader::LoadReport::Timing timing_;
+
+  artifacts::Manifest manifest_;
+  std::future<Status> verifying_; // reads manifest_: declared after it
+  std::optional<Status> verification_;
+  std::string revision_;
+  const artifacts::NodeArtifacts* node_ = nullptr;
+  std::string ipcacheName_;
+  MapContents wantedIpcache_;
+  std::vector<EndpointLoad> endpoints_;
+  bool nodeWasRecorded_ = false; // a state file existed before this load
+  NodeState previous_;
+
+  LoadPlan plan_;
+  std::vector<std::string> sharedMaps_; // [ipcache, conntrack]
+  NodeState state_;
+  Rollback rollback_;
+
+  loader::LoadReport report_;
+  size_t policyEntries_ = 0;
+  std::optional<NetnsGuard> netns_; // entered for the switch and the commit
+  UniqueFd ipcacheFd_;
+  MapContents ipcacheBefore_;
+  std::vector<TcAttachment> attachments_;
+  std::set<std::pair<std::string, std::string>> hooksNow_; // (interface, hook)
+  std::set<std::string> qdiscsToRemove_;
+};
+
+} // namespace polc::runtime

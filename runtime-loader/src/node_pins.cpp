@@ -1,0 +1,59 @@
+#include "node_pins.h"
+
+#include <functional>
+#include <set>
+
+#include <unistd.h>
+
+namespace polc::runtime {
+
+namespace fs = std::filesystem;
+
+Status checkPathComponent(const std::string& what, const std::string& name) {
+  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos ||
+      name.find('\0') != std::string::npos)
+    return Error{what + " name \"" + name + "\" cannot be used as a path component"};
+  return okStatus();
+}
+
+std::string relativePin(const std::string& node, const std::string& endpoint,
+                        const std::string& name) {
+  return endpoint.empty() ? node + "/" + name : node + "/" + endpoint + "/" + name;
+}
+
+namespace {
+
+// A pin recorded in a state file must stay inside <pinRoot>/<node>.
+bool pinBelongsToNode(const std::string& pin, const std::string& node) {
+  if (!pin.starts_with(node + "/")) return false;
+  for (const auto& part : fs::path(pin))
+    if (part == ".." || part == ".") return false;
+  return !fs::path(pin).is_absolute();
+}
+
+} // namespace
+
+size_t removePins(const fs::path& pinRoot, const std::string& node,
+                  const std::vector<std::string>& pins, EndpointDirectories sweep) {
+  size_t removed = 0;
+  std::set<fs::path, std::greater<>> directories; // deepest first
+  for (const auto& pin : pins) {
+    if (!pinBelongsToNode(pin, node)) continue;
+    auto path = pinRoot / pin;
+    if (::unlink(path.c_str()) == 0) ++removed;
+    for (auto dir = path.parent_path();
+         dir != pinRoot && dir.string().size() > pinRoot.string().size(); dir = dir.parent_path())
+      directories.insert(dir);
+  }
+  // Directories made for an endpoint whose load failed before it pinned anything.
+  std::error_code ec;
+  if (sweep == EndpointDirectories::All)
+    for (fs::directory_iterator it(pinRoot / node, ec), end; !ec && it != end; it.increment(ec))
+      if (it->is_directory(ec)) directories.insert(it->path());
+  directories.insert(pinRoot / node);
+  for (const auto& dir : directories) (void)::rmdir(dir.c_str()); // fails while not empty: fine
+  (void)::rmdir(pinRoot.c_str());
+  return removed;
+}
+
+} // namespace polc::runtime

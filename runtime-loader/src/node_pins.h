@@ -1,0 +1,36 @@
+// A node's pins under the pin root: their names, and removing them.
+#pragma once
+
+#include "polc/support/expected.h"
+
+#include <cstddef>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace polc::runtime {
+
+// The suffix of a staged pin: the new revision's map or program, pinned
+// beside the live one until the load commits (bpffs refuses '.' in names).
+inline constexpr const char* kStagedSuffix = "-next";
+
+// Names end up in paths (pins, state); refuse anything that could escape.
+Status checkPathComponent(const std::string& what, const std::string& name);
+
+// <node>/<name>, or <node>/<endpoint>/<name>: relative to the pin root.
+std::string relativePin(const std::string& node, const std::string& endpoint,
+                        const std::string& name);
+
+enum class EndpointDirectories {
+  OfThePins, // only the directories of the removed pins
+  All,       // every empty one (a failed load may have made some and pinned nothing there)
+};
+
+// Removes the pins and then every directory of theirs that became empty,
+// up to and including <pinRoot>/<node>, then pinRoot itself if empty.
+// Returns how many pins were removed.
+size_t removePins(const std::filesystem::path& pinRoot, const std::string& node,
+                  const std::vector<std::string>& pins,
+                  EndpointDirectories sweep = EndpointDirectories::All);
+
+} // namespace polc::runtime
