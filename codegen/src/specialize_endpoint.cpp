@@ -56,9 +56,21 @@ bool needsPrograms(const artifacts::PolicyTable& ingress, const artifacts::Polic
   return hasEffect(ingress) || hasEffect(egress);
 }
 
+NodeShape nodeShapeOf(const artifacts::Ipcache& ipcache) {
+  return {.ipv6InIpcache =
+              std::any_of(ipcache.entries.begin(), ipcache.entries.end(),
+                          [](const artifacts::IpcacheEntry& entry) { return entry.family == 6; })};
+}
+
 EndpointProgramSpec specializeEndpoint(const artifacts::PolicyTable& ingress,
                                        const artifacts::PolicyTable& egress,
                                        const artifacts::Ipcache& ipcache) {
+  return specializeEndpoint(ingress, egress, nodeShapeOf(ipcache));
+}
+
+EndpointProgramSpec specializeEndpoint(const artifacts::PolicyTable& ingress,
+                                       const artifacts::PolicyTable& egress,
+                                       const NodeShape& node) {
   EndpointProgramSpec spec;
   spec.endpoint = ingress.endpoint;
   spec.egressProgram = spec.ingressProgram = needsPrograms(ingress, egress);
@@ -72,10 +84,7 @@ EndpointProgramSpec specializeEndpoint(const artifacts::PolicyTable& ingress,
   // See POLC_IPV6: the verdict of every IPv6 packet must be fixed at
   // compile time, which needs equal isolation (with mixed isolation, IPv6
   // replies through the isolated direction depend on conntrack).
-  const bool ipv6InIpcache =
-      std::any_of(ipcache.entries.begin(), ipcache.entries.end(),
-                  [](const artifacts::IpcacheEntry& entry) { return entry.family == 6; });
-  spec.ipv6 = ipv6InIpcache || canMatchWorld(ingress) || canMatchWorld(egress) ||
+  spec.ipv6 = node.ipv6InIpcache || canMatchWorld(ingress) || canMatchWorld(egress) ||
               ingress.isolated != egress.isolated;
   return spec;
 }

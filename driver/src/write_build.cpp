@@ -212,6 +212,7 @@ Expected<BuildReport> writeBuild(const Compiled& compiled, const fs::path& reque
     if (auto status = out.write(nodeArtifacts.ipcache, artifacts::toJsonText(ipcache)); !status)
       return Error{status.error()};
     report.ipcacheEntries += ipcache.entries.size();
+    const codegen::NodeShape nodeShape = codegen::nodeShapeOf(ipcache);
 
     for (const auto& endpointTables : tables.endpoints) {
       const auto& endpoint = *program.findEndpoint(endpointTables.endpoint);
@@ -230,7 +231,7 @@ Expected<BuildReport> writeBuild(const Compiled& compiled, const fs::path& reque
       }
       // Specialized on the shape of its tables (bpf/lib/polc_features.h).
       codegen::EndpointProgramSpec spec =
-          codegen::specializeEndpoint(endpointTables.ingress, endpointTables.egress, ipcache);
+          codegen::specializeEndpoint(endpointTables.ingress, endpointTables.egress, nodeShape);
       spec.identity = endpoint.identity;
       if (spec.egressProgram || spec.ingressProgram) {
         // Endpoints whose C is byte-identical share one source and one

@@ -11,8 +11,18 @@ namespace polc::codegen {
 // directions of every flow.
 bool needsPrograms(const artifacts::PolicyTable& ingress, const artifacts::PolicyTable& egress);
 
+// What the node's ipcache tells every endpoint's specialization: computed
+// once per node, not per endpoint.
+struct NodeShape {
+  bool ipv6InIpcache = false;
+};
+NodeShape nodeShapeOf(const artifacts::Ipcache& ipcache);
+
 // The features of bpf/lib/polc_features.h the endpoint's tables call for
 // (its identity is left to the caller: it is load-time config).
+EndpointProgramSpec specializeEndpoint(const artifacts::PolicyTable& ingress,
+                                       const artifacts::PolicyTable& egress, const NodeShape& node);
+// The same for a single endpoint.
 EndpointProgramSpec specializeEndpoint(const artifacts::PolicyTable& ingress,
                                        const artifacts::PolicyTable& egress,
                                        const artifacts::Ipcache& ipcache);
