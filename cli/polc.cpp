@@ -579,6 +579,13 @@ int main(int argc, char** argv) {
   build->add_option("--cache-dir", cacheDir,
                     "Compile cache directory (default: $XDG_CACHE_HOME/polc or ~/.cache/polc)");
   build->add_flag("--no-cache", noCache, "Neither read nor fill the compile cache");
+  unsigned maxInlineEntries = polc::codegen::kMaxInlineEntries;
+  build
+      ->add_option("--inline-max", maxInlineEntries,
+                   "Compile tables of at most N entries into the program as code instead of a "
+                   "map lookup (faster per packet; a change to such a table reloads the program "
+                   "instead of updating its map in place); 0: never")
+      ->capture_default_str();
   bool stats = false;
   build->add_flag("--stats", stats,
                   "Also print table sizes (entries, capacity and fill per endpoint and direction, "
@@ -704,6 +711,7 @@ int main(int argc, char** argv) {
   if (*build) {
     polc::driver::BuildOptions buildOptions;
     buildOptions.jobs = jobs;
+    buildOptions.maxInlineEntries = maxInlineEntries;
     if (!noCache)
       buildOptions.cacheDir =
           cacheDir.empty() ? polc::driver::defaultCacheDir() : std::filesystem::path(cacheDir);

@@ -30,9 +30,13 @@ json toJson(const Manifest& manifest) {
         programs.push_back({{"name", kProgFromEndpoint}, {"hook", "tc-ingress"}});
       if (ep.toEndpointProgram)
         programs.push_back({{"name", kProgToEndpoint}, {"hook", "tc-egress"}});
+      json inlineTables = json::array();
+      if (ep.ingressInline) inlineTables.push_back("ingress");
+      if (ep.egressInline) inlineTables.push_back("egress");
       endpoints.push_back({{"name", ep.name},
                            {"interface", ep.interface},
                            {"identity", ep.identity},
+                           {"inline_tables", inlineTables},
                            {"object", ep.object ? json(*ep.object) : json(nullptr)},
                            {"programs", programs},
                            {"source", ep.source},
@@ -85,6 +89,15 @@ Expected<Manifest> manifestFromJson(const json& j) {
         ep.source = e.at("source").get<std::string>();
         ep.ingressTable = e.at("tables").at("ingress").get<std::string>();
         ep.egressTable = e.at("tables").at("egress").get<std::string>();
+        for (const auto& direction : e.at("inline_tables")) {
+          auto name = direction.get<std::string>();
+          if (name == "ingress")
+            ep.ingressInline = true;
+          else if (name == "egress")
+            ep.egressInline = true;
+          else
+            return Error{"endpoint " + ep.name + ": unknown inline table \"" + name + "\""};
+        }
         node.endpoints.push_back(std::move(ep));
       }
       manifest.nodes.push_back(std::move(node));

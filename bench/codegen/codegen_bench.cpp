@@ -125,6 +125,90 @@ Expected<double> nanosecondsPerPacket(const BpfHarness& harness, const std::vect
   return samples[samples.size() / 2];
 }
 
+// A tiny table of `count` peer entries (tcp/1000.. exact ports), both ways:
+// in the policy map, and compiled in as code.
+std::vector<PolicyEntry> tinyTable(unsigned count) {
+  std::vector<PolicyEntry> entries;
+  for (unsigned i = 0; i < count; ++i)
+    entries.push_back(entry(kPeerIdentity, static_cast<uint16_t>(1000 + i), POLC_VERDICT_ALLOW));
+  return entries;
+}
+
+Expected<BpfHarness> loadTiny(const codegen::EndpointProgramSpec& spec,
+                              const std::vector<PolicyEntry>& entries,
+                              const std::filesystem::path& dir) {
+  auto object = buildEndpointObject(spec, dir);
+  if (!object) return Error{object.error()};
+  InlineTables inlineTables;
+  if (spec.ingressInlineEntries != 0)
+    for (const auto& policy : entries) inlineTables.ingress.push_back(tableEntry(policy));
+  auto harness = BpfHarness::load(*object, kEndpointIdentity, inlineTables);
+  if (!harness) return Error{harness.error()};
+  for (const auto& [prefix, identity] :
+       {std::pair{"10.0.0.1", kEndpointIdentity}, std::pair{"10.0.0.2", kPeerIdentity}})
+    if (auto status = harness->setIdentity(prefix, identity); !status) return Error{status.error()};
+  if (spec.ingressInlineEntries == 0)
+    for (const auto& policy : entries)
+      if (auto status = harness->addPolicy(Direction::Ingress, policy); !status)
+        return Error{status.error()};
+  return std::move(*harness);
+}
+
+// Per table size: the map lookup against the inline compares, on the packet
+// that matches the last slot (the most compares) and on one that matches
+// none. The two programs alternate round by round, so drift hits both.
+int compareInline(unsigned repeat, unsigned rounds) {
+  std::cout << "\n| entries | packet | policy map ns/packet | inline ns/packet | inline / map |\n"
+               "|---:|---|---:|---:|---:|\n";
+  for (unsigned count : {1u, 2u, 4u, 8u, 16u}) {
+    auto spec = base(false, true);
+    spec.ingressWildcardLookup = false;
+    spec.egressPeerLookup = spec.egressWildcardLookup = false;
+    auto entries = tinyTable(count);
+    auto mapDir = TempDir::create("polc-b-codegen");
+    auto inlineDir = TempDir::create("polc-b-codegen");
+    if (!mapDir || !inlineDir) return std::cerr << "temp dir\n", 1;
+    auto inlineSpec = spec;
+    inlineSpec.ingressInlineEntries = count;
+    auto mapped = loadTiny(spec, entries, mapDir->path());
+    auto inlined = loadTiny(inlineSpec, entries, inlineDir->path());
+    if (!mapped || !inlined)
+      return std::cerr << (mapped ? inlined.error() : mapped.error()) << "\n", 1;
+    struct Packet {
+      const char* name;
+      uint16_t port;
+      int expected;
+    };
+    for (const auto& packet :
+         {Packet{"allowed (last entry)", static_cast<uint16_t>(1000 + count - 1), TC_ACT_OK},
+          Packet{"denied (no entry)", 9, TC_ACT_SHOT}}) {
+      auto frame = PacketBuilder::ipv4("10.0.0.2", "10.0.0.1").tcp(40000, packet.port).build();
+      for (const auto* harness : {&*mapped, &*inlined}) {
+        auto verdict = harness->run("polc_to_ep", frame);
+        if (!verdict || *verdict != packet.expected)
+          return std::cerr << count << " entries, " << packet.name << ": unexpected verdict\n", 1;
+      }
+      std::vector<double> mapSamples, inlineSamples;
+      for (unsigned round = 0; round < rounds; ++round) {
+        auto mapNs = nanosecondsPerPacket(*mapped, frame, repeat, 1);
+        auto inlineNs = nanosecondsPerPacket(*inlined, frame, repeat, 1);
+        if (!mapNs || !inlineNs) return std::cerr << "BPF_PROG_TEST_RUN failed\n", 1;
+        mapSamples.push_back(*mapNs);
+        inlineSamples.push_back(*inlineNs);
+      }
+      std::sort(mapSamples.begin(), mapSamples.end());
+      std::sort(inlineSamples.begin(), inlineSamples.end());
+      double mapMedian = mapSamples[rounds / 2], inlineMedian = inlineSamples[rounds / 2];
+      char row[160];
+      std::snprintf(row, sizeof row, "| %u | %s | %.1f | %.1f | %.2f |\n", count, packet.name,
+                    mapMedian, inlineMedian, inlineMedian / mapMedian);
+      std::cout << row;
+    }
+    std::cerr << "codegen bench: inline " << count << " entries done\n";
+  }
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -174,5 +258,5 @@ int main(int argc, char** argv) {
               << to->translatedInstructions + from->translatedInstructions << " | "
               << to->verifiedInstructions + from->verifiedInstructions << " | " << nsText << " |\n";
   }
-  return 0;
+  return compareInline(repeat, rounds);
 }

@@ -17,6 +17,7 @@
 
 #include "polc_conntrack.h"
 #include "polc_features.h"
+#include "polc_inline_policy.h"
 #include "polc_lookup.h"
 #include "polc_maps.h"
 #include "polc_parse.h"
@@ -38,6 +39,8 @@ const volatile __u32 polc_endpoint_identity = 0;
  * peer_lookup, wildcard_lookup: which policy lookups the direction's table
  *            needs (polc_features.h); with neither, every packet that is
  *            not dropped as isolated passes.
+ * inline_table, inline_entries: the table compiled in as code
+ *            (polc_inline_policy.h); 0 entries = look up the policy map.
  * endpoint_identity: the endpoint's own identity (reserved for events and
  *            counters; the verdict depends only on the peer).
  * Every argument but skb is a compile-time or load-time constant.
@@ -45,6 +48,8 @@ const volatile __u32 polc_endpoint_identity = 0;
 static __always_inline int polc_handle_packet(struct __sk_buff *skb, const __u8 direction,
 					      const int isolated, const int peer_lookup,
 					      const int wildcard_lookup,
+					      const volatile struct polc_inline_entry *inline_table,
+					      const int inline_entries,
 					      const __u32 endpoint_identity)
 {
 	void *policy_map =
@@ -84,8 +89,13 @@ static __always_inline int polc_handle_packet(struct __sk_buff *skb, const __u8 
 		if (peer_lookup)
 			peer_identity = polc_ipcache_identity(
 			    pkt.family, direction == POLC_CT_EGRESS ? pkt.daddr : pkt.saddr);
-		policy = polc_policy_lookup(policy_map, peer_identity, &pkt, peer_lookup,
-					    wildcard_lookup);
+		if (inline_entries)
+			policy =
+			    polc_inline_policy_lookup(inline_table, inline_entries, peer_identity,
+						      &pkt, peer_lookup, wildcard_lookup);
+		else
+			policy = polc_policy_lookup(policy_map, peer_identity, &pkt, peer_lookup,
+						    wildcard_lookup);
 	}
 
 	if (policy.verdict == POLC_VERDICT_DENY)
@@ -105,9 +115,11 @@ static __always_inline int polc_handle_packet(struct __sk_buff *skb, const __u8 
 /* The two programs, as the generated C instantiates them. */
 #define POLC_FROM_ENDPOINT_PROGRAM(skb)                                                            \
 	polc_handle_packet(skb, POLC_CT_EGRESS, POLC_EGRESS_ISOLATED, POLC_EGRESS_PEER_LOOKUP,     \
-			   POLC_EGRESS_WILDCARD_LOOKUP, polc_endpoint_identity)
+			   POLC_EGRESS_WILDCARD_LOOKUP, POLC_EGRESS_INLINE_TABLE,                  \
+			   POLC_EGRESS_INLINE_ENTRIES, polc_endpoint_identity)
 #define POLC_TO_ENDPOINT_PROGRAM(skb)                                                              \
 	polc_handle_packet(skb, POLC_CT_INGRESS, POLC_INGRESS_ISOLATED, POLC_INGRESS_PEER_LOOKUP,  \
-			   POLC_INGRESS_WILDCARD_LOOKUP, polc_endpoint_identity)
+			   POLC_INGRESS_WILDCARD_LOOKUP, POLC_INGRESS_INLINE_TABLE,                \
+			   POLC_INGRESS_INLINE_ENTRIES, polc_endpoint_identity)
 
 #endif /* POLC_DATAPATH_H */

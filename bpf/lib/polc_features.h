@@ -13,6 +13,11 @@
  *  POLC_<DIR>_WILDCARD_LOOKUP the table has wildcard-peer (identity 0) entries
  * With neither lookup and not isolated, a direction only tracks its flows
  * for conntrack (every packet passes).
+ *  POLC_<DIR>_INLINE_ENTRIES  0: the lookups go to the direction's policy
+ *                             map. N > 0: the table is tiny and compiled in
+ *                             as code, N slots of .rodata config that the
+ *                             loader fills (polc_inline_policy.h); only the
+ *                             slot count is shape, the entries are values.
  *
  * Per object:
  *  POLC_IPV6  0 when no IPv6 packet can match a rule: the ipcache has no
@@ -43,6 +48,12 @@
 #endif
 #ifndef POLC_INGRESS_WILDCARD_LOOKUP
 #define POLC_INGRESS_WILDCARD_LOOKUP 1
+#endif
+#ifndef POLC_EGRESS_INLINE_ENTRIES
+#define POLC_EGRESS_INLINE_ENTRIES 0
+#endif
+#ifndef POLC_INGRESS_INLINE_ENTRIES
+#define POLC_INGRESS_INLINE_ENTRIES 0
 #endif
 #ifndef POLC_IPV6
 #define POLC_IPV6 1

@@ -50,38 +50,64 @@ static __always_inline struct polc_policy_value *polc_policy_entry(void *policy_
 	return bpf_map_lookup_elem(policy_map, &key);
 }
 
+/* What one candidate peer (the exact one or the wildcard) matched. */
+struct polc_policy_match {
+	__u8 verdict; /* POLC_VERDICT_*, 0 = nothing */
+	__u32 rule_id;
+};
+
+/* A deny from either candidate wins, else an allow from either (the exact
+ * peer's rule id first), else no match. */
+static __always_inline struct polc_policy_result
+polc_policy_combine(struct polc_policy_match exact, struct polc_policy_match wildcard)
+{
+	struct polc_policy_result result = {};
+
+	if (exact.verdict == POLC_VERDICT_DENY) {
+		result.verdict = POLC_VERDICT_DENY;
+		result.rule_id = exact.rule_id;
+	} else if (wildcard.verdict == POLC_VERDICT_DENY) {
+		result.verdict = POLC_VERDICT_DENY;
+		result.rule_id = wildcard.rule_id;
+	} else if (exact.verdict == POLC_VERDICT_ALLOW) {
+		result.verdict = POLC_VERDICT_ALLOW;
+		result.rule_id = exact.rule_id;
+	} else if (wildcard.verdict == POLC_VERDICT_ALLOW) {
+		result.verdict = POLC_VERDICT_ALLOW;
+		result.rule_id = wildcard.rule_id;
+	}
+	return result;
+}
+
+static __always_inline struct polc_policy_match
+polc_policy_match_of(struct polc_policy_value *value)
+{
+	struct polc_policy_match match = {};
+
+	if (value) {
+		match.verdict = value->verdict;
+		match.rule_id = value->rule_id;
+	}
+	return match;
+}
+
 /*
- * Looks up the exact peer identity and the wildcard: a deny from either
- * wins, else an allow from either (the exact peer's rule id first), else
- * no match. peer_lookup / wildcard_lookup = 0 skip a lookup that the
- * table has no entry for (compile-time constants, polc_features.h).
+ * Looks up the exact peer identity and the wildcard and combines them
+ * (polc_policy_combine). peer_lookup / wildcard_lookup = 0 skip a lookup
+ * that the table has no entry for (compile-time constants, polc_features.h).
  */
 static __always_inline struct polc_policy_result
 polc_policy_lookup(void *policy_map, __u32 peer_identity, const struct polc_packet *pkt,
 		   const int peer_lookup, const int wildcard_lookup)
 {
-	struct polc_policy_result result = {};
-	struct polc_policy_value *exact = 0, *wildcard = 0;
+	struct polc_policy_match exact = {}, wildcard = {};
 
 	if (peer_lookup)
-		exact = polc_policy_entry(policy_map, peer_identity, pkt);
+		exact = polc_policy_match_of(polc_policy_entry(policy_map, peer_identity, pkt));
 	if (wildcard_lookup)
-		wildcard = polc_policy_entry(policy_map, POLC_IDENTITY_ANY, pkt);
-
-	if (exact && exact->verdict == POLC_VERDICT_DENY) {
-		result.verdict = POLC_VERDICT_DENY;
-		result.rule_id = exact->rule_id;
-	} else if (wildcard && wildcard->verdict == POLC_VERDICT_DENY) {
-		result.verdict = POLC_VERDICT_DENY;
-		result.rule_id = wildcard->rule_id;
-	} else if (exact && exact->verdict == POLC_VERDICT_ALLOW) {
-		result.verdict = POLC_VERDICT_ALLOW;
-		result.rule_id = exact->rule_id;
-	} else if (wildcard && wildcard->verdict == POLC_VERDICT_ALLOW) {
-		result.verdict = POLC_VERDICT_ALLOW;
-		result.rule_id = wildcard->rule_id;
-	}
-	return result;
+		wildcard =
+		    polc_policy_match_of(polc_policy_entry(policy_map, POLC_IDENTITY_ANY, pkt));
+	return polc_policy_combine(exact, wildcard);
 }
 
 #endif /* POLC_LOOKUP_H */

@@ -82,6 +82,27 @@ struct polc_policy_value {
 	__u32 rule_id; /* index into the endpoint's rule list in the artifacts */
 };
 
+/*
+ * A policy table small enough to be compiled into the program as code
+ * (POLC_<DIR>_INLINE_ENTRIES, polc_inline_policy.h): its entries are
+ * read-only config in .rodata, set by the loader, instead of a map. A packet
+ * of peer `identity` matches when
+ *   (protocol & protocol_mask) == protocol and (dport & port_mask) == dport
+ * (protocol_mask 0: any protocol; port_mask 0: any port). The loader orders
+ * the slots by prefix length, longest first, so the first match is what the
+ * policy map's longest-prefix lookup returns. verdict 0 marks an unused slot.
+ */
+struct polc_inline_entry {
+	__u32 identity; /* host byte order; POLC_IDENTITY_ANY = wildcard peer */
+	__u8 protocol;
+	__u8 protocol_mask;
+	__u16 dport;	 /* network byte order, already masked */
+	__u16 port_mask; /* network byte order */
+	__u8 verdict;	 /* POLC_VERDICT_*, 0 = unused slot */
+	__u8 pad;
+	__u32 rule_id;
+};
+
 /* Conntrack: LRU hash keyed by the 5-tuple as the creating program saw it. */
 struct polc_ct_key {
 	__u32 saddr[4];
@@ -116,6 +137,7 @@ POLC_STRUCT_CHECK(struct polc_ipcache_key, 24);
 POLC_STRUCT_CHECK(struct polc_ipcache_value, 4);
 POLC_STRUCT_CHECK(struct polc_policy_key, 12);
 POLC_STRUCT_CHECK(struct polc_policy_value, 8);
+POLC_STRUCT_CHECK(struct polc_inline_entry, 16);
 POLC_STRUCT_CHECK(struct polc_ct_key, 40);
 POLC_STRUCT_CHECK(struct polc_ct_value, 24);
 

@@ -4,6 +4,7 @@
 // specializes it (the macros are documented in bpf/lib/polc_features.h).
 #include "polc/codegen/endpoint_program.h"
 
+#include <string>
 #include <string_view>
 
 namespace polc::codegen {
@@ -13,6 +14,15 @@ void appendMacro(std::string& out, std::string_view name, bool value) {
   out += "#define ";
   out += name;
   out += value ? " 1\n" : " 0\n";
+}
+
+// Only when the table is inline, so that the C of every other endpoint
+// stays as it was.
+void appendInlineEntries(std::string& out, std::string_view name, unsigned entries) {
+  if (entries == 0) return;
+  out += "#define ";
+  out += name;
+  out += " " + std::to_string(entries) + "\n";
 }
 
 void appendProgram(std::string& out, std::string_view comment, std::string_view name,
@@ -42,6 +52,8 @@ std::string emitEndpointC(const EndpointProgramSpec& spec) {
   appendMacro(out, "POLC_INGRESS_PEER_LOOKUP", spec.ingressPeerLookup);
   appendMacro(out, "POLC_INGRESS_WILDCARD_LOOKUP", spec.ingressWildcardLookup);
   appendMacro(out, "POLC_IPV6", spec.ipv6);
+  appendInlineEntries(out, "POLC_EGRESS_INLINE_ENTRIES", spec.egressInlineEntries);
+  appendInlineEntries(out, "POLC_INGRESS_INLINE_ENTRIES", spec.ingressInlineEntries);
   out += "\n#include \"polc_datapath.h\"\n\n";
   if (spec.egressProgram) {
     appendProgram(out, "Packets leaving the endpoint (tc ingress hook): egress policy.",

@@ -7,6 +7,7 @@
 #include "polc_structs.h"
 
 #include <algorithm>
+#include <bit>
 
 namespace polc::codegen {
 namespace {
@@ -31,6 +32,16 @@ DirectionShape shapeOf(const artifacts::PolicyTable& table) {
     (entry.identity == POLC_IDENTITY_ANY ? shape.wildcardLookup : shape.peerLookup) = true;
   }
   return shape;
+}
+
+// The slots of a direction's table compiled in as code, or 0 for its map.
+// Slot counts are powers of two so that endpoints with tables of similar
+// size share one object (unused slots never match).
+unsigned inlineEntriesOf(const artifacts::PolicyTable& table, const DirectionShape& shape,
+                         unsigned maxInlineEntries) {
+  if (!shape.peerLookup && !shape.wildcardLookup) return 0; // no lookup to replace
+  if (table.entries.empty() || table.entries.size() > maxInlineEntries) return 0;
+  return std::bit_ceil(static_cast<unsigned>(table.entries.size()));
 }
 
 // Whether an IPv6 packet (whose peer is WORLD without IPv6 in the ipcache)
@@ -69,8 +80,8 @@ EndpointProgramSpec specializeEndpoint(const artifacts::PolicyTable& ingress,
 }
 
 EndpointProgramSpec specializeEndpoint(const artifacts::PolicyTable& ingress,
-                                       const artifacts::PolicyTable& egress,
-                                       const NodeShape& node) {
+                                       const artifacts::PolicyTable& egress, const NodeShape& node,
+                                       unsigned maxInlineEntries) {
   EndpointProgramSpec spec;
   spec.endpoint = ingress.endpoint;
   spec.egressProgram = spec.ingressProgram = needsPrograms(ingress, egress);
@@ -81,6 +92,8 @@ EndpointProgramSpec specializeEndpoint(const artifacts::PolicyTable& ingress,
   spec.egressWildcardLookup = egressShape.wildcardLookup;
   spec.ingressPeerLookup = ingressShape.peerLookup;
   spec.ingressWildcardLookup = ingressShape.wildcardLookup;
+  spec.egressInlineEntries = inlineEntriesOf(egress, egressShape, maxInlineEntries);
+  spec.ingressInlineEntries = inlineEntriesOf(ingress, ingressShape, maxInlineEntries);
   // See POLC_IPV6: the verdict of every IPv6 packet must be fixed at
   // compile time, which needs equal isolation (with mixed isolation, IPv6
   // replies through the isolated direction depend on conntrack).

@@ -1,5 +1,6 @@
 #include "polc/driver/verify_build.h"
 
+#include "inline_policy.h"
 #include "libbpf_util.h"
 
 #include "polc/artifacts/manifest.h"
@@ -57,6 +58,9 @@ Status verifyObject(const fs::path& outDir, const std::string& object, const Obj
                                             use.identity);
       !set)
     return Error{object + ": " + set.error()};
+  // Shared by endpoints with different tables: verified with every slot live.
+  if (auto filled = runtime::fillInlineSlotsForVerification(handle.get()); !filled)
+    return Error{object + ": " + filled.error()};
   if (int result = bpf_object__load(handle.get()); result != 0)
     return Error{runtime::libbpfError("the verifier rejected " + object, result, log)};
   for (const auto& name : use.programs) {

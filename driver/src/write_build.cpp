@@ -230,8 +230,8 @@ Expected<BuildReport> writeBuild(const Compiled& compiled, const fs::path& reque
         (direction == ast::Direction::Ingress ? ep.ingressTable : ep.egressTable) = path;
       }
       // Specialized on the shape of its tables (bpf/lib/polc_features.h).
-      codegen::EndpointProgramSpec spec =
-          codegen::specializeEndpoint(endpointTables.ingress, endpointTables.egress, nodeShape);
+      codegen::EndpointProgramSpec spec = codegen::specializeEndpoint(
+          endpointTables.ingress, endpointTables.egress, nodeShape, options.maxInlineEntries);
       spec.identity = endpoint.identity;
       if (spec.egressProgram || spec.ingressProgram) {
         // Endpoints whose C is byte-identical share one source and one
@@ -246,6 +246,8 @@ Expected<BuildReport> writeBuild(const Compiled& compiled, const fs::path& reque
         ep.source = sources[found->second].path;
         ep.fromEndpointProgram = spec.egressProgram;
         ep.toEndpointProgram = spec.ingressProgram;
+        ep.ingressInline = spec.ingressInlineEntries != 0;
+        ep.egressInline = spec.egressInlineEntries != 0;
         withPrograms.push_back(
             {manifest.nodes.size(), nodeArtifacts.endpoints.size(), found->second});
         ++report.programs;

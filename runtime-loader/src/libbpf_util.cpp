@@ -1,5 +1,6 @@
 #include "libbpf_util.h"
 
+#include <algorithm>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
@@ -53,33 +54,63 @@ std::string libbpfError(const std::string& what, int negativeErrno, LibbpfLogCap
   return message;
 }
 
-Expected<bool> setReadOnlyConfig(bpf_object* object, std::string_view variable, uint32_t value) {
+namespace {
+
+struct ReadOnlyVariable {
+  bpf_map* rodata = nullptr;
+  uint32_t offset = 0;
+  uint32_t size = 0;
+};
+
+// Finds a .rodata global by name in the object's BTF.
+std::optional<ReadOnlyVariable> findReadOnlyVariable(bpf_object* object,
+                                                     std::string_view variable) {
   bpf_map* rodata = bpf_object__find_map_by_name(object, ".rodata");
   const btf* types = bpf_object__btf(object);
-  if (!rodata || !types) return false;
+  if (!rodata || !types) return std::nullopt;
   int sectionId = btf__find_by_name_kind(types, ".rodata", BTF_KIND_DATASEC);
-  if (sectionId < 0) return false;
+  if (sectionId < 0) return std::nullopt;
   const btf_type* section = btf__type_by_id(types, static_cast<uint32_t>(sectionId));
   const btf_var_secinfo* entries = btf_var_secinfos(section);
   for (uint16_t i = 0; i < btf_vlen(section); ++i) {
     const btf_type* var = btf__type_by_id(types, entries[i].type);
-    if (!var || variable != btf__name_by_offset(types, var->name_off)) continue;
-    if (entries[i].size != sizeof(value))
-      return Error{".rodata variable " + std::string(variable) + " has " +
-                   std::to_string(entries[i].size) + " bytes, expected " +
-                   std::to_string(sizeof(value))};
-    size_t size = 0;
-    const auto* initial = static_cast<const uint8_t*>(bpf_map__initial_value(rodata, &size));
-    if (!initial || entries[i].offset + sizeof(value) > size)
-      return Error{".rodata of the object is smaller than its BTF says"};
-    std::vector<uint8_t> data(initial, initial + size);
-    std::memcpy(data.data() + entries[i].offset, &value, sizeof(value));
-    if (int result = bpf_map__set_initial_value(rodata, data.data(), data.size()); result != 0)
-      return Error{"setting .rodata variable " + std::string(variable) + ": " +
-                   std::strerror(-result)};
-    return true;
+    if (var && variable == btf__name_by_offset(types, var->name_off))
+      return ReadOnlyVariable{rodata, entries[i].offset, entries[i].size};
   }
-  return false;
+  return std::nullopt;
+}
+
+} // namespace
+
+std::optional<size_t> readOnlyVariableSize(bpf_object* object, std::string_view variable) {
+  auto found = findReadOnlyVariable(object, variable);
+  if (!found) return std::nullopt;
+  return found->size;
+}
+
+Expected<bool> setReadOnlyBytes(bpf_object* object, std::string_view variable,
+                                std::span<const uint8_t> bytes) {
+  auto found = findReadOnlyVariable(object, variable);
+  if (!found) return false;
+  if (found->size != bytes.size())
+    return Error{".rodata variable " + std::string(variable) + " has " +
+                 std::to_string(found->size) + " bytes, expected " + std::to_string(bytes.size())};
+  size_t size = 0;
+  const auto* initial = static_cast<const uint8_t*>(bpf_map__initial_value(found->rodata, &size));
+  if (!initial || found->offset + bytes.size() > size)
+    return Error{".rodata of the object is smaller than its BTF says"};
+  std::vector<uint8_t> data(initial, initial + size);
+  std::copy(bytes.begin(), bytes.end(), data.begin() + found->offset);
+  if (int result = bpf_map__set_initial_value(found->rodata, data.data(), data.size()); result != 0)
+    return Error{"setting .rodata variable " + std::string(variable) + ": " +
+                 std::strerror(-result)};
+  return true;
+}
+
+Expected<bool> setReadOnlyConfig(bpf_object* object, std::string_view variable, uint32_t value) {
+  uint8_t bytes[sizeof value];
+  std::memcpy(bytes, &value, sizeof value);
+  return setReadOnlyBytes(object, variable, bytes);
 }
 
 } // namespace polc::runtime

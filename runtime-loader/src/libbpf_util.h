@@ -7,6 +7,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -44,5 +46,14 @@ std::string libbpfError(const std::string& what, int negativeErrno, LibbpfLogCap
 // object's BTF. Returns false when the object has no such variable (a
 // specialized program need not read every config value).
 Expected<bool> setReadOnlyConfig(bpf_object* object, std::string_view variable, uint32_t value);
+
+// The size in bytes of a global of the object's .rodata, or nullopt when the
+// object has no such variable.
+std::optional<size_t> readOnlyVariableSize(bpf_object* object, std::string_view variable);
+
+// Sets a global of the object's .rodata to `bytes` (exactly its size) before
+// bpf_object__load. Returns false when the object has no such variable.
+Expected<bool> setReadOnlyBytes(bpf_object* object, std::string_view variable,
+                                std::span<const uint8_t> bytes);
 
 } // namespace polc::runtime

@@ -1,5 +1,7 @@
 #include "load_transaction.h"
 
+#include "inline_policy.h"
+
 #include "bpffs.h"
 #include "load_steps.h"
 #include "node_pins.h"
@@ -244,6 +246,10 @@ Status LoadTransaction::collectEndpoints() {
     for (int direction = 0; direction < 2; ++direction)
       load.tableSha256[direction] = digestOf(load.tableFile[direction]);
     load.record.objectSha256 = digestOf(*endpoint.object);
+    // A table compiled in as code is part of the program: when it changes,
+    // the program is loaded again (the plan sees a different record).
+    if (endpoint.ingressInline) load.record.inlineTables.push_back(load.tableSha256[0]);
+    if (endpoint.egressInline) load.record.inlineTables.push_back(load.tableSha256[1]);
     load.record.identity = endpoint.identity;
     load.record.interface = endpoint.interface;
     for (const auto& program : load.programs) load.record.programs.push_back(program.name);
@@ -326,6 +332,8 @@ Status LoadTransaction::readTables() {
           request_.outDir / endpoint.tableFile[direction], endpoint.tableSha256[direction],
           [](const auto& j) { return artifacts::policyTableFromJson(j); });
       if (!table) return Error{table.error()};
+      if (direction == 0 ? endpoint.artifacts->ingressInline : endpoint.artifacts->egressInline)
+        endpoint.inlineTable[direction] = table->entries;
       auto contents = toMapContents(endpoint.artifacts->name + " " + kDirections[direction],
                                     toPolicyMapEntries(*table));
       if (!contents) return Error{contents.error()};
@@ -488,6 +496,20 @@ Status LoadTransaction::loadObject(EndpointLoad& endpoint) {
   if (!identitySet)
     return fail("endpoint " + name + ": object " + objectPath.string() + ": " +
                 identitySet.error());
+  // Tiny tables compiled in as code: their entries are .rodata too. (Their
+  // policy maps are filled all the same: status and reports read them.)
+  for (int direction = 0; direction < 2; ++direction) {
+    const auto which =
+        direction == 0 ? artifacts::Direction::Ingress : artifacts::Direction::Egress;
+    const bool inlined =
+        direction == 0 ? endpoint.artifacts->ingressInline : endpoint.artifacts->egressInline;
+    if ((inlineSlots(object.get(), which) != 0) != inlined)
+      return fail("endpoint " + name + ": object " + objectPath.string() + " does not match the " +
+                  "manifest: its " + std::string(toString(which)) + " table is " +
+                  (inlined ? "inline there" : "a map there"));
+    if (auto set = setInlineTable(object.get(), which, endpoint.inlineTable[direction]); !set)
+      return fail("endpoint " + name + ": object " + objectPath.string() + ": " + set.error());
+  }
   for (const auto* mapName : {artifacts::kMapIpcache, artifacts::kMapConntrack,
                               artifacts::kMapPolicyIngress, artifacts::kMapPolicyEgress}) {
     auto* map = bpf_object__find_map_by_name(object.get(), mapName);

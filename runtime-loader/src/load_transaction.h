@@ -59,8 +59,10 @@ struct EndpointLoad {
   ProgramPlan plan = ProgramPlan::Attach;
   BpfObjectPtr object;   // new programs (Attach, Replace)
   MapContents wanted[2]; // policy maps [ingress, egress] of the new revision
-  MapContents live[2];   // what the live policy maps hold
-  UniqueFd liveFd[2];    // the live policy maps, if pinned
+  // The entries of the tables the object compiles in as code, for its .rodata.
+  std::vector<artifacts::PolicyEntry> inlineTable[2];
+  MapContents live[2]; // what the live policy maps hold
+  UniqueFd liveFd[2];  // the live policy maps, if pinned
   loader::EndpointReport report;
 
   uint64_t entries(int direction) const {

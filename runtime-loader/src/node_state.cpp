@@ -46,10 +46,12 @@ Expected<std::optional<NodeState>> readNodeState(const fs::path& file) {
       state.tableSha256 = j.at("table_sha256").get<std::map<std::string, std::string>>();
     if (j.contains("endpoints"))
       for (const auto& [name, e] : j.at("endpoints").items())
-        state.endpoints[name] = {e.at("interface").get<std::string>(), e.at("ifindex").get<int>(),
+        state.endpoints[name] = {e.at("interface").get<std::string>(),
+                                 e.at("ifindex").get<int>(),
                                  e.at("identity").get<uint32_t>(),
                                  e.at("object_sha256").get<std::string>(),
-                                 e.at("programs").get<std::vector<std::string>>()};
+                                 e.at("programs").get<std::vector<std::string>>(),
+                                 e.value("inline_tables", std::vector<std::string>{})};
     auto journal = file;
     journal.replace_extension(".pending");
     if (fs::exists(journal, ec)) {
@@ -118,6 +120,8 @@ Status writeNodeState(const fs::path& stateDir, const NodeState& state) {
     out.key("object_sha256").value(e.objectSha256);
     out.key("programs");
     strings(out, e.programs);
+    out.key("inline_tables");
+    strings(out, e.inlineTables);
     out.endObject();
   }
   out.endObject();

@@ -35,6 +35,9 @@ struct EndpointRecord {
   uint32_t identity = 0;
   std::string objectSha256;
   std::vector<std::string> programs; // names, sorted
+  // The digests of the tables the object compiles in as code (ingress
+  // first): part of the program, like its object.
+  std::vector<std::string> inlineTables;
   bool operator==(const EndpointRecord&) const = default;
 };
 

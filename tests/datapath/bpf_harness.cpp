@@ -1,5 +1,6 @@
 #include "bpf_harness.h"
 
+#include "inline_policy.h"
 #include "libbpf_util.h"
 #include "polc/artifacts/manifest.h"
 
@@ -157,6 +158,15 @@ polc_policy_key policyKey(const PolicyEntry& entry) {
   return key;
 }
 
+artifacts::PolicyEntry tableEntry(const PolicyEntry& entry) {
+  return artifacts::PolicyEntry{.identity = entry.identity,
+                                .protocol = entry.protocol.value_or(0),
+                                .port = entry.port,
+                                .portPrefixBits = static_cast<uint8_t>(entry.portPrefixBits),
+                                .verdict = static_cast<artifacts::Verdict>(entry.verdict),
+                                .ruleId = entry.ruleId};
+}
+
 Expected<polc_ipcache_key> ipcacheKey(std::string_view prefix) {
   std::string address(prefix.substr(0, prefix.find('/')));
   polc_ipcache_key key{};
@@ -194,7 +204,8 @@ BpfHarness::BpfHarness(BpfHarness&&) noexcept = default;
 BpfHarness& BpfHarness::operator=(BpfHarness&&) noexcept = default;
 BpfHarness::~BpfHarness() = default;
 
-Expected<BpfHarness> BpfHarness::load(const fs::path& objectPath, uint32_t endpointIdentity) {
+Expected<BpfHarness> BpfHarness::load(const fs::path& objectPath, uint32_t endpointIdentity,
+                                      const InlineTables& inlineTables) {
   LibbpfLogCapture log;
   std::unique_ptr<bpf_object, ObjectCloser> object(
       bpf_object__open_file(objectPath.c_str(), nullptr));
@@ -206,6 +217,10 @@ Expected<BpfHarness> BpfHarness::load(const fs::path& objectPath, uint32_t endpo
   auto identitySet = runtime::setReadOnlyConfig(object.get(), artifacts::kConfigEndpointIdentity,
                                                 endpointIdentity);
   if (!identitySet) return Error{objectPath.string() + ": " + identitySet.error()};
+  for (auto [direction, entries] : {std::pair{artifacts::Direction::Ingress, &inlineTables.ingress},
+                                    std::pair{artifacts::Direction::Egress, &inlineTables.egress}})
+    if (auto set = runtime::setInlineTable(object.get(), direction, *entries); !set)
+      return Error{objectPath.string() + ": " + set.error()};
   if (int error = bpf_object__load(object.get()); error != 0) {
     return Error{"bpf_object__load " + objectPath.string() + ": " + errnoText(-error) + "\n" +
                  log.text()};
@@ -213,12 +228,14 @@ Expected<BpfHarness> BpfHarness::load(const fs::path& objectPath, uint32_t endpo
   return BpfHarness(std::move(object));
 }
 
-Expected<BpfHarness> BpfHarness::build(const codegen::EndpointProgramSpec& spec) {
+Expected<BpfHarness> BpfHarness::build(const codegen::EndpointProgramSpec& spec,
+                                       const InlineTables& inlineTables) {
   auto workDir = TempDir::create("polc-datapath");
   if (!workDir) return Error{workDir.error()};
   auto object = buildEndpointObject(spec, workDir->path());
   if (!object) return Error{object.error()};
-  return load(*object, spec.identity); // the kernel holds the programs; the files may go
+  return load(*object, spec.identity,
+              inlineTables); // the kernel holds the programs; the files may go
 }
 
 Expected<int> BpfHarness::mapFd(std::string_view name) const {

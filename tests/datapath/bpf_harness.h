@@ -3,6 +3,7 @@
 // BPF_PROG_TEST_RUN. Needs root (CAP_BPF, CAP_NET_ADMIN) but no interfaces.
 #pragma once
 
+#include "polc/artifacts/tables.h"
 #include "polc/codegen/endpoint_program.h"
 #include "polc/support/expected.h"
 #include "polc_structs.h"
@@ -14,6 +15,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 struct bpf_object;
 
@@ -53,6 +55,13 @@ struct PolicyEntry {
   uint32_t ruleId = 0;
 };
 polc_policy_key policyKey(const PolicyEntry&);
+artifacts::PolicyEntry tableEntry(const PolicyEntry&);
+
+// The tables of the directions an object compiles in as code
+// (EndpointProgramSpec::*InlineEntries): set in .rodata before loading.
+struct InlineTables {
+  std::vector<artifacts::PolicyEntry> ingress, egress;
+};
 
 // "10.0.0.0/8", "fd00::1/128"; a bare address is a host prefix.
 Expected<polc_ipcache_key> ipcacheKey(std::string_view prefix);
@@ -67,9 +76,11 @@ public:
   // Opens and loads (verifies) every program of the object, with the
   // endpoint identity set in its .rodata the way the loader sets it.
   static Expected<BpfHarness> load(const std::filesystem::path& object,
-                                   uint32_t endpointIdentity = 0);
+                                   uint32_t endpointIdentity = 0,
+                                   const InlineTables& inlineTables = {});
   // Emits, compiles and loads the endpoint in a temporary directory.
-  static Expected<BpfHarness> build(const codegen::EndpointProgramSpec&);
+  static Expected<BpfHarness> build(const codegen::EndpointProgramSpec&,
+                                    const InlineTables& inlineTables = {});
 
   BpfHarness(BpfHarness&&) noexcept;
   BpfHarness& operator=(BpfHarness&&) noexcept;

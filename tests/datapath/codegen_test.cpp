@@ -273,13 +273,35 @@ TEST(SpecializeEndpoint, OpenDirectionLooksUpDeniesOnly) {
 }
 
 // Endpoints whose tables have the same shape share one object, whatever
-// their peers and ports.
+// their peers and ports; an inline table's shape is its slot count, a power
+// of two.
 TEST(SpecializeEndpoint, OnlyTheShapeCounts) {
   auto a = specializeEndpoint(table(kIn, true, {entry(400, kAllow, 6)}), table(kEg, false),
                               ipcache(false));
-  auto b = specializeEndpoint(table(kIn, true, {entry(500, kAllow, 17), entry(501, kDeny)}),
-                              table(kEg, false), ipcache(false));
+  auto b = specializeEndpoint(table(kIn, true, {entry(500, kDeny, 17)}), table(kEg, false),
+                              ipcache(false));
   EXPECT_EQ(emitEndpointC(a), emitEndpointC(b));
+  auto three = specializeEndpoint(
+      table(kIn, true, {entry(400, kAllow, 6), entry(401, kAllow, 6), entry(402, kDeny)}),
+      table(kEg, false), NodeShape{}, 4);
+  auto four = specializeEndpoint(table(kIn, true,
+                                       {entry(500, kAllow, 17), entry(501, kAllow, 6),
+                                        entry(502, kAllow, 6), entry(503, kDeny)}),
+                                 table(kEg, false), NodeShape{}, 4);
+  EXPECT_EQ(three.ingressInlineEntries, 4u);
+  EXPECT_EQ(emitEndpointC(three), emitEndpointC(four));
+  EXPECT_NE(emitEndpointC(a), emitEndpointC(three));
+}
+
+TEST(SpecializeEndpoint, InlineMaxBoundsTheInlineTables) {
+  auto in = table(kIn, true, {entry(400, kAllow, 6), entry(401, kAllow, 6)});
+  EXPECT_EQ(specializeEndpoint(in, table(kEg, false), NodeShape{}, 2).ingressInlineEntries, 2u);
+  EXPECT_EQ(specializeEndpoint(in, table(kEg, false), NodeShape{}, 1).ingressInlineEntries, 0u);
+  EXPECT_EQ(specializeEndpoint(in, table(kEg, false), NodeShape{}, 0).ingressInlineEntries, 0u);
+  // A direction that looks nothing up has nothing to compile in.
+  EXPECT_EQ(specializeEndpoint(table(kIn, false), table(kEg, true), NodeShape{}, 8)
+                .ingressInlineEntries,
+            0u);
 }
 } // namespace
 } // namespace polc::codegen

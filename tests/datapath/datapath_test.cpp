@@ -652,6 +652,8 @@ std::vector<std::pair<const char*, std::vector<uint8_t>>> equivalencePackets() {
       {in, PacketBuilder::ipv4(peer, ep).tcp(40001, 80).build()},
       {out, PacketBuilder::ipv4(ep, peer).tcp(80, 40001).build()},
       {in, PacketBuilder::ipv4(peer, ep).tcp(40002, 22).build()},
+      {in, PacketBuilder::ipv4(peer, ep).tcp(40008, 81).build()},
+      {in, PacketBuilder::ipv4(peer, ep).tcp(40009, 96).build()},
       {out, PacketBuilder::ipv4(ep, peer).udp(5000, 53).build()},
       {in, PacketBuilder::ipv4(peer, ep).udp(53, 5000).build()},
       {in, PacketBuilder::ipv4(kInternet, ep).tcp(40003, 80).build()},
@@ -676,7 +678,18 @@ std::vector<std::pair<const char*, std::vector<uint8_t>>> equivalencePackets() {
   };
 }
 
+// More entries than even --inline-max 8 compiles in as code.
+std::vector<PolicyEntry> tooManyToInline() {
+  std::vector<PolicyEntry> entries{allow(kPeerIdentity, kTcp, 80)};
+  for (uint16_t port = 1000; entries.size() <= 8; ++port)
+    entries.push_back(allow(kPeerIdentity, kTcp, port));
+  return entries;
+}
+
+// Every specialization, inline tables included, decides every packet as the
+// full program with its maps does.
 TEST_F(DatapathTest, SpecializedProgramsDecideAsTheFullProgram) {
+  const PolicyEntry anyProtocol{.identity = kPeerIdentity, .protocol = std::nullopt, .ruleId = 5};
   const std::vector<TableCase> cases{
       {"both isolated, peer entries (no IPv6)",
        true,
@@ -691,27 +704,41 @@ TEST_F(DatapathTest, SpecializedProgramsDecideAsTheFullProgram) {
        {allow(kPeerIdentity, kTcp, 80), deny(kPeerIdentity, kTcp, 22)}},
       {"world entry keeps IPv6", true, true, {allow(POLC_IDENTITY_WORLD, kUdp, 53)}, {}},
       {"both open with a deny (no IPv6)", false, false, {}, {deny(kPeerIdentity, kTcp, 22)}},
+      {"prefix lengths: the longest wins, a wildcard deny wins",
+       true,
+       true,
+       {allow(kPeerIdentity, kUdp, 53)},
+       {allow(kPeerIdentity, kTcp, 80), deny(kPeerIdentity, kTcp, 80, 12),
+        allow(kPeerIdentity, kTcp, 0, 0), anyProtocol, deny(POLC_IDENTITY_ANY, kUdp, 53),
+        allow(POLC_IDENTITY_ANY, kIcmp, 0, 0)}},
+      {"a table too big to inline", false, true, {}, tooManyToInline()},
   };
   artifacts::Ipcache ipcache;
   ipcache.entries = {{.family = 4, .address = "10.0.0.1", .prefixLength = 32, .identity = 300},
                      {.family = 4, .address = "10.0.0.2", .prefixLength = 32, .identity = 400}};
   for (const auto& tableCase : cases) {
-    auto specialized =
-        codegen::specializeEndpoint(artifactsTable("web-1", artifacts::Direction::Ingress,
-                                                   tableCase.ingressIsolated, tableCase.ingress),
-                                    artifactsTable("web-1", artifacts::Direction::Egress,
-                                                   tableCase.egressIsolated, tableCase.egress),
-                                    ipcache);
+    auto ingress = artifactsTable("web-1", artifacts::Direction::Ingress, tableCase.ingressIsolated,
+                                  tableCase.ingress);
+    auto egress = artifactsTable("web-1", artifacts::Direction::Egress, tableCase.egressIsolated,
+                                 tableCase.egress);
+    auto specialized = codegen::specializeEndpoint(ingress, egress, ipcache);
     ASSERT_TRUE(specialized.egressProgram) << tableCase.name;
+    // polc build --inline-max 8: every table here but the last is inline.
+    auto inlined = codegen::specializeEndpoint(ingress, egress, codegen::nodeShapeOf(ipcache), 8);
+    auto full = specialized;
+    full.egressPeerLookup = full.egressWildcardLookup = true;
+    full.ingressPeerLookup = full.ingressWildcardLookup = true;
+    full.ipv6 = true;
+    full.egressInlineEntries = full.ingressInlineEntries = 0;
+    auto withMaps = specialized; // the same shape, tables in their maps
+    withMaps.egressInlineEntries = withMaps.ingressInlineEntries = 0;
     std::vector<std::vector<int>> verdicts;
-    for (auto spec : {specialized, specialized}) {
-      if (verdicts.empty()) { // the full program first
-        spec.egressPeerLookup = spec.egressWildcardLookup = true;
-        spec.ingressPeerLookup = spec.ingressWildcardLookup = true;
-        spec.ipv6 = true;
-      }
-      auto loaded = BpfHarness::build(spec);
-      ASSERT_TRUE(loaded) << loaded.error();
+    for (const auto& spec : {full, specialized, withMaps, inlined}) {
+      InlineTables inlineTables;
+      if (spec.ingressInlineEntries != 0) inlineTables.ingress = ingress.entries;
+      if (spec.egressInlineEntries != 0) inlineTables.egress = egress.entries;
+      auto loaded = BpfHarness::build(spec, inlineTables);
+      ASSERT_TRUE(loaded) << tableCase.name << ": " << loaded.error();
       harness_.emplace(std::move(*loaded));
       ASSERT_TRUE(harness_->setIdentity(kEndpoint, kEndpointIdentity));
       ASSERT_TRUE(harness_->setIdentity(kPeer, kPeerIdentity));
@@ -722,7 +749,11 @@ TEST_F(DatapathTest, SpecializedProgramsDecideAsTheFullProgram) {
     }
     EXPECT_EQ(verdicts[0], verdicts[1]) << tableCase.name << ":\n"
                                         << codegen::emitEndpointC(specialized);
+    EXPECT_EQ(verdicts[0], verdicts[2]) << tableCase.name << " (tables in maps)";
+    EXPECT_EQ(verdicts[0], verdicts[3]) << tableCase.name << " (inline up to 8 entries):\n"
+                                        << codegen::emitEndpointC(inlined);
   }
 }
+
 } // namespace
 } // namespace polc::testing

@@ -33,6 +33,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -40,6 +41,7 @@
 #include <sstream>
 #include <string>
 #include <tuple>
+#include <vector>
 
 namespace polc::difftest {
 namespace {
@@ -81,10 +83,13 @@ bool kernelRequired() {
 // tables), so every variant of bpf/lib/polc_features.h meets the evaluator.
 // The identity does not take part in the verdict (polc_handle_packet ignores
 // it), so by default one object per distinct C serves every endpoint;
-// --exact-objects compiles one per (identity, C) to check that too.
+// --exact-objects compiles one per (identity, C) to check that too. Tables
+// compiled in as code are .rodata, set at load: one loaded object per
+// distinct inline table, all from the same compiled file.
 struct ObjectShape {
   uint32_t identity = 0;
   std::string source;
+  std::vector<artifacts::PolicyEntry> inlineIngress, inlineEgress;
   auto operator<=>(const ObjectShape&) const = default;
 };
 
@@ -96,20 +101,49 @@ public:
                                              const artifacts::PolicyTable& ingress,
                                              const artifacts::PolicyTable& egress,
                                              const artifacts::Ipcache& ipcache, Stats& stats) {
-    codegen::EndpointProgramSpec spec = codegen::specializeEndpoint(ingress, egress, ipcache);
+    // Half the endpoints get inline tables of up to 8 entries (polc build
+    // --inline-max 8), so that larger inline tables meet the evaluator too.
+    const unsigned maxInline = endpoint.identity % 2 ? 8 : codegen::kMaxInlineEntries;
+    codegen::EndpointProgramSpec spec =
+        codegen::specializeEndpoint(ingress, egress, codegen::nodeShapeOf(ipcache), maxInline);
     spec.identity = exact_ ? endpoint.identity : 256;
     // Both programs even where the build attaches none (then both pass all).
     spec.egressProgram = spec.ingressProgram = true;
-    ObjectShape shape{exact_ ? endpoint.identity : 0, codegen::emitEndpointC(spec)};
+    testing::InlineTables inlineTables;
+    if (spec.ingressInlineEntries != 0) inlineTables.ingress = ingress.entries;
+    if (spec.egressInlineEntries != 0) inlineTables.egress = egress.entries;
+    ObjectShape shape{exact_ ? endpoint.identity : 0, codegen::emitEndpointC(spec),
+                      inlineTables.ingress, inlineTables.egress};
     if (auto found = objects_.find(shape); found != objects_.end()) return &found->second;
-    auto harness = testing::BpfHarness::build(spec);
+    auto object = compiled(shape.source, spec, stats);
+    if (!object) return Error{object.error()};
+    auto harness = testing::BpfHarness::load(*object, spec.identity, inlineTables);
     if (!harness) return Error{harness.error()};
-    ++stats.objects;
-    return &objects_.emplace(shape, std::move(*harness)).first->second;
+    // Every loaded object holds its own conntrack map (tens of MB): keep
+    // one per C, and only the latest of those with inline tables.
+    if (!inlineTables.ingress.empty() || !inlineTables.egress.empty())
+      std::erase_if(objects_, [](const auto& cached) {
+        return !cached.first.inlineIngress.empty() || !cached.first.inlineEgress.empty();
+      });
+    return &objects_.emplace(std::move(shape), std::move(*harness)).first->second;
   }
 
 private:
+  Expected<std::filesystem::path> compiled(const std::string& source,
+                                           const codegen::EndpointProgramSpec& spec, Stats& stats) {
+    if (auto found = compiled_.find(source); found != compiled_.end()) return found->second.second;
+    auto dir = testing::TempDir::create("polc-difftest");
+    if (!dir) return Error{dir.error()};
+    auto object = testing::buildEndpointObject(spec, dir->path());
+    if (!object) return Error{object.error()};
+    ++stats.objects;
+    auto path = *object;
+    compiled_.emplace(source, std::pair{std::move(*dir), path});
+    return path;
+  }
+
   bool exact_;
+  std::map<std::string, std::pair<testing::TempDir, std::filesystem::path>> compiled_;
   std::map<ObjectShape, testing::BpfHarness> objects_;
 };
 

@@ -3,9 +3,12 @@
 # exchanging data across `polc load` of a revision that still allows it loses
 # nothing and is not reset (conntrack is shared across revisions), while a
 # live connection the new revision forbids stops (every forward packet meets
-# the policy in force). Both reload paths: a revision that changes only
-# table contents (maps updated in place, programs untouched) and one that
-# changes programs (loaded beside the old ones, swapped in on the hooks).
+# the policy in force). Every reload path: a revision that changes only
+# table contents (maps updated in place, programs untouched; built with
+# --inline-max 0 so that the tables are maps), one that changes programs
+# (loaded beside the old ones, swapped in on the hooks), and one that
+# changes a table compiled in as code (the program is loaded again with the
+# new entries in its read-only config).
 #
 # usage: reload_live.sh POLC NETPROBE SOURCE_DIR
 # Exit 77 (skipped) without root or BPF, unless POLC_REQUIRE_KERNEL=1.
@@ -57,10 +60,16 @@ echo "# lab $prefix"
 must "$polc" lab up "$topology" --prefix "$prefix" > "$work/lab.log"
 for endpoint in "${!address[@]}"; do serve "$endpoint" --tcp 80,81,5432,5433; done
 wait_servers_ready ${#address[@]}
-for revision in v1:examples/policies/shop.pol tables:tests/e2e/reload/shop-tables.pol \
-  v2:tests/e2e/reload/shop-v2.pol; do
+for revision in v1:examples/policies/shop.pol tables:tests/e2e/reload/shop-tables.pol; do
+  must "$polc" build "$source_dir/${revision#*:}" --topology "$topology" -o "$work/${revision%%:*}" \
+    --inline-max 0 --quiet
+done
+for revision in v2:tests/e2e/reload/shop-v2.pol v1-inline:examples/policies/shop.pol \
+  tables-inline:tests/e2e/reload/shop-tables.pol; do
   must "$polc" build "$source_dir/${revision#*:}" --topology "$topology" -o "$work/${revision%%:*}" --quiet
 done
+check "shop's tables are compiled in as code by default" 0 grep -q '"inline_tables": \[' \
+  "$work/v1-inline/manifest.json"
 must "$polc" load "$work/v1" "${placement[@]}" > /dev/null
 
 echo "# the same revision again: nothing to do"
@@ -103,6 +112,29 @@ echo "  kept connection: $result"
 check "the allowed connection lost nothing across the program swap" 0 grep -q '^ok [0-9]' <<< "$result"
 expect allowed frontend-1 tcp "${address[web-1]}" 81
 expect blocked db-1 tcp "${address[frontend-1]}" 80
+check "status in sync" 0 "$polc" status "${placement[@]}"
+
+echo "# a change to a table compiled in as code, while connections run"
+must "$polc" load "$work/v1-inline" "${placement[@]}" > /dev/null
+stream kept3 frontend-1 web-1 80   # still allowed
+stream forbidden3 web-1 db-1 5432 # forbidden by web-1's new inline egress table
+sleep 1
+check "both connections exchange data under v1" 0 bash -c \
+  "kill -0 ${stream_pid[kept3]} && kill -0 ${stream_pid[forbidden3]}"
+before=$(filters pw-web1)
+must "$polc" load "$work/tables-inline" "${placement[@]}" > "$work/tables-inline.log"
+cat "$work/tables-inline.log"
+check "web-1's programs loaded again with its new tables" 0 \
+  grep -q '^  web-1  pw-web1  replaced' "$work/tables-inline.log"
+check "web-1 runs other program ids" 1 test "$before" = "$(filters pw-web1)"
+sleep 3
+check "the forbidden connection stopped" 0 bash -c \
+  "! kill -0 ${stream_pid[forbidden3]} 2> /dev/null && grep -q '^stalled' '$work/stream-forbidden3.log'"
+stream_stop kept3
+echo "  kept connection: $result"
+check "the allowed connection lost nothing across the reload" 0 grep -q '^ok [0-9]' <<< "$result"
+expect allowed frontend-1 tcp "${address[web-1]}" 81 # newly allowed (3 entries: a map again)
+expect blocked web-1 tcp "${address[db-1]}" 5432
 check "status in sync" 0 "$polc" status "${placement[@]}"
 
 must "$polc" unload --pin-root "$pin_root" --state-dir "$state_dir" > /dev/null

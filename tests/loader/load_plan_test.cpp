@@ -60,7 +60,10 @@ TEST(LoadPlan, AnyChangeToWhatRunsReplacesThePrograms) {
   recreated.ifindex = 8;
   auto fewerPrograms = record("pa", "o1");
   fewerPrograms.programs = {"polc_to_ep"};
-  for (const auto& changed : {otherObject, otherIdentity, recreated, fewerPrograms})
+  auto otherInlineTable = record("pa", "o1"); // a table compiled in as code changed
+  otherInlineTable.inlineTables = {"sha256-of-the-new-ingress-table"};
+  for (const auto& changed :
+       {otherObject, otherIdentity, recreated, fewerPrograms, otherInlineTable})
     EXPECT_EQ(planLoad(previous, {{"a", changed}}, {"a"}).endpoints[0].programs,
               ProgramPlan::Replace);
 }

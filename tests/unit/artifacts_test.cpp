@@ -69,6 +69,30 @@ TEST_F(ManifestOnDisk, RoundTripsAndVerifies) {
   EXPECT_TRUE(verifyManifest(dir, *read));
 }
 
+TEST_F(ManifestOnDisk, InlineTablesRoundTripAndUnknownOnesAreRefused) {
+  manifest.nodes[0].endpoints[0].ingressInline = true;
+  auto json = toJson(manifest);
+  EXPECT_EQ(json["nodes"][0]["endpoints"][0]["inline_tables"], nlohmann::json::array({"ingress"}));
+  auto back = manifestFromJson(json);
+  ASSERT_TRUE(back) << back.error();
+  EXPECT_EQ(*back, manifest);
+  json["nodes"][0]["endpoints"][0]["inline_tables"] = {"sideways"};
+  auto refused = manifestFromJson(json);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().find("unknown inline table \"sideways\""), std::string::npos)
+      << refused.error();
+}
+
+TEST_F(ManifestOnDisk, AnOlderSchemaIsRefusedWithBothNumbers) {
+  auto json = toJson(manifest);
+  json["schema"] = 2; // its loader would not fill inline tables
+  auto refused = manifestFromJson(json);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().find("manifest schema 2 is not supported (this polc reads schema 3)"),
+            std::string::npos)
+      << refused.error();
+}
+
 TEST_F(ManifestOnDisk, TamperedAndMissingFilesAreNamed) {
   ASSERT_TRUE(writeFile(dir / "nodes/n/endpoints/e/ingress.json", "changed\n"));
   fs::remove(dir / "nodes/n/ipcache.json");

@@ -19,7 +19,9 @@ namespace polc::artifacts {
 // 2: generated C under sources/, shared between endpoints; the loader sets
 // the endpoint identity in the object's .rodata (a schema-1 loader would not);
 // input digests.
-inline constexpr int kManifestSchema = 2;
+// 3: inline_tables: tables compiled in as code, whose entries the loader
+// sets in the object's .rodata (a schema-2 loader would leave them empty).
+inline constexpr int kManifestSchema = 3;
 
 // Names fixed by the datapath (bpf/lib) that the loader looks up.
 inline constexpr const char* kProgFromEndpoint = "polc_from_ep"; // tc ingress hook
@@ -31,6 +33,10 @@ inline constexpr const char* kMapPolicyEgress = "polc_policy_eg";
 // Read-only config (.rodata) that the loader sets before loading an object:
 // the endpoint's identity, from the manifest (EndpointArtifacts::identity).
 inline constexpr const char* kConfigEndpointIdentity = "polc_endpoint_identity";
+// The slots of a table compiled in as code (EndpointArtifacts::*Inline): an
+// array of struct polc_inline_entry that the loader fills from the table.
+inline constexpr const char* kConfigInlineIngress = "polc_inline_policy_in";
+inline constexpr const char* kConfigInlineEgress = "polc_inline_policy_eg";
 
 struct EndpointArtifacts {
   std::string name;
@@ -42,6 +48,10 @@ struct EndpointArtifacts {
   std::string source;                // generated C
   std::string ingressTable;          // PolicyTable JSON
   std::string egressTable;
+  // The object compiles the table in as code (kConfigInline*): a change to
+  // it means loading the program again, not updating its map.
+  bool ingressInline = false;
+  bool egressInline = false;
   bool operator==(const EndpointArtifacts&) const = default;
 };
 

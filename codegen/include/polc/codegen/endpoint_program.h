@@ -30,6 +30,10 @@ struct EndpointProgramSpec {
   bool ingressPeerLookup = true;
   bool ingressWildcardLookup = true;
   bool ipv6 = true; // false: every IPv6 verdict is fixed (see POLC_IPV6)
+  // 0: the direction's lookups go to its policy map. N > 0: its table is
+  // compiled in as code, N slots of .rodata the loader fills (POLC_<DIR>_INLINE_ENTRIES).
+  unsigned egressInlineEntries = 0;
+  unsigned ingressInlineEntries = 0;
 };
 
 // Deterministic C text for the endpoint (no timestamps, no paths, no name or

@@ -18,10 +18,16 @@ struct NodeShape {
 };
 NodeShape nodeShapeOf(const artifacts::Ipcache& ipcache);
 
+// By default, tables of at most this many entries are compiled in as code
+// instead of looked up in their map (bench/codegen compares the two).
+inline constexpr unsigned kMaxInlineEntries = 2;
+
 // The features of bpf/lib/polc_features.h the endpoint's tables call for
 // (its identity is left to the caller: it is load-time config).
+// Tables of at most maxInlineEntries entries are compiled in as code (0: none).
 EndpointProgramSpec specializeEndpoint(const artifacts::PolicyTable& ingress,
-                                       const artifacts::PolicyTable& egress, const NodeShape& node);
+                                       const artifacts::PolicyTable& egress, const NodeShape& node,
+                                       unsigned maxInlineEntries = kMaxInlineEntries);
 // The same for a single endpoint.
 EndpointProgramSpec specializeEndpoint(const artifacts::PolicyTable& ingress,
                                        const artifacts::PolicyTable& egress,

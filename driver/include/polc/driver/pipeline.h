@@ -3,6 +3,7 @@
 // Each step stops the pipeline when it reported errors.
 #pragma once
 
+#include "polc/codegen/specialize_endpoint.h"
 #include "polc/diagnostics/diagnostics.h"
 #include "polc/ir/ir.h"
 #include "polc/passes/table_stats.h"
@@ -57,6 +58,9 @@ struct BuildOptions {
   // from); nullopt: no cache. See defaultCacheDir().
   std::optional<std::filesystem::path> cacheDir;
   bool progress = false; // "compiling objects 3/12" on stderr for long builds
+  // Tables of at most this many entries are compiled in as code rather than
+  // looked up in a map; 0: every table is a map.
+  unsigned maxInlineEntries = codegen::kMaxInlineEntries;
 };
 
 // $XDG_CACHE_HOME/polc, else $HOME/.cache/polc; nullopt when neither is set.

@@ -8,6 +8,8 @@
 #define POLC_INGRESS_PEER_LOOKUP 1
 #define POLC_INGRESS_WILDCARD_LOOKUP 0
 #define POLC_IPV6 1
+#define POLC_EGRESS_INLINE_ENTRIES 1
+#define POLC_INGRESS_INLINE_ENTRIES 1
 
 #include "polc_datapath.h"
 

@@ -8,6 +8,7 @@
 #define POLC_INGRESS_PEER_LOOKUP 1
 #define POLC_INGRESS_WILDCARD_LOOKUP 0
 #define POLC_IPV6 0
+#define POLC_INGRESS_INLINE_ENTRIES 2
 
 #include "polc_datapath.h"
 

@@ -1,0 +1,90 @@
+#include "inline_policy.h"
+
+#include "libbpf_util.h"
+#include "polc/artifacts/manifest.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <span>
+#include <string>
+
+namespace polc::runtime {
+namespace {
+
+const char* slotsVariable(artifacts::Direction direction) {
+  return direction == artifacts::Direction::Ingress ? artifacts::kConfigInlineIngress
+                                                    : artifacts::kConfigInlineEgress;
+}
+
+polc_inline_entry inlineEntryOf(const artifacts::PolicyEntry& entry) {
+  polc_inline_entry slot{};
+  slot.identity = entry.identity;
+  slot.verdict = static_cast<__u8>(entry.verdict);
+  slot.rule_id = entry.ruleId;
+  if (entry.protocol == 0) return slot; // any protocol, any port: masks 0
+  slot.protocol = entry.protocol;
+  slot.protocol_mask = 0xff;
+  unsigned bits = std::min<unsigned>(entry.portPrefixBits, 16);
+  uint16_t mask = bits == 0 ? 0 : static_cast<uint16_t>(0xffffu << (16 - bits));
+  slot.port_mask = htons(mask);
+  slot.dport = htons(static_cast<uint16_t>(entry.port & mask));
+  return slot;
+}
+
+} // namespace
+
+Expected<std::vector<polc_inline_entry>>
+toInlineEntries(const std::vector<artifacts::PolicyEntry>& entries, size_t slots) {
+  if (entries.size() > slots)
+    return Error{"the table has " + std::to_string(entries.size()) +
+                 " entries but the program has " + std::to_string(slots) + " inline slots"};
+  std::vector<const artifacts::PolicyEntry*> ordered;
+  for (const auto& entry : entries) ordered.push_back(&entry);
+  // Within one prefix length at most one entry of a peer can match (they
+  // would have the same key), so longest first makes the first match the
+  // longest-prefix match.
+  std::stable_sort(ordered.begin(), ordered.end(), [](const auto* a, const auto* b) {
+    return a->keyPrefixLength() > b->keyPrefixLength();
+  });
+  std::vector<polc_inline_entry> result(slots); // verdict 0: unused
+  for (size_t i = 0; i < ordered.size(); ++i) result[i] = inlineEntryOf(*ordered[i]);
+  return result;
+}
+
+size_t inlineSlots(bpf_object* object, artifacts::Direction direction) {
+  auto size = readOnlyVariableSize(object, slotsVariable(direction));
+  return size ? *size / sizeof(polc_inline_entry) : 0;
+}
+
+Status setInlineTable(bpf_object* object, artifacts::Direction direction,
+                      const std::vector<artifacts::PolicyEntry>& entries) {
+  size_t slots = inlineSlots(object, direction);
+  if (slots == 0) return okStatus();
+  auto filled = toInlineEntries(entries, slots);
+  if (!filled) return Error{std::string(toString(direction)) + " table: " + filled.error()};
+  auto bytes = std::as_bytes(std::span(*filled));
+  auto set =
+      setReadOnlyBytes(object, slotsVariable(direction),
+                       std::span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
+  if (!set) return Error{set.error()};
+  return okStatus();
+}
+
+Status fillInlineSlotsForVerification(bpf_object* object) {
+  for (auto direction : {artifacts::Direction::Ingress, artifacts::Direction::Egress}) {
+    std::vector<artifacts::PolicyEntry> entries;
+    for (size_t i = 0; i < inlineSlots(object, direction); ++i)
+      entries.push_back(artifacts::PolicyEntry{
+          .identity = i % 2 ? POLC_IDENTITY_ANY : POLC_IDENTITY_FIRST_ENDPOINT + uint32_t(i),
+          .protocol = 6,
+          .port = static_cast<uint16_t>(1000 + i),
+          .portPrefixBits = 16,
+          .verdict = (i / 2) % 2 ? artifacts::Verdict::Deny : artifacts::Verdict::Allow,
+          .ruleId = uint32_t(i)});
+    if (auto set = setInlineTable(object, direction, entries); !set) return set;
+  }
+  return okStatus();
+}
+
+} // namespace polc::runtime
