@@ -11,7 +11,6 @@
 #include <set>
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 namespace polc::artifacts {
@@ -152,22 +151,19 @@ ManifestVerification::~ManifestVerification() {
 
 namespace {
 
-// The file's bytes, read into `buffer` (reused: thousands of small files).
-Status readRelative(int directory, const std::filesystem::path& outDir, const std::string& path,
-                    std::string& buffer) {
+// The file's length; its bytes are the start of `buffer`, which is reused
+// (thousands of small files) and grows to fit. A read that returns less
+// than asked is taken as the end of the file, which saves a system call per
+// file (a file that grows meanwhile gets a digest mismatch, never a pass).
+Expected<size_t> readRelative(int directory, const std::filesystem::path& outDir,
+                              const std::string& path, std::vector<char>& buffer) {
   auto failure = [&] { return Error{std::string(std::strerror(errno))}; };
   int fd = directory >= 0 ? ::openat(directory, path.c_str(), O_RDONLY | O_CLOEXEC)
                           : ::open((outDir / path).c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return failure();
-  struct stat info {};
-  size_t size = 0;
-  if (::fstat(fd, &info) == 0 && S_ISREG(info.st_mode)) size = static_cast<size_t>(info.st_size);
-  // One byte more than its size: a short read is the end (a file that grew
-  // is read on to its end).
-  buffer.resize(size + 1);
   size_t length = 0;
   for (;;) {
-    if (length == buffer.size()) buffer.resize(2 * buffer.size());
+    if (length == buffer.size()) buffer.resize(std::max<size_t>(2 * buffer.size(), 65536));
     ssize_t got = ::read(fd, buffer.data() + length, buffer.size() - length);
     if (got < 0 && errno == EINTR) continue;
     if (got < 0) {
@@ -179,26 +175,26 @@ Status readRelative(int directory, const std::filesystem::path& outDir, const st
     if (got == 0 || length < buffer.size()) break;
   }
   ::close(fd);
-  buffer.resize(length);
-  return okStatus();
+  return length;
 }
 
 } // namespace
 
 void ManifestVerification::work() {
-  std::string buffer;
+  std::vector<char> buffer;
   for (size_t i = next_++; i < files_.size(); i = next_++) {
     const auto& [path, expected] = *files_[i];
     if (path.find("..") != std::string::npos || (!path.empty() && path[0] == '/')) {
       problems_[i] = path + ": path escapes the output directory";
       continue;
     }
-    if (auto read = readRelative(directory_, outDir_, path, buffer); !read) {
-      problems_[i] =
-          path + ": missing (cannot read " + (outDir_ / path).string() + ": " + read.error() + ")";
+    auto length = readRelative(directory_, outDir_, path, buffer);
+    if (!length) {
+      problems_[i] = path + ": missing (cannot read " + (outDir_ / path).string() + ": " +
+                     length.error() + ")";
       continue;
     }
-    auto actual = sha256Hex(buffer);
+    auto actual = sha256Hex(std::string_view(buffer.data(), *length));
     if (actual != expected)
       problems_[i] = path + ": digest mismatch (manifest " + expected.substr(0, 12) + "…, file " +
                      actual.substr(0, 12) + "…)";

@@ -202,9 +202,13 @@ Status LoadTransaction::readBuild() {
   if (!chosen) return readError(chosen.error());
   node_ = *chosen;
   if (auto ok = checkPathComponent("node", node_->name); !ok) return readError(ok.error());
+  // The state is parsed on another thread meanwhile.
+  auto previous = std::async(std::launch::async, [this] {
+    return readNodeState(stateFile(placement_.stateDir, node_->name));
+  });
   if (auto ok = readIpcache(); !ok) return ok;
   if (auto ok = collectEndpoints(); !ok) return ok;
-  if (auto ok = readPreviousState(); !ok) return ok;
+  if (auto ok = usePreviousState(previous.get()); !ok) return ok;
   if (const auto& ok = verified(); !ok) return Error{ok.error()};
   if (auto step = reachStep("verify"); !step) return Error{step.error()};
   timing_.read = lap();
@@ -272,8 +276,7 @@ Status LoadTransaction::collectEndpoints() {
   return okStatus();
 }
 
-Status LoadTransaction::readPreviousState() {
-  auto previousRead = readNodeState(stateFile(placement_.stateDir, node_->name));
+Status LoadTransaction::usePreviousState(Expected<std::optional<NodeState>> previousRead) {
   if (!previousRead) return readError(previousRead.error());
   if (*previousRead && ((*previousRead)->pinRoot != placement_.pinRoot.string() ||
                         (*previousRead)->netns != placement_.netns))
@@ -281,7 +284,7 @@ Status LoadTransaction::readPreviousState() {
                      (*previousRead)->pinRoot + " and netns \"" + (*previousRead)->netns +
                      "\"; unload it before changing either");
   nodeWasRecorded_ = previousRead->has_value();
-  previous_ = *previousRead ? **previousRead : NodeState{};
+  previous_ = *previousRead ? std::move(**previousRead) : NodeState{};
   return okStatus();
 }
 
@@ -372,7 +375,10 @@ Status LoadTransaction::writeJournal() {
   }
   sharedMaps_ = {relativePin(nodeName, "", artifacts::kMapIpcache),
                  relativePin(nodeName, "", artifacts::kMapConntrack)};
-  state_ = previous_;
+  // What the commit does not rebuild (attachments, pins, fills, digests and
+  // endpoint records are all rebuilt: no copy of the previous ones).
+  state_.revision = previous_.revision;
+  state_.outDir = previous_.outDir;
   state_.node = nodeName;
   state_.netns = placement_.netns;
   state_.pinRoot = placement_.pinRoot.string();

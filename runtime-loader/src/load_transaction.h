@@ -103,7 +103,7 @@ private:
   std::string digestOf(const std::string& file) const;
   Status readIpcache();
   Status collectEndpoints();
-  Status readPreviousState();
+  Status usePreviousState(Expected<std::optional<NodeState>> read);
 
   // 2. The kernel.
   Status resolveInterfaces(const std::map<std::string, int>& interfaces);

@@ -99,7 +99,7 @@ Status writeNodeState(const fs::path& stateDir, const NodeState& state) {
   fs::create_directories(stateDir, ec);
   if (ec) return Error{"cannot create state directory " + stateDir.string() + ": " + ec.message()};
   auto pins = state.pins;
-  std::sort(pins.begin(), pins.end());
+  if (!std::is_sorted(pins.begin(), pins.end())) std::sort(pins.begin(), pins.end());
   pins.erase(std::unique(pins.begin(), pins.end()), pins.end());
   auto strings = [](JsonWriter& out, const std::vector<std::string>& values) {
     out.beginArray();
