@@ -68,7 +68,7 @@ public:
     int64_t number = 0;
     if (at(object, key).get_int64().get(number) ||
         number < int64_t(std::numeric_limits<Integer>::min()) ||
-        uint64_t(number) > uint64_t(std::numeric_limits<Integer>::max()))
+        (number > 0 && uint64_t(number) > uint64_t(std::numeric_limits<Integer>::max())))
       throw mistyped(key, "an integer in range");
     return static_cast<Integer>(number);
   }
