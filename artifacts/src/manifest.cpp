@@ -1,11 +1,17 @@
 #include "polc/artifacts/manifest.h"
 
 #include "polc/artifacts/digest.h"
+#include "polc/artifacts/json_read.h"
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <set>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 namespace polc::artifacts {
 
@@ -55,98 +61,178 @@ json toJson(const Manifest& manifest) {
           {"files", manifest.files}};
 }
 
-Expected<Manifest> manifestFromJson(const json& j) {
+namespace {
+
+Manifest manifestFrom(JsonRead::Element j) {
+  using R = JsonRead;
+  Manifest manifest;
+  manifest.schema = R::integerAt<int>(j, "schema");
+  manifest.polcVersion = R::stringAt(j, "polc_version");
+  manifest.cluster = R::stringAt(j, "cluster");
+  manifest.inputs = R::stringMapAt(j, "inputs");
+  for (auto n : R::arrayAt(j, "nodes")) {
+    NodeArtifacts node;
+    node.name = R::stringAt(n, "name");
+    node.address = R::stringAt(n, "address");
+    node.ipcache = R::stringAt(n, "ipcache");
+    for (auto e : R::arrayAt(n, "endpoints")) {
+      EndpointArtifacts ep;
+      ep.name = R::stringAt(e, "name");
+      ep.interface = R::stringAt(e, "interface");
+      ep.identity = R::integerAt<uint32_t>(e, "identity");
+      if (auto object = R::at(e, "object"); !object.is_null())
+        ep.object = R::string(object, "object");
+      for (auto p : R::arrayAt(e, "programs")) {
+        auto name = R::stringAt(p, "name");
+        if (name == kProgFromEndpoint)
+          ep.fromEndpointProgram = true;
+        else if (name == kProgToEndpoint)
+          ep.toEndpointProgram = true;
+        else
+          throw JsonReadError("endpoint " + ep.name + ": unknown program \"" + name + "\"");
+      }
+      ep.source = R::stringAt(e, "source");
+      auto tables = R::at(e, "tables");
+      ep.ingressTable = R::stringAt(tables, "ingress");
+      ep.egressTable = R::stringAt(tables, "egress");
+      for (auto direction : R::arrayAt(e, "inline_tables")) {
+        auto name = R::string(direction, "inline_tables");
+        if (name == "ingress")
+          ep.ingressInline = true;
+        else if (name == "egress")
+          ep.egressInline = true;
+        else
+          throw JsonReadError("endpoint " + ep.name + ": unknown inline table \"" + name + "\"");
+      }
+      node.endpoints.push_back(std::move(ep));
+    }
+    manifest.nodes.push_back(std::move(node));
+  }
+  manifest.files = R::stringMapAt(j, "files");
+  return manifest;
+}
+
+} // namespace
+
+Expected<Manifest> manifestFromText(std::string_view text) {
+  JsonRead reader;
+  auto root = reader.parse(text);
+  if (!root) return Error{root.error()};
   try {
-    Manifest manifest;
-    manifest.schema = j.at("schema").get<int>();
-    if (manifest.schema != kManifestSchema)
-      return Error{"manifest schema " + std::to_string(manifest.schema) +
+    if (int schema = JsonRead::integerAt<int>(*root, "schema"); schema != kManifestSchema)
+      return Error{"manifest schema " + std::to_string(schema) +
                    " is not supported (this polc reads schema " + std::to_string(kManifestSchema) +
                    ")"};
-    manifest.polcVersion = j.at("polc_version").get<std::string>();
-    manifest.cluster = j.at("cluster").get<std::string>();
-    manifest.inputs = j.at("inputs").get<std::map<std::string, std::string>>();
-    for (const auto& n : j.at("nodes")) {
-      NodeArtifacts node;
-      node.name = n.at("name").get<std::string>();
-      node.address = n.at("address").get<std::string>();
-      node.ipcache = n.at("ipcache").get<std::string>();
-      for (const auto& e : n.at("endpoints")) {
-        EndpointArtifacts ep;
-        ep.name = e.at("name").get<std::string>();
-        ep.interface = e.at("interface").get<std::string>();
-        ep.identity = e.at("identity").get<uint32_t>();
-        if (!e.at("object").is_null()) ep.object = e.at("object").get<std::string>();
-        for (const auto& p : e.at("programs")) {
-          auto name = p.at("name").get<std::string>();
-          if (name == kProgFromEndpoint)
-            ep.fromEndpointProgram = true;
-          else if (name == kProgToEndpoint)
-            ep.toEndpointProgram = true;
-          else
-            return Error{"endpoint " + ep.name + ": unknown program \"" + name + "\""};
-        }
-        ep.source = e.at("source").get<std::string>();
-        ep.ingressTable = e.at("tables").at("ingress").get<std::string>();
-        ep.egressTable = e.at("tables").at("egress").get<std::string>();
-        for (const auto& direction : e.at("inline_tables")) {
-          auto name = direction.get<std::string>();
-          if (name == "ingress")
-            ep.ingressInline = true;
-          else if (name == "egress")
-            ep.egressInline = true;
-          else
-            return Error{"endpoint " + ep.name + ": unknown inline table \"" + name + "\""};
-        }
-        node.endpoints.push_back(std::move(ep));
-      }
-      manifest.nodes.push_back(std::move(node));
-    }
-    manifest.files = j.at("files").get<std::map<std::string, std::string>>();
-    return manifest;
-  } catch (const json::exception& e) {
+    return manifestFrom(*root);
+  } catch (const JsonReadError& e) {
     return Error{std::string("malformed manifest: ") + e.what()};
   }
 }
 
-Expected<Manifest> readManifest(const std::filesystem::path& outDir) {
+Expected<Manifest> manifestFromJson(const json& j) {
+  return manifestFromText(j.dump());
+}
+
+Expected<Manifest> readManifest(const std::filesystem::path& outDir, std::string* sha256) {
   auto path = outDir / "manifest.json";
   auto text = readFile(path);
   if (!text) return Error{text.error()};
-  auto parsed = json::parse(*text, nullptr, /*allow_exceptions=*/false);
-  if (parsed.is_discarded()) return Error{path.string() + ": not valid JSON"};
-  auto manifest = manifestFromJson(parsed);
+  if (sha256) *sha256 = sha256Hex(*text);
+  auto manifest = manifestFromText(*text);
   if (!manifest) return Error{path.string() + ": " + manifest.error()};
   return manifest;
 }
 
 Status verifyManifest(const std::filesystem::path& outDir, const Manifest& manifest) {
-  std::vector<std::string> problems;
-  for (const auto& [path, expected] : manifest.files) {
+  ManifestVerification verification(outDir, manifest);
+  verification.work();
+  return verification.result();
+}
+
+ManifestVerification::ManifestVerification(const std::filesystem::path& outDir,
+                                           const Manifest& manifest)
+    : outDir_(outDir), manifest_(manifest),
+      directory_(::open(outDir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {
+  files_.reserve(manifest.files.size());
+  for (const auto& file : manifest.files) files_.push_back(&file);
+  problems_.resize(files_.size());
+}
+
+ManifestVerification::~ManifestVerification() {
+  if (directory_ >= 0) ::close(directory_);
+}
+
+namespace {
+
+// The file's length; its bytes are the start of `buffer`, which is reused
+// (thousands of small files) and grows to fit. A read that returns less
+// than asked is taken as the end of the file, which saves a system call per
+// file (a file that grows meanwhile gets a digest mismatch, never a pass).
+Expected<size_t> readRelative(int directory, const std::filesystem::path& outDir,
+                              const std::string& path, std::vector<char>& buffer) {
+  auto failure = [&] { return Error{std::string(std::strerror(errno))}; };
+  int fd = directory >= 0 ? ::openat(directory, path.c_str(), O_RDONLY | O_CLOEXEC)
+                          : ::open((outDir / path).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return failure();
+  size_t length = 0;
+  for (;;) {
+    if (length == buffer.size()) buffer.resize(std::max<size_t>(2 * buffer.size(), 65536));
+    ssize_t got = ::read(fd, buffer.data() + length, buffer.size() - length);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) {
+      auto error = failure();
+      ::close(fd);
+      return error;
+    }
+    length += static_cast<size_t>(got);
+    if (got == 0 || length < buffer.size()) break;
+  }
+  ::close(fd);
+  return length;
+}
+
+} // namespace
+
+void ManifestVerification::work() {
+  std::vector<char> buffer;
+  for (size_t i = next_++; i < files_.size(); i = next_++) {
+    const auto& [path, expected] = *files_[i];
     if (path.find("..") != std::string::npos || (!path.empty() && path[0] == '/')) {
-      problems.push_back(path + ": path escapes the output directory");
+      problems_[i] = path + ": path escapes the output directory";
       continue;
     }
-    auto actual = sha256OfFile(outDir / path);
-    if (!actual)
-      problems.push_back(path + ": missing (" + actual.error() + ")");
-    else if (*actual != expected)
-      problems.push_back(path + ": digest mismatch (manifest " + expected.substr(0, 12) +
-                         "…, file " + actual->substr(0, 12) + "…)");
+    auto length = readRelative(directory_, outDir_, path, buffer);
+    if (!length) {
+      problems_[i] = path + ": missing (cannot read " + (outDir_ / path).string() + ": " +
+                     length.error() + ")";
+      continue;
+    }
+    auto actual = sha256Hex(std::string_view(buffer.data(), *length));
+    if (actual != expected)
+      problems_[i] = path + ": digest mismatch (manifest " + expected.substr(0, 12) + "…, file " +
+                     actual.substr(0, 12) + "…)";
   }
-  std::set<std::string> referenced;
-  for (const auto& node : manifest.nodes) {
-    referenced.insert(node.ipcache);
+}
+
+Status ManifestVerification::result() const {
+  std::vector<std::string> problems;
+  for (const auto& problem : problems_)
+    if (!problem.empty()) problems.push_back(problem);
+  std::set<std::string> unlisted;
+  auto check = [&](const std::string& path) {
+    if (!manifest_.files.contains(path)) unlisted.insert(path);
+  };
+  for (const auto& node : manifest_.nodes) {
+    check(node.ipcache);
     for (const auto& ep : node.endpoints) {
-      if (ep.object) referenced.insert(*ep.object);
-      referenced.insert(ep.ingressTable);
-      referenced.insert(ep.egressTable);
+      if (ep.object) check(*ep.object);
+      check(ep.ingressTable);
+      check(ep.egressTable);
     }
   }
-  for (const auto& path : referenced)
-    if (!manifest.files.contains(path)) problems.push_back(path + ": referenced but has no digest");
+  for (const auto& path : unlisted) problems.push_back(path + ": referenced but has no digest");
   if (problems.empty()) return okStatus();
-  std::string message = "artifacts in " + outDir.string() + " do not match manifest.json:";
+  std::string message = "artifacts in " + outDir_.string() + " do not match manifest.json:";
   for (const auto& p : problems) message += "\n  " + p;
   return Error{message};
 }

@@ -3,6 +3,7 @@
 // through a JSON DOM cost more than the rest of a table-only load.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -28,6 +29,14 @@ public:
   JsonWriter& value(std::string_view string) {
     separate();
     text_ += '"';
+    // Names, paths and digests rarely need escaping: copied in one piece.
+    if (std::none_of(string.begin(), string.end(), [](char c) {
+          return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20;
+        })) {
+      text_ += string;
+      text_ += '"';
+      return *this;
+    }
     for (char c : string) {
       auto byte = static_cast<unsigned char>(c);
       if (c == '"' || c == '\\') {

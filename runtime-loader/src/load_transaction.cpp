@@ -22,6 +22,8 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <string_view>
+#include <unordered_set>
 
 #include <unistd.h>
 
@@ -91,20 +93,39 @@ Expected<MapContents> readPolicyMap(int fd, const std::string& name) {
 }
 
 // The endpoints whose hooks run exactly the recorded programs and whose
-// recorded policy map pins exist: only their programs can be kept.
+// recorded program and policy map pins exist: only their programs can be
+// kept (docs/cli.md, "What a load checks again"). The pins are checked on
+// a second thread while the hooks are asked.
 Expected<std::set<std::string>> intactEndpoints(const NodeState& state, const fs::path& pinRoot,
                                                 const std::map<std::string, int>& interfaces) {
   std::set<std::string> intact, broken;
   if (state.attachments.empty()) return intact;
   auto filters = TcFilterQuery::open();
   if (!filters) return Error{filters.error()};
-  const std::set<std::string> pins(state.pins.begin(), state.pins.end());
+  const std::unordered_set<std::string_view> recorded(state.pins.begin(), state.pins.end());
+  std::vector<std::string> pins;
+  std::vector<const std::string*> pinEndpoint;
+  auto check = [&](const std::string& endpoint, std::string pin) {
+    if (!recorded.contains(pin)) return; // never pinned (a map the object does not have)
+    pins.push_back(std::move(pin));
+    pinEndpoint.push_back(&endpoint);
+  };
+  std::unordered_set<std::string_view> endpoints;
+  for (const auto& attachment : state.attachments) {
+    const auto& endpoint = attachment.endpoint;
+    check(endpoint, relativePin(state.node, endpoint, attachment.program));
+    if (endpoints.insert(endpoint).second)
+      for (const auto* map : kPolicyMaps) check(endpoint, relativePin(state.node, endpoint, map));
+  }
+  auto pinsExist =
+      std::async(std::launch::async, [&] { return existingPins(pinRoot, state.node, pins); });
   // What every hook runs, asked in batches: a query per hook would dominate
   // a load that changes one table on a node of thousands of endpoints.
   std::vector<TcFilterQuery::Hook> hooks;
   for (const auto& attachment : state.attachments)
     hooks.push_back({attachment.ifindex, attachment.hook});
   auto attached = filters->programIds(hooks);
+  const auto exist = pinsExist.get();
   if (!attached) return Error{attached.error()};
   for (size_t i = 0; i < state.attachments.size(); ++i) {
     const auto& attachment = state.attachments[i];
@@ -112,40 +133,37 @@ Expected<std::set<std::string>> intactEndpoints(const NodeState& state, const fs
     // The same interface (not one recreated under its name) runs the same program.
     bool same = index != interfaces.end() && index->second == attachment.ifindex &&
                 (*attached)[i] && *(*attached)[i] == attachment.programId;
-    // Its program pin too: the commit keeps an intact endpoint's pins unlooked.
-    std::error_code ec;
-    auto programPin = relativePin(state.node, attachment.endpoint, attachment.program);
-    same = same && (!pins.contains(programPin) || fs::exists(pinRoot / programPin, ec));
     (same ? intact : broken).insert(attachment.endpoint);
   }
+  // The commit keeps an intact endpoint's pins unlooked.
+  for (size_t i = 0; i < pins.size(); ++i)
+    if (!exist[i]) broken.insert(*pinEndpoint[i]);
   for (const auto& name : broken) intact.erase(name);
-  for (auto it = intact.begin(); it != intact.end();) {
-    bool pinsThere = true;
-    for (const auto* map : {artifacts::kMapPolicyIngress, artifacts::kMapPolicyEgress}) {
-      auto pin = relativePin(state.node, *it, map);
-      std::error_code ec;
-      if (pins.contains(pin) && !fs::exists(pinRoot / pin, ec)) pinsThere = false;
-    }
-    it = pinsThere ? std::next(it) : intact.erase(it);
-  }
   return intact;
 }
 
-// How many entries the policy map at `pin` holds when it is known to hold
-// the table of digest `sha256` already, so that neither needs reading: its
-// programs stay (their hooks and pins were just checked), the last load
-// that committed filled it from a table of that digest, and no load was
-// interrupted since (a killed or unrolled load may have written it half
+// How many entries the map at `pin` holds when it is known to hold the
+// table of digest `sha256` already, so that neither needs reading: the last
+// load that committed filled it from a table of that digest, and no load
+// was interrupted since (a killed or unrolled load may have written it half
 // way). Only polc writes its pinned maps, under the state lock.
-std::optional<uint64_t> tableKnownLoaded(const NodeState& previous, ProgramPlan plan,
-                                         const std::string& pin, const std::string& sha256) {
-  if (plan != ProgramPlan::Keep || previous.pending) return std::nullopt;
+std::optional<uint64_t> knownFilled(const NodeState& previous, const std::string& pin,
+                                    const std::string& sha256) {
+  if (previous.pending) return std::nullopt;
   auto recorded = previous.tableSha256.find(pin);
   auto entries = previous.mapEntries.find(pin);
   if (recorded == previous.tableSha256.end() || recorded->second != sha256 ||
       entries == previous.mapEntries.end())
     return std::nullopt;
   return entries->second;
+}
+
+// The same for an endpoint's policy map: only while its programs stay
+// (their hooks and pins were just checked).
+std::optional<uint64_t> tableKnownLoaded(const NodeState& previous, ProgramPlan plan,
+                                         const std::string& pin, const std::string& sha256) {
+  if (plan != ProgramPlan::Keep) return std::nullopt;
+  return knownFilled(previous, pin, sha256);
 }
 
 } // namespace
@@ -177,31 +195,36 @@ double LoadTransaction::lap() {
 // files it parses are hashed again as they are read), and its verdict
 // comes first.
 Status LoadTransaction::readBuild() {
-  auto manifest = artifacts::readManifest(request_.outDir);
+  auto manifest = artifacts::readManifest(request_.outDir, &revision_);
   if (!manifest) return Error{manifest.error()};
   manifest_ = std::move(*manifest);
-  verifying_ = std::async(std::launch::async,
-                          [this] { return artifacts::verifyManifest(request_.outDir, manifest_); });
-  // The manifest lists every file's digest: its own digest names the build.
-  auto revision = artifacts::sha256OfFile(request_.outDir / "manifest.json");
-  if (!revision) return readError(revision.error());
-  revision_ = *revision;
+  verification_.emplace(request_.outDir, manifest_);
+  verifying_ = std::async(std::launch::async, [this] { verification_->work(); });
   auto chosen = chooseNode(manifest_, request_.node);
   if (!chosen) return readError(chosen.error());
   node_ = *chosen;
   if (auto ok = checkPathComponent("node", node_->name); !ok) return readError(ok.error());
+  // The state is parsed on another thread meanwhile.
+  auto previous = std::async(std::launch::async, [this] {
+    return readNodeState(stateFile(placement_.stateDir, node_->name));
+  });
   if (auto ok = readIpcache(); !ok) return ok;
   if (auto ok = collectEndpoints(); !ok) return ok;
-  if (auto ok = readPreviousState(); !ok) return ok;
+  if (auto ok = usePreviousState(previous.get()); !ok) return ok;
   if (const auto& ok = verified(); !ok) return Error{ok.error()};
   if (auto step = reachStep("verify"); !step) return Error{step.error()};
   timing_.read = lap();
   return okStatus();
 }
 
+// The main thread helps with what is left to hash.
 const Status& LoadTransaction::verified() {
-  if (!verification_) verification_ = verifying_.get();
-  return *verification_;
+  if (!verdict_) {
+    verification_->work();
+    verifying_.get();
+    verdict_ = verification_->result();
+  }
+  return *verdict_;
 }
 
 // An error found while the hashing runs: the hashing's own comes first.
@@ -259,8 +282,7 @@ Status LoadTransaction::collectEndpoints() {
   return okStatus();
 }
 
-Status LoadTransaction::readPreviousState() {
-  auto previousRead = readNodeState(stateFile(placement_.stateDir, node_->name));
+Status LoadTransaction::usePreviousState(Expected<std::optional<NodeState>> previousRead) {
   if (!previousRead) return readError(previousRead.error());
   if (*previousRead && ((*previousRead)->pinRoot != placement_.pinRoot.string() ||
                         (*previousRead)->netns != placement_.netns))
@@ -268,7 +290,7 @@ Status LoadTransaction::readPreviousState() {
                      (*previousRead)->pinRoot + " and netns \"" + (*previousRead)->netns +
                      "\"; unload it before changing either");
   nodeWasRecorded_ = previousRead->has_value();
-  previous_ = *previousRead ? **previousRead : NodeState{};
+  previous_ = *previousRead ? std::move(**previousRead) : NodeState{};
   return okStatus();
 }
 
@@ -319,6 +341,9 @@ Status LoadTransaction::resolveInterfaces(const std::map<std::string, int>& inte
 // Those the live maps hold already are known; the others are parsed (still
 // no kernel change: a malformed table stops the load here).
 Status LoadTransaction::readTables() {
+  ipcacheLoaded_ = knownFilled(previous_, relativePin(node_->name, "", artifacts::kMapIpcache),
+                               digestOf(node_->ipcache))
+                       .has_value();
   for (auto& endpoint : endpoints_) {
     for (int direction = 0; direction < 2; ++direction) {
       const auto pin = relativePin(node_->name, endpoint.artifacts->name, kPolicyMaps[direction]);
@@ -358,7 +383,10 @@ Status LoadTransaction::writeJournal() {
   }
   sharedMaps_ = {relativePin(nodeName, "", artifacts::kMapIpcache),
                  relativePin(nodeName, "", artifacts::kMapConntrack)};
-  state_ = previous_;
+  // What the commit does not rebuild (attachments, pins, fills, digests and
+  // endpoint records are all rebuilt: no copy of the previous ones).
+  state_.revision = previous_.revision;
+  state_.outDir = previous_.outDir;
   state_.node = nodeName;
   state_.netns = placement_.netns;
   state_.pinRoot = placement_.pinRoot.string();
@@ -604,6 +632,12 @@ Status LoadTransaction::switchOver() {
 Status LoadTransaction::updateIpcache() {
   ipcacheFd_ = openPinned(placement_.pinRoot / sharedMaps_[0]);
   if (!ipcacheFd_.valid()) return okStatus();
+  const auto& created = state_.pending->pins;
+  if (ipcacheLoaded_ &&
+      std::find(created.begin(), created.end(), sharedMaps_[0]) == created.end()) {
+    report_.ipcacheEntries = wantedIpcache_.size(); // unchanged, not read
+    return okStatus();
+  }
   auto live = readLpmMap(ipcacheFd_.get(), ipcacheName_, sizeof(polc_ipcache_key),
                          sizeof(polc_ipcache_value));
   if (!live) return fail(live.error());
@@ -794,33 +828,33 @@ std::string LoadTransaction::removeStaleQdiscs() {
 // pins that exist now and the ipcache's size.
 void LoadTransaction::recordPins() {
   const auto& nodeName = node_->name;
-  std::set<std::string> livePins(sharedMaps_.begin(), sharedMaps_.end());
+  // Every pin this revision has, and whether its endpoint kept its programs.
+  std::vector<std::pair<std::string, bool>> livePins;
+  for (const auto& pin : sharedMaps_) livePins.emplace_back(pin, false);
   for (const auto& endpoint : endpoints_) {
-    for (const auto* map : {artifacts::kMapPolicyIngress, artifacts::kMapPolicyEgress})
-      livePins.insert(relativePin(nodeName, endpoint.artifacts->name, map));
+    const bool kept = endpoint.plan == ProgramPlan::Keep;
+    for (const auto* map : kPolicyMaps)
+      livePins.emplace_back(relativePin(nodeName, endpoint.artifacts->name, map), kept);
     for (const auto& program : endpoint.programs)
-      livePins.insert(relativePin(nodeName, endpoint.artifacts->name, program.name));
+      livePins.emplace_back(relativePin(nodeName, endpoint.artifacts->name, program.name), kept);
   }
+  std::unordered_set<std::string_view> live;
+  for (const auto& [pin, kept] : livePins) live.insert(pin);
   std::vector<std::string> stalePins;
   for (const auto& pin : previous_.pins)
-    if (!livePins.contains(pin)) stalePins.push_back(pin);
+    if (!live.contains(pin)) stalePins.push_back(pin);
   // (A committed load made no directory it left empty: no sweep of all of them.)
   removePins(placement_.pinRoot, nodeName, stalePins, EndpointDirectories::OfThePins);
   state_.pins.clear();
   state_.mapEntries.clear();
   // Pins of endpoints that kept their programs are as the previous load left
   // them (checked by intactEndpoints); only the others need a look.
-  std::set<std::string> keptEndpoints;
-  for (const auto& endpoint : endpoints_)
-    if (endpoint.plan == ProgramPlan::Keep) keptEndpoints.insert(endpoint.artifacts->name);
-  const std::set<std::string> previousPins(previous_.pins.begin(), previous_.pins.end());
-  for (const auto& pin : livePins) {
-    auto parts = fs::path(pin);
-    auto endpointOfPin =
-        std::next(parts.begin()) == parts.end() ? "" : std::next(parts.begin())->string();
+  const std::unordered_set<std::string_view> previousPins(previous_.pins.begin(),
+                                                          previous_.pins.end());
+  for (auto& [pin, kept] : livePins) {
     std::error_code ec;
-    bool kept = keptEndpoints.contains(endpointOfPin) && previousPins.contains(pin);
-    if (kept || fs::exists(placement_.pinRoot / pin, ec)) state_.pins.push_back(pin);
+    if ((kept && previousPins.contains(pin)) || fs::exists(placement_.pinRoot / pin, ec))
+      state_.pins.push_back(std::move(pin));
   }
   if (ipcacheFd_.valid()) state_.mapEntries[sharedMaps_[0]] = wantedIpcache_.size();
 }
@@ -828,9 +862,10 @@ void LoadTransaction::recordPins() {
 // Every endpoint's tables and record in the state, and its line in the
 // report; departed endpoints in the report too.
 void LoadTransaction::recordEndpoints() {
-  const std::set<std::string> livePinsThere(state_.pins.begin(), state_.pins.end());
+  const std::unordered_set<std::string_view> livePinsThere(state_.pins.begin(), state_.pins.end());
   state_.tableSha256.clear();
   state_.endpoints.clear();
+  if (ipcacheFd_.valid()) state_.tableSha256[sharedMaps_[0]] = digestOf(node_->ipcache);
   for (auto& endpoint : endpoints_) {
     const auto& name = endpoint.artifacts->name;
     for (int direction = 0; direction < 2; ++direction) {

@@ -105,7 +105,7 @@ private:
   std::string digestOf(const std::string& file) const;
   Status readIpcache();
   Status collectEndpoints();
-  Status readPreviousState();
+  Status usePreviousState(Expected<std::optional<NodeState>> read);
 
   // 2. The kernel.
   Status resolveInterfaces(const std::map<std::string, int>& interfaces);
@@ -143,12 +143,14 @@ private:
   loader::LoadReport::Timing timing_;
 
   artifacts::Manifest manifest_;
-  std::future<Status> verifying_; // reads manifest_: declared after it
-  std::optional<Status> verification_;
-  std::string revision_;
+  std::optional<artifacts::ManifestVerification> verification_; // of manifest_: after it
+  std::future<void> verifying_;                                 // a thread of verification_
+  std::optional<Status> verdict_;
+  std::string revision_; // manifest.json's SHA-256 (it lists every file's: names the build)
   const artifacts::NodeArtifacts* node_ = nullptr;
   std::string ipcacheName_;
   MapContents wantedIpcache_;
+  bool ipcacheLoaded_ = false; // the pinned ipcache holds it already (knownFilled)
   std::vector<EndpointLoad> endpoints_;
   bool nodeWasRecorded_ = false; // a state file existed before this load
   NodeState previous_;

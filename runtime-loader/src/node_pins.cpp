@@ -1,8 +1,12 @@
 #include "node_pins.h"
 
+#include <algorithm>
 #include <functional>
 #include <set>
+#include <string_view>
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace polc::runtime {
@@ -25,13 +29,34 @@ namespace {
 
 // A pin recorded in a state file must stay inside <pinRoot>/<node>.
 bool pinBelongsToNode(const std::string& pin, const std::string& node) {
-  if (!pin.starts_with(node + "/")) return false;
-  for (const auto& part : fs::path(pin))
-    if (part == ".." || part == ".") return false;
-  return !fs::path(pin).is_absolute();
+  if (pin.empty() || pin[0] == '/' || !pin.starts_with(node) || pin[node.size()] != '/')
+    return false;
+  for (size_t start = 0; start <= pin.size();) {
+    auto end = std::min(pin.find('/', start), pin.size());
+    auto part = std::string_view(pin).substr(start, end - start);
+    if (part == "." || part == "..") return false;
+    start = end + 1;
+  }
+  return true;
 }
 
 } // namespace
+
+std::vector<bool> existingPins(const fs::path& pinRoot, const std::string& node,
+                               const std::vector<std::string>& pins) {
+  std::vector<bool> exists(pins.size(), false);
+  const int nodeDir = ::open((pinRoot / node).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (nodeDir < 0) return exists;
+  const auto prefix = node + "/";
+  for (size_t i = 0; i < pins.size(); ++i) {
+    if (!pinBelongsToNode(pins[i], node)) continue;
+    struct stat info {};
+    exists[i] =
+        ::fstatat(nodeDir, pins[i].c_str() + prefix.size(), &info, AT_SYMLINK_NOFOLLOW) == 0;
+  }
+  ::close(nodeDir);
+  return exists;
+}
 
 size_t removePins(const fs::path& pinRoot, const std::string& node,
                   const std::vector<std::string>& pins, EndpointDirectories sweep) {

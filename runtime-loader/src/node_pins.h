@@ -21,6 +21,11 @@ Status checkPathComponent(const std::string& what, const std::string& name);
 std::string relativePin(const std::string& node, const std::string& endpoint,
                         const std::string& name);
 
+// Whether each of `pins` (relative to pinRoot, all of `node`) exists. One
+// fstatat each, relative to <pinRoot>/<node>: a load checks thousands.
+std::vector<bool> existingPins(const std::filesystem::path& pinRoot, const std::string& node,
+                               const std::vector<std::string>& pins);
+
 enum class EndpointDirectories {
   OfThePins, // only the directories of the removed pins
   All,       // every empty one (a failed load may have made some and pinned nothing there)

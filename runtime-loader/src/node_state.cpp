@@ -3,6 +3,7 @@
 #include "json_writer.h"
 
 #include "polc/artifacts/digest.h"
+#include "polc/artifacts/json_read.h"
 #include "polc/artifacts/manifest.h"
 
 #include <nlohmann/json.hpp>
@@ -18,53 +19,80 @@ fs::path stateFile(const fs::path& stateDir, const std::string& node) {
   return stateDir / (node + ".json");
 }
 
+namespace {
+
+using artifacts::JsonRead;
+
+NodeState nodeStateFrom(JsonRead::Element j) {
+  using R = JsonRead;
+  NodeState state;
+  state.node = R::stringAt(j, "node");
+  state.netns = R::stringAt(j, "netns");
+  state.pinRoot = R::stringAt(j, "pin_root");
+  state.revision = R::string(j, "revision", "");
+  state.outDir = R::string(j, "out_dir", "");
+  for (auto a : R::arrayAt(j, "attachments"))
+    state.attachments.push_back(
+        {R::stringAt(a, "endpoint"), R::stringAt(a, "interface"), R::integerAt<int>(a, "ifindex"),
+         R::stringAt(a, "hook"), R::integerAt<uint32_t>(a, "handle"),
+         R::integerAt<uint32_t>(a, "priority"), R::stringAt(a, "program"),
+         R::integerAt<uint32_t>(a, "program_id"), R::boolAt(a, "qdisc_created_by_polc")});
+  state.pins = R::stringsAt(j, "pins");
+  if (R::has(j, "map_entries"))
+    for (auto [pin, entries] : R::objectAt(j, "map_entries"))
+      state.mapEntries.emplace_hint(state.mapEntries.end(), pin, R::unsignedOf(entries, pin));
+  if (R::has(j, "table_sha256")) state.tableSha256 = R::stringMapAt(j, "table_sha256");
+  if (R::has(j, "endpoints"))
+    for (auto [name, e] : R::objectAt(j, "endpoints"))
+      state.endpoints.emplace_hint(
+          state.endpoints.end(), name,
+          EndpointRecord{R::stringAt(e, "interface"), R::integerAt<int>(e, "ifindex"),
+                         R::integerAt<uint32_t>(e, "identity"), R::stringAt(e, "object_sha256"),
+                         R::stringsAt(e, "programs"),
+                         R::has(e, "inline_tables") ? R::stringsAt(e, "inline_tables")
+                                                    : std::vector<std::string>{}});
+  return state;
+}
+
+PendingLoad pendingLoadFrom(JsonRead::Element p) {
+  using R = JsonRead;
+  return PendingLoad{R::stringAt(p, "revision"), R::stringAt(p, "out_dir"), R::stringAt(p, "phase"),
+                     R::stringsAt(p, "pins")};
+}
+
+} // namespace
+
 Expected<std::optional<NodeState>> readNodeState(const fs::path& file) {
-  std::error_code ec;
-  if (!fs::exists(file, ec)) return std::optional<NodeState>{};
   auto text = polc::readFile(file);
-  if (!text) return Error{text.error()};
+  if (!text) {
+    std::error_code ec;
+    if (!fs::exists(file, ec)) return std::optional<NodeState>{};
+    return Error{text.error()};
+  }
+  auto malformed = [&](const fs::path& which, const std::string& why) {
+    return Error{"loader state " + which.string() + " is malformed: " + why};
+  };
+  JsonRead reader;
+  auto root = reader.parse(*text);
+  if (!root) return malformed(file, root.error());
   try {
-    auto j = json::parse(*text);
-    NodeState state;
-    state.node = j.at("node").get<std::string>();
-    state.netns = j.at("netns").get<std::string>();
-    state.pinRoot = j.at("pin_root").get<std::string>();
-    state.revision = j.value("revision", "");
-    state.outDir = j.value("out_dir", "");
-    for (const auto& a : j.at("attachments")) {
-      state.attachments.push_back(
-          {a.at("endpoint").get<std::string>(), a.at("interface").get<std::string>(),
-           a.at("ifindex").get<int>(), a.at("hook").get<std::string>(),
-           a.at("handle").get<uint32_t>(), a.at("priority").get<uint32_t>(),
-           a.at("program").get<std::string>(), a.at("program_id").get<uint32_t>(),
-           a.at("qdisc_created_by_polc").get<bool>()});
-    }
-    state.pins = j.at("pins").get<std::vector<std::string>>();
-    if (j.contains("map_entries"))
-      state.mapEntries = j.at("map_entries").get<std::map<std::string, uint64_t>>();
-    if (j.contains("table_sha256"))
-      state.tableSha256 = j.at("table_sha256").get<std::map<std::string, std::string>>();
-    if (j.contains("endpoints"))
-      for (const auto& [name, e] : j.at("endpoints").items())
-        state.endpoints[name] = {e.at("interface").get<std::string>(),
-                                 e.at("ifindex").get<int>(),
-                                 e.at("identity").get<uint32_t>(),
-                                 e.at("object_sha256").get<std::string>(),
-                                 e.at("programs").get<std::vector<std::string>>(),
-                                 e.value("inline_tables", std::vector<std::string>{})};
-    auto journal = file;
-    journal.replace_extension(".pending");
-    if (fs::exists(journal, ec)) {
-      auto pendingText = polc::readFile(journal);
-      if (!pendingText) return Error{pendingText.error()};
-      auto p = json::parse(*pendingText);
-      state.pending = PendingLoad{
-          p.at("revision").get<std::string>(), p.at("out_dir").get<std::string>(),
-          p.at("phase").get<std::string>(), p.at("pins").get<std::vector<std::string>>()};
+    NodeState state = nodeStateFrom(*root);
+    auto journal = pendingFile(file.parent_path(), file.stem().string());
+    if (auto pendingText = polc::readFile(journal)) {
+      JsonRead journalReader;
+      auto pending = journalReader.parse(*pendingText);
+      if (!pending) return malformed(journal, pending.error());
+      try {
+        state.pending = pendingLoadFrom(*pending);
+      } catch (const artifacts::JsonReadError& e) {
+        return malformed(journal, e.what());
+      }
+    } else if (std::error_code ec; fs::exists(journal, ec)) {
+      return Error{pendingText.error()};
     }
     return std::optional<NodeState>(std::move(state));
-  } catch (const json::exception& e) {
-    return Error{"loader state " + file.string() + " is malformed: " + e.what()};
+  } catch (const artifacts::JsonReadError& e) {
+    return malformed(file, e.what());
   }
 }
 
@@ -73,7 +101,7 @@ Status writeNodeState(const fs::path& stateDir, const NodeState& state) {
   fs::create_directories(stateDir, ec);
   if (ec) return Error{"cannot create state directory " + stateDir.string() + ": " + ec.message()};
   auto pins = state.pins;
-  std::sort(pins.begin(), pins.end());
+  if (!std::is_sorted(pins.begin(), pins.end())) std::sort(pins.begin(), pins.end());
   pins.erase(std::unique(pins.begin(), pins.end()), pins.end());
   auto strings = [](JsonWriter& out, const std::vector<std::string>& values) {
     out.beginArray();

@@ -67,7 +67,7 @@ Expected<TcFilterQuery> TcFilterQuery::open() {
   if (::bind(socket.get(), reinterpret_cast<sockaddr*>(&local), sizeof local) != 0)
     return Error{std::string("rtnetlink socket: bind: ") + std::strerror(errno)};
   TcFilterQuery query(std::move(socket));
-  query.buffer_.resize(2 * kMaxBatch * kReplySize);
+  query.buffer_.resize(kMaxBatch * kReplySize);
   return query;
 }
 
@@ -92,8 +92,9 @@ TcFilterQuery::programIds(const std::vector<Hook>& hooks) {
 
 Status TcFilterQuery::queryBatch(const std::vector<Hook>& hooks, size_t first, size_t count,
                                  std::vector<std::optional<uint32_t>>& ids) {
-  // One RTM_GETTFILTER per hook for exactly polc's filter: the kernel echoes
-  // it, or answers with an error; then acknowledges each request.
+  // One RTM_GETTFILTER per hook for exactly polc's filter: the kernel answers
+  // each with the filter or with an error, one message either way (no
+  // acknowledgement asked: it would double the kernel's work).
   const uint32_t firstSequence = sequence_ + 1;
   std::string requests;
   for (size_t i = first; i < first + count; ++i) {
@@ -117,7 +118,7 @@ Status TcFilterQuery::queryBatch(const std::vector<Hook>& hooks, size_t first, s
     nlmsghdr header{};
     header.nlmsg_len = static_cast<uint32_t>(request.size());
     header.nlmsg_type = RTM_GETTFILTER;
-    header.nlmsg_flags = NLM_F_REQUEST | NLM_F_ECHO | NLM_F_ACK;
+    header.nlmsg_flags = NLM_F_REQUEST;
     header.nlmsg_seq = ++sequence_;
     std::memcpy(request.data(), &header, sizeof header);
     requests += request;
@@ -130,7 +131,7 @@ Status TcFilterQuery::queryBatch(const std::vector<Hook>& hooks, size_t first, s
     return Error{where(firstSequence) + ": " + std::strerror(errno)};
 
   // Each reply is a datagram of its own: read as many as are queued at once.
-  constexpr size_t kSlots = 2 * kMaxBatch; // an echo and an acknowledgement per request
+  constexpr size_t kSlots = kMaxBatch; // one answer per request
   iovec vectors[kSlots];
   mmsghdr messages[kSlots];
   for (size_t slot = 0; slot < kSlots; ++slot) {
@@ -160,9 +161,10 @@ Status TcFilterQuery::queryBatch(const std::vector<Hook>& hooks, size_t first, s
           if (error->error != 0 && error->error != -ENOENT && error->error != -EINVAL &&
               error->error != -ENODEV)
             return Error{where(sequence) + ": " + std::strerror(-error->error)};
-          ++answered; // the last message of each request
+          ++answered;
         } else if (message->nlmsg_type == RTM_NEWTFILTER) {
           if (auto found = bpfProgramId(message)) ids[first + (sequence - firstSequence)] = found;
+          ++answered;
         }
       }
     }

@@ -2,8 +2,10 @@
 #include "load_plan.h"
 #include "load_steps.h"
 #include "map_sync.h"
+#include "node_pins.h"
 
 #include "polc/loader/loader.h"
+#include "polc/support/files.h"
 
 #include <nlohmann/json.hpp>
 
@@ -194,6 +196,72 @@ TEST(NodeStateFile, EveryFieldReadsBackAsWritten) {
   ASSERT_TRUE(read && *read) << (read ? "" : read.error());
   EXPECT_EQ(**read, state);
   std::filesystem::remove_all(dir);
+}
+
+// The state as the polc before the simdjson reader wrote it (and, older,
+// without revisions, fills, table digests and endpoint records): a node
+// loaded by it is read as it was, not reloaded from scratch.
+TEST(NodeStateFile, StateOfEarlierVersionsReadsBack) {
+  auto dir =
+      std::filesystem::temp_directory_path() / ("polc-t-oldstate-" + std::to_string(::getpid()));
+  ASSERT_TRUE(writeFile(
+      dir / "n1.json",
+      R"({"node":"n1","netns":"ns","pin_root":"/sys/fs/bpf/x","revision":"abc","out_dir":"/out",)"
+      R"("attachments":[{"endpoint":"a","interface":"pa","ifindex":7,"hook":"tc-egress",)"
+      R"("handle":1,"priority":1,"program":"polc_to_ep","program_id":10,)"
+      R"("qdisc_created_by_polc":true}],"pins":["n1/a/polc_policy_in","n1/polc_ct"],)"
+      R"("map_entries":{"n1/a/polc_policy_in":3},"table_sha256":{"n1/a/polc_policy_in":"ff"},)"
+      R"("endpoints":{"a":{"interface":"pa","ifindex":7,"identity":300,"object_sha256":"o1",)"
+      R"("programs":["polc_to_ep"]}}})"
+      "\n"));
+  auto read = readNodeState(stateFile(dir, "n1"));
+  ASSERT_TRUE(read && *read) << (read ? "" : read.error());
+  const auto& state = **read;
+  EXPECT_EQ(state.revision, "abc");
+  EXPECT_EQ(state.attachments,
+            (std::vector<TcAttachment>{{"a", "pa", 7, "tc-egress", 1, 1, "polc_to_ep", 10, true}}));
+  EXPECT_EQ(state.mapEntries.at("n1/a/polc_policy_in"), 3u);
+  EXPECT_EQ(state.tableSha256.at("n1/a/polc_policy_in"), "ff");
+  EXPECT_EQ(state.endpoints.at("a"), (EndpointRecord{"pa", 7, 300, "o1", {"polc_to_ep"}}));
+
+  ASSERT_TRUE(writeFile(dir / "n2.json", R"({
+    "node": "n2", "netns": "", "pin_root": "/sys/fs/bpf/x", "attachments": [], "pins": []
+  })"));
+  read = readNodeState(stateFile(dir, "n2"));
+  ASSERT_TRUE(read && *read) << (read ? "" : read.error());
+  EXPECT_EQ((*read)->revision, "");
+  EXPECT_TRUE((*read)->endpoints.empty() && (*read)->tableSha256.empty());
+  std::filesystem::remove_all(dir);
+}
+
+TEST(NodeStateFile, MalformedStateNamesTheFileAndTheKey) {
+  auto dir =
+      std::filesystem::temp_directory_path() / ("polc-t-badstate-" + std::to_string(::getpid()));
+  ASSERT_TRUE(writeFile(dir / "n1.json", R"({"node":"n1","netns":"","pin_root":7})"));
+  auto read = readNodeState(stateFile(dir, "n1"));
+  ASSERT_FALSE(read);
+  EXPECT_NE(read.error().find("n1.json is malformed: \"pin_root\" is not a string"),
+            std::string::npos)
+      << read.error();
+  ASSERT_TRUE(writeFile(dir / "n1.json", "{\"node\":"));
+  read = readNodeState(stateFile(dir, "n1"));
+  ASSERT_FALSE(read);
+  EXPECT_NE(read.error().find("n1.json is malformed: not valid JSON"), std::string::npos)
+      << read.error();
+  std::filesystem::remove_all(dir);
+}
+
+TEST(NodePins, ExistingPinsAreLookedUpUnderTheNode) {
+  auto root =
+      std::filesystem::temp_directory_path() / ("polc-t-pins-" + std::to_string(::getpid()));
+  ASSERT_TRUE(writeFile(root / "n1/a/polc_to_ep", ""));
+  ASSERT_TRUE(writeFile(root / "outside", ""));
+  EXPECT_EQ(
+      existingPins(root, "n1",
+                   {"n1/a/polc_to_ep", "n1/a/polc_from_ep", "n1/../outside", "n2/a/polc_to_ep"}),
+      (std::vector<bool>{true, false, false, false}));
+  EXPECT_EQ(existingPins(root / "none", "n1", {"n1/a/polc_to_ep"}), std::vector<bool>{false});
+  std::filesystem::remove_all(root);
 }
 
 } // namespace

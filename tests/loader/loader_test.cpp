@@ -339,6 +339,35 @@ TEST_F(LoaderTest, InterruptedLoadMakesTheNextOneCheckEveryTable) {
   EXPECT_TRUE(status().inSync()) << joined(status().nodes[0].drift);
 }
 
+// The ipcache is treated as the tables: not read back while its file has
+// the recorded digest, read and repaired after an interrupted load.
+TEST_F(LoaderTest, UnchangedIpcacheIsReadAgainOnlyAfterAnInterruptedLoad) {
+  OutDirWriter(outDir_).write({});
+  ASSERT_TRUE(loader_->load(request()));
+  {
+    runtime::UniqueFd map(bpf_obj_get(pin("n1/polc_ipcache").c_str()));
+    ASSERT_TRUE(map.valid());
+    artifacts::Ipcache stray;
+    stray.entries = {{4, "10.77.9.9", 32, kIdentityB}};
+    auto entries = runtime::toIpcacheMapEntries(stray);
+    ASSERT_TRUE(entries && entries->size() == 1u);
+    ASSERT_EQ(bpf_map_update_elem(map.get(), &(*entries)[0].first, &(*entries)[0].second, BPF_ANY),
+              0);
+  }
+  auto same = loader_->load(request());
+  ASSERT_TRUE(same) << same.error();
+  EXPECT_TRUE(same->ipcache.none());
+  EXPECT_EQ(same->ipcacheEntries, 2u);
+  EXPECT_EQ(pinnedMapKeys<polc_ipcache_key>(pin("n1/polc_ipcache")).size(), 3u);
+
+  ASSERT_TRUE(runtime::writePendingLoad(placement_.stateDir, "n1",
+                                        {"killed", outDir_.string(), "switching", {}}));
+  auto repaired = loader_->load(request());
+  ASSERT_TRUE(repaired) << repaired.error();
+  EXPECT_EQ(repaired->ipcache, (TableChange{0, 1, 0}));
+  EXPECT_EQ(pinnedMapKeys<polc_ipcache_key>(pin("n1/polc_ipcache")).size(), 2u);
+}
+
 TEST_F(LoaderTest, ProgramChangeSwapsInNewProgramsWithFreshPolicyMaps) {
   OutDirWriter(outDir_).write({.bIngress = {denyTcpFrom(kIdentityA, 9001, 7)}});
   ASSERT_TRUE(loader_->load(request()));

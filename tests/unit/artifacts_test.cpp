@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include <netinet/in.h>
 #include <unistd.h>
 
@@ -101,6 +103,40 @@ TEST_F(ManifestOnDisk, TamperedAndMissingFilesAreNamed) {
   EXPECT_NE(status.error().find("ingress.json: digest mismatch"), std::string::npos)
       << status.error();
   EXPECT_NE(status.error().find("ipcache.json: missing"), std::string::npos) << status.error();
+}
+
+TEST_F(ManifestOnDisk, DigestIsOfTheBytesRead) {
+  std::string sha256;
+  ASSERT_TRUE(readManifest(dir, &sha256));
+  EXPECT_EQ(sha256, *sha256OfFile(dir / "manifest.json"));
+}
+
+TEST_F(ManifestOnDisk, VerificationSharedBetweenThreadsFindsWhatOneThreadFinds) {
+  ASSERT_TRUE(writeFile(dir / "nodes/n/endpoints/e/egress.json", "changed\n"));
+  ManifestVerification verification(dir, manifest);
+  std::thread helper([&] { verification.work(); });
+  verification.work();
+  helper.join();
+  auto shared = verification.result();
+  ASSERT_FALSE(shared);
+  EXPECT_EQ(shared.error(), verifyManifest(dir, manifest).error());
+}
+
+TEST(ManifestText, MalformedManifestNamesTheKey) {
+  auto text = dumpJson(toJson(Manifest{}));
+  auto missing =
+      manifestFromText(std::string(text).replace(text.find("\"cluster\""), 9, "\"klaster\""));
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().find("malformed manifest: key \"cluster\" missing"), std::string::npos)
+      << missing.error();
+  auto schema =
+      manifestFromText(std::string(text).replace(text.find("\"schema\": 2"), 11, "\"schema\": 9"));
+  ASSERT_FALSE(schema);
+  EXPECT_NE(schema.error().find("manifest schema 9 is not supported"), std::string::npos)
+      << schema.error();
+  auto broken = manifestFromText("{\"schema\": ");
+  ASSERT_FALSE(broken);
+  EXPECT_NE(broken.error().find("not valid JSON"), std::string::npos) << broken.error();
 }
 
 TEST_F(ManifestOnDisk, UnlistedReferenceIsRefused) {

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -79,12 +80,40 @@ struct Manifest {
 
 nlohmann::json toJson(const Manifest&);
 Expected<Manifest> manifestFromJson(const nlohmann::json&);
+// The same from manifest.json's text, without building a nlohmann document
+// (the loader reads a manifest of thousands of endpoints on every load).
+Expected<Manifest> manifestFromText(std::string_view text);
 
-// Reads OUT/manifest.json.
-Expected<Manifest> readManifest(const std::filesystem::path& outDir);
+// Reads OUT/manifest.json; `sha256`, if given, gets the digest of the very
+// bytes parsed (the build's revision: the manifest lists every file's digest).
+Expected<Manifest> readManifest(const std::filesystem::path& outDir, std::string* sha256 = nullptr);
 // Checks every listed file against its digest; lists every mismatch and
 // missing file, and files that the manifest references but does not list.
 Status verifyManifest(const std::filesystem::path& outDir, const Manifest&);
+
+// verifyManifest shared between threads: each work() hashes files not
+// taken yet until none are left; result() once every work() has returned.
+// (A load hashes thousands of files on a second thread while it parses, and
+// the main thread joins in when it has nothing else to do.)
+class ManifestVerification {
+public:
+  // Both must outlive the verification.
+  ManifestVerification(const std::filesystem::path& outDir, const Manifest& manifest);
+  ~ManifestVerification();
+  ManifestVerification(const ManifestVerification&) = delete;
+  ManifestVerification& operator=(const ManifestVerification&) = delete;
+
+  void work();
+  Status result() const;
+
+private:
+  const std::filesystem::path& outDir_;
+  const Manifest& manifest_;
+  int directory_ = -1; // outDir_, opened once: files are opened relative to it
+  std::vector<const std::pair<const std::string, std::string>*> files_;
+  std::vector<std::string> problems_; // by file, "" when it matches
+  std::atomic<size_t> next_{0};
+};
 
 // Serializes JSON the same way everywhere: 2-space indent, sorted keys, final newline.
 std::string dumpJson(const nlohmann::json&);
