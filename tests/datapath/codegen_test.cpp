@@ -299,9 +299,9 @@ TEST(SpecializeEndpoint, InlineMaxBoundsTheInlineTables) {
   EXPECT_EQ(specializeEndpoint(in, table(kEg, false), NodeShape{}, 1).ingressInlineEntries, 0u);
   EXPECT_EQ(specializeEndpoint(in, table(kEg, false), NodeShape{}, 0).ingressInlineEntries, 0u);
   // A direction that looks nothing up has nothing to compile in.
-  EXPECT_EQ(specializeEndpoint(table(kIn, false), table(kEg, true), NodeShape{}, 8)
-                .ingressInlineEntries,
-            0u);
+  EXPECT_EQ(
+      specializeEndpoint(table(kIn, false), table(kEg, true), NodeShape{}, 8).ingressInlineEntries,
+      0u);
 }
 } // namespace
 } // namespace polc::codegen

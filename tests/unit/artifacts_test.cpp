@@ -129,8 +129,9 @@ TEST(ManifestText, MalformedManifestNamesTheKey) {
   ASSERT_FALSE(missing);
   EXPECT_NE(missing.error().find("malformed manifest: key \"cluster\" missing"), std::string::npos)
       << missing.error();
-  auto schema =
-      manifestFromText(std::string(text).replace(text.find("\"schema\": 2"), 11, "\"schema\": 9"));
+  const std::string current = "\"schema\": " + std::to_string(kManifestSchema);
+  auto schema = manifestFromText(
+      std::string(text).replace(text.find(current), current.size(), "\"schema\": 9"));
   ASSERT_FALSE(schema);
   EXPECT_NE(schema.error().find("manifest schema 9 is not supported"), std::string::npos)
       << schema.error();
