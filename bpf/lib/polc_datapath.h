@@ -38,6 +38,7 @@ const volatile __u32 polc_endpoint_identity = 0;
  * peer_lookup, wildcard_lookup: which policy lookups the direction's table
  *            needs (polc_features.h); with neither, every packet that is
  *            not dropped as isolated passes.
+ * policy_prefixes: the key prefix lengths the table holds (polc_features.h).
  * endpoint_identity: the endpoint's own identity (reserved for events and
  *            counters; the verdict depends only on the peer).
  * Every argument but skb is a compile-time or load-time constant.
@@ -45,6 +46,7 @@ const volatile __u32 polc_endpoint_identity = 0;
 static __always_inline int polc_handle_packet(struct __sk_buff *skb, const __u8 direction,
 					      const int isolated, const int peer_lookup,
 					      const int wildcard_lookup,
+					      const __u64 policy_prefixes,
 					      const __u32 endpoint_identity)
 {
 	void *policy_map =
@@ -85,7 +87,7 @@ static __always_inline int polc_handle_packet(struct __sk_buff *skb, const __u8 
 			peer_identity = polc_ipcache_identity(
 			    pkt.family, direction == POLC_CT_EGRESS ? pkt.daddr : pkt.saddr);
 		policy = polc_policy_lookup(policy_map, peer_identity, &pkt, peer_lookup,
-					    wildcard_lookup);
+					    wildcard_lookup, policy_prefixes);
 	}
 
 	if (policy.verdict == POLC_VERDICT_DENY)
@@ -105,9 +107,11 @@ static __always_inline int polc_handle_packet(struct __sk_buff *skb, const __u8 
 /* The two programs, as the generated C instantiates them. */
 #define POLC_FROM_ENDPOINT_PROGRAM(skb)                                                            \
 	polc_handle_packet(skb, POLC_CT_EGRESS, POLC_EGRESS_ISOLATED, POLC_EGRESS_PEER_LOOKUP,     \
-			   POLC_EGRESS_WILDCARD_LOOKUP, polc_endpoint_identity)
+			   POLC_EGRESS_WILDCARD_LOOKUP, POLC_EGRESS_POLICY_PREFIXES,               \
+			   polc_endpoint_identity)
 #define POLC_TO_ENDPOINT_PROGRAM(skb)                                                              \
 	polc_handle_packet(skb, POLC_CT_INGRESS, POLC_INGRESS_ISOLATED, POLC_INGRESS_PEER_LOOKUP,  \
-			   POLC_INGRESS_WILDCARD_LOOKUP, polc_endpoint_identity)
+			   POLC_INGRESS_WILDCARD_LOOKUP, POLC_INGRESS_POLICY_PREFIXES,             \
+			   polc_endpoint_identity)
 
 #endif /* POLC_DATAPATH_H */

@@ -164,14 +164,11 @@ Status clearConntrack(const testing::BpfHarness& harness) {
 Expected<uint32_t> ipcacheIdentity(const testing::BpfHarness& harness, const IpPrefix& address) {
   auto fd = harness.mapFd("polc_ipcache");
   if (!fd) return Error{fd.error()};
-  polc_ipcache_key key{};
-  key.family = address.family == 4 ? POLC_FAMILY_IPV4 : POLC_FAMILY_IPV6;
-  key.prefixlen = POLC_IPCACHE_PREFIX_BASE + address.maxLength();
-  std::memcpy(key.addr, address.bytes.data(), address.family == 4 ? 4 : 16);
-  polc_ipcache_value value{};
-  if (bpf_map_lookup_elem(*fd, &key, &value) == 0) return value.identity;
-  if (errno == ENOENT) return POLC_IDENTITY_WORLD;
-  return Error{std::string("polc_ipcache lookup: ") + std::strerror(errno)};
+  auto lengthsFd = harness.mapFd("polc_ipcache_lengths");
+  if (!lengthsFd) return Error{lengthsFd.error()};
+  return runtime::lookupIpcache(*fd, *lengthsFd,
+                                address.family == 4 ? POLC_FAMILY_IPV4 : POLC_FAMILY_IPV6,
+                                address.bytes.data());
 }
 
 // Fills the harness's maps for one endpoint with the loader's own
@@ -183,15 +180,16 @@ Status loadEndpointMaps(const testing::BpfHarness& harness, const artifacts::Ipc
   if (!ipcacheEntries) return Error{ipcacheEntries.error()};
   auto fd = harness.mapFd("polc_ipcache");
   if (!fd) return Error{fd.error()};
-  if (auto synced = runtime::syncLpmMap(*fd, "polc_ipcache", *ipcacheEntries); !synced)
+  auto lengthsFd = harness.mapFd("polc_ipcache_lengths");
+  if (!lengthsFd) return Error{lengthsFd.error()};
+  if (auto synced = runtime::syncIpcache(*fd, *lengthsFd, *ipcacheEntries); !synced)
     return Error{synced.error()};
   for (const auto* table : {&ingress, &egress}) {
     const char* name =
         table->direction == artifacts::Direction::Ingress ? "polc_policy_in" : "polc_policy_eg";
     auto mapFd = harness.mapFd(name);
     if (!mapFd) return Error{mapFd.error()};
-    if (auto synced = runtime::syncLpmMap(*mapFd, name, runtime::toPolicyMapEntries(*table));
-        !synced)
+    if (auto synced = runtime::syncMap(*mapFd, name, runtime::toPolicyMapEntries(*table)); !synced)
       return Error{synced.error()};
   }
   return okStatus();
