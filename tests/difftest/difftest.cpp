@@ -34,6 +34,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <list>
 #include <map>
 #include <optional>
 #include <random>
@@ -88,6 +89,10 @@ struct ObjectShape {
   auto operator<=>(const ObjectShape&) const = default;
 };
 
+// Compiled objects stay on disk for the whole run; only the most recently
+// used few stay loaded: every loaded object holds its own maps (the
+// conntrack LRU alone is tens of MB), and with the key prefix lengths in
+// the shape a run compiles about one object per policy.
 class ObjectCache {
 public:
   explicit ObjectCache(bool exact) : exact_(exact) {}
@@ -101,16 +106,37 @@ public:
     // Both programs even where the build attaches none (then both pass all).
     spec.egressProgram = spec.ingressProgram = true;
     ObjectShape shape{exact_ ? endpoint.identity : 0, codegen::emitEndpointC(spec)};
-    if (auto found = objects_.find(shape); found != objects_.end()) return &found->second;
-    auto harness = testing::BpfHarness::build(spec);
+    for (auto it = loaded_.begin(); it != loaded_.end(); ++it)
+      if (it->first == shape) {
+        loaded_.splice(loaded_.begin(), loaded_, it); // most recently used first
+        return &loaded_.front().second;
+      }
+    auto object = compiled_.find(shape);
+    if (object == compiled_.end()) {
+      if (!workDir_) {
+        auto created = testing::TempDir::create("polc-difftest");
+        if (!created) return Error{created.error()};
+        workDir_.emplace(std::move(*created));
+      }
+      auto built =
+          testing::buildEndpointObject(spec, workDir_->path() / std::to_string(compiled_.size()));
+      if (!built) return Error{built.error()};
+      ++stats.objects;
+      object = compiled_.emplace(shape, *built).first;
+    }
+    auto harness = testing::BpfHarness::load(object->second, spec.identity);
     if (!harness) return Error{harness.error()};
-    ++stats.objects;
-    return &objects_.emplace(shape, std::move(*harness)).first->second;
+    if (loaded_.size() >= kMaxLoaded) loaded_.pop_back();
+    loaded_.emplace_front(shape, std::move(*harness));
+    return &loaded_.front().second;
   }
 
 private:
+  static constexpr size_t kMaxLoaded = 16;
   bool exact_;
-  std::map<ObjectShape, testing::BpfHarness> objects_;
+  std::optional<testing::TempDir> workDir_;
+  std::map<ObjectShape, std::filesystem::path> compiled_;
+  std::list<std::pair<ObjectShape, testing::BpfHarness>> loaded_;
 };
 
 // Conntrack must not decide a verdict: every packet is judged as the first

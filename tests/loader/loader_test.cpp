@@ -261,6 +261,14 @@ TEST_F(LoaderTest, LoadAttachesProgramsAndFillsMaps) {
   std::set<uint32_t> ipcacheAddresses;
   for (const auto& key : ipcacheKeys) ipcacheAddresses.insert(ntohl(key.addr[0]));
   EXPECT_EQ(ipcacheAddresses, (std::set<uint32_t>{0x0a4d010a, 0x0a4d010b}));
+  // The ipcache's prefix lengths are listed for the datapath's probes.
+  polc_ipcache_lengths lengths{};
+  const uint32_t zero = 0;
+  runtime::UniqueFd lengthsFd(bpf_obj_get(pin("n1/polc_ipcache_lengths").c_str()));
+  ASSERT_EQ(bpf_map_lookup_elem(lengthsFd.get(), &zero, &lengths), 0);
+  EXPECT_EQ(lengths.v4_count, 1);
+  EXPECT_EQ(lengths.v4[0], 32);
+  EXPECT_EQ(lengths.v6_count, 0);
   EXPECT_EQ(policyIdentityPorts(pin("n1/b/polc_policy_in")),
             (std::set<std::pair<uint32_t, uint16_t>>{{kIdentityA, 9001}}));
   EXPECT_TRUE(policyIdentityPorts(pin("n1/b/polc_policy_eg")).empty());
