@@ -41,6 +41,7 @@ const volatile __u32 polc_endpoint_identity = 0;
  *            not dropped as isolated passes.
  * inline_table, inline_entries: the table compiled in as code
  *            (polc_inline_policy.h); 0 entries = look up the policy map.
+ * policy_prefixes: the key prefix lengths the table holds (polc_features.h).
  * endpoint_identity: the endpoint's own identity (reserved for events and
  *            counters; the verdict depends only on the peer).
  * Every argument but skb is a compile-time or load-time constant.
@@ -49,7 +50,7 @@ static __always_inline int polc_handle_packet(struct __sk_buff *skb, const __u8 
 					      const int isolated, const int peer_lookup,
 					      const int wildcard_lookup,
 					      const volatile struct polc_inline_entry *inline_table,
-					      const int inline_entries,
+					      const int inline_entries, const __u64 policy_prefixes,
 					      const __u32 endpoint_identity)
 {
 	void *policy_map =
@@ -95,7 +96,7 @@ static __always_inline int polc_handle_packet(struct __sk_buff *skb, const __u8 
 						      &pkt, peer_lookup, wildcard_lookup);
 		else
 			policy = polc_policy_lookup(policy_map, peer_identity, &pkt, peer_lookup,
-						    wildcard_lookup);
+						    wildcard_lookup, policy_prefixes);
 	}
 
 	if (policy.verdict == POLC_VERDICT_DENY)
@@ -116,10 +117,12 @@ static __always_inline int polc_handle_packet(struct __sk_buff *skb, const __u8 
 #define POLC_FROM_ENDPOINT_PROGRAM(skb)                                                            \
 	polc_handle_packet(skb, POLC_CT_EGRESS, POLC_EGRESS_ISOLATED, POLC_EGRESS_PEER_LOOKUP,     \
 			   POLC_EGRESS_WILDCARD_LOOKUP, POLC_EGRESS_INLINE_TABLE,                  \
-			   POLC_EGRESS_INLINE_ENTRIES, polc_endpoint_identity)
+			   POLC_EGRESS_INLINE_ENTRIES, POLC_EGRESS_POLICY_PREFIXES,                \
+			   polc_endpoint_identity)
 #define POLC_TO_ENDPOINT_PROGRAM(skb)                                                              \
 	polc_handle_packet(skb, POLC_CT_INGRESS, POLC_INGRESS_ISOLATED, POLC_INGRESS_PEER_LOOKUP,  \
 			   POLC_INGRESS_WILDCARD_LOOKUP, POLC_INGRESS_INLINE_TABLE,                \
-			   POLC_INGRESS_INLINE_ENTRIES, polc_endpoint_identity)
+			   POLC_INGRESS_INLINE_ENTRIES, POLC_INGRESS_POLICY_PREFIXES,              \
+			   polc_endpoint_identity)
 
 #endif /* POLC_DATAPATH_H */

@@ -11,6 +11,10 @@
  *  POLC_<DIR>_PEER_LOOKUP     the table has entries for specific peers: look
  *                             the peer up in the ipcache and then in the table
  *  POLC_<DIR>_WILDCARD_LOOKUP the table has wildcard-peer (identity 0) entries
+ *  POLC_<DIR>_POLICY_PREFIXES the key prefix lengths the direction's table
+ *                             holds, as a mask of POLC_POLICY_PREFIX_BIT(len)
+ *                             (len 32 and 48..64): the policy lookup probes
+ *                             exactly these, longest first. Undefined: all.
  * With neither lookup and not isolated, a direction only tracks its flows
  * for conntrack (every packet passes).
  *  POLC_<DIR>_INLINE_ENTRIES  0: the lookups go to the direction's policy
@@ -31,6 +35,8 @@
 #ifndef POLC_FEATURES_H
 #define POLC_FEATURES_H
 
+#include "polc_structs.h"
+
 #ifndef POLC_EGRESS_ISOLATED
 #define POLC_EGRESS_ISOLATED 0
 #endif
@@ -48,6 +54,12 @@
 #endif
 #ifndef POLC_INGRESS_WILDCARD_LOOKUP
 #define POLC_INGRESS_WILDCARD_LOOKUP 1
+#endif
+#ifndef POLC_EGRESS_POLICY_PREFIXES
+#define POLC_EGRESS_POLICY_PREFIXES POLC_POLICY_PREFIXES_ALL
+#endif
+#ifndef POLC_INGRESS_POLICY_PREFIXES
+#define POLC_INGRESS_POLICY_PREFIXES POLC_POLICY_PREFIXES_ALL
 #endif
 #ifndef POLC_EGRESS_INLINE_ENTRIES
 #define POLC_EGRESS_INLINE_ENTRIES 0

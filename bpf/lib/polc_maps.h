@@ -2,8 +2,15 @@
 /*
  * Map declarations of the datapath. Every endpoint object declares the same
  * maps with the layouts of polc_structs.h; the loader shares the node-wide
- * ones (ipcache, conntrack) between objects, the policy tables are per
- * endpoint and direction.
+ * ones (ipcache, its lengths, conntrack) between objects, the policy tables
+ * are per endpoint and direction.
+ *
+ * The ipcache and the policy tables are hashes probed once per prefix
+ * length in use (polc_lookup.h), not LPM tries: a trie lookup walks deeper
+ * as the trie grows, a hash probe costs the same at 10 entries or 100,000.
+ * Hashes allocate entries on insert (BPF_F_NO_PREALLOC) but their bucket
+ * array from max_entries at creation, so the loader sizes each policy map
+ * from its table (the max_entries below is the ceiling).
  */
 #ifndef POLC_MAPS_H
 #define POLC_MAPS_H
@@ -14,18 +21,26 @@
 
 #include "polc_structs.h"
 
-/* LPM tries must be created without preallocation. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, POLC_IPCACHE_MAX_ENTRIES);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct polc_ipcache_key);
 	__type(value, struct polc_ipcache_value);
 } polc_ipcache SEC(".maps");
 
+/* One element (key 0): the prefix lengths polc_ipcache holds. A hash, not an
+ * array: an update replaces the element whole instead of copying over it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct polc_ipcache_lengths);
+} polc_ipcache_lengths SEC(".maps");
+
 /* Policy for packets entering the endpoint (program polc_to_ep). */
 struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, POLC_POLICY_MAX_ENTRIES);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct polc_policy_key);
@@ -34,7 +49,7 @@ struct {
 
 /* Policy for packets leaving the endpoint (program polc_from_ep). */
 struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, POLC_POLICY_MAX_ENTRIES);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct polc_policy_key);

@@ -33,48 +33,79 @@
 #define POLC_CT_INGRESS 2 /* packet entering the endpoint (tc egress hook) */
 
 /*
- * ipcache: LPM trie from address prefix to security identity.
- * prefixlen counts the bits of everything after it: 32 bits of
- * family+pad, then the address bits. An IPv4 address lives in addr[0].
+ * ipcache: hash from an address prefix to a security identity, one entry per
+ * prefix, the address masked to prefixlen (0..32 for IPv4, 0..128 for IPv6).
+ * The datapath probes it once per prefix length in use, longest first
+ * (polc_ipcache_lengths), so the first hit is the longest matching prefix.
+ * An IPv4 address lives in addr[0].
  */
 struct polc_ipcache_key {
-	__u32 prefixlen;
 	__u8 family;
-	__u8 pad[3];
-	__u32 addr[4]; /* network byte order */
+	__u8 prefixlen;
+	__u8 pad[2];   /* always 0 */
+	__u32 addr[4]; /* network byte order, zero beyond prefixlen */
 };
 
 struct polc_ipcache_value {
 	__u32 identity;
 };
 
-#define POLC_IPCACHE_PREFIX_BASE 32
+#define POLC_IPCACHE_V4_LENGTHS 33  /* /0 .. /32 */
+#define POLC_IPCACHE_V6_LENGTHS 129 /* /0 .. /128 */
 
 /*
- * Policy table: one LPM trie per endpoint and direction, keyed by
- * (peer identity, protocol, destination port). The order of the fields is
- * the order of significance:
+ * The prefix lengths the ipcache holds, per family, longest first: the only
+ * element (key 0) of the polc_ipcache_lengths hash. The loader replaces the
+ * element whole (a hash update swaps in a new element, so a reader sees the
+ * old list or the new one, never a mix), and keeps the list a superset of
+ * the lengths of the entries present throughout an update. With each
+ * length comes its mask, so that a probe needs no arithmetic (and the
+ * verifier no branches) to mask the address.
+ */
+struct polc_ipcache_lengths {
+	__u8 v4_count;
+	__u8 v6_count;
+	__u8 v4[POLC_IPCACHE_V4_LENGTHS];
+	__u8 v6[POLC_IPCACHE_V6_LENGTHS];
+	__u8 pad[2];
+	/* The address masks of the lengths above, network byte order. */
+	__u32 v4_mask[POLC_IPCACHE_V4_LENGTHS];
+	__u32 v6_mask[POLC_IPCACHE_V6_LENGTHS][4];
+};
+
+/*
+ * Policy table: one hash per endpoint and direction, keyed by (peer
+ * identity, protocol, destination port prefix). prefixlen keeps the meaning
+ * it has in the compiler's tables (PolicyEntry::keyPrefixLength):
  *   prefixlen 32             -> this peer, any protocol, any port
  *   prefixlen 48             -> this peer, one protocol, any port
  *   prefixlen 48 + k         -> this peer, one protocol, ports sharing the
  *                               first k bits of dport (port ranges become a
  *                               handful of such prefixes)
+ * protocol is 0 for prefix 32, dport is masked to its first k bits (0 for
+ * 32 and 48). The datapath probes the prefix lengths the table holds (a
+ * compile-time set, polc_features.h) longest first; the first hit is what
+ * a longest-prefix match would return.
  * For ICMP/ICMPv6, dport holds (type << 8 | code): prefix 8 = one type,
  * prefix 16 = one type and code. identity == POLC_IDENTITY_ANY is the
  * wildcard peer; the datapath looks up the exact peer and the wildcard and
  * lets a deny from either win.
  */
 struct polc_policy_key {
-	__u32 prefixlen;
-	__u32 identity; /* host byte order; always fully matched */
-	__u8 protocol;	/* IPPROTO_* */
-	__u8 pad;	/* always 0 */
+	__u32 identity; /* host byte order */
+	__u8 protocol;	/* IPPROTO_*, 0 for prefix 32 */
+	__u8 prefixlen; /* 32, 48 .. 64 */
 	__u16 dport;	/* network byte order, so prefixes are high bits */
 };
 
 #define POLC_POLICY_PREFIX_IDENTITY 32
 #define POLC_POLICY_PREFIX_PROTOCOL 48
 #define POLC_POLICY_PREFIX_FULL 64
+/* A set of key prefix lengths as a mask: bit (len - 32) stands for len. */
+#define POLC_POLICY_PREFIX_BIT(len) (1ull << ((len)-POLC_POLICY_PREFIX_IDENTITY))
+#define POLC_POLICY_PREFIXES_ALL                                                                   \
+	(POLC_POLICY_PREFIX_BIT(POLC_POLICY_PREFIX_IDENTITY) |                                     \
+	 (0x1ffffull << (POLC_POLICY_PREFIX_PROTOCOL - POLC_POLICY_PREFIX_IDENTITY)))
 
 struct polc_policy_value {
 	__u8 verdict; /* POLC_VERDICT_* */
@@ -133,9 +164,10 @@ struct polc_ct_value {
 #define POLC_STRUCT_CHECK(type, size)                                                              \
 	_Static_assert(sizeof(type) == (size), #type " layout changed")
 #endif
-POLC_STRUCT_CHECK(struct polc_ipcache_key, 24);
+POLC_STRUCT_CHECK(struct polc_ipcache_key, 20);
+POLC_STRUCT_CHECK(struct polc_ipcache_lengths, 2364);
 POLC_STRUCT_CHECK(struct polc_ipcache_value, 4);
-POLC_STRUCT_CHECK(struct polc_policy_key, 12);
+POLC_STRUCT_CHECK(struct polc_policy_key, 8);
 POLC_STRUCT_CHECK(struct polc_policy_value, 8);
 POLC_STRUCT_CHECK(struct polc_inline_entry, 16);
 POLC_STRUCT_CHECK(struct polc_ct_key, 40);

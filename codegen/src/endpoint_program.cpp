@@ -4,8 +4,13 @@
 // specializes it (the macros are documented in bpf/lib/polc_features.h).
 #include "polc/codegen/endpoint_program.h"
 
+#include "polc_structs.h"
+
+#include <cstdio>
 #include <string>
 #include <string_view>
+
+static_assert(polc::codegen::kAllPolicyPrefixes == POLC_POLICY_PREFIXES_ALL);
 
 namespace polc::codegen {
 namespace {
@@ -23,6 +28,20 @@ void appendInlineEntries(std::string& out, std::string_view name, unsigned entri
   out += "#define ";
   out += name;
   out += " " + std::to_string(entries) + "\n";
+}
+
+// A set of key prefix lengths, with the lengths spelled out, longest first.
+void appendPrefixes(std::string& out, std::string_view name, uint64_t prefixes) {
+  char mask[32];
+  std::snprintf(mask, sizeof mask, "0x%llxull", static_cast<unsigned long long>(prefixes));
+  out += "#define ";
+  out += name;
+  out += " ";
+  out += mask;
+  out += " /*";
+  for (int length = POLC_POLICY_PREFIX_FULL; length >= POLC_POLICY_PREFIX_IDENTITY; --length)
+    if (prefixes & POLC_POLICY_PREFIX_BIT(length)) out += " " + std::to_string(length);
+  out += prefixes == 0 ? " none */\n" : " */\n";
 }
 
 void appendProgram(std::string& out, std::string_view comment, std::string_view name,
@@ -48,9 +67,11 @@ std::string emitEndpointC(const EndpointProgramSpec& spec) {
   appendMacro(out, "POLC_EGRESS_ISOLATED", spec.egressIsolated);
   appendMacro(out, "POLC_EGRESS_PEER_LOOKUP", spec.egressPeerLookup);
   appendMacro(out, "POLC_EGRESS_WILDCARD_LOOKUP", spec.egressWildcardLookup);
+  appendPrefixes(out, "POLC_EGRESS_POLICY_PREFIXES", spec.egressPolicyPrefixes);
   appendMacro(out, "POLC_INGRESS_ISOLATED", spec.ingressIsolated);
   appendMacro(out, "POLC_INGRESS_PEER_LOOKUP", spec.ingressPeerLookup);
   appendMacro(out, "POLC_INGRESS_WILDCARD_LOOKUP", spec.ingressWildcardLookup);
+  appendPrefixes(out, "POLC_INGRESS_POLICY_PREFIXES", spec.ingressPolicyPrefixes);
   appendMacro(out, "POLC_IPV6", spec.ipv6);
   appendInlineEntries(out, "POLC_EGRESS_INLINE_ENTRIES", spec.egressInlineEntries);
   appendInlineEntries(out, "POLC_INGRESS_INLINE_ENTRIES", spec.ingressInlineEntries);

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstdint>
 
 namespace polc::codegen {
 namespace {
@@ -15,6 +16,7 @@ namespace {
 struct DirectionShape {
   bool peerLookup = false;
   bool wildcardLookup = false;
+  uint64_t policyPrefixes = 0; // POLC_POLICY_PREFIX_BIT of every length a lookup can meet
 };
 
 // Whether an entry can change a verdict. In a direction that is not
@@ -24,13 +26,18 @@ bool decides(const artifacts::PolicyTable& table, const artifacts::PolicyEntry& 
   return table.isolated || entry.verdict == artifacts::Verdict::Deny;
 }
 
-// Which lookups the direction needs.
+// Which lookups the direction needs, and which key prefix lengths they probe:
+// those of every entry a lookup can meet, deciding or not (a longer allow
+// must still shadow a shorter deny).
 DirectionShape shapeOf(const artifacts::PolicyTable& table) {
   DirectionShape shape;
   for (const auto& entry : table.entries) {
     if (!decides(table, entry)) continue;
     (entry.identity == POLC_IDENTITY_ANY ? shape.wildcardLookup : shape.peerLookup) = true;
   }
+  for (const auto& entry : table.entries)
+    if (entry.identity == POLC_IDENTITY_ANY ? shape.wildcardLookup : shape.peerLookup)
+      shape.policyPrefixes |= POLC_POLICY_PREFIX_BIT(entry.keyPrefixLength());
   return shape;
 }
 
@@ -94,6 +101,8 @@ EndpointProgramSpec specializeEndpoint(const artifacts::PolicyTable& ingress,
   spec.ingressWildcardLookup = ingressShape.wildcardLookup;
   spec.egressInlineEntries = inlineEntriesOf(egress, egressShape, maxInlineEntries);
   spec.ingressInlineEntries = inlineEntriesOf(ingress, ingressShape, maxInlineEntries);
+  spec.egressPolicyPrefixes = egressShape.policyPrefixes;
+  spec.ingressPolicyPrefixes = ingressShape.policyPrefixes;
   // See POLC_IPV6: the verdict of every IPv6 packet must be fixed at
   // compile time, which needs equal isolation (with mixed isolation, IPv6
   // replies through the isolated direction depend on conntrack).

@@ -89,7 +89,7 @@ UniqueFd openPinned(const fs::path& path) {
 }
 
 Expected<MapContents> readPolicyMap(int fd, const std::string& name) {
-  return readLpmMap(fd, name, sizeof(polc_policy_key), sizeof(polc_policy_value));
+  return readMap(fd, name, sizeof(polc_policy_key), sizeof(polc_policy_value));
 }
 
 // The endpoints whose hooks run exactly the recorded programs and whose
@@ -363,6 +363,20 @@ Status LoadTransaction::readTables() {
                                     toPolicyMapEntries(*table));
       if (!contents) return Error{contents.error()};
       endpoint.wanted[direction] = std::move(*contents);
+      // An in-place update adds before it deletes: if old and new together
+      // overflow the live map, the endpoint takes new maps sized for its
+      // tables (reloading its programs), and both tables are read again.
+      if (endpoint.plan == ProgramPlan::Keep) {
+        auto live = previous_.mapEntries.find(pin);
+        if (!updateFitsInPlace(placement_.pinRoot / pin,
+                               live == previous_.mapEntries.end() ? std::nullopt
+                                                                  : std::optional(live->second),
+                               endpoint.wanted[direction].size())) {
+          endpoint.plan = ProgramPlan::Replace;
+          endpoint.tableLoaded[0] = endpoint.tableLoaded[1] = false;
+          direction = -1;
+        }
+      }
     }
   }
   return okStatus();
@@ -382,7 +396,8 @@ Status LoadTransaction::writeJournal() {
     previous_.pending.reset();
   }
   sharedMaps_ = {relativePin(nodeName, "", artifacts::kMapIpcache),
-                 relativePin(nodeName, "", artifacts::kMapConntrack)};
+                 relativePin(nodeName, "", artifacts::kMapConntrack),
+                 relativePin(nodeName, "", artifacts::kMapIpcacheLengths)};
   // What the commit does not rebuild (attachments, pins, fills, digests and
   // endpoint records are all rebuilt: no copy of the previous ones).
   state_.revision = previous_.revision;
@@ -538,11 +553,17 @@ Status LoadTransaction::loadObject(EndpointLoad& endpoint) {
     if (auto set = setInlineTable(object.get(), which, endpoint.inlineTable[direction]); !set)
       return fail("endpoint " + name + ": object " + objectPath.string() + ": " + set.error());
   }
-  for (const auto* mapName : {artifacts::kMapIpcache, artifacts::kMapConntrack,
-                              artifacts::kMapPolicyIngress, artifacts::kMapPolicyEgress}) {
+  for (const auto* mapName :
+       {artifacts::kMapIpcache, artifacts::kMapConntrack, artifacts::kMapIpcacheLengths,
+        artifacts::kMapPolicyIngress, artifacts::kMapPolicyEgress}) {
     auto* map = bpf_object__find_map_by_name(object.get(), mapName);
     if (!map) continue; // a specialized program may not use every map
-    bool shared = mapName == artifacts::kMapIpcache || mapName == artifacts::kMapConntrack;
+    bool shared = mapName != artifacts::kMapPolicyIngress && mapName != artifacts::kMapPolicyEgress;
+    if (!shared) { // sized from its table: a hash allocates its buckets up front
+      const auto& table = endpoint.wanted[mapName == artifacts::kMapPolicyEgress];
+      if (int result = bpf_map__set_max_entries(map, policyMapCapacity(table.size())); result != 0)
+        return fail(libbpfError("endpoint " + name + ": map " + mapName, result, log_));
+    }
     auto path =
         placement_.pinRoot / (shared ? relativePin(node_->name, "", mapName)
                                      : relativePin(node_->name, name, mapName) + kStagedSuffix);
@@ -632,21 +653,27 @@ Status LoadTransaction::switchOver() {
 Status LoadTransaction::updateIpcache() {
   ipcacheFd_ = openPinned(placement_.pinRoot / sharedMaps_[0]);
   if (!ipcacheFd_.valid()) return okStatus();
+  ipcacheLengthsFd_ = openPinned(placement_.pinRoot / sharedMaps_[2]);
+  if (!ipcacheLengthsFd_.valid())
+    return fail(ipcacheName_ +
+                ": its pinned prefix lengths map is missing (polc unload, then load)");
   const auto& created = state_.pending->pins;
   if (ipcacheLoaded_ &&
       std::find(created.begin(), created.end(), sharedMaps_[0]) == created.end()) {
     report_.ipcacheEntries = wantedIpcache_.size(); // unchanged, not read
     return okStatus();
   }
-  auto live = readLpmMap(ipcacheFd_.get(), ipcacheName_, sizeof(polc_ipcache_key),
-                         sizeof(polc_ipcache_value));
+  auto live =
+      readMap(ipcacheFd_.get(), ipcacheName_, sizeof(polc_ipcache_key), sizeof(polc_ipcache_value));
   if (!live) return fail(live.error());
   ipcacheBefore_ = std::move(*live);
   report_.ipcache = diffContents(ipcacheBefore_, wantedIpcache_);
   rollback_.add([this] {
-    return applyContents(ipcacheFd_.get(), ipcacheName_, wantedIpcache_, ipcacheBefore_);
+    return applyIpcache(ipcacheFd_.get(), ipcacheLengthsFd_.get(), ipcacheName_, wantedIpcache_,
+                        ipcacheBefore_);
   });
-  if (auto applied = applyContents(ipcacheFd_.get(), ipcacheName_, ipcacheBefore_, wantedIpcache_);
+  if (auto applied = applyIpcache(ipcacheFd_.get(), ipcacheLengthsFd_.get(), ipcacheName_,
+                                  ipcacheBefore_, wantedIpcache_);
       !applied)
     return fail(applied.error());
   report_.ipcacheEntries = wantedIpcache_.size();

@@ -156,7 +156,7 @@ private:
   NodeState previous_;
 
   LoadPlan plan_;
-  std::vector<std::string> sharedMaps_; // [ipcache, conntrack]
+  std::vector<std::string> sharedMaps_; // [ipcache, conntrack, ipcache lengths]
   NodeState state_;
   Rollback rollback_;
 
@@ -164,6 +164,7 @@ private:
   size_t policyEntries_ = 0;
   std::optional<NetnsGuard> netns_; // entered for the switch and the commit
   UniqueFd ipcacheFd_;
+  UniqueFd ipcacheLengthsFd_; // the prefix lengths the ipcache holds
   MapContents ipcacheBefore_;
   std::vector<TcAttachment> attachments_;
   std::set<std::pair<std::string, std::string>> hooksNow_; // (interface, hook)

@@ -2,6 +2,7 @@
 
 #include "inline_policy.h"
 #include "libbpf_util.h"
+#include "map_sync.h"
 #include "polc/artifacts/manifest.h"
 
 #include <bpf/bpf.h>
@@ -142,20 +143,11 @@ Expected<fs::path> buildEndpointObject(const codegen::EndpointProgramSpec& spec,
   return workDir / object;
 }
 
+// Keys are built by the loader's own conversion (runtime-loader/src/map_sync.h).
 polc_policy_key policyKey(const PolicyEntry& entry) {
-  polc_policy_key key{};
-  key.identity = entry.identity;
-  if (!entry.protocol) {
-    key.prefixlen = POLC_POLICY_PREFIX_IDENTITY;
-    return key;
-  }
-  key.protocol = *entry.protocol;
-  key.prefixlen = POLC_POLICY_PREFIX_PROTOCOL + entry.portPrefixBits;
-  // Bits beyond the prefix are zero so that equal prefixes are equal keys.
-  const uint16_t mask =
-      entry.portPrefixBits == 0 ? 0 : static_cast<uint16_t>(0xffffu << (16 - entry.portPrefixBits));
-  key.dport = htons(entry.port & mask);
-  return key;
+  if (!entry.protocol) return runtime::policyKey(entry.identity, 0, POLC_POLICY_PREFIX_IDENTITY, 0);
+  return runtime::policyKey(entry.identity, *entry.protocol,
+                            POLC_POLICY_PREFIX_PROTOCOL + entry.portPrefixBits, entry.port);
 }
 
 artifacts::PolicyEntry tableEntry(const PolicyEntry& entry) {
@@ -169,13 +161,14 @@ artifacts::PolicyEntry tableEntry(const PolicyEntry& entry) {
 
 Expected<polc_ipcache_key> ipcacheKey(std::string_view prefix) {
   std::string address(prefix.substr(0, prefix.find('/')));
-  polc_ipcache_key key{};
+  unsigned char bytes[16] = {};
+  uint8_t family = 0;
   unsigned maxBits = 0;
-  if (::inet_pton(AF_INET, address.c_str(), key.addr) == 1) {
-    key.family = POLC_FAMILY_IPV4;
+  if (::inet_pton(AF_INET, address.c_str(), bytes) == 1) {
+    family = POLC_FAMILY_IPV4;
     maxBits = 32;
-  } else if (::inet_pton(AF_INET6, address.c_str(), key.addr) == 1) {
-    key.family = POLC_FAMILY_IPV6;
+  } else if (::inet_pton(AF_INET6, address.c_str(), bytes) == 1) {
+    family = POLC_FAMILY_IPV6;
     maxBits = 128;
   } else {
     return Error{"not an IP prefix: " + std::string(prefix)};
@@ -190,8 +183,7 @@ Expected<polc_ipcache_key> ipcacheKey(std::string_view prefix) {
     }
     bits = static_cast<unsigned>(parsed);
   }
-  key.prefixlen = POLC_IPCACHE_PREFIX_BASE + bits;
-  return key;
+  return runtime::ipcacheKey(family, bytes, static_cast<uint8_t>(bits));
 }
 
 void BpfHarness::ObjectCloser::operator()(bpf_object* object) const {
@@ -255,11 +247,17 @@ Status BpfHarness::setIdentity(std::string_view prefix, uint32_t identity) {
   if (!key) return Error{key.error()};
   auto fd = mapFd("polc_ipcache");
   if (!fd) return Error{fd.error()};
+  auto lengthsFd = mapFd("polc_ipcache_lengths");
+  if (!lengthsFd) return Error{lengthsFd.error()};
+  // As the loader does, so that the prefix lengths map lists the new length.
+  auto current =
+      runtime::readMap(*fd, "polc_ipcache", sizeof(polc_ipcache_key), sizeof(polc_ipcache_value));
+  if (!current) return Error{current.error()};
+  auto wanted = *current;
   polc_ipcache_value value{.identity = identity};
-  if (bpf_map_update_elem(*fd, &*key, &value, BPF_ANY) != 0) {
-    return Error{"ipcache update " + std::string(prefix) + ": " + errnoText(errno)};
-  }
-  return okStatus();
+  wanted[std::string(reinterpret_cast<const char*>(&*key), sizeof *key)] =
+      std::string(reinterpret_cast<const char*>(&value), sizeof value);
+  return runtime::applyIpcache(*fd, *lengthsFd, "polc_ipcache", *current, wanted);
 }
 
 Status BpfHarness::addPolicy(Direction direction, const PolicyEntry& entry) {

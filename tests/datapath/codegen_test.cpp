@@ -44,9 +44,11 @@ TEST(EmitEndpointC, ExactText) {
 #define POLC_EGRESS_ISOLATED 0
 #define POLC_EGRESS_PEER_LOOKUP 1
 #define POLC_EGRESS_WILDCARD_LOOKUP 1
+#define POLC_EGRESS_POLICY_PREFIXES 0x1ffff0001ull /* 64 63 62 61 60 59 58 57 56 55 54 53 52 51 50 49 48 32 */
 #define POLC_INGRESS_ISOLATED 1
 #define POLC_INGRESS_PEER_LOOKUP 1
 #define POLC_INGRESS_WILDCARD_LOOKUP 1
+#define POLC_INGRESS_POLICY_PREFIXES 0x1ffff0001ull /* 64 63 62 61 60 59 58 57 56 55 54 53 52 51 50 49 48 32 */
 #define POLC_IPV6 1
 
 #include "polc_datapath.h"
@@ -111,7 +113,7 @@ TEST(EmitEndpointC, EndpointNameCannotBreakTheComment) {
   const std::string text = emitEndpointC(spec);
   EXPECT_EQ(text.find("*/ int"), std::string::npos);
   EXPECT_EQ(text.find("/etc/passwd"), std::string::npos);
-  EXPECT_EQ(std::count(text.begin(), text.end(), '#'), 8); // 7 defines + 1 include
+  EXPECT_EQ(std::count(text.begin(), text.end(), '#'), 10); // 9 defines + 1 include
 }
 
 TEST(BpfLibraryFiles, EmbedsEveryHeaderSortedAndUpToDate) {
@@ -291,6 +293,13 @@ TEST(SpecializeEndpoint, OnlyTheShapeCounts) {
   EXPECT_EQ(three.ingressInlineEntries, 4u);
   EXPECT_EQ(emitEndpointC(three), emitEndpointC(four));
   EXPECT_NE(emitEndpointC(a), emitEndpointC(three));
+  // The key prefix lengths in use are shape: a peer-wide entry adds one.
+  auto d = specializeEndpoint(table(kIn, true, {entry(500, kAllow, 17), entry(501, kDeny, 6)}),
+                              table(kEg, false), ipcache(false));
+  auto c = specializeEndpoint(table(kIn, true, {entry(500, kAllow, 17), entry(501, kDeny)}),
+                              table(kEg, false), ipcache(false));
+  EXPECT_EQ(c.ingressInlineEntries, d.ingressInlineEntries);
+  EXPECT_NE(emitEndpointC(d), emitEndpointC(c));
 }
 
 TEST(SpecializeEndpoint, InlineMaxBoundsTheInlineTables) {
@@ -302,6 +311,24 @@ TEST(SpecializeEndpoint, InlineMaxBoundsTheInlineTables) {
   EXPECT_EQ(
       specializeEndpoint(table(kIn, false), table(kEg, true), NodeShape{}, 8).ingressInlineEntries,
       0u);
+}
+
+// The lengths probed are those of every entry a lookup meets, allows in an
+// open direction included (a longer allow shadows a shorter deny); entries
+// of a kind that is not looked up add none.
+TEST(SpecializeEndpoint, PolicyPrefixesAreTheLengthsTheLookupsMeet) {
+  auto range = entry(400, kAllow, 6);
+  range.portPrefixBits = 8;
+  auto spec = specializeEndpoint(
+      table(kIn, false, {entry(400, kDeny, 6), range, entry(400, kDeny), entry(0, kAllow, 17)}),
+      table(kEg, true), ipcache(false));
+  EXPECT_EQ(spec.ingressPolicyPrefixes,
+            POLC_POLICY_PREFIX_BIT(64) | POLC_POLICY_PREFIX_BIT(56) | POLC_POLICY_PREFIX_BIT(32));
+  EXPECT_EQ(spec.egressPolicyPrefixes, 0u);
+  const auto text = emitEndpointC(spec);
+  EXPECT_NE(text.find("#define POLC_INGRESS_POLICY_PREFIXES 0x101000001ull /* 64 56 32 */"),
+            std::string::npos)
+      << text;
 }
 } // namespace
 } // namespace polc::codegen

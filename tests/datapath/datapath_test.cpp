@@ -592,6 +592,69 @@ TEST_F(DatapathTest, WildcardOnlyDirectionSkipsThePeerLookup) {
   EXPECT_EQ(fromEndpoint(PacketBuilder::ipv4(kEndpoint, kPeer).tcp(40000, 80).build()), kDrop);
 }
 
+// The policy maps are hashes probed once per key prefix length, longest
+// first: the first hit must be what a longest-prefix match returns, across
+// every kind of length (peer-wide 32, protocol-wide 48, port prefixes 49..64).
+TEST_F(DatapathTest, LongestPolicyPrefixWinsAcrossLengths) {
+  const std::vector<PolicyEntry> entries{
+      allow(kPeerIdentity, kUdp, 0, 0) /* 48 */, deny(kPeerIdentity, kTcp, 0, 0) /* 48 */,
+      allow(kPeerIdentity, kTcp, 0x1200, 8) /* 56 */, deny(kPeerIdentity, kTcp, 0x1234) /* 64 */};
+  PolicyEntry peerWide{.identity = kPeerIdentity, .ruleId = 3}; // 32: any protocol
+  auto check = [&] {
+    for (const auto& entry : entries) add(Direction::Egress, entry);
+    add(Direction::Egress, peerWide);
+    const auto tcp = [](uint16_t port) {
+      return PacketBuilder::ipv4(kEndpoint, kPeer).tcp(40000, port).build();
+    };
+    EXPECT_EQ(fromEndpoint(tcp(0x1234)), kDrop) << "64 beats 56";
+    EXPECT_EQ(fromEndpoint(tcp(0x1235)), kPass) << "56 beats 48";
+    EXPECT_EQ(fromEndpoint(tcp(0x12ff)), kPass);
+    EXPECT_EQ(fromEndpoint(tcp(0x1300)), kDrop) << "48 beats 32";
+    EXPECT_EQ(fromEndpoint(PacketBuilder::ipv4(kEndpoint, kPeer).udp(5000, 53).build()), kPass);
+    EXPECT_EQ(fromEndpoint(PacketBuilder::ipv4(kEndpoint, kPeer).icmp(8, 0, 1).build()), kPass)
+        << "only 32 covers ICMP";
+  };
+  load(true, true); // the full program: every length
+  check();
+  auto spec = specialized(true, false); // the lengths of the table, as the compiler sets them
+  spec.egressPolicyPrefixes = POLC_POLICY_PREFIX_BIT(64) | POLC_POLICY_PREFIX_BIT(56) |
+                              POLC_POLICY_PREFIX_BIT(48) | POLC_POLICY_PREFIX_BIT(32);
+  load(spec);
+  check();
+}
+
+// A length left out of the specialization is never probed: the set really
+// is what the program looks up (so the compiler must list every length).
+TEST_F(DatapathTest, PolicyPrefixesOutsideTheSpecializationAreNotProbed) {
+  auto spec = specialized(true, false);
+  spec.egressPolicyPrefixes = POLC_POLICY_PREFIX_BIT(64);
+  load(spec);
+  add(Direction::Egress, allow(kPeerIdentity, kTcp, 80));
+  add(Direction::Egress, allow(kPeerIdentity, kTcp, 0x1200, 8));
+  EXPECT_EQ(fromEndpoint(PacketBuilder::ipv4(kEndpoint, kPeer).tcp(40000, 80).build()), kPass);
+  EXPECT_EQ(fromEndpoint(PacketBuilder::ipv4(kEndpoint, kPeer).tcp(40000, 0x1234).build()), kDrop);
+}
+
+// The ipcache lengths are data: a prefix of a length not in use before is
+// found as soon as it is added (through the lengths map), and takes
+// precedence over shorter ones.
+TEST_F(DatapathTest, IpcacheFindsALengthAddedLater) {
+  load(true, true);
+  add(Direction::Egress, allow(POLC_IDENTITY_WORLD, kTcp, 443));
+  add(Direction::Egress, allow(kSubnetIdentity, kTcp, 80));
+  const auto to = [](std::string_view address, uint16_t port) {
+    return PacketBuilder::ipv4(kEndpoint, address).tcp(40000, port).build();
+  };
+  EXPECT_EQ(fromEndpoint(to("10.3.0.5", 443)), kPass) << "WORLD: no length matches";
+  EXPECT_EQ(fromEndpoint(to("10.1.9.5", 80)), kPass) << "the /16";
+  ASSERT_TRUE(harness_->setIdentity("10.3.0.0/20", kSubnetIdentity));
+  EXPECT_EQ(fromEndpoint(to("10.3.0.5", 443)), kDrop) << "no longer WORLD";
+  EXPECT_EQ(fromEndpoint(to("10.3.0.5", 80)), kPass);
+  ASSERT_TRUE(harness_->setIdentity("10.1.9.0/20", kNarrowSubnetIdentity));
+  EXPECT_EQ(fromEndpoint(to("10.1.9.5", 80)), kDrop) << "the /20 beats the /16";
+  EXPECT_EQ(fromEndpoint(to("10.1.200.5", 80)), kPass);
+}
+
 // Only specific peers: the wildcard is never read.
 TEST_F(DatapathTest, PeerOnlyDirectionSkipsTheWildcardLookup) {
   auto spec = specialized(true, true);
@@ -711,6 +774,12 @@ TEST_F(DatapathTest, SpecializedProgramsDecideAsTheFullProgram) {
        {allow(kPeerIdentity, kTcp, 80), deny(kPeerIdentity, kTcp, 80, 12),
         allow(kPeerIdentity, kTcp, 0, 0), anyProtocol, deny(POLC_IDENTITY_ANY, kUdp, 53),
         allow(POLC_IDENTITY_ANY, kIcmp, 0, 0)}},
+      {"prefix lengths 48, 49 and 64",
+       true,
+       true,
+       {},
+       {deny(kPeerIdentity, kTcp, 0, 0), allow(kPeerIdentity, kTcp, 0, 1),
+        deny(kPeerIdentity, kTcp, 22)}},
       {"a table too big to inline", false, true, {}, tooManyToInline()},
   };
   artifacts::Ipcache ipcache;
@@ -728,6 +797,7 @@ TEST_F(DatapathTest, SpecializedProgramsDecideAsTheFullProgram) {
     auto full = specialized;
     full.egressPeerLookup = full.egressWildcardLookup = true;
     full.ingressPeerLookup = full.ingressWildcardLookup = true;
+    full.egressPolicyPrefixes = full.ingressPolicyPrefixes = codegen::kAllPolicyPrefixes;
     full.ipv6 = true;
     full.egressInlineEntries = full.ingressInlineEntries = 0;
     auto withMaps = specialized; // the same shape, tables in their maps

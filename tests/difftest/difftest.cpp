@@ -35,6 +35,7 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <list>
 #include <map>
 #include <optional>
 #include <random>
@@ -83,7 +84,7 @@ bool kernelRequired() {
 // tables), so every variant of bpf/lib/polc_features.h meets the evaluator.
 // The identity does not take part in the verdict (polc_handle_packet ignores
 // it), so by default one object per distinct C serves every endpoint;
-// --exact-objects compiles one per (identity, C) to check that too. Tables
+// --exact-objects loads one per (identity, C) to check that too. Tables
 // compiled in as code are .rodata, set at load: one loaded object per
 // distinct inline table, all from the same compiled file.
 struct ObjectShape {
@@ -93,6 +94,10 @@ struct ObjectShape {
   auto operator<=>(const ObjectShape&) const = default;
 };
 
+// Compiled objects stay on disk for the whole run; only the most recently
+// used few stay loaded: every loaded object holds its own maps (the
+// conntrack LRU alone is tens of MB), and with the key prefix lengths in
+// the shape a run compiles about one object per policy.
 class ObjectCache {
 public:
   explicit ObjectCache(bool exact) : exact_(exact) {}
@@ -114,37 +119,39 @@ public:
     if (spec.egressInlineEntries != 0) inlineTables.egress = egress.entries;
     ObjectShape shape{exact_ ? endpoint.identity : 0, codegen::emitEndpointC(spec),
                       inlineTables.ingress, inlineTables.egress};
-    if (auto found = objects_.find(shape); found != objects_.end()) return &found->second;
-    auto object = compiled(shape.source, spec, stats);
-    if (!object) return Error{object.error()};
-    auto harness = testing::BpfHarness::load(*object, spec.identity, inlineTables);
+    for (auto it = loaded_.begin(); it != loaded_.end(); ++it)
+      if (it->first == shape) {
+        loaded_.splice(loaded_.begin(), loaded_, it); // most recently used first
+        return &loaded_.front().second;
+      }
+    auto object = compiled_.find(shape.source);
+    if (object == compiled_.end()) {
+      if (!workDir_) {
+        auto created = testing::TempDir::create("polc-difftest");
+        if (!created) return Error{created.error()};
+        workDir_.emplace(std::move(*created));
+      }
+      auto built =
+          testing::buildEndpointObject(spec, workDir_->path() / std::to_string(compiled_.size()));
+      if (!built) return Error{built.error()};
+      ++stats.objects;
+      object = compiled_.emplace(shape.source, *built).first;
+    }
+    // Every loaded object holds its own maps (conntrack: tens of MB): only
+    // the most recently used stay loaded.
+    auto harness = testing::BpfHarness::load(object->second, spec.identity, inlineTables);
     if (!harness) return Error{harness.error()};
-    // Every loaded object holds its own conntrack map (tens of MB): keep
-    // one per C, and only the latest of those with inline tables.
-    if (!inlineTables.ingress.empty() || !inlineTables.egress.empty())
-      std::erase_if(objects_, [](const auto& cached) {
-        return !cached.first.inlineIngress.empty() || !cached.first.inlineEgress.empty();
-      });
-    return &objects_.emplace(std::move(shape), std::move(*harness)).first->second;
+    if (loaded_.size() >= kMaxLoaded) loaded_.pop_back();
+    loaded_.emplace_front(std::move(shape), std::move(*harness));
+    return &loaded_.front().second;
   }
 
 private:
-  Expected<std::filesystem::path> compiled(const std::string& source,
-                                           const codegen::EndpointProgramSpec& spec, Stats& stats) {
-    if (auto found = compiled_.find(source); found != compiled_.end()) return found->second.second;
-    auto dir = testing::TempDir::create("polc-difftest");
-    if (!dir) return Error{dir.error()};
-    auto object = testing::buildEndpointObject(spec, dir->path());
-    if (!object) return Error{object.error()};
-    ++stats.objects;
-    auto path = *object;
-    compiled_.emplace(source, std::pair{std::move(*dir), path});
-    return path;
-  }
-
+  static constexpr size_t kMaxLoaded = 16;
   bool exact_;
-  std::map<std::string, std::pair<testing::TempDir, std::filesystem::path>> compiled_;
-  std::map<ObjectShape, testing::BpfHarness> objects_;
+  std::optional<testing::TempDir> workDir_;
+  std::map<std::string, std::filesystem::path> compiled_; // by C text
+  std::list<std::pair<ObjectShape, testing::BpfHarness>> loaded_;
 };
 
 // Conntrack must not decide a verdict: every packet is judged as the first
@@ -198,14 +205,11 @@ Status clearConntrack(const testing::BpfHarness& harness) {
 Expected<uint32_t> ipcacheIdentity(const testing::BpfHarness& harness, const IpPrefix& address) {
   auto fd = harness.mapFd("polc_ipcache");
   if (!fd) return Error{fd.error()};
-  polc_ipcache_key key{};
-  key.family = address.family == 4 ? POLC_FAMILY_IPV4 : POLC_FAMILY_IPV6;
-  key.prefixlen = POLC_IPCACHE_PREFIX_BASE + address.maxLength();
-  std::memcpy(key.addr, address.bytes.data(), address.family == 4 ? 4 : 16);
-  polc_ipcache_value value{};
-  if (bpf_map_lookup_elem(*fd, &key, &value) == 0) return value.identity;
-  if (errno == ENOENT) return POLC_IDENTITY_WORLD;
-  return Error{std::string("polc_ipcache lookup: ") + std::strerror(errno)};
+  auto lengthsFd = harness.mapFd("polc_ipcache_lengths");
+  if (!lengthsFd) return Error{lengthsFd.error()};
+  return runtime::lookupIpcache(*fd, *lengthsFd,
+                                address.family == 4 ? POLC_FAMILY_IPV4 : POLC_FAMILY_IPV6,
+                                address.bytes.data());
 }
 
 // Fills the harness's maps for one endpoint with the loader's own
@@ -217,15 +221,16 @@ Status loadEndpointMaps(const testing::BpfHarness& harness, const artifacts::Ipc
   if (!ipcacheEntries) return Error{ipcacheEntries.error()};
   auto fd = harness.mapFd("polc_ipcache");
   if (!fd) return Error{fd.error()};
-  if (auto synced = runtime::syncLpmMap(*fd, "polc_ipcache", *ipcacheEntries); !synced)
+  auto lengthsFd = harness.mapFd("polc_ipcache_lengths");
+  if (!lengthsFd) return Error{lengthsFd.error()};
+  if (auto synced = runtime::syncIpcache(*fd, *lengthsFd, *ipcacheEntries); !synced)
     return Error{synced.error()};
   for (const auto* table : {&ingress, &egress}) {
     const char* name =
         table->direction == artifacts::Direction::Ingress ? "polc_policy_in" : "polc_policy_eg";
     auto mapFd = harness.mapFd(name);
     if (!mapFd) return Error{mapFd.error()};
-    if (auto synced = runtime::syncLpmMap(*mapFd, name, runtime::toPolicyMapEntries(*table));
-        !synced)
+    if (auto synced = runtime::syncMap(*mapFd, name, runtime::toPolicyMapEntries(*table)); !synced)
       return Error{synced.error()};
   }
   return okStatus();

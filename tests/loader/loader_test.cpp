@@ -261,6 +261,14 @@ TEST_F(LoaderTest, LoadAttachesProgramsAndFillsMaps) {
   std::set<uint32_t> ipcacheAddresses;
   for (const auto& key : ipcacheKeys) ipcacheAddresses.insert(ntohl(key.addr[0]));
   EXPECT_EQ(ipcacheAddresses, (std::set<uint32_t>{0x0a4d010a, 0x0a4d010b}));
+  // The ipcache's prefix lengths are listed for the datapath's probes.
+  polc_ipcache_lengths lengths{};
+  const uint32_t zero = 0;
+  runtime::UniqueFd lengthsFd(bpf_obj_get(pin("n1/polc_ipcache_lengths").c_str()));
+  ASSERT_EQ(bpf_map_lookup_elem(lengthsFd.get(), &zero, &lengths), 0);
+  EXPECT_EQ(lengths.v4_count, 1);
+  EXPECT_EQ(lengths.v4[0], 32);
+  EXPECT_EQ(lengths.v6_count, 0);
   EXPECT_EQ(policyIdentityPorts(pin("n1/b/polc_policy_in")),
             (std::set<std::pair<uint32_t, uint16_t>>{{kIdentityA, 9001}}));
   EXPECT_TRUE(policyIdentityPorts(pin("n1/b/polc_policy_eg")).empty());
@@ -398,6 +406,51 @@ TEST_F(LoaderTest, ProgramChangeSwapsInNewProgramsWithFreshPolicyMaps) {
 // A real failure, not an injected one: a table larger than the map. Filling
 // fresh maps (programs change) fails while preparing; updating in place
 // (same programs) fails in the switch and is undone.
+// Policy maps are hashes sized from their tables; a table that outgrows its
+// live map (old and new entries must fit at once: an in-place update adds
+// before it deletes) takes fresh maps and programs instead of failing.
+TEST_F(LoaderTest, TableThatOutgrowsItsMapTakesFreshMaps) {
+  OutDirWriter(outDir_).write({.bIngress = {denyTcpFrom(kIdentityA, 9001, 7)}});
+  ASSERT_TRUE(loader_->load(request()));
+  const auto policyPin = pin("n1/b/polc_policy_in");
+  auto capacityOf = [](const fs::path& path) {
+    runtime::UniqueFd fd(bpf_obj_get(path.c_str()));
+    auto capacity = runtime::mapCapacity(fd.get());
+    return capacity ? *capacity : 0u;
+  };
+  EXPECT_EQ(capacityOf(policyPin), runtime::kPolicyMapMinEntries);
+  auto policyId = pinnedMapId(policyPin);
+  auto programB = attachedProgram("lxc-b", "tc-egress");
+
+  auto denies = [](uint16_t count) {
+    std::vector<artifacts::PolicyEntry> entries;
+    for (uint16_t i = 0; i < count; ++i) entries.push_back(denyTcpFrom(kIdentityA, 9100 + i, i));
+    return entries;
+  };
+  OutDirWriter(outDir_).write({.bIngress = denies(100)});
+  auto grown = loader_->load(request());
+  ASSERT_TRUE(grown) << grown.error();
+  ASSERT_EQ(grown->endpoints.size(), 2u);
+  EXPECT_EQ(grown->endpoints[1].action, EndpointAction::Replaced);
+  EXPECT_NE(pinnedMapId(policyPin), policyId);
+  EXPECT_NE(attachedProgram("lxc-b", "tc-egress"), programB);
+  EXPECT_EQ(capacityOf(policyPin), 256u);
+  EXPECT_EQ(policyIdentityPorts(policyPin).size(), 100u);
+  EXPECT_TRUE(status().inSync()) << joined(status().nodes[0].drift);
+  EXPECT_TRUE(aReachesB(9001));
+  EXPECT_FALSE(aReachesB(9150));
+
+  // Within the new capacity the next change is in place again.
+  policyId = pinnedMapId(policyPin);
+  OutDirWriter(outDir_).write({.bIngress = denies(120)});
+  auto updated = loader_->load(request());
+  ASSERT_TRUE(updated) << updated.error();
+  EXPECT_EQ(updated->endpoints[1].action, EndpointAction::TablesUpdated);
+  EXPECT_EQ(pinnedMapId(policyPin), policyId);
+  EXPECT_EQ(policyIdentityPorts(policyPin).size(), 120u);
+  EXPECT_FALSE(aReachesB(9215));
+}
+
 TEST_F(LoaderTest, MapFullLeavesThePreviousRevisionInForce) {
   OutDirWriter(outDir_).write({.bIngress = {denyTcpFrom(kIdentityA, 9001, 7)}});
   ASSERT_TRUE(loader_->load(request()));
@@ -515,7 +568,8 @@ TEST_F(LoaderTest, UnloadRemovesFiltersQdiscsPinsAndState) {
   auto unloaded = loader_->unload({"", placement_});
   ASSERT_TRUE(unloaded) << unloaded.error();
   EXPECT_EQ(unloaded->detached.size(), 4u);
-  EXPECT_EQ(unloaded->pinsRemoved, 2u + 2 * 4u); // ipcache, ct; per endpoint 2 maps + 2 programs
+  // ipcache, its lengths, ct; per endpoint 2 maps + 2 programs
+  EXPECT_EQ(unloaded->pinsRemoved, 3u + 2 * 4u);
   for (const auto& attached : loaded->attached)
     EXPECT_FALSE(attachedProgram(attached.interface, attached.hook));
   EXPECT_FALSE(hasClsact("lxc-a"));

@@ -28,6 +28,7 @@ inline constexpr int kManifestSchema = 3;
 inline constexpr const char* kProgFromEndpoint = "polc_from_ep"; // tc ingress hook
 inline constexpr const char* kProgToEndpoint = "polc_to_ep";     // tc egress hook
 inline constexpr const char* kMapIpcache = "polc_ipcache";
+inline constexpr const char* kMapIpcacheLengths = "polc_ipcache_lengths"; // the lengths it holds
 inline constexpr const char* kMapConntrack = "polc_ct";
 inline constexpr const char* kMapPolicyIngress = "polc_policy_in";
 inline constexpr const char* kMapPolicyEgress = "polc_policy_eg";

@@ -11,6 +11,9 @@
 
 namespace polc::codegen {
 
+// POLC_POLICY_PREFIXES_ALL of bpf/lib/polc_structs.h: lengths 32 and 48..64.
+inline constexpr uint64_t kAllPolicyPrefixes = 0x1ffff0001ull;
+
 // What the generated program of one endpoint is specialized on.
 struct EndpointProgramSpec {
   // Neither is in the C: the identity is set by the loader in .rodata
@@ -29,6 +32,10 @@ struct EndpointProgramSpec {
   bool egressWildcardLookup = true; // the table has wildcard-peer entries
   bool ingressPeerLookup = true;
   bool ingressWildcardLookup = true;
+  // The key prefix lengths each table holds (POLC_<DIR>_POLICY_PREFIXES: bit
+  // len - 32 for length len); the default is every length.
+  uint64_t egressPolicyPrefixes = kAllPolicyPrefixes;
+  uint64_t ingressPolicyPrefixes = kAllPolicyPrefixes;
   bool ipv6 = true; // false: every IPv6 verdict is fixed (see POLC_IPV6)
   // 0: the direction's lookups go to its policy map. N > 0: its table is
   // compiled in as code, N slots of .rodata the loader fills (POLC_<DIR>_INLINE_ENTRIES).
