@@ -101,8 +101,10 @@ EndpointProgramSpec specializeEndpoint(const artifacts::PolicyTable& ingress,
   spec.ingressWildcardLookup = ingressShape.wildcardLookup;
   spec.egressInlineEntries = inlineEntriesOf(egress, egressShape, maxInlineEntries);
   spec.ingressInlineEntries = inlineEntriesOf(ingress, ingressShape, maxInlineEntries);
-  spec.egressPolicyPrefixes = egressShape.policyPrefixes;
-  spec.ingressPolicyPrefixes = ingressShape.policyPrefixes;
+  // An inline direction never probes its map: no lengths, so that its C
+  // (and object) does not depend on them.
+  spec.egressPolicyPrefixes = spec.egressInlineEntries ? 0 : egressShape.policyPrefixes;
+  spec.ingressPolicyPrefixes = spec.ingressInlineEntries ? 0 : ingressShape.policyPrefixes;
   // See POLC_IPV6: the verdict of every IPv6 packet must be fixed at
   // compile time, which needs equal isolation (with mixed isolation, IPv6
   // replies through the isolated direction depend on conntrack).

@@ -293,11 +293,12 @@ TEST(SpecializeEndpoint, OnlyTheShapeCounts) {
   EXPECT_EQ(three.ingressInlineEntries, 4u);
   EXPECT_EQ(emitEndpointC(three), emitEndpointC(four));
   EXPECT_NE(emitEndpointC(a), emitEndpointC(three));
-  // The key prefix lengths in use are shape: a peer-wide entry adds one.
+  // The key prefix lengths of a table in its map are shape: a peer-wide
+  // entry adds one (inline tables probe no map, so carry none).
   auto d = specializeEndpoint(table(kIn, true, {entry(500, kAllow, 17), entry(501, kDeny, 6)}),
-                              table(kEg, false), ipcache(false));
+                              table(kEg, false), NodeShape{}, 0);
   auto c = specializeEndpoint(table(kIn, true, {entry(500, kAllow, 17), entry(501, kDeny)}),
-                              table(kEg, false), ipcache(false));
+                              table(kEg, false), NodeShape{}, 0);
   EXPECT_EQ(c.ingressInlineEntries, d.ingressInlineEntries);
   EXPECT_NE(emitEndpointC(d), emitEndpointC(c));
 }

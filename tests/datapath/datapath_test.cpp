@@ -800,8 +800,8 @@ TEST_F(DatapathTest, SpecializedProgramsDecideAsTheFullProgram) {
     full.egressPolicyPrefixes = full.ingressPolicyPrefixes = codegen::kAllPolicyPrefixes;
     full.ipv6 = true;
     full.egressInlineEntries = full.ingressInlineEntries = 0;
-    auto withMaps = specialized; // the same shape, tables in their maps
-    withMaps.egressInlineEntries = withMaps.ingressInlineEntries = 0;
+    // The same shape with the tables in their maps (polc build --inline-max 0).
+    auto withMaps = codegen::specializeEndpoint(ingress, egress, codegen::nodeShapeOf(ipcache), 0);
     std::vector<std::vector<int>> verdicts;
     for (const auto& spec : {full, specialized, withMaps, inlined}) {
       InlineTables inlineTables;
