@@ -1,9 +1,8 @@
 #include "inline_policy.h"
 
 #include "libbpf_util.h"
+#include "map_sync.h"
 #include "polc/artifacts/manifest.h"
-
-#include <arpa/inet.h>
 
 #include <algorithm>
 #include <span>
@@ -17,18 +16,19 @@ const char* slotsVariable(artifacts::Direction direction) {
                                                     : artifacts::kConfigInlineEgress;
 }
 
+// The entry's policy map key, with the masks the datapath applies to the
+// packet instead of probing per prefix length.
 polc_inline_entry inlineEntryOf(const artifacts::PolicyEntry& entry) {
+  const uint32_t prefixLength = entry.keyPrefixLength();
+  const polc_policy_key key = policyKey(entry.identity, entry.protocol, prefixLength, entry.port);
   polc_inline_entry slot{};
-  slot.identity = entry.identity;
+  slot.identity = key.identity;
+  slot.protocol = key.protocol;
+  slot.protocol_mask = prefixLength > POLC_POLICY_PREFIX_IDENTITY ? 0xff : 0;
+  slot.dport = key.dport;
+  slot.port_mask = policyPortMask(prefixLength);
   slot.verdict = static_cast<__u8>(entry.verdict);
   slot.rule_id = entry.ruleId;
-  if (entry.protocol == 0) return slot; // any protocol, any port: masks 0
-  slot.protocol = entry.protocol;
-  slot.protocol_mask = 0xff;
-  unsigned bits = std::min<unsigned>(entry.portPrefixBits, 16);
-  uint16_t mask = bits == 0 ? 0 : static_cast<uint16_t>(0xffffu << (16 - bits));
-  slot.port_mask = htons(mask);
-  slot.dport = htons(static_cast<uint16_t>(entry.port & mask));
   return slot;
 }
 

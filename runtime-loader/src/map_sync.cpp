@@ -34,6 +34,11 @@ polc_ipcache_key ipcacheKey(uint8_t family, const void* address, uint8_t prefixL
   return key;
 }
 
+uint16_t policyPortMask(uint32_t prefixLength) {
+  const int portBits = static_cast<int>(prefixLength) - POLC_POLICY_PREFIX_PROTOCOL;
+  return htons(static_cast<uint16_t>(ntohl(prefixMask(portBits)) >> 16));
+}
+
 polc_policy_key policyKey(uint32_t identity, uint8_t protocol, uint32_t prefixLength,
                           uint16_t port) {
   polc_policy_key key{};
@@ -41,8 +46,7 @@ polc_policy_key policyKey(uint32_t identity, uint8_t protocol, uint32_t prefixLe
   key.prefixlen = static_cast<uint8_t>(prefixLength);
   if (prefixLength <= POLC_POLICY_PREFIX_IDENTITY) return key; // any protocol, any port
   key.protocol = protocol;
-  const int portBits = static_cast<int>(prefixLength) - POLC_POLICY_PREFIX_PROTOCOL;
-  key.dport = htons(static_cast<uint16_t>(port & (ntohl(prefixMask(portBits)) >> 16)));
+  key.dport = htons(port) & policyPortMask(prefixLength);
   return key;
 }
 

@@ -27,6 +27,9 @@ using PolicyMapEntry = std::pair<polc_policy_key, polc_policy_value>;
 // `address`: 4 (IPv4) or 16 (IPv6) bytes in network order.
 polc_ipcache_key ipcacheKey(uint8_t family, const void* address, uint8_t prefixLength);
 // `prefixLength` as PolicyEntry::keyPrefixLength(); `port` in host order.
+// The dport mask (network byte order) of a policy key prefix length: the
+// first (prefixLength - 48) bits of the port; 0 up to protocol-wide keys.
+uint16_t policyPortMask(uint32_t prefixLength);
 polc_policy_key policyKey(uint32_t identity, uint8_t protocol, uint32_t prefixLength,
                           uint16_t port);
 

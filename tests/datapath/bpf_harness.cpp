@@ -144,12 +144,6 @@ Expected<fs::path> buildEndpointObject(const codegen::EndpointProgramSpec& spec,
 }
 
 // Keys are built by the loader's own conversion (runtime-loader/src/map_sync.h).
-polc_policy_key policyKey(const PolicyEntry& entry) {
-  if (!entry.protocol) return runtime::policyKey(entry.identity, 0, POLC_POLICY_PREFIX_IDENTITY, 0);
-  return runtime::policyKey(entry.identity, *entry.protocol,
-                            POLC_POLICY_PREFIX_PROTOCOL + entry.portPrefixBits, entry.port);
-}
-
 artifacts::PolicyEntry tableEntry(const PolicyEntry& entry) {
   return artifacts::PolicyEntry{.identity = entry.identity,
                                 .protocol = entry.protocol.value_or(0),
@@ -157,6 +151,11 @@ artifacts::PolicyEntry tableEntry(const PolicyEntry& entry) {
                                 .portPrefixBits = static_cast<uint8_t>(entry.portPrefixBits),
                                 .verdict = static_cast<artifacts::Verdict>(entry.verdict),
                                 .ruleId = entry.ruleId};
+}
+
+polc_policy_key policyKey(const PolicyEntry& entry) {
+  const auto table = tableEntry(entry);
+  return runtime::policyKey(table.identity, table.protocol, table.keyPrefixLength(), table.port);
 }
 
 Expected<polc_ipcache_key> ipcacheKey(std::string_view prefix) {

@@ -693,15 +693,7 @@ artifacts::PolicyTable artifactsTable(const char* endpoint, artifacts::Direction
   table.endpoint = endpoint;
   table.direction = direction;
   table.isolated = isolated;
-  for (const auto& entry : entries)
-    table.entries.push_back({.identity = entry.identity,
-                             .protocol = entry.protocol.value_or(0),
-                             .port = entry.port,
-                             .portPrefixBits = uint8_t(entry.portPrefixBits),
-                             .verdict = entry.verdict == POLC_VERDICT_DENY
-                                            ? artifacts::Verdict::Deny
-                                            : artifacts::Verdict::Allow,
-                             .ruleId = entry.ruleId});
+  for (const auto& entry : entries) table.entries.push_back(tableEntry(entry));
   return table;
 }
 
