@@ -1,35 +1,24 @@
 #include "polc/artifacts/digest.h"
 
-#include <openssl/evp.h>
+// SHA256_Init/Update/Final are deprecated in OpenSSL 3 in favour of EVP,
+// but they are the only entry that runs the digest directly: EVP first sets
+// up the library's providers and reads its configuration file, about a
+// millisecond of every `polc load` (the digest itself is the same code,
+// SHA-NI where the CPU has it).
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/sha.h>
 
 #include <array>
-#include <memory>
 
 namespace polc::artifacts {
 
-namespace {
-
-// OpenSSL 3 looks the algorithm up (locks, a hash table) on every
-// EVP_Digest with EVP_sha256(): fetched once, with one context per thread,
-// hashing the thousands of small files of a load costs half as much.
-struct Sha256Context {
-  std::unique_ptr<EVP_MD, decltype(&EVP_MD_free)> md{EVP_MD_fetch(nullptr, "SHA256", nullptr),
-                                                     &EVP_MD_free};
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context{EVP_MD_CTX_new(),
-                                                                  &EVP_MD_CTX_free};
-};
-
-} // namespace
-
 std::string sha256Hex(std::string_view bytes) {
-  thread_local Sha256Context sha256;
-  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-  unsigned int length = 0;
-  if (!sha256.md || !sha256.context ||
-      !EVP_DigestInit_ex(sha256.context.get(), sha256.md.get(), nullptr) ||
-      !EVP_DigestUpdate(sha256.context.get(), bytes.data(), bytes.size()) ||
-      !EVP_DigestFinal_ex(sha256.context.get(), digest.data(), &length))
-    EVP_Digest(bytes.data(), bytes.size(), digest.data(), &length, EVP_sha256(), nullptr);
+  std::array<unsigned char, SHA256_DIGEST_LENGTH> digest{};
+  SHA256_CTX context;
+  SHA256_Init(&context);
+  SHA256_Update(&context, bytes.data(), bytes.size());
+  SHA256_Final(digest.data(), &context);
+  constexpr unsigned int length = SHA256_DIGEST_LENGTH;
   static constexpr char kHex[] = "0123456789abcdef";
   std::string hex;
   hex.reserve(length * 2);
