@@ -114,9 +114,9 @@ Manifest manifestFrom(JsonRead::Element j) {
 
 } // namespace
 
-Expected<Manifest> manifestFromText(std::string_view text) {
-  JsonRead reader;
-  auto root = reader.parse(text);
+namespace {
+
+Expected<Manifest> manifestFromDocument(Expected<JsonRead::Element> root) {
   if (!root) return Error{root.error()};
   try {
     if (int schema = JsonRead::integerAt<int>(*root, "schema"); schema != kManifestSchema)
@@ -129,6 +129,13 @@ Expected<Manifest> manifestFromText(std::string_view text) {
   }
 }
 
+} // namespace
+
+Expected<Manifest> manifestFromText(std::string_view text) {
+  JsonRead reader;
+  return manifestFromDocument(reader.parse(text));
+}
+
 Expected<Manifest> manifestFromJson(const json& j) {
   return manifestFromText(j.dump());
 }
@@ -138,7 +145,8 @@ Expected<Manifest> readManifest(const std::filesystem::path& outDir, std::string
   auto text = readFile(path);
   if (!text) return Error{text.error()};
   if (sha256) *sha256 = sha256Hex(*text);
-  auto manifest = manifestFromText(*text);
+  JsonRead reader;
+  auto manifest = manifestFromDocument(reader.parse(*text)); // in place
   if (!manifest) return Error{path.string() + ": " + manifest.error()};
   return manifest;
 }

@@ -1,5 +1,7 @@
 #include "polc/support/files.h"
 
+#include <algorithm>
+
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -11,20 +13,26 @@
 namespace polc {
 
 Expected<std::string> readFile(const std::filesystem::path& path) {
-  // POSIX reads into a string of the file's size: a load reads thousands of
-  // small artifacts, and an ifstream per file cost more than the reading.
+  // POSIX reads straight into the string: a load reads thousands of small
+  // artifacts, and an ifstream per file cost more than the reading.
   auto failure = [&] {
     return Error{"cannot read " + path.string() + ": " + std::strerror(errno)};
   };
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return failure();
   struct stat info {};
-  std::string contents;
+  size_t expected = 0;
   if (::fstat(fd, &info) == 0 && S_ISREG(info.st_mode))
-    contents.reserve(static_cast<size_t>(info.st_size));
-  char buffer[16384];
+    expected = static_cast<size_t>(info.st_size);
+  std::string contents;
+  // One byte more than the file, so that its end reads as a short read, and
+  // kReadFilePadding beyond that, so that JSON parses in place (json_read.h).
+  contents.reserve(expected + 1 + kReadFilePadding);
+  contents.resize(expected + 1);
+  size_t length = 0;
   for (;;) {
-    ssize_t got = ::read(fd, buffer, sizeof buffer);
+    if (length == contents.size()) contents.resize(std::max<size_t>(2 * length, 16384));
+    ssize_t got = ::read(fd, contents.data() + length, contents.size() - length);
     if (got < 0 && errno == EINTR) continue;
     if (got < 0) {
       auto error = failure();
@@ -32,9 +40,10 @@ Expected<std::string> readFile(const std::filesystem::path& path) {
       return error;
     }
     if (got == 0) break;
-    contents.append(buffer, static_cast<size_t>(got));
+    length += static_cast<size_t>(got);
   }
   ::close(fd);
+  contents.resize(length);
   return contents;
 }
 

@@ -10,6 +10,7 @@
 #pragma once
 
 #include "polc/support/expected.h"
+#include "polc/support/files.h"
 
 #include <simdjson.h>
 
@@ -34,11 +35,13 @@ public:
   using Element = simdjson::dom::element;
 
   // `text` is copied into simdjson's padded buffer.
-  Expected<Element> parse(std::string_view text) {
-    Element root;
-    if (auto error = parser_.parse(text.data(), text.size()).get(root); error)
-      return Error{std::string("not valid JSON: ") + simdjson::error_message(error)};
-    return root;
+  Expected<Element> parse(std::string_view text) { return parse(text.data(), text.size(), true); }
+  // Parsed where it is when the string's spare capacity covers simdjson's
+  // padding, as polc::readFile leaves it: no copy of a 1 MB file.
+  Expected<Element> parse(const std::string& text) {
+    static_assert(kReadFilePadding >= simdjson::SIMDJSON_PADDING);
+    return parse(text.data(), text.size(),
+                 text.capacity() - text.size() < simdjson::SIMDJSON_PADDING);
   }
 
   static Element at(Element object, std::string_view key) {
@@ -105,6 +108,12 @@ public:
   }
 
 private:
+  Expected<Element> parse(const char* bytes, size_t length, bool copy) {
+    Element root;
+    if (auto error = parser_.parse(bytes, length, copy).get(root); error)
+      return Error{std::string("not valid JSON: ") + simdjson::error_message(error)};
+    return root;
+  }
   static JsonReadError mistyped(std::string_view key, const char* expected) {
     return JsonReadError("\"" + std::string(key) + "\" is not " + expected);
   }
