@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <charconv>
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -56,8 +57,8 @@ public:
   JsonWriter& value(const char* string) { return value(std::string_view(string)); }
   JsonWriter& value(const std::string& string) { return value(std::string_view(string)); }
   JsonWriter& value(bool flag) { return raw(flag ? "true" : "false"); }
-  JsonWriter& value(int64_t number) { return raw(std::to_string(number)); }
-  JsonWriter& value(uint64_t number) { return raw(std::to_string(number)); }
+  JsonWriter& value(int64_t number) { return integer(number); }
+  JsonWriter& value(uint64_t number) { return integer(number); }
   JsonWriter& value(int number) { return value(static_cast<int64_t>(number)); }
   JsonWriter& value(uint32_t number) { return value(static_cast<uint64_t>(number)); }
 
@@ -69,6 +70,11 @@ private:
     else if (!first_)
       text_ += ',';
     first_ = false;
+  }
+  template <typename Integer> JsonWriter& integer(Integer number) {
+    char digits[24];
+    auto end = std::to_chars(digits, digits + sizeof digits, number).ptr;
+    return raw(std::string_view(digits, static_cast<size_t>(end - digits)));
   }
   JsonWriter& raw(std::string_view token) {
     separate();

@@ -208,9 +208,11 @@ Status LoadTransaction::readBuild() {
   auto previous = std::async(std::launch::async, [this] {
     return readNodeState(stateFile(placement_.stateDir, node_->name));
   });
-  if (auto ok = readIpcache(); !ok) return ok;
   if (auto ok = collectEndpoints(); !ok) return ok;
   if (auto ok = usePreviousState(previous.get()); !ok) return ok;
+  // Meanwhile the kernel is asked what the recorded hooks run (a read: the
+  // kernel changes only once every digest is verified).
+  recordedHooks_ = std::async(std::launch::async, [this] { return inspectRecordedHooks(); });
   if (const auto& ok = verified(); !ok) return Error{ok.error()};
   if (auto step = reachStep("verify"); !step) return Error{step.error()};
   timing_.read = lap();
@@ -242,16 +244,25 @@ std::string LoadTransaction::digestOf(const std::string& file) const {
 
 Status LoadTransaction::readIpcache() {
   const auto& node = *node_;
+  ipcacheName_ = std::string(artifacts::kMapIpcache) + " of node " + node.name;
+  const auto pin = relativePin(node.name, "", artifacts::kMapIpcache);
+  auto loaded = knownFilled(previous_, pin, digestOf(node.ipcache));
+  std::error_code ec; // (a pin that is gone means a new map, filled from the file)
+  ipcacheLoaded_ = loaded.has_value() && fs::exists(placement_.pinRoot / pin, ec);
+  if (ipcacheLoaded_) {
+    ipcacheEntries_ = *loaded; // the same bytes as the last load's: read and checked then
+    return okStatus();
+  }
   auto ipcache =
       readJsonFile<artifacts::Ipcache>(request_.outDir / node.ipcache, digestOf(node.ipcache),
                                        [](const auto& j) { return artifacts::ipcacheFromJson(j); });
   if (!ipcache) return readError(ipcache.error());
   auto ipcacheEntries = toIpcacheMapEntries(*ipcache);
   if (!ipcacheEntries) return readError(node.ipcache + ": " + ipcacheEntries.error());
-  ipcacheName_ = std::string(artifacts::kMapIpcache) + " of node " + node.name;
   auto wantedIpcache = toMapContents(ipcacheName_, *ipcacheEntries);
   if (!wantedIpcache) return readError(wantedIpcache.error());
   wantedIpcache_ = std::move(*wantedIpcache);
+  ipcacheEntries_ = wantedIpcache_.size();
   return okStatus();
 }
 
@@ -296,25 +307,46 @@ Status LoadTransaction::usePreviousState(Expected<std::optional<NodeState>> prev
 
 // ---- 2. The kernel, read only ------------------------------------------------
 
+// What the hooks recorded at the last commit run now, and which recorded
+// interfaces still exist: read only.
+Expected<LoadTransaction::RecordedHooks> LoadTransaction::inspectRecordedHooks() const {
+  RecordedHooks recorded;
+  if (previous_.attachments.empty()) return recorded;
+  if (!placement_.netns.empty() && !netnsExists(placement_.netns))
+    return recorded; // inspectKernel says so
+  auto netns = NetnsGuard::enter(placement_.netns);
+  if (!netns) return Error{netns.error()};
+  std::set<std::string> names;
+  for (const auto& attachment : previous_.attachments) names.insert(attachment.interface);
+  recorded.interfaces = interfaceIndexes(names);
+  auto intact = intactEndpoints(previous_, placement_.pinRoot, recorded.interfaces);
+  if (!intact) return Error{"checking what the hooks run: " + intact.error()};
+  recorded.intact = std::move(*intact);
+  return recorded;
+}
+
 // All interfaces must exist before anything is loaded. Also what the kernel
 // really runs, so that only intact endpoints keep their programs.
 Status LoadTransaction::inspectKernel() {
+  auto recorded = recordedHooks_.valid() ? recordedHooks_.get() : inspectRecordedHooks();
   if (!placement_.netns.empty() && !netnsExists(placement_.netns))
     return Error{"network namespace \"" + placement_.netns + "\" does not exist (" + kNetnsDir +
                  ")"};
-  std::set<std::string> intact;
+  if (!recorded) return Error{recorded.error()};
+  auto& interfaces = recorded->interfaces;
   {
-    auto netns = NetnsGuard::enter(placement_.netns);
-    if (!netns) return Error{netns.error()};
-    std::set<std::string> names;
-    for (const auto& endpoint : endpoints_) names.insert(endpoint.artifacts->interface);
-    for (const auto& attachment : previous_.attachments) names.insert(attachment.interface);
-    const auto interfaces = interfaceIndexes(names);
-    if (auto ok = resolveInterfaces(interfaces); !ok) return ok;
-    auto checked = intactEndpoints(previous_, placement_.pinRoot, interfaces);
-    if (!checked) return Error{"checking what the hooks run: " + checked.error()};
-    intact = std::move(*checked);
+    std::set<std::string> names; // those the recorded hooks did not resolve
+    for (const auto& endpoint : endpoints_)
+      if (!interfaces.contains(endpoint.artifacts->interface))
+        names.insert(endpoint.artifacts->interface);
+    if (!names.empty()) {
+      auto netns = NetnsGuard::enter(placement_.netns);
+      if (!netns) return Error{netns.error()};
+      interfaces.merge(interfaceIndexes(names));
+    }
   }
+  if (auto ok = resolveInterfaces(interfaces); !ok) return ok;
+  const auto& intact = recorded->intact;
   if (auto step = reachStep("interfaces"); !step) return Error{step.error()};
 
   std::vector<std::pair<std::string, EndpointRecord>> wanted;
@@ -341,9 +373,7 @@ Status LoadTransaction::resolveInterfaces(const std::map<std::string, int>& inte
 // Those the live maps hold already are known; the others are parsed (still
 // no kernel change: a malformed table stops the load here).
 Status LoadTransaction::readTables() {
-  ipcacheLoaded_ = knownFilled(previous_, relativePin(node_->name, "", artifacts::kMapIpcache),
-                               digestOf(node_->ipcache))
-                       .has_value();
+  if (auto ok = readIpcache(); !ok) return ok;
   for (auto& endpoint : endpoints_) {
     for (int direction = 0; direction < 2; ++direction) {
       const auto pin = relativePin(node_->name, endpoint.artifacts->name, kPolicyMaps[direction]);
@@ -658,9 +688,10 @@ Status LoadTransaction::updateIpcache() {
     return fail(ipcacheName_ +
                 ": its pinned prefix lengths map is missing (polc unload, then load)");
   const auto& created = state_.pending->pins;
-  if (ipcacheLoaded_ &&
-      std::find(created.begin(), created.end(), sharedMaps_[0]) == created.end()) {
-    report_.ipcacheEntries = wantedIpcache_.size(); // unchanged, not read
+  if (ipcacheLoaded_) {
+    if (std::find(created.begin(), created.end(), sharedMaps_[0]) != created.end())
+      return fail(ipcacheName_ + ": its pin was removed during the load");
+    report_.ipcacheEntries = ipcacheEntries_; // unchanged, not read
     return okStatus();
   }
   auto live =
@@ -852,56 +883,75 @@ std::string LoadTransaction::removeStaleQdiscs() {
 }
 
 // Removes the pins of endpoints and programs that are gone; records the
-// pins that exist now and the ipcache's size.
+// pins that exist now and the ipcache's size. The pins are handled sorted
+// (as the state records them): thousands of long names with a common
+// prefix, compared, hashed and copied, were most of a table-only commit.
 void LoadTransaction::recordPins() {
   const auto& nodeName = node_->name;
   // Every pin this revision has, and whether its endpoint kept its programs.
   std::vector<std::pair<std::string, bool>> livePins;
-  for (const auto& pin : sharedMaps_) livePins.emplace_back(pin, false);
+  livePins.reserve(sharedMaps_.size() + 4 * endpoints_.size());
   for (const auto& endpoint : endpoints_) {
     const bool kept = endpoint.plan == ProgramPlan::Keep;
+    const auto first = livePins.size();
     for (const auto* map : kPolicyMaps)
       livePins.emplace_back(relativePin(nodeName, endpoint.artifacts->name, map), kept);
     for (const auto& program : endpoint.programs)
       livePins.emplace_back(relativePin(nodeName, endpoint.artifacts->name, program.name), kept);
+    std::sort(livePins.begin() + static_cast<std::ptrdiff_t>(first), livePins.end());
   }
-  std::unordered_set<std::string_view> live;
-  for (const auto& [pin, kept] : livePins) live.insert(pin);
+  for (const auto& pin : sharedMaps_) livePins.emplace_back(pin, false);
+  // Endpoints come sorted by name, so this is nearly always sorted already.
+  if (!std::is_sorted(livePins.begin(), livePins.end()))
+    std::sort(livePins.begin(), livePins.end());
+  auto previousPins = previous_.pins; // sorted when written, but the file may say otherwise
+  if (!std::is_sorted(previousPins.begin(), previousPins.end()))
+    std::sort(previousPins.begin(), previousPins.end());
+  auto wasPinned = [&](const std::string& pin) {
+    return std::binary_search(previousPins.begin(), previousPins.end(), pin);
+  };
+
   std::vector<std::string> stalePins;
-  for (const auto& pin : previous_.pins)
-    if (!live.contains(pin)) stalePins.push_back(pin);
+  {
+    auto live = livePins.begin();
+    for (const auto& pin : previousPins) {
+      while (live != livePins.end() && live->first < pin) ++live;
+      if (live == livePins.end() || live->first != pin) stalePins.push_back(pin);
+    }
+  }
   // (A committed load made no directory it left empty: no sweep of all of them.)
   removePins(placement_.pinRoot, nodeName, stalePins, EndpointDirectories::OfThePins);
   state_.pins.clear();
+  state_.pins.reserve(livePins.size());
   state_.mapEntries.clear();
   // Pins of endpoints that kept their programs are as the previous load left
   // them (checked by intactEndpoints); only the others need a look.
-  const std::unordered_set<std::string_view> previousPins(previous_.pins.begin(),
-                                                          previous_.pins.end());
   for (auto& [pin, kept] : livePins) {
     std::error_code ec;
-    if ((kept && previousPins.contains(pin)) || fs::exists(placement_.pinRoot / pin, ec))
+    if ((kept && wasPinned(pin)) || fs::exists(placement_.pinRoot / pin, ec))
       state_.pins.push_back(std::move(pin));
   }
-  if (ipcacheFd_.valid()) state_.mapEntries[sharedMaps_[0]] = wantedIpcache_.size();
+  if (ipcacheFd_.valid()) state_.mapEntries[sharedMaps_[0]] = ipcacheEntries_;
 }
 
 // Every endpoint's tables and record in the state, and its line in the
 // report; departed endpoints in the report too.
 void LoadTransaction::recordEndpoints() {
-  const std::unordered_set<std::string_view> livePinsThere(state_.pins.begin(), state_.pins.end());
+  const auto& pins = state_.pins; // sorted (recordPins)
   state_.tableSha256.clear();
   state_.endpoints.clear();
   if (ipcacheFd_.valid()) state_.tableSha256[sharedMaps_[0]] = digestOf(node_->ipcache);
+  // Inserted in key order where the names allow (a hint at the end).
   for (auto& endpoint : endpoints_) {
     const auto& name = endpoint.artifacts->name;
-    for (int direction = 0; direction < 2; ++direction) {
+    for (int direction : {1, 0}) { // polc_policy_eg before polc_policy_in
       auto pin = relativePin(node_->name, name, kPolicyMaps[direction]);
-      if (!livePinsThere.contains(pin)) continue;
-      state_.mapEntries[pin] = endpoint.entries(direction);
-      state_.tableSha256[pin] = endpoint.tableSha256[direction];
+      if (!std::binary_search(pins.begin(), pins.end(), pin)) continue;
+      state_.mapEntries.emplace_hint(state_.mapEntries.end(), pin, endpoint.entries(direction));
+      state_.tableSha256.emplace_hint(state_.tableSha256.end(), std::move(pin),
+                                      endpoint.tableSha256[direction]);
     }
-    state_.endpoints[name] = endpoint.record;
+    state_.endpoints.emplace_hint(state_.endpoints.end(), name, std::move(endpoint.record));
     endpoint.report.endpoint = name;
     endpoint.report.interface = endpoint.artifacts->interface;
     endpoint.report.entries = endpoint.entries(0) + endpoint.entries(1);

@@ -108,6 +108,11 @@ private:
   Status usePreviousState(Expected<std::optional<NodeState>> read);
 
   // 2. The kernel.
+  struct RecordedHooks {
+    std::map<std::string, int> interfaces; // index of each recorded interface still there
+    std::set<std::string> intact; // endpoints whose hooks and pins are as recorded (docs/cli.md)
+  };
+  Expected<RecordedHooks> inspectRecordedHooks() const;
   Status resolveInterfaces(const std::map<std::string, int>& interfaces);
 
   // 3. The journal.
@@ -150,10 +155,12 @@ private:
   const artifacts::NodeArtifacts* node_ = nullptr;
   std::string ipcacheName_;
   MapContents wantedIpcache_;
-  bool ipcacheLoaded_ = false; // the pinned ipcache holds it already (knownFilled)
+  bool ipcacheLoaded_ = false; // the pinned ipcache holds it already (knownFilled): not parsed
+  uint64_t ipcacheEntries_ = 0;
   std::vector<EndpointLoad> endpoints_;
   bool nodeWasRecorded_ = false; // a state file existed before this load
   NodeState previous_;
+  std::future<Expected<RecordedHooks>> recordedHooks_; // reads previous_: declared after it
 
   LoadPlan plan_;
   std::vector<std::string> sharedMaps_; // [ipcache, conntrack, ipcache lengths]

@@ -100,9 +100,16 @@ Status writeNodeState(const fs::path& stateDir, const NodeState& state) {
   std::error_code ec;
   fs::create_directories(stateDir, ec);
   if (ec) return Error{"cannot create state directory " + stateDir.string() + ": " + ec.message()};
-  auto pins = state.pins;
-  if (!std::is_sorted(pins.begin(), pins.end())) std::sort(pins.begin(), pins.end());
-  pins.erase(std::unique(pins.begin(), pins.end()), pins.end());
+  // Recorded sorted and unique; a load hands them over so (no copy then).
+  std::vector<std::string> sortedPins;
+  const auto* pins = &state.pins;
+  if (!std::is_sorted(pins->begin(), pins->end()) ||
+      std::adjacent_find(pins->begin(), pins->end()) != pins->end()) {
+    sortedPins = state.pins;
+    std::sort(sortedPins.begin(), sortedPins.end());
+    sortedPins.erase(std::unique(sortedPins.begin(), sortedPins.end()), sortedPins.end());
+    pins = &sortedPins;
+  }
   auto strings = [](JsonWriter& out, const std::vector<std::string>& values) {
     out.beginArray();
     for (const auto& value : values) out.value(value);
@@ -132,7 +139,7 @@ Status writeNodeState(const fs::path& stateDir, const NodeState& state) {
   }
   out.endArray();
   out.key("pins");
-  strings(out, pins);
+  strings(out, *pins);
   out.key("map_entries").beginObject();
   for (const auto& [pin, entries] : state.mapEntries) out.key(pin).value(entries);
   out.endObject();
