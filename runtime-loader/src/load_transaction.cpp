@@ -275,10 +275,10 @@ Status LoadTransaction::collectEndpoints() {
     EndpointLoad load;
     load.artifacts = &endpoint;
     load.programs = programsOf(endpoint);
-    load.tableFile[0] = endpoint.ingressTable;
-    load.tableFile[1] = endpoint.egressTable;
+    load.tableFile[0] = &endpoint.ingressTable;
+    load.tableFile[1] = &endpoint.egressTable;
     for (int direction = 0; direction < 2; ++direction)
-      load.tableSha256[direction] = digestOf(load.tableFile[direction]);
+      load.tableSha256[direction] = digestOf(*load.tableFile[direction]);
     load.record.objectSha256 = digestOf(*endpoint.object);
     // A table compiled in as code is part of the program: when it changes,
     // the program is loaded again (the plan sees a different record).
@@ -384,7 +384,7 @@ Status LoadTransaction::readTables() {
         continue;
       }
       auto table = readJsonFile<artifacts::PolicyTable>(
-          request_.outDir / endpoint.tableFile[direction], endpoint.tableSha256[direction],
+          request_.outDir / *endpoint.tableFile[direction], endpoint.tableSha256[direction],
           [](const auto& j) { return artifacts::policyTableFromJson(j); });
       if (!table) return Error{table.error()};
       if (direction == 0 ? endpoint.artifacts->ingressInline : endpoint.artifacts->egressInline)
@@ -852,7 +852,7 @@ Expected<loader::LoadReport> LoadTransaction::commit() {
     return Error{
         "revision " + shortRevision(revision_) +
         " is in force, but cleaning up after it failed (run polc load again):" + commitErrors};
-  return report_;
+  return std::move(report_);
 }
 
 // The errors, one per line; empty when all worked.
@@ -949,7 +949,7 @@ void LoadTransaction::recordEndpoints() {
       if (!std::binary_search(pins.begin(), pins.end(), pin)) continue;
       state_.mapEntries.emplace_hint(state_.mapEntries.end(), pin, endpoint.entries(direction));
       state_.tableSha256.emplace_hint(state_.tableSha256.end(), std::move(pin),
-                                      endpoint.tableSha256[direction]);
+                                      std::move(endpoint.tableSha256[direction]));
     }
     state_.endpoints.emplace_hint(state_.endpoints.end(), name, std::move(endpoint.record));
     endpoint.report.endpoint = name;

@@ -47,8 +47,8 @@ struct ProgramToAttach {
 // One endpoint's part of the load, from the artifacts to the kernel.
 struct EndpointLoad {
   const artifacts::EndpointArtifacts* artifacts = nullptr;
-  std::string tableFile[2];   // [ingress, egress], relative to the build
-  std::string tableSha256[2]; // their digests in the manifest
+  const std::string* tableFile[2] = {}; // [ingress, egress], relative to the build
+  std::string tableSha256[2];           // their digests in the manifest
   // The live policy map holds exactly this table already (see
   // tableKnownLoaded): neither the table nor the map is read, nothing changes.
   bool tableLoaded[2] = {false, false};
