@@ -2,7 +2,8 @@
 // for attachment, bpffs pins for maps shared across reloads.
 //
 // A load is a transaction (docs/cli.md, "Reloads are transactions"):
-//   1. read and verify the artifacts, parse every table    (no kernel contact)
+//   1. read and verify the artifacts; ask what the recorded hooks run
+//                                                          (kernel read only)
 //   2. resolve every interface; see what the kernel runs   (read-only)
 //   3. journal: record the load and its staged pins        (state dir only)
 //   4. prepare: load new objects with fresh policy maps, fill them, pin

@@ -16,7 +16,7 @@ namespace polc::runtime {
 // In the order a load reaches them. Before "switch" nothing that enforces
 // policy has changed; "commit" is after every hook runs the new revision.
 inline constexpr std::array<std::string_view, 10> kLoadSteps = {
-    "verify",         // artifacts read and verified; no kernel contact yet
+    "verify",         // artifacts read and verified; the kernel only read yet
     "interfaces",     // every interface resolved
     "journal",        // the load's intent recorded in the state dir
     "load-objects",   // the first new object loaded and verified (with fresh maps)

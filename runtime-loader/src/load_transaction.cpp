@@ -190,9 +190,9 @@ double LoadTransaction::lap() {
 
 // ---- 1. The build ----------------------------------------------------------
 
-// Refuses tampered or incomplete output before any kernel contact. Hashing
-// every file runs beside the reading below (which needs none of it: the
-// files it parses are hashed again as they are read), and its verdict
+// Refuses tampered or incomplete output before any change to the kernel.
+// Hashing every file runs beside the reading below (which needs none of it:
+// the files it parses are hashed again as they are read), and its verdict
 // comes first.
 Status LoadTransaction::readBuild() {
   auto manifest = artifacts::readManifest(request_.outDir, &revision_);

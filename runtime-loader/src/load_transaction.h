@@ -1,6 +1,7 @@
 // One load of a node's build onto the kernel, as a transaction
 // (docs/cli.md, "Reloads are transactions"):
-//   1. readBuild:     read and verify the artifacts          (no kernel contact)
+//   1. readBuild:     read and verify the artifacts; ask what the recorded
+//                     hooks run                               (kernel read only)
 //   2. inspectKernel: resolve every interface; see what the kernel runs, plan
 //      readTables:    parse the tables the live maps do not hold (read-only)
 //   3. writeJournal:  record the load and its staged pins    (state dir only)

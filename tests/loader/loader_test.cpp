@@ -788,6 +788,47 @@ TEST_F(LoaderTest, StatusFlagsDriftFromWhatWasLoaded) {
       << joined(gone.nodes[0].drift);
 }
 
+// The hooks are asked on a thread of their own while the build is hashed:
+// what they answer still decides which endpoints keep their programs. A
+// reload of the same build replaces exactly the endpoints changed behind
+// polc's back (a filter removed, a hook running another program, a pin
+// removed) and leaves the other alone.
+TEST_F(LoaderTest, ReloadReplacesOnlyTheEndpointsChangedBehindPolcsBack) {
+  OutDirWriter(outDir_).write({.bIngress = {denyTcpFrom(kIdentityA, 9001, 7)}});
+  ASSERT_TRUE(loader_->load(request()));
+  auto unchanged = loader_->load(request());
+  ASSERT_TRUE(unchanged) << unchanged.error();
+  for (const auto& endpoint : unchanged->endpoints)
+    EXPECT_EQ(endpoint.action, EndpointAction::Unchanged) << endpoint.endpoint;
+
+  {
+    auto netns = runtime::NetnsGuard::enter(placement_.netns);
+    ASSERT_TRUE(netns) << netns.error();
+    runtime::LibbpfLogCapture log;
+    runtime::UniqueFd other(bpf_obj_get(pin("n1/a/polc_to_ep").c_str()));
+    ASSERT_TRUE(other.valid());
+    auto replaced = runtime::attachFilter(*runtime::interfaceIndex("lxc-b"), "lxc-b", "tc-egress",
+                                          other.get(), log);
+    ASSERT_TRUE(replaced) << replaced.error();
+  }
+  auto repaired = loader_->load(request());
+  ASSERT_TRUE(repaired) << repaired.error();
+  ASSERT_EQ(repaired->endpoints.size(), 2u);
+  EXPECT_EQ(repaired->endpoints[0].action, EndpointAction::Unchanged);
+  EXPECT_EQ(repaired->endpoints[1].action, EndpointAction::Replaced);
+  EXPECT_TRUE(status().inSync()) << joined(status().nodes[0].drift);
+  EXPECT_FALSE(aReachesB(9001));
+  EXPECT_TRUE(aReachesB(9002));
+
+  ASSERT_EQ(::unlink(pin("n1/a/polc_policy_eg").c_str()), 0);
+  auto repinned = loader_->load(request());
+  ASSERT_TRUE(repinned) << repinned.error();
+  EXPECT_EQ(repinned->endpoints[0].action, EndpointAction::Replaced);
+  EXPECT_EQ(repinned->endpoints[1].action, EndpointAction::Unchanged);
+  EXPECT_TRUE(fs::exists(pin("n1/a/polc_policy_eg")));
+  EXPECT_TRUE(status().inSync()) << joined(status().nodes[0].drift);
+}
+
 using Clock = std::chrono::steady_clock;
 
 // A smoke test: it passes without the lock too (the race is rare); the two
