@@ -20,7 +20,7 @@ namespace polc::runtime {
 namespace {
 
 EndpointRecord record(const std::string& interface, const std::string& object) {
-  return {interface, 7, 300, object, {"polc_from_ep", "polc_to_ep"}};
+  return {interface, 7, 300, object, {"polc_from_ep", "polc_to_ep"}, {}};
 }
 
 NodeState loadedWith(const std::vector<std::pair<std::string, EndpointRecord>>& endpoints) {
@@ -222,7 +222,7 @@ TEST(NodeStateFile, StateOfEarlierVersionsReadsBack) {
             (std::vector<TcAttachment>{{"a", "pa", 7, "tc-egress", 1, 1, "polc_to_ep", 10, true}}));
   EXPECT_EQ(state.mapEntries.at("n1/a/polc_policy_in"), 3u);
   EXPECT_EQ(state.tableSha256.at("n1/a/polc_policy_in"), "ff");
-  EXPECT_EQ(state.endpoints.at("a"), (EndpointRecord{"pa", 7, 300, "o1", {"polc_to_ep"}}));
+  EXPECT_EQ(state.endpoints.at("a"), (EndpointRecord{"pa", 7, 300, "o1", {"polc_to_ep"}, {}}));
 
   ASSERT_TRUE(writeFile(dir / "n2.json", R"({
     "node": "n2", "netns": "", "pin_root": "/sys/fs/bpf/x", "attachments": [], "pins": []
