@@ -572,7 +572,9 @@ int main(int argc, char** argv) {
           CLI::ignore_case));
   build->add_flag("-q,--quiet", quiet, "Print only the one-line summary");
   unsigned jobs = 0;
-  build->add_option("-j,--jobs", jobs, "clang processes at a time (default: one per core)")
+  build
+      ->add_option("-j,--jobs", jobs,
+                   "clang processes, and threads writing tables, at a time (default: one per core)")
       ->check(CLI::PositiveNumber);
   std::string cacheDir;
   bool noCache = false;

@@ -163,7 +163,8 @@ Status writePolicyTables(OutputWriter& out, const ir::Program& program,
                                  artifacts::toJsonText(jobs[i].tables->table(direction)));
   };
   std::vector<std::future<void>> helpers;
-  for (unsigned t = 1; t < threads; ++t) helpers.push_back(std::async(std::launch::async, work));
+  for (size_t t = 1; t < std::min<size_t>(threads, jobs.size()); ++t)
+    helpers.push_back(std::async(std::launch::async, work));
   work();
   for (auto& helper : helpers) helper.get();
   for (const auto& result : results)

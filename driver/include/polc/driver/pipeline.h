@@ -53,7 +53,7 @@ struct BuildReport {
 };
 
 struct BuildOptions {
-  unsigned jobs = 0; // clang processes at a time; 0: one per core
+  unsigned jobs = 0; // clang processes (and threads writing tables) at a time; 0: one per core
   // The compile cache (objects keyed by the SHA-256 of what they are made
   // from); nullopt: no cache. See defaultCacheDir().
   std::optional<std::filesystem::path> cacheDir;
