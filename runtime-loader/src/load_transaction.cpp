@@ -246,7 +246,8 @@ Status LoadTransaction::readIpcache() {
   const auto& node = *node_;
   ipcacheName_ = std::string(artifacts::kMapIpcache) + " of node " + node.name;
   const auto pin = relativePin(node.name, "", artifacts::kMapIpcache);
-  auto loaded = knownFilled(previous_, pin, digestOf(node.ipcache));
+  const auto digest = digestOf(node.ipcache);
+  auto loaded = knownFilled(previous_, pin, digest);
   std::error_code ec; // (a pin that is gone means a new map, filled from the file)
   ipcacheLoaded_ = loaded.has_value() && fs::exists(placement_.pinRoot / pin, ec);
   if (ipcacheLoaded_) {
@@ -254,7 +255,7 @@ Status LoadTransaction::readIpcache() {
     return okStatus();
   }
   auto ipcache =
-      readJsonFile<artifacts::Ipcache>(request_.outDir / node.ipcache, digestOf(node.ipcache),
+      readJsonFile<artifacts::Ipcache>(request_.outDir / node.ipcache, digest,
                                        [](const auto& j) { return artifacts::ipcacheFromJson(j); });
   if (!ipcache) return readError(ipcache.error());
   auto ipcacheEntries = toIpcacheMapEntries(*ipcache);
@@ -328,7 +329,7 @@ Expected<LoadTransaction::RecordedHooks> LoadTransaction::inspectRecordedHooks()
 // All interfaces must exist before anything is loaded. Also what the kernel
 // really runs, so that only intact endpoints keep their programs.
 Status LoadTransaction::inspectKernel() {
-  auto recorded = recordedHooks_.valid() ? recordedHooks_.get() : inspectRecordedHooks();
+  auto recorded = recordedHooks_.get(); // started by readBuild
   if (!placement_.netns.empty() && !netnsExists(placement_.netns))
     return Error{"network namespace \"" + placement_.netns + "\" does not exist (" + kNetnsDir +
                  ")"};
@@ -904,20 +905,17 @@ void LoadTransaction::recordPins() {
   // Endpoints come sorted by name, so this is nearly always sorted already.
   if (!std::is_sorted(livePins.begin(), livePins.end()))
     std::sort(livePins.begin(), livePins.end());
-  auto previousPins = previous_.pins; // sorted when written, but the file may say otherwise
-  if (!std::is_sorted(previousPins.begin(), previousPins.end()))
-    std::sort(previousPins.begin(), previousPins.end());
-  auto wasPinned = [&](const std::string& pin) {
-    return std::binary_search(previousPins.begin(), previousPins.end(), pin);
-  };
-
+  // One merge with the recorded pins (sorted, readNodeState): which of
+  // this revision's were pinned before, and which recorded ones are stale.
+  std::vector<bool> wasPinned(livePins.size(), false);
   std::vector<std::string> stalePins;
-  {
-    auto live = livePins.begin();
-    for (const auto& pin : previousPins) {
-      while (live != livePins.end() && live->first < pin) ++live;
-      if (live == livePins.end() || live->first != pin) stalePins.push_back(pin);
-    }
+  auto live = livePins.begin();
+  for (const auto& pin : previous_.pins) {
+    while (live != livePins.end() && live->first < pin) ++live;
+    if (live != livePins.end() && live->first == pin)
+      wasPinned[static_cast<size_t>(live - livePins.begin())] = true;
+    else
+      stalePins.push_back(pin);
   }
   // (A committed load made no directory it left empty: no sweep of all of them.)
   removePins(placement_.pinRoot, nodeName, stalePins, EndpointDirectories::OfThePins);
@@ -926,9 +924,10 @@ void LoadTransaction::recordPins() {
   state_.mapEntries.clear();
   // Pins of endpoints that kept their programs are as the previous load left
   // them (checked by intactEndpoints); only the others need a look.
-  for (auto& [pin, kept] : livePins) {
+  for (size_t i = 0; i < livePins.size(); ++i) {
+    auto& [pin, kept] = livePins[i];
     std::error_code ec;
-    if ((kept && wasPinned(pin)) || fs::exists(placement_.pinRoot / pin, ec))
+    if ((kept && wasPinned[i]) || fs::exists(placement_.pinRoot / pin, ec))
       state_.pins.push_back(std::move(pin));
   }
   if (ipcacheFd_.valid()) state_.mapEntries[sharedMaps_[0]] = ipcacheEntries_;

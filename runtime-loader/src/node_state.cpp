@@ -38,6 +38,13 @@ NodeState nodeStateFrom(JsonRead::Element j) {
          R::integerAt<uint32_t>(a, "priority"), R::stringAt(a, "program"),
          R::integerAt<uint32_t>(a, "program_id"), R::boolAt(a, "qdisc_created_by_polc")});
   state.pins = R::stringsAt(j, "pins");
+  // Written sorted and unique; a file edited by hand is made so here, once,
+  // so that a load can merge against the list.
+  if (!std::is_sorted(state.pins.begin(), state.pins.end()) ||
+      std::adjacent_find(state.pins.begin(), state.pins.end()) != state.pins.end()) {
+    std::sort(state.pins.begin(), state.pins.end());
+    state.pins.erase(std::unique(state.pins.begin(), state.pins.end()), state.pins.end());
+  }
   if (R::has(j, "map_entries"))
     for (auto [pin, entries] : R::objectAt(j, "map_entries"))
       state.mapEntries.emplace_hint(state.mapEntries.end(), pin, R::unsignedOf(entries, pin));

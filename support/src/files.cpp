@@ -25,8 +25,9 @@ Expected<std::string> readFile(const std::filesystem::path& path) {
   if (::fstat(fd, &info) == 0 && S_ISREG(info.st_mode))
     expected = static_cast<size_t>(info.st_size);
   std::string contents;
-  // One byte more than the file, so that its end reads as a short read, and
-  // kReadFilePadding beyond that, so that JSON parses in place (json_read.h).
+  // One byte more than the file, so that reading up to its end (a read of 0)
+  // needs no growth, and kReadFilePadding beyond that, so that JSON parses
+  // in place (json_read.h).
   contents.reserve(expected + 1 + kReadFilePadding);
   contents.resize(expected + 1);
   size_t length = 0;
