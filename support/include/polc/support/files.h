@@ -10,9 +10,22 @@
 
 namespace polc {
 
+// Every file polc reads (policies, includes, topologies, artifacts, state)
+// must be a regular file of at most this many bytes: a FIFO would block, a
+// device like /dev/zero would never end (docs/cli.md, "Limits").
+inline constexpr size_t kMaxReadBytes = size_t{128} << 20;
+
 // The string's capacity exceeds the file by at least kReadFilePadding bytes.
 inline constexpr size_t kReadFilePadding = 64;
-Expected<std::string> readFile(const std::filesystem::path& path);
+// Reads a regular file of at most maxBytes; anything else is an error that
+// says what the file was.
+Expected<std::string> readFile(const std::filesystem::path& path, size_t maxBytes = kMaxReadBytes);
+// The same for `relative` below the directory open at directoryFd, resolved
+// with openat2(RESOLVE_BENEATH): a "..", an absolute path or a symlink that
+// leads outside the directory is refused. `shownAs` names the file in errors.
+Expected<std::string> readFileBeneath(int directoryFd, const std::string& relative,
+                                      const std::filesystem::path& shownAs,
+                                      size_t maxBytes = kMaxReadBytes);
 // Writes to a temporary beside the file, then renames: readers never see half a file.
 Status writeFile(const std::filesystem::path& path, std::string_view contents);
 
