@@ -2,6 +2,9 @@
 
 #include "polc/artifacts/digest.h"
 #include "polc/artifacts/json_read.h"
+#include "polc/support/interface_name.h"
+
+#include "polc_structs.h"
 
 #include <nlohmann/json.hpp>
 
@@ -63,6 +66,34 @@ json toJson(const Manifest& manifest) {
 
 namespace {
 
+// What a load trusts of the manifest beyond its JSON types: values in the
+// ranges the kernel's layouts hold (never truncated into them), names the
+// kernel accepts, paths that stay relative. (Where the paths lead is
+// checked as each file is opened: ManifestVerification.)
+void checkEndpoint(const EndpointArtifacts& ep) {
+  auto refuse = [&](const std::string& why) {
+    throw JsonReadError("endpoint " + ep.name + ": " + why);
+  };
+  if (!isInterfaceName(ep.interface))
+    refuse("\"" + ep.interface + "\" is not an interface name (1 to 15 characters, no '/', ':' " +
+           "or spaces)");
+  if (ep.identity < POLC_IDENTITY_FIRST_ENDPOINT || ep.identity >= POLC_IDENTITY_FIRST_PREFIX)
+    refuse("identity " + std::to_string(ep.identity) + " is not an endpoint identity (" +
+           std::to_string(POLC_IDENTITY_FIRST_ENDPOINT) + " to " +
+           std::to_string(POLC_IDENTITY_FIRST_PREFIX - 1) + ")");
+}
+
+void checkRelativePath(const std::string& path, const std::string& what) {
+  if (path.empty() || path.front() == '/' || path.find('\0') != std::string::npos)
+    throw JsonReadError(what + " \"" + path + "\" is not a relative path");
+}
+
+bool isSha256Hex(std::string_view digest) {
+  return digest.size() == 64 && std::all_of(digest.begin(), digest.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
 Manifest manifestFrom(JsonRead::Element j) {
   using R = JsonRead;
   Manifest manifest;
@@ -104,11 +135,17 @@ Manifest manifestFrom(JsonRead::Element j) {
         else
           throw JsonReadError("endpoint " + ep.name + ": unknown inline table \"" + name + "\"");
       }
+      checkEndpoint(ep);
       node.endpoints.push_back(std::move(ep));
     }
     manifest.nodes.push_back(std::move(node));
   }
   manifest.files = R::stringMapAt(j, "files");
+  for (const auto& [path, digest] : manifest.files) {
+    checkRelativePath(path, "file");
+    if (!isSha256Hex(digest))
+      throw JsonReadError("file " + path + ": \"" + digest + "\" is not a SHA-256 digest");
+  }
   return manifest;
 }
 
@@ -158,11 +195,17 @@ Status verifyManifest(const std::filesystem::path& outDir, const Manifest& manif
 }
 
 ManifestVerification::ManifestVerification(const std::filesystem::path& outDir,
-                                           const Manifest& manifest)
+                                           const Manifest& manifest,
+                                           const std::set<std::string>& keep)
     : outDir_(outDir), manifest_(manifest),
-      directory_(::open(outDir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {
+      directory_(::open(outDir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)),
+      directoryError_(directory_ < 0 ? errno : 0) {
   files_.reserve(manifest.files.size());
-  for (const auto& file : manifest.files) files_.push_back(&file);
+  for (const auto& file : manifest.files) {
+    files_.push_back(&file);
+    keep_.push_back(keep.contains(file.first));
+  }
+  contents_.resize(files_.size());
   problems_.resize(files_.size());
 }
 
@@ -170,56 +213,37 @@ ManifestVerification::~ManifestVerification() {
   if (directory_ >= 0) ::close(directory_);
 }
 
-namespace {
-
-// The file's length; its bytes are the start of `buffer`, which is reused
-// (thousands of small files) and grows to fit. A read that returns less
-// than asked is taken as the end of the file, which saves a system call per
-// file (a file that grows meanwhile gets a digest mismatch, never a pass).
-Expected<size_t> readRelative(int directory, const std::filesystem::path& outDir,
-                              const std::string& path, std::vector<char>& buffer) {
-  auto failure = [&] { return Error{std::string(std::strerror(errno))}; };
-  int fd = directory >= 0 ? ::openat(directory, path.c_str(), O_RDONLY | O_CLOEXEC)
-                          : ::open((outDir / path).c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return failure();
-  size_t length = 0;
-  for (;;) {
-    if (length == buffer.size()) buffer.resize(std::max<size_t>(2 * buffer.size(), 65536));
-    ssize_t got = ::read(fd, buffer.data() + length, buffer.size() - length);
-    if (got < 0 && errno == EINTR) continue;
-    if (got < 0) {
-      auto error = failure();
-      ::close(fd);
-      return error;
-    }
-    length += static_cast<size_t>(got);
-    if (got == 0 || length < buffer.size()) break;
-  }
-  ::close(fd);
-  return length;
-}
-
-} // namespace
-
 void ManifestVerification::work() {
-  std::vector<char> buffer;
   for (size_t i = next_++; i < files_.size(); i = next_++) {
     const auto& [path, expected] = *files_[i];
-    if (path.find("..") != std::string::npos || (!path.empty() && path[0] == '/')) {
-      problems_[i] = path + ": path escapes the output directory";
+    if (directory_ < 0) {
+      problems_[i] = path + ": missing (cannot open " + outDir_.string() + ": " +
+                     std::strerror(directoryError_) + ")";
       continue;
     }
-    auto length = readRelative(directory_, outDir_, path, buffer);
-    if (!length) {
-      problems_[i] = path + ": missing (cannot read " + (outDir_ / path).string() + ": " +
-                     length.error() + ")";
+    auto bytes = readFileBeneath(directory_, path, outDir_ / path);
+    if (!bytes) {
+      problems_[i] = path + (missingBeneath(directory_, path) ? ": missing (" + bytes.error() + ")"
+                                                              : ": " + bytes.error());
       continue;
     }
-    auto actual = sha256Hex(std::string_view(buffer.data(), *length));
-    if (actual != expected)
+    auto actual = sha256Hex(*bytes);
+    if (actual != expected) {
       problems_[i] = path + ": digest mismatch (manifest " + expected.substr(0, 12) + "…, file " +
                      actual.substr(0, 12) + "…)";
+      continue;
+    }
+    if (keep_[i]) contents_[i] = std::move(*bytes);
   }
+}
+
+const std::string* ManifestVerification::verifiedBytes(const std::string& path) const {
+  auto it =
+      std::lower_bound(files_.begin(), files_.end(), path,
+                       [](const auto* file, const std::string& p) { return file->first < p; });
+  if (it == files_.end() || (*it)->first != path) return nullptr;
+  const auto i = static_cast<size_t>(it - files_.begin());
+  return keep_[i] && problems_[i].empty() ? &contents_[i] : nullptr;
 }
 
 Status ManifestVerification::result() const {

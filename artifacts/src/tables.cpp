@@ -7,6 +7,9 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
 
 namespace polc::artifacts {
 
@@ -33,6 +36,28 @@ template <typename F> auto guarded(const char* what, F&& parse) -> decltype(pars
   } catch (const std::exception& e) { // json type errors, stoi on a bad prefix length
     return Error{std::string("malformed ") + what + ": " + e.what()};
   }
+}
+
+// A field that must be an integer in [0, max]: nlohmann's get<uint16_t>
+// would silently truncate 70000 to 4464 (and a float to its integer part).
+template <typename Integer>
+Integer boundedInteger(const json& object, const char* key, Integer max) {
+  const auto& value = object.at(key);
+  if (!value.is_number_integer() ||
+      (value.is_number_unsigned()
+           ? value.get<uint64_t>() > uint64_t(max)
+           : value.get<int64_t>() < 0 || uint64_t(value.get<int64_t>()) > uint64_t(max)))
+    throw std::out_of_range("\"" + std::string(key) + "\" is " + value.dump() +
+                            ", not an integer from 0 to " + std::to_string(uint64_t(max)));
+  return value.get<Integer>();
+}
+
+// A prefix length written in decimal digits only ("32", never "32x" or "+3").
+std::optional<int> prefixLengthOf(std::string_view text) {
+  if (text.empty() || text.size() > 3 ||
+      !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return std::nullopt;
+  return std::stoi(std::string(text));
 }
 
 } // namespace
@@ -70,24 +95,35 @@ Expected<PolicyTable> policyTableFromJson(const json& j) {
     table.isolated = j.at("isolated").get<bool>();
     for (const auto& e : j.at("entries")) {
       PolicyEntry entry;
-      entry.identity = e.at("identity").get<uint32_t>();
+      entry.identity = boundedInteger<uint32_t>(e, "identity", UINT32_MAX);
       auto protocolText = e.at("protocol").get<std::string>();
       auto protocol = protocolFromName(protocolText);
       if (!protocol) return Error{"unknown protocol \"" + protocolText + "\""};
       entry.protocol = *protocol;
-      entry.port = e.at("port").get<uint16_t>();
-      entry.portPrefixBits = e.at("port_prefix_bits").get<uint8_t>();
-      if (entry.portPrefixBits > 16) return Error{"port_prefix_bits above 16"};
+      entry.port = boundedInteger<uint16_t>(e, "port", UINT16_MAX);
+      entry.portPrefixBits = boundedInteger<uint8_t>(e, "port_prefix_bits", 16);
+      // Only the canonical form the compiler writes: a port with bits below
+      // its prefix, or a port without a protocol, would be changed by the
+      // map's key masking instead of loaded as written.
+      if (entry.protocol == 0 && (entry.port != 0 || entry.portPrefixBits != 0))
+        return Error{"entry for peer " + std::to_string(entry.identity) +
+                     ": a port without a protocol"};
+      if (const uint32_t hostBits = 16u - entry.portPrefixBits;
+          hostBits == 16 ? entry.port != 0 : (entry.port & ((1u << hostBits) - 1)) != 0)
+        return Error{"entry for peer " + std::to_string(entry.identity) + ": port " +
+                     std::to_string(entry.port) + " has bits set below its prefix of " +
+                     std::to_string(entry.portPrefixBits) + " bits"};
       auto verdict = e.at("verdict").get<std::string>();
       if (verdict != "allow" && verdict != "deny")
         return Error{"unknown verdict \"" + verdict + "\""};
       entry.verdict = verdict == "allow" ? Verdict::Allow : Verdict::Deny;
-      entry.ruleId = e.at("rule").get<uint32_t>();
+      entry.ruleId = boundedInteger<uint32_t>(e, "rule", UINT32_MAX);
       table.entries.push_back(entry);
     }
     for (const auto& r : j.at("rules")) {
-      table.rules.push_back({r.at("id").get<uint32_t>(), r.at("policy").get<std::string>(),
-                             r.at("text").get<std::string>(), r.at("location").get<std::string>()});
+      table.rules.push_back({boundedInteger<uint32_t>(r, "id", UINT32_MAX),
+                             r.at("policy").get<std::string>(), r.at("text").get<std::string>(),
+                             r.at("location").get<std::string>()});
     }
     return table;
   });
@@ -112,11 +148,14 @@ Expected<Ipcache> ipcacheFromJson(const json& j) {
       IpcacheEntry entry;
       entry.address = prefix.substr(0, slash);
       entry.family = entry.address.find(':') == std::string::npos ? 4 : 6;
-      int length = std::stoi(prefix.substr(slash + 1));
-      if (length < 0 || length > (entry.family == 4 ? 32 : 128))
+      auto length = prefixLengthOf(std::string_view(prefix).substr(slash + 1));
+      if (!length || *length > (entry.family == 4 ? 32 : 128))
         return Error{"ipcache prefix length out of range: " + prefix};
-      entry.prefixLength = static_cast<uint8_t>(length);
-      entry.identity = e.at("identity").get<uint32_t>();
+      entry.prefixLength = static_cast<uint8_t>(*length);
+      entry.identity = boundedInteger<uint32_t>(e, "identity", UINT32_MAX);
+      if (entry.identity == POLC_IDENTITY_ANY)
+        return Error{"ipcache entry " + prefix +
+                     ": identity 0 is the wildcard, never an address's"};
       ipcache.entries.push_back(entry);
     }
     return ipcache;

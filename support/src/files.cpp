@@ -84,13 +84,26 @@ Expected<std::string> readFile(const std::filesystem::path& path, size_t maxByte
   return readOpened(fd, path, maxBytes);
 }
 
+namespace {
+
+int openBeneath(int directoryFd, const std::string& relative, uint64_t flags) {
+  open_how how{};
+  how.flags = flags | O_CLOEXEC;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+  return static_cast<int>(::syscall(SYS_openat2, directoryFd, relative.c_str(), &how, sizeof how));
+}
+
+} // namespace
+
+bool missingBeneath(int directoryFd, const std::string& relative) {
+  int fd = openBeneath(directoryFd, relative, O_PATH);
+  if (fd >= 0) ::close(fd);
+  return fd < 0 && errno == ENOENT;
+}
+
 Expected<std::string> readFileBeneath(int directoryFd, const std::string& relative,
                                       const std::filesystem::path& shownAs, size_t maxBytes) {
-  open_how how{};
-  how.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK;
-  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-  int fd =
-      static_cast<int>(::syscall(SYS_openat2, directoryFd, relative.c_str(), &how, sizeof how));
+  int fd = openBeneath(directoryFd, relative, O_RDONLY | O_NONBLOCK);
   if (fd < 0) {
     if (errno == EXDEV)
       return Error{"cannot read " + shownAs.string() +

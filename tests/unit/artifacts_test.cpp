@@ -140,6 +140,116 @@ TEST(ManifestText, MalformedManifestNamesTheKey) {
   EXPECT_NE(broken.error().find("not valid JSON"), std::string::npos) << broken.error();
 }
 
+// Files are opened below the output directory only, and read once: the
+// bytes that were hashed are the ones the loader gets.
+TEST_F(ManifestOnDisk, FilesOutsideTheDirectoryOrNotRegularAreRefused) {
+  const auto outside = dir.string() + "-outside";
+  ASSERT_TRUE(writeFile(fs::path(outside) / "ipcache.json", "{}\n"));
+  fs::remove(dir / "nodes/n/ipcache.json");
+  fs::create_symlink(fs::path(outside) / "ipcache.json", dir / "nodes/n/ipcache.json");
+  auto escaped = verifyManifest(dir, manifest);
+  ASSERT_FALSE(escaped);
+  EXPECT_NE(escaped.error().find("nodes/n/ipcache.json: cannot read " +
+                                 (dir / "nodes/n/ipcache.json").string() +
+                                 ": its path leads outside the directory"),
+            std::string::npos)
+      << escaped.error();
+  fs::remove_all(outside);
+
+  fs::remove(dir / "nodes/n/ipcache.json");
+  fs::create_symlink("/dev/zero", dir / "nodes/n/ipcache.json");
+  auto device = verifyManifest(dir, manifest);
+  ASSERT_FALSE(device);
+  EXPECT_NE(device.error().find("its path leads outside the directory"), std::string::npos)
+      << device.error();
+
+  // A symlink that stays inside is followed.
+  fs::remove(dir / "nodes/n/ipcache.json");
+  ASSERT_TRUE(writeFile(dir / "nodes/n/real.json", "{}\n"));
+  fs::create_symlink("real.json", dir / "nodes/n/ipcache.json");
+  EXPECT_TRUE(verifyManifest(dir, manifest));
+
+  manifest.files["../manifest.json"] = manifest.files.begin()->second;
+  auto dotdot = verifyManifest(dir, manifest);
+  ASSERT_FALSE(dotdot);
+  EXPECT_NE(dotdot.error().find("../manifest.json: cannot read"), std::string::npos)
+      << dotdot.error();
+}
+
+TEST_F(ManifestOnDisk, VerifiedBytesAreKeptForTheFilesAsked) {
+  ManifestVerification verification(dir, manifest, {"nodes/n/endpoints/e/ingress.json"});
+  verification.work();
+  ASSERT_TRUE(verification.result());
+  // Changed on disk after the check: the verification still holds what it hashed.
+  ASSERT_TRUE(writeFile(dir / "nodes/n/endpoints/e/ingress.json", "swapped\n"));
+  const auto* kept = verification.verifiedBytes("nodes/n/endpoints/e/ingress.json");
+  ASSERT_NE(kept, nullptr);
+  EXPECT_EQ(*kept, "in\n");
+  EXPECT_EQ(verification.verifiedBytes("nodes/n/endpoints/e/egress.json"), nullptr);
+  EXPECT_EQ(verification.verifiedBytes("nodes/n/none.json"), nullptr);
+}
+
+TEST(ManifestText, FieldsOutOfRangeAreRefused) {
+  Manifest manifest;
+  EndpointArtifacts ep{"e", "v1", 300, std::nullopt, false, false, "", "in.json", "eg.json"};
+  manifest.nodes.push_back({"n", "10.0.0.1", "ipcache.json", {ep}});
+  auto refusedWith = [](const Manifest& m, const std::string& expected) {
+    auto read = manifestFromText(dumpJson(toJson(m)));
+    ASSERT_FALSE(read) << expected;
+    EXPECT_NE(read.error().find(expected), std::string::npos) << read.error();
+  };
+  EXPECT_TRUE(manifestFromText(dumpJson(toJson(manifest))));
+  auto bad = manifest;
+  bad.nodes[0].endpoints[0].interface = "eth0 ; x";
+  refusedWith(bad, "endpoint e: \"eth0 ; x\" is not an interface name");
+  bad = manifest;
+  bad.nodes[0].endpoints[0].identity = 5;
+  refusedWith(bad, "endpoint e: identity 5 is not an endpoint identity (256 to 16777215)");
+  bad = manifest;
+  bad.files["/etc/passwd"] = std::string(64, 'a');
+  refusedWith(bad, "file \"/etc/passwd\" is not a relative path");
+  bad = manifest;
+  bad.files["x.json"] = "abc";
+  refusedWith(bad, "file x.json: \"abc\" is not a SHA-256 digest");
+  auto json = toJson(manifest);
+  json["nodes"][0]["endpoints"][0]["identity"] = 1ull << 40;
+  auto huge = manifestFromText(json.dump());
+  ASSERT_FALSE(huge);
+  EXPECT_NE(huge.error().find("\"identity\" is not an integer in range"), std::string::npos)
+      << huge.error();
+}
+
+TEST(PolicyTableJson, ValuesOutOfRangeAreRefusedNotTruncated) {
+  PolicyTable table{
+      "e", Direction::Ingress, true, {{300, IPPROTO_TCP, 80, 16, Verdict::Allow, 4}}, {}};
+  auto refusedWith = [&](const char* key, nlohmann::json value, const std::string& expected) {
+    auto j = toJson(table);
+    j["entries"][0][key] = value;
+    auto read = policyTableFromJson(j);
+    ASSERT_FALSE(read) << key;
+    EXPECT_NE(read.error().find(expected), std::string::npos) << read.error();
+  };
+  refusedWith("identity", 1ull << 40, "\"identity\" is 1099511627776, not an integer from 0 to");
+  refusedWith("identity", -1, "\"identity\" is -1, not an integer");
+  refusedWith("port", 70000, "\"port\" is 70000, not an integer from 0 to 65535");
+  refusedWith("port", 80.5, "\"port\" is 80.5");
+  refusedWith("port_prefix_bits", 17, "\"port_prefix_bits\" is 17, not an integer from 0 to 16");
+  refusedWith("rule", 1ull << 33, "\"rule\" is 8589934592");
+  refusedWith("port_prefix_bits", 8, "port 80 has bits set below its prefix of 8 bits");
+  refusedWith("protocol", "any", "a port without a protocol");
+
+  Ipcache ipcache{{{4, "10.0.0.1", 32, 300}}};
+  auto j = toJson(ipcache);
+  j["entries"][0]["identity"] = 1ull << 32;
+  EXPECT_FALSE(ipcacheFromJson(j));
+  j = toJson(ipcache);
+  j["entries"][0]["identity"] = 0;
+  EXPECT_FALSE(ipcacheFromJson(j));
+  j = toJson(ipcache);
+  j["entries"][0]["prefix"] = "10.0.0.1/32x";
+  EXPECT_FALSE(ipcacheFromJson(j));
+}
+
 TEST_F(ManifestOnDisk, UnlistedReferenceIsRefused) {
   manifest.files.erase("nodes/n/endpoints/e/egress.json");
   auto status = verifyManifest(dir, manifest);

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -96,22 +97,35 @@ Status verifyManifest(const std::filesystem::path& outDir, const Manifest&);
 // taken yet until none are left; result() once every work() has returned.
 // (A load hashes thousands of files on a second thread while it parses, and
 // the main thread joins in when it has nothing else to do.)
+//
+// Every file is opened below outDir with openat2(RESOLVE_BENEATH) (no
+// "..", absolute path or symlink leads out), must be a regular file within
+// polc::kMaxReadBytes, and is read once: the files named in `keep` stay in
+// memory, so that the loader uses the very bytes that were hashed and never
+// opens a path again (a file swapped after its check is never loaded).
 class ManifestVerification {
 public:
-  // Both must outlive the verification.
-  ManifestVerification(const std::filesystem::path& outDir, const Manifest& manifest);
+  // outDir and manifest must outlive the verification.
+  ManifestVerification(const std::filesystem::path& outDir, const Manifest& manifest,
+                       const std::set<std::string>& keep = {});
   ~ManifestVerification();
   ManifestVerification(const ManifestVerification&) = delete;
   ManifestVerification& operator=(const ManifestVerification&) = delete;
 
   void work();
   Status result() const;
+  // After result() passed: the verified bytes of a file named in `keep`
+  // (padded for in-place JSON parsing, polc::readFile), else nullptr.
+  const std::string* verifiedBytes(const std::string& path) const;
 
 private:
   const std::filesystem::path& outDir_;
   const Manifest& manifest_;
-  int directory_ = -1; // outDir_, opened once: files are opened relative to it
-  std::vector<const std::pair<const std::string, std::string>*> files_;
+  int directory_ = -1;     // outDir_, opened once: files are opened relative to it
+  int directoryError_ = 0; // errno of opening it, if that failed
+  std::vector<const std::pair<const std::string, std::string>*> files_; // sorted by path
+  std::vector<bool> keep_;                                              // by file
+  std::vector<std::string> contents_; // by file, the bytes hashed when kept
   std::vector<std::string> problems_; // by file, "" when it matches
   std::atomic<size_t> next_{0};
 };

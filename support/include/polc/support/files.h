@@ -26,6 +26,8 @@ Expected<std::string> readFile(const std::filesystem::path& path, size_t maxByte
 Expected<std::string> readFileBeneath(int directoryFd, const std::string& relative,
                                       const std::filesystem::path& shownAs,
                                       size_t maxBytes = kMaxReadBytes);
+// Whether `relative` (resolved as readFileBeneath does) does not exist.
+bool missingBeneath(int directoryFd, const std::string& relative);
 // Writes to a temporary beside the file, then renames: readers never see half a file.
 Status writeFile(const std::filesystem::path& path, std::string_view contents);
 
