@@ -22,6 +22,7 @@
 #include "netns_guard.h"
 #include "node_pins.h"
 #include "node_state.h"
+#include "pin_root_owner.h"
 #include "state_lock.h"
 #include "status.h"
 #include "tc.h"
@@ -102,6 +103,8 @@ Expected<UnloadReport> KernelLoader::unloadNode(const Placement& placement,
   UnloadReport report;
   if (!*loaded) return report; // nothing recorded: nothing of ours to remove
   const auto& state = **loaded;
+  if (auto owned = checkPinRootOwner(state.pinRoot, placement.stateDir); !owned)
+    return Error{"node " + node + ": " + owned.error()};
 
   // A namespace that is gone took its interfaces and our filters with it.
   if (state.netns.empty() || netnsExists(state.netns)) {
@@ -137,6 +140,7 @@ Expected<UnloadReport> KernelLoader::unloadNode(const Placement& placement,
   std::error_code ec;
   fs::remove(file, ec);
   if (ec) return Error{"cannot remove loader state " + file.string() + ": " + ec.message()};
+  releasePinRoot(state.pinRoot, placement.stateDir);
   return report;
 }
 

@@ -5,6 +5,7 @@
 #include "bpffs.h"
 #include "load_steps.h"
 #include "node_pins.h"
+#include "pin_root_owner.h"
 #include "tc.h"
 #include "tc_query.h"
 
@@ -36,19 +37,32 @@ using loader::kTcFilterPriority;
 
 namespace {
 
-// `sha256`: the manifest's digest of the file, checked again on the bytes
-// parsed (the file may have changed since verifyManifest read it).
+// Parses a file from the very bytes its digest was verified on: the load
+// never opens an artifact's path again (a file swapped after its check
+// must never be what is loaded).
 template <typename T>
-Expected<T> readJsonFile(const fs::path& file, const std::string& sha256, auto&& fromJson) {
-  auto text = polc::readFile(file);
-  if (!text) return Error{text.error()};
-  if (artifacts::sha256Hex(*text) != sha256)
-    return Error{file.string() + ": changed since its digest was verified"};
+Expected<T> parseVerified(const artifacts::ManifestVerification& verification,
+                          const std::string& file, auto&& fromJson) {
+  const std::string* text = verification.verifiedBytes(file);
+  if (!text) return Error{file + ": not among the verified files of the load"};
   auto parsed = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
-  if (parsed.is_discarded()) return Error{file.string() + ": not valid JSON"};
+  if (parsed.is_discarded()) return Error{file + ": not valid JSON"};
   auto value = fromJson(parsed); // reports malformed content as an Error, never throws
-  if (!value) return Error{file.string() + ": " + value.error()};
+  if (!value) return Error{file + ": " + value.error()};
   return std::move(value).value();
+}
+
+// The files of the node that the load may use: kept in memory by the
+// verification that hashes them.
+std::set<std::string> filesOfNode(const artifacts::NodeArtifacts& node) {
+  std::set<std::string> files{node.ipcache};
+  for (const auto& endpoint : node.endpoints) {
+    if (!endpoint.object) continue; // nothing of it is loaded
+    files.insert(*endpoint.object);
+    files.insert(endpoint.ingressTable);
+    files.insert(endpoint.egressTable);
+  }
+  return files;
 }
 
 constexpr const char* kPolicyMaps[2] = {artifacts::kMapPolicyIngress, artifacts::kMapPolicyEgress};
@@ -191,16 +205,17 @@ double LoadTransaction::lap() {
 // ---- 1. The build ----------------------------------------------------------
 
 // Refuses tampered or incomplete output before any change to the kernel.
-// Hashing every file runs beside the reading below (which needs none of it:
-// the files it parses are hashed again as they are read), and its verdict
-// comes first.
+// Hashing every file runs beside the reading below (which needs none of
+// the files), and its verdict comes first. The node's files stay in memory
+// as they were hashed: everything later parses and loads those bytes.
 Status LoadTransaction::readBuild() {
   auto manifest = artifacts::readManifest(request_.outDir, &revision_);
   if (!manifest) return Error{manifest.error()};
   manifest_ = std::move(*manifest);
-  verification_.emplace(request_.outDir, manifest_);
-  verifying_ = std::async(std::launch::async, [this] { verification_->work(); });
   auto chosen = chooseNode(manifest_, request_.node);
+  verification_.emplace(request_.outDir, manifest_,
+                        chosen ? filesOfNode(**chosen) : std::set<std::string>{});
+  verifying_ = std::async(std::launch::async, [this] { verification_->work(); });
   if (!chosen) return readError(chosen.error());
   node_ = *chosen;
   if (auto ok = checkPathComponent("node", node_->name); !ok) return readError(ok.error());
@@ -254,9 +269,8 @@ Status LoadTransaction::readIpcache() {
     ipcacheEntries_ = *loaded; // the same bytes as the last load's: read and checked then
     return okStatus();
   }
-  auto ipcache =
-      readJsonFile<artifacts::Ipcache>(request_.outDir / node.ipcache, digest,
-                                       [](const auto& j) { return artifacts::ipcacheFromJson(j); });
+  auto ipcache = parseVerified<artifacts::Ipcache>(
+      *verification_, node.ipcache, [](const auto& j) { return artifacts::ipcacheFromJson(j); });
   if (!ipcache) return readError(ipcache.error());
   auto ipcacheEntries = toIpcacheMapEntries(*ipcache);
   if (!ipcacheEntries) return readError(node.ipcache + ": " + ipcacheEntries.error());
@@ -384,8 +398,8 @@ Status LoadTransaction::readTables() {
         endpoint.loadedEntries[direction] = *entries;
         continue;
       }
-      auto table = readJsonFile<artifacts::PolicyTable>(
-          request_.outDir / *endpoint.tableFile[direction], endpoint.tableSha256[direction],
+      auto table = parseVerified<artifacts::PolicyTable>(
+          *verification_, *endpoint.tableFile[direction],
           [](const auto& j) { return artifacts::policyTableFromJson(j); });
       if (!table) return Error{table.error()};
       if (direction == 0 ? endpoint.artifacts->ingressInline : endpoint.artifacts->egressInline)
@@ -422,6 +436,13 @@ Status LoadTransaction::writeJournal() {
   const auto& stateDir = placement_.stateDir;
   const auto& nodeName = node_->name;
   if (auto mounted = ensureBpffs(placement_.pinRoot); !mounted) return Error{mounted.error()};
+  std::error_code pinRootError;
+  fs::create_directories(placement_.pinRoot, pinRootError);
+  if (pinRootError)
+    return Error{"cannot create pin root " + placement_.pinRoot.string() + ": " +
+                 pinRootError.message()};
+  if (auto claimed = claimPinRoot(placement_.pinRoot, stateDir); !claimed)
+    return Error{claimed.error()};
   if (previous_.pending) {
     removePins(placement_.pinRoot, nodeName, previous_.pending->pins);
     previous_.pending.reset();
@@ -485,7 +506,10 @@ Error LoadTransaction::fail(const std::string& message) {
   // goes, unless undoing failed: then the maps may hold neither revision,
   // and the journal tells the next load (and status) not to trust the state.
   if (undoErrors.empty() || !nodeWasRecorded_) removePendingLoad(stateDir, node_->name);
-  if (!nodeWasRecorded_) removeStateFile(stateDir, node_->name);
+  if (!nodeWasRecorded_) {
+    removeStateFile(stateDir, node_->name);
+    releasePinRoot(placement_.pinRoot, stateDir);
+  }
   std::string text =
       "load failed, " +
       (previous_.revision.empty()
@@ -549,7 +573,11 @@ Status LoadTransaction::loadObject(EndpointLoad& endpoint) {
   std::error_code ec;
   fs::create_directories(endpointPins, ec);
   if (ec) return fail("cannot create pin directory " + endpointPins.string() + ": " + ec.message());
-  BpfObjectPtr object(bpf_object__open_file(objectPath.c_str(), nullptr));
+  // From the verified bytes, never from the path (see parseVerified).
+  const std::string* bytes = verification_->verifiedBytes(*endpoint.artifacts->object);
+  if (!bytes) return fail("endpoint " + name + ": " + objectPath.string() + " was not verified");
+  LIBBPF_OPTS(bpf_object_open_opts, options, .object_name = objectPath.c_str());
+  BpfObjectPtr object(bpf_object__open_mem(bytes->data(), bytes->size(), &options));
   if (!object)
     return fail(libbpfError("endpoint " + name + ": opening " + objectPath.string(), -errno, log_));
   std::set<std::string> wantedPrograms(endpoint.record.programs.begin(),

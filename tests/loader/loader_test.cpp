@@ -27,6 +27,10 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
+#include <array>
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -909,6 +913,169 @@ TEST_F(LoaderTest, LoadAndUnloadGiveUpAfterTheTimeoutNamingTheHolder) {
   ASSERT_FALSE(notUnloaded);
   EXPECT_NE(notUnloaded.error().find(pid), std::string::npos) << notUnloaded.error();
   EXPECT_TRUE(attachedProgram("lxc-a", "tc-ingress")) << "unload went ahead without the lock";
+}
+
+// ---- Fail closed: what is loaded is what was verified -----------------------
+
+// The tag the kernel computed for the program on a hook (a digest of its
+// instructions): tells which object a load really attached.
+std::array<uint8_t, BPF_TAG_SIZE> programTag(uint32_t id) {
+  std::array<uint8_t, BPF_TAG_SIZE> tag{};
+  runtime::UniqueFd fd(bpf_prog_get_fd_by_id(id));
+  bpf_prog_info info{};
+  uint32_t length = sizeof info;
+  if (fd.valid() && bpf_obj_get_info_by_fd(fd.get(), &info, &length) == 0)
+    std::copy(std::begin(info.tag), std::end(info.tag), tag.begin());
+  return tag;
+}
+
+// Changes a file of the build and its digest in manifest.json, as someone
+// with write access to the build directory could.
+void rewriteListed(const fs::path& outDir, const std::string& path, const std::string& contents) {
+  ASSERT_TRUE(polc::writeFile(outDir / path, contents));
+  auto manifest = nlohmann::json::parse(polc::readFile(outDir / "manifest.json").value());
+  manifest["files"][path] = artifacts::sha256Hex(contents);
+  ASSERT_TRUE(polc::writeFile(outDir / "manifest.json", manifest.dump(2)));
+}
+
+// An object swapped for another between its digest check and its loading
+// (a rename loop racing the loads) is never what gets attached: the load
+// uses the bytes it hashed, or fails.
+TEST_F(LoaderTest, ObjectSwappedDuringALoadIsNeverAttached) {
+  OutDirWriter(outDir_).write({.bIngress = {denyTcpFrom(kIdentityA, 9001, 7)}});
+  ASSERT_TRUE(loader_->load(request()));
+  const auto genuineId = attachedProgram("lxc-b", "tc-egress");
+  ASSERT_TRUE(genuineId);
+  const auto genuineTag = programTag(*genuineId);
+  ASSERT_TRUE(loader_->unload({"", placement_}));
+
+  const auto object = outDir_ / "objects/fixture.o";
+  const auto genuine = outDir_ / "objects/genuine.o.swap";
+  const auto open = outDir_ / "objects/open.o.swap";
+  fs::copy_file(object, genuine);
+  fs::copy_file(POLC_LOADER_OPEN_OBJECT, open);
+  std::atomic<bool> stop{false};
+  std::thread swapper([&] {
+    // Each rename replaces the object in one step, so every open finds one
+    // of the two whole: half the time the genuine one, half the open one.
+    for (bool swapped = false; !stop; swapped = !swapped) {
+      const auto temporary = outDir_ / "objects/next.o.swap";
+      fs::copy_file(swapped ? genuine : open, temporary, fs::copy_options::overwrite_existing);
+      fs::rename(temporary, object);
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+  });
+  int loaded = 0;
+  for (int round = 0; round < 20; ++round) {
+    auto load = loader_->load(request());
+    if (!load) continue; // refused: the object did not match its digest
+    ++loaded;
+    auto attached = attachedProgram("lxc-b", "tc-egress");
+    ASSERT_TRUE(attached);
+    EXPECT_EQ(programTag(*attached), genuineTag) << "round " << round << " attached another object";
+    ASSERT_TRUE(loader_->unload({"", placement_}));
+  }
+  stop = true;
+  swapper.join();
+  EXPECT_GT(loaded, 0) << "no load got through the swaps: the race was not tried";
+}
+
+// Values out of the range of the kernel's layouts are refused, never
+// truncated into them; so are paths that lead out of the build and names
+// that are no interface's. All before the kernel is touched.
+TEST_F(LoaderTest, ManifestAndTableFieldsAreCheckedBeforeTheKernelIsTouched) {
+  auto refusedWith = [&](const std::string& expected) {
+    auto refused = loader_->load(request());
+    ASSERT_FALSE(refused) << "loaded, expected: " << expected;
+    EXPECT_NE(refused.error().find(expected), std::string::npos) << refused.error();
+    EXPECT_FALSE(fs::exists(placement_.pinRoot));
+    EXPECT_FALSE(attachedProgram("lxc-b", "tc-egress"));
+  };
+  const std::string table = R"({"direction": "ingress", "endpoint": "b", "isolated": false,
+    "rules": [], "entries": [{"identity": IDENTITY, "port": PORT, "port_prefix_bits": 16,
+    "protocol": "tcp", "rule": 1, "verdict": "deny"}]})";
+  auto entry = [&](const std::string& identity, const std::string& port) {
+    auto text = table;
+    text.replace(text.find("IDENTITY"), 8, identity);
+    text.replace(text.find("PORT"), 4, port);
+    return text;
+  };
+  OutDirWriter(outDir_).write({});
+  rewriteListed(outDir_, "endpoints/b/ingress.json", entry("1099511627776", "9001"));
+  refusedWith("\"identity\" is 1099511627776, not an integer from 0 to 4294967295");
+  OutDirWriter(outDir_).write({});
+  rewriteListed(outDir_, "endpoints/b/ingress.json", entry("256", "70000"));
+  refusedWith("\"port\" is 70000, not an integer from 0 to 65535");
+
+  // The object through a symlinked directory outside the build.
+  const auto outside = fs::temp_directory_path() / (prefix_ + "-outside");
+  fs::create_directories(outside);
+  fs::copy_file(POLC_LOADER_OPEN_OBJECT, outside / "fixture.o");
+  OutDirWriter(outDir_).write({});
+  fs::remove_all(outDir_ / "objects");
+  fs::create_directory_symlink(outside, outDir_ / "objects");
+  rewriteListed(outDir_, "objects/fixture.o", polc::readFile(outside / "fixture.o").value());
+  refusedWith("objects/fixture.o: cannot read " + (outDir_ / "objects/fixture.o").string() +
+              ": its path leads outside the directory");
+  fs::remove(outDir_ / "objects");
+  fs::remove_all(outside);
+
+  // A table that is a FIFO: refused at once, never waited on.
+  OutDirWriter(outDir_).write({});
+  fs::remove(outDir_ / "endpoints/b/ingress.json");
+  ASSERT_EQ(::mkfifo((outDir_ / "endpoints/b/ingress.json").c_str(), 0600), 0);
+  refusedWith("endpoints/b/ingress.json: cannot read " +
+              (outDir_ / "endpoints/b/ingress.json").string() +
+              ": it is a FIFO, not a regular file");
+  fs::remove(outDir_ / "endpoints/b/ingress.json");
+
+  OutDirWriter(outDir_).write({.bInterface = "lxc/../eth0"});
+  refusedWith("endpoint b: \"lxc/../eth0\" is not an interface name");
+}
+
+// Two state dirs on one pin root would each take the other's pins for
+// their own (unloading the second removed the first's filters): the pin
+// root records its owner, and another state dir is refused.
+TEST_F(LoaderTest, SecondStateDirOnTheSamePinRootIsRefused) {
+  OutDirWriter(outDir_).write({.bIngress = {denyTcpFrom(kIdentityA, 9001, 7)}});
+  ASSERT_TRUE(loader_->load(request()));
+  auto other = placement_;
+  other.stateDir = placement_.stateDir.string() + "-other";
+  struct RemoveOther {
+    fs::path dir;
+    ~RemoveOther() { fs::remove_all(dir); }
+  } removeOther{other.stateDir};
+
+  auto second = loader_->load({outDir_, "", other});
+  ASSERT_FALSE(second);
+  EXPECT_NE(second.error().find("pin root " + placement_.pinRoot.string() +
+                                " belongs to state dir " + placement_.stateDir.string()),
+            std::string::npos)
+      << second.error();
+  // The second state dir recorded nothing, so its unload touches nothing.
+  EXPECT_FALSE(fs::exists(other.stateDir / "n1.json"));
+  ASSERT_TRUE(loader_->unload({"", other}));
+  EXPECT_TRUE(attachedProgram("lxc-b", "tc-egress"));
+  EXPECT_FALSE(aReachesB(9001)) << "the first state dir's policy is no longer enforced";
+  EXPECT_TRUE(status().inSync());
+
+  // A state file that names the pin root from another state dir (copied,
+  // or written before owners were recorded) is not unloaded from there.
+  fs::create_directories(other.stateDir);
+  fs::copy_file(placement_.stateDir / "n1.json", other.stateDir / "n1.json");
+  auto refused = loader_->unload({"", other});
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().find("belongs to state dir"), std::string::npos) << refused.error();
+  EXPECT_TRUE(attachedProgram("lxc-b", "tc-egress"));
+
+  // Once its owner unloaded everything, the pin root is free (and gone).
+  ASSERT_TRUE(loader_->unload({"", placement_}));
+  EXPECT_FALSE(fs::exists(placement_.pinRoot));
+  fs::remove(other.stateDir / "n1.json");
+  auto now = loader_->load({outDir_, "", other});
+  ASSERT_TRUE(now) << now.error();
+  ASSERT_TRUE(loader_->unload({"", other}));
+  EXPECT_FALSE(fs::exists(placement_.pinRoot));
 }
 
 } // namespace
