@@ -1,3 +1,5 @@
+#include "polc/passes/policy_tables.h"
+
 #include "polc/passes/tables.h"
 
 #include "polc_structs.h"
@@ -104,6 +106,18 @@ std::vector<NodeTables> buildAllTables(const ir::Program& program) {
     nodes.push_back(std::move(tables));
   }
   return nodes;
+}
+
+pipeline::Pass createBuildTablesPass() {
+  using namespace pipeline;
+  return {"build-tables",
+          "per endpoint and direction the policy table (ports as prefixes, merged, precedence "
+          "resolved, wildcards folded); per node the ipcache",
+          {stage<ir::Program>()},
+          {stage<Tables>()},
+          [](PassContext& context) {
+            context.put(Tables{buildAllTables(context.get<ir::Program>())});
+          }};
 }
 
 } // namespace polc::passes
