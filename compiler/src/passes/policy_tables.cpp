@@ -111,8 +111,7 @@ std::vector<NodeTables> buildAllTables(const ir::Program& program) {
 pipeline::Pass createBuildTablesPass() {
   using namespace pipeline;
   return {"build-tables",
-          "per endpoint and direction the policy table (ports as prefixes, merged, precedence "
-          "resolved, wildcards folded); per node the ipcache",
+          "a policy table per endpoint and direction, an ipcache per node",
           {stage<ir::Program>()},
           {stage<Tables>()},
           [](PassContext& context) {
