@@ -110,13 +110,11 @@ std::vector<NodeTables> buildAllTables(const ir::Program& program) {
 
 pipeline::Pass createBuildTablesPass() {
   using namespace pipeline;
-  return {"build-tables",
-          "a policy table per endpoint and direction, an ipcache per node",
-          {stage<ir::Program>()},
-          {stage<Tables>()},
-          [](PassContext& context) {
-            context.put(Tables{buildAllTables(context.get<ir::Program>())});
-          }};
+  return makePass<ir::Program>(
+      "build-tables", "a policy table per endpoint and direction, an ipcache per node",
+      {stage<Tables>()}, [](PassContext& context, const ir::Program& program) {
+        context.put(Tables{buildAllTables(program)});
+      });
 }
 
 } // namespace polc::passes

@@ -150,16 +150,15 @@ void checkTableCapacity(const ir::Program& program, const topology::Topology& to
 
 pipeline::Pass createCheckTableCapacityPass() {
   using namespace pipeline;
-  return {"check-table-capacity",
-          "count every table's entries; an error for one its map cannot hold",
-          {stage<Tables>(), stage<ir::Program>(), stage<topology::Topology>()},
-          {stage<TableStats>()},
-          [](PassContext& context) {
-            auto stats = computeTableStats(context.get<Tables>().nodes);
-            checkTableCapacity(context.get<ir::Program>(), context.get<topology::Topology>(), stats,
-                               context.diagnostics());
-            context.put(std::move(stats));
-          }};
+  return makePass<Tables, ir::Program, topology::Topology>(
+      "check-table-capacity", "count every table's entries; an error for one its map cannot hold",
+      {stage<TableStats>()},
+      [](PassContext& context, const Tables& tables, const ir::Program& program,
+         const topology::Topology& topology) {
+        auto stats = computeTableStats(tables.nodes);
+        checkTableCapacity(program, topology, stats, context.diagnostics());
+        context.put(std::move(stats));
+      });
 }
 
 double fillPercent(size_t entries, size_t capacity) {

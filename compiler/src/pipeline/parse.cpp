@@ -6,17 +6,15 @@
 namespace polc::pipeline {
 
 Pass createParsePass() {
-  return {"parse",
-          "read the policy (with its includes) and the topology YAML",
-          {stage<Inputs>()},
-          {stage<ParsedAst>(), stage<topology::Topology>()},
-          [](PassContext& context) {
-            const auto& inputs = context.get<Inputs>();
-            auto file = frontend::parseFile(inputs.policyFile, context.diagnostics());
-            auto topology = topology::loadFile(inputs.topologyFile, context.diagnostics());
-            if (file) context.put(ParsedAst{std::move(*file)});
-            if (topology) context.put(std::move(*topology));
-          }};
+  return makePass<Inputs>("parse", "read the policy (with its includes) and the topology YAML",
+                          {stage<ParsedAst>(), stage<topology::Topology>()},
+                          [](PassContext& context, const Inputs& inputs) {
+                            auto& diagnostics = context.diagnostics();
+                            auto file = frontend::parseFile(inputs.policyFile, diagnostics);
+                            auto topology = topology::loadFile(inputs.topologyFile, diagnostics);
+                            if (file) context.put(ParsedAst{std::move(*file)});
+                            if (topology) context.put(std::move(*topology));
+                          });
 }
 
 } // namespace polc::pipeline

@@ -94,15 +94,11 @@ void checkLabelSpelling(const ast::File& file, const topology::Topology& topolog
 } // namespace
 
 pipeline::Pass createCheckLabelSpellingPass() {
-  using namespace pipeline;
-  return {"check-label-spelling",
-          "warn about label keys and values no endpoint has",
-          {stage<CheckedAst>(), stage<topology::Topology>()},
-          {},
-          [](PassContext& context) {
-            checkLabelSpelling(context.get<CheckedAst>().file, context.get<topology::Topology>(),
-                               context.diagnostics());
-          }};
+  return pipeline::makePass<pipeline::CheckedAst, topology::Topology>(
+      "check-label-spelling", "warn about label keys and values no endpoint has", {},
+      [](pipeline::PassContext& context, const auto& checked, const auto& topology) {
+        checkLabelSpelling(checked.file, topology, context.diagnostics());
+      });
 }
 
 } // namespace polc::sema

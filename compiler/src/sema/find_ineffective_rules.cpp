@@ -188,14 +188,11 @@ void findIneffectiveRules(const ir::Program& program, Diagnostics& diagnostics) 
 } // namespace
 
 pipeline::Pass createFindIneffectiveRulesPass() {
-  using namespace pipeline;
-  return {"find-ineffective-rules",
-          "warn about shadowed rules and allows every deny refuses",
-          {stage<ir::Program>()},
-          {},
-          [](PassContext& context) {
-            findIneffectiveRules(context.get<ir::Program>(), context.diagnostics());
-          }};
+  return pipeline::makePass<ir::Program>(
+      "find-ineffective-rules", "warn about shadowed rules and allows every deny refuses", {},
+      [](pipeline::PassContext& context, const ir::Program& program) {
+        findIneffectiveRules(program, context.diagnostics());
+      });
 }
 
 } // namespace polc::sema

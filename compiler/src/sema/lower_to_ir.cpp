@@ -150,15 +150,14 @@ std::optional<ir::Program> lowerToIr(const ast::File& file, const topology::Topo
 
 pipeline::Pass createLowerToIrPass() {
   using namespace pipeline;
-  return {"lower-to-ir",
-          "identities for label sets and prefixes; peers, ports and rules resolved per endpoint",
-          {stage<CheckedAst>(), stage<topology::Topology>()},
-          {stage<ir::Program>()},
-          [](PassContext& context) {
-            auto program = lowerToIr(context.get<CheckedAst>().file,
-                                     context.get<topology::Topology>(), context.diagnostics());
-            if (program) context.put(std::move(*program));
-          }};
+  return makePass<CheckedAst, topology::Topology>(
+      "lower-to-ir",
+      "identities for label sets and prefixes; peers, ports and rules resolved per endpoint",
+      {stage<ir::Program>()},
+      [](PassContext& context, const CheckedAst& checked, const topology::Topology& topology) {
+        if (auto program = lowerToIr(checked.file, topology, context.diagnostics()))
+          context.put(std::move(*program));
+      });
 }
 
 } // namespace polc::sema

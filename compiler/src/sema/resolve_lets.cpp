@@ -69,14 +69,12 @@ std::optional<ast::File> resolveLets(const ast::File& file, Diagnostics& diagnos
 
 pipeline::Pass createResolveLetsPass() {
   using namespace pipeline;
-  return {"resolve-lets",
-          "replace let references by the selectors they name",
-          {stage<ParsedAst>()},
-          {stage<CheckedAst>()},
-          [](PassContext& context) {
-            auto resolved = resolveLets(context.get<ParsedAst>().file, context.diagnostics());
-            if (resolved) context.put(CheckedAst{std::move(*resolved)});
-          }};
+  return makePass<ParsedAst>("resolve-lets", "replace let references by the selectors they name",
+                             {stage<CheckedAst>()},
+                             [](PassContext& context, const ParsedAst& parsed) {
+                               if (auto resolved = resolveLets(parsed.file, context.diagnostics()))
+                                 context.put(CheckedAst{std::move(*resolved)});
+                             });
 }
 
 } // namespace polc::sema

@@ -8,10 +8,7 @@ namespace {
 TEST(CheckLabelSpellingPass, WarnsWithTheClosestLabelAndGoesOn) {
   testing::PassRun run;
   run.seedTopology();
-  auto file =
-      frontend::parseText("p.pol", R"(policy "p" { select app == "wbe" })", run.diagnostics);
-  ASSERT_TRUE(file);
-  run.context.put(pipeline::CheckedAst{std::move(*file)});
+  run.seedChecked(R"(policy "p" { select app == "wbe" })");
   EXPECT_TRUE(run.run(createCheckLabelSpellingPass()));
   ASSERT_EQ(run.diagnostics.all().size(), 1u);
   const auto& warning = run.diagnostics.all()[0];

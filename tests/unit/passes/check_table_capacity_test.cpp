@@ -3,7 +3,6 @@
 #include "pass_test_support.h"
 
 #include "polc/passes/policy_tables.h"
-#include "polc/pipeline/pipeline.h"
 
 namespace polc::passes {
 namespace {
@@ -11,14 +10,8 @@ namespace {
 TEST(CheckTableCapacityPass, CountsEveryTableAgainstItsMap) {
   testing::PassRun run;
   run.seedTopology();
-  auto file = frontend::parseText(
-      "p.pol",
-      R"(policy "p" { select app == "db" ingress { allow from app == "web" on tcp/5432 } })",
-      run.diagnostics);
-  ASSERT_TRUE(file);
-  auto program = pipeline::analyze(*file, run.context.get<topology::Topology>(), run.diagnostics);
-  ASSERT_TRUE(program) << run.diagnostics.render();
-  run.context.put(std::move(*program));
+  run.seedProgram(
+      R"(policy "p" { select app == "db" ingress { allow from app == "web" on tcp/5432 } })");
   ASSERT_TRUE(run.run(createBuildTablesPass()));
   ASSERT_TRUE(run.run(createCheckTableCapacityPass())) << run.diagnostics.render();
   const auto& stats = run.context.get<TableStats>();

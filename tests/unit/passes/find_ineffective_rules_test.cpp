@@ -11,13 +11,10 @@ namespace {
 TEST(FindIneffectiveRulesPass, WarnsAboutAShadowedRule) {
   testing::PassRun run;
   run.seedTopology();
-  auto file = frontend::parseText("p.pol", R"(policy "p" { select app == "db" ingress {
+  run.seedChecked(R"(policy "p" { select app == "db" ingress {
   allow from any on tcp
   allow from app == "web" on tcp/5432
-} })",
-                                  run.diagnostics);
-  ASSERT_TRUE(file);
-  run.context.put(pipeline::CheckedAst{std::move(*file)});
+} })");
   ASSERT_TRUE(run.run(createLowerToIrPass())) << run.diagnostics.render();
   EXPECT_TRUE(run.run(createFindIneffectiveRulesPass()));
   ASSERT_EQ(run.diagnostics.all().size(), 1u) << run.diagnostics.render();

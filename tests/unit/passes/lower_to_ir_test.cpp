@@ -7,17 +7,11 @@
 namespace polc::sema {
 namespace {
 
-void seedChecked(testing::PassRun& run, const std::string& policy) {
-  auto file = frontend::parseText("p.pol", policy, run.diagnostics);
-  ASSERT_TRUE(file) << run.diagnostics.render();
-  run.context.put(pipeline::CheckedAst{std::move(*file)});
-}
-
 TEST(LowerToIrPass, ResolvesRulesPerEndpoint) {
   testing::PassRun run;
   run.seedTopology();
-  seedChecked(
-      run, R"(policy "p" { select app == "db" ingress { allow from app == "web" on tcp/5432 } })");
+  run.seedChecked(
+      R"(policy "p" { select app == "db" ingress { allow from app == "web" on tcp/5432 } })");
   ASSERT_TRUE(run.run(createLowerToIrPass())) << run.diagnostics.render();
   const auto& program = run.context.get<ir::Program>();
   ASSERT_EQ(program.rules.size(), 1u);
@@ -33,7 +27,7 @@ TEST(LowerToIrPass, ResolvesRulesPerEndpoint) {
 TEST(LowerToIrPass, UnknownServiceIsAnErrorAndProducesNothing) {
   testing::PassRun run;
   run.seedTopology();
-  seedChecked(run, R"(policy "p" { select any egress { allow to service "nope" } })");
+  run.seedChecked(R"(policy "p" { select any egress { allow to service "nope" } })");
   EXPECT_FALSE(run.run(createLowerToIrPass()));
   EXPECT_TRUE(run.diagnostics.hasErrors());
   EXPECT_FALSE(run.context.has<ir::Program>());

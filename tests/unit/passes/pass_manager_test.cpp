@@ -16,6 +16,13 @@ Pass fake(std::string name, std::vector<StageId> consumes, std::vector<StageId> 
   return pass;
 }
 
+// Runs `manager` over a context holding only the inputs.
+Expected<PassManager::Outcome> runFromInputs(const PassManager& manager, Diagnostics& diagnostics) {
+  PassContext context(diagnostics);
+  context.put(Inputs{});
+  return manager.run(context);
+}
+
 TEST(PassManager, ChecksThatEveryInputWasProducedEarlier) {
   PassManager ok;
   ok.add(fake("parse", {stage<Inputs>()}, {stage<ParsedAst>()}))
@@ -39,9 +46,7 @@ TEST(PassManager, BrokenPipelineIsAnInternalErrorNotADiagnostic) {
   PassManager broken;
   broken.add(fake("use", {stage<CheckedAst>()}, {}));
   Diagnostics diagnostics;
-  PassContext context(diagnostics);
-  context.put(Inputs{});
-  auto outcome = broken.run(context);
+  auto outcome = runFromInputs(broken, diagnostics);
   ASSERT_FALSE(outcome);
   EXPECT_NE(outcome.error().find("checked AST"), std::string::npos);
   EXPECT_TRUE(diagnostics.all().empty());
@@ -57,9 +62,7 @@ TEST(PassManager, StopsAfterTheFirstPassWithErrors) {
                 }))
       .add(fake("later", {stage<ParsedAst>()}, {}, [&](PassContext&) { ++laterRuns; }));
   Diagnostics diagnostics;
-  PassContext context(diagnostics);
-  context.put(Inputs{});
-  auto outcome = manager.run(context);
+  auto outcome = runFromInputs(manager, diagnostics);
   ASSERT_TRUE(outcome) << outcome.error();
   EXPECT_TRUE(outcome->failed);
   EXPECT_EQ(outcome->last->name, "fails");
@@ -76,9 +79,7 @@ TEST(PassManager, WarningsDoNotStopThePipeline) {
                 }))
       .add(fake("later", {stage<Inputs>()}, {}, [&](PassContext&) { ++laterRuns; }));
   Diagnostics diagnostics;
-  PassContext context(diagnostics);
-  context.put(Inputs{});
-  auto outcome = manager.run(context);
+  auto outcome = runFromInputs(manager, diagnostics);
   ASSERT_TRUE(outcome);
   EXPECT_FALSE(outcome->failed);
   EXPECT_EQ(laterRuns, 1);
@@ -88,9 +89,7 @@ TEST(PassManager, APassWithoutErrorsMustProduceWhatItDeclares) {
   PassManager manager;
   manager.add(fake("lazy", {stage<Inputs>()}, {stage<ParsedAst>()}, [](PassContext&) {}));
   Diagnostics diagnostics;
-  PassContext context(diagnostics);
-  context.put(Inputs{});
-  auto outcome = manager.run(context);
+  auto outcome = runFromInputs(manager, diagnostics);
   ASSERT_FALSE(outcome);
   EXPECT_EQ(outcome.error(), "pass 'lazy' reported no error but did not produce the parsed AST");
 }

@@ -4,6 +4,7 @@
 
 #include "polc/frontend/parser.h"
 #include "polc/pipeline/pass.h"
+#include "polc/pipeline/pipeline.h"
 #include "polc/topology/loader.h"
 
 #include <gtest/gtest.h>
@@ -33,10 +34,25 @@ struct PassRun {
     ASSERT_TRUE(file) << diagnostics.render();
     context.put(pipeline::ParsedAst{std::move(*file)});
   }
+  // A policy without lets, handed over as the checked AST.
+  void seedChecked(const std::string& policy) {
+    auto file = frontend::parseText("p.pol", policy, diagnostics);
+    ASSERT_TRUE(file) << diagnostics.render();
+    context.put(pipeline::CheckedAst{std::move(*file)});
+  }
   void seedTopology(const std::string& yaml = kPassTopology) {
     auto topology = topology::loadText("t.yaml", yaml, diagnostics);
     ASSERT_TRUE(topology) << diagnostics.render();
     context.put(std::move(*topology));
+  }
+  // The IR of `policy` over the topology seeded, through the pipeline's
+  // passes up to it (for the passes after it).
+  void seedProgram(const std::string& policy) {
+    auto file = frontend::parseText("p.pol", policy, diagnostics);
+    ASSERT_TRUE(file) << diagnostics.render();
+    auto program = pipeline::analyze(*file, context.get<topology::Topology>(), diagnostics);
+    ASSERT_TRUE(program) << diagnostics.render();
+    context.put(std::move(*program));
   }
   // Runs `pass` alone; false when it reported errors.
   bool run(pipeline::Pass pass) {

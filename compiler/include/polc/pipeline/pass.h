@@ -110,6 +110,20 @@ struct Pass {
   const StageId& shows() const { return produces.empty() ? consumes.at(0) : produces.at(0); }
 };
 
+// A pass that consumes `Consumes...`, handed to `run` as its arguments after
+// the context, so what it declares is what it reads:
+//   makePass<CheckedAst>("name", "summary", {stage<ir::Program>()},
+//                        [](PassContext& context, const CheckedAst& ast) {...});
+template <typename... Consumes, typename Run>
+Pass makePass(std::string name, std::string summary, std::vector<StageId> produces, Run run) {
+  return {
+      std::move(name),
+      std::move(summary),
+      {stage<Consumes>()...},
+      std::move(produces),
+      [run = std::move(run)](PassContext& context) { run(context, context.get<Consumes>()...); }};
+}
+
 class PassManager {
 public:
   PassManager& add(Pass pass);
