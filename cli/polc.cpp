@@ -10,6 +10,7 @@
 #include "polc/frontend/formatter.h"
 #include "polc/lab/lab.h"
 #include "polc/loader/loader.h"
+#include "polc/pipeline/pipeline.h"
 #include "polc/support/files.h"
 #include "polc/support/protocol.h"
 #include "polc/topology/loader.h"
@@ -68,6 +69,40 @@ void addCompileOptions(CLI::App* command, CompileOptions& options) {
   command->add_option("-t,--topology", options.topology, "Topology file (YAML)")
       ->required()
       ->check(CLI::ExistingFile);
+}
+
+// --dump-after and --list-passes, of check and build: the compiler's passes
+// (docs/architecture.md).
+void addPassOptions(CLI::App* command, std::string& dumpAfter) {
+  const auto& passes = polc::pipeline::compilerPasses();
+  command
+      ->add_option("--dump-after", dumpAfter,
+                   "Run the passes through PASS and print the program as that pass left it "
+                   "(stable text on stdout), then stop: nothing else is done or written")
+      ->check(CLI::Validator(
+          [&passes](std::string& name) -> std::string {
+            if (passes.find(name)) return {};
+            std::string names;
+            for (const auto& pass : passes.passes()) names += " " + pass.name;
+            return "unknown pass '" + name + "'; the passes are:" + names;
+          },
+          "PASS"));
+  command->add_flag_callback(
+      "--list-passes",
+      [&passes] {
+        std::cout << passes.listText();
+        throw CLI::Success();
+      },
+      "List the passes in order with what each consumes and produces, and exit");
+}
+
+int runDump(const CompileOptions& options, const std::string& pass) {
+  polc::Diagnostics diagnostics;
+  auto dump = polc::driver::dumpAfter({options.policy, options.topology}, pass, diagnostics);
+  printDiagnostics(diagnostics, Format::Text);
+  if (!dump) return kExitInputError;
+  std::cout << *dump;
+  return kExitOk;
 }
 
 int runCheck(const CompileOptions& options, Format format) {
@@ -558,12 +593,15 @@ int main(int argc, char** argv) {
       "check", "Parse and analyze a policy against a topology; print diagnostics");
   addCompileOptions(check, compileOptions);
   addFormatOption(check, format);
+  std::string dumpAfter;
+  addPassOptions(check, dumpAfter);
 
   std::string outDir = "out";
   bool quiet = false;
   auto* build =
       app.add_subcommand("build", "Compile a policy for a topology into an output directory");
   addCompileOptions(build, compileOptions);
+  addPassOptions(build, dumpAfter);
   build->add_option("-o,--out", outDir, "Output directory (replaced as a whole)")
       ->capture_default_str();
   build->add_option("--format", format, "Report format: text or json")
@@ -709,6 +747,7 @@ int main(int argc, char** argv) {
     return code == 0 ? kExitOk : kExitUsage;
   }
 
+  if (!dumpAfter.empty() && (*check || *build)) return runDump(compileOptions, dumpAfter);
   if (*check) return runCheck(compileOptions, format);
   if (*build) {
     polc::driver::BuildOptions buildOptions;

@@ -1,9 +1,7 @@
 #include "polc/driver/pipeline.h"
 
-#include "polc/frontend/parser.h"
 #include "polc/passes/table_stats.h"
-#include "polc/sema/sema.h"
-#include "polc/topology/loader.h"
+#include "polc/pipeline/pipeline.h"
 
 #include <filesystem>
 
@@ -21,31 +19,41 @@ std::string relativeToWorkingDirectory(const std::string& path) {
   return ec ? path : relative.lexically_normal().string();
 }
 
+// Runs the compiler's passes over the inputs, through `stopAfter` (empty:
+// all of them); they stop after the first that reported errors.
+pipeline::PassManager::Outcome runPasses(const Inputs& given, std::string_view stopAfter,
+                                         pipeline::PassContext& context) {
+  context.put(Inputs{relativeToWorkingDirectory(given.policyFile),
+                     relativeToWorkingDirectory(given.topologyFile)});
+  auto outcome = pipeline::compilerPasses().run(context, {.from = {}, .stopAfter = stopAfter});
+  if (!outcome) pipeline::internalError(outcome.error());
+  // Passes report in their own order; a person reads in file order.
+  context.diagnostics().sort();
+  return *outcome;
+}
+
 } // namespace
 
 std::optional<Compiled> compile(const Inputs& given, Diagnostics& diagnostics) {
-  const Inputs inputs{relativeToWorkingDirectory(given.policyFile),
-                      relativeToWorkingDirectory(given.topologyFile)};
-  // Parse both inputs before stopping, so one run reports the errors of each.
-  auto file = frontend::parseFile(inputs.policyFile, diagnostics);
-  auto topology = topology::loadFile(inputs.topologyFile, diagnostics);
-  auto program = file && topology ? sema::analyze(*file, *topology, diagnostics) : std::nullopt;
-  // A table too big for its map is a compile error, not a load failure: so
-  // `polc check` reports it too, with the rules to blame.
-  std::vector<passes::NodeTables> tables;
-  passes::TableStats stats;
-  if (program) {
-    tables = passes::buildAllTables(*program);
-    stats = passes::computeTableStats(tables);
-    passes::checkTableCapacity(*program, *topology, stats, diagnostics);
-  }
-  // Passes report in their own order; a person reads in file order.
-  diagnostics.sort();
-  if (!program || diagnostics.hasErrors()) return std::nullopt;
-  std::vector<std::string> inputFiles = file->files;
-  inputFiles.push_back(inputs.topologyFile);
-  return Compiled{std::move(inputFiles), std::move(*topology), std::move(*program),
-                  std::move(tables), std::move(stats)};
+  pipeline::PassContext context(diagnostics);
+  auto outcome = runPasses(given, {}, context);
+  if (outcome.failed || diagnostics.hasErrors()) return std::nullopt;
+  std::vector<std::string> inputFiles = context.get<pipeline::ParsedAst>().file.files;
+  inputFiles.push_back(context.get<Inputs>().topologyFile);
+  return Compiled{std::move(inputFiles), std::move(*context.take<topology::Topology>()),
+                  std::move(*context.take<ir::Program>()),
+                  std::move(context.take<passes::Tables>()->nodes),
+                  std::move(*context.take<passes::TableStats>())};
+}
+
+std::optional<std::string> dumpAfter(const Inputs& given, std::string_view pass,
+                                     Diagnostics& diagnostics) {
+  const auto* last = pipeline::compilerPasses().find(pass);
+  if (!last) pipeline::internalError("no pass named '" + std::string(pass) + "'");
+  pipeline::PassContext context(diagnostics);
+  auto outcome = runPasses(given, pass, context);
+  if (outcome.failed || diagnostics.hasErrors()) return std::nullopt;
+  return pipeline::dumpAfter(context, *last);
 }
 
 } // namespace polc::driver

@@ -20,7 +20,7 @@
 #include "polc/frontend/parser.h"
 #include "polc/ir/text.h"
 #include "polc/passes/tables.h"
-#include "polc/sema/sema.h"
+#include "polc/pipeline/pipeline.h"
 #include "polc/topology/loader.h"
 
 #include <CLI/CLI.hpp>
@@ -381,7 +381,7 @@ Status checkFormatter(const GeneratedCase& generated, const topology::Topology& 
                  frontend::unifiedDiff("difftest.pol", *formatted, again.value_or(""))};
   auto file = frontend::parseText("difftest.pol", *formatted, diagnostics);
   std::optional<ir::Program> reparsed;
-  if (file) reparsed = sema::analyze(*file, topology, diagnostics);
+  if (file) reparsed = pipeline::analyze(*file, topology, diagnostics);
   if (!reparsed) return Error{"the formatted policy is rejected:\n" + diagnostics.render()};
   if (!sameMeaning(program, *reparsed))
     return Error{"the formatted policy means something else:\n" +
@@ -397,7 +397,7 @@ Expected<bool> runCase(const Options& options, uint64_t seed, ObjectCache& objec
   auto file = frontend::parseText("difftest.pol", generated.policy, diagnostics);
   auto topology = topology::loadText("difftest.yaml", generated.topology, diagnostics);
   std::optional<ir::Program> program;
-  if (file && topology) program = sema::analyze(*file, *topology, diagnostics);
+  if (file && topology) program = pipeline::analyze(*file, *topology, diagnostics);
   if (!program) {
     ++stats.rejected;
     if (stats.firstRejection.empty() || options.verbose) {

@@ -5,7 +5,7 @@
 
 #include "polc/diagnostics/diagnostics.h"
 #include "polc/frontend/parser.h"
-#include "polc/sema/sema.h"
+#include "polc/pipeline/pipeline.h"
 #include "polc/topology/loader.h"
 
 #include <gtest/gtest.h>
@@ -29,7 +29,7 @@ TEST(DifftestGenerator, SemaAcceptsGeneratedInputs) {
     auto file = frontend::parseText("difftest.pol", generated.policy, diagnostics);
     auto topology = topology::loadText("difftest.yaml", generated.topology, diagnostics);
     std::optional<ir::Program> program;
-    if (file && topology) program = sema::analyze(*file, *topology, diagnostics);
+    if (file && topology) program = pipeline::analyze(*file, *topology, diagnostics);
     ASSERT_TRUE(program) << "seed " << seed << "\n"
                          << diagnostics.render() << generated.policy << generated.topology;
   }

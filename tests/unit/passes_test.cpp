@@ -1,6 +1,6 @@
 #include "polc/frontend/parser.h"
 #include "polc/passes/tables.h"
-#include "polc/sema/sema.h"
+#include "polc/pipeline/pipeline.h"
 #include "polc/topology/loader.h"
 
 #include "polc_structs.h"
@@ -64,7 +64,7 @@ nodes:
 )",
                                        diagnostics);
     EXPECT_TRUE(file && topology) << diagnostics.render();
-    program = *sema::analyze(*file, *topology, diagnostics);
+    program = *pipeline::analyze(*file, *topology, diagnostics);
     return passes::buildPolicyTable(program, *program.findEndpoint(endpoint), direction);
   }
   uint32_t id(const std::string& endpoint) { return program.findEndpoint(endpoint)->identity; }
@@ -132,7 +132,7 @@ TEST(Ipcache, EveryEndpointAddressAndTheNodeAsHost) {
   Diagnostics diagnostics;
   auto file = frontend::parseText("p.pol", R"(policy "p" { select any })", diagnostics);
   auto topology = topology::loadFile(POLC_SOURCE_DIR "/examples/policies/shop.yaml", diagnostics);
-  auto program = sema::analyze(*file, *topology, diagnostics);
+  auto program = pipeline::analyze(*file, *topology, diagnostics);
   ASSERT_TRUE(program);
   auto ipcache = passes::buildIpcache(*program, "node-1");
   ASSERT_EQ(ipcache.entries.size(), 5u);

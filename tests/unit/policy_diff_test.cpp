@@ -2,7 +2,7 @@
 // from text, and the flows whose verdict changes between them.
 #include "polc/evaluator/policy_diff.h"
 #include "polc/frontend/parser.h"
-#include "polc/sema/sema.h"
+#include "polc/pipeline/pipeline.h"
 #include "polc/topology/loader.h"
 
 #include <gtest/gtest.h>
@@ -27,7 +27,7 @@ ir::Program compile(const std::string& path, const std::string& policy,
   auto file = frontend::parseText(path, policy, diagnostics);
   auto topology = topology::loadText("t.yaml", topologyText, diagnostics);
   std::optional<ir::Program> program;
-  if (file && topology) program = sema::analyze(*file, *topology, diagnostics);
+  if (file && topology) program = pipeline::analyze(*file, *topology, diagnostics);
   EXPECT_TRUE(program) << diagnostics.render();
   return program ? std::move(*program) : ir::Program{};
 }

@@ -2,7 +2,7 @@
 // default deny, namespaces, and the warnings about ineffective rules.
 #include "polc/frontend/parser.h"
 #include "polc/ir/text.h"
-#include "polc/sema/sema.h"
+#include "polc/pipeline/pipeline.h"
 #include "polc/topology/loader.h"
 #include "polc_structs.h"
 
@@ -59,7 +59,7 @@ Analyzed analyze(const std::string& policy) {
   auto file = frontend::parseText("p.pol", policy, result.diagnostics);
   auto topology = topology::loadText("t.yaml", kTopology, result.diagnostics);
   EXPECT_TRUE(file && topology) << result.diagnostics.render();
-  if (file && topology) result.program = sema::analyze(*file, *topology, result.diagnostics);
+  if (file && topology) result.program = pipeline::analyze(*file, *topology, result.diagnostics);
   return result;
 }
 

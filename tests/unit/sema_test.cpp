@@ -1,4 +1,5 @@
 #include "polc/frontend/parser.h"
+#include "polc/pipeline/pipeline.h"
 #include "polc/sema/sema.h"
 #include "polc/topology/loader.h"
 
@@ -27,7 +28,7 @@ Analyzed analyze(const std::string& policy, const std::string& topologyText = kT
   Analyzed result;
   auto file = frontend::parseText("p.pol", policy, result.diagnostics);
   auto topology = topology::loadText("t.yaml", topologyText, result.diagnostics);
-  if (file && topology) result.program = sema::analyze(*file, *topology, result.diagnostics);
+  if (file && topology) result.program = pipeline::analyze(*file, *topology, result.diagnostics);
   return result;
 }
 

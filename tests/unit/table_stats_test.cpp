@@ -4,7 +4,7 @@
 #include "polc/driver/pipeline.h"
 #include "polc/frontend/parser.h"
 #include "polc/passes/table_stats.h"
-#include "polc/sema/sema.h"
+#include "polc/pipeline/pipeline.h"
 #include "polc/topology/loader.h"
 
 #include "polc_structs.h"
@@ -53,7 +53,7 @@ Analyzed analyze(const std::string& policy) {
   auto file = frontend::parseText("p.pol", policy, result.diagnostics);
   result.topology = topology::loadText("t.yaml", kTopology, result.diagnostics);
   if (file && result.topology)
-    result.program = sema::analyze(*file, *result.topology, result.diagnostics);
+    result.program = pipeline::analyze(*file, *result.topology, result.diagnostics);
   return result;
 }
 

@@ -148,4 +148,25 @@ std::string toText(const DefaultDeny& defaults) {
   return text;
 }
 
+std::string toText(const File& file) {
+  auto at = [](const SourceLocation& location) { return "  # " + location.str() + "\n"; };
+  std::string text = "# files:";
+  for (const auto& path : file.files) text += " " + path;
+  text += "\n";
+  for (const auto& let : file.lets)
+    text += "let " + let.name + " = " + toText(*let.selector) + at(let.location);
+  for (const auto& defaults : file.defaults) text += toText(defaults) + at(defaults.location);
+  for (const auto& policy : file.policies) {
+    text += "policy " + quote(policy.name) + " {" + at(policy.location);
+    text += "  select " + toText(*policy.select) + "\n";
+    for (const auto& block : policy.blocks) {
+      text += "  " + std::string(toString(block.direction)) + " {" + at(block.location);
+      for (const auto& rule : block.rules) text += "    " + toText(rule) + at(rule.location);
+      text += "  }\n";
+    }
+    text += "}\n";
+  }
+  return text;
+}
+
 } // namespace polc::ast

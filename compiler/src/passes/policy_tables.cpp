@@ -1,3 +1,5 @@
+#include "polc/passes/policy_tables.h"
+
 #include "polc/passes/tables.h"
 
 #include "polc_structs.h"
@@ -104,6 +106,15 @@ std::vector<NodeTables> buildAllTables(const ir::Program& program) {
     nodes.push_back(std::move(tables));
   }
   return nodes;
+}
+
+pipeline::Pass createBuildTablesPass() {
+  using namespace pipeline;
+  return makePass<ir::Program>(
+      "build-tables", "a policy table per endpoint and direction, an ipcache per node",
+      {stage<Tables>()}, [](PassContext& context, const ir::Program& program) {
+        context.put(Tables{buildAllTables(program)});
+      });
 }
 
 } // namespace polc::passes

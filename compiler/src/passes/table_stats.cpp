@@ -148,6 +148,19 @@ void checkTableCapacity(const ir::Program& program, const topology::Topology& to
   }
 }
 
+pipeline::Pass createCheckTableCapacityPass() {
+  using namespace pipeline;
+  return makePass<Tables, ir::Program, topology::Topology>(
+      "check-table-capacity", "count every table's entries; an error for one its map cannot hold",
+      {stage<TableStats>()},
+      [](PassContext& context, const Tables& tables, const ir::Program& program,
+         const topology::Topology& topology) {
+        auto stats = computeTableStats(tables.nodes);
+        checkTableCapacity(program, topology, stats, context.diagnostics());
+        context.put(std::move(stats));
+      });
+}
+
 double fillPercent(size_t entries, size_t capacity) {
   if (capacity == 0) return 0;
   return std::round(10000.0 * double(entries) / double(capacity)) / 100.0;

@@ -1,6 +1,11 @@
-#include "polc/sema/sema.h"
+#include "polc/sema/check_label_spelling.h"
+
+#include "polc/topology/topology.h"
 
 #include "polc/support/suggest.h"
+
+#include <map>
+#include <set>
 
 namespace polc::sema {
 
@@ -73,8 +78,6 @@ private:
   std::set<SourceLocation> seen_;
 };
 
-} // namespace
-
 void checkLabelSpelling(const ast::File& file, const topology::Topology& topology,
                         Diagnostics& diagnostics) {
   SpellingCheck check(topology, diagnostics);
@@ -86,6 +89,16 @@ void checkLabelSpelling(const ast::File& file, const topology::Topology& topolog
       for (const auto& rule : block.rules)
         if (rule.peer.kind == ast::Peer::Kind::Selector) check.check(*rule.peer.selector);
   }
+}
+
+} // namespace
+
+pipeline::Pass createCheckLabelSpellingPass() {
+  return pipeline::makePass<pipeline::CheckedAst, topology::Topology>(
+      "check-label-spelling", "warn about label keys and values no endpoint has", {},
+      [](pipeline::PassContext& context, const auto& checked, const auto& topology) {
+        checkLabelSpelling(checked.file, topology, context.diagnostics());
+      });
 }
 
 } // namespace polc::sema

@@ -1,8 +1,12 @@
-#include "polc/sema/sema.h"
+#include "polc/sema/find_ineffective_rules.h"
+
+#include "polc/ir/ir.h"
 
 #include "polc_structs.h"
 
 #include <algorithm>
+#include <map>
+#include <set>
 #include <unordered_map>
 
 namespace polc::sema {
@@ -120,8 +124,6 @@ std::vector<uint32_t> shadowCandidates(const Applied& target, const EndpointRule
   return every;
 }
 
-} // namespace
-
 void findIneffectiveRules(const ir::Program& program, Diagnostics& diagnostics) {
   for (auto direction : {ast::Direction::Ingress, ast::Direction::Egress}) {
     // Per rule, the endpoints it applies to, and per endpoint its rules.
@@ -181,6 +183,16 @@ void findIneffectiveRules(const ir::Program& program, Diagnostics& diagnostics) 
                "denied by: " + program.rules[denyId].text);
     }
   }
+}
+
+} // namespace
+
+pipeline::Pass createFindIneffectiveRulesPass() {
+  return pipeline::makePass<ir::Program>(
+      "find-ineffective-rules", "warn about shadowed rules and allows every deny refuses", {},
+      [](pipeline::PassContext& context, const ir::Program& program) {
+        findIneffectiveRules(program, context.diagnostics());
+      });
 }
 
 } // namespace polc::sema

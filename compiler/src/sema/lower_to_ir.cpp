@@ -1,3 +1,5 @@
+#include "polc/sema/lower_to_ir.h"
+
 #include "polc/sema/sema.h"
 
 #include "polc/frontend/printer.h"
@@ -50,8 +52,6 @@ std::vector<ir::Identity> buildIdentities(const ast::File& file, const topology:
             [](const auto& a, const auto& b) { return a.id < b.id; });
   return identities;
 }
-
-} // namespace
 
 std::optional<ir::Program> lowerToIr(const ast::File& file, const topology::Topology& topology,
                                      Diagnostics& diagnostics) {
@@ -146,15 +146,18 @@ std::optional<ir::Program> lowerToIr(const ast::File& file, const topology::Topo
   return program;
 }
 
-std::optional<ir::Program> analyze(const ast::File& file, const topology::Topology& topology,
-                                   Diagnostics& diagnostics) {
-  auto resolved = resolveLets(file, diagnostics);
-  if (!resolved) return std::nullopt;
-  checkLabelSpelling(*resolved, topology, diagnostics);
-  auto program = lowerToIr(*resolved, topology, diagnostics);
-  if (!program || diagnostics.hasErrors()) return std::nullopt;
-  findIneffectiveRules(*program, diagnostics);
-  return program;
+} // namespace
+
+pipeline::Pass createLowerToIrPass() {
+  using namespace pipeline;
+  return makePass<CheckedAst, topology::Topology>(
+      "lower-to-ir",
+      "identities for label sets and prefixes; peers, ports and rules resolved per endpoint",
+      {stage<ir::Program>()},
+      [](PassContext& context, const CheckedAst& checked, const topology::Topology& topology) {
+        if (auto program = lowerToIr(checked.file, topology, context.diagnostics()))
+          context.put(std::move(*program));
+      });
 }
 
 } // namespace polc::sema

@@ -1,4 +1,4 @@
-#include "polc/sema/sema.h"
+#include "polc/sema/resolve_lets.h"
 
 #include <map>
 
@@ -46,8 +46,6 @@ private:
   std::map<std::string, SourceLocation> locations_;
 };
 
-} // namespace
-
 std::optional<ast::File> resolveLets(const ast::File& file, Diagnostics& diagnostics) {
   auto errorsBefore = diagnostics.errorCount();
   LetResolver resolver(diagnostics);
@@ -65,6 +63,18 @@ std::optional<ast::File> resolveLets(const ast::File& file, Diagnostics& diagnos
     if (defaults.selector) defaults.selector = resolver.resolve(defaults.selector);
   if (diagnostics.errorCount() > errorsBefore) return std::nullopt;
   return resolved;
+}
+
+} // namespace
+
+pipeline::Pass createResolveLetsPass() {
+  using namespace pipeline;
+  return makePass<ParsedAst>("resolve-lets", "replace let references by the selectors they name",
+                             {stage<CheckedAst>()},
+                             [](PassContext& context, const ParsedAst& parsed) {
+                               if (auto resolved = resolveLets(parsed.file, context.diagnostics()))
+                                 context.put(CheckedAst{std::move(*resolved)});
+                             });
 }
 
 } // namespace polc::sema

@@ -19,5 +19,9 @@ std::string toText(const Peer&);
 std::string toText(const Rule&);
 // default deny ingress, egress for app == "web"
 std::string toText(const DefaultDeny&);
+// The whole policy set as policy text (lets, default denies, policies, each
+// group in file order), every item followed by its location as a comment:
+// `polc build --dump-after` of an AST stage.
+std::string toText(const File&);
 
 } // namespace polc::ast

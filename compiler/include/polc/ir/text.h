@@ -14,5 +14,9 @@ std::string portsText(const std::vector<L4Range>&);
 // What an identity stands for: an endpoint label set "{app=web}", "world",
 // "host", "cidr 10.0.0.0/8", "service db (10.96.0.5)", "any peer".
 std::string identityText(const Program&, uint32_t id);
+// The whole program, one fact a line (identities, rules, per endpoint and
+// direction its isolation and applied rules, nodes), in the IR's own sorted
+// order: `polc build --dump-after` of the IR.
+std::string toText(const Program&);
 
 } // namespace polc::ir

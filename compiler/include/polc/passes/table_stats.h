@@ -8,6 +8,7 @@
 #include "polc/diagnostics/diagnostics.h"
 #include "polc/ir/ir.h"
 #include "polc/passes/tables.h"
+#include "polc/pipeline/pass.h"
 #include "polc/topology/topology.h"
 
 #include <nlohmann/json_fwd.hpp>
@@ -50,14 +51,18 @@ struct TableStats {
   size_t isolatedDirections = 0;
 };
 
-// Pass: counts the entries of every table (see buildAllTables). Deterministic.
+// Counts the entries of every table (see buildAllTables). Deterministic.
 TableStats computeTableStats(const std::vector<NodeTables>&);
 
-// Pass: an error per table or ipcache that does not fit its map, naming the
+// An error per table or ipcache that does not fit its map, naming the
 // endpoint, direction, count against capacity, and the rules that cost the
 // most entries (with their locations as notes) and how to shrink them.
 void checkTableCapacity(const ir::Program&, const topology::Topology&, const TableStats&,
                         Diagnostics&);
+
+// Pass "check-table-capacity", tables + IR + topology -> table stats: the two
+// functions above, so `polc check` stops on a table too big for its map.
+pipeline::Pass createCheckTableCapacityPass();
 
 // Fill in percent of capacity, rounded to two decimals (stable text/JSON).
 double fillPercent(size_t entries, size_t capacity);

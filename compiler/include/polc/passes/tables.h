@@ -1,4 +1,6 @@
-// Lowering of the IR into the tables the datapath looks up.
+// Lowering of the IR into the tables the datapath looks up: the steps of
+// the build-tables pass (policy_tables.h), each in its own file, public for
+// tests and the differential tester.
 #pragma once
 
 #include "polc/artifacts/tables.h"
@@ -15,16 +17,16 @@ struct PortPrefix {
   bool operator==(const PortPrefix&) const = default;
 };
 
-// Pass: the fewest aligned prefixes whose union is exactly [first, last]
+// Step: the fewest aligned prefixes whose union is exactly [first, last]
 // (at most 30 for any range), so ranges never expand into one entry per port.
 std::vector<PortPrefix> portRangeToPrefixes(uint16_t first, uint16_t last);
 
-// Pass: keeps one entry per key (peer, protocol, port prefix): a deny over
+// Step: keeps one entry per key (peer, protocol, port prefix): a deny over
 // an allow, then the lowest rule id. Returns the entries sorted by key, the
 // wildcard peer first.
 std::vector<artifacts::PolicyEntry> mergeSameKey(std::vector<artifacts::PolicyEntry>);
 
-// Pass: resolves deny/allow precedence at compile time for the datapath's
+// Step: resolves deny/allow precedence at compile time for the datapath's
 // two longest-prefix lookups (peer, wildcard; a deny from either wins): drops
 // allows nested inside a deny of their peer or of the wildcard, and entries
 // nested inside a broader entry of the same peer and verdict. Needs the
@@ -35,13 +37,13 @@ std::vector<artifacts::PolicyEntry> resolvePrecedence(const std::vector<artifact
 // UNKNOWN), sorted: the set a wildcard entry stands for.
 std::vector<uint32_t> peerUniverse(const ir::Program&);
 
-// Pass: a key that every identity of `universe` has with the same verdict
+// Step: a key that every identity of `universe` has with the same verdict
 // becomes one wildcard entry (e.g. `entity cluster` and `entity world` on the
 // same port). Input and output in mergeSameKey's order; run precedence after.
 std::vector<artifacts::PolicyEntry> foldWildcards(std::vector<artifacts::PolicyEntry>,
                                                   const std::vector<uint32_t>& universe);
 
-// Pass: one endpoint's table for one direction: the entries of its applied
+// Step: one endpoint's table for one direction: the entries of its applied
 // rules (port ranges as prefixes), merged, precedence resolved, wildcards
 // folded (see docs/datapath.md).
 artifacts::PolicyTable buildPolicyTable(const ir::Program&, const ir::Endpoint&, ast::Direction,
@@ -49,7 +51,7 @@ artifacts::PolicyTable buildPolicyTable(const ir::Program&, const ir::Endpoint&,
 // The same, computing peerUniverse() itself (for one-off tables).
 artifacts::PolicyTable buildPolicyTable(const ir::Program&, const ir::Endpoint&, ast::Direction);
 
-// Pass: the ipcache of one node: every endpoint address of the cluster, the
+// Step: the ipcache of one node: every endpoint address of the cluster, the
 // node's own address as the host identity and other nodes' as remote-node,
 // and every prefix identity (CIDRs of policy, service addresses).
 artifacts::Ipcache buildIpcache(const ir::Program&, const std::string& node);
@@ -72,7 +74,12 @@ struct NodeTables {
   std::vector<EndpointTables> endpoints; // sorted by name
 };
 
-// Pass: every table of the program, built once (for the capacity check,
+// The pipeline's hand-off after build-tables (policy_tables.h).
+struct Tables {
+  std::vector<NodeTables> nodes; // sorted by name
+};
+
+// Every table of the program, built once (for the capacity check,
 // statistics and the build alike), nodes sorted by name.
 std::vector<NodeTables> buildAllTables(const ir::Program&);
 

@@ -1,5 +1,6 @@
-// The pipeline, defined once for the CLI and the tests:
-//   .pol + topology YAML -> AST -> IR -> tables -> BPF C -> objects -> out/
+// The pipeline from inputs to a build output, for the CLI and the tests:
+//   .pol + topology YAML -> AST -> IR -> tables  (the compiler's passes,
+//   polc/pipeline/pipeline.h) -> BPF C -> objects -> out/  (writeBuild)
 // Each step stops the pipeline when it reported errors.
 #pragma once
 
@@ -7,6 +8,7 @@
 #include "polc/diagnostics/diagnostics.h"
 #include "polc/ir/ir.h"
 #include "polc/passes/table_stats.h"
+#include "polc/pipeline/stages.h"
 #include "polc/support/expected.h"
 #include "polc/topology/topology.h"
 
@@ -15,13 +17,11 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace polc::driver {
 
-struct Inputs {
-  std::string policyFile;
-  std::string topologyFile;
-};
+using Inputs = pipeline::Inputs;
 
 struct Compiled {
   // Every file read: the policy file and its includes, then the topology,
@@ -39,6 +39,13 @@ struct Compiled {
 // absolute paths are read (and named in locations) relative to the working
 // directory, so that no build output depends on where the checkout lives.
 std::optional<Compiled> compile(const Inputs&, Diagnostics& diagnostics);
+
+// Runs the compiler's passes through `pass` (a name from
+// pipeline::compilerPasses()) and returns the text of what it left
+// (pipeline::dumpAfter): `polc build --dump-after`. nullopt when a pass
+// reported errors.
+std::optional<std::string> dumpAfter(const Inputs&, std::string_view pass,
+                                     Diagnostics& diagnostics);
 
 struct BuildReport {
   std::filesystem::path outDir;

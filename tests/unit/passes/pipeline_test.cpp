@@ -1,0 +1,73 @@
+#include "polc/driver/pipeline.h"
+#include "polc/ir/ir.h"
+#include "polc/passes/table_stats.h"
+#include "polc/pipeline/pipeline.h"
+
+#include <gtest/gtest.h>
+
+namespace polc::pipeline {
+namespace {
+
+const Inputs kShop{POLC_SOURCE_DIR "/examples/policies/shop.pol",
+                   POLC_SOURCE_DIR "/examples/policies/shop.yaml"};
+
+TEST(Pipeline, PassesInOrderFromTheInputs) {
+  std::vector<std::string> names;
+  for (const auto& pass : compilerPasses().passes()) names.push_back(pass.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"parse", "resolve-lets", "check-label-spelling",
+                                             "lower-to-ir", "find-ineffective-rules",
+                                             "build-tables", "check-table-capacity"}));
+  EXPECT_TRUE(compilerPasses().check({stage<Inputs>()}));
+  // Without the inputs nothing can run.
+  EXPECT_FALSE(compilerPasses().check({}));
+}
+
+TEST(Pipeline, EachStageHasItsOwnType) {
+  Diagnostics diagnostics;
+  PassContext context(diagnostics);
+  context.put(kShop);
+  auto outcome = compilerPasses().run(context);
+  ASSERT_TRUE(outcome) << outcome.error();
+  EXPECT_FALSE(outcome->failed) << diagnostics.render();
+  EXPECT_TRUE(context.has<ParsedAst>());
+  EXPECT_TRUE(context.has<topology::Topology>());
+  EXPECT_TRUE(context.has<CheckedAst>());
+  EXPECT_TRUE(context.has<ir::Program>());
+  EXPECT_TRUE(context.has<passes::Tables>());
+  EXPECT_TRUE(context.has<passes::TableStats>());
+}
+
+TEST(Pipeline, StopsAfterTheNamedPass) {
+  Diagnostics diagnostics;
+  PassContext context(diagnostics);
+  context.put(kShop);
+  auto outcome = compilerPasses().run(context, {.from = {}, .stopAfter = "resolve-lets"});
+  ASSERT_TRUE(outcome) << outcome.error();
+  EXPECT_EQ(outcome->last->name, "resolve-lets");
+  EXPECT_TRUE(context.has<CheckedAst>());
+  EXPECT_FALSE(context.has<ir::Program>());
+}
+
+TEST(Pipeline, DumpAfterEveryPassIsStable) {
+  for (const auto& pass : compilerPasses().passes()) {
+    Diagnostics first, second;
+    auto a = driver::dumpAfter(kShop, pass.name, first);
+    auto b = driver::dumpAfter(kShop, pass.name, second);
+    ASSERT_TRUE(a) << first.render();
+    EXPECT_EQ(a, b) << pass.name;
+    EXPECT_TRUE(a->starts_with("# after " + pass.name + ": " + std::string(pass.shows().name)))
+        << *a;
+  }
+}
+
+TEST(Pipeline, DumpOfAFailedRunIsNothing) {
+  Diagnostics diagnostics;
+  auto dump = driver::dumpAfter({POLC_SOURCE_DIR "/tests/golden/diagnostics/unknown_let.pol",
+                                 POLC_SOURCE_DIR "/tests/golden/diagnostics/topology.yaml"},
+                                "lower-to-ir", diagnostics);
+  EXPECT_FALSE(dump);
+  EXPECT_TRUE(diagnostics.hasErrors());
+}
+
+} // namespace
+} // namespace polc::pipeline
