@@ -415,6 +415,13 @@ std::string mapFillText(const polc::loader::MapFill& fill) {
   return text;
 }
 
+nlohmann::json foundFilterJson(const polc::loader::FoundFilter& filter) {
+  return {{"interface", filter.interface},
+          {"hook", filter.hook},
+          {"program_id", filter.programId},
+          {"program_name", filter.programName}};
+}
+
 // Exit 0 when what is attached is what polc recorded, 1 on drift.
 int runStatus(const std::string& node, const PlacementOptions& options, bool pinRootGiven,
               bool netnsGiven, Format format) {
@@ -461,6 +468,8 @@ int runStatus(const std::string& node, const PlacementOptions& options, bool pin
       }
       auto maps = nlohmann::json::array();
       for (const auto& m : n.maps) maps.push_back(mapFillJson(m));
+      auto unrecorded = nlohmann::json::array();
+      for (const auto& f : n.unrecordedFilters) unrecorded.push_back(foundFilterJson(f));
       nodes.push_back({{"node", n.node},
                        {"netns", n.netns},
                        {"pin_root", n.pinRoot},
@@ -469,7 +478,8 @@ int runStatus(const std::string& node, const PlacementOptions& options, bool pin
                        {"in_sync", n.drift.empty()},
                        {"drift", n.drift},
                        {"maps", maps},
-                       {"endpoints", endpoints}});
+                       {"endpoints", endpoints},
+                       {"unrecorded_filters", unrecorded}});
     }
     std::cout << nlohmann::json{{"ok", true}, {"in_sync", report->inSync()}, {"nodes", nodes}}.dump(
                      2)

@@ -12,9 +12,10 @@
 //      filters detached; every step records its undo
 //   6. commit: staged pins renamed over the live ones, state written
 // A failure in 3-5 undoes the switch and removes the staged pins: the
-// previous revision stays in force. A killed load leaves its journal: status
-// reports it and the next load removes its staged pins. The steps are
-// LoadTransaction's (load_transaction.h); unloading is here.
+// previous revision stays in force. A killed load leaves its journal (its
+// staged pins and every hook it attaches to): status reports it, unload and
+// the next load undo it. The steps are LoadTransaction's
+// (load_transaction.h); unloading is here, from the state and the journal.
 #include "polc/loader/loader.h"
 
 #include "libbpf_util.h"
@@ -26,8 +27,10 @@
 #include "status.h"
 #include "tc.h"
 
+#include <cstring>
 #include <map>
 #include <memory>
+#include <set>
 #include <vector>
 
 namespace polc::loader {
@@ -46,7 +49,7 @@ public:
   }
 
 private:
-  Expected<UnloadReport> unloadNode(const Placement& placement, const std::string& node);
+  Expected<UnloadReport> unloadNode(const UnloadRequest& request, const std::string& node);
 };
 
 Expected<LoadReport> KernelLoader::load(const LoadRequest& request) {
@@ -81,7 +84,7 @@ Expected<UnloadReport> KernelLoader::unload(const UnloadRequest& request) {
   UnloadReport total;
   std::string errors;
   for (const auto& node : nodes) {
-    auto report = unloadNode(request.placement, node);
+    auto report = unloadNode(request, node);
     if (!report) {
       errors += (errors.empty() ? "" : "\n") + report.error();
       continue;
@@ -93,8 +96,61 @@ Expected<UnloadReport> KernelLoader::unload(const UnloadRequest& request) {
   return total;
 }
 
-Expected<UnloadReport> KernelLoader::unloadNode(const Placement& placement,
+// A hook polc may have a filter on: recorded when a load committed, or by a
+// load's journal before it attached.
+struct KnownHook {
+  std::string interface;
+  int ifindex = 0;
+  std::string hook;
+  bool qdiscOurs = false;
+  const TcAttachment* attachment = nullptr; // what the report says, if committed
+};
+
+std::vector<KnownHook> knownHooks(const NodeState* state, const PendingLoad* journal) {
+  std::vector<KnownHook> hooks;
+  if (state)
+    for (const auto& a : state->attachments)
+      hooks.push_back({a.interface, a.ifindex, a.hook, a.qdiscCreatedByPolc, &a});
+  if (journal)
+    for (const auto& h : journal->hooks)
+      hooks.push_back({h.interface, h.ifindex, h.hook, h.qdiscCreatedByPolc, nullptr});
+  return hooks;
+}
+
+// Removes polc's filter from every hook of an interface that is still the
+// one recorded, then the clsact qdiscs a record says polc created there.
+// In the current netns.
+Status detachKnownHooks(const std::vector<KnownHook>& hooks, UnloadReport& report,
+                        LibbpfLogCapture& log) {
+  std::map<std::pair<std::string, int>, std::vector<const KnownHook*>> byInterface;
+  for (const auto& hook : hooks) byInterface[{hook.interface, hook.ifindex}].push_back(&hook);
+  for (const auto& [key, group] : byInterface) {
+    const auto& [interface, ifindex] = key;
+    auto index = interfaceIndex(interface);
+    // Missing, or a different interface under the same name: ours are gone.
+    if (!index || *index != ifindex) continue;
+    std::set<std::string> done;
+    bool qdiscOurs = false;
+    for (const auto* hook : group) {
+      qdiscOurs = qdiscOurs || hook->qdiscOurs;
+      if (!done.insert(hook->hook).second) continue;
+      auto detached = detachFilter(*index, interface, hook->hook, log);
+      if (!detached) return Error{detached.error()};
+      if (!*detached) continue;
+      const auto* a = hook->attachment;
+      report.detached.push_back(
+          a ? AttachedProgram{a->endpoint, interface, a->hook, a->program, a->programId}
+            : AttachedProgram{"", interface, hook->hook, "", 0});
+    }
+    if (qdiscOurs)
+      if (auto destroyed = destroyClsact(*index, interface, log); !destroyed) return destroyed;
+  }
+  return okStatus();
+}
+
+Expected<UnloadReport> KernelLoader::unloadNode(const UnloadRequest& request,
                                                 const std::string& node) {
+  const auto& placement = request.placement;
   LibbpfLogCapture log;
   auto file = stateFile(placement.stateDir, node);
   auto loaded = readNodeState(file);
@@ -102,36 +158,23 @@ Expected<UnloadReport> KernelLoader::unloadNode(const Placement& placement,
   UnloadReport report;
   if (!*loaded) return report; // nothing recorded: nothing of ours to remove
   const auto& state = **loaded;
+  const PendingLoad* journal = state.pending ? &*state.pending : nullptr;
 
   // A namespace that is gone took its interfaces and our filters with it.
   if (state.netns.empty() || netnsExists(state.netns)) {
     auto netns = NetnsGuard::enter(state.netns);
     if (!netns) return Error{"node " + node + ": " + netns.error()};
-    std::map<std::string, std::vector<const TcAttachment*>> byInterface;
-    for (const auto& attachment : state.attachments)
-      byInterface[attachment.interface].push_back(&attachment);
-    for (const auto& [interface, attachments] : byInterface) {
-      auto index = interfaceIndex(interface);
-      // Missing, or a different interface under the same name: ours are gone.
-      if (!index || *index != attachments.front()->ifindex) continue;
-      bool qdiscOurs = false;
-      for (const auto* attachment : attachments) {
-        auto detached = detachFilter(*index, interface, attachment->hook, log);
-        if (!detached) return Error{"node " + node + ": " + detached.error()};
-        if (*detached)
-          report.detached.push_back({attachment->endpoint, interface, attachment->hook,
-                                     attachment->program, attachment->programId});
-        qdiscOurs = qdiscOurs || attachment->qdiscCreatedByPolc;
-      }
-      if (qdiscOurs)
-        if (auto destroyed = destroyClsact(*index, interface, log); !destroyed)
-          return Error{"node " + node + ": " + destroyed.error()};
-    }
+    if (auto ok = detachKnownHooks(knownHooks(&state, journal), report, log); !ok)
+      return Error{"node " + node + ": " + ok.error()};
   }
 
-  auto pins = state.pins; // and what an interrupted load staged
-  if (state.pending)
-    pins.insert(pins.end(), state.pending->pins.begin(), state.pending->pins.end());
+  auto pins = state.pins;
+  if (journal) // what an interrupted load staged, also renamed if it got that far
+    for (const auto& pin : journal->pins) {
+      pins.push_back(pin);
+      if (pin.ends_with(kStagedSuffix))
+        pins.push_back(pin.substr(0, pin.size() - std::strlen(kStagedSuffix)));
+    }
   report.pinsRemoved = removePins(state.pinRoot, node, pins);
   removePendingLoad(placement.stateDir, node);
   std::error_code ec;

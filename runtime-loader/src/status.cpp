@@ -78,6 +78,22 @@ MapFill mapFill(const fs::path& pinRoot, const std::string& map, const std::stri
   return fill;
 }
 
+// Which of the hooks run polc's filter (hooks[i] is on interface *names[i]).
+Status foundFilters(TcFilterQuery& filters, const std::vector<TcFilterQuery::Hook>& hooks,
+                    const std::vector<const std::string*>& names,
+                    std::vector<loader::FoundFilter>& found) {
+  auto ids = filters.programIds(hooks);
+  if (!ids) return Error{ids.error()};
+  for (size_t i = 0; i < hooks.size(); ++i)
+    if ((*ids)[i]) found.push_back({*names[i], hooks[i].hook, *(*ids)[i], programName(*(*ids)[i])});
+  return okStatus();
+}
+
+std::string describe(const loader::FoundFilter& filter) {
+  return "polc's filter on " + filter.interface + " " + filter.hook + " runs program id " +
+         std::to_string(filter.programId) + " (" + filter.programName + ")";
+}
+
 bool recorded(const NodeState& state, const std::string& pin) {
   return std::find(state.pins.begin(), state.pins.end(), pin) != state.pins.end();
 }
@@ -202,6 +218,27 @@ NodeStatus nodeStatus(const NodeState& state) {
                         "), not id " + std::to_string(program.recordedId) + " (" + program.program +
                         ") that polc attached");
     }
+  }
+
+  // Hooks an interrupted load named before it attached, and no commit recorded.
+  if (state.pending) {
+    std::set<std::pair<std::string, std::string>> seen;
+    for (const auto& attachment : state.attachments)
+      seen.insert({attachment.interface, attachment.hook});
+    std::vector<TcFilterQuery::Hook> hooks;
+    std::vector<const std::string*> names;
+    for (const auto& hook : state.pending->hooks) {
+      if (!seen.insert({hook.interface, hook.hook}).second) continue;
+      auto index = interfaceIndex(hook.interface);
+      if (!index || *index != hook.ifindex) continue; // gone, and polc's filter with it
+      hooks.push_back({hook.ifindex, hook.hook});
+      names.push_back(&hook.interface);
+    }
+    auto found = foundFilters(*filters, hooks, names, status.unrecordedFilters);
+    if (!found) drift.push_back("cannot look at the filters: " + found.error());
+    for (const auto& filter : status.unrecordedFilters)
+      drift.push_back(describe(filter) +
+                      ", attached by the interrupted load: no commit recorded it");
   }
   return status;
 }

@@ -24,9 +24,12 @@
 #include <bpf/bpf.h>
 #include <netinet/in.h>
 #include <nlohmann/json.hpp>
+#include <sys/wait.h>
 
 #include <gtest/gtest.h>
 
+#include <csignal>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -223,6 +226,23 @@ protected:
     auto report = loader_->status(statusRequest());
     EXPECT_TRUE(report) << report.error();
     return report ? *report : StatusReport{};
+  }
+
+  // A load in a child process that stops itself at `step` (as with
+  // POLC_LOADER_PAUSE_AT) and is killed there with SIGKILL.
+  void loadKilledAt(const std::string& step) {
+    pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      ::setenv("POLC_LOADER_PAUSE_AT", step.c_str(), 1);
+      auto loaded = makeKernelLoader()->load(request());
+      ::_exit(loaded ? 0 : 1);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, WUNTRACED), child);
+    EXPECT_TRUE(WIFSTOPPED(status)) << "the load did not stop at " << step;
+    ::kill(child, SIGKILL);
+    ::waitpid(child, &status, 0);
   }
 
   bool aReachesB(uint16_t port) {
@@ -604,6 +624,76 @@ TEST_F(LoaderTest, QdiscThatPolcDidNotCreateIsLeftInPlace) {
   EXPECT_TRUE(hasClsact("lxc-a"));
   EXPECT_FALSE(hasClsact("lxc-b"));
   EXPECT_FALSE(attachedProgram("lxc-a", "tc-ingress"));
+}
+
+// A load killed once it attached (a first load, or a reload attaching a hook
+// the committed revision does not have) leaves its journal, which names
+// every hook it attached: status shows them, unload and the next load of
+// another revision remove them with their qdiscs.
+TEST_F(LoaderTest, FirstLoadKilledAtAttachOrCommitIsUndoneByUnload) {
+  OutDirWriter(outDir_).write({});
+  for (const char* step : {"attach", "commit"}) {
+    SCOPED_TRACE(step);
+    loadKilledAt(step);
+    ASSERT_TRUE(attachedProgram("lxc-a", "tc-ingress")) << "the killed load attached nothing";
+    auto report = status();
+    ASSERT_EQ(report.nodes.size(), 1u);
+    EXPECT_FALSE(report.inSync());
+    EXPECT_GE(report.nodes[0].unrecordedFilters.size(), 2u) << joined(report.nodes[0].drift);
+
+    auto unloaded = loader_->unload({"", placement_});
+    ASSERT_TRUE(unloaded) << unloaded.error();
+    EXPECT_GE(unloaded->detached.size(), 2u);
+    for (const auto* interface : {"lxc-a", "lxc-b"}) {
+      EXPECT_FALSE(attachedProgram(interface, "tc-ingress")) << interface;
+      EXPECT_FALSE(attachedProgram(interface, "tc-egress")) << interface;
+      EXPECT_FALSE(hasClsact(interface)) << interface;
+    }
+    EXPECT_FALSE(fs::exists(placement_.pinRoot));
+    EXPECT_TRUE(status().nodes.empty());
+  }
+}
+
+TEST_F(LoaderTest, HooksOfAKilledReloadAreDetachedByTheNextLoad) {
+  for (const char* step : {"detach-stale", "commit"}) {
+    SCOPED_TRACE(step);
+    OutDirWriter(outDir_).write({.endpoints = {"a"}});
+    ASSERT_TRUE(loader_->load(request()));
+    OutDirWriter(outDir_).write({}); // adds b
+    loadKilledAt(step);
+    ASSERT_TRUE(attachedProgram("lxc-b", "tc-egress")) << "the killed load did not attach b";
+
+    OutDirWriter(outDir_).write({.endpoints = {"a"}});
+    auto loaded = loader_->load(request());
+    ASSERT_TRUE(loaded) << loaded.error();
+    EXPECT_FALSE(attachedProgram("lxc-b", "tc-ingress"));
+    EXPECT_FALSE(attachedProgram("lxc-b", "tc-egress"));
+    EXPECT_FALSE(hasClsact("lxc-b"));
+    EXPECT_TRUE(attachedProgram("lxc-a", "tc-ingress"));
+    EXPECT_TRUE(status().inSync()) << joined(status().nodes[0].drift);
+  }
+}
+
+// A load that fails after a killed one puts the killed one's journal back:
+// its hooks may still be attached (here b's qdisc, which only a commit
+// removes) and its maps were restored half written.
+TEST_F(LoaderTest, FailedLoadAfterAKilledOneKeepsTheKilledOnesJournal) {
+  OutDirWriter(outDir_).write({.endpoints = {"a"}});
+  ASSERT_TRUE(loader_->load(request()));
+  OutDirWriter(outDir_).write({});
+  loadKilledAt("commit");
+  OutDirWriter(outDir_).write({.endpoints = {"a"}});
+  ::setenv("POLC_LOADER_FAIL_AT", "detach-stale", 1);
+  auto failed = loader_->load(request());
+  ::unsetenv("POLC_LOADER_FAIL_AT");
+  ASSERT_FALSE(failed);
+  EXPECT_TRUE(fs::exists(runtime::pendingFile(placement_.stateDir, "n1")));
+  EXPECT_FALSE(status().inSync());
+
+  ASSERT_TRUE(loader_->unload({"", placement_}));
+  EXPECT_FALSE(attachedProgram("lxc-b", "tc-egress"));
+  EXPECT_FALSE(hasClsact("lxc-b"));
+  EXPECT_FALSE(hasClsact("lxc-a"));
 }
 
 TEST_F(LoaderTest, MissingInterfaceIsAClearErrorAndNothingIsLoaded) {

@@ -24,7 +24,9 @@ inline constexpr uint32_t kTcFilterPriority = 0xc0;
 //   <node>/polc_ipcache, <node>/polc_ct               shared by the node's endpoints
 //   <node>/<endpoint>/polc_policy_in|polc_policy_eg   per endpoint
 //   <node>/<endpoint>/polc_from_ep|polc_to_ep         the attached programs
-// State: <stateDir>/<node>.json lists every attachment and pin.
+// State: <stateDir>/<node>.json lists every attachment and pin; the journal
+// <stateDir>/<node>.pending, while a load runs (or after it was killed), its
+// staged pins and every hook it attaches to.
 
 struct Placement {
   // Root of this loader's pins on a bpffs; mounted if it is not one yet.
@@ -149,6 +151,15 @@ struct EndpointStatus {
   std::vector<MapFill> maps; // policy maps
 };
 
+// A tc filter of polc's (kTcFilterHandle, kTcFilterPriority) that no
+// committed load recorded.
+struct FoundFilter {
+  std::string interface;
+  std::string hook;
+  uint32_t programId = 0;
+  std::string programName; // the kernel's (possibly truncated) name
+};
+
 struct NodeStatus {
   std::string node;
   std::string netns;
@@ -160,6 +171,8 @@ struct NodeStatus {
   // Every way the kernel differs from what was recorded, one sentence
   // each; empty = what is attached is what polc loaded.
   std::vector<std::string> drift;
+  // polc's filters that only an interrupted load's journal names.
+  std::vector<FoundFilter> unrecordedFilters;
 };
 
 struct StatusReport {
