@@ -26,6 +26,9 @@
 #include "state_lock.h"
 #include "status.h"
 #include "tc.h"
+#include "tc_query.h"
+
+#include "polc/lab/lab.h"
 
 #include <cstring>
 #include <map>
@@ -148,37 +151,120 @@ Status detachKnownHooks(const std::vector<KnownHook>& hooks, UnloadReport& repor
   return okStatus();
 }
 
+// With no record to go by: polc's filter (its handle and priority, kind
+// bpf) goes from every hook of every interface of the current netns, and so
+// does a clsact qdisc it leaves holding no filter at all (whoever made it,
+// an empty one does nothing). Nothing else is touched.
+Status detachEveryPolcFilter(UnloadReport& report, LibbpfLogCapture& log) {
+  auto interfaces = allInterfaces();
+  if (!interfaces) return Error{interfaces.error()};
+  auto query = TcFilterQuery::open();
+  if (!query) return Error{query.error()};
+  std::vector<TcFilterQuery::Hook> hooks;
+  std::vector<const std::string*> names;
+  for (const auto& [name, index] : *interfaces)
+    for (const auto* hook : {kHookTcIngress, kHookTcEgress}) {
+      hooks.push_back({index, hook});
+      names.push_back(&name);
+    }
+  auto ids = query->programIds(hooks);
+  if (!ids) return Error{ids.error()};
+  std::map<int, const std::string*> emptied;
+  for (size_t i = 0; i < hooks.size(); ++i) {
+    if (!(*ids)[i]) continue;
+    auto detached = detachFilter(hooks[i].ifindex, *names[i], hooks[i].hook, log);
+    if (!detached) return Error{detached.error()};
+    if (!*detached) continue;
+    report.detached.push_back({"", *names[i], hooks[i].hook, "", *(*ids)[i]});
+    emptied[hooks[i].ifindex] = names[i];
+  }
+  for (const auto& [index, name] : emptied) {
+    bool any = false;
+    for (const auto* hook : {kHookTcIngress, kHookTcEgress}) {
+      auto found = query->anyFilter(index, hook);
+      if (!found) return Error{found.error()};
+      any = any || *found;
+    }
+    if (!any)
+      if (auto destroyed = destroyClsact(index, *name, log); !destroyed) return destroyed;
+  }
+  return okStatus();
+}
+
+// Temporaries a killed writer left beside the node's state files.
+void removeStateTemporaries(const fs::path& stateDir, const std::string& node) {
+  std::error_code ec;
+  for (fs::directory_iterator it(stateDir, ec), end; !ec && it != end; it.increment(ec)) {
+    const auto name = it->path().filename().string();
+    if (name.starts_with(node + ".json.tmp.") || name.starts_with(node + ".pending.tmp."))
+      fs::remove(it->path(), ec);
+  }
+}
+
 Expected<UnloadReport> KernelLoader::unloadNode(const UnloadRequest& request,
                                                 const std::string& node) {
   const auto& placement = request.placement;
   LibbpfLogCapture log;
-  auto file = stateFile(placement.stateDir, node);
-  auto loaded = readNodeState(file);
-  if (!loaded) return Error{loaded.error()};
+  auto records = readNodeRecords(placement.stateDir, node);
+  if (!records.readable() && !request.force)
+    return Error{(records.stateError.empty() ? records.journalError : records.stateError) + "; " +
+                 unreadableStateHint(node)};
   UnloadReport report;
-  if (!*loaded) return report; // nothing recorded: nothing of ours to remove
-  const auto& state = **loaded;
-  const PendingLoad* journal = state.pending ? &*state.pending : nullptr;
+  // Without --force, nothing recorded means nothing of ours to remove.
+  if (records.empty() && !request.force) return report;
+  const NodeState* state = records.state ? &*records.state : nullptr;
+  const PendingLoad* journal = records.journal ? &*records.journal : nullptr;
+  // Where: as recorded (a journal of an earlier version names neither).
+  const bool journalSaysWhere = journal && !journal->pinRoot.empty();
+  std::string netns = placement.netns;
+  if (state)
+    netns = state->netns;
+  else if (journalSaysWhere)
+    netns = journal->netns;
+  else if (!request.netnsGiven && !request.labPrefix.empty())
+    netns = lab::nodeNamespace(request.labPrefix, node);
+  const fs::path pinRoot = state              ? fs::path(state->pinRoot)
+                           : journalSaysWhere ? fs::path(journal->pinRoot)
+                                              : placement.pinRoot;
+  // --force looks at every interface when no readable record lists the
+  // hooks (a state that cannot be read, or none and a namespace named).
+  const bool scan =
+      request.force && (!records.readable() ||
+                        (records.empty() && (request.netnsGiven || !request.labPrefix.empty())));
 
   // A namespace that is gone took its interfaces and our filters with it.
-  if (state.netns.empty() || netnsExists(state.netns)) {
-    auto netns = NetnsGuard::enter(state.netns);
-    if (!netns) return Error{"node " + node + ": " + netns.error()};
-    if (auto ok = detachKnownHooks(knownHooks(&state, journal), report, log); !ok)
+  if (netns.empty() || netnsExists(netns)) {
+    auto entered = NetnsGuard::enter(netns);
+    if (!entered) return Error{"node " + node + ": " + entered.error()};
+    if (auto ok = detachKnownHooks(knownHooks(state, journal), report, log); !ok)
       return Error{"node " + node + ": " + ok.error()};
+    if (scan)
+      if (auto ok = detachEveryPolcFilter(report, log); !ok)
+        return Error{"node " + node + ": " + ok.error()};
   }
 
-  auto pins = state.pins;
+  std::vector<std::string> pins;
+  if (state) pins = state->pins;
   if (journal) // what an interrupted load staged, also renamed if it got that far
     for (const auto& pin : journal->pins) {
       pins.push_back(pin);
       if (pin.ends_with(kStagedSuffix))
         pins.push_back(pin.substr(0, pin.size() - std::strlen(kStagedSuffix)));
     }
-  report.pinsRemoved = removePins(state.pinRoot, node, pins);
-  removePendingLoad(placement.stateDir, node);
+  report.pinsRemoved = removePins(pinRoot, node, pins);
+  if (request.force) report.pinsRemoved += removeNodePinDirectory(pinRoot, node);
+
+  removeStateTemporaries(placement.stateDir, node);
+  const auto file = stateFile(placement.stateDir, node);
+  const auto journalFile = pendingFile(placement.stateDir, node);
   std::error_code ec;
-  fs::remove(file, ec);
+  if (request.force) { // whatever they are now (a directory, garbage)
+    fs::remove_all(journalFile, ec);
+    if (!ec) fs::remove_all(file, ec);
+  } else {
+    removePendingLoad(placement.stateDir, node);
+    fs::remove(file, ec);
+  }
   if (ec) return Error{"cannot remove loader state " + file.string() + ": " + ec.message()};
   return report;
 }

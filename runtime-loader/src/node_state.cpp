@@ -122,12 +122,17 @@ Expected<std::optional<PendingLoad>> readJournal(const fs::path& journal) {
 
 } // namespace
 
+std::string unreadableStateHint(const std::string& node) {
+  return "`polc unload --force --node " + node +
+         "` removes what polc loaded for the node and the broken state (docs/cli.md)";
+}
+
 Expected<std::optional<NodeState>> readNodeState(const fs::path& file) {
   const auto node = file.stem().string();
   auto state = readStateFile(file);
-  if (!state) return Error{state.error()};
+  if (!state) return Error{state.error() + "; " + unreadableStateHint(node)};
   auto journal = readJournal(pendingFile(file.parent_path(), node));
-  if (!journal) return Error{journal.error()};
+  if (!journal) return Error{journal.error() + "; " + unreadableStateHint(node)};
   if (!*state) {
     if (!*journal) return std::optional<NodeState>{};
     // A journal whose state file is lost: the journal says where the load went.
@@ -140,6 +145,19 @@ Expected<std::optional<NodeState>> readNodeState(const fs::path& file) {
   }
   (*state)->pending = std::move(*journal);
   return state;
+}
+
+NodeRecords readNodeRecords(const fs::path& stateDir, const std::string& node) {
+  NodeRecords records;
+  if (auto state = readStateFile(stateFile(stateDir, node)))
+    records.state = std::move(*state);
+  else
+    records.stateError = state.error();
+  if (auto journal = readJournal(pendingFile(stateDir, node)))
+    records.journal = std::move(*journal);
+  else
+    records.journalError = journal.error();
+  return records;
 }
 
 Status writeNodeState(const fs::path& stateDir, const NodeState& state) {
@@ -239,7 +257,7 @@ std::vector<std::string> nodesWithState(const fs::path& stateDir) {
   std::error_code ec;
   for (fs::directory_iterator it(stateDir, ec), end; !ec && it != end; it.increment(ec)) {
     const auto extension = it->path().extension();
-    if ((extension == ".json" || extension == ".pending") && it->is_regular_file(ec))
+    if (extension == ".json" || extension == ".pending")
       nodes.push_back(it->path().stem().string());
   }
   std::sort(nodes.begin(), nodes.end());

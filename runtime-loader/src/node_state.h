@@ -98,6 +98,19 @@ std::filesystem::path stateFile(const std::filesystem::path& stateDir, const std
 // the journal's netns and pin root, and `pending`.
 Expected<std::optional<NodeState>> readNodeState(const std::filesystem::path& file);
 
+// The state file and the journal, each read on its own: for status and
+// `unload --force`, which act on whatever of them can still be read.
+struct NodeRecords {
+  std::optional<NodeState> state;     // without `pending`
+  std::optional<PendingLoad> journal; //
+  std::string stateError;             // why the state file could not be read, if it exists
+  std::string journalError;           // the same for the journal
+  bool readable() const { return stateError.empty() && journalError.empty(); }
+  bool empty() const { return !state && !journal && readable(); }
+};
+NodeRecords readNodeRecords(const std::filesystem::path& stateDir, const std::string& node);
+// What status and unload say to do about a state that cannot be read.
+std::string unreadableStateHint(const std::string& node);
 // Atomic: written to a temporary next to the file, then renamed over it.
 // Does not write `pending`: that is the journal, a file of its own
 // (<stateDir>/<node>.pending, small so that writing it is cheap), which
@@ -107,7 +120,9 @@ std::filesystem::path pendingFile(const std::filesystem::path& stateDir, const s
 Status writePendingLoad(const std::filesystem::path& stateDir, const std::string& node,
                         const PendingLoad&);
 void removePendingLoad(const std::filesystem::path& stateDir, const std::string& node);
-// Node names that have a state file or a journal in stateDir.
+// Node names that have a state file or a journal in stateDir, whatever the
+// entries are (a directory where the state file should be is listed too:
+// status reports it, unload refuses it).
 std::vector<std::string> nodesWithState(const std::filesystem::path& stateDir);
 
 } // namespace polc::runtime

@@ -69,6 +69,12 @@ std::string_view kindOf(const nlmsghdr* message) {
   return {};
 }
 
+Expected<uint32_t> clsactParent(const std::string& hook) {
+  if (hook == kHookTcIngress) return TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS);
+  if (hook == kHookTcEgress) return TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS);
+  return Error{"unknown hook \"" + hook + "\""};
+}
+
 } // namespace
 
 Expected<TcFilterQuery> TcFilterQuery::open() {
@@ -231,6 +237,19 @@ Expected<std::set<int>> TcFilterQuery::clsactInterfaces() {
   });
   if (!done) return Error{"listing the clsact qdiscs: " + done.error()};
   return interfaces;
+}
+
+Expected<bool> TcFilterQuery::anyFilter(int ifindex, const std::string& hook) {
+  auto parent = clsactParent(hook);
+  if (!parent) return Error{parent.error()};
+  bool any = false;
+  auto done = dump(RTM_GETTFILTER, ifindex, *parent, [&](const nlmsghdr* message) {
+    if (message->nlmsg_type == RTM_NEWTFILTER) any = true;
+  });
+  if (!done)
+    return Error{"listing the filters at " + hook + " of interface " + std::to_string(ifindex) +
+                 ": " + done.error()};
+  return any;
 }
 
 } // namespace polc::runtime

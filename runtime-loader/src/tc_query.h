@@ -36,6 +36,8 @@ public:
   // The indexes of the interfaces that have a clsact qdisc (one dump of
   // every qdisc of the namespace).
   Expected<std::set<int>> clsactInterfaces();
+  // Whether any filter at all, polc's or another's, is on the hook.
+  Expected<bool> anyFilter(int ifindex, const std::string& hook);
 
 private:
   explicit TcFilterQuery(UniqueFd socket) : socket_(std::move(socket)) {}
