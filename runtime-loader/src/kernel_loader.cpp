@@ -226,8 +226,9 @@ Expected<UnloadReport> KernelLoader::unloadNode(const UnloadRequest& request,
   const fs::path pinRoot = state              ? fs::path(state->pinRoot)
                            : journalSaysWhere ? fs::path(journal->pinRoot)
                                               : placement.pinRoot;
-  // --force looks at every interface when no readable record lists the
-  // hooks (a state that cannot be read, or none and a namespace named).
+  // --force looks at every interface when no readable record lists every
+  // hook (a state or journal that cannot be read, or none and a namespace
+  // named).
   const bool scan =
       request.force && (!records.readable() ||
                         (records.empty() && (request.netnsGiven || !request.labPrefix.empty())));

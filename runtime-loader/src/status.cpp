@@ -248,9 +248,8 @@ NodeStatus nodeStatus(const NodeState& state) {
 
 // A node whose state file or journal cannot be read: nothing is recorded to
 // compare with, so the status is what the kernel shows, never "nothing
-// loaded": the node's pins below the pin root, and polc's filters on the
-// hooks a readable record names or, when the state itself cannot be read,
-// on every interface of the namespace.
+// loaded": the node's pins below the pin root, and polc's filters on every
+// interface of the namespace.
 NodeStatus unreadableNodeStatus(const std::string& node, const NodeRecords& records,
                                 const loader::StatusRequest& request) {
   NodeStatus status;
@@ -288,20 +287,13 @@ NodeStatus unreadableNodeStatus(const std::string& node, const NodeRecords& reco
   } else if (auto filters = TcFilterQuery::open(); !filters) {
     drift.push_back("cannot look at the filters: " + filters.error());
   } else {
-    // Every interface, unless the state could be read (its journal could not).
+    // Every interface: no record that can be read lists every hook (an
+    // unreadable journal may name hooks the state does not).
     std::map<std::string, int> interfaces;
-    if (records.stateError.empty()) {
-      std::set<std::string> names;
-      if (state)
-        for (const auto& attachment : state->attachments) names.insert(attachment.interface);
-      if (records.journal)
-        for (const auto& hook : records.journal->hooks) names.insert(hook.interface);
-      interfaces = interfaceIndexes(names);
-    } else if (auto all = allInterfaces()) {
+    if (auto all = allInterfaces())
       interfaces = std::move(*all);
-    } else {
+    else
       drift.push_back("cannot look at the filters: " + all.error());
-    }
     std::vector<TcFilterQuery::Hook> hooks;
     std::vector<const std::string*> names;
     for (const auto& [name, index] : interfaces)
