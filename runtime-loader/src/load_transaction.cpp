@@ -830,6 +830,7 @@ Status LoadTransaction::attachPrograms() {
   std::multimap<std::string, const TcAttachment*> previousByEndpoint;
   for (const auto& old : previous_.attachments) previousByEndpoint.emplace(old.endpoint, &old);
   bool reachedAttach = false;
+  std::set<int> createdClsact; // by this load (endpoints may share an interface)
   for (auto& endpoint : endpoints_) {
     const auto& name = endpoint.artifacts->name;
     const auto& interface = endpoint.artifacts->interface;
@@ -846,7 +847,9 @@ Status LoadTransaction::attachPrograms() {
       rollback_.add([this, ifindex = endpoint.ifindex, interface] {
         return destroyClsact(ifindex, interface, log_);
       });
-    const bool ours = *created || qdiscWasOurs(interface, endpoint.ifindex);
+    if (*created) createdClsact.insert(endpoint.ifindex);
+    const bool ours =
+        createdClsact.contains(endpoint.ifindex) || qdiscWasOurs(interface, endpoint.ifindex);
     if (ours != endpoint.qdiscOurs) { // made or removed by another since recordHooks
       endpoint.qdiscOurs = ours;
       for (auto& hook : state_.pending->hooks)
@@ -902,7 +905,8 @@ Status LoadTransaction::detachInterruptedHooks() {
     if (hooksNow_.contains({hook.interface, hook.hook})) continue; // replaced in place
     if (std::any_of(previous_.attachments.begin(), previous_.attachments.end(),
                     [&](const auto& old) {
-                      return old.interface == hook.interface && old.hook == hook.hook;
+                      return old.interface == hook.interface && old.ifindex == hook.ifindex &&
+                             old.hook == hook.hook;
                     }))
       continue; // the committed revision's: kept or detached by detachStale
     auto index = interfaceIndex(hook.interface);
