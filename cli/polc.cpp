@@ -414,9 +414,14 @@ int runLoad(const std::string& outDir, const std::string& node, PlacementOptions
   return kExitOk;
 }
 
-int runUnload(const std::string& node, const PlacementOptions& options, Format format) {
+int runUnload(const std::string& node, const PlacementOptions& options, bool force, bool netnsGiven,
+              Format format) {
   auto loader = polc::loader::makeKernelLoader();
-  auto report = loader->unload({node, options.placement, options.lockTimeout()});
+  polc::loader::UnloadRequest request{node, options.placement, options.lockTimeout()};
+  request.force = force;
+  request.netnsGiven = netnsGiven;
+  request.labPrefix = options.labPrefix;
+  auto report = loader->unload(request);
   if (!report) return failSystem("unload", report.error(), format);
   if (format == Format::Json) {
     std::cout << nlohmann::json{{"ok", true},
@@ -450,7 +455,25 @@ std::string mapFillText(const polc::loader::MapFill& fill) {
   return text;
 }
 
-// Exit 0 when what is attached is what polc recorded, 1 on drift.
+nlohmann::json foundFilterJson(const polc::loader::FoundFilter& filter) {
+  return {{"interface", filter.interface},
+          {"hook", filter.hook},
+          {"program_id", filter.programId},
+          {"program_name", filter.programName}};
+}
+
+// The command that removes what status found for a node whose state cannot
+// be read, with the placement status was given.
+std::string forceUnloadCommand(const polc::loader::NodeStatus& n,
+                               const polc::loader::StatusRequest& request) {
+  std::string command = "polc unload --force --node " + n.node + " --pin-root " + n.pinRoot +
+                        " --state-dir " + request.stateDir.string();
+  if (!n.netns.empty()) command += " --netns " + n.netns;
+  return command;
+}
+
+// Exit 0 when what is attached is what polc recorded, 1 on drift, 3 when a
+// node's state cannot be read (what the kernel shows is printed all the same).
 int runStatus(const std::string& node, const PlacementOptions& options, bool pinRootGiven,
               bool netnsGiven, Format format) {
   polc::loader::StatusRequest request;
@@ -460,14 +483,17 @@ int runStatus(const std::string& node, const PlacementOptions& options, bool pin
   if (netnsGiven) request.netns = options.placement.netns;
   if (!options.labPrefix.empty() && !node.empty())
     request.netns = polc::lab::nodeNamespace(options.labPrefix, node);
+  request.fallbackPinRoot = options.placement.pinRoot;
+  request.labPrefix = options.labPrefix;
   auto loader = polc::loader::makeKernelLoader();
   auto report = loader->status(request);
   if (!report) return failSystem("status", report.error(), format);
   if (!options.labPrefix.empty() && node.empty())
     std::erase_if(report->nodes, [&](const auto& n) {
-      return n.netns != polc::lab::nodeNamespace(options.labPrefix, n.node);
+      return n.stateError.empty() && n.netns != polc::lab::nodeNamespace(options.labPrefix, n.node);
     });
-  int exitCode = report->inSync() ? kExitOk : kExitInputError;
+  const bool unreadable = report->stateUnreadable();
+  int exitCode = unreadable ? kExitSystem : report->inSync() ? kExitOk : kExitInputError;
 
   if (format == Format::Json) {
     auto nodes = nlohmann::json::array();
@@ -496,19 +522,24 @@ int runStatus(const std::string& node, const PlacementOptions& options, bool pin
       }
       auto maps = nlohmann::json::array();
       for (const auto& m : n.maps) maps.push_back(mapFillJson(m));
-      nodes.push_back({{"node", n.node},
-                       {"netns", n.netns},
-                       {"pin_root", n.pinRoot},
-                       {"revision", n.revision},
-                       {"out_dir", n.outDir},
-                       {"in_sync", n.drift.empty()},
-                       {"drift", n.drift},
-                       {"maps", maps},
-                       {"endpoints", endpoints}});
+      auto unrecorded = nlohmann::json::array();
+      for (const auto& f : n.unrecordedFilters) unrecorded.push_back(foundFilterJson(f));
+      nlohmann::json entry{
+          {"node", n.node},         {"netns", n.netns},
+          {"pin_root", n.pinRoot},  {"revision", n.revision},
+          {"out_dir", n.outDir},    {"in_sync", n.drift.empty() && n.stateError.empty()},
+          {"drift", n.drift},       {"maps", maps},
+          {"endpoints", endpoints}, {"unrecorded_filters", unrecorded}};
+      if (!n.stateError.empty()) {
+        entry["state_error"] = n.stateError;
+        entry["found_pins"] = n.foundPins;
+        entry["recover"] = forceUnloadCommand(n, request);
+      }
+      nodes.push_back(std::move(entry));
     }
-    std::cout << nlohmann::json{{"ok", true}, {"in_sync", report->inSync()}, {"nodes", nodes}}.dump(
-                     2)
-              << "\n";
+    nlohmann::json out{{"ok", !unreadable}, {"in_sync", report->inSync()}, {"nodes", nodes}};
+    if (unreadable) out["error"] = "the loader state of a node cannot be read";
+    std::cout << out.dump(2) << "\n";
     return exitCode;
   }
 
@@ -519,6 +550,14 @@ int runStatus(const std::string& node, const PlacementOptions& options, bool pin
     return kExitOk;
   }
   for (const auto& n : report->nodes) {
+    if (!n.stateError.empty()) {
+      std::cout << "node " << n.node << ": STATE UNREADABLE\n"
+                << "  netns " << (n.netns.empty() ? "(this one)" : n.netns) << "  pins "
+                << n.pinRoot << "\n";
+      for (const auto& d : n.drift) std::cout << "  " << d << "\n";
+      std::cout << "  to remove it all: " << forceUnloadCommand(n, request) << "\n";
+      continue;
+    }
     std::cout << "node " << n.node << (n.drift.empty() ? ": in sync" : ": DRIFT") << "\n"
               << "  revision " << (n.revision.empty() ? "(not recorded)" : n.revision.substr(0, 16))
               << (n.outDir.empty() ? "" : "  from " + n.outDir) << "\n"
@@ -715,7 +754,11 @@ int main(int argc, char** argv) {
 
   auto* unload = app.add_subcommand("unload", "Detach and remove everything polc loaded");
   unload->add_option("--node", node, "Only this node (default: all)");
-  addPlacementOptions(unload, placement, false);
+  bool force = false;
+  unload->add_flag("--force", force,
+                   "Also when a node's state cannot be read: remove polc's filters (its handle and "
+                   "priority) and the node's pins without it, then the broken state (docs/cli.md)");
+  addPlacementOptions(unload, placement, true);
   addLockTimeoutOption(unload, placement);
   addFormatOption(unload, format);
 
@@ -766,7 +809,7 @@ int main(int argc, char** argv) {
   if (*test) return runTest(testFiles);
   if (*fmt) return runFmt(fmtFiles, fmtCheck);
   if (*load) return runLoad(loadDir, node, placement, format);
-  if (*unload) return runUnload(node, placement, format);
+  if (*unload) return runUnload(node, placement, force, unload->count("--netns") > 0, format);
   if (*status)
     return runStatus(node, placement, status->count("--pin-root") > 0, status->count("--netns") > 0,
                      format);

@@ -95,7 +95,9 @@ public:
   Status write(const std::string& relative, const std::string& contents) {
     auto digest = artifacts::sha256Hex(contents);
     Status status = okStatus();
-    if (!linkUnchanged(relative, contents)) status = polc::writeFile(root_ / relative, contents);
+    // Unsynced: the loader checks every file against the manifest's digests.
+    if (!linkUnchanged(relative, contents))
+      status = polc::writeFile(root_ / relative, contents, polc::FileSync::Unsynced);
     if (status) {
       std::lock_guard lock(digestsMutex_);
       digests_[relative] = std::move(digest);

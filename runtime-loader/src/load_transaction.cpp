@@ -445,6 +445,8 @@ Status LoadTransaction::writeJournal() {
     return Error{claimed.error()};
   if (previous_.pending) {
     removePins(placement_.pinRoot, nodeName, previous_.pending->pins);
+    interrupted_ = std::move(previous_.pending);
+    interrupted_->pins.clear();
     previous_.pending.reset();
   }
   sharedMaps_ = {relativePin(nodeName, "", artifacts::kMapIpcache),
@@ -460,15 +462,25 @@ Status LoadTransaction::writeJournal() {
   std::error_code absoluteError;
   PendingLoad pending{revision_,
                       fs::absolute(request_.outDir, absoluteError).lexically_normal().string(),
-                      "preparing", stagedPins()};
+                      "preparing",
+                      stagedPins(),
+                      interrupted_ ? interrupted_->hooks : std::vector<HookRecord>{},
+                      placement_.netns,
+                      placement_.pinRoot.string()};
   state_.pending = pending;
+  // Nothing is in the kernel yet: a first load leaves no state and no claim.
+  auto unrecorded = [&](const std::string& error) {
+    if (!nodeWasRecorded_) {
+      removeStateFile(stateDir, nodeName);
+      releasePinRoot(placement_.pinRoot, stateDir);
+    }
+    return Error{"cannot record the load in the state dir: " + error};
+  };
   if (!nodeWasRecorded_) // so that status and unload find the node even if the load is killed
     if (auto written = writeNodeState(stateDir, state_); !written)
-      return Error{"cannot record the load in the state dir: " + written.error()};
-  if (auto written = writePendingLoad(stateDir, nodeName, pending); !written) {
-    if (!nodeWasRecorded_) removeStateFile(stateDir, nodeName);
-    return Error{"cannot record the load in the state dir: " + written.error()};
-  }
+      return unrecorded(written.error());
+  if (auto written = writePendingLoad(stateDir, nodeName, pending); !written)
+    return unrecorded(written.error());
   if (auto step = reachStep("journal"); !step) return fail(step.error());
   return okStatus();
 }
@@ -495,6 +507,42 @@ std::vector<std::string> LoadTransaction::stagedPins() const {
   return pins;
 }
 
+// Whether an earlier load (committed or killed) created the clsact qdisc on
+// the interface: it stays polc's to remove across reloads.
+bool LoadTransaction::qdiscWasOurs(const std::string& interface, int ifindex) const {
+  for (const auto& old : previous_.attachments)
+    if (old.interface == interface && old.ifindex == ifindex && old.qdiscCreatedByPolc) return true;
+  if (interrupted_)
+    for (const auto& hook : interrupted_->hooks)
+      if (hook.interface == interface && hook.ifindex == ifindex && hook.qdiscCreatedByPolc)
+        return true;
+  return false;
+}
+
+// Every hook this load attaches to, and whether it creates the clsact qdisc
+// there, joins the journal before the first is attached: unload and the
+// next load must find a killed load's filters (and qdiscs) without a commit.
+Status LoadTransaction::recordHooks() {
+  std::vector<EndpointLoad*> attaching;
+  for (auto& endpoint : endpoints_)
+    if (endpoint.plan != ProgramPlan::Keep && !endpoint.programs.empty())
+      attaching.push_back(&endpoint);
+  if (attaching.empty()) return okStatus();
+  auto query = TcFilterQuery::open();
+  if (!query) return Error{query.error()};
+  auto clsact = query->clsactInterfaces();
+  if (!clsact) return Error{clsact.error()};
+  for (auto* endpoint : attaching) {
+    const auto& interface = endpoint->artifacts->interface;
+    endpoint->qdiscOurs =
+        !clsact->contains(endpoint->ifindex) || qdiscWasOurs(interface, endpoint->ifindex);
+    for (const auto& program : endpoint->programs)
+      state_.pending->hooks.push_back(
+          {interface, endpoint->ifindex, program.hook, endpoint->qdiscOurs});
+  }
+  return okStatus();
+}
+
 // From the journal on, a failure restores the previous revision: the
 // switch's undo actions, then the staged pins and the journal (the state
 // file was not touched: it still describes the previous revision).
@@ -502,13 +550,23 @@ Error LoadTransaction::fail(const std::string& message) {
   const auto& stateDir = placement_.stateDir;
   std::string undoErrors = rollback_.run();
   removePins(placement_.pinRoot, node_->name, state_.pending->pins);
-  // The state file still describes the previous revision: only the journal
-  // goes, unless undoing failed: then the maps may hold neither revision,
-  // and the journal tells the next load (and status) not to trust the state.
-  if (undoErrors.empty() || !nodeWasRecorded_) removePendingLoad(stateDir, node_->name);
-  if (!nodeWasRecorded_) {
-    removeStateFile(stateDir, node_->name);
-    releasePinRoot(placement_.pinRoot, stateDir);
+  // The journal goes, unless undoing failed: then hooks and maps may hold
+  // neither revision, and the journal, which names every hook this load
+  // touched, tells unload, status and the next load not to trust the state.
+  // A killed earlier load's journal is put back: the hooks it attached may
+  // still be there, and its maps were restored as they were, half written.
+  std::string journalError;
+  if (!undoErrors.empty()) {
+    // kept as written, with the state file even of a first load
+  } else if (interrupted_) {
+    if (auto written = writePendingLoad(stateDir, node_->name, *interrupted_); !written)
+      journalError = "\n(the journal still names this load: " + written.error() + ")";
+  } else {
+    removePendingLoad(stateDir, node_->name);
+    if (!nodeWasRecorded_) {
+      removeStateFile(stateDir, node_->name);
+      releasePinRoot(placement_.pinRoot, stateDir);
+    }
   }
   std::string text =
       "load failed, " +
@@ -518,7 +576,7 @@ Error LoadTransaction::fail(const std::string& message) {
       ": " + message;
   if (!undoErrors.empty())
     text += "\nrolling back also failed (run polc load again or polc unload):" + undoErrors;
-  return Error{text};
+  return Error{text + journalError};
 }
 
 // ---- 4. Prepare ------------------------------------------------------------
@@ -687,12 +745,15 @@ Status LoadTransaction::pinPrograms() {
 // Each step is atomic on its own (a map entry, a tc filter replaced in
 // place) and records how to undo it.
 Status LoadTransaction::switchOver() {
-  state_.pending->phase = "switching";
-  if (auto written = writePendingLoad(placement_.stateDir, node_->name, *state_.pending); !written)
-    return fail("cannot record the load in the state dir: " + written.error());
   auto netns = NetnsGuard::enter(placement_.netns);
   if (!netns) return fail(netns.error());
   netns_.emplace(std::move(*netns));
+  // Nothing is switched before the journal names every hook: a journal that
+  // cannot be written (a full disk) fails the load with nothing changed.
+  if (auto recorded = recordHooks(); !recorded) return fail(recorded.error());
+  state_.pending->phase = "switching";
+  if (auto written = writePendingLoad(placement_.stateDir, node_->name, *state_.pending); !written)
+    return fail("cannot record the load in the state dir: " + written.error());
 
   if (auto ok = updateIpcache(); !ok) return ok;
   if (auto step = reachStep("update-ipcache"); !step) return fail(step.error());
@@ -700,6 +761,7 @@ Status LoadTransaction::switchOver() {
   if (auto step = reachStep("update-tables"); !step) return fail(step.error());
   if (auto ok = attachPrograms(); !ok) return ok;
   if (auto ok = detachStale(); !ok) return ok;
+  if (auto ok = detachInterruptedHooks(); !ok) return ok;
   if (auto step = reachStep("detach-stale"); !step) return fail(step.error());
   if (auto step = reachStep(kStepCommit); !step) return fail(step.error());
   timing_.switched = lap();
@@ -802,6 +864,7 @@ Status LoadTransaction::attachPrograms() {
   std::multimap<std::string, const TcAttachment*> previousByEndpoint;
   for (const auto& old : previous_.attachments) previousByEndpoint.emplace(old.endpoint, &old);
   bool reachedAttach = false;
+  std::set<int> createdClsact; // by this load (endpoints may share an interface)
   for (auto& endpoint : endpoints_) {
     const auto& name = endpoint.artifacts->name;
     const auto& interface = endpoint.artifacts->interface;
@@ -818,11 +881,18 @@ Status LoadTransaction::attachPrograms() {
       rollback_.add([this, ifindex = endpoint.ifindex, interface] {
         return destroyClsact(ifindex, interface, log_);
       });
-    // The qdisc stays ours across reloads if an earlier load created it.
-    bool ours = *created;
-    for (const auto& old : previous_.attachments)
-      if (old.interface == interface && old.ifindex == endpoint.ifindex && old.qdiscCreatedByPolc)
-        ours = true;
+    if (*created) createdClsact.insert(endpoint.ifindex);
+    const bool ours =
+        createdClsact.contains(endpoint.ifindex) || qdiscWasOurs(interface, endpoint.ifindex);
+    if (ours != endpoint.qdiscOurs) { // made or removed by another since recordHooks
+      endpoint.qdiscOurs = ours;
+      for (auto& hook : state_.pending->hooks)
+        if (hook.interface == interface && hook.ifindex == endpoint.ifindex)
+          hook.qdiscCreatedByPolc = ours;
+      if (auto written = writePendingLoad(placement_.stateDir, node_->name, *state_.pending);
+          !written)
+        return fail("cannot record the load in the state dir: " + written.error());
+    }
     for (const auto& program : endpoint.programs) {
       auto* handle = bpf_object__find_program_by_name(endpoint.object.get(), program.name.c_str());
       auto id = swapFilter(endpoint.ifindex, interface, program.hook, bpf_program__fd(handle));
@@ -855,6 +925,32 @@ Status LoadTransaction::detachStale() {
         std::any_of(attachments_.begin(), attachments_.end(),
                     [&](const auto& a) { return a.interface == old.interface; });
     if (old.qdiscCreatedByPolc && !interfaceStillUsed) qdiscsToRemove_.insert(old.interface);
+  }
+  return okStatus();
+}
+
+// What a killed earlier load attached and neither the committed revision nor
+// this one uses (an endpoint only it had). No undo: no committed revision
+// ran these filters, so a rollback has nothing to put back; the journal it
+// restores keeps naming them.
+Status LoadTransaction::detachInterruptedHooks() {
+  if (!interrupted_) return okStatus();
+  for (const auto& hook : interrupted_->hooks) {
+    if (hooksNow_.contains({hook.interface, hook.hook})) continue; // replaced in place
+    if (std::any_of(previous_.attachments.begin(), previous_.attachments.end(),
+                    [&](const auto& old) {
+                      return old.interface == hook.interface && old.ifindex == hook.ifindex &&
+                             old.hook == hook.hook;
+                    }))
+      continue; // the committed revision's: kept or detached by detachStale
+    auto index = interfaceIndex(hook.interface);
+    if (!index || *index != hook.ifindex) continue; // gone with its interface
+    if (auto detached = detachFilter(*index, hook.interface, hook.hook, log_); !detached)
+      return fail(detached.error());
+    bool interfaceStillUsed =
+        std::any_of(attachments_.begin(), attachments_.end(),
+                    [&](const auto& a) { return a.interface == hook.interface; });
+    if (hook.qdiscCreatedByPolc && !interfaceStillUsed) qdiscsToRemove_.insert(hook.interface);
   }
   return okStatus();
 }

@@ -11,9 +11,12 @@
 //                     stale filters detached; every step records its undo
 //   6. commit:        staged pins renamed over the live ones, state written
 // A failure in 3-5 undoes the switch and removes the staged pins (fail): the
-// previous revision stays in force. A killed load leaves its journal: status
-// reports it and the next load removes its staged pins. The caller holds the
-// state lock throughout and calls the steps in order, stopping at an error.
+// previous revision stays in force. A killed load leaves its journal, which
+// names its staged pins and, before the switch, every hook it attaches to:
+// status reports it, unload removes all of it, and the next load removes its
+// pins and detaches its hooks that the new revision does not use. The caller
+// holds the state lock throughout and calls the steps in order, stopping at
+// an error.
 #pragma once
 
 #include "libbpf_util.h"
@@ -56,6 +59,7 @@ struct EndpointLoad {
   uint64_t loadedEntries[2] = {0, 0}; // what it holds then, as recorded
   std::vector<ProgramToAttach> programs;
   int ifindex = 0;
+  bool qdiscOurs = false; // as the journal records it before the switch
   EndpointRecord record;
   ProgramPlan plan = ProgramPlan::Attach;
   BpfObjectPtr object;   // new programs (Attach, Replace)
@@ -118,6 +122,8 @@ private:
 
   // 3. The journal.
   std::vector<std::string> stagedPins() const;
+  bool qdiscWasOurs(const std::string& interface, int ifindex) const;
+  Status recordHooks();
 
   // 3-5. Undoing.
   Error fail(const std::string& message);
@@ -135,6 +141,7 @@ private:
                                 int programFd);
   Status attachPrograms();
   Status detachStale();
+  Status detachInterruptedHooks();
 
   // 6. Commit.
   std::string renameStagedPins();
@@ -161,6 +168,10 @@ private:
   std::vector<EndpointLoad> endpoints_;
   bool nodeWasRecorded_ = false; // a state file existed before this load
   NodeState previous_;
+  // The journal of a killed earlier load (its staged pins removed by
+  // writeJournal): the hooks it may have attached stay recorded until this
+  // load commits, and a rollback puts it back.
+  std::optional<PendingLoad> interrupted_;
   std::future<Expected<RecordedHooks>> recordedHooks_; // reads previous_: declared after it
 
   LoadPlan plan_;

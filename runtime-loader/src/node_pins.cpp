@@ -81,4 +81,33 @@ size_t removePins(const fs::path& pinRoot, const std::string& node,
   return removed;
 }
 
+std::vector<std::string> pinsBelow(const fs::path& pinRoot, const std::string& node) {
+  std::vector<std::string> pins;
+  if (!checkPathComponent("node", node)) return pins;
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(pinRoot / node, ec), end; !ec && it != end;
+       it.increment(ec))
+    if (!it->is_directory(ec)) pins.push_back(it->path().lexically_relative(pinRoot).string());
+  std::sort(pins.begin(), pins.end());
+  return pins;
+}
+
+size_t removeNodePinDirectory(const fs::path& pinRoot, const std::string& node) {
+  if (!checkPathComponent("node", node)) return 0;
+  size_t removed = 0;
+  std::set<fs::path, std::greater<>> directories; // deepest first
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(pinRoot / node, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    if (it->is_directory(ec))
+      directories.insert(it->path());
+    else if (::unlink(it->path().c_str()) == 0)
+      ++removed;
+  }
+  directories.insert(pinRoot / node);
+  for (const auto& dir : directories) (void)::rmdir(dir.c_str());
+  (void)::rmdir(pinRoot.c_str());
+  return removed;
+}
+
 } // namespace polc::runtime

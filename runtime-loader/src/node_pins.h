@@ -38,4 +38,12 @@ size_t removePins(const std::filesystem::path& pinRoot, const std::string& node,
                   const std::vector<std::string>& pins,
                   EndpointDirectories sweep = EndpointDirectories::All);
 
+// Every pin below <pinRoot>/<node>, relative to pinRoot, sorted: what the
+// node has pinned when no state says what it should have.
+std::vector<std::string> pinsBelow(const std::filesystem::path& pinRoot, const std::string& node);
+// Removes <pinRoot>/<node> and everything below it (unload --force: the
+// layout below it is polc's alone), then pinRoot if empty. Returns how many
+// pins were removed.
+size_t removeNodePinDirectory(const std::filesystem::path& pinRoot, const std::string& node);
+
 } // namespace polc::runtime

@@ -63,44 +63,101 @@ NodeState nodeStateFrom(JsonRead::Element j) {
 
 PendingLoad pendingLoadFrom(JsonRead::Element p) {
   using R = JsonRead;
-  return PendingLoad{R::stringAt(p, "revision"), R::stringAt(p, "out_dir"), R::stringAt(p, "phase"),
-                     R::stringsAt(p, "pins")};
+  PendingLoad pending;
+  pending.revision = R::stringAt(p, "revision");
+  pending.outDir = R::stringAt(p, "out_dir");
+  pending.phase = R::stringAt(p, "phase");
+  pending.pins = R::stringsAt(p, "pins");
+  if (R::has(p, "hooks"))
+    for (auto h : R::arrayAt(p, "hooks"))
+      pending.hooks.push_back({R::stringAt(h, "interface"), R::integerAt<int>(h, "ifindex"),
+                               R::stringAt(h, "hook"), R::boolAt(h, "qdisc_created_by_polc")});
+  pending.netns = R::string(p, "netns", "");
+  pending.pinRoot = R::string(p, "pin_root", "");
+  return pending;
 }
 
-} // namespace
+Error malformed(const fs::path& which, const std::string& why) {
+  return Error{"loader state " + which.string() + " is malformed: " + why};
+}
 
-Expected<std::optional<NodeState>> readNodeState(const fs::path& file) {
+// A file that is not there reads as nothing; one that is there but cannot be
+// read (a directory, garbage) is an error.
+bool absent(const fs::path& file) {
+  std::error_code ec;
+  return !fs::exists(fs::symlink_status(file, ec));
+}
+
+Expected<std::optional<NodeState>> readStateFile(const fs::path& file) {
   auto text = polc::readFile(file);
   if (!text) {
-    std::error_code ec;
-    if (!fs::exists(file, ec)) return std::optional<NodeState>{};
+    if (absent(file)) return std::optional<NodeState>{};
     return Error{text.error()};
   }
-  auto malformed = [&](const fs::path& which, const std::string& why) {
-    return Error{"loader state " + which.string() + " is malformed: " + why};
-  };
   JsonRead reader;
   auto root = reader.parse(*text);
   if (!root) return malformed(file, root.error());
   try {
-    NodeState state = nodeStateFrom(*root);
-    auto journal = pendingFile(file.parent_path(), file.stem().string());
-    if (auto pendingText = polc::readFile(journal)) {
-      JsonRead journalReader;
-      auto pending = journalReader.parse(*pendingText);
-      if (!pending) return malformed(journal, pending.error());
-      try {
-        state.pending = pendingLoadFrom(*pending);
-      } catch (const artifacts::JsonReadError& e) {
-        return malformed(journal, e.what());
-      }
-    } else if (std::error_code ec; fs::exists(journal, ec)) {
-      return Error{pendingText.error()};
-    }
-    return std::optional<NodeState>(std::move(state));
+    return std::optional<NodeState>(nodeStateFrom(*root));
   } catch (const artifacts::JsonReadError& e) {
     return malformed(file, e.what());
   }
+}
+
+Expected<std::optional<PendingLoad>> readJournal(const fs::path& journal) {
+  auto text = polc::readFile(journal);
+  if (!text) {
+    if (absent(journal)) return std::optional<PendingLoad>{};
+    return Error{text.error()};
+  }
+  JsonRead reader;
+  auto root = reader.parse(*text);
+  if (!root) return malformed(journal, root.error());
+  try {
+    return std::optional<PendingLoad>(pendingLoadFrom(*root));
+  } catch (const artifacts::JsonReadError& e) {
+    return malformed(journal, e.what());
+  }
+}
+
+} // namespace
+
+std::string unreadableStateHint(const std::string& node) {
+  return "`polc unload --force --node " + node +
+         "` removes what polc loaded for the node and the broken state (docs/cli.md)";
+}
+
+Expected<std::optional<NodeState>> readNodeState(const fs::path& file) {
+  const auto node = file.stem().string();
+  auto state = readStateFile(file);
+  if (!state) return Error{state.error() + "; " + unreadableStateHint(node)};
+  auto journal = readJournal(pendingFile(file.parent_path(), node));
+  if (!journal) return Error{journal.error() + "; " + unreadableStateHint(node)};
+  if (!*state) {
+    if (!*journal) return std::optional<NodeState>{};
+    // A journal whose state file is lost: the journal says where the load went.
+    NodeState fromJournal;
+    fromJournal.node = node;
+    fromJournal.netns = (*journal)->netns;
+    fromJournal.pinRoot = (*journal)->pinRoot;
+    fromJournal.pending = std::move(*journal);
+    return std::optional<NodeState>(std::move(fromJournal));
+  }
+  (*state)->pending = std::move(*journal);
+  return state;
+}
+
+NodeRecords readNodeRecords(const fs::path& stateDir, const std::string& node) {
+  NodeRecords records;
+  if (auto state = readStateFile(stateFile(stateDir, node)))
+    records.state = std::move(*state);
+  else
+    records.stateError = state.error();
+  if (auto journal = readJournal(pendingFile(stateDir, node)))
+    records.journal = std::move(*journal);
+  else
+    records.journalError = journal.error();
+  return records;
 }
 
 Status writeNodeState(const fs::path& stateDir, const NodeState& state) {
@@ -178,10 +235,15 @@ fs::path pendingFile(const fs::path& stateDir, const std::string& node) {
 
 Status writePendingLoad(const fs::path& stateDir, const std::string& node,
                         const PendingLoad& pending) {
-  json j = {{"revision", pending.revision},
-            {"out_dir", pending.outDir},
-            {"phase", pending.phase},
-            {"pins", pending.pins}};
+  auto hooks = json::array();
+  for (const auto& h : pending.hooks)
+    hooks.push_back({{"interface", h.interface},
+                     {"ifindex", h.ifindex},
+                     {"hook", h.hook},
+                     {"qdisc_created_by_polc", h.qdiscCreatedByPolc}});
+  json j = {{"revision", pending.revision}, {"out_dir", pending.outDir}, {"phase", pending.phase},
+            {"pins", pending.pins},         {"hooks", std::move(hooks)}, {"netns", pending.netns},
+            {"pin_root", pending.pinRoot}};
   return polc::writeFile(pendingFile(stateDir, node), j.dump() + "\n");
 }
 
@@ -194,10 +256,12 @@ std::vector<std::string> nodesWithState(const fs::path& stateDir) {
   std::vector<std::string> nodes;
   std::error_code ec;
   for (fs::directory_iterator it(stateDir, ec), end; !ec && it != end; it.increment(ec)) {
-    if (it->path().extension() == ".json" && it->is_regular_file(ec))
+    const auto extension = it->path().extension();
+    if (extension == ".json" || extension == ".pending")
       nodes.push_back(it->path().stem().string());
   }
   std::sort(nodes.begin(), nodes.end());
+  nodes.erase(std::unique(nodes.begin(), nodes.end()), nodes.end());
   return nodes;
 }
 

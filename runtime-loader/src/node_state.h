@@ -41,14 +41,31 @@ struct EndpointRecord {
   bool operator==(const EndpointRecord&) const = default;
 };
 
+// A tc hook a load attaches to, recorded in the journal before it does.
+struct HookRecord {
+  std::string interface;
+  int ifindex = 0;
+  std::string hook;                // "tc-ingress" or "tc-egress"
+  bool qdiscCreatedByPolc = false; // no clsact qdisc was there: the load creates it
+  bool operator==(const HookRecord&) const = default;
+};
+
 // A load in progress: written before the first kernel change and removed
 // when the load commits or rolls back, so that a load that was killed
-// leaves a trace (status reports it; the next load removes its pins).
+// leaves a trace: status reports it, and unload and the next load undo
+// what it may have done (its staged pins and the hooks it names).
 struct PendingLoad {
   std::string revision;
   std::string outDir;
   std::string phase;             // "preparing" (nothing live changed) or "switching"
   std::vector<std::string> pins; // the staged pins it creates, relative to pinRoot
+  // Every hook the load attaches to, written before the switch; and the
+  // hooks of an interrupted earlier load, until a load has cleaned them.
+  std::vector<HookRecord> hooks = {};
+  // Where the load went, so that the journal alone is enough to undo it
+  // (absent in journals of earlier versions).
+  std::string netns = {};
+  std::string pinRoot = {};
   bool operator==(const PendingLoad&) const = default;
 };
 
@@ -76,8 +93,24 @@ struct NodeState {
 };
 
 std::filesystem::path stateFile(const std::filesystem::path& stateDir, const std::string& node);
-// nullopt when there is no state file for the node.
+// nullopt when there is neither a state file nor a journal for the node; a
+// journal alone (its state file lost) gives a state with no attachments,
+// the journal's netns and pin root, and `pending`.
 Expected<std::optional<NodeState>> readNodeState(const std::filesystem::path& file);
+
+// The state file and the journal, each read on its own: for status and
+// `unload --force`, which act on whatever of them can still be read.
+struct NodeRecords {
+  std::optional<NodeState> state;     // without `pending`
+  std::optional<PendingLoad> journal; //
+  std::string stateError;             // why the state file could not be read, if it exists
+  std::string journalError;           // the same for the journal
+  bool readable() const { return stateError.empty() && journalError.empty(); }
+  bool empty() const { return !state && !journal && readable(); }
+};
+NodeRecords readNodeRecords(const std::filesystem::path& stateDir, const std::string& node);
+// What status and unload say to do about a state that cannot be read.
+std::string unreadableStateHint(const std::string& node);
 // Atomic: written to a temporary next to the file, then renamed over it.
 // Does not write `pending`: that is the journal, a file of its own
 // (<stateDir>/<node>.pending, small so that writing it is cheap), which
@@ -87,7 +120,9 @@ std::filesystem::path pendingFile(const std::filesystem::path& stateDir, const s
 Status writePendingLoad(const std::filesystem::path& stateDir, const std::string& node,
                         const PendingLoad&);
 void removePendingLoad(const std::filesystem::path& stateDir, const std::string& node);
-// Node names that have a state file in stateDir.
+// Node names that have a state file or a journal in stateDir, whatever the
+// entries are (a directory where the state file should be is listed too:
+// status reports it, unload refuses it).
 std::vector<std::string> nodesWithState(const std::filesystem::path& stateDir);
 
 } // namespace polc::runtime

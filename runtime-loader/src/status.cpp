@@ -2,16 +2,19 @@
 
 #include "libbpf_util.h"
 #include "netns_guard.h"
+#include "node_pins.h"
 #include "node_state.h"
 #include "tc.h"
 #include "tc_query.h"
 #include "unique_fd.h"
 
 #include "polc/artifacts/manifest.h"
+#include "polc/lab/lab.h"
 
 #include <bpf/bpf.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <vector>
 
@@ -76,6 +79,22 @@ MapFill mapFill(const fs::path& pinRoot, const std::string& map, const std::stri
     previous = current.data();
   }
   return fill;
+}
+
+// Which of the hooks run polc's filter (hooks[i] is on interface *names[i]).
+Status foundFilters(TcFilterQuery& filters, const std::vector<TcFilterQuery::Hook>& hooks,
+                    const std::vector<const std::string*>& names,
+                    std::vector<loader::FoundFilter>& found) {
+  auto ids = filters.programIds(hooks);
+  if (!ids) return Error{ids.error()};
+  for (size_t i = 0; i < hooks.size(); ++i)
+    if ((*ids)[i]) found.push_back({*names[i], hooks[i].hook, *(*ids)[i], programName(*(*ids)[i])});
+  return okStatus();
+}
+
+std::string describe(const loader::FoundFilter& filter) {
+  return "polc's filter on " + filter.interface + " " + filter.hook + " runs program id " +
+         std::to_string(filter.programId) + " (" + filter.programName + ")";
 }
 
 bool recorded(const NodeState& state, const std::string& pin) {
@@ -203,6 +222,92 @@ NodeStatus nodeStatus(const NodeState& state) {
                         ") that polc attached");
     }
   }
+
+  // Hooks an interrupted load named before it attached, and no commit recorded.
+  if (state.pending) {
+    std::set<std::pair<std::string, std::string>> seen;
+    for (const auto& attachment : state.attachments)
+      seen.insert({attachment.interface, attachment.hook});
+    std::vector<TcFilterQuery::Hook> hooks;
+    std::vector<const std::string*> names;
+    for (const auto& hook : state.pending->hooks) {
+      if (!seen.insert({hook.interface, hook.hook}).second) continue;
+      auto index = interfaceIndex(hook.interface);
+      if (!index || *index != hook.ifindex) continue; // gone, and polc's filter with it
+      hooks.push_back({hook.ifindex, hook.hook});
+      names.push_back(&hook.interface);
+    }
+    auto found = foundFilters(*filters, hooks, names, status.unrecordedFilters);
+    if (!found) drift.push_back("cannot look at the filters: " + found.error());
+    for (const auto& filter : status.unrecordedFilters)
+      drift.push_back(describe(filter) +
+                      ", attached by the interrupted load: no commit recorded it");
+  }
+  return status;
+}
+
+// A node whose state file or journal cannot be read: nothing is recorded to
+// compare with, so the status is what the kernel shows, never "nothing
+// loaded": the node's pins below the pin root, and polc's filters on every
+// interface of the namespace.
+NodeStatus unreadableNodeStatus(const std::string& node, const NodeRecords& records,
+                                const loader::StatusRequest& request) {
+  NodeStatus status;
+  status.node = node;
+  for (const auto* error : {&records.stateError, &records.journalError})
+    if (!error->empty()) status.stateError += (status.stateError.empty() ? "" : "; ") + *error;
+  const auto* state = records.state ? &*records.state : nullptr;
+  const auto* journal =
+      records.journal && !records.journal->pinRoot.empty() ? &*records.journal : nullptr;
+  const bool netnsKnown = state || journal || request.netns || !request.labPrefix.empty();
+  status.netns = state                        ? state->netns
+                 : journal                    ? journal->netns
+                 : request.netns              ? *request.netns
+                 : !request.labPrefix.empty() ? lab::nodeNamespace(request.labPrefix, node)
+                                              : "";
+  status.pinRoot = state     ? state->pinRoot
+                   : journal ? journal->pinRoot
+                             : request.pinRoot.value_or(request.fallbackPinRoot).string();
+  if (state) {
+    status.revision = state->revision;
+    status.outDir = state->outDir;
+  }
+  auto& drift = status.drift;
+  drift.push_back("the loader state cannot be read (" + status.stateError +
+                  "): what follows is what the kernel shows, not what polc recorded");
+  status.foundPins = pinsBelow(status.pinRoot, node);
+  if (!status.foundPins.empty())
+    drift.push_back(std::to_string(status.foundPins.size()) + " pin(s) under " +
+                    (fs::path(status.pinRoot) / node).string());
+
+  if (!status.netns.empty() && !netnsExists(status.netns)) {
+    drift.push_back("network namespace " + status.netns + " is gone, and with it polc's filters");
+  } else if (auto netns = NetnsGuard::enter(status.netns); !netns) {
+    drift.push_back("cannot look at the filters: " + netns.error());
+  } else if (auto filters = TcFilterQuery::open(); !filters) {
+    drift.push_back("cannot look at the filters: " + filters.error());
+  } else {
+    // Every interface: no record that can be read lists every hook (an
+    // unreadable journal may name hooks the state does not).
+    std::map<std::string, int> interfaces;
+    if (auto all = allInterfaces())
+      interfaces = std::move(*all);
+    else
+      drift.push_back("cannot look at the filters: " + all.error());
+    std::vector<TcFilterQuery::Hook> hooks;
+    std::vector<const std::string*> names;
+    for (const auto& [name, index] : interfaces)
+      for (const auto* hook : {kHookTcIngress, kHookTcEgress}) {
+        hooks.push_back({index, hook});
+        names.push_back(&name);
+      }
+    auto found = foundFilters(*filters, hooks, names, status.unrecordedFilters);
+    if (!found) drift.push_back("cannot look at the filters: " + found.error());
+    for (const auto& filter : status.unrecordedFilters) drift.push_back(describe(filter));
+    if (!netnsKnown)
+      drift.push_back("no record says which network namespace holds the node's interfaces: "
+                      "polc's filters were looked for in this one only (give --netns or --lab)");
+  }
   return status;
 }
 
@@ -216,14 +321,25 @@ Expected<loader::StatusReport> kernelStatus(const loader::StatusRequest& request
     nodes.push_back(request.node);
   loader::StatusReport report;
   for (const auto& node : nodes) {
-    if (node.empty() || node.find('/') != std::string::npos || node == "." || node == "..")
-      return Error{"node name \"" + node + "\" cannot be used as a path component"};
-    auto state = readNodeState(stateFile(request.stateDir, node));
-    if (!state) return Error{state.error()};
-    if (!*state) continue; // nothing loaded for this node
-    if (request.pinRoot && fs::path((*state)->pinRoot) != *request.pinRoot) continue;
-    if (request.netns && (*state)->netns != *request.netns) continue;
-    report.nodes.push_back(nodeStatus(**state));
+    if (auto ok = checkPathComponent("node", node); !ok) return Error{ok.error()};
+    auto records = readNodeRecords(request.stateDir, node);
+    if (records.empty()) continue; // nothing loaded for this node
+    if (!records.readable()) {     // shown whatever the filters: it may be anywhere
+      report.nodes.push_back(unreadableNodeStatus(node, records, request));
+      continue;
+    }
+    NodeState state;
+    if (records.state) {
+      state = std::move(*records.state);
+    } else { // a journal whose state file is lost
+      state.node = node;
+      state.netns = records.journal->netns;
+      state.pinRoot = records.journal->pinRoot;
+    }
+    state.pending = std::move(records.journal);
+    if (request.pinRoot && fs::path(state.pinRoot) != *request.pinRoot) continue;
+    if (request.netns && state.netns != *request.netns) continue;
+    report.nodes.push_back(nodeStatus(state));
   }
   return report;
 }

@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 
 namespace polc::runtime {
 
@@ -61,6 +62,18 @@ std::map<std::string, int> interfaceIndexes(const std::set<std::string>& names) 
     if (::ioctl(socket.get(), SIOCGIFINDEX, &request) == 0) indexes[name] = request.ifr_ifindex;
   }
   return indexes;
+}
+
+Expected<std::map<std::string, int>> allInterfaces() {
+  struct Free {
+    void operator()(struct if_nameindex* list) const { ::if_freenameindex(list); }
+  };
+  std::unique_ptr<struct if_nameindex, Free> list(::if_nameindex());
+  if (!list) return Error{std::string("listing the interfaces: ") + std::strerror(errno)};
+  std::map<std::string, int> interfaces;
+  for (const auto* entry = list.get(); entry->if_index != 0; ++entry)
+    interfaces[entry->if_name] = static_cast<int>(entry->if_index);
+  return interfaces;
 }
 
 Expected<bool> ensureClsact(int ifindex, const std::string& interface, LibbpfLogCapture& log) {

@@ -18,6 +18,8 @@ inline constexpr const char* kHookTcEgress = "tc-egress";
 Expected<int> interfaceIndex(const std::string& interface); // current netns
 // The indexes of those of the named interfaces that exist in the current netns.
 std::map<std::string, int> interfaceIndexes(const std::set<std::string>& names);
+// Every interface of the current netns, by name.
+Expected<std::map<std::string, int>> allInterfaces();
 
 // Creates the clsact qdisc; true when it was created now, false when it
 // already existed.

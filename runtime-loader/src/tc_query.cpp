@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <string_view>
 
 namespace polc::runtime {
 
@@ -52,6 +53,26 @@ std::optional<uint32_t> bpfProgramId(const nlmsghdr* message) {
       }
   }
   return std::nullopt;
+}
+
+// The TCA_KIND of a tc message ("clsact", "bpf", ...).
+std::string_view kindOf(const nlmsghdr* message) {
+  const auto* tc = static_cast<const tcmsg*>(NLMSG_DATA(message));
+  int length = static_cast<int>(message->nlmsg_len) - static_cast<int>(NLMSG_LENGTH(sizeof *tc));
+  for (const auto* attribute = reinterpret_cast<const rtattr*>(reinterpret_cast<const char*>(tc) +
+                                                               NLMSG_ALIGN(sizeof *tc));
+       RTA_OK(attribute, length); attribute = RTA_NEXT(attribute, length))
+    if (attribute->rta_type == TCA_KIND)
+      return std::string_view(
+          static_cast<const char*>(RTA_DATA(attribute)),
+          ::strnlen(static_cast<const char*>(RTA_DATA(attribute)), RTA_PAYLOAD(attribute)));
+  return {};
+}
+
+Expected<uint32_t> clsactParent(const std::string& hook) {
+  if (hook == kHookTcIngress) return TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS);
+  if (hook == kHookTcEgress) return TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS);
+  return Error{"unknown hook \"" + hook + "\""};
 }
 
 } // namespace
@@ -170,6 +191,65 @@ Status TcFilterQuery::queryBatch(const std::vector<Hook>& hooks, size_t first, s
     }
   }
   return okStatus();
+}
+
+Status TcFilterQuery::dump(uint16_t type, int ifindex, uint32_t parent,
+                           const std::function<void(const nlmsghdr*)>& each) {
+  tcmsg request{};
+  request.tcm_family = AF_UNSPEC;
+  request.tcm_ifindex = ifindex;
+  request.tcm_parent = parent;
+  std::string message(NLMSG_HDRLEN, '\0');
+  message.append(reinterpret_cast<const char*>(&request), sizeof request);
+  message.append(NLMSG_ALIGN(message.size()) - message.size(), '\0');
+  nlmsghdr header{};
+  header.nlmsg_len = static_cast<uint32_t>(message.size());
+  header.nlmsg_type = type;
+  header.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  header.nlmsg_seq = ++sequence_;
+  std::memcpy(message.data(), &header, sizeof header);
+  if (::send(socket_.get(), message.data(), message.size(), 0) < 0)
+    return Error{std::string("rtnetlink dump: ") + std::strerror(errno)};
+  for (;;) {
+    ssize_t received = ::recv(socket_.get(), buffer_.data(), buffer_.size(), 0);
+    if (received < 0 && errno == EINTR) continue;
+    if (received < 0) return Error{std::string("rtnetlink dump: ") + std::strerror(errno)};
+    int length = static_cast<int>(received);
+    for (const auto* reply = reinterpret_cast<const nlmsghdr*>(buffer_.data());
+         NLMSG_OK(reply, length); reply = NLMSG_NEXT(reply, length)) {
+      if (reply->nlmsg_seq != header.nlmsg_seq) continue; // a late answer to an earlier query
+      if (reply->nlmsg_type == NLMSG_DONE) return okStatus();
+      if (reply->nlmsg_type == NLMSG_ERROR) {
+        const auto* error = static_cast<const nlmsgerr*>(NLMSG_DATA(reply));
+        if (error->error == 0) return okStatus();
+        return Error{std::string("rtnetlink dump: ") + std::strerror(-error->error)};
+      }
+      each(reply);
+    }
+  }
+}
+
+Expected<std::set<int>> TcFilterQuery::clsactInterfaces() {
+  std::set<int> interfaces;
+  auto done = dump(RTM_GETQDISC, 0, 0, [&](const nlmsghdr* message) {
+    if (message->nlmsg_type != RTM_NEWQDISC || kindOf(message) != "clsact") return;
+    interfaces.insert(static_cast<const tcmsg*>(NLMSG_DATA(message))->tcm_ifindex);
+  });
+  if (!done) return Error{"listing the clsact qdiscs: " + done.error()};
+  return interfaces;
+}
+
+Expected<bool> TcFilterQuery::anyFilter(int ifindex, const std::string& hook) {
+  auto parent = clsactParent(hook);
+  if (!parent) return Error{parent.error()};
+  bool any = false;
+  auto done = dump(RTM_GETTFILTER, ifindex, *parent, [&](const nlmsghdr* message) {
+    if (message->nlmsg_type == RTM_NEWTFILTER) any = true;
+  });
+  if (!done)
+    return Error{"listing the filters at " + hook + " of interface " + std::to_string(ifindex) +
+                 ": " + done.error()};
+  return any;
 }
 
 } // namespace polc::runtime

@@ -8,9 +8,13 @@
 #include "unique_fd.h"
 
 #include <cstdint>
+#include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
+
+struct nlmsghdr;
 
 namespace polc::runtime {
 
@@ -29,12 +33,23 @@ public:
   Expected<std::vector<std::optional<uint32_t>>> programIds(const std::vector<Hook>& hooks);
   Expected<std::optional<uint32_t>> programId(int ifindex, const std::string& hook);
 
+  // The indexes of the interfaces that have a clsact qdisc (one dump of
+  // every qdisc of the namespace).
+  Expected<std::set<int>> clsactInterfaces();
+  // Whether any filter at all, polc's or another's, is on the hook.
+  Expected<bool> anyFilter(int ifindex, const std::string& hook);
+
 private:
   explicit TcFilterQuery(UniqueFd socket) : socket_(std::move(socket)) {}
   // Sends the requests for hooks[first, first + count) in one message buffer
   // and fills their answers from the replies.
   Status queryBatch(const std::vector<Hook>& hooks, size_t first, size_t count,
                     std::vector<std::optional<uint32_t>>& ids);
+  // Sends a dump request of `type` (RTM_GETQDISC, RTM_GETTFILTER) for the
+  // interface and parent (0: all) and hands every message of the answer to
+  // `each`, until the dump is done.
+  Status dump(uint16_t type, int ifindex, uint32_t parent,
+              const std::function<void(const nlmsghdr*)>& each);
 
   UniqueFd socket_;
   uint32_t sequence_ = 0;

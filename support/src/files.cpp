@@ -1,11 +1,11 @@
 #include "polc/support/files.h"
 
 #include <algorithm>
+#include <atomic>
 
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
-#include <fstream>
 #include <linux/openat2.h>
 #include <sstream>
 #include <sys/stat.h>
@@ -114,20 +114,51 @@ Expected<std::string> readFileBeneath(int directoryFd, const std::string& relati
   return readOpened(fd, shownAs, maxBytes);
 }
 
-Status writeFile(const std::filesystem::path& path, std::string_view contents) {
+Status writeFile(const std::filesystem::path& path, std::string_view contents, FileSync sync) {
   std::error_code ec;
-  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
-  if (ec) return Error{"cannot create " + path.parent_path().string() + ": " + ec.message()};
+  const auto directory = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+  if (path.has_parent_path()) std::filesystem::create_directories(directory, ec);
+  if (ec) return Error{"cannot create " + directory.string() + ": " + ec.message()};
+  // Unique per call: threads of one process write files side by side.
+  static std::atomic<unsigned> calls{0};
   auto temporary = path;
-  temporary += ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    if (!out) return Error{"cannot write " + temporary.string() + ": " + std::strerror(errno)};
-    out.write(contents.data(), static_cast<std::streamsize>(contents.size()));
-    if (!out) return Error{"cannot write " + temporary.string() + ": " + std::strerror(errno)};
+  temporary += ".tmp." + std::to_string(::getpid()) + "." + std::to_string(calls++);
+  auto failure = [&](const std::string& step, int error) {
+    return Error{"cannot write " + path.string() + ": " + step + ": " + std::strerror(error)};
+  };
+  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0666);
+  if (fd < 0) return failure("creating " + temporary.string(), errno);
+  // Every step is checked, close too: a full disk may only show there (NFS,
+  // delayed allocation). A failure removes the temporary, so that the file
+  // keeps its old contents and no debris is left.
+  auto abandon = [&](const std::string& step) {
+    const int error = errno;
+    if (fd >= 0) ::close(fd);
+    ::unlink(temporary.c_str());
+    return failure(step, error);
+  };
+  for (size_t written = 0; written < contents.size();) {
+    ssize_t n = ::write(fd, contents.data() + written, contents.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return abandon("writing " + temporary.string());
+    written += static_cast<size_t>(n);
   }
-  std::filesystem::rename(temporary, path, ec);
-  if (ec) return Error{"cannot rename to " + path.string() + ": " + ec.message()};
+  if (sync == FileSync::Durable && ::fsync(fd) != 0)
+    return abandon("syncing " + temporary.string());
+  const int closed = ::close(fd);
+  fd = -1;
+  if (closed != 0) return abandon("closing " + temporary.string());
+  if (::rename(temporary.c_str(), path.c_str()) != 0)
+    return abandon("renaming " + temporary.string());
+  if (sync == FileSync::Durable) {
+    // The rename lasts once the directory does.
+    int dir = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0) return failure("opening its directory to sync it", errno);
+    const bool synced = ::fsync(dir) == 0 || errno == EINVAL; // EINVAL: no directory sync here
+    const int error = errno;
+    ::close(dir);
+    if (!synced) return failure("syncing its directory", error);
+  }
   return okStatus();
 }
 

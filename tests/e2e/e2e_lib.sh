@@ -95,6 +95,41 @@ expect() {
   fi
 }
 
+# killed_at STEP POLC_LOAD_ARGS...: a load that stops itself at STEP
+# (POLC_LOADER_PAUSE_AT, SIGSTOP), then is killed with kill -9 there.
+killed_at() {
+  local step=$1
+  shift
+  POLC_LOADER_PAUSE_AT=$step "$polc" load "$@" > "$work/kill.log" 2>&1 &
+  local pid=$!
+  for _ in $(seq 100); do
+    [ "$(awk '{print $3}' "/proc/$pid/stat" 2> /dev/null)" = T ] && break
+    sleep 0.05
+  done
+  check "the load paused at $step" 0 grep -q "paused at step $step" "$work/kill.log"
+  kill -9 "$pid"
+  wait "$pid" 2> /dev/null
+}
+
+# polc_hooks_left NETNS: prints every tc filter and every clsact qdisc on
+# any interface of the namespace (the lab makes neither: all are polc's).
+polc_hooks_left() {
+  local ns=$1 dev
+  for dev in $(ip -n "$ns" -o link show | awk -F': ' '{print $2}' | cut -d@ -f1); do
+    tc -n "$ns" filter show dev "$dev" ingress | sed "s/^/$dev ingress: /"
+    tc -n "$ns" filter show dev "$dev" egress | sed "s/^/$dev egress: /"
+  done
+  tc -n "$ns" qdisc show | grep clsact
+}
+
+# check_nothing_left NAME NETNS: after an unload, no tc filter and no
+# clsact qdisc on any interface of the namespace, and no pin.
+check_nothing_left() {
+  check "$1: no tc filter or clsact qdisc left in $2" 1 bash -c \
+    "$(declare -f polc_hooks_left); polc_hooks_left '$2' | grep -q ."
+  check "$1: no pin left" 1 bash -c "find '$pin_root' -mindepth 1 2> /dev/null | grep -q ."
+}
+
 # After the last unload: no pin is left, the lab comes down and leaves no
 # namespace behind; then the summary line and the exit status.
 e2e_teardown() {

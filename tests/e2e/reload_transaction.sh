@@ -67,28 +67,15 @@ done
 check "the recorded revision is still v1" 0 bash -c \
   "'$polc' status ${placement[*]} -o json | grep -q '$revision_v1'"
 
-# kill -9 at a step: the load stops itself there (SIGSTOP), then is killed.
-killed_at() { # killed_at STEP
-  POLC_LOADER_PAUSE_AT=$1 "$polc" load "$work/v2" "${placement[@]}" > "$work/kill.log" 2>&1 &
-  local pid=$!
-  for _ in $(seq 100); do
-    [ "$(awk '{print $3}' "/proc/$pid/stat" 2> /dev/null)" = T ] && break
-    sleep 0.05
-  done
-  check "the load paused at $1" 0 grep -q "paused at step $1" "$work/kill.log"
-  kill -9 "$pid"
-  wait "$pid" 2> /dev/null
-}
-
 echo "# v2 killed with kill -9 while preparing (after pinning its programs): v1 stays in force"
-killed_at pin-programs
+killed_at pin-programs "$work/v2" "${placement[@]}"
 expect_v1
 check "status reports the interrupted load" 0 bash -c \
   "'$polc' status ${placement[*]} | grep -q 'was interrupted while preparing'"
 check "status exits 1 while a load is interrupted" 1 in_sync
 
 echo "# v2 killed with kill -9 in the middle of the switch; a new load converges"
-killed_at attach
+killed_at attach "$work/v2" "${placement[@]}"
 check "status reports the interrupted switch" 0 bash -c \
   "'$polc' status ${placement[*]} | grep -q 'was interrupted while switching'"
 
@@ -107,4 +94,5 @@ expect_v1
 check "status in sync with v1" 0 in_sync
 
 must "$polc" unload --pin-root "$pin_root" --state-dir "$state_dir" > /dev/null
+check_nothing_left "after unload" "$prefix-n-node-1"
 e2e_teardown

@@ -24,6 +24,8 @@
 #include <bpf/bpf.h>
 #include <netinet/in.h>
 #include <nlohmann/json.hpp>
+#include <sys/mount.h>
+#include <sys/wait.h>
 
 #include <gtest/gtest.h>
 
@@ -31,6 +33,8 @@
 
 #include <array>
 #include <atomic>
+#include <csignal>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -155,6 +159,27 @@ std::string joined(const std::vector<std::string>& lines) {
   return text;
 }
 
+// A tmpfs of the test's own on one of its directories, unmounted at the end.
+class TmpfsMount {
+public:
+  TmpfsMount(fs::path dir, const std::string& options) : dir_(std::move(dir)) {
+    mounted_ = ::mount("polc-test", dir_.c_str(), "tmpfs", 0, options.c_str()) == 0;
+  }
+  ~TmpfsMount() {
+    if (mounted_) ::umount2(dir_.c_str(), MNT_DETACH);
+  }
+  TmpfsMount(const TmpfsMount&) = delete;
+  TmpfsMount& operator=(const TmpfsMount&) = delete;
+  bool mounted() const { return mounted_; }
+  bool remount(const std::string& options) {
+    return ::mount(nullptr, dir_.c_str(), nullptr, MS_REMOUNT, options.c_str()) == 0;
+  }
+
+private:
+  fs::path dir_;
+  bool mounted_ = false;
+};
+
 class LoaderTest : public ::testing::Test {
 protected:
   void SetUp() override {
@@ -227,6 +252,23 @@ protected:
     auto report = loader_->status(statusRequest());
     EXPECT_TRUE(report) << report.error();
     return report ? *report : StatusReport{};
+  }
+
+  // A load in a child process that stops itself at `step` (as with
+  // POLC_LOADER_PAUSE_AT) and is killed there with SIGKILL.
+  void loadKilledAt(const std::string& step) {
+    pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      ::setenv("POLC_LOADER_PAUSE_AT", step.c_str(), 1);
+      auto loaded = makeKernelLoader()->load(request());
+      ::_exit(loaded ? 0 : 1);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, WUNTRACED), child);
+    EXPECT_TRUE(WIFSTOPPED(status)) << "the load did not stop at " << step;
+    ::kill(child, SIGKILL);
+    ::waitpid(child, &status, 0);
   }
 
   bool aReachesB(uint16_t port) {
@@ -608,6 +650,191 @@ TEST_F(LoaderTest, QdiscThatPolcDidNotCreateIsLeftInPlace) {
   EXPECT_TRUE(hasClsact("lxc-a"));
   EXPECT_FALSE(hasClsact("lxc-b"));
   EXPECT_FALSE(attachedProgram("lxc-a", "tc-ingress"));
+}
+
+// A load killed once it attached (a first load, or a reload attaching a hook
+// the committed revision does not have) leaves its journal, which names
+// every hook it attached: status shows them, unload and the next load of
+// another revision remove them with their qdiscs.
+TEST_F(LoaderTest, FirstLoadKilledAtAttachOrCommitIsUndoneByUnload) {
+  OutDirWriter(outDir_).write({});
+  for (const char* step : {"attach", "commit"}) {
+    SCOPED_TRACE(step);
+    loadKilledAt(step);
+    ASSERT_TRUE(attachedProgram("lxc-a", "tc-ingress")) << "the killed load attached nothing";
+    auto report = status();
+    ASSERT_EQ(report.nodes.size(), 1u);
+    EXPECT_FALSE(report.inSync());
+    EXPECT_GE(report.nodes[0].unrecordedFilters.size(), 2u) << joined(report.nodes[0].drift);
+
+    auto unloaded = loader_->unload({"", placement_});
+    ASSERT_TRUE(unloaded) << unloaded.error();
+    EXPECT_GE(unloaded->detached.size(), 2u);
+    for (const auto* interface : {"lxc-a", "lxc-b"}) {
+      EXPECT_FALSE(attachedProgram(interface, "tc-ingress")) << interface;
+      EXPECT_FALSE(attachedProgram(interface, "tc-egress")) << interface;
+      EXPECT_FALSE(hasClsact(interface)) << interface;
+    }
+    EXPECT_FALSE(fs::exists(placement_.pinRoot));
+    EXPECT_TRUE(status().nodes.empty());
+  }
+}
+
+TEST_F(LoaderTest, HooksOfAKilledReloadAreDetachedByTheNextLoad) {
+  for (const char* step : {"detach-stale", "commit"}) {
+    SCOPED_TRACE(step);
+    OutDirWriter(outDir_).write({.endpoints = {"a"}});
+    ASSERT_TRUE(loader_->load(request()));
+    OutDirWriter(outDir_).write({}); // adds b
+    loadKilledAt(step);
+    ASSERT_TRUE(attachedProgram("lxc-b", "tc-egress")) << "the killed load did not attach b";
+
+    OutDirWriter(outDir_).write({.endpoints = {"a"}});
+    auto loaded = loader_->load(request());
+    ASSERT_TRUE(loaded) << loaded.error();
+    EXPECT_FALSE(attachedProgram("lxc-b", "tc-ingress"));
+    EXPECT_FALSE(attachedProgram("lxc-b", "tc-egress"));
+    EXPECT_FALSE(hasClsact("lxc-b"));
+    EXPECT_TRUE(attachedProgram("lxc-a", "tc-ingress"));
+    EXPECT_TRUE(status().inSync()) << joined(status().nodes[0].drift);
+  }
+}
+
+// A load that fails after a killed one puts the killed one's journal back:
+// its hooks may still be attached (here b's qdisc, which only a commit
+// removes) and its maps were restored half written.
+TEST_F(LoaderTest, FailedLoadAfterAKilledOneKeepsTheKilledOnesJournal) {
+  OutDirWriter(outDir_).write({.endpoints = {"a"}});
+  ASSERT_TRUE(loader_->load(request()));
+  OutDirWriter(outDir_).write({});
+  loadKilledAt("commit");
+  OutDirWriter(outDir_).write({.endpoints = {"a"}});
+  ::setenv("POLC_LOADER_FAIL_AT", "detach-stale", 1);
+  auto failed = loader_->load(request());
+  ::unsetenv("POLC_LOADER_FAIL_AT");
+  ASSERT_FALSE(failed);
+  EXPECT_TRUE(fs::exists(runtime::pendingFile(placement_.stateDir, "n1")));
+  EXPECT_FALSE(status().inSync());
+
+  ASSERT_TRUE(loader_->unload({"", placement_}));
+  EXPECT_FALSE(attachedProgram("lxc-b", "tc-egress"));
+  EXPECT_FALSE(hasClsact("lxc-b"));
+  EXPECT_FALSE(hasClsact("lxc-a"));
+}
+
+// A state dir on a full file system: the state, the journal, or the
+// journal of the switch cannot be written (tmpfs pages: 1, 2, 3). Each time
+// the load fails before anything is switched and leaves no file behind;
+// with space again, everything works.
+TEST_F(LoaderTest, FullStateDirFailsTheLoadBeforeTheSwitch) {
+  OutDirWriter(outDir_).write({});
+  fs::create_directories(placement_.stateDir);
+  for (const char* size : {"size=4k", "size=8k", "size=12k"}) {
+    SCOPED_TRACE(size);
+    {
+      TmpfsMount full(placement_.stateDir, size);
+      ASSERT_TRUE(full.mounted()) << std::strerror(errno);
+      auto failed = loader_->load(request());
+      ASSERT_FALSE(failed);
+      EXPECT_NE(failed.error().find("No space left on device"), std::string::npos)
+          << failed.error();
+      EXPECT_FALSE(attachedProgram("lxc-a", "tc-ingress"));
+      EXPECT_FALSE(hasClsact("lxc-a"));
+      EXPECT_FALSE(fs::exists(placement_.pinRoot / "n1"));
+      for (const auto& entry : fs::directory_iterator(placement_.stateDir))
+        EXPECT_EQ(entry.path().filename(), "lock");
+      ASSERT_TRUE(full.remount("size=1m"));
+      EXPECT_TRUE(status().nodes.empty());
+      auto loaded = loader_->load(request());
+      ASSERT_TRUE(loaded) << loaded.error();
+      EXPECT_TRUE(status().inSync());
+      ASSERT_TRUE(loader_->unload({"", placement_}));
+    }
+    EXPECT_FALSE(hasClsact("lxc-a"));
+  }
+}
+
+// A state file that cannot be read: status shows what the kernel has (never
+// "nothing loaded"); unload refuses; unload --force removes everything.
+TEST_F(LoaderTest, UnreadableStateIsReportedAndRemovedByForce) {
+  OutDirWriter(outDir_).write({});
+  for (bool directory : {true, false}) {
+    SCOPED_TRACE(directory ? "a directory" : "garbage");
+    ASSERT_TRUE(loader_->load(request()));
+    const auto file = runtime::stateFile(placement_.stateDir, "n1");
+    fs::remove(file);
+    if (directory)
+      fs::create_directories(file);
+    else
+      std::ofstream(file) << "{\"node\": ";
+
+    auto request = statusRequest();
+    request.netns = placement_.netns;
+    request.fallbackPinRoot = placement_.pinRoot;
+    auto report = loader_->status(request);
+    ASSERT_TRUE(report) << report.error();
+    ASSERT_EQ(report->nodes.size(), 1u);
+    const auto& node = report->nodes[0];
+    EXPECT_TRUE(report->stateUnreadable());
+    EXPECT_FALSE(report->inSync());
+    EXPECT_NE(node.stateError.find(file.string()), std::string::npos) << node.stateError;
+    EXPECT_EQ(node.unrecordedFilters.size(), 4u) << joined(node.drift);
+    EXPECT_EQ(node.foundPins.size(), 3u + 2 * 4u) << joined(node.drift);
+
+    auto refused = loader_->unload({"", placement_});
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().find("polc unload --force"), std::string::npos) << refused.error();
+    EXPECT_TRUE(attachedProgram("lxc-a", "tc-ingress"));
+
+    UnloadRequest force{"n1", placement_};
+    force.force = true;
+    force.netnsGiven = true;
+    auto unloaded = loader_->unload(force);
+    ASSERT_TRUE(unloaded) << unloaded.error();
+    EXPECT_EQ(unloaded->detached.size(), 4u);
+    EXPECT_EQ(unloaded->pinsRemoved, 3u + 2 * 4u);
+    for (const auto* interface : {"lxc-a", "lxc-b"}) {
+      EXPECT_FALSE(attachedProgram(interface, "tc-ingress")) << interface;
+      EXPECT_FALSE(hasClsact(interface)) << interface;
+    }
+    EXPECT_FALSE(fs::exists(placement_.pinRoot));
+    EXPECT_FALSE(fs::exists(file));
+    EXPECT_TRUE(status().nodes.empty());
+  }
+}
+
+// --force never removes a filter that is not polc's, nor a qdisc that holds one.
+TEST_F(LoaderTest, UnloadForceLeavesOtherFiltersAlone) {
+  OutDirWriter(outDir_).write({});
+  ASSERT_TRUE(loader_->load(request()));
+  { // another's filter: a BPF one too, at its own priority and handle
+    runtime::UniqueFd program(bpf_obj_get(pin("n1/a/polc_from_ep").c_str()));
+    ASSERT_TRUE(program.valid());
+    auto netns = runtime::NetnsGuard::enter(placement_.netns);
+    ASSERT_TRUE(netns) << netns.error();
+    bpf_tc_hook hook{};
+    hook.sz = sizeof hook;
+    hook.ifindex = runtime::interfaceIndex("lxc-a").value();
+    hook.attach_point = BPF_TC_INGRESS;
+    bpf_tc_opts options{};
+    options.sz = sizeof options;
+    options.handle = 7;
+    options.priority = 7;
+    options.prog_fd = program.get();
+    ASSERT_EQ(bpf_tc_attach(&hook, &options), 0);
+  }
+  std::ofstream(runtime::stateFile(placement_.stateDir, "n1")) << "garbage";
+  UnloadRequest force{"n1", placement_};
+  force.force = true;
+  force.netnsGiven = true;
+  ASSERT_TRUE(loader_->unload(force));
+  EXPECT_FALSE(attachedProgram("lxc-a", "tc-ingress"));
+  EXPECT_FALSE(hasClsact("lxc-b"));
+  auto filters = runtime::runCommand(
+      {"tc", "-n", placement_.netns, "filter", "show", "dev", "lxc-a", "ingress"});
+  ASSERT_TRUE(filters);
+  EXPECT_NE(filters->out.find("pref 7 bpf"), std::string::npos) << filters->out;
+  EXPECT_TRUE(hasClsact("lxc-a"));
 }
 
 TEST_F(LoaderTest, MissingInterfaceIsAClearErrorAndNothingIsLoaded) {

@@ -24,7 +24,9 @@ inline constexpr uint32_t kTcFilterPriority = 0xc0;
 //   <node>/polc_ipcache, <node>/polc_ct               shared by the node's endpoints
 //   <node>/<endpoint>/polc_policy_in|polc_policy_eg   per endpoint
 //   <node>/<endpoint>/polc_from_ep|polc_to_ep         the attached programs
-// State: <stateDir>/<node>.json lists every attachment and pin.
+// State: <stateDir>/<node>.json lists every attachment and pin; the journal
+// <stateDir>/<node>.pending, while a load runs (or after it was killed), its
+// staged pins and every hook it attaches to.
 
 struct Placement {
   // Root of this loader's pins on a bpffs; mounted if it is not one yet.
@@ -111,15 +113,28 @@ struct UnloadRequest {
   std::string node; // empty: every node this placement has state for
   Placement placement;
   std::chrono::milliseconds lockTimeout = kDefaultLockTimeout;
+  // Also a node whose state file or journal cannot be read: remove polc's
+  // filters and the node's pins found without them (docs/cli.md, "polc
+  // unload --force"). Where to look when no readable record names the
+  // namespace: placement.netns if netnsGiven, else the node namespace of the
+  // polc lab labPrefix if set, else the loader's own.
+  bool force = false;
+  bool netnsGiven = false;
+  std::string labPrefix = {};
 };
 
 // What status finds, compared with what the last load recorded.
 struct StatusRequest {
   std::string node; // empty: every node with state in stateDir
   std::filesystem::path stateDir = "/run/polc";
-  // Filters: only nodes recorded with this pin root / network namespace.
+  // Filters: only nodes recorded with this pin root / network namespace. A
+  // node whose state cannot be read is always shown; these say where to
+  // look for its pins and filters then, or else fallbackPinRoot and the
+  // node namespace of the polc lab labPrefix (if set) or status's own.
   std::optional<std::filesystem::path> pinRoot;
   std::optional<std::string> netns;
+  std::filesystem::path fallbackPinRoot = Placement{}.pinRoot;
+  std::string labPrefix = {};
 };
 
 // Entries in a pinned map against its capacity.
@@ -149,6 +164,15 @@ struct EndpointStatus {
   std::vector<MapFill> maps; // policy maps
 };
 
+// A tc filter of polc's (kTcFilterHandle, kTcFilterPriority) that no
+// committed load recorded.
+struct FoundFilter {
+  std::string interface;
+  std::string hook;
+  uint32_t programId = 0;
+  std::string programName; // the kernel's (possibly truncated) name
+};
+
 struct NodeStatus {
   std::string node;
   std::string netns;
@@ -160,14 +184,27 @@ struct NodeStatus {
   // Every way the kernel differs from what was recorded, one sentence
   // each; empty = what is attached is what polc loaded.
   std::vector<std::string> drift;
+  // polc's filters that only an interrupted load's journal names (or, when
+  // the state cannot be read, every one found in the namespace).
+  std::vector<FoundFilter> unrecordedFilters;
+  // Set when the node's state file or journal cannot be read: then nothing
+  // above comes from a record, and foundPins lists every pin below
+  // <pinRoot>/<node>.
+  std::string stateError;
+  std::vector<std::string> foundPins;
 };
 
 struct StatusReport {
   std::vector<NodeStatus> nodes;
   bool inSync() const {
     for (const auto& node : nodes)
-      if (!node.drift.empty()) return false;
+      if (!node.drift.empty() || !node.stateError.empty()) return false;
     return true;
+  }
+  bool stateUnreadable() const {
+    for (const auto& node : nodes)
+      if (!node.stateError.empty()) return true;
+    return false;
   }
 };
 
@@ -182,7 +219,8 @@ public:
   virtual Expected<LoadReport> load(const LoadRequest&) = 0;
   virtual Expected<UnloadReport> unload(const UnloadRequest&) = 0;
   // Read-only: what is attached and pinned, and how it differs from the
-  // recorded state. Fails only when the state cannot be read.
+  // recorded state. A node whose state cannot be read is reported with
+  // stateError and what the kernel shows (never as nothing loaded).
   virtual Expected<StatusReport> status(const StatusRequest&) = 0;
 };
 

@@ -28,7 +28,17 @@ Expected<std::string> readFileBeneath(int directoryFd, const std::string& relati
                                       size_t maxBytes = kMaxReadBytes);
 // Whether `relative` (resolved as readFileBeneath does) does not exist.
 bool missingBeneath(int directoryFd, const std::string& relative);
-// Writes to a temporary beside the file, then renames: readers never see half a file.
-Status writeFile(const std::filesystem::path& path, std::string_view contents);
+// How lasting a write is. Durable: the file and then its directory are
+// fsynced, so that after a crash or power loss the file holds its old or its
+// new contents, never a prefix of them. Unsynced skips both: for output that
+// is checked when read (a build's files, by their manifest digests), where
+// an fsync per file would dominate the build.
+enum class FileSync { Durable, Unsynced };
+// Writes to a temporary beside the file, checking every step (write, fsync,
+// close), then renames it over the file: readers never see half a file, and
+// a failure (a full disk) leaves the file as it was, removes the temporary
+// and says which step failed and why (errno).
+Status writeFile(const std::filesystem::path& path, std::string_view contents,
+                 FileSync sync = FileSync::Durable);
 
 } // namespace polc
