@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <netinet/in.h>
+#include <sys/stat.h>
 
 namespace polc {
 namespace {
@@ -476,6 +477,24 @@ TEST_F(IncludeTest, MissingIncludeIsAnErrorAtTheInclude) {
   ASSERT_EQ(diagnostics.all().size(), 1u);
   EXPECT_EQ(diagnostics.all()[0].name, "include-missing");
   EXPECT_EQ(diagnostics.all()[0].location.str(), root + ":2:1");
+}
+
+TEST_F(IncludeTest, AnIncludeThatIsNoRegularFileIsAnErrorAtTheInclude) {
+  ASSERT_EQ(::mkfifo((dir_ / "fifo.pol").c_str(), 0600), 0);
+  auto root = write("root.pol", "let a = any\n  include \"fifo.pol\"\ninclude \"/dev/zero\"\n");
+  Diagnostics diagnostics;
+  EXPECT_FALSE(frontend::parseFile(root, diagnostics));
+  ASSERT_EQ(diagnostics.all().size(), 2u);
+  const auto& fifo = diagnostics.all()[0];
+  EXPECT_EQ(fifo.name, "include-missing");
+  EXPECT_EQ(fifo.location.str(), root + ":2:3");
+  EXPECT_EQ(fifo.message, "cannot read included file '" + (dir_ / "fifo.pol").string() +
+                              "': it is a FIFO, not a regular file");
+  EXPECT_TRUE(fifo.hints.empty()) << "it exists: no hint about relative paths";
+  const auto& device = diagnostics.all()[1];
+  EXPECT_EQ(device.location.str(), root + ":3:1");
+  EXPECT_EQ(device.message,
+            "cannot read included file '/dev/zero': it is a character device, not a regular file");
 }
 
 TEST_F(IncludeTest, ErrorsInIncludedFilesQuoteTheirSource) {

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Hostile inputs through the real CLI: each case must end, promptly, in a
+# clear diagnostic and exit 1, never a hang, a crash (exit 134) or a file
+# left behind (docs/cli.md, "Limits").
+#
+# usage: inputs.sh POLC JSON_QUERY SOURCE_DIR CASE
+set -uo pipefail
+polc=$1 json_query=$2 source_dir=$3 case=$4
+examples=$source_dir/examples/policies
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work" || exit 1
+
+failures=0
+fail() {
+  echo "FAIL: $*"
+  failures=$((failures + 1))
+}
+
+# run CMD...: with a time bound, so that a read that blocks fails the test
+# instead of hanging it; stdout in ./out, stderr in ./err, exit code in $status.
+run() {
+  echo "+ $*"
+  timeout 20 "$@" > out 2> err
+  status=$?
+  [ "$status" -eq 124 ] && fail "timed out: $*"
+  sed 's/^/  stderr: /' err | head -20
+  return 0
+}
+
+expect_status() {
+  [ "$status" -eq "$1" ] || fail "exit $status, expected $1"
+}
+
+# The text must appear in stderr (fixed string).
+expect_stderr() {
+  grep -qF -- "$1" err || fail "stderr lacks: $1"
+}
+
+# expect_json POINTER VALUE: stdout is valid JSON with VALUE at POINTER.
+expect_json() {
+  local value
+  if ! value=$("$json_query" "$1" < out); then
+    fail "stdout is not valid JSON with $1:"
+    head -c 2000 out
+    return
+  fi
+  [ "$value" = "$2" ] || fail "$1 is '$value', expected '$2'"
+}
+
+case $case in
+include_dev_zero)
+  # The include's own place, not the including file's start.
+  printf '// a device as an include\n\n  include "/dev/zero"\n' > policy.pol
+  run "$polc" check policy.pol --topology "$examples/shop.yaml"
+  expect_status 1
+  expect_stderr "policy.pol:3:3: error: cannot read included file '/dev/zero': it is a character device, not a regular file [include-missing]"
+  run "$polc" check policy.pol --topology "$examples/shop.yaml" -o json
+  expect_status 1
+  expect_json /ok false
+  expect_json /diagnostics/0/name include-missing
+  expect_json /diagnostics/0/file policy.pol
+  expect_json /diagnostics/0/line 3
+  expect_json /diagnostics/0/column 3
+  ;;
+include_fifo)
+  # Blocked forever in open() before readFile refused FIFOs.
+  mkfifo included.pol
+  printf 'include "included.pol"\n' > policy.pol
+  run "$polc" check policy.pol --topology "$examples/shop.yaml"
+  expect_status 1
+  expect_stderr "policy.pol:1:1: error: cannot read included file 'included.pol': it is a FIFO, not a regular file [include-missing]"
+  ;;
+topology_dev_zero)
+  run "$polc" check "$examples/shop.pol" --topology /dev/zero
+  expect_status 1
+  expect_stderr "it is a character device, not a regular file [io]"
+  run "$polc" check "$examples/shop.pol" --topology /dev/zero -o json
+  expect_status 1
+  expect_json /ok false
+  expect_json /diagnostics/0/name io
+  run "$polc" build "$examples/shop.pol" --topology /dev/zero -o out-dir
+  expect_status 1
+  [ -e out-dir ] && fail "build wrote out-dir"
+  ;;
+topology_fifo)
+  mkfifo topology.yaml
+  run "$polc" check "$examples/shop.pol" --topology topology.yaml
+  expect_status 1
+  expect_stderr "it is a FIFO, not a regular file [io]"
+  ;;
+policy_dev_urandom)
+  run "$polc" check /dev/urandom --topology "$examples/shop.yaml"
+  expect_status 1
+  expect_stderr "it is a character device, not a regular file [io]"
+  run "$polc" check /dev/urandom --topology "$examples/shop.yaml" -o json
+  expect_status 1
+  expect_json /diagnostics/0/name io
+  run "$polc" fmt /dev/urandom
+  expect_status 1
+  expect_stderr "it is a character device, not a regular file"
+  ;;
+policy_too_large)
+  # Sparse: refused from its size, without reading 129 MiB.
+  truncate -s 129M policy.pol
+  run "$polc" check policy.pol --topology "$examples/shop.yaml"
+  expect_status 1
+  expect_stderr "larger than the limit of 128 MiB for a file polc reads [io]"
+  printf 'include "policy.pol"\n' > including.pol
+  run "$polc" check including.pol --topology "$examples/shop.yaml"
+  expect_status 1
+  expect_stderr "including.pol:1:1: error: cannot read included file 'policy.pol': larger than the limit of 128 MiB for a file polc reads [include-missing]"
+  ;;
+*)
+  echo "unknown case $case"
+  exit 2
+  ;;
+esac
+
+if [ "$failures" -ne 0 ]; then
+  echo "cli.inputs.$case: $failures failure(s)"
+  exit 1
+fi
+echo "cli.inputs.$case: ok"
