@@ -19,13 +19,13 @@ fail() {
 }
 
 # run CMD...: with a time bound, so that a read that blocks fails the test
-# instead of hanging it; stdout in ./out, stderr in ./err, exit code in $status.
+# instead of hanging it; stdout in stdout.txt, stderr in stderr.txt, exit code in $status.
 run() {
   echo "+ $*"
-  timeout 20 "$@" > out 2> err
+  timeout 20 "$@" > stdout.txt 2> stderr.txt
   status=$?
   [ "$status" -eq 124 ] && fail "timed out: $*"
-  sed 's/^/  stderr: /' err | head -20
+  cat -v stderr.txt | sed "s/^/  stderr: /" | head -20
   return 0
 }
 
@@ -35,15 +35,15 @@ expect_status() {
 
 # The text must appear in stderr (fixed string).
 expect_stderr() {
-  grep -qF -- "$1" err || fail "stderr lacks: $1"
+  grep -qF -- "$1" stderr.txt || fail "stderr lacks: $1"
 }
 
 # expect_json POINTER VALUE: stdout is valid JSON with VALUE at POINTER.
 expect_json() {
   local value
-  if ! value=$("$json_query" "$1" < out); then
+  if ! value=$("$json_query" "$1" < stdout.txt); then
     fail "stdout is not valid JSON with $1:"
-    head -c 2000 out
+    head -c 2000 stdout.txt
     return
   fi
   [ "$value" = "$2" ] || fail "$1 is '$value', expected '$2'"
@@ -111,6 +111,48 @@ policy_too_large)
   run "$polc" check including.pol --topology "$examples/shop.yaml"
   expect_status 1
   expect_stderr "including.pol:1:1: error: cannot read included file 'policy.pol': larger than the limit of 128 MiB for a file polc reads [include-missing]"
+  ;;
+topology_not_utf8)
+  # Passed `check` (exit 0), then aborted `check -o json` and `build` in
+  # nlohmann::json (exit 134), leaving .polc-staging-* behind.
+  sed 's/labels: { app: debug }/labels: { app: debug, owner: "ops\xff" }/' \
+    "$examples/shop.yaml" > topology.yaml
+  run "$polc" check "$examples/shop.pol" --topology topology.yaml
+  expect_status 1
+  expect_stderr "topology.yaml:21:42: error: the topology is not valid UTF-8: unexpected byte 0xff [encoding]"
+  run "$polc" check "$examples/shop.pol" --topology topology.yaml -o json
+  expect_status 1
+  expect_json /ok false
+  expect_json /diagnostics/0/name encoding
+  expect_json /diagnostics/0/line 21
+  expect_json /diagnostics/0/column 42
+  run "$polc" build "$examples/shop.pol" --topology topology.yaml -o build-out --no-cache
+  expect_status 1
+  expect_stderr "topology.yaml:21:42: error: the topology is not valid UTF-8"
+  run "$polc" build "$examples/shop.pol" --topology topology.yaml -o build-out --no-cache --format json
+  expect_status 1
+  expect_json /diagnostics/0/name encoding
+  leftovers=$(find . -maxdepth 1 \( -name ".polc-*" -o -name build-out \))
+  [ -z "$leftovers" ] || fail "left behind: $leftovers"
+  ;;
+policy_not_utf8)
+  # A byte that is not UTF-8 in a string literal, then in a comment: an
+  # error at its line and column (in characters), not an exception from
+  # ANTLR's conversion to UTF-32.
+  printf 'policy "web" {\n  select app == "caf\xc3\xa9\xff"\n}\n' > string.pol
+  run "$polc" check string.pol --topology "$examples/shop.yaml"
+  expect_status 1
+  expect_stderr "string.pol:2:22: error: the file is not valid UTF-8: unexpected byte 0xff [encoding]"
+  run "$polc" check string.pol --topology "$examples/shop.yaml" -o json
+  expect_status 1
+  expect_json /diagnostics/0/column 22
+  printf '// owner: caf\xc3\xa9 \xfe\npolicy "web" {\n  select app == "web"\n}\n' > comment.pol
+  run "$polc" check comment.pol --topology "$examples/shop.yaml"
+  expect_status 1
+  expect_stderr "comment.pol:1:16: error: the file is not valid UTF-8: unexpected byte 0xfe [encoding]"
+  run "$polc" fmt comment.pol
+  expect_status 1
+  expect_stderr "comment.pol:1:16: error: the file is not valid UTF-8"
   ;;
 *)
   echo "unknown case $case"

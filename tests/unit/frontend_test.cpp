@@ -841,6 +841,32 @@ TEST(Frontend, GarbageDoesNotCrash) {
   }
 }
 
+// Every byte of a policy is UTF-8: a stray one, in a string or a comment,
+// is an error at its line and column (in characters, as every column of a
+// policy), never an exception from ANTLR's UTF-32 conversion.
+TEST(Frontend, BytesThatAreNotUtf8AreAnErrorWhereTheyAre) {
+  auto inString = errorsOf("policy \"web\" {\n  select app == \"caf\xc3\xa9\xff\"\n}\n");
+  ASSERT_EQ(inString.all().size(), 1u);
+  EXPECT_EQ(inString.all()[0].name, "encoding");
+  EXPECT_EQ(inString.all()[0].location.str(), "test.pol:2:22");
+  EXPECT_EQ(inString.all()[0].message, "the file is not valid UTF-8: unexpected byte 0xff");
+
+  auto inComment = errorsOf("let a = any // owner: \xe2\x9c\n");
+  ASSERT_EQ(inComment.all().size(), 1u);
+  EXPECT_EQ(inComment.all()[0].location.str(), "test.pol:1:23");
+  EXPECT_EQ(inComment.all()[0].message, "the file is not valid UTF-8: unexpected byte 0xe2");
+
+  // Overlong, surrogate, beyond U+10FFFF, a stray continuation byte.
+  for (const char* bad : {"\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\x80"}) {
+    auto diagnostics = errorsOf(std::string("# ") + bad + "\nlet a = any\n");
+    EXPECT_EQ(names(diagnostics), "encoding") << bad;
+    EXPECT_EQ(diagnostics.all()[0].location.str(), "test.pol:1:3") << bad;
+  }
+  // UTF-8 is fine anywhere text is.
+  parseOk("// caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9d\x84\x9e\npolicy \"caf\xc3\xa9\" { select app == "
+          "\"\xf0\x9d\x84\x9e\" }\n");
+}
+
 // ---- printer round trip ----
 
 TEST(Frontend, PrinterOutputParsesBackToTheSameText) {
