@@ -154,6 +154,39 @@ policy_not_utf8)
   expect_status 1
   expect_stderr "comment.pol:1:16: error: the file is not valid UTF-8"
   ;;
+path_not_utf8)
+  # A file name that is not UTF-8 reaches JSON (diagnostics, the manifest's
+  # inputs, rule locations): it aborted nlohmann::json::dump (exit 134),
+  # leaving .polc-staging-* behind. Its bad bytes now print as U+FFFD.
+  policy=$'p\xff.pol'
+  cp "$examples/shop.pol" "$policy"
+  printf 'let x = nope\n' > $'bad\xfe.pol'
+  run "$polc" check $'bad\xfe.pol' --topology "$examples/shop.yaml" -o json
+  expect_status 1
+  expect_json /diagnostics/0/file $'bad\xef\xbf\xbd.pol'
+  run "$polc" build "$policy" --topology "$examples/shop.yaml" -o build-out --no-cache -q
+  expect_status 0
+  "$json_query" "/inputs/p"$'\xef\xbf\xbd'".pol" < build-out/manifest.json > /dev/null ||
+    fail "manifest.json is not valid JSON with the input p<U+FFFD>.pol"
+  "$json_query" /rules/0/location < build-out/nodes/node-1/endpoints/web-1/ingress.json > /dev/null ||
+    fail "ingress.json is not valid JSON"
+  run "$polc" build "$policy" --topology "$examples/shop.yaml" -o build-out --no-cache --format json
+  expect_status 0
+  expect_json /ok true
+  run "$polc" explain "$policy" --topology "$examples/shop.yaml" --from frontend-1 --to web-1 \
+    --proto tcp --port 80 -o json
+  expect_status 0
+  expect_json /allowed true
+  run "$polc" explain "$policy" --topology "$examples/shop.yaml" --from $'web\xff' --to web-1 \
+    --proto tcp --port 80 -o json
+  expect_status 1
+  expect_json /ok false
+  run "$polc" diff "$policy" "$examples/shop.pol" --topology "$examples/shop.yaml" -o json
+  expect_status 0
+  expect_json /ok true
+  leftovers=$(find . -maxdepth 1 -name ".polc-*")
+  [ -z "$leftovers" ] || fail "left behind: $leftovers"
+  ;;
 *)
   echo "unknown case $case"
   exit 2
