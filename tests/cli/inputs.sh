@@ -187,6 +187,29 @@ path_not_utf8)
   leftovers=$(find . -maxdepth 1 -name ".polc-*")
   [ -z "$leftovers" ] || fail "left behind: $leftovers"
   ;;
+stale_temporaries)
+  # What builds killed mid-way left beside the output goes with the next
+  # build; what may belong to a running build stays.
+  dead=$(($(cat /proc/sys/kernel/pid_max) + 1)) # no process has this pid
+  mkdir -p ".polc-staging-build-out-$dead/objects" ".polc-previous-build-out-$dead/nodes" \
+    ".polc-staging-build-out-$$" ".polc-staging-other-$dead" ".polc-staging-build-out-${dead}x" \
+    ".polc-staging-build-out-$((dead + 1))"
+  # A dead pid whose lock is held (here by this shell): a build in another
+  # pid namespace.
+  exec {lock}< ".polc-staging-build-out-$((dead + 1))"
+  flock -n "$lock" || fail "cannot lock"
+  run "$polc" build "$examples/shop.pol" --topology "$examples/shop.yaml" -o build-out --no-cache -q
+  expect_status 0
+  exec {lock}<&-
+  for gone in ".polc-staging-build-out-$dead" ".polc-previous-build-out-$dead"; do
+    [ -e "$gone" ] && fail "$gone was not removed"
+  done
+  for kept in ".polc-staging-build-out-$$" ".polc-staging-other-$dead" \
+    ".polc-staging-build-out-${dead}x" ".polc-staging-build-out-$((dead + 1))"; do
+    [ -d "$kept" ] || fail "$kept was removed"
+  done
+  [ -f build-out/manifest.json ] || fail "no build-out/manifest.json"
+  ;;
 *)
   echo "unknown case $case"
   exit 2
