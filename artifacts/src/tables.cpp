@@ -7,6 +7,9 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <charconv>
+#include <limits>
+#include <stdexcept>
 
 namespace polc::artifacts {
 
@@ -30,9 +33,24 @@ namespace {
 template <typename F> auto guarded(const char* what, F&& parse) -> decltype(parse()) {
   try {
     return parse();
-  } catch (const std::exception& e) { // json type errors, stoi on a bad prefix length
+  } catch (const std::exception& e) { // json type errors, integers out of range
     return Error{std::string("malformed ") + what + ": " + e.what()};
   }
+}
+
+// An integer member in [0, max(Integer)]. nlohmann's get<uint16_t>() would
+// wrap a larger one, or a negative one, and cast a float (1e76 as a port:
+// undefined behaviour, found by fuzz_manifest).
+template <typename Integer> Integer integerAt(const json& object, const char* key) {
+  const auto& value = object.at(key);
+  bool inRange = value.is_number_unsigned()
+                     ? value.get<uint64_t>() <= std::numeric_limits<Integer>::max()
+                     : value.is_number_integer() && value.get<int64_t>() >= 0 &&
+                           uint64_t(value.get<int64_t>()) <= std::numeric_limits<Integer>::max();
+  if (!inRange)
+    throw std::out_of_range("\"" + std::string(key) + "\" is not an integer from 0 to " +
+                            std::to_string(std::numeric_limits<Integer>::max()));
+  return static_cast<Integer>(value.get<uint64_t>());
 }
 
 } // namespace
@@ -70,23 +88,23 @@ Expected<PolicyTable> policyTableFromJson(const json& j) {
     table.isolated = j.at("isolated").get<bool>();
     for (const auto& e : j.at("entries")) {
       PolicyEntry entry;
-      entry.identity = e.at("identity").get<uint32_t>();
+      entry.identity = integerAt<uint32_t>(e, "identity");
       auto protocolText = e.at("protocol").get<std::string>();
       auto protocol = protocolFromName(protocolText);
       if (!protocol) return Error{"unknown protocol \"" + protocolText + "\""};
       entry.protocol = *protocol;
-      entry.port = e.at("port").get<uint16_t>();
-      entry.portPrefixBits = e.at("port_prefix_bits").get<uint8_t>();
+      entry.port = integerAt<uint16_t>(e, "port");
+      entry.portPrefixBits = integerAt<uint8_t>(e, "port_prefix_bits");
       if (entry.portPrefixBits > 16) return Error{"port_prefix_bits above 16"};
       auto verdict = e.at("verdict").get<std::string>();
       if (verdict != "allow" && verdict != "deny")
         return Error{"unknown verdict \"" + verdict + "\""};
       entry.verdict = verdict == "allow" ? Verdict::Allow : Verdict::Deny;
-      entry.ruleId = e.at("rule").get<uint32_t>();
+      entry.ruleId = integerAt<uint32_t>(e, "rule");
       table.entries.push_back(entry);
     }
     for (const auto& r : j.at("rules")) {
-      table.rules.push_back({r.at("id").get<uint32_t>(), r.at("policy").get<std::string>(),
+      table.rules.push_back({integerAt<uint32_t>(r, "id"), r.at("policy").get<std::string>(),
                              r.at("text").get<std::string>(), r.at("location").get<std::string>()});
     }
     return table;
@@ -112,11 +130,16 @@ Expected<Ipcache> ipcacheFromJson(const json& j) {
       IpcacheEntry entry;
       entry.address = prefix.substr(0, slash);
       entry.family = entry.address.find(':') == std::string::npos ? 4 : 6;
-      int length = std::stoi(prefix.substr(slash + 1));
+      // Digits only: stoi took "8x" as 8 and " 8" too.
+      int length = -1;
+      auto digits = std::string_view(prefix).substr(slash + 1);
+      auto parsed = std::from_chars(digits.data(), digits.data() + digits.size(), length);
+      if (parsed.ec != std::errc() || parsed.ptr != digits.data() + digits.size())
+        return Error{"ipcache prefix length is not a number: " + prefix};
       if (length < 0 || length > (entry.family == 4 ? 32 : 128))
         return Error{"ipcache prefix length out of range: " + prefix};
       entry.prefixLength = static_cast<uint8_t>(length);
-      entry.identity = e.at("identity").get<uint32_t>();
+      entry.identity = integerAt<uint32_t>(e, "identity");
       ipcache.entries.push_back(entry);
     }
     return ipcache;

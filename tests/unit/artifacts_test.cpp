@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <thread>
+#include <vector>
 
 #include <netinet/in.h>
 #include <unistd.h>
@@ -31,6 +32,50 @@ TEST(PolicyTableJson, RoundTrips) {
   ASSERT_TRUE(back) << back.error();
   EXPECT_EQ(*back, table);
   EXPECT_FALSE(policyTableFromJson(nlohmann::json{{"endpoint", 1}}));
+}
+
+// Numbers out of a field's range are errors, never wrapped or cast: a port
+// of 70000 read as 4464, a float as an integer (undefined behaviour for 1e76,
+// found by fuzz_manifest).
+TEST(PolicyTableJson, NumbersOutOfRangeAreErrors) {
+  PolicyTable table{"web-1",
+                    Direction::Ingress,
+                    true,
+                    {{300, IPPROTO_TCP, 80, 16, Verdict::Allow, 4}},
+                    {{4, "web", "allow from any on tcp/80", "p.pol:3:5"}}};
+  const auto good = toJson(table);
+  ASSERT_TRUE(policyTableFromJson(good));
+  const std::vector<std::pair<std::string, nlohmann::json>> bad = {{"port", 70000},
+                                                                   {"port", -1},
+                                                                   {"port", 1e76},
+                                                                   {"port", 80.5},
+                                                                   {"identity", -1},
+                                                                   {"rule", 4294967296},
+                                                                   {"port_prefix_bits", 256},
+                                                                   {"port", "80"}};
+  for (const auto& [key, value] : bad) {
+    auto modified = good;
+    modified["entries"][0][key] = value;
+    auto read = policyTableFromJson(modified);
+    ASSERT_FALSE(read) << key << " = " << value.dump();
+    EXPECT_NE(read.error().find(key), std::string::npos) << read.error();
+  }
+  auto badRule = good;
+  badRule["rules"][0]["id"] = -4;
+  EXPECT_FALSE(policyTableFromJson(badRule));
+}
+
+TEST(IpcacheJson, PrefixLengthsAndIdentitiesAreChecked) {
+  auto ipcache = [](nlohmann::json prefix, nlohmann::json identity) {
+    return ipcacheFromJson({{"entries", {{{"prefix", prefix}, {"identity", identity}}}}});
+  };
+  EXPECT_TRUE(ipcache("10.0.0.0/8", 7));
+  EXPECT_TRUE(ipcache("fd00::/128", 7));
+  for (const char* prefix : {"10.0.0.0/8x", "10.0.0.0/ 8", "10.0.0.0/", "10.0.0.0/33", "fd00::/129",
+                             "10.0.0.0/99999999999", "10.0.0.0"})
+    EXPECT_FALSE(ipcache(prefix, 7)) << prefix;
+  EXPECT_FALSE(ipcache("10.0.0.0/8", -1));
+  EXPECT_FALSE(ipcache("10.0.0.0/8", 7.5));
 }
 
 class ManifestOnDisk : public ::testing::Test {
