@@ -119,7 +119,7 @@ topology_not_utf8)
     "$examples/shop.yaml" > topology.yaml
   run "$polc" check "$examples/shop.pol" --topology topology.yaml
   expect_status 1
-  expect_stderr "topology.yaml:21:42: error: the topology is not valid UTF-8: unexpected byte 0xff [encoding]"
+  expect_stderr "topology.yaml:21:42: error: the topology is not UTF-8 text: unexpected byte 0xff [encoding]"
   run "$polc" check "$examples/shop.pol" --topology topology.yaml -o json
   expect_status 1
   expect_json /ok false
@@ -128,7 +128,7 @@ topology_not_utf8)
   expect_json /diagnostics/0/column 42
   run "$polc" build "$examples/shop.pol" --topology topology.yaml -o build-out --no-cache
   expect_status 1
-  expect_stderr "topology.yaml:21:42: error: the topology is not valid UTF-8"
+  expect_stderr "topology.yaml:21:42: error: the topology is not UTF-8 text"
   run "$polc" build "$examples/shop.pol" --topology topology.yaml -o build-out --no-cache --format json
   expect_status 1
   expect_json /diagnostics/0/name encoding

@@ -801,7 +801,7 @@ TEST(TopologyModel, TextThatIsNotUtf8IsAnErrorWhereItIs) {
   EXPECT_FALSE(inValue.topology);
   ASSERT_EQ(inValue.diagnostics.all().size(), 1u);
   EXPECT_EQ(at(inValue, "5:43", "encoding")->message,
-            "the topology is not valid UTF-8: unexpected byte 0xff");
+            "the topology is not UTF-8 text: unexpected byte 0xff");
 
   auto inComment = load("# owner: \xc3\ncluster: c\nnodes: []\n");
   EXPECT_FALSE(inComment.topology);
@@ -809,6 +809,13 @@ TEST(TopologyModel, TextThatIsNotUtf8IsAnErrorWhereItIs) {
   auto inKey = load("cluster: c\nnodes: []\n\xfe\xff: 1\n");
   EXPECT_FALSE(inKey.topology);
   at(inKey, "3:1", "encoding");
+
+  // UTF-16 without a byte order mark, which yaml-cpp would transcode: its
+  // NUL bytes give it away. (With a mark, the mark is not UTF-8.)
+  auto utf16 = load(std::string("c\0l\0u\0s\0t\0e\0r\0:\0 \0c\0\n\0", 22));
+  EXPECT_FALSE(utf16.topology);
+  EXPECT_EQ(at(utf16, "1:2", "encoding")->message,
+            "the topology is not UTF-8 text: unexpected byte 0x00");
 }
 
 TEST(TopologyModel, Utf8LabelsAndEscapesLoad) {
