@@ -296,7 +296,7 @@ int runFmt(const std::vector<std::string>& files, bool check) {
   for (const auto& path : files) {
     auto text = polc::readFile(path);
     if (!text) {
-      std::cerr << "polc fmt: " << path << ": " << text.error() << "\n";
+      std::cerr << "polc fmt: " << text.error() << "\n"; // it names the file
       status = kExitInputError;
       continue;
     }

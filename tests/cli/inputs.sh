@@ -99,7 +99,7 @@ policy_dev_urandom)
   expect_json /diagnostics/0/name io
   run "$polc" fmt /dev/urandom
   expect_status 1
-  expect_stderr "it is a character device, not a regular file"
+  expect_stderr "polc fmt: cannot read /dev/urandom: it is a character device, not a regular file"
   ;;
 policy_too_large)
   # Sparse: refused from its size, without reading 129 MiB.
