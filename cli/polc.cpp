@@ -34,6 +34,14 @@ constexpr int kExitSystem = 3;
 
 enum class Format { Text, Json };
 
+// Every JSON document polc prints, laid out as dump(2). Its strings may
+// come from outside (a path given on the command line, a message quoting
+// one) and hold bytes that are not UTF-8, on which dump() would throw:
+// dumpJson prints them as U+FFFD instead.
+void printJson(const nlohmann::json& json) {
+  std::cout << polc::artifacts::dumpJson(json);
+}
+
 void addFormatOption(CLI::App* command, Format& format) {
   command->add_option("-o,--output", format, "Output format: text or json")
       ->transform(CLI::CheckedTransformer(
@@ -51,7 +59,7 @@ void printDiagnostics(const polc::Diagnostics& diagnostics, Format format) {
 
 int failSystem(const std::string& what, const std::string& message, Format format) {
   if (format == Format::Json)
-    std::cout << nlohmann::json{{"ok", false}, {"error", message}}.dump(2) << "\n";
+    printJson(nlohmann::json{{"ok", false}, {"error", message}});
   else
     std::cerr << "polc " << what << ": " << message << "\n";
   return kExitSystem;
@@ -110,9 +118,7 @@ int runCheck(const CompileOptions& options, Format format) {
   auto compiled = polc::driver::compile({options.policy, options.topology}, diagnostics);
   printDiagnostics(diagnostics, format);
   if (format == Format::Json) {
-    std::cout << nlohmann::json{{"ok", compiled.has_value()}, {"diagnostics", diagnostics.toJson()}}
-                     .dump(2)
-              << "\n";
+    printJson(nlohmann::json{{"ok", compiled.has_value()}, {"diagnostics", diagnostics.toJson()}});
   } else if (compiled) {
     std::cout << options.policy << ": ok (" << compiled->program.rules.size() << " rules, "
               << compiled->program.endpoints.size() << " endpoints)\n";
@@ -127,8 +133,7 @@ int runBuild(const CompileOptions& options, const std::string& outDir,
   printDiagnostics(diagnostics, format);
   if (!compiled) {
     if (format == Format::Json)
-      std::cout << nlohmann::json{{"ok", false}, {"diagnostics", diagnostics.toJson()}}.dump(2)
-                << "\n";
+      printJson(nlohmann::json{{"ok", false}, {"diagnostics", diagnostics.toJson()}});
     return kExitInputError;
   }
   auto report = polc::driver::writeBuild(*compiled, outDir, buildOptions);
@@ -152,7 +157,7 @@ int runBuild(const CompileOptions& options, const std::string& outDir,
       if (!verified) return failSystem("build --stats", verified.error(), format);
       json["stats"]["verifier"] = polc::driver::verifierStatsJson(*verified);
     }
-    std::cout << json.dump(2) << "\n";
+    printJson(json);
     return kExitOk;
   }
   std::cout << "polc: built " << outDir << ": " << report->nodes << " node(s), "
@@ -200,8 +205,7 @@ int runBundle(const std::string& outDir, std::vector<std::string> nodes,
       std::cout << "polc: bundle of " << node << ": " << dir.string() << " (" << *files
                 << " files)\n";
   }
-  if (format == Format::Json)
-    std::cout << nlohmann::json{{"ok", true}, {"bundles", written}}.dump(2) << "\n";
+  if (format == Format::Json) printJson(nlohmann::json{{"ok", true}, {"bundles", written}});
   return kExitOk;
 }
 
@@ -220,7 +224,7 @@ int runExplain(const CompileOptions& options, const ExplainOptions& explain, For
     if (format == Format::Json) {
       nlohmann::json json{{"ok", false}, {"error", message}};
       if (diagnostics) json["diagnostics"] = diagnostics->toJson();
-      std::cout << json.dump(2) << "\n";
+      printJson(json);
     } else {
       std::cerr << "polc explain: " << message << "\n";
     }
@@ -257,7 +261,7 @@ int runExplain(const CompileOptions& options, const ExplainOptions& explain, For
     auto json = ev::explainJson(compiled->program, *verdict);
     json["ok"] = true;
     json["diagnostics"] = diagnostics.toJson();
-    std::cout << json.dump(2) << "\n";
+    printJson(json);
   } else {
     std::cout << ev::explainText(compiled->program, *verdict);
   }
@@ -284,13 +288,10 @@ int runDiff(const DiffOptions& options, Format format) {
   printDiagnostics(newDiagnostics, format);
   if (!before || !after) {
     if (format == Format::Json)
-      std::cout << nlohmann::json{{"ok", false},
-                                  {"error", "the policy has errors"},
-                                  {"diagnostics",
-                                   {{"old", oldDiagnostics.toJson()},
-                                    {"new", newDiagnostics.toJson()}}}}
-                       .dump(2)
-                << "\n";
+      printJson(nlohmann::json{
+          {"ok", false},
+          {"error", "the policy has errors"},
+          {"diagnostics", {{"old", oldDiagnostics.toJson()}, {"new", newDiagnostics.toJson()}}}});
     else
       std::cerr << "polc diff: " << (before ? "the new" : "the old")
                 << " version has errors: nothing compared\n";
@@ -301,7 +302,7 @@ int runDiff(const DiffOptions& options, Format format) {
     auto json = polc::evaluator::diffJson(before->program, after->program, diff);
     json["ok"] = true;
     json["diagnostics"] = {{"old", oldDiagnostics.toJson()}, {"new", newDiagnostics.toJson()}};
-    std::cout << json.dump(2) << "\n";
+    printJson(json);
   } else {
     std::cout << polc::evaluator::diffText(before->program, after->program, diff);
   }
@@ -330,7 +331,7 @@ int runFmt(const std::vector<std::string>& files, bool check) {
   for (const auto& path : files) {
     auto text = polc::readFile(path);
     if (!text) {
-      std::cerr << "polc fmt: " << path << ": " << text.error() << "\n";
+      std::cerr << "polc fmt: " << text.error() << "\n"; // it names the file
       status = kExitInputError;
       continue;
     }
@@ -424,11 +425,9 @@ int runUnload(const std::string& node, const PlacementOptions& options, bool for
   auto report = loader->unload(request);
   if (!report) return failSystem("unload", report.error(), format);
   if (format == Format::Json) {
-    std::cout << nlohmann::json{{"ok", true},
-                                {"detached", report->detached.size()},
-                                {"pins_removed", report->pinsRemoved}}
-                     .dump(2)
-              << "\n";
+    printJson(nlohmann::json{{"ok", true},
+                             {"detached", report->detached.size()},
+                             {"pins_removed", report->pinsRemoved}});
   } else {
     std::cout << "polc: unloaded: " << report->detached.size() << " program(s) detached, "
               << report->pinsRemoved << " pin(s) removed\n";
@@ -539,7 +538,7 @@ int runStatus(const std::string& node, const PlacementOptions& options, bool pin
     }
     nlohmann::json out{{"ok", !unreadable}, {"in_sync", report->inSync()}, {"nodes", nodes}};
     if (unreadable) out["error"] = "the loader state of a node cannot be read";
-    std::cout << out.dump(2) << "\n";
+    printJson(out);
     return exitCode;
   }
 
@@ -790,30 +789,43 @@ int main(int argc, char** argv) {
     return code == 0 ? kExitOk : kExitUsage;
   }
 
-  if (!dumpAfter.empty() && (*check || *build)) return runDump(compileOptions, dumpAfter);
-  if (*check) return runCheck(compileOptions, format);
-  if (*build) {
-    polc::driver::BuildOptions buildOptions;
-    buildOptions.jobs = jobs;
-    buildOptions.maxInlineEntries = maxInlineEntries;
-    if (!noCache)
-      buildOptions.cacheDir =
-          cacheDir.empty() ? polc::driver::defaultCacheDir() : std::filesystem::path(cacheDir);
-    // Progress only for a person watching: never into a log or a pipe.
-    buildOptions.progress = ::isatty(STDERR_FILENO) == 1;
-    return runBuild(compileOptions, outDir, buildOptions, format, quiet, stats);
+  auto run = [&]() -> int {
+    if (!dumpAfter.empty() && (*check || *build)) return runDump(compileOptions, dumpAfter);
+    if (*check) return runCheck(compileOptions, format);
+    if (*build) {
+      polc::driver::BuildOptions buildOptions;
+      buildOptions.jobs = jobs;
+      buildOptions.maxInlineEntries = maxInlineEntries;
+      if (!noCache)
+        buildOptions.cacheDir =
+            cacheDir.empty() ? polc::driver::defaultCacheDir() : std::filesystem::path(cacheDir);
+      // Progress only for a person watching: never into a log or a pipe.
+      buildOptions.progress = ::isatty(STDERR_FILENO) == 1;
+      return runBuild(compileOptions, outDir, buildOptions, format, quiet, stats);
+    }
+    if (*bundle) return runBundle(bundleFrom, bundleNodes, bundlesDir, format);
+    if (*explain) return runExplain(compileOptions, explainOptions, format);
+    if (*diff) return runDiff(diffOptions, format);
+    if (*test) return runTest(testFiles);
+    if (*fmt) return runFmt(fmtFiles, fmtCheck);
+    if (*load) return runLoad(loadDir, node, placement, format);
+    if (*unload) return runUnload(node, placement, force, unload->count("--netns") > 0, format);
+    if (*status)
+      return runStatus(node, placement, status->count("--pin-root") > 0,
+                       status->count("--netns") > 0, format);
+    if (*labUp) return runLabUp(labTopology, labPrefix);
+    if (*labDown) return runLabDown(labPrefix);
+    return kExitUsage;
+  };
+  // Errors are values, so an exception here is a bug; it still ends the
+  // command with a message and exit 3 rather than std::terminate, and after
+  // unwinding, so that RAII guards (a build's staging directory) clean up.
+  const std::string command = app.get_subcommands().front()->get_name();
+  try {
+    return run();
+  } catch (const std::exception& e) {
+    return failSystem(command, std::string("internal error: ") + e.what(), format);
+  } catch (...) {
+    return failSystem(command, "internal error: an unknown exception", format);
   }
-  if (*bundle) return runBundle(bundleFrom, bundleNodes, bundlesDir, format);
-  if (*explain) return runExplain(compileOptions, explainOptions, format);
-  if (*diff) return runDiff(diffOptions, format);
-  if (*test) return runTest(testFiles);
-  if (*fmt) return runFmt(fmtFiles, fmtCheck);
-  if (*load) return runLoad(loadDir, node, placement, format);
-  if (*unload) return runUnload(node, placement, force, unload->count("--netns") > 0, format);
-  if (*status)
-    return runStatus(node, placement, status->count("--pin-root") > 0, status->count("--netns") > 0,
-                     format);
-  if (*labUp) return runLabUp(labTopology, labPrefix);
-  if (*labDown) return runLabDown(labPrefix);
-  return kExitUsage;
 }

@@ -21,7 +21,9 @@ namespace polc::artifacts {
 using nlohmann::json;
 
 std::string dumpJson(const json& j) {
-  return j.dump(2) + "\n";
+  // A string that is not UTF-8 (an input path given on the command line)
+  // is written with U+FFFD for its bad bytes instead of throwing.
+  return j.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 const NodeArtifacts* Manifest::findNode(std::string_view name) const {
@@ -174,7 +176,7 @@ Expected<Manifest> manifestFromText(std::string_view text) {
 }
 
 Expected<Manifest> manifestFromJson(const json& j) {
-  return manifestFromText(j.dump());
+  return manifestFromText(j.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
 Expected<Manifest> readManifest(const std::filesystem::path& outDir, std::string* sha256) {

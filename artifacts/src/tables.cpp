@@ -176,7 +176,9 @@ void appendString(std::string& out, std::string_view text) {
     return byte >= 0x20 && byte < 0x80 && c != '"' && c != '\\';
   });
   if (!plain) {
-    out += json(std::string(text)).dump();
+    // As dumpJson: a byte that is not UTF-8 (a rule's location in a file
+    // named so) becomes U+FFFD rather than an exception.
+    out += json(std::string(text)).dump(-1, ' ', false, json::error_handler_t::replace);
     return;
   }
   out += '"';

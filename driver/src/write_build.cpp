@@ -12,11 +12,18 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <charconv>
+#include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <future>
 #include <mutex>
 #include <thread>
+#include <utility>
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 namespace polc::driver {
@@ -26,12 +33,87 @@ using artifacts::dumpJson;
 
 namespace {
 
-// A staging directory beside the output, removed unless committed.
+// The build's temporaries beside the output, named by its pid:
+// .polc-staging-<out>-<pid> while it writes, .polc-previous-<out>-<pid> while
+// it swaps the new output in. A build that is killed leaves them behind.
+std::string temporaryPrefix(const char* kind, const fs::path& outDir) {
+  return std::string(".polc-") + kind + "-" + outDir.filename().string() + "-";
+}
+
+fs::path temporaryPath(const char* kind, const fs::path& outDir) {
+  return outDir.parent_path() / (temporaryPrefix(kind, outDir) + std::to_string(::getpid()));
+}
+
+// A descriptor held open, closed on destruction.
+class Descriptor {
+public:
+  explicit Descriptor(int fd = -1) : fd_(fd) {}
+  Descriptor(Descriptor&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  Descriptor& operator=(Descriptor&& other) noexcept {
+    std::swap(fd_, other.fd_);
+    return *this;
+  }
+  ~Descriptor() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int get() const { return fd_; }
+
+private:
+  int fd_;
+};
+
+// The directory, opened and locked (flock, exclusive), or an invalid
+// descriptor when another process holds its lock or it cannot be opened.
+Descriptor lockDirectory(const fs::path& path) {
+  Descriptor directory(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
+  if (directory.get() < 0 || ::flock(directory.get(), LOCK_EX | LOCK_NB) != 0) return Descriptor();
+  return directory;
+}
+
+bool processExists(pid_t pid) {
+  return ::kill(pid, 0) == 0 || errno == EPERM; // EPERM: it exists, another user's
+}
+
+// Removes what killed builds of outDir left beside it: a temporary whose
+// pid is no running process (a pid reused since keeps it, which is safe),
+// and for a staging directory, whose lock nobody holds either (a build in
+// another pid namespace sharing the directory holds its lock while it runs).
+// Only outDir's own temporaries, and only those named exactly so.
+void removeStaleTemporaries(const fs::path& outDir) {
+  std::error_code ec;
+  for (fs::directory_iterator it(outDir.parent_path(), ec), end; !ec && it != end;
+       it.increment(ec)) {
+    const auto name = it->path().filename().string();
+    for (const char* kind : {"staging", "previous"}) {
+      const auto prefix = temporaryPrefix(kind, outDir);
+      if (!name.starts_with(prefix)) continue;
+      std::string_view digits(name);
+      digits.remove_prefix(prefix.size());
+      pid_t pid = 0;
+      auto parsed = std::from_chars(digits.data(), digits.data() + digits.size(), pid);
+      if (digits.empty() || parsed.ec != std::errc() ||
+          parsed.ptr != digits.data() + digits.size() || pid <= 0 || pid == ::getpid() ||
+          processExists(pid))
+        continue;
+      std::error_code typeError;
+      if (!it->is_directory(typeError) || it->is_symlink(typeError)) continue;
+      Descriptor lock;
+      if (std::string_view(kind) == "staging") {
+        lock = lockDirectory(it->path());
+        if (lock.get() < 0) continue;
+      }
+      std::error_code ignored;
+      fs::remove_all(it->path(), ignored);
+    }
+  }
+}
+
+// A staging directory beside the output, removed unless committed, and
+// locked while this build runs (see removeStaleTemporaries).
 class StagingDirectory {
 public:
   explicit StagingDirectory(const fs::path& outDir)
-      : path_(outDir.parent_path() /
-              (".polc-staging-" + outDir.filename().string() + "-" + std::to_string(::getpid()))) {}
+      : outDir_(outDir), path_(temporaryPath("staging", outDir)) {}
   ~StagingDirectory() {
     std::error_code ignored;
     if (!committed_) fs::remove_all(path_, ignored);
@@ -40,10 +122,14 @@ public:
   StagingDirectory& operator=(const StagingDirectory&) = delete;
 
   Status create() {
+    removeStaleTemporaries(outDir_);
     std::error_code ec;
     fs::remove_all(path_, ec);
     fs::create_directories(path_, ec);
     if (ec) return Error{"cannot create " + path_.string() + ": " + ec.message()};
+    lock_ = lockDirectory(path_);
+    if (lock_.get() < 0)
+      return Error{"cannot lock " + path_.string() + ": " + std::strerror(errno)};
     return okStatus();
   }
 
@@ -57,8 +143,7 @@ public:
       if (!isBuild && !isEmpty)
         return Error{outDir.string() +
                      " exists and is not a polc build output (no manifest.json); not replacing it"};
-      previous = outDir.parent_path() / (".polc-previous-" + outDir.filename().string() + "-" +
-                                         std::to_string(::getpid()));
+      previous = temporaryPath("previous", outDir);
       fs::remove_all(previous, ec);
       fs::rename(outDir, previous, ec);
       if (ec)
@@ -78,7 +163,9 @@ public:
   const fs::path& path() const { return path_; }
 
 private:
+  fs::path outDir_;
   fs::path path_;
+  Descriptor lock_; // held until the build ends, committed or not
   bool committed_ = false;
 };
 
@@ -206,8 +293,10 @@ std::optional<fs::path> defaultCacheDir() {
   return std::nullopt;
 }
 
-Expected<BuildReport> writeBuild(const Compiled& compiled, const fs::path& requestedOutDir,
-                                 const BuildOptions& options) {
+namespace {
+
+Expected<BuildReport> writeBuildOrThrow(const Compiled& compiled, const fs::path& requestedOutDir,
+                                        const BuildOptions& options) {
   const auto& program = compiled.program;
   auto outDir = fs::absolute(requestedOutDir).lexically_normal();
   if (outDir.filename().empty()) outDir = outDir.parent_path();
@@ -332,6 +421,20 @@ Expected<BuildReport> writeBuild(const Compiled& compiled, const fs::path& reque
     return Error{status.error()};
   if (auto status = staging.commit(outDir); !status) return Error{status.error()};
   return report;
+}
+
+} // namespace
+
+Expected<BuildReport> writeBuild(const Compiled& compiled, const fs::path& requestedOutDir,
+                                 const BuildOptions& options) {
+  // Errors are values; an exception (a std::filesystem call that throws, an
+  // allocation) becomes one too, once unwinding has removed the staging
+  // directory.
+  try {
+    return writeBuildOrThrow(compiled, requestedOutDir, options);
+  } catch (const std::exception& e) {
+    return Error{"cannot write the build: " + std::string(e.what())};
+  }
 }
 
 } // namespace polc::driver

@@ -523,6 +523,10 @@ TEST(PolicyTestFile, ErrorsHaveLocationsAndHints) {
   EXPECT_EQ(errorsOf("policy\n"),
             "t.poltest:1:7: expected a file path after 'policy' at the end of the line "
             "[test-syntax]\n");
+  EXPECT_EQ(errorsOf(header + "expect allow from w\xff"
+                              "b to b on tcp/1\n"),
+            "t.poltest:3:20: the file is not valid UTF-8: unexpected byte 0xff [encoding] (test "
+            "files are UTF-8 text; convert it, e.g. with iconv -t UTF-8)\n");
   // Every bad line is reported, not only the first.
   auto many = errorsOf(header + "bogus\nexpect allow from a to b on tcp/0\n");
   EXPECT_NE(many.find("t.poltest:3:1:"), std::string::npos) << many;

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <netinet/in.h>
+#include <sys/stat.h>
 
 namespace polc {
 namespace {
@@ -478,6 +479,24 @@ TEST_F(IncludeTest, MissingIncludeIsAnErrorAtTheInclude) {
   EXPECT_EQ(diagnostics.all()[0].location.str(), root + ":2:1");
 }
 
+TEST_F(IncludeTest, AnIncludeThatIsNoRegularFileIsAnErrorAtTheInclude) {
+  ASSERT_EQ(::mkfifo((dir_ / "fifo.pol").c_str(), 0600), 0);
+  auto root = write("root.pol", "let a = any\n  include \"fifo.pol\"\ninclude \"/dev/zero\"\n");
+  Diagnostics diagnostics;
+  EXPECT_FALSE(frontend::parseFile(root, diagnostics));
+  ASSERT_EQ(diagnostics.all().size(), 2u);
+  const auto& fifo = diagnostics.all()[0];
+  EXPECT_EQ(fifo.name, "include-missing");
+  EXPECT_EQ(fifo.location.str(), root + ":2:3");
+  EXPECT_EQ(fifo.message, "cannot read included file '" + (dir_ / "fifo.pol").string() +
+                              "': it is a FIFO, not a regular file");
+  EXPECT_TRUE(fifo.hints.empty()) << "it exists: no hint about relative paths";
+  const auto& device = diagnostics.all()[1];
+  EXPECT_EQ(device.location.str(), root + ":3:1");
+  EXPECT_EQ(device.message,
+            "cannot read included file '/dev/zero': it is a character device, not a regular file");
+}
+
 TEST_F(IncludeTest, ErrorsInIncludedFilesQuoteTheirSource) {
   write("bad.pol", "policy \"x\" { select app = \"y\" }\n");
   auto root = write("root.pol", "include \"bad.pol\"\n");
@@ -820,6 +839,32 @@ TEST(Frontend, GarbageDoesNotCrash) {
     parse(text, diagnostics);
     SUCCEED();
   }
+}
+
+// Every byte of a policy is UTF-8: a stray one, in a string or a comment,
+// is an error at its line and column (in characters, as every column of a
+// policy), never an exception from ANTLR's UTF-32 conversion.
+TEST(Frontend, BytesThatAreNotUtf8AreAnErrorWhereTheyAre) {
+  auto inString = errorsOf("policy \"web\" {\n  select app == \"caf\xc3\xa9\xff\"\n}\n");
+  ASSERT_EQ(inString.all().size(), 1u);
+  EXPECT_EQ(inString.all()[0].name, "encoding");
+  EXPECT_EQ(inString.all()[0].location.str(), "test.pol:2:22");
+  EXPECT_EQ(inString.all()[0].message, "the file is not valid UTF-8: unexpected byte 0xff");
+
+  auto inComment = errorsOf("let a = any // owner: \xe2\x9c\n");
+  ASSERT_EQ(inComment.all().size(), 1u);
+  EXPECT_EQ(inComment.all()[0].location.str(), "test.pol:1:23");
+  EXPECT_EQ(inComment.all()[0].message, "the file is not valid UTF-8: unexpected byte 0xe2");
+
+  // Overlong, surrogate, beyond U+10FFFF, a stray continuation byte.
+  for (const char* bad : {"\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\x80"}) {
+    auto diagnostics = errorsOf(std::string("# ") + bad + "\nlet a = any\n");
+    EXPECT_EQ(names(diagnostics), "encoding") << bad;
+    EXPECT_EQ(diagnostics.all()[0].location.str(), "test.pol:1:3") << bad;
+  }
+  // UTF-8 is fine anywhere text is.
+  parseOk("// caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9d\x84\x9e\npolicy \"caf\xc3\xa9\" { select app == "
+          "\"\xf0\x9d\x84\x9e\" }\n");
 }
 
 // ---- printer round trip ----

@@ -790,6 +790,48 @@ TEST(TopologyModel, MissingFileIsAnIoError) {
   EXPECT_EQ(diagnostics.all()[0].name, "io");
 }
 
+// Names and labels are UTF-8, as in Kubernetes: any other byte, in a value,
+// a key or a comment, is an error where it is (columns in bytes, as yaml-cpp
+// counts them), so that nothing downstream (identities.json, -o json) ever
+// sees it.
+TEST(TopologyModel, TextThatIsNotUtf8IsAnErrorWhereItIs) {
+  auto inValue = load("cluster: c\nnodes:\n  - name: n\n    endpoints:\n"
+                      "      - { name: a, labels: { owner: \"caf\xc3\xa9\xff\" }, addresses: "
+                      "[10.0.0.1], interface: va }\n");
+  EXPECT_FALSE(inValue.topology);
+  ASSERT_EQ(inValue.diagnostics.all().size(), 1u);
+  EXPECT_EQ(at(inValue, "5:43", "encoding")->message,
+            "the topology is not UTF-8 text: unexpected byte 0xff");
+
+  auto inComment = load("# owner: \xc3\ncluster: c\nnodes: []\n");
+  EXPECT_FALSE(inComment.topology);
+  at(inComment, "1:10", "encoding");
+  auto inKey = load("cluster: c\nnodes: []\n\xfe\xff: 1\n");
+  EXPECT_FALSE(inKey.topology);
+  at(inKey, "3:1", "encoding");
+
+  // UTF-16 without a byte order mark, which yaml-cpp would transcode: its
+  // NUL bytes give it away. (With a mark, the mark is not UTF-8.)
+  auto utf16 = load(std::string("c\0l\0u\0s\0t\0e\0r\0:\0 \0c\0\n\0", 22));
+  EXPECT_FALSE(utf16.topology);
+  EXPECT_EQ(at(utf16, "1:2", "encoding")->message,
+            "the topology is not UTF-8 text: unexpected byte 0x00");
+}
+
+TEST(TopologyModel, Utf8LabelsAndEscapesLoad) {
+  // YAML escapes give UTF-8 (U+00FF for \xff) or a YAML error (a surrogate).
+  auto loaded = load("cluster: c\nnodes:\n  - name: n\n    endpoints:\n"
+                     "      - { name: a, labels: { owner: caf\xc3\xa9, x: \"\\xff\" }, addresses: "
+                     "[10.0.0.1], interface: va }\n");
+  ASSERT_TRUE(loaded.topology) << loaded.diagnostics.render();
+  const auto& labels = loaded.topology->nodes.at(0).endpoints.at(0).labels;
+  EXPECT_EQ(labels.at("owner"), "caf\xc3\xa9");
+  EXPECT_EQ(labels.at("x"), "\xc3\xbf");
+  auto surrogate = load("cluster: c\nnodes: []\nx: \"\\ud800\"\n");
+  EXPECT_FALSE(surrogate.topology);
+  EXPECT_EQ(surrogate.diagnostics.all().at(0).name, "yaml");
+}
+
 // Inputs that have crashed or hung YAML readers elsewhere: each must end in
 // diagnostics, never in an exception, a crash or an endless loop.
 TEST(TopologyRobustness, HostileInputsEndInDiagnostics) {

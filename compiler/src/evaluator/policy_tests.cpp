@@ -3,6 +3,7 @@
 #include "polc/support/files.h"
 #include "polc/support/protocol.h"
 #include "polc/support/suggest.h"
+#include "polc/support/utf8.h"
 
 #include <netinet/in.h>
 
@@ -212,6 +213,16 @@ CaseResult fileFailure(const std::string& path, std::string error) {
 std::optional<TestFile> parseTestFile(const std::string& path, const std::string& text,
                                       Diagnostics& diagnostics) {
   diagnostics.addSource(path, text);
+  // Test files are UTF-8 like policies: names and flows quoted from them go
+  // into diagnostics and reports, which must be text.
+  if (auto bad = invalidUtf8(text); bad != std::string_view::npos) {
+    auto at = positionOfByte(text, bad, /*columnInCodePoints=*/false); // tokenize counts bytes
+    diagnostics
+        .error("encoding", {path, at.line, at.column},
+               "the file is not valid UTF-8: unexpected " + describeByte(text, bad))
+        .hint("test files are UTF-8 text; convert it, e.g. with iconv -t UTF-8");
+    return std::nullopt;
+  }
   TestFile file{path, {}};
   std::string policy, topology;
   bool failed = false;

@@ -579,11 +579,18 @@ private:
     if (seen_.count(id)) return; // a diamond: already merged once
     auto text = readFile(path);
     if (!text) {
-      diagnostics_
-          .error("include-missing", include.location,
-                 "cannot read included file '" + path + "': " + text.error())
-          .underline(include.length)
-          .hint("include paths are relative to the including file");
+      // readFile says "cannot read PATH: why"; the message names the path once.
+      std::string why = text.error();
+      if (auto prefix = "cannot read " + path + ": "; why.starts_with(prefix))
+        why.erase(0, prefix.size());
+      auto& d = diagnostics_
+                    .error("include-missing", include.location,
+                           "cannot read included file '" + path + "': " + why)
+                    .underline(include.length);
+      // Only a file that is not there may be a mistaken relative path; a
+      // FIFO, a device or a file too large is what it is.
+      if (std::error_code ec; !std::filesystem::exists(path, ec))
+        d.hint("include paths are relative to the including file");
       return;
     }
     read(path, *text, include.location, include.length);

@@ -1,6 +1,7 @@
 #include "syntax.h"
 
 #include "polc/support/suggest.h"
+#include "polc/support/utf8.h"
 
 #include <algorithm>
 #include <set>
@@ -718,48 +719,25 @@ bool checkNesting(SyntaxTree& tree, Diagnostics& diagnostics) {
   return true;
 }
 
-// Where `text` stops being UTF-8, or npos. ANTLR's input stream converts to
-// UTF-32 and throws on malformed input, so this is checked first.
-size_t invalidUtf8(std::string_view text) {
-  size_t i = 0;
-  while (i < text.size()) {
-    auto byte = static_cast<unsigned char>(text[i]);
-    size_t length = byte < 0x80           ? 1
-                    : (byte >> 5) == 0x6  ? 2
-                    : (byte >> 4) == 0xe  ? 3
-                    : (byte >> 3) == 0x1e ? 4
-                                          : 0;
-    if (length == 0 || i + length > text.size()) return i;
-    uint32_t code = length == 1 ? byte : byte & (0x7f >> length);
-    for (size_t k = 1; k < length; ++k) {
-      auto next = static_cast<unsigned char>(text[i + k]);
-      if ((next >> 6) != 0x2) return i;
-      code = (code << 6) | (next & 0x3f);
-    }
-    bool overlong = (length == 2 && code < 0x80) || (length == 3 && code < 0x800) ||
-                    (length == 4 && code < 0x10000);
-    if (overlong || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return i;
-    i += length;
-  }
-  return std::string_view::npos;
-}
-
 } // namespace
 
 std::unique_ptr<SyntaxTree> parseSyntax(const std::string& path, const std::string& text,
                                         Diagnostics& diagnostics) {
   diagnostics.addSource(path, text);
-  auto bad = invalidUtf8(text);
-  if (bad != std::string_view::npos) {
+  // ANTLR's input stream converts the text to UTF-32 (with wstring_convert
+  // in 4.9), which throws std::range_error on malformed UTF-8: the whole
+  // text is checked first, so that a stray byte anywhere, in a string or a
+  // comment, is an error where it is.
+  if (auto bad = invalidUtf8(text); bad != std::string_view::npos) {
     auto tree = std::make_unique<SyntaxTree>("");
     tree->path = path;
-    auto lineStart = text.rfind('\n', bad == 0 ? 0 : bad - 1);
-    lineStart = lineStart == std::string::npos || bad == 0 ? 0 : lineStart + 1;
-    int line = 1 + int(std::count(text.begin(), text.begin() + long(bad), '\n'));
     ++tree->syntaxErrors;
+    // In code points, as ANTLR counts the columns of every other diagnostic.
+    auto at = positionOfByte(text, bad, /*columnInCodePoints=*/true);
     diagnostics
-        .error("encoding", {path, line, int(bad - lineStart) + 1}, "the file is not valid UTF-8")
-        .hint("policy files are UTF-8 text");
+        .error("encoding", {path, at.line, at.column},
+               "the file is not valid UTF-8: unexpected " + describeByte(text, bad))
+        .hint("policy files are UTF-8 text; convert it, e.g. with iconv -t UTF-8");
     return tree;
   }
   auto tree = std::make_unique<SyntaxTree>(text);

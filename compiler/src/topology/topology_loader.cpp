@@ -10,6 +10,7 @@
 
 #include "polc/support/files.h"
 #include "polc/support/suggest.h"
+#include "polc/support/utf8.h"
 
 #include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/eventhandler.h>
@@ -755,6 +756,21 @@ std::optional<Topology> loadText(const std::string& path, const std::string& tex
     diagnostics.error("topology-too-large", {path, 1, 1},
                       "the topology file is larger than " + std::to_string(kMaxTextBytes >> 20) +
                           " MiB");
+    return std::nullopt;
+  }
+  // Names and labels are UTF-8, as in Kubernetes, and they end up in JSON
+  // (identities.json, -o json) that must be: any other byte, in a value, a
+  // key or a comment, is refused where it is. yaml-cpp would pass it through.
+  // So is a NUL byte, which YAML allows nowhere: yaml-cpp takes a file with
+  // them for UTF-16 or UTF-32 and transcodes it, and polc reads UTF-8 only.
+  if (auto bad = std::min(invalidUtf8(text), text.find('\0')); bad != std::string_view::npos) {
+    // In bytes, as yaml-cpp counts the columns of every other diagnostic.
+    auto at = positionOfByte(text, bad, /*columnInCodePoints=*/false);
+    diagnostics
+        .error("encoding", {path, at.line, at.column},
+               "the topology is not UTF-8 text: unexpected " + describeByte(text, bad))
+        .hint("names, labels and every other text of a topology are UTF-8; convert the file, "
+              "e.g. with iconv -t UTF-8");
     return std::nullopt;
   }
   try {

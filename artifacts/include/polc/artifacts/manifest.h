@@ -130,7 +130,8 @@ private:
   std::atomic<size_t> next_{0};
 };
 
-// Serializes JSON the same way everywhere: 2-space indent, sorted keys, final newline.
+// Serializes JSON the same way everywhere: 2-space indent, sorted keys, final
+// newline; bytes that are not UTF-8 become U+FFFD (dump() would throw).
 std::string dumpJson(const nlohmann::json&);
 
 } // namespace polc::artifacts

@@ -1,0 +1,55 @@
+#include "polc/support/utf8.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+
+namespace polc {
+
+size_t invalidUtf8(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    auto byte = static_cast<unsigned char>(text[i]);
+    if (byte < 0x80) { // the common case, one byte at a time
+      ++i;
+      continue;
+    }
+    size_t length = (byte >> 5) == 0x6 ? 2 : (byte >> 4) == 0xe ? 3 : (byte >> 3) == 0x1e ? 4 : 0;
+    if (length == 0 || i + length > text.size()) return i;
+    uint32_t code = byte & (0x7f >> length);
+    for (size_t k = 1; k < length; ++k) {
+      auto next = static_cast<unsigned char>(text[i + k]);
+      if ((next >> 6) != 0x2) return i;
+      code = (code << 6) | (next & 0x3f);
+    }
+    bool overlong = (length == 2 && code < 0x80) || (length == 3 && code < 0x800) ||
+                    (length == 4 && code < 0x10000);
+    if (overlong || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return i;
+    i += length;
+  }
+  return std::string_view::npos;
+}
+
+TextPosition positionOfByte(std::string_view text, size_t offset, bool columnInCodePoints) {
+  auto before = text.substr(0, std::min(offset, text.size()));
+  auto newline = before.rfind('\n');
+  auto line = before.substr(newline == std::string_view::npos ? 0 : newline + 1);
+  TextPosition position;
+  position.line = 1 + int(std::count(before.begin(), before.end(), '\n'));
+  // A code point is every byte that does not continue a sequence.
+  auto startsCodePoint = [](char c) { return (static_cast<unsigned char>(c) >> 6) != 0x2; };
+  position.column =
+      1 + int(columnInCodePoints ? std::count_if(line.begin(), line.end(), startsCodePoint)
+                                 : line.size());
+  return position;
+}
+
+std::string describeByte(std::string_view text, size_t offset) {
+  if (offset >= text.size()) return "the end of the text";
+  char hex[8];
+  std::snprintf(hex, sizeof hex, "0x%02x",
+                static_cast<unsigned>(static_cast<unsigned char>(text[offset])));
+  return std::string("byte ") + hex;
+}
+
+} // namespace polc

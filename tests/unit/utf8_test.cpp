@@ -1,0 +1,48 @@
+// polc::invalidUtf8 and friends: where a text stops being UTF-8, and where
+// that is as a line and column.
+#include "polc/support/utf8.h"
+
+#include <gtest/gtest.h>
+
+namespace polc {
+namespace {
+
+constexpr auto npos = std::string_view::npos;
+
+TEST(Utf8, AcceptsEveryLengthOfCharacter) {
+  EXPECT_EQ(invalidUtf8(""), npos);
+  EXPECT_EQ(invalidUtf8("ascii\n\t"), npos);
+  EXPECT_EQ(invalidUtf8("caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9d\x84\x9e \xf4\x8f\xbf\xbf"), npos);
+  EXPECT_EQ(invalidUtf8(std::string_view("a\0b", 3)), npos); // NUL is UTF-8 (and refused elsewhere)
+}
+
+TEST(Utf8, FindsTheFirstByteOfAMalformedSequence) {
+  EXPECT_EQ(invalidUtf8("ab\xff"), 2u);             // never in UTF-8
+  EXPECT_EQ(invalidUtf8("ab\x80"), 2u);             // a continuation byte alone
+  EXPECT_EQ(invalidUtf8("ab\xc3"), 2u);             // cut off at the end
+  EXPECT_EQ(invalidUtf8("ab\xe2\x9c!"), 2u);        // cut off before an ASCII byte
+  EXPECT_EQ(invalidUtf8("ab\xc0\xaf"), 2u);         // overlong '/'
+  EXPECT_EQ(invalidUtf8("ab\xe0\x80\xaf"), 2u);     // overlong, three bytes
+  EXPECT_EQ(invalidUtf8("ab\xed\xa0\x80"), 2u);     // a UTF-16 surrogate
+  EXPECT_EQ(invalidUtf8("ab\xf4\x90\x80\x80"), 2u); // beyond U+10FFFF
+  EXPECT_EQ(invalidUtf8("\xc3\xa9\xc3\xa9\xff"), 4u);
+  EXPECT_FALSE(isUtf8("\xfe\xff"));
+  EXPECT_TRUE(isUtf8("\xef\xbb\xbf!bom"));
+}
+
+TEST(Utf8, PositionsCountLinesAndColumnsInCodePointsOrBytes) {
+  std::string_view text = "first\n  caf\xc3\xa9\xff";
+  auto bad = invalidUtf8(text);
+  ASSERT_EQ(bad, 13u);
+  auto characters = positionOfByte(text, bad, true);
+  EXPECT_EQ(characters.line, 2);
+  EXPECT_EQ(characters.column, 7);
+  auto bytes = positionOfByte(text, bad, false);
+  EXPECT_EQ(bytes.line, 2);
+  EXPECT_EQ(bytes.column, 8);
+  EXPECT_EQ(positionOfByte("\xff", 0, true).column, 1);
+  EXPECT_EQ(describeByte(text, bad), "byte 0xff");
+}
+
+} // namespace
+} // namespace polc
