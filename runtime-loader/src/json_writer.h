@@ -3,6 +3,8 @@
 // through a JSON DOM cost more than the rest of a table-only load.
 #pragma once
 
+#include "polc/support/utf8.h"
+
 #include <algorithm>
 #include <charconv>
 #include <cstdint>
@@ -28,6 +30,9 @@ public:
     return *this;
   }
   JsonWriter& value(std::string_view string) {
+    // JSON is UTF-8: a path with other bytes is written with U+FFFD, which
+    // the next reader can parse (the bytes themselves are not kept).
+    if (!isUtf8(string)) return value(std::string_view(replaceInvalidUtf8(string)));
     separate();
     text_ += '"';
     // Names, paths and digests rarely need escaping: copied in one piece.

@@ -244,7 +244,8 @@ Status writePendingLoad(const fs::path& stateDir, const std::string& node,
   json j = {{"revision", pending.revision}, {"out_dir", pending.outDir}, {"phase", pending.phase},
             {"pins", pending.pins},         {"hooks", std::move(hooks)}, {"netns", pending.netns},
             {"pin_root", pending.pinRoot}};
-  return polc::writeFile(pendingFile(stateDir, node), j.dump() + "\n");
+  return polc::writeFile(pendingFile(stateDir, node),
+                         j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n");
 }
 
 void removePendingLoad(const fs::path& stateDir, const std::string& node) {

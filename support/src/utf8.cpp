@@ -30,6 +30,18 @@ size_t invalidUtf8(std::string_view text) {
   return std::string_view::npos;
 }
 
+std::string replaceInvalidUtf8(std::string_view text) {
+  std::string valid;
+  valid.reserve(text.size() + 8);
+  for (auto bad = invalidUtf8(text); bad != std::string_view::npos; bad = invalidUtf8(text)) {
+    valid.append(text.substr(0, bad));
+    valid.append("\xef\xbf\xbd"); // U+FFFD
+    text.remove_prefix(bad + 1);
+  }
+  valid.append(text);
+  return valid;
+}
+
 TextPosition positionOfByte(std::string_view text, size_t offset, bool columnInCodePoints) {
   auto before = text.substr(0, std::min(offset, text.size()));
   auto newline = before.rfind('\n');

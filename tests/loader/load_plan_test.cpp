@@ -178,6 +178,24 @@ TEST(NodeStateJournal, PendingLoadIsItsOwnFileAndReadsBackIntoTheState) {
   std::filesystem::remove_all(dir);
 }
 
+// A build directory whose path is not UTF-8 still leaves a state and a
+// journal that the next load, unload and status can read (the bad bytes
+// read back as U+FFFD: the path is only shown, never opened from there).
+TEST(NodeStateFile, PathThatIsNotUtf8StillWritesValidJson) {
+  auto dir = std::filesystem::temp_directory_path() / ("polc-t-utf8-" + std::to_string(::getpid()));
+  NodeState state = loadedWith({{"a", record("pa", "o1")}});
+  state.outDir = "/tmp/out\xff";
+  ASSERT_TRUE(writeNodeState(dir, state));
+  ASSERT_TRUE(writePendingLoad(dir, "n1", {"abc", "/tmp/out\xff", "preparing", {}}));
+  auto read = readNodeState(stateFile(dir, "n1"));
+  ASSERT_TRUE(read) << read.error();
+  ASSERT_TRUE(*read);
+  EXPECT_EQ((*read)->outDir, "/tmp/out\xef\xbf\xbd");
+  ASSERT_TRUE((*read)->pending);
+  EXPECT_EQ((*read)->pending->outDir, "/tmp/out\xef\xbf\xbd");
+  std::filesystem::remove_all(dir);
+}
+
 TEST(NodeStateFile, EveryFieldReadsBackAsWritten) {
   auto dir =
       std::filesystem::temp_directory_path() / ("polc-t-state-" + std::to_string(::getpid()));

@@ -44,5 +44,15 @@ TEST(Utf8, PositionsCountLinesAndColumnsInCodePointsOrBytes) {
   EXPECT_EQ(describeByte(text, bad), "byte 0xff");
 }
 
+TEST(Utf8, InvalidBytesAreReplacedOneByOne) {
+  EXPECT_EQ(replaceInvalidUtf8("caf\xc3\xa9"), "caf\xc3\xa9");
+  EXPECT_EQ(replaceInvalidUtf8("a\xff"
+                               "b\xc3"),
+            "a\xef\xbf\xbd"
+            "b\xef\xbf\xbd");
+  EXPECT_EQ(replaceInvalidUtf8("\xed\xa0\x80"), "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+  EXPECT_TRUE(isUtf8(replaceInvalidUtf8("\x80\x80 ok \xf8")));
+}
+
 } // namespace
 } // namespace polc

@@ -17,6 +17,11 @@ inline bool isUtf8(std::string_view text) {
   return invalidUtf8(text) == std::string_view::npos;
 }
 
+// The text with every byte that does not begin a well-formed sequence
+// replaced by U+FFFD (as nlohmann's error_handler_t::replace does): for
+// writers of JSON that must stay valid whatever a path holds.
+std::string replaceInvalidUtf8(std::string_view text);
+
 // Where the first invalid byte is, for a diagnostic: 1-based line and the
 // column counted in code points, as the policy parser counts them, or in
 // bytes, as the YAML reader does. Only meaningful when `offset` is an
