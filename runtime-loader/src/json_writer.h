@@ -30,19 +30,23 @@ public:
     return *this;
   }
   JsonWriter& value(std::string_view string) {
+    // Names, paths and digests are nearly always plain ASCII that needs no
+    // escaping: copied in one piece.
+    if (std::none_of(string.begin(), string.end(), [](char c) {
+          auto byte = static_cast<unsigned char>(c);
+          return c == '"' || c == '\\' || byte < 0x20 || byte >= 0x80;
+        })) {
+      separate();
+      text_ += '"';
+      text_ += string;
+      text_ += '"';
+      return *this;
+    }
     // JSON is UTF-8: a path with other bytes is written with U+FFFD, which
     // the next reader can parse (the bytes themselves are not kept).
     if (!isUtf8(string)) return value(std::string_view(replaceInvalidUtf8(string)));
     separate();
     text_ += '"';
-    // Names, paths and digests rarely need escaping: copied in one piece.
-    if (std::none_of(string.begin(), string.end(), [](char c) {
-          return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20;
-        })) {
-      text_ += string;
-      text_ += '"';
-      return *this;
-    }
     for (char c : string) {
       auto byte = static_cast<unsigned char>(c);
       if (c == '"' || c == '\\') {

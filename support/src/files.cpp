@@ -52,9 +52,9 @@ Expected<std::string> readOpened(int fd, const std::filesystem::path& path, size
   const auto expected = static_cast<size_t>(info.st_size);
   if (expected > maxBytes) return tooLarge();
   std::string contents;
-  // One byte more than the file, so that reading up to its end (a read of 0)
-  // needs no growth, and kReadFilePadding beyond that, so that JSON parses
-  // in place (json_read.h).
+  // One byte more than the file, so that one read of the whole file comes
+  // back short (its end: below), and kReadFilePadding beyond that, so that
+  // JSON parses in place (json_read.h).
   contents.reserve(expected + 1 + kReadFilePadding);
   contents.resize(expected + 1);
   size_t length = 0;
@@ -63,11 +63,15 @@ Expected<std::string> readOpened(int fd, const std::filesystem::path& path, size
       if (length > maxBytes) return tooLarge(); // it grew while being read
       contents.resize(std::min(std::max<size_t>(2 * length, 16384), maxBytes + 1));
     }
-    ssize_t got = ::read(fd, contents.data() + length, contents.size() - length);
+    const size_t asked = contents.size() - length;
+    ssize_t got = ::read(fd, contents.data() + length, asked);
     if (got < 0 && errno == EINTR) continue;
     if (got < 0) return failure();
-    if (got == 0) break;
     length += static_cast<size_t>(got);
+    // A regular file reads short only at its end: no second read to see 0
+    // (a load reads thousands of files; one that grows meanwhile is cut
+    // here, which its digest, or the parser, then reports).
+    if (static_cast<size_t>(got) < asked) break;
   }
   if (length > maxBytes) return tooLarge();
   contents.resize(length);

@@ -9,6 +9,7 @@
 #include "polc/topology/loader.h"
 
 #include "polc/support/files.h"
+#include "polc/support/interface_name.h"
 #include "polc/support/suggest.h"
 #include "polc/support/utf8.h"
 
@@ -35,10 +36,9 @@ namespace {
 constexpr size_t kMaxErrors = 100;
 constexpr size_t kMaxVisitedNodes = 1'000'000;
 constexpr size_t kMaxTextBytes = 64u << 20;
-constexpr size_t kMaxNameLength = 63;    // a Kubernetes object name / DNS label
-constexpr size_t kMaxLabelLength = 253;  // a Kubernetes label key with prefix
-constexpr size_t kMaxInterfaceName = 15; // IFNAMSIZ - 1
-constexpr size_t kMaxPortName = 15;      // a Kubernetes named port
+constexpr size_t kMaxNameLength = 63;   // a Kubernetes object name / DNS label
+constexpr size_t kMaxLabelLength = 253; // a Kubernetes label key with prefix
+constexpr size_t kMaxPortName = 15;     // a Kubernetes named port
 
 // Thrown inside the reader only (error cap, size budget) and caught in
 // loadText: the diagnostics already say why.
@@ -111,15 +111,6 @@ std::optional<std::string> labelValueProblem(const std::string& value) {
 
 bool isReservedLabel(std::string_view key) {
   return key == kNamespaceLabel || key.starts_with(kNamespaceLabelPrefix);
-}
-
-// Kernel interface names: 1-15 characters, no '/', ':' or whitespace.
-bool isInterfaceName(const std::string& name) {
-  if (name.empty() || name.size() > kMaxInterfaceName || name == "." || name == "..") return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    auto u = static_cast<unsigned char>(c);
-    return c != '/' && c != ':' && !std::isspace(u) && !std::iscntrl(u) && u < 0x80;
-  });
 }
 
 // Named ports as in Kubernetes: lowercase letters, digits and '-', at most
