@@ -8,6 +8,7 @@
 # usage: check_build_golden.sh POLC SOURCE_DIR EXAMPLE
 # Regenerate: POLC_UPDATE_GOLDEN=1 ctest -R golden   (then review `git diff`)
 set -uo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/golden_lib.sh"
 polc=$1 source_dir=$2 example=$3
 golden="$source_dir/tests/golden/build/$example"
 work=$(mktemp -d)
@@ -28,23 +29,5 @@ while read -r file; do
 done < "$work/files"
 cp "$work/report.txt" "$work/actual/report.txt"
 
-if [ "${POLC_UPDATE_GOLDEN:-0}" = 1 ]; then
-  rm -rf "$golden"
-  mkdir -p "$golden"
-  cp -r "$work/actual/." "$golden/"
-  echo "updated $golden"
-  exit 0
-fi
-if [ ! -d "$golden" ]; then
-  echo "missing golden directory $golden"
-  echo "create it with: POLC_UPDATE_GOLDEN=1 ctest -R golden.build.$example   and review it"
-  exit 1
-fi
-if diff -ru "$golden" "$work/actual"; then
-  echo "golden build/$example: identical"
-  exit 0
-fi
-echo
-echo "golden build/$example differs. If the change is intended, regenerate and review:"
-echo "  POLC_UPDATE_GOLDEN=1 ctest --test-dir build -R golden.build.$example && git diff tests/golden"
-exit 1
+golden_check "$golden" "$work/actual" "build/$example" "golden.build.$example"
+exit $?

@@ -7,6 +7,7 @@
 # usage: check_codegen_golden.sh POLC SOURCE_DIR CASE
 # Regenerate: POLC_UPDATE_GOLDEN=1 ctest --test-dir build -R golden.codegen   (then review `git diff`)
 set -uo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/golden_lib.sh"
 polc=$1 source_dir=$2 case=$3
 dir="$source_dir/tests/golden/codegen/$case"
 golden="$dir/app-1.c"
@@ -24,21 +25,5 @@ else
   echo "(no program)" > "$work/actual.c"
 fi
 
-if [ "${POLC_UPDATE_GOLDEN:-0}" = 1 ]; then
-  cp "$work/actual.c" "$golden"
-  echo "updated $golden"
-  exit 0
-fi
-if [ ! -f "$golden" ]; then
-  echo "missing golden file $golden"
-  echo "create it with: POLC_UPDATE_GOLDEN=1 ctest --test-dir build -R golden.codegen.$case   and review it"
-  exit 1
-fi
-if diff -u "$golden" "$work/actual.c"; then
-  echo "golden codegen/$case: identical"
-  exit 0
-fi
-echo
-echo "golden codegen/$case differs. If the change is intended, regenerate and review:"
-echo "  POLC_UPDATE_GOLDEN=1 ctest --test-dir build -R golden.codegen.$case && git diff tests/golden"
-exit 1
+golden_check "$golden" "$work/actual.c" "codegen/$case" "golden.codegen.$case"
+exit $?

@@ -6,6 +6,7 @@
 # usage: check_diagnostics_golden.sh POLC SOURCE_DIR CASE
 # Regenerate: POLC_UPDATE_GOLDEN=1 ctest --test-dir build -R golden.diagnostics   (review git diff)
 set -uo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/golden_lib.sh"
 polc=$1 source_dir=$2 case=$3
 dir=tests/golden/diagnostics
 cd "$source_dir" || exit 1
@@ -20,21 +21,5 @@ status=$?
 { echo "exit $status"; cat "$actual.out"; } > "$actual"
 rm -f "$actual.out"
 
-if [ "${POLC_UPDATE_GOLDEN:-0}" = 1 ]; then
-  cp "$actual" "$expected"
-  echo "updated $expected"
-  exit 0
-fi
-if [ ! -f "$expected" ]; then
-  echo "missing golden $expected; create it with:"
-  echo "  POLC_UPDATE_GOLDEN=1 ctest --test-dir build -R golden.diagnostics.$case   and review it"
-  exit 1
-fi
-if diff -u "$expected" "$actual"; then
-  echo "golden diagnostics/$case: identical"
-  exit 0
-fi
-echo
-echo "golden diagnostics/$case differs. If the change is intended, regenerate and review:"
-echo "  POLC_UPDATE_GOLDEN=1 ctest --test-dir build -R golden.diagnostics.$case && git diff tests/golden"
-exit 1
+golden_check "$expected" "$actual" "diagnostics/$case" "golden.diagnostics.$case"
+exit $?

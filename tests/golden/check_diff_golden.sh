@@ -7,6 +7,7 @@
 # usage: check_diff_golden.sh POLC SOURCE_DIR CASE
 # Regenerate: POLC_UPDATE_GOLDEN=1 ctest --test-dir build -R golden.diff   (review git diff)
 set -uo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/golden_lib.sh"
 polc=$1 source_dir=$2 case=$3
 dir=tests/golden/diff/$case
 cd "$source_dir" || exit 1
@@ -20,20 +21,6 @@ args=(diff "examples/policies/$case.pol" "$dir/new.pol" --topology "examples/pol
 
 status=0
 for file in expected.txt expected.json; do
-  if [ "${POLC_UPDATE_GOLDEN:-0}" = 1 ]; then
-    cp "$work/$file" "$dir/$file"
-    echo "updated $dir/$file"
-    continue
-  fi
-  if [ ! -f "$dir/$file" ]; then
-    echo "missing golden $dir/$file; create it with:"
-    echo "  POLC_UPDATE_GOLDEN=1 ctest --test-dir build -R golden.diff.$case   and review it"
-    status=1
-  elif ! diff -u "$dir/$file" "$work/$file"; then
-    echo "golden diff/$case/$file differs. If the change is intended, regenerate and review:"
-    echo "  POLC_UPDATE_GOLDEN=1 ctest --test-dir build -R golden.diff.$case && git diff tests/golden"
-    status=1
-  fi
+  golden_check "$dir/$file" "$work/$file" "diff/$case/$file" "golden.diff.$case" || status=1
 done
-[ $status = 0 ] && echo "golden diff/$case: identical"
 exit $status

@@ -7,6 +7,7 @@
 # usage: check_stages_golden.sh POLC SOURCE_DIR EXAMPLE
 # Regenerate: POLC_UPDATE_GOLDEN=1 ctest --test-dir build -R golden.stages   (review git diff)
 set -uo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/golden_lib.sh"
 polc=$1 source_dir=$2 example=$3
 golden="$source_dir/tests/golden/stages/$example"
 work=$(mktemp -d)
@@ -25,23 +26,5 @@ for pass in $passes; do
   fi
 done
 
-if [ "${POLC_UPDATE_GOLDEN:-0}" = 1 ]; then
-  rm -rf "$golden"
-  mkdir -p "$golden"
-  cp -r "$work/actual/." "$golden/"
-  echo "updated $golden"
-  exit 0
-fi
-if [ ! -d "$golden" ]; then
-  echo "missing golden directory $golden"
-  echo "create it with: POLC_UPDATE_GOLDEN=1 ctest --test-dir build -R golden.stages.$example   and review it"
-  exit 1
-fi
-if diff -ru "$golden" "$work/actual"; then
-  echo "golden stages/$example: identical"
-  exit 0
-fi
-echo
-echo "golden stages/$example differs. If the change is intended, regenerate and review:"
-echo "  POLC_UPDATE_GOLDEN=1 ctest --test-dir build -R golden.stages.$example && git diff tests/golden"
-exit 1
+golden_check "$golden" "$work/actual" "stages/$example" "golden.stages.$example"
+exit $?
