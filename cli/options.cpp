@@ -2,6 +2,7 @@
 
 #include "polc/artifacts/manifest.h"
 #include "polc/driver/pipeline.h"
+#include "polc/lab/lab.h"
 #include "polc/pipeline/pipeline.h"
 
 #include <iostream>
@@ -87,13 +88,10 @@ int runDump(const CompileOptions& options, const std::string& pass) {
   return kExitOk;
 }
 
-void addPlacementOptions(CLI::App* command, PlacementOptions& options, Namespace withNamespace) {
+void addPlacementOptions(CLI::App* command, PlacementOptions& options) {
   command->add_option("--pin-root", options.placement.pinRoot, "bpffs directory for pinned maps")
       ->capture_default_str();
-  command
-      ->add_option("--state-dir", options.placement.stateDir, "Where polc records what it attached")
-      ->capture_default_str();
-  if (withNamespace == Namespace::No) return;
+  addStateDirOption(command, options);
   auto* netns =
       command->add_option("--netns", options.placement.netns,
                           "Network namespace holding the node's interfaces (default: this one)");
@@ -103,12 +101,32 @@ void addPlacementOptions(CLI::App* command, PlacementOptions& options, Namespace
       ->excludes(netns);
 }
 
+void addStateDirOption(CLI::App* command, PlacementOptions& options) {
+  command
+      ->add_option("--state-dir", options.placement.stateDir, "Where polc records what it attached")
+      ->capture_default_str();
+}
+
 void addLockTimeoutOption(CLI::App* command, PlacementOptions& options) {
   command
       ->add_option("--lock-timeout", options.lockTimeoutSeconds,
                    "Seconds to wait for another load or unload of the same state dir")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+}
+
+bool inLab(const polc::loader::NodeStatus& node, const std::string& prefix) {
+  return !node.stateError.empty() || node.netns == polc::lab::nodeNamespace(prefix, node.node);
+}
+
+polc::loader::StatusRequest labStatusRequest(const PlacementOptions& options,
+                                             const std::string& node) {
+  polc::loader::StatusRequest request;
+  request.node = node;
+  request.stateDir = options.placement.stateDir;
+  request.fallbackPinRoot = options.placement.pinRoot;
+  request.labPrefix = options.labPrefix;
+  return request;
 }
 
 } // namespace polc::cli

@@ -84,8 +84,17 @@ struct PlacementOptions {
     return std::chrono::milliseconds(static_cast<long long>(lockTimeoutSeconds * 1000));
   }
 };
-enum class Namespace { No, NetnsOrLab };
-void addPlacementOptions(CLI::App* command, PlacementOptions& options, Namespace withNamespace);
+void addPlacementOptions(CLI::App* command, PlacementOptions& options);
+void addStateDirOption(CLI::App* command, PlacementOptions& options);
 void addLockTimeoutOption(CLI::App* command, PlacementOptions& options);
+
+// Whether a node status found belongs to the polc lab `prefix`: loaded into
+// its node namespace, or with a state that cannot be read (which does not
+// say where it went). What `status --lab` and `unload --lab` act on.
+bool inLab(const polc::loader::NodeStatus& node, const std::string& prefix);
+// The status request that finds them: every node (or `node`) in the state
+// dir, an unreadable one looked for in the lab's namespace.
+polc::loader::StatusRequest labStatusRequest(const PlacementOptions& options,
+                                             const std::string& node);
 
 } // namespace polc::cli

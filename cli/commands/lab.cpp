@@ -12,7 +12,9 @@ namespace {
 
 struct LabOptions {
   std::string topology;
-  std::string prefix = "polc";
+  // Its labPrefix is the lab's prefix; down also takes the state dir of the
+  // lab's loads.
+  PlacementOptions placement;
 };
 
 int runLabUp(const std::string& topologyFile, const std::string& prefix) {
@@ -36,7 +38,30 @@ int runLabUp(const std::string& topologyFile, const std::string& prefix) {
   return kExitOk;
 }
 
-int runLabDown(const std::string& prefix) {
+// The filters of a load go with the namespaces, its pins and state would
+// not: a load recorded in --state-dir into one of the lab's node namespaces
+// is unloaded first (from what its state records), and if that fails the
+// lab stays up and the error says what to run.
+int runLabDown(const LabOptions& options) {
+  const auto& prefix = options.placement.labPrefix;
+  const auto& stateDir = options.placement.placement.stateDir;
+  auto loader = polc::loader::makeKernelLoader();
+  auto found = loader->status(labStatusRequest(options.placement, ""));
+  if (!found) return failSystem("lab down", found.error(), Format::Text);
+  for (const auto& n : found->nodes) {
+    if (!n.stateError.empty() || !inLab(n, prefix)) continue; // an unreadable one: where is unknown
+    auto unloaded =
+        loader->unload({n.node, options.placement.placement, options.placement.lockTimeout()});
+    if (!unloaded)
+      return failSystem("lab down",
+                        "node " + n.node + " is still loaded into " + n.netns + ": " +
+                            unloaded.error() + "\nthe lab stays up; run `polc unload --node " +
+                            n.node + " --state-dir " + stateDir.string() +
+                            "`, then `polc lab down --prefix " + prefix + "`",
+                        Format::Text);
+    std::cout << "polc: lab down: unloaded node " << n.node << ": " << unloaded->detached.size()
+              << " program(s) detached, " << unloaded->pinsRemoved << " pin(s) removed\n";
+  }
   auto report = polc::lab::down({prefix});
   if (!report) return failSystem("lab down", report.error(), Format::Text);
   std::cout << "polc: lab down: removed " << report->namespaces.size() << " network namespace(s)\n";
@@ -47,6 +72,7 @@ int runLabDown(const std::string& prefix) {
 
 void registerLab(CLI::App& app, CommandContext& context) {
   auto options = std::make_shared<LabOptions>();
+  options->placement.labPrefix = "polc";
   auto* lab = app.add_subcommand(
       "lab", "Build a topology out of network namespaces to try policies with traffic");
   lab->require_subcommand(1);
@@ -55,13 +81,16 @@ void registerLab(CLI::App& app, CommandContext& context) {
   up->add_option("topology", options->topology, "Topology file (YAML)")
       ->required()
       ->check(CLI::ExistingFile);
-  up->add_option("--prefix", options->prefix, "Name prefix of everything the lab creates")
+  up->add_option("--prefix", options->placement.labPrefix,
+                 "Name prefix of everything the lab creates")
       ->capture_default_str();
-  context.add(up, [options] { return runLabUp(options->topology, options->prefix); });
+  context.add(up, [options] { return runLabUp(options->topology, options->placement.labPrefix); });
   auto* down = lab->add_subcommand("down", "Remove every namespace of the lab with this prefix");
-  down->add_option("--prefix", options->prefix, "Name prefix used by `lab up`")
+  down->add_option("--prefix", options->placement.labPrefix, "Name prefix used by `lab up`")
       ->capture_default_str();
-  context.add(down, [options] { return runLabDown(options->prefix); });
+  addStateDirOption(down, options->placement);
+  addLockTimeoutOption(down, options->placement);
+  context.add(down, [options] { return runLabDown(*options); });
 }
 
 } // namespace polc::cli

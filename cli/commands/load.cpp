@@ -45,7 +45,7 @@ void registerLoad(CLI::App& app, CommandContext& context) {
       ->required()
       ->check(CLI::ExistingDirectory);
   load->add_option("--node", options->node, "Node to load (default: the only node)");
-  addPlacementOptions(load, options->placement, Namespace::NetnsOrLab);
+  addPlacementOptions(load, options->placement);
   addLockTimeoutOption(load, options->placement);
   addFormatOption(load, context.format);
   context.add(load, [options, &context] {

@@ -67,9 +67,7 @@ int runStatus(const std::string& node, const PlacementOptions& options, bool pin
   auto report = loader->status(request);
   if (!report) return failSystem("status", report.error(), format);
   if (!options.labPrefix.empty() && node.empty())
-    std::erase_if(report->nodes, [&](const auto& n) {
-      return n.stateError.empty() && n.netns != polc::lab::nodeNamespace(options.labPrefix, n.node);
-    });
+    std::erase_if(report->nodes, [&](const auto& n) { return !inLab(n, options.labPrefix); });
   const bool unreadable = report->stateUnreadable();
   int exitCode = unreadable ? kExitSystem : report->inSync() ? kExitOk : kExitInputError;
 
@@ -175,7 +173,7 @@ void registerStatus(CLI::App& app, CommandContext& context) {
   auto* status = app.add_subcommand(
       "status", "Show what polc attached, from which build, table fill, and any drift");
   status->add_option("--node", options->node, "Only this node (default: all)");
-  addPlacementOptions(status, options->placement, Namespace::NetnsOrLab);
+  addPlacementOptions(status, options->placement);
   addFormatOption(status, context.format);
   context.add(status, [options, status, &context] {
     return runStatus(options->node, options->placement, status->count("--pin-root") > 0,
