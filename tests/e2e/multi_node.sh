@@ -69,8 +69,26 @@ expect blocked toolbox-1 tcp "$redis" 6379     # deny from has(debug): toolbox-1
 expect blocked toolbox-1 tcp "$frontend" 8080  # frontend admits world and host, and toolbox-1 is neither
 expect blocked catalog-1 tcp "$redis" 6379
 
-echo "# unload both: cross-node traffic passes again, nothing of polc is left"
-must "$polc" unload --pin-root "$pin_root" --state-dir "$state_dir" > /dev/null
-expect allowed redis-1 tcp "$catalog" 3550
-expect allowed toolbox-1 tcp "$redis" 6379
+echo "# unload --lab: another lab's unloads nothing here; this lab's --node node-b only node-b"
+must "$polc" unload --lab "$prefix-other" --state-dir "$state_dir" > /dev/null
+check "status --lab: both nodes still in sync" 0 bash -c \
+  "'$polc' status --lab '$prefix' --state-dir '$state_dir' | grep -c ': in sync' | grep -qx 2"
+must "$polc" unload --node node-b --lab "$prefix" --state-dir "$state_dir" > /dev/null
+check "status --lab: node-a alone, in sync" 0 bash -c \
+  "'$polc' status --lab '$prefix' --state-dir '$state_dir' | grep ': in sync' | grep -qx 'node node-a: in sync'"
+expect allowed redis-1 tcp "$catalog" 3550     # node-b enforces nothing any more
+expect blocked toolbox-1 tcp "$redis" 6379     # node-a still does
+
+echo "# lab down with node-a still loaded: refused while it cannot unload, else unloads it first"
+flock "$state_dir/lock" "$polc" lab down --prefix "$prefix" --state-dir "$state_dir" \
+  --lock-timeout 0 > "$work/down.log" 2>&1
+check "lab down refused, exit 3" 0 test $? -eq 3
+check "it names the unload to run" 0 grep -q "run \`polc unload --node node-a --state-dir $state_dir\`" "$work/down.log"
+check "the lab stays up" 0 ip netns pids "$prefix-n-node-a"
+for pid in "${servers[@]}"; do kill "$pid" 2> /dev/null; done
+wait 2> /dev/null
+servers=()
+check "lab down unloads node-a first" 0 bash -c \
+  "'$polc' lab down --prefix '$prefix' --state-dir '$state_dir' | grep -q '^polc: lab down: unloaded node node-a'"
+check "no load recorded any more" 1 bash -c "ls '$state_dir' | grep -q '\\.json$'"
 e2e_teardown

@@ -1,0 +1,134 @@
+// polc build: compile a policy for a topology into an output directory.
+#include "commands.h"
+
+#include "polc/artifacts/manifest.h"
+#include "polc/driver/pipeline.h"
+#include "polc/driver/verify_build.h"
+
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <unistd.h>
+
+namespace polc::cli {
+namespace {
+
+struct BuildCommandOptions {
+  CompileOptions compile;
+  std::string dumpAfter;
+  std::string outDir = "out";
+  bool quiet = false;
+  unsigned jobs = 0;
+  std::string cacheDir;
+  bool noCache = false;
+  unsigned maxInlineEntries = polc::codegen::kMaxInlineEntries;
+  bool stats = false;
+};
+
+int runBuild(const CompileOptions& options, const std::string& outDir,
+             polc::driver::BuildOptions buildOptions, Format format, bool quiet, bool stats) {
+  polc::Diagnostics diagnostics;
+  auto compiled = polc::driver::compile({options.policy, options.topology}, diagnostics);
+  printDiagnostics(diagnostics, format);
+  if (!compiled) {
+    if (format == Format::Json)
+      printJson(nlohmann::json{{"ok", false}, {"diagnostics", diagnostics.toJson()}});
+    return kExitInputError;
+  }
+  auto report = polc::driver::writeBuild(*compiled, outDir, buildOptions);
+  if (!report) return failSystem("build", report.error(), format);
+  if (format == Format::Json) {
+    nlohmann::json json{{"ok", true},
+                        {"out", report->outDir.string()},
+                        {"nodes", report->nodes},
+                        {"endpoints", report->endpoints},
+                        {"programs", report->programs},
+                        {"objects", report->objects},
+                        {"objects_compiled", report->objectsCompiled},
+                        {"objects_cached", report->objectsCached},
+                        {"policy_entries", report->policyEntries},
+                        {"ipcache_entries", report->ipcacheEntries},
+                        {"diagnostics", diagnostics.toJson()},
+                        {"enforcement", polc::driver::describeEnforcementJson(*compiled)}};
+    if (stats) {
+      json["stats"] = polc::passes::statsJson(compiled->stats);
+      auto verified = polc::driver::verifyBuild(report->outDir);
+      if (!verified) return failSystem("build --stats", verified.error(), format);
+      json["stats"]["verifier"] = polc::driver::verifierStatsJson(*verified);
+    }
+    printJson(json);
+    return kExitOk;
+  }
+  std::cout << "polc: built " << outDir << ": " << report->nodes << " node(s), "
+            << report->endpoints << " endpoint(s), " << report->programs << " with programs in "
+            << report->objects << " object(s) (" << report->objectsCompiled << " compiled, "
+            << report->objectsCached << " from the cache), " << report->policyEntries
+            << " policy table entries, " << report->ipcacheEntries << " ipcache entries\n";
+  if (stats) {
+    std::cout << "\nTable sizes:\n" << polc::passes::statsText(compiled->stats);
+    auto verified = polc::driver::verifyBuild(report->outDir);
+    if (!verified) return failSystem("build --stats", verified.error(), format);
+    std::cout << "\nVerifier (instructions processed per program, kernel limit "
+              << polc::driver::kVerifierInstructionLimit << "):\n"
+              << polc::driver::verifierStatsText(*verified);
+  }
+  if (quiet) return kExitOk;
+  auto manifest = polc::artifacts::readManifest(outDir);
+  if (manifest) {
+    std::cout << "\nFiles (" << manifest->files.size() + 1 << ", digests in manifest.json):\n";
+    for (const auto& [path, digest] : manifest->files)
+      if (!path.starts_with("bpf/lib/"))
+        std::cout << "  " << path << "  sha256:" << digest.substr(0, 12) << "\n";
+    std::cout << "  bpf/lib/*.h  (the datapath headers the objects were built from)\n";
+  }
+  std::cout << "\nWhat it enforces:\n" << polc::driver::describeEnforcement(*compiled);
+  return kExitOk;
+}
+
+int run(const BuildCommandOptions& options, Format format) {
+  if (!options.dumpAfter.empty()) return runDump(options.compile, options.dumpAfter);
+  polc::driver::BuildOptions buildOptions;
+  buildOptions.jobs = options.jobs;
+  buildOptions.maxInlineEntries = options.maxInlineEntries;
+  if (!options.noCache)
+    buildOptions.cacheDir = options.cacheDir.empty() ? polc::driver::defaultCacheDir()
+                                                     : std::filesystem::path(options.cacheDir);
+  // Progress only for a person watching: never into a log or a pipe.
+  buildOptions.progress = ::isatty(STDERR_FILENO) == 1;
+  return runBuild(options.compile, options.outDir, buildOptions, format, options.quiet,
+                  options.stats);
+}
+
+} // namespace
+
+void registerBuild(CLI::App& app, CommandContext& context) {
+  auto options = std::make_shared<BuildCommandOptions>();
+  auto* build =
+      app.add_subcommand("build", "Compile a policy for a topology into an output directory");
+  addCompileOptions(build, options->compile);
+  addPassOptions(build, options->dumpAfter);
+  build->add_option("-o,--out", options->outDir, "Output directory (replaced as a whole)")
+      ->capture_default_str();
+  addFormatOption(build, context.format, FormatFlag::FormatOnly);
+  build->add_flag("-q,--quiet", options->quiet, "Print only the one-line summary");
+  build
+      ->add_option("-j,--jobs", options->jobs,
+                   "clang processes, and threads writing tables, at a time (default: one per core)")
+      ->check(CLI::PositiveNumber);
+  build->add_option("--cache-dir", options->cacheDir,
+                    "Compile cache directory (default: $XDG_CACHE_HOME/polc or ~/.cache/polc)");
+  build->add_flag("--no-cache", options->noCache, "Neither read nor fill the compile cache");
+  build
+      ->add_option("--inline-max", options->maxInlineEntries,
+                   "Compile tables of at most N entries into the program as code instead of a "
+                   "map lookup (faster per packet; a change to such a table reloads the program "
+                   "instead of updating its map in place); 0: never")
+      ->capture_default_str();
+  build->add_flag("--stats", options->stats,
+                  "Also print table sizes (entries, capacity and fill per endpoint and direction, "
+                  "ipcache per node) and, per program, the instructions the kernel's verifier "
+                  "processed against its limit (n/a without root)");
+  context.add(build, [options, &context] { return run(*options, context.format); });
+}
+
+} // namespace polc::cli

@@ -1,0 +1,62 @@
+// polc bundle: split a build output into one loadable bundle per node.
+#include "commands.h"
+
+#include "polc/artifacts/bundle.h"
+#include "polc/artifacts/manifest.h"
+
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+namespace polc::cli {
+namespace {
+
+struct BundleOptions {
+  std::string from;
+  std::string bundlesDir = "bundles";
+  std::vector<std::string> nodes;
+};
+
+// One bundle per node (all nodes by default): DIR/<node>/, a build output of
+// its own that `polc load` takes as it is.
+int runBundle(const std::string& outDir, std::vector<std::string> nodes,
+              const std::string& bundlesDir, Format format) {
+  if (nodes.empty()) {
+    auto manifest = polc::artifacts::readManifest(outDir);
+    if (!manifest) return failSystem("bundle", manifest.error(), format);
+    for (const auto& node : manifest->nodes) nodes.push_back(node.name);
+  }
+  auto written = nlohmann::json::array();
+  for (const auto& node : nodes) {
+    auto dir = std::filesystem::path(bundlesDir) / node;
+    auto files = polc::artifacts::writeNodeBundle(outDir, node, dir);
+    if (!files) return failSystem("bundle", files.error(), format);
+    written.push_back({{"node", node}, {"dir", dir.string()}, {"files", *files}});
+    if (format == Format::Text)
+      std::cout << "polc: bundle of " << node << ": " << dir.string() << " (" << *files
+                << " files)\n";
+  }
+  if (format == Format::Json) printJson(nlohmann::json{{"ok", true}, {"bundles", written}});
+  return kExitOk;
+}
+
+} // namespace
+
+void registerBundle(CLI::App& app, CommandContext& context) {
+  auto options = std::make_shared<BundleOptions>();
+  auto* bundle = app.add_subcommand(
+      "bundle", "Split a build output into one self-contained bundle per node (DIR/<node>/), "
+                "each loadable alone with `polc load`");
+  bundle->add_option("out", options->from, "Build output directory")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  bundle->add_option("-o,--out-dir", options->bundlesDir, "Where to write the bundles")
+      ->capture_default_str();
+  bundle->add_option("--node", options->nodes, "Only these nodes (default: every node)");
+  addFormatOption(bundle, context.format, FormatFlag::FormatOnly);
+  context.add(bundle, [options, &context] {
+    return runBundle(options->from, options->nodes, options->bundlesDir, context.format);
+  });
+}
+
+} // namespace polc::cli

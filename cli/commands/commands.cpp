@@ -1,0 +1,19 @@
+#include "commands.h"
+
+namespace polc::cli {
+
+void registerAll(CLI::App& app, CommandContext& context) {
+  registerCheck(app, context);
+  registerBuild(app, context);
+  registerBundle(app, context);
+  registerExplain(app, context);
+  registerDiff(app, context);
+  registerTest(app, context);
+  registerFmt(app, context);
+  registerLoad(app, context);
+  registerUnload(app, context);
+  registerStatus(app, context);
+  registerLab(app, context);
+}
+
+} // namespace polc::cli

@@ -1,0 +1,77 @@
+// polc diff: the flows whose verdict differs between two policy versions.
+#include "commands.h"
+
+#include "polc/driver/pipeline.h"
+#include "polc/evaluator/policy_diff.h"
+
+#include <iostream>
+#include <memory>
+
+namespace polc::cli {
+namespace {
+
+struct DiffOptions {
+  std::string oldPolicy;
+  std::string newPolicy;
+  std::string topology;
+  std::string newTopology; // empty: the same topology
+};
+
+// Exit codes follow diff(1), not polc's own (see docs/cli.md): 0 no
+// change, 1 changes, 2 trouble (either version has errors, or usage).
+int runDiff(const DiffOptions& options, Format format) {
+  constexpr int kDiffNoChange = 0, kDiffChanges = 1, kDiffTrouble = 2;
+  polc::Diagnostics oldDiagnostics, newDiagnostics;
+  auto before = polc::driver::compile({options.oldPolicy, options.topology}, oldDiagnostics);
+  auto after = polc::driver::compile(
+      {options.newPolicy, options.newTopology.empty() ? options.topology : options.newTopology},
+      newDiagnostics);
+  printDiagnostics(oldDiagnostics, format);
+  printDiagnostics(newDiagnostics, format);
+  if (!before || !after) {
+    if (format == Format::Json)
+      printJson(nlohmann::json{
+          {"ok", false},
+          {"error", "the policy has errors"},
+          {"diagnostics", {{"old", oldDiagnostics.toJson()}, {"new", newDiagnostics.toJson()}}}});
+    else
+      std::cerr << "polc diff: " << (before ? "the new" : "the old")
+                << " version has errors: nothing compared\n";
+    return kDiffTrouble;
+  }
+  auto diff = polc::evaluator::diffPolicies(before->program, after->program);
+  if (format == Format::Json) {
+    auto json = polc::evaluator::diffJson(before->program, after->program, diff);
+    json["ok"] = true;
+    json["diagnostics"] = {{"old", oldDiagnostics.toJson()}, {"new", newDiagnostics.toJson()}};
+    printJson(json);
+  } else {
+    std::cout << polc::evaluator::diffText(before->program, after->program, diff);
+  }
+  return diff.empty() ? kDiffNoChange : kDiffChanges;
+}
+
+} // namespace
+
+void registerDiff(CLI::App& app, CommandContext& context) {
+  auto options = std::make_shared<DiffOptions>();
+  auto* diff = app.add_subcommand(
+      "diff", "List the flows whose verdict differs between two versions of a policy; exit 0 "
+              "when none, 1 when some, 2 on errors (as diff(1))");
+  diff->add_option("old", options->oldPolicy, "The old policy (.pol)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  diff->add_option("new", options->newPolicy, "The new policy (.pol)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  diff->add_option("-t,--topology", options->topology, "Topology file (YAML)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  diff->add_option("--new-topology", options->newTopology,
+                   "Topology of the new version (default: --topology)")
+      ->check(CLI::ExistingFile);
+  addFormatOption(diff, context.format);
+  context.add(diff, [options, &context] { return runDiff(*options, context.format); });
+}
+
+} // namespace polc::cli

@@ -1,0 +1,56 @@
+// polc load: attach a node's programs from a build output, fill its maps.
+#include "commands.h"
+
+#include "polc/artifacts/manifest.h"
+#include "polc/lab/lab.h"
+
+#include <iostream>
+#include <memory>
+
+namespace polc::cli {
+namespace {
+
+struct LoadOptions {
+  std::string outDir;
+  std::string node;
+  PlacementOptions placement;
+};
+
+int runLoad(const std::string& outDir, const std::string& node, PlacementOptions options,
+            Format format) {
+  if (!options.labPrefix.empty()) {
+    auto manifest = polc::artifacts::readManifest(outDir);
+    if (!manifest) return failSystem("load", manifest.error(), format);
+    std::string nodeName = node;
+    if (nodeName.empty() && manifest->nodes.size() == 1) nodeName = manifest->nodes[0].name;
+    options.placement.netns = polc::lab::nodeNamespace(options.labPrefix, nodeName);
+  }
+  auto loader = polc::loader::makeKernelLoader();
+  auto report = loader->load({outDir, node, options.placement, options.lockTimeout()});
+  if (!report) return failSystem("load", report.error(), format);
+  if (format == Format::Json)
+    std::cout << polc::loader::loadReportJson(*report) << "\n";
+  else
+    std::cout << polc::loader::loadReportText(*report);
+  return kExitOk;
+}
+
+} // namespace
+
+void registerLoad(CLI::App& app, CommandContext& context) {
+  auto options = std::make_shared<LoadOptions>();
+  auto* load =
+      app.add_subcommand("load", "Attach a node's programs from a build output and fill its maps");
+  load->add_option("out", options->outDir, "Build output directory")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  load->add_option("--node", options->node, "Node to load (default: the only node)");
+  addPlacementOptions(load, options->placement);
+  addLockTimeoutOption(load, options->placement);
+  addFormatOption(load, context.format);
+  context.add(load, [options, &context] {
+    return runLoad(options->outDir, options->node, options->placement, context.format);
+  });
+}
+
+} // namespace polc::cli

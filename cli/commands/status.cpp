@@ -1,0 +1,184 @@
+// polc status: what polc attached, from which build, table fill, and drift.
+#include "commands.h"
+
+#include "polc/lab/lab.h"
+
+#include <iostream>
+#include <memory>
+
+namespace polc::cli {
+namespace {
+
+struct StatusOptions {
+  std::string node;
+  PlacementOptions placement;
+};
+
+nlohmann::json mapFillJson(const polc::loader::MapFill& fill) {
+  nlohmann::json j{{"map", fill.map},
+                   {"pin", fill.pin},
+                   {"pinned", fill.pinned},
+                   {"entries", fill.entries},
+                   {"capacity", fill.capacity}};
+  if (fill.loadedEntries) j["loaded_entries"] = *fill.loadedEntries;
+  return j;
+}
+
+std::string mapFillText(const polc::loader::MapFill& fill) {
+  if (!fill.pinned) return fill.map + " (pin missing)";
+  std::string text =
+      fill.map + " " + std::to_string(fill.entries) + "/" + std::to_string(fill.capacity);
+  if (fill.loadedEntries && *fill.loadedEntries != fill.entries)
+    text += " (loaded " + std::to_string(*fill.loadedEntries) + ")";
+  return text;
+}
+
+nlohmann::json foundFilterJson(const polc::loader::FoundFilter& filter) {
+  return {{"interface", filter.interface},
+          {"hook", filter.hook},
+          {"program_id", filter.programId},
+          {"program_name", filter.programName}};
+}
+
+// The command that removes what status found for a node whose state cannot
+// be read, with the placement status was given.
+std::string forceUnloadCommand(const polc::loader::NodeStatus& n,
+                               const polc::loader::StatusRequest& request) {
+  std::string command = "polc unload --force --node " + n.node + " --pin-root " + n.pinRoot +
+                        " --state-dir " + request.stateDir.string();
+  if (!n.netns.empty()) command += " --netns " + n.netns;
+  return command;
+}
+
+// Exit 0 when what is attached is what polc recorded, 1 on drift, 3 when a
+// node's state cannot be read (what the kernel shows is printed all the same).
+int runStatus(const std::string& node, const PlacementOptions& options, bool pinRootGiven,
+              bool netnsGiven, Format format) {
+  polc::loader::StatusRequest request;
+  request.node = node;
+  request.stateDir = options.placement.stateDir;
+  if (pinRootGiven) request.pinRoot = options.placement.pinRoot;
+  if (netnsGiven) request.netns = options.placement.netns;
+  if (!options.labPrefix.empty() && !node.empty())
+    request.netns = polc::lab::nodeNamespace(options.labPrefix, node);
+  request.fallbackPinRoot = options.placement.pinRoot;
+  request.labPrefix = options.labPrefix;
+  auto loader = polc::loader::makeKernelLoader();
+  auto report = loader->status(request);
+  if (!report) return failSystem("status", report.error(), format);
+  if (!options.labPrefix.empty() && node.empty())
+    std::erase_if(report->nodes, [&](const auto& n) { return !inLab(n, options.labPrefix); });
+  const bool unreadable = report->stateUnreadable();
+  int exitCode = unreadable ? kExitSystem : report->inSync() ? kExitOk : kExitInputError;
+
+  if (format == Format::Json) {
+    auto nodes = nlohmann::json::array();
+    for (const auto& n : report->nodes) {
+      auto endpoints = nlohmann::json::array();
+      for (const auto& e : n.endpoints) {
+        auto programs = nlohmann::json::array();
+        for (const auto& p : e.programs) {
+          nlohmann::json program{{"hook", p.hook},
+                                 {"program", p.program},
+                                 {"recorded_id", p.recordedId},
+                                 {"attached_id", nullptr},
+                                 {"attached_name", p.attachedName},
+                                 {"pinned_id", nullptr}};
+          if (p.attachedId) program["attached_id"] = *p.attachedId;
+          if (p.pinnedId) program["pinned_id"] = *p.pinnedId;
+          programs.push_back(program);
+        }
+        auto maps = nlohmann::json::array();
+        for (const auto& m : e.maps) maps.push_back(mapFillJson(m));
+        endpoints.push_back({{"endpoint", e.endpoint},
+                             {"interface", e.interface},
+                             {"ifindex", e.ifindex},
+                             {"programs", programs},
+                             {"maps", maps}});
+      }
+      auto maps = nlohmann::json::array();
+      for (const auto& m : n.maps) maps.push_back(mapFillJson(m));
+      auto unrecorded = nlohmann::json::array();
+      for (const auto& f : n.unrecordedFilters) unrecorded.push_back(foundFilterJson(f));
+      nlohmann::json entry{
+          {"node", n.node},         {"netns", n.netns},
+          {"pin_root", n.pinRoot},  {"revision", n.revision},
+          {"out_dir", n.outDir},    {"in_sync", n.drift.empty() && n.stateError.empty()},
+          {"drift", n.drift},       {"maps", maps},
+          {"endpoints", endpoints}, {"unrecorded_filters", unrecorded}};
+      if (!n.stateError.empty()) {
+        entry["state_error"] = n.stateError;
+        entry["found_pins"] = n.foundPins;
+        entry["recover"] = forceUnloadCommand(n, request);
+      }
+      nodes.push_back(std::move(entry));
+    }
+    nlohmann::json out{{"ok", !unreadable}, {"in_sync", report->inSync()}, {"nodes", nodes}};
+    if (unreadable) out["error"] = "the loader state of a node cannot be read";
+    printJson(out);
+    return exitCode;
+  }
+
+  if (report->nodes.empty()) {
+    std::cout << "polc status: nothing loaded"
+              << (node.empty() ? std::string() : " for node " + node) << " (state dir "
+              << request.stateDir.string() << ")\n";
+    return kExitOk;
+  }
+  for (const auto& n : report->nodes) {
+    if (!n.stateError.empty()) {
+      std::cout << "node " << n.node << ": STATE UNREADABLE\n"
+                << "  netns " << (n.netns.empty() ? "(this one)" : n.netns) << "  pins "
+                << n.pinRoot << "\n";
+      for (const auto& d : n.drift) std::cout << "  " << d << "\n";
+      std::cout << "  to remove it all: " << forceUnloadCommand(n, request) << "\n";
+      continue;
+    }
+    std::cout << "node " << n.node << (n.drift.empty() ? ": in sync" : ": DRIFT") << "\n"
+              << "  revision " << (n.revision.empty() ? "(not recorded)" : n.revision.substr(0, 16))
+              << (n.outDir.empty() ? "" : "  from " + n.outDir) << "\n"
+              << "  netns " << (n.netns.empty() ? "(this one)" : n.netns) << "  pins " << n.pinRoot
+              << "\n";
+    if (!n.maps.empty()) {
+      std::cout << "  maps:";
+      for (const auto& m : n.maps) std::cout << "  " << mapFillText(m);
+      std::cout << "\n";
+    }
+    for (const auto& e : n.endpoints) {
+      std::cout << "  " << e.endpoint << " on " << e.interface << "\n";
+      for (const auto& p : e.programs) {
+        std::cout << "    " << p.hook << "  " << p.program << " id " << p.recordedId;
+        if (!p.attachedId)
+          std::cout << "  [filter missing]";
+        else if (*p.attachedId != p.recordedId)
+          std::cout << "  [replaced by id " << *p.attachedId << " " << p.attachedName << "]";
+        if (!p.pinnedId) std::cout << "  [pin missing]";
+        std::cout << "\n";
+      }
+      if (!e.maps.empty()) {
+        std::cout << "    maps:";
+        for (const auto& m : e.maps) std::cout << "  " << mapFillText(m);
+        std::cout << "\n";
+      }
+    }
+    for (const auto& d : n.drift) std::cout << "  drift: " << d << "\n";
+  }
+  return exitCode;
+}
+
+} // namespace
+
+void registerStatus(CLI::App& app, CommandContext& context) {
+  auto options = std::make_shared<StatusOptions>();
+  auto* status = app.add_subcommand(
+      "status", "Show what polc attached, from which build, table fill, and any drift");
+  status->add_option("--node", options->node, "Only this node (default: all)");
+  addPlacementOptions(status, options->placement);
+  addFormatOption(status, context.format);
+  context.add(status, [options, status, &context] {
+    return runStatus(options->node, options->placement, status->count("--pin-root") > 0,
+                     status->count("--netns") > 0, context.format);
+  });
+}
+
+} // namespace polc::cli

@@ -1,0 +1,132 @@
+#include "options.h"
+
+#include "polc/artifacts/manifest.h"
+#include "polc/driver/pipeline.h"
+#include "polc/lab/lab.h"
+#include "polc/pipeline/pipeline.h"
+
+#include <iostream>
+#include <map>
+#include <unistd.h>
+
+namespace polc::cli {
+
+const std::function<int()>* CommandContext::parsed() const {
+  for (const auto& [command, run] : commands_)
+    if (command->parsed()) return &run;
+  return nullptr;
+}
+
+void printJson(const nlohmann::json& json) {
+  std::cout << polc::artifacts::dumpJson(json);
+}
+
+void printDiagnostics(const polc::Diagnostics& diagnostics, Format format) {
+  if (format == Format::Json) return; // part of the JSON document instead
+  std::cerr << diagnostics.render(::isatty(STDERR_FILENO) == 1);
+  if (diagnostics.errorCount() > 0 || diagnostics.warningCount() > 0)
+    std::cerr << diagnostics.errorCount() << " error(s), " << diagnostics.warningCount()
+              << " warning(s)\n";
+}
+
+int failSystem(const std::string& what, const std::string& message, Format format) {
+  if (format == Format::Json)
+    printJson(nlohmann::json{{"ok", false}, {"error", message}});
+  else
+    std::cerr << "polc " << what << ": " << message << "\n";
+  return kExitSystem;
+}
+
+void addFormatOption(CLI::App* command, Format& format, FormatFlag flag) {
+  const bool output = flag == FormatFlag::Output;
+  command
+      ->add_option(output ? "-o,--output" : "--format", format,
+                   output ? "Output format: text or json" : "Report format: text or json")
+      ->transform(CLI::CheckedTransformer(
+          std::map<std::string, Format>{{"text", Format::Text}, {"json", Format::Json}},
+          CLI::ignore_case));
+}
+
+void addCompileOptions(CLI::App* command, CompileOptions& options) {
+  command->add_option("policy", options.policy, "Policy file (.pol)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  command->add_option("-t,--topology", options.topology, "Topology file (YAML)")
+      ->required()
+      ->check(CLI::ExistingFile);
+}
+
+void addPassOptions(CLI::App* command, std::string& dumpAfter) {
+  const auto& passes = polc::pipeline::compilerPasses();
+  command
+      ->add_option("--dump-after", dumpAfter,
+                   "Run the passes through PASS and print the program as that pass left it "
+                   "(stable text on stdout), then stop: nothing else is done or written")
+      ->check(CLI::Validator(
+          [&passes](std::string& name) -> std::string {
+            if (passes.find(name)) return {};
+            std::string names;
+            for (const auto& pass : passes.passes()) names += " " + pass.name;
+            return "unknown pass '" + name + "'; the passes are:" + names;
+          },
+          "PASS"));
+  command->add_flag_callback(
+      "--list-passes",
+      [&passes] {
+        std::cout << passes.listText();
+        throw CLI::Success();
+      },
+      "List the passes in order with what each consumes and produces, and exit");
+}
+
+int runDump(const CompileOptions& options, const std::string& pass) {
+  polc::Diagnostics diagnostics;
+  auto dump = polc::driver::dumpAfter({options.policy, options.topology}, pass, diagnostics);
+  printDiagnostics(diagnostics, Format::Text);
+  if (!dump) return kExitInputError;
+  std::cout << *dump;
+  return kExitOk;
+}
+
+void addPlacementOptions(CLI::App* command, PlacementOptions& options) {
+  command->add_option("--pin-root", options.placement.pinRoot, "bpffs directory for pinned maps")
+      ->capture_default_str();
+  addStateDirOption(command, options);
+  auto* netns =
+      command->add_option("--netns", options.placement.netns,
+                          "Network namespace holding the node's interfaces (default: this one)");
+  command
+      ->add_option("--lab", options.labPrefix,
+                   "Load into the node namespace of the `polc lab` with this prefix")
+      ->excludes(netns);
+}
+
+void addStateDirOption(CLI::App* command, PlacementOptions& options) {
+  command
+      ->add_option("--state-dir", options.placement.stateDir, "Where polc records what it attached")
+      ->capture_default_str();
+}
+
+void addLockTimeoutOption(CLI::App* command, PlacementOptions& options) {
+  command
+      ->add_option("--lock-timeout", options.lockTimeoutSeconds,
+                   "Seconds to wait for another load or unload of the same state dir")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+}
+
+bool inLab(const polc::loader::NodeStatus& node, const std::string& prefix) {
+  return !node.stateError.empty() || node.netns == polc::lab::nodeNamespace(prefix, node.node);
+}
+
+polc::loader::StatusRequest labStatusRequest(const PlacementOptions& options,
+                                             const std::string& node) {
+  polc::loader::StatusRequest request;
+  request.node = node;
+  request.stateDir = options.placement.stateDir;
+  request.fallbackPinRoot = options.placement.pinRoot;
+  request.labPrefix = options.labPrefix;
+  return request;
+}
+
+} // namespace polc::cli

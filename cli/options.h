@@ -1,0 +1,100 @@
+// What every polc subcommand shares: exit codes, the output format, printing
+// diagnostics and JSON, and the options several commands take. A command's
+// file (cli/commands/) uses these instead of setting the options up anew.
+#pragma once
+
+#include "polc/diagnostics/diagnostics.h"
+#include "polc/loader/loader.h"
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace polc::cli {
+
+// Exit codes, as documented in docs/cli.md.
+constexpr int kExitOk = 0;
+constexpr int kExitInputError = 1;
+constexpr int kExitUsage = 2;
+constexpr int kExitSystem = 3;
+
+enum class Format { Text, Json };
+
+// What the commands share with main: the output format of the command that
+// runs (main's internal-error guard answers in it), and each command's run.
+class CommandContext {
+public:
+  Format format = Format::Text;
+
+  // `run` runs when `command` is the one parsed; it is a leaf (`lab up`).
+  void add(CLI::App* command, std::function<int()> run) {
+    commands_.emplace_back(command, std::move(run));
+  }
+  // The run of the parsed command, or null when none was.
+  const std::function<int()>* parsed() const;
+
+private:
+  std::vector<std::pair<CLI::App*, std::function<int()>>> commands_;
+};
+
+// Every JSON document polc prints, laid out as dump(2). Its strings may
+// come from outside (a path given on the command line, a message quoting
+// one) and hold bytes that are not UTF-8, on which dump() would throw:
+// this prints them as U+FFFD instead.
+void printJson(const nlohmann::json& json);
+
+// Diagnostics on stderr in text; in JSON they are part of the document.
+void printDiagnostics(const polc::Diagnostics& diagnostics, Format format);
+
+// "polc WHAT: MESSAGE" on stderr (or {"ok": false, "error"}), exit 3.
+int failSystem(const std::string& what, const std::string& message, Format format);
+
+// `-o,--output` text|json; build and bundle, whose -o names a directory,
+// take it as `--format`.
+enum class FormatFlag { Output, FormatOnly };
+void addFormatOption(CLI::App* command, Format& format, FormatFlag flag = FormatFlag::Output);
+
+// The policy and --topology of check, build and explain.
+struct CompileOptions {
+  std::string policy;
+  std::string topology;
+};
+void addCompileOptions(CLI::App* command, CompileOptions& options);
+
+// --dump-after and --list-passes, of check and build: the compiler's passes
+// (docs/architecture.md).
+void addPassOptions(CLI::App* command, std::string& dumpAfter);
+// What --dump-after prints, and its exit code.
+int runDump(const CompileOptions& options, const std::string& pass);
+
+// Where loads go: --pin-root, --state-dir, and with a namespace --netns or
+// --lab; --lock-timeout of the commands that take the state dir's lock.
+struct PlacementOptions {
+  polc::loader::Placement placement;
+  std::string labPrefix;
+  double lockTimeoutSeconds =
+      std::chrono::duration<double>(polc::loader::kDefaultLockTimeout).count();
+
+  std::chrono::milliseconds lockTimeout() const {
+    return std::chrono::milliseconds(static_cast<long long>(lockTimeoutSeconds * 1000));
+  }
+};
+void addPlacementOptions(CLI::App* command, PlacementOptions& options);
+void addStateDirOption(CLI::App* command, PlacementOptions& options);
+void addLockTimeoutOption(CLI::App* command, PlacementOptions& options);
+
+// Whether a node status found belongs to the polc lab `prefix`: loaded into
+// its node namespace, or with a state that cannot be read (which does not
+// say where it went). What `status --lab` and `unload --lab` act on.
+bool inLab(const polc::loader::NodeStatus& node, const std::string& prefix);
+// The status request that finds them: every node (or `node`) in the state
+// dir, an unreadable one looked for in the lab's namespace.
+polc::loader::StatusRequest labStatusRequest(const PlacementOptions& options,
+                                             const std::string& node);
+
+} // namespace polc::cli
