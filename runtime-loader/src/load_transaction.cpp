@@ -912,6 +912,14 @@ Status LoadTransaction::attachPrograms() {
   return okStatus();
 }
 
+// A clsact qdisc polc created goes at the commit once no filter of this
+// revision is on its interface.
+void LoadTransaction::removeQdiscIfUnused(const std::string& interface) {
+  if (std::none_of(attachments_.begin(), attachments_.end(),
+                   [&](const auto& a) { return a.interface == interface; }))
+    qdiscsToRemove_.insert(interface);
+}
+
 // What an earlier load attached and this one no longer does (an endpoint
 // that lost its object or a program, or left the node).
 Status LoadTransaction::detachStale() {
@@ -921,10 +929,7 @@ Status LoadTransaction::detachStale() {
     if (!index || *index != old.ifindex) continue; // gone with its interface
     if (auto detached = swapFilter(*index, old.interface, old.hook, -1); !detached)
       return fail(detached.error());
-    bool interfaceStillUsed =
-        std::any_of(attachments_.begin(), attachments_.end(),
-                    [&](const auto& a) { return a.interface == old.interface; });
-    if (old.qdiscCreatedByPolc && !interfaceStillUsed) qdiscsToRemove_.insert(old.interface);
+    if (old.qdiscCreatedByPolc) removeQdiscIfUnused(old.interface);
   }
   return okStatus();
 }
@@ -947,10 +952,7 @@ Status LoadTransaction::detachInterruptedHooks() {
     if (!index || *index != hook.ifindex) continue; // gone with its interface
     if (auto detached = detachFilter(*index, hook.interface, hook.hook, log_); !detached)
       return fail(detached.error());
-    bool interfaceStillUsed =
-        std::any_of(attachments_.begin(), attachments_.end(),
-                    [&](const auto& a) { return a.interface == hook.interface; });
-    if (hook.qdiscCreatedByPolc && !interfaceStillUsed) qdiscsToRemove_.insert(hook.interface);
+    if (hook.qdiscCreatedByPolc) removeQdiscIfUnused(hook.interface);
   }
   return okStatus();
 }

@@ -141,6 +141,7 @@ private:
                                 int programFd);
   Status attachPrograms();
   Status detachStale();
+  void removeQdiscIfUnused(const std::string& interface);
   Status detachInterruptedHooks();
 
   // 6. Commit.

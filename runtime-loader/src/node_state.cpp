@@ -88,36 +88,31 @@ bool absent(const fs::path& file) {
   return !fs::exists(fs::symlink_status(file, ec));
 }
 
-Expected<std::optional<NodeState>> readStateFile(const fs::path& file) {
+// A JSON record of the state dir: nullopt when the file is not there,
+// an error naming the file when it cannot be read or parsed.
+template <typename T, typename From>
+Expected<std::optional<T>> readRecord(const fs::path& file, From from) {
   auto text = polc::readFile(file);
   if (!text) {
-    if (absent(file)) return std::optional<NodeState>{};
+    if (absent(file)) return std::optional<T>{};
     return Error{text.error()};
   }
   JsonRead reader;
   auto root = reader.parse(*text);
   if (!root) return malformed(file, root.error());
   try {
-    return std::optional<NodeState>(nodeStateFrom(*root));
+    return std::optional<T>(from(*root));
   } catch (const artifacts::JsonReadError& e) {
     return malformed(file, e.what());
   }
 }
 
+Expected<std::optional<NodeState>> readStateFile(const fs::path& file) {
+  return readRecord<NodeState>(file, nodeStateFrom);
+}
+
 Expected<std::optional<PendingLoad>> readJournal(const fs::path& journal) {
-  auto text = polc::readFile(journal);
-  if (!text) {
-    if (absent(journal)) return std::optional<PendingLoad>{};
-    return Error{text.error()};
-  }
-  JsonRead reader;
-  auto root = reader.parse(*text);
-  if (!root) return malformed(journal, root.error());
-  try {
-    return std::optional<PendingLoad>(pendingLoadFrom(*root));
-  } catch (const artifacts::JsonReadError& e) {
-    return malformed(journal, e.what());
-  }
+  return readRecord<PendingLoad>(journal, pendingLoadFrom);
 }
 
 } // namespace
