@@ -3,6 +3,7 @@
 // compilation directory, so that the object's bytes do not depend on where
 // workDir lives.
 #include "polc/codegen/endpoint_program.h"
+#include "polc/support/unique_fd.h"
 
 #include <cerrno>
 #include <cstdlib>
@@ -23,28 +24,6 @@ namespace polc::codegen {
 namespace {
 
 namespace fs = std::filesystem;
-
-class UniqueFd {
-public:
-  explicit UniqueFd(int fd = -1) : fd_(fd) {}
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  UniqueFd& operator=(UniqueFd&& other) noexcept {
-    reset(std::exchange(other.fd_, -1));
-    return *this;
-  }
-  ~UniqueFd() { reset(); }
-
-  int get() const { return fd_; }
-  void reset(int fd = -1) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-  }
-
-private:
-  int fd_;
-};
 
 std::string errnoText(int error) {
   return std::generic_category().message(error);

@@ -7,6 +7,7 @@
 #include "polc/codegen/endpoint_program.h"
 #include "polc/codegen/specialize_endpoint.h"
 #include "polc/passes/tables.h"
+#include "polc/support/unique_fd.h"
 
 #include <nlohmann/json.hpp>
 
@@ -44,29 +45,11 @@ fs::path temporaryPath(const char* kind, const fs::path& outDir) {
   return outDir.parent_path() / (temporaryPrefix(kind, outDir) + std::to_string(::getpid()));
 }
 
-// A descriptor held open, closed on destruction.
-class Descriptor {
-public:
-  explicit Descriptor(int fd = -1) : fd_(fd) {}
-  Descriptor(Descriptor&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  Descriptor& operator=(Descriptor&& other) noexcept {
-    std::swap(fd_, other.fd_);
-    return *this;
-  }
-  ~Descriptor() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-
-private:
-  int fd_;
-};
-
 // The directory, opened and locked (flock, exclusive), or an invalid
 // descriptor when another process holds its lock or it cannot be opened.
-Descriptor lockDirectory(const fs::path& path) {
-  Descriptor directory(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
-  if (directory.get() < 0 || ::flock(directory.get(), LOCK_EX | LOCK_NB) != 0) return Descriptor();
+UniqueFd lockDirectory(const fs::path& path) {
+  UniqueFd directory(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
+  if (directory.get() < 0 || ::flock(directory.get(), LOCK_EX | LOCK_NB) != 0) return UniqueFd();
   return directory;
 }
 
@@ -97,7 +80,7 @@ void removeStaleTemporaries(const fs::path& outDir) {
         continue;
       std::error_code typeError;
       if (!it->is_directory(typeError) || it->is_symlink(typeError)) continue;
-      Descriptor lock;
+      UniqueFd lock;
       if (std::string_view(kind) == "staging") {
         lock = lockDirectory(it->path());
         if (lock.get() < 0) continue;
@@ -165,7 +148,7 @@ public:
 private:
   fs::path outDir_;
   fs::path path_;
-  Descriptor lock_; // held until the build ends, committed or not
+  UniqueFd lock_; // held until the build ends, committed or not
   bool committed_ = false;
 };
 

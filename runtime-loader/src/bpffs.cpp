@@ -1,6 +1,6 @@
 #include "bpffs.h"
 
-#include "unique_fd.h"
+#include "polc/support/unique_fd.h"
 
 #include <fcntl.h>
 #include <linux/magic.h>

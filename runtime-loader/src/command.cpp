@@ -1,6 +1,6 @@
 #include "command.h"
 
-#include "unique_fd.h"
+#include "polc/support/unique_fd.h"
 
 #include <fcntl.h>
 #include <poll.h>

@@ -24,7 +24,7 @@
 #include "map_sync.h"
 #include "netns_guard.h"
 #include "node_state.h"
-#include "unique_fd.h"
+#include "polc/support/unique_fd.h"
 
 #include "polc/artifacts/manifest.h"
 #include "polc/loader/loader.h"

@@ -1,6 +1,6 @@
 #include "map_sync.h"
 
-#include "unique_fd.h"
+#include "polc/support/unique_fd.h"
 
 #include <arpa/inet.h>
 #include <bpf/bpf.h>

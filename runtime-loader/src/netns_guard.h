@@ -4,7 +4,7 @@
 #pragma once
 
 #include "polc/support/expected.h"
-#include "unique_fd.h"
+#include "polc/support/unique_fd.h"
 
 #include <string>
 

@@ -1,7 +1,7 @@
 #include "pin_root_owner.h"
 
 #include "node_state.h"
-#include "unique_fd.h"
+#include "polc/support/unique_fd.h"
 
 #include <bpf/bpf.h>
 

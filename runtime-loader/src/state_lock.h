@@ -7,7 +7,7 @@
 #pragma once
 
 #include "polc/support/expected.h"
-#include "unique_fd.h"
+#include "polc/support/unique_fd.h"
 
 #include <chrono>
 #include <filesystem>

@@ -4,9 +4,9 @@
 #include "netns_guard.h"
 #include "node_pins.h"
 #include "node_state.h"
+#include "polc/support/unique_fd.h"
 #include "tc.h"
 #include "tc_query.h"
-#include "unique_fd.h"
 
 #include "polc/artifacts/manifest.h"
 #include "polc/lab/lab.h"

@@ -2,7 +2,7 @@
 
 #include "polc/loader/loader.h"
 
-#include "unique_fd.h"
+#include "polc/support/unique_fd.h"
 
 #include <net/if.h>
 #include <sys/ioctl.h>

@@ -4,6 +4,7 @@
 #include "libbpf_util.h"
 #include "map_sync.h"
 #include "polc/artifacts/manifest.h"
+#include "polc/support/unique_fd.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -56,21 +57,6 @@ public:
 
 private:
   libbpf_print_fn_t previous_;
-};
-
-// Owns a file descriptor returned by bpf().
-class UniqueFd {
-public:
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  ~UniqueFd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-
-private:
-  int fd_;
 };
 
 const char* policyMapName(Direction direction) {

@@ -21,7 +21,6 @@
 namespace polc::testing {
 
 using runtime::NetnsGuard;
-using runtime::UniqueFd;
 
 namespace {
 

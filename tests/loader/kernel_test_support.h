@@ -3,7 +3,7 @@
 #pragma once
 
 #include "netns_guard.h"
-#include "unique_fd.h"
+#include "polc/support/unique_fd.h"
 
 #include <gtest/gtest.h>
 

@@ -11,9 +11,9 @@
 #include "map_sync.h"
 #include "netns_guard.h"
 #include "node_state.h"
+#include "polc/support/unique_fd.h"
 #include "state_lock.h"
 #include "tc.h"
-#include "unique_fd.h"
 
 #include "polc/artifacts/digest.h"
 #include "polc/artifacts/manifest.h"
@@ -310,7 +310,7 @@ TEST_F(LoaderTest, LoadAttachesProgramsAndFillsMaps) {
   // The ipcache's prefix lengths are listed for the datapath's probes.
   polc_ipcache_lengths lengths{};
   const uint32_t zero = 0;
-  runtime::UniqueFd lengthsFd(bpf_obj_get(pin("n1/polc_ipcache_lengths").c_str()));
+  UniqueFd lengthsFd(bpf_obj_get(pin("n1/polc_ipcache_lengths").c_str()));
   ASSERT_EQ(bpf_map_lookup_elem(lengthsFd.get(), &zero, &lengths), 0);
   EXPECT_EQ(lengths.v4_count, 1);
   EXPECT_EQ(lengths.v4[0], 32);
@@ -364,7 +364,7 @@ TEST_F(LoaderTest, InterruptedLoadMakesTheNextOneCheckEveryTable) {
   ASSERT_TRUE(loader_->load(request()));
   // What a killed in-place update could have left: an entry of no revision.
   {
-    runtime::UniqueFd map(bpf_obj_get(pin("n1/a/polc_policy_in").c_str()));
+    UniqueFd map(bpf_obj_get(pin("n1/a/polc_policy_in").c_str()));
     ASSERT_TRUE(map.valid());
     artifacts::PolicyTable stray;
     stray.entries = {denyTcpFrom(kIdentityB, 9009, 3)};
@@ -399,7 +399,7 @@ TEST_F(LoaderTest, UnchangedIpcacheIsReadAgainOnlyAfterAnInterruptedLoad) {
   OutDirWriter(outDir_).write({});
   ASSERT_TRUE(loader_->load(request()));
   {
-    runtime::UniqueFd map(bpf_obj_get(pin("n1/polc_ipcache").c_str()));
+    UniqueFd map(bpf_obj_get(pin("n1/polc_ipcache").c_str()));
     ASSERT_TRUE(map.valid());
     artifacts::Ipcache stray;
     stray.entries = {{4, "10.77.9.9", 32, kIdentityB}};
@@ -460,7 +460,7 @@ TEST_F(LoaderTest, TableThatOutgrowsItsMapTakesFreshMaps) {
   ASSERT_TRUE(loader_->load(request()));
   const auto policyPin = pin("n1/b/polc_policy_in");
   auto capacityOf = [](const fs::path& path) {
-    runtime::UniqueFd fd(bpf_obj_get(path.c_str()));
+    UniqueFd fd(bpf_obj_get(path.c_str()));
     auto capacity = runtime::mapCapacity(fd.get());
     return capacity ? *capacity : 0u;
   };
@@ -808,7 +808,7 @@ TEST_F(LoaderTest, UnloadForceLeavesOtherFiltersAlone) {
   OutDirWriter(outDir_).write({});
   ASSERT_TRUE(loader_->load(request()));
   { // another's filter: a BPF one too, at its own priority and handle
-    runtime::UniqueFd program(bpf_obj_get(pin("n1/a/polc_from_ep").c_str()));
+    UniqueFd program(bpf_obj_get(pin("n1/a/polc_from_ep").c_str()));
     ASSERT_TRUE(program.valid());
     auto netns = runtime::NetnsGuard::enter(placement_.netns);
     ASSERT_TRUE(netns) << netns.error();
@@ -974,7 +974,7 @@ TEST_F(LoaderTest, StatusFlagsDriftFromWhatWasLoaded) {
         runtime::detachFilter(*runtime::interfaceIndex("lxc-a"), "lxc-a", "tc-ingress", log);
     ASSERT_TRUE(detached && *detached);
     // ...and put a's program where b's was, under polc's handle.
-    runtime::UniqueFd other(bpf_obj_get(pin("n1/a/polc_to_ep").c_str()));
+    UniqueFd other(bpf_obj_get(pin("n1/a/polc_to_ep").c_str()));
     ASSERT_TRUE(other.valid());
     auto replaced = runtime::attachFilter(*runtime::interfaceIndex("lxc-b"), "lxc-b", "tc-egress",
                                           other.get(), log);
@@ -983,7 +983,7 @@ TEST_F(LoaderTest, StatusFlagsDriftFromWhatWasLoaded) {
   // A pin removed, a policy entry added by hand.
   ASSERT_EQ(::unlink(pin("n1/a/polc_policy_eg").c_str()), 0);
   {
-    runtime::UniqueFd map(bpf_obj_get(pin("n1/b/polc_policy_in").c_str()));
+    UniqueFd map(bpf_obj_get(pin("n1/b/polc_policy_in").c_str()));
     ASSERT_TRUE(map.valid());
     artifacts::PolicyTable extra;
     extra.entries = {denyTcpFrom(kIdentityB, 22, 9)};
@@ -1036,7 +1036,7 @@ TEST_F(LoaderTest, ReloadReplacesOnlyTheEndpointsChangedBehindPolcsBack) {
     auto netns = runtime::NetnsGuard::enter(placement_.netns);
     ASSERT_TRUE(netns) << netns.error();
     runtime::LibbpfLogCapture log;
-    runtime::UniqueFd other(bpf_obj_get(pin("n1/a/polc_to_ep").c_str()));
+    UniqueFd other(bpf_obj_get(pin("n1/a/polc_to_ep").c_str()));
     ASSERT_TRUE(other.valid());
     auto replaced = runtime::attachFilter(*runtime::interfaceIndex("lxc-b"), "lxc-b", "tc-egress",
                                           other.get(), log);
@@ -1148,7 +1148,7 @@ TEST_F(LoaderTest, LoadAndUnloadGiveUpAfterTheTimeoutNamingTheHolder) {
 // instructions): tells which object a load really attached.
 std::array<uint8_t, BPF_TAG_SIZE> programTag(uint32_t id) {
   std::array<uint8_t, BPF_TAG_SIZE> tag{};
-  runtime::UniqueFd fd(bpf_prog_get_fd_by_id(id));
+  UniqueFd fd(bpf_prog_get_fd_by_id(id));
   bpf_prog_info info{};
   uint32_t length = sizeof info;
   if (fd.valid() && bpf_obj_get_info_by_fd(fd.get(), &info, &length) == 0)

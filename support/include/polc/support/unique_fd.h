@@ -1,11 +1,12 @@
-// Owns a file descriptor; closes it once.
+// Owns a file descriptor; closes it once. Every stage that holds one
+// (the loader, codegen's pipes, the build's locks, the tests) uses this.
 #pragma once
 
 #include <unistd.h>
 
 #include <utility>
 
-namespace polc::runtime {
+namespace polc {
 
 class UniqueFd {
 public:
@@ -32,4 +33,4 @@ private:
   int fd_ = -1;
 };
 
-} // namespace polc::runtime
+} // namespace polc
