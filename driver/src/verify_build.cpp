@@ -1,9 +1,8 @@
 #include "polc/driver/verify_build.h"
 
-#include "inline_policy.h"
-#include "libbpf_util.h"
-
 #include "polc/artifacts/manifest.h"
+#include "polc/maps/inline_slots.h"
+#include "polc/maps/libbpf.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -41,10 +40,10 @@ struct ObjectUse {
 
 Status verifyObject(const fs::path& outDir, const std::string& object, const ObjectUse& use,
                     std::vector<VerifiedProgram>& out) {
-  runtime::LibbpfLogCapture log;
+  maps::LibbpfLogCapture log;
   const fs::path path = outDir / object;
-  runtime::BpfObjectPtr handle(bpf_object__open_file(path.c_str(), nullptr));
-  if (!handle) return Error{runtime::libbpfError("opening " + path.string(), -errno, log)};
+  maps::BpfObjectPtr handle(bpf_object__open_file(path.c_str(), nullptr));
+  if (!handle) return Error{maps::libbpfError("opening " + path.string(), -errno, log)};
   bpf_program* program = nullptr;
   bpf_object__for_each_program(program, handle.get()) {
     bpf_program__set_autoload(program, use.programs.contains(bpf_program__name(program)));
@@ -54,15 +53,15 @@ Status verifyObject(const fs::path& outDir, const std::string& object, const Obj
   bpf_object__for_each_map(map, handle.get()) {
     if (!bpf_map__is_internal(map)) bpf_map__set_max_entries(map, 1);
   }
-  if (auto set = runtime::setReadOnlyConfig(handle.get(), artifacts::kConfigEndpointIdentity,
-                                            use.identity);
+  if (auto set =
+          maps::setReadOnlyConfig(handle.get(), artifacts::kConfigEndpointIdentity, use.identity);
       !set)
     return Error{object + ": " + set.error()};
   // Shared by endpoints with different tables: verified with every slot live.
-  if (auto filled = runtime::fillInlineSlotsForVerification(handle.get()); !filled)
+  if (auto filled = maps::fillInlineSlotsForVerification(handle.get()); !filled)
     return Error{object + ": " + filled.error()};
   if (int result = bpf_object__load(handle.get()); result != 0)
-    return Error{runtime::libbpfError("the verifier rejected " + object, result, log)};
+    return Error{maps::libbpfError("the verifier rejected " + object, result, log)};
   for (const auto& name : use.programs) {
     auto* loaded = bpf_object__find_program_by_name(handle.get(), name.c_str());
     if (!loaded) return Error{object + " has no program " + name};

@@ -18,12 +18,12 @@
 // (load_transaction.h); unloading is here, from the state and the journal.
 #include "polc/loader/loader.h"
 
-#include "libbpf_util.h"
 #include "load_transaction.h"
 #include "netns_guard.h"
 #include "node_pins.h"
 #include "node_state.h"
 #include "pin_root_owner.h"
+#include "polc/maps/libbpf.h"
 #include "state_lock.h"
 #include "status.h"
 #include "tc.h"
@@ -61,7 +61,7 @@ Expected<LoadReport> KernelLoader::load(const LoadRequest& request) {
   // (Also before the log capture: libbpf's print hook is process-global.)
   auto lock = StateLock::acquire(request.placement.stateDir, request.lockTimeout);
   if (!lock) return Error{"load: " + lock.error()};
-  LibbpfLogCapture log;
+  maps::LibbpfLogCapture log;
   LoadTransaction transaction(request, log);
   // From the journal on, a step that fails has already undone the load.
   if (auto ok = transaction.readBuild(); !ok) return Error{ok.error()};
@@ -125,7 +125,7 @@ std::vector<KnownHook> knownHooks(const NodeState* state, const PendingLoad* jou
 // one recorded, then the clsact qdiscs a record says polc created there.
 // In the current netns.
 Status detachKnownHooks(const std::vector<KnownHook>& hooks, UnloadReport& report,
-                        LibbpfLogCapture& log) {
+                        maps::LibbpfLogCapture& log) {
   std::map<std::pair<std::string, int>, std::vector<const KnownHook*>> byInterface;
   for (const auto& hook : hooks) byInterface[{hook.interface, hook.ifindex}].push_back(&hook);
   for (const auto& [key, group] : byInterface) {
@@ -156,7 +156,7 @@ Status detachKnownHooks(const std::vector<KnownHook>& hooks, UnloadReport& repor
 // bpf) goes from every hook of every interface of the current netns, and so
 // does a clsact qdisc it leaves holding no filter at all (whoever made it,
 // an empty one does nothing). Nothing else is touched.
-Status detachEveryPolcFilter(UnloadReport& report, LibbpfLogCapture& log) {
+Status detachEveryPolcFilter(UnloadReport& report, maps::LibbpfLogCapture& log) {
   auto interfaces = allInterfaces();
   if (!interfaces) return Error{interfaces.error()};
   auto query = TcFilterQuery::open();
@@ -205,7 +205,7 @@ void removeStateTemporaries(const fs::path& stateDir, const std::string& node) {
 Expected<UnloadReport> KernelLoader::unloadNode(const UnloadRequest& request,
                                                 const std::string& node) {
   const auto& placement = request.placement;
-  LibbpfLogCapture log;
+  maps::LibbpfLogCapture log;
   auto records = readNodeRecords(placement.stateDir, node);
   if (!records.readable() && !request.force)
     return Error{(records.stateError.empty() ? records.journalError : records.stateError) + "; " +

@@ -1,6 +1,6 @@
 #include "load_transaction.h"
 
-#include "inline_policy.h"
+#include "polc/maps/inline_slots.h"
 
 #include "bpffs.h"
 #include "load_steps.h"
@@ -65,6 +65,10 @@ std::set<std::string> filesOfNode(const artifacts::NodeArtifacts& node) {
   return files;
 }
 
+loader::TableChange tableChange(const maps::ContentChange& change) {
+  return {change.added, change.removed, change.changed};
+}
+
 constexpr const char* kPolicyMaps[2] = {artifacts::kMapPolicyIngress, artifacts::kMapPolicyEgress};
 constexpr const char* kDirections[2] = {"ingress", "egress"};
 
@@ -96,14 +100,6 @@ Expected<const artifacts::NodeArtifacts*> chooseNode(const artifacts::Manifest& 
   if (manifest.nodes.size() == 1) return &manifest.nodes.front();
   if (manifest.nodes.empty()) return Error{"the manifest has no nodes"};
   return Error{"the manifest has several nodes (" + names + "); choose one with --node"};
-}
-
-UniqueFd openPinned(const fs::path& path) {
-  return UniqueFd(bpf_obj_get(path.c_str()));
-}
-
-Expected<MapContents> readPolicyMap(int fd, const std::string& name) {
-  return readMap(fd, name, sizeof(polc_policy_key), sizeof(polc_policy_value));
 }
 
 // The endpoints whose hooks run exactly the recorded programs and whose
@@ -156,42 +152,11 @@ Expected<std::set<std::string>> intactEndpoints(const NodeState& state, const fs
   return intact;
 }
 
-// How many entries the map at `pin` holds when it is known to hold the
-// table of digest `sha256` already, so that neither needs reading: the last
-// load that committed filled it from a table of that digest, and no load
-// was interrupted since (a killed or unrolled load may have written it half
-// way). Only polc writes its pinned maps, under the state lock.
-std::optional<uint64_t> knownFilled(const NodeState& previous, const std::string& pin,
-                                    const std::string& sha256) {
-  if (previous.pending) return std::nullopt;
-  auto recorded = previous.tableSha256.find(pin);
-  auto entries = previous.mapEntries.find(pin);
-  if (recorded == previous.tableSha256.end() || recorded->second != sha256 ||
-      entries == previous.mapEntries.end())
-    return std::nullopt;
-  return entries->second;
-}
-
-// The same for an endpoint's policy map: only while its programs stay
-// (their hooks and pins were just checked).
-std::optional<uint64_t> tableKnownLoaded(const NodeState& previous, ProgramPlan plan,
-                                         const std::string& pin, const std::string& sha256) {
-  if (plan != ProgramPlan::Keep) return std::nullopt;
-  return knownFilled(previous, pin, sha256);
-}
-
 } // namespace
 
-std::string Rollback::run() {
-  std::string errors;
-  for (auto it = undo_.rbegin(); it != undo_.rend(); ++it)
-    if (auto undone = (*it)(); !undone) errors += "\n  " + undone.error();
-  undo_.clear();
-  return errors;
-}
-
-LoadTransaction::LoadTransaction(const loader::LoadRequest& request, LibbpfLogCapture& log)
-    : request_(request), placement_(request.placement), log_(log),
+LoadTransaction::LoadTransaction(const loader::LoadRequest& request, maps::LibbpfLogCapture& log,
+                                 maps::MapBackend& maps)
+    : request_(request), placement_(request.placement), log_(log), maps_(maps),
       lastLap_(std::chrono::steady_clock::now()) {}
 
 // Milliseconds since the previous lap: the report's phase timings.
@@ -272,9 +237,9 @@ Status LoadTransaction::readIpcache() {
   auto ipcache = parseVerified<artifacts::Ipcache>(
       *verification_, node.ipcache, [](const auto& j) { return artifacts::ipcacheFromJson(j); });
   if (!ipcache) return readError(ipcache.error());
-  auto ipcacheEntries = toIpcacheMapEntries(*ipcache);
+  auto ipcacheEntries = maps::toIpcacheMapEntries(*ipcache);
   if (!ipcacheEntries) return readError(node.ipcache + ": " + ipcacheEntries.error());
-  auto wantedIpcache = toMapContents(ipcacheName_, *ipcacheEntries);
+  auto wantedIpcache = maps::toMapContents(ipcacheName_, *ipcacheEntries);
   if (!wantedIpcache) return readError(wantedIpcache.error());
   wantedIpcache_ = std::move(*wantedIpcache);
   ipcacheEntries_ = wantedIpcache_.size();
@@ -404,8 +369,8 @@ Status LoadTransaction::readTables() {
       if (!table) return Error{table.error()};
       if (direction == 0 ? endpoint.artifacts->ingressInline : endpoint.artifacts->egressInline)
         endpoint.inlineTable[direction] = table->entries;
-      auto contents = toMapContents(endpoint.artifacts->name + " " + kDirections[direction],
-                                    toPolicyMapEntries(*table));
+      auto contents = maps::toMapContents(endpoint.artifacts->name + " " + kDirections[direction],
+                                          maps::toPolicyMapEntries(*table));
       if (!contents) return Error{contents.error()};
       endpoint.wanted[direction] = std::move(*contents);
       // An in-place update adds before it deletes: if old and new together
@@ -413,10 +378,10 @@ Status LoadTransaction::readTables() {
       // tables (reloading its programs), and both tables are read again.
       if (endpoint.plan == ProgramPlan::Keep) {
         auto live = previous_.mapEntries.find(pin);
-        if (!updateFitsInPlace(placement_.pinRoot / pin,
-                               live == previous_.mapEntries.end() ? std::nullopt
-                                                                  : std::optional(live->second),
-                               endpoint.wanted[direction].size())) {
+        if (!fitsLiveMap(maps_, placement_.pinRoot / pin,
+                         live == previous_.mapEntries.end() ? std::nullopt
+                                                            : std::optional(live->second),
+                         endpoint.wanted[direction].size())) {
           endpoint.plan = ProgramPlan::Replace;
           endpoint.tableLoaded[0] = endpoint.tableLoaded[1] = false;
           direction = -1;
@@ -612,13 +577,14 @@ Status LoadTransaction::readLiveTables(EndpointLoad& endpoint) {
   for (int direction = 0; direction < 2; ++direction) {
     if (endpoint.tableLoaded[direction]) continue; // holds what it should
     const char* mapName = kPolicyMaps[direction];
-    endpoint.liveFd[direction] =
-        openPinned(placement_.pinRoot / relativePin(node_->name, name, mapName));
-    if (endpoint.liveFd[direction].valid()) {
-      auto live =
-          readPolicyMap(endpoint.liveFd[direction].get(), std::string(mapName) + " of " + name);
-      if (!live) return fail(live.error());
-      endpoint.live[direction] = std::move(*live);
+    auto live = maps_.openPinned(placement_.pinRoot / relativePin(node_->name, name, mapName));
+    if (!live) return fail(live.error());
+    endpoint.liveMap[direction] = std::move(*live);
+    if (endpoint.liveMap[direction].valid()) {
+      auto contents = maps::readPolicyMap(maps_, endpoint.liveMap[direction].handle(),
+                                          std::string(mapName) + " of " + name);
+      if (!contents) return fail(contents.error());
+      endpoint.live[direction] = std::move(*contents);
     }
   }
   return okStatus();
@@ -635,9 +601,10 @@ Status LoadTransaction::loadObject(EndpointLoad& endpoint) {
   const std::string* bytes = verification_->verifiedBytes(*endpoint.artifacts->object);
   if (!bytes) return fail("endpoint " + name + ": " + objectPath.string() + " was not verified");
   LIBBPF_OPTS(bpf_object_open_opts, options, .object_name = objectPath.c_str());
-  BpfObjectPtr object(bpf_object__open_mem(bytes->data(), bytes->size(), &options));
+  maps::BpfObjectPtr object(bpf_object__open_mem(bytes->data(), bytes->size(), &options));
   if (!object)
-    return fail(libbpfError("endpoint " + name + ": opening " + objectPath.string(), -errno, log_));
+    return fail(
+        maps::libbpfError("endpoint " + name + ": opening " + objectPath.string(), -errno, log_));
   std::set<std::string> wantedPrograms(endpoint.record.programs.begin(),
                                        endpoint.record.programs.end());
   bpf_program* program = nullptr;
@@ -651,8 +618,8 @@ Status LoadTransaction::loadObject(EndpointLoad& endpoint) {
                   wantedName);
   // The identity is not compiled in (endpoints share objects): it is
   // read-only config that the verifier sees as a constant.
-  auto identitySet = setReadOnlyConfig(object.get(), artifacts::kConfigEndpointIdentity,
-                                       endpoint.artifacts->identity);
+  auto identitySet = maps::setReadOnlyConfig(object.get(), artifacts::kConfigEndpointIdentity,
+                                             endpoint.artifacts->identity);
   if (!identitySet)
     return fail("endpoint " + name + ": object " + objectPath.string() + ": " +
                 identitySet.error());
@@ -663,11 +630,11 @@ Status LoadTransaction::loadObject(EndpointLoad& endpoint) {
         direction == 0 ? artifacts::Direction::Ingress : artifacts::Direction::Egress;
     const bool inlined =
         direction == 0 ? endpoint.artifacts->ingressInline : endpoint.artifacts->egressInline;
-    if ((inlineSlots(object.get(), which) != 0) != inlined)
+    if ((maps::inlineSlots(object.get(), which) != 0) != inlined)
       return fail("endpoint " + name + ": object " + objectPath.string() + " does not match the " +
                   "manifest: its " + std::string(toString(which)) + " table is " +
                   (inlined ? "inline there" : "a map there"));
-    if (auto set = setInlineTable(object.get(), which, endpoint.inlineTable[direction]); !set)
+    if (auto set = maps::setInlineTable(object.get(), which, endpoint.inlineTable[direction]); !set)
       return fail("endpoint " + name + ": object " + objectPath.string() + ": " + set.error());
   }
   for (const auto* mapName :
@@ -678,18 +645,20 @@ Status LoadTransaction::loadObject(EndpointLoad& endpoint) {
     bool shared = mapName != artifacts::kMapPolicyIngress && mapName != artifacts::kMapPolicyEgress;
     if (!shared) { // sized from its table: a hash allocates its buckets up front
       const auto& table = endpoint.wanted[mapName == artifacts::kMapPolicyEgress];
-      if (int result = bpf_map__set_max_entries(map, policyMapCapacity(table.size())); result != 0)
-        return fail(libbpfError("endpoint " + name + ": map " + mapName, result, log_));
+      if (int result = bpf_map__set_max_entries(map, maps::policyMapCapacity(table.size()));
+          result != 0)
+        return fail(maps::libbpfError("endpoint " + name + ": map " + mapName, result, log_));
     }
     auto path =
         placement_.pinRoot / (shared ? relativePin(node_->name, "", mapName)
                                      : relativePin(node_->name, name, mapName) + kStagedSuffix);
     if (!shared) (void)::unlink(path.c_str()); // fresh maps for the new programs
     if (int result = bpf_map__set_pin_path(map, path.c_str()); result != 0)
-      return fail(libbpfError("endpoint " + name + ": map " + mapName, result, log_));
+      return fail(maps::libbpfError("endpoint " + name + ": map " + mapName, result, log_));
   }
   if (int result = bpf_object__load(object.get()); result != 0)
-    return fail(libbpfError("endpoint " + name + ": loading " + objectPath.string(), result, log_));
+    return fail(
+        maps::libbpfError("endpoint " + name + ": loading " + objectPath.string(), result, log_));
   endpoint.object = std::move(object);
   return okStatus();
 }
@@ -704,7 +673,8 @@ Status LoadTransaction::fillTables() {
       policyEntries_ += endpoint.entries(direction);
       if (endpoint.tableLoaded[direction]) continue; // unchanged: the report's change is none
       auto& change = direction == 0 ? endpoint.report.ingress : endpoint.report.egress;
-      change = diffContents(endpoint.live[direction], endpoint.wanted[direction]);
+      change =
+          tableChange(maps::diffContents(endpoint.live[direction], endpoint.wanted[direction]));
       if (endpoint.plan == ProgramPlan::Keep) continue;
       auto* map = bpf_object__find_map_by_name(endpoint.object.get(), mapName);
       if (!map) {
@@ -713,8 +683,10 @@ Status LoadTransaction::fillTables() {
                     kDirections[direction] + " table");
       }
       if (auto filled =
-              applyContents(bpf_map__fd(map), std::string(mapName) + " of endpoint " + name, {},
-                            endpoint.wanted[direction]);
+              // (a new object's map: the kernel's, whatever backend the pins use)
+          maps::applyContents(maps::kernelMaps(), bpf_map__fd(map),
+                              std::string(mapName) + " of endpoint " + name, {},
+                              endpoint.wanted[direction]);
           !filled)
         return fail(filled.error());
     }
@@ -732,9 +704,9 @@ Status LoadTransaction::pinPrograms() {
           (relativePin(node_->name, endpoint.artifacts->name, program.name) + kStagedSuffix);
       (void)::unlink(staged.c_str());
       if (int result = bpf_program__pin(handle, staged.c_str()); result != 0)
-        return fail(libbpfError("endpoint " + endpoint.artifacts->name + ": pinning program at " +
-                                    staged.string(),
-                                result, log_));
+        return fail(maps::libbpfError("endpoint " + endpoint.artifacts->name +
+                                          ": pinning program at " + staged.string(),
+                                      result, log_));
     }
   }
   return okStatus();
@@ -772,10 +744,14 @@ Status LoadTransaction::switchOver() {
 // way is undone too (undoing from the new contents skips what never
 // changed and tolerates deleting what was not written yet).
 Status LoadTransaction::updateIpcache() {
-  ipcacheFd_ = openPinned(placement_.pinRoot / sharedMaps_[0]);
-  if (!ipcacheFd_.valid()) return okStatus();
-  ipcacheLengthsFd_ = openPinned(placement_.pinRoot / sharedMaps_[2]);
-  if (!ipcacheLengthsFd_.valid())
+  auto ipcache = maps_.openPinned(placement_.pinRoot / sharedMaps_[0]);
+  if (!ipcache) return fail(ipcache.error());
+  ipcacheMap_ = std::move(*ipcache);
+  if (!ipcacheMap_.valid()) return okStatus();
+  auto lengths = maps_.openPinned(placement_.pinRoot / sharedMaps_[2]);
+  if (!lengths) return fail(lengths.error());
+  ipcacheLengthsMap_ = std::move(*lengths);
+  if (!ipcacheLengthsMap_.valid())
     return fail(ipcacheName_ +
                 ": its pinned prefix lengths map is missing (polc unload, then load)");
   const auto& created = state_.pending->pins;
@@ -785,17 +761,13 @@ Status LoadTransaction::updateIpcache() {
     report_.ipcacheEntries = ipcacheEntries_; // unchanged, not read
     return okStatus();
   }
-  auto live =
-      readMap(ipcacheFd_.get(), ipcacheName_, sizeof(polc_ipcache_key), sizeof(polc_ipcache_value));
+  auto live = maps::readIpcache(maps_, ipcacheMap_.handle(), ipcacheName_);
   if (!live) return fail(live.error());
   ipcacheBefore_ = std::move(*live);
-  report_.ipcache = diffContents(ipcacheBefore_, wantedIpcache_);
-  rollback_.add([this] {
-    return applyIpcache(ipcacheFd_.get(), ipcacheLengthsFd_.get(), ipcacheName_, wantedIpcache_,
-                        ipcacheBefore_);
-  });
-  if (auto applied = applyIpcache(ipcacheFd_.get(), ipcacheLengthsFd_.get(), ipcacheName_,
-                                  ipcacheBefore_, wantedIpcache_);
+  report_.ipcache = tableChange(maps::diffContents(ipcacheBefore_, wantedIpcache_));
+  if (auto applied =
+          updateIpcacheInPlace(maps_, rollback_, ipcacheMap_.handle(), ipcacheLengthsMap_.handle(),
+                               ipcacheName_, ipcacheBefore_, wantedIpcache_);
       !applied)
     return fail(applied.error());
   report_.ipcacheEntries = wantedIpcache_.size();
@@ -808,17 +780,14 @@ Status LoadTransaction::updateKeptTables() {
     if (endpoint.plan != ProgramPlan::Keep) continue;
     for (int direction = 0; direction < 2; ++direction) {
       if (endpoint.tableLoaded[direction]) continue;
-      if (!endpoint.liveFd[direction].valid()) {
+      if (!endpoint.liveMap[direction].valid()) {
         if (endpoint.wanted[direction].empty()) continue;
         return fail("endpoint " + endpoint.artifacts->name + ": its policy map pin is missing");
       }
-      const int fd = endpoint.liveFd[direction].get();
-      const auto mapName = endpoint.artifacts->name + " " + kDirections[direction];
-      const auto& before = endpoint.live[direction];
-      const auto& after = endpoint.wanted[direction];
-      rollback_.add(
-          [fd, mapName, &before, &after] { return applyContents(fd, mapName, after, before); });
-      if (auto applied = applyContents(fd, mapName, before, after); !applied)
+      if (auto applied = updateInPlace(maps_, rollback_, endpoint.liveMap[direction].handle(),
+                                       endpoint.artifacts->name + " " + kDirections[direction],
+                                       endpoint.live[direction], endpoint.wanted[direction]);
+          !applied)
         return fail(applied.error());
     }
   }
@@ -1056,7 +1025,7 @@ void LoadTransaction::recordPins() {
     if ((kept && wasPinned[i]) || fs::exists(placement_.pinRoot / pin, ec))
       state_.pins.push_back(std::move(pin));
   }
-  if (ipcacheFd_.valid()) state_.mapEntries[sharedMaps_[0]] = ipcacheEntries_;
+  if (ipcacheMap_.valid()) state_.mapEntries[sharedMaps_[0]] = ipcacheEntries_;
 }
 
 // Every endpoint's tables and record in the state, and its line in the
@@ -1065,7 +1034,7 @@ void LoadTransaction::recordEndpoints() {
   const auto& pins = state_.pins; // sorted (recordPins)
   state_.tableSha256.clear();
   state_.endpoints.clear();
-  if (ipcacheFd_.valid()) state_.tableSha256[sharedMaps_[0]] = digestOf(node_->ipcache);
+  if (ipcacheMap_.valid()) state_.tableSha256[sharedMaps_[0]] = digestOf(node_->ipcache);
   // Inserted in key order where the names allow (a hint at the end).
   for (auto& endpoint : endpoints_) {
     const auto& name = endpoint.artifacts->name;

@@ -19,11 +19,12 @@
 // an error.
 #pragma once
 
-#include "libbpf_util.h"
+#include "load_maps.h"
 #include "load_plan.h"
-#include "map_sync.h"
 #include "netns_guard.h"
 #include "node_state.h"
+#include "polc/maps/libbpf.h"
+#include "polc/maps/map_backend.h"
 #include "polc/support/unique_fd.h"
 
 #include "polc/artifacts/manifest.h"
@@ -62,12 +63,12 @@ struct EndpointLoad {
   bool qdiscOurs = false; // as the journal records it before the switch
   EndpointRecord record;
   ProgramPlan plan = ProgramPlan::Attach;
-  BpfObjectPtr object;   // new programs (Attach, Replace)
-  MapContents wanted[2]; // policy maps [ingress, egress] of the new revision
+  maps::BpfObjectPtr object;   // new programs (Attach, Replace)
+  maps::MapContents wanted[2]; // policy maps [ingress, egress] of the new revision
   // The entries of the tables the object compiles in as code, for its .rodata.
   std::vector<artifacts::PolicyEntry> inlineTable[2];
-  MapContents live[2]; // what the live policy maps hold
-  UniqueFd liveFd[2];  // the live policy maps, if pinned
+  maps::MapContents live[2]; // what the live policy maps hold
+  maps::OpenMap liveMap[2];  // the live policy maps, if pinned
   loader::EndpointReport report;
 
   uint64_t entries(int direction) const {
@@ -75,21 +76,12 @@ struct EndpointLoad {
   }
 };
 
-// Undo actions of the switch, run newest first when a later step fails.
-class Rollback {
-public:
-  void add(std::function<Status()> undo) { undo_.push_back(std::move(undo)); }
-  // The errors of undo actions that failed, one per line; empty when all worked.
-  std::string run();
-
-private:
-  std::vector<std::function<Status()>> undo_;
-};
-
 class LoadTransaction {
 public:
   // `log` collects libbpf's messages for the errors; it outlives the load.
-  LoadTransaction(const loader::LoadRequest& request, LibbpfLogCapture& log);
+  // The pinned maps are read and written through `maps` (the kernel's).
+  LoadTransaction(const loader::LoadRequest& request, maps::LibbpfLogCapture& log,
+                  maps::MapBackend& maps = maps::kernelMaps());
   LoadTransaction(const LoadTransaction&) = delete;
   LoadTransaction& operator=(const LoadTransaction&) = delete;
 
@@ -152,7 +144,8 @@ private:
 
   const loader::LoadRequest& request_;
   const loader::Placement& placement_;
-  LibbpfLogCapture& log_;
+  maps::LibbpfLogCapture& log_;
+  maps::MapBackend& maps_;
   std::chrono::steady_clock::time_point lastLap_;
   loader::LoadReport::Timing timing_;
 
@@ -163,7 +156,7 @@ private:
   std::string revision_; // manifest.json's SHA-256 (it lists every file's: names the build)
   const artifacts::NodeArtifacts* node_ = nullptr;
   std::string ipcacheName_;
-  MapContents wantedIpcache_;
+  maps::MapContents wantedIpcache_;
   bool ipcacheLoaded_ = false; // the pinned ipcache holds it already (knownFilled): not parsed
   uint64_t ipcacheEntries_ = 0;
   std::vector<EndpointLoad> endpoints_;
@@ -183,9 +176,9 @@ private:
   loader::LoadReport report_;
   size_t policyEntries_ = 0;
   std::optional<NetnsGuard> netns_; // entered for the switch and the commit
-  UniqueFd ipcacheFd_;
-  UniqueFd ipcacheLengthsFd_; // the prefix lengths the ipcache holds
-  MapContents ipcacheBefore_;
+  maps::OpenMap ipcacheMap_;
+  maps::OpenMap ipcacheLengthsMap_; // the prefix lengths the ipcache holds
+  maps::MapContents ipcacheBefore_;
   std::vector<TcAttachment> attachments_;
   std::set<std::pair<std::string, std::string>> hooksNow_; // (interface, hook)
   std::set<std::string> qdiscsToRemove_;

@@ -20,11 +20,6 @@ Status checkPathComponent(const std::string& what, const std::string& name) {
   return okStatus();
 }
 
-std::string relativePin(const std::string& node, const std::string& endpoint,
-                        const std::string& name) {
-  return endpoint.empty() ? node + "/" + name : node + "/" + endpoint + "/" + name;
-}
-
 namespace {
 
 // A pin recorded in a state file must stay inside <pinRoot>/<node>.

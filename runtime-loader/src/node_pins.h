@@ -1,6 +1,7 @@
 // A node's pins under the pin root: their names, and removing them.
 #pragma once
 
+#include "polc/maps/pin_layout.h"
 #include "polc/support/expected.h"
 
 #include <cstddef>
@@ -10,16 +11,12 @@
 
 namespace polc::runtime {
 
-// The suffix of a staged pin: the new revision's map or program, pinned
-// beside the live one until the load commits (bpffs refuses '.' in names).
-inline constexpr const char* kStagedSuffix = "-next";
+// The pin names are public (polc/maps/pin_layout.h): readers of the maps use them too.
+using maps::kStagedSuffix;
+using maps::relativePin;
 
 // Names end up in paths (pins, state); refuse anything that could escape.
 Status checkPathComponent(const std::string& what, const std::string& name);
-
-// <node>/<name>, or <node>/<endpoint>/<name>: relative to the pin root.
-std::string relativePin(const std::string& node, const std::string& endpoint,
-                        const std::string& name);
 
 // Whether each of `pins` (relative to pinRoot, all of `node`) exists. One
 // fstatat each, relative to <pinRoot>/<node>: a load checks thousands.

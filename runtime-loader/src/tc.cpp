@@ -76,7 +76,8 @@ Expected<std::map<std::string, int>> allInterfaces() {
   return interfaces;
 }
 
-Expected<bool> ensureClsact(int ifindex, const std::string& interface, LibbpfLogCapture& log) {
+Expected<bool> ensureClsact(int ifindex, const std::string& interface,
+                            maps::LibbpfLogCapture& log) {
   auto hook = makeHook(ifindex, BPF_TC_INGRESS);
   int result = bpf_tc_hook_create(&hook);
   if (result == 0) return true;
@@ -84,10 +85,10 @@ Expected<bool> ensureClsact(int ifindex, const std::string& interface, LibbpfLog
     (void)log.take();
     return false;
   }
-  return Error{libbpfError("creating the clsact qdisc on " + interface, result, log)};
+  return Error{maps::libbpfError("creating the clsact qdisc on " + interface, result, log)};
 }
 
-Status destroyClsact(int ifindex, const std::string& interface, LibbpfLogCapture& log) {
+Status destroyClsact(int ifindex, const std::string& interface, maps::LibbpfLogCapture& log) {
   // Both attach points together name the clsact qdisc itself.
   auto hook = makeHook(ifindex, static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS));
   int result = bpf_tc_hook_destroy(&hook);
@@ -95,11 +96,12 @@ Status destroyClsact(int ifindex, const std::string& interface, LibbpfLogCapture
     (void)log.take(); // the kernel's complaint about a missing qdisc is expected here
     return okStatus();
   }
-  return Error{libbpfError("removing the clsact qdisc on " + interface, result, log)};
+  return Error{maps::libbpfError("removing the clsact qdisc on " + interface, result, log)};
 }
 
 Expected<uint32_t> attachFilter(int ifindex, const std::string& interface,
-                                const std::string& hookName, int programFd, LibbpfLogCapture& log) {
+                                const std::string& hookName, int programFd,
+                                maps::LibbpfLogCapture& log) {
   auto point = attachPoint(hookName);
   if (!point) return Error{point.error()};
   auto hook = makeHook(ifindex, *point);
@@ -108,12 +110,12 @@ Expected<uint32_t> attachFilter(int ifindex, const std::string& interface,
   options.flags = BPF_TC_F_REPLACE;
   int result = bpf_tc_attach(&hook, &options);
   if (result != 0)
-    return Error{libbpfError("attaching at " + hookName + " of " + interface, result, log)};
+    return Error{maps::libbpfError("attaching at " + hookName + " of " + interface, result, log)};
   return options.prog_id;
 }
 
 Expected<bool> detachFilter(int ifindex, const std::string& interface, const std::string& hookName,
-                            LibbpfLogCapture& log) {
+                            maps::LibbpfLogCapture& log) {
   auto point = attachPoint(hookName);
   if (!point) return Error{point.error()};
   auto hook = makeHook(ifindex, *point);
@@ -125,11 +127,11 @@ Expected<bool> detachFilter(int ifindex, const std::string& interface, const std
     (void)log.take(); // expected: keep it out of a later error message
     return false;
   }
-  return Error{libbpfError("detaching from " + hookName + " of " + interface, result, log)};
+  return Error{maps::libbpfError("detaching from " + hookName + " of " + interface, result, log)};
 }
 
 Expected<std::optional<uint32_t>> queryFilter(int ifindex, const std::string& hookName,
-                                              LibbpfLogCapture& log) {
+                                              maps::LibbpfLogCapture& log) {
   auto point = attachPoint(hookName);
   if (!point) return Error{point.error()};
   auto hook = makeHook(ifindex, *point);
@@ -140,8 +142,8 @@ Expected<std::optional<uint32_t>> queryFilter(int ifindex, const std::string& ho
     (void)log.take();
     return std::optional<uint32_t>{};
   }
-  return Error{libbpfError("querying " + hookName + " of interface " + std::to_string(ifindex),
-                           result, log)};
+  return Error{maps::libbpfError(
+      "querying " + hookName + " of interface " + std::to_string(ifindex), result, log)};
 }
 
 } // namespace polc::runtime

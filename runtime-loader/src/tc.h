@@ -1,7 +1,7 @@
 // tc clsact hooks through libbpf, in the calling thread's network namespace.
 #pragma once
 
-#include "libbpf_util.h"
+#include "polc/maps/libbpf.h"
 #include "polc/support/expected.h"
 
 #include <cstdint>
@@ -23,18 +23,18 @@ Expected<std::map<std::string, int>> allInterfaces();
 
 // Creates the clsact qdisc; true when it was created now, false when it
 // already existed.
-Expected<bool> ensureClsact(int ifindex, const std::string& interface, LibbpfLogCapture& log);
-Status destroyClsact(int ifindex, const std::string& interface, LibbpfLogCapture& log);
+Expected<bool> ensureClsact(int ifindex, const std::string& interface, maps::LibbpfLogCapture& log);
+Status destroyClsact(int ifindex, const std::string& interface, maps::LibbpfLogCapture& log);
 
 // Attaches (or replaces, in place) polc's filter on the hook; returns the
 // attached program's id.
 Expected<uint32_t> attachFilter(int ifindex, const std::string& interface, const std::string& hook,
-                                int programFd, LibbpfLogCapture& log);
+                                int programFd, maps::LibbpfLogCapture& log);
 // false when there was no polc filter to detach.
 Expected<bool> detachFilter(int ifindex, const std::string& interface, const std::string& hook,
-                            LibbpfLogCapture& log);
+                            maps::LibbpfLogCapture& log);
 // The program id of polc's filter on the hook, if one is attached.
 Expected<std::optional<uint32_t>> queryFilter(int ifindex, const std::string& hook,
-                                              LibbpfLogCapture& log);
+                                              maps::LibbpfLogCapture& log);
 
 } // namespace polc::runtime

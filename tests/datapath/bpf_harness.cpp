@@ -1,9 +1,10 @@
 #include "bpf_harness.h"
 
-#include "inline_policy.h"
-#include "libbpf_util.h"
-#include "map_sync.h"
 #include "polc/artifacts/manifest.h"
+#include "polc/maps/inline_slots.h"
+#include "polc/maps/libbpf.h"
+#include "polc/maps/map_backend.h"
+#include "polc/support/files.h"
 #include "polc/support/unique_fd.h"
 
 #include <bpf/bpf.h>
@@ -13,8 +14,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdarg>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -30,47 +29,16 @@ std::string errnoText(int error) {
   return std::generic_category().message(error);
 }
 
-// libbpf reports the cause of a failed load (verifier log included) through
-// its print callback; collect it so that the error carries it.
-thread_local std::string libbpfLog;
-
-int collectLibbpfLog(enum libbpf_print_level level, const char* format, va_list args) {
-  if (level == LIBBPF_DEBUG) return 0;
-  va_list copy;
-  va_copy(copy, args);
-  int length = std::vsnprintf(nullptr, 0, format, copy);
-  va_end(copy);
-  if (length <= 0) return 0;
-  std::string line(static_cast<size_t>(length), '\0');
-  std::vsnprintf(line.data(), line.size() + 1, format, args);
-  libbpfLog += line;
-  return length;
-}
-
-class LibbpfLogCapture {
-public:
-  LibbpfLogCapture() : previous_(libbpf_set_print(collectLibbpfLog)) { libbpfLog.clear(); }
-  ~LibbpfLogCapture() { libbpf_set_print(previous_); }
-  LibbpfLogCapture(const LibbpfLogCapture&) = delete;
-  LibbpfLogCapture& operator=(const LibbpfLogCapture&) = delete;
-  std::string text() const { return libbpfLog; }
-
-private:
-  libbpf_print_fn_t previous_;
-};
-
 const char* policyMapName(Direction direction) {
   return direction == Direction::Egress ? "polc_policy_eg" : "polc_policy_in";
 }
 
-Status writeFile(const fs::path& path, std::string_view contents) {
+// The build directory's layout, the files written as a build writes them.
+Status writeBuildFile(const fs::path& path, std::string_view contents) {
   std::error_code error;
   fs::create_directories(path.parent_path(), error);
   if (error) return Error{"cannot create " + path.parent_path().string() + ": " + error.message()};
-  std::ofstream out(path, std::ios::binary);
-  out.write(contents.data(), static_cast<std::streamsize>(contents.size()));
-  if (!out) return Error{"cannot write " + path.string()};
-  return okStatus();
+  return writeFile(path, contents, FileSync::Unsynced);
 }
 
 } // namespace
@@ -114,13 +82,13 @@ TempDir::~TempDir() {
 Expected<fs::path> buildEndpointObject(const codegen::EndpointProgramSpec& spec,
                                        const fs::path& workDir) {
   for (const auto& [relativePath, contents] : codegen::bpfLibraryFiles()) {
-    if (auto status = writeFile(workDir / relativePath, contents); !status) {
+    if (auto status = writeBuildFile(workDir / relativePath, contents); !status) {
       return Error{status.error()};
     }
   }
   const std::string source = "endpoints/" + spec.endpoint + "/prog.c";
   const std::string object = "objects/" + spec.endpoint + ".o";
-  if (auto status = writeFile(workDir / source, codegen::emitEndpointC(spec)); !status) {
+  if (auto status = writeBuildFile(workDir / source, codegen::emitEndpointC(spec)); !status) {
     return Error{status.error()};
   }
   codegen::CompileRequest request{
@@ -129,7 +97,7 @@ Expected<fs::path> buildEndpointObject(const codegen::EndpointProgramSpec& spec,
   return workDir / object;
 }
 
-// Keys are built by the loader's own conversion (runtime-loader/src/map_sync.h).
+// Keys are built by the loader's own encoding (polc/maps/map_encoding.h).
 artifacts::PolicyEntry tableEntry(const PolicyEntry& entry) {
   return artifacts::PolicyEntry{.identity = entry.identity,
                                 .protocol = entry.protocol.value_or(0),
@@ -140,35 +108,7 @@ artifacts::PolicyEntry tableEntry(const PolicyEntry& entry) {
 }
 
 polc_policy_key policyKey(const PolicyEntry& entry) {
-  const auto table = tableEntry(entry);
-  return runtime::policyKey(table.identity, table.protocol, table.keyPrefixLength(), table.port);
-}
-
-Expected<polc_ipcache_key> ipcacheKey(std::string_view prefix) {
-  std::string address(prefix.substr(0, prefix.find('/')));
-  unsigned char bytes[16] = {};
-  uint8_t family = 0;
-  unsigned maxBits = 0;
-  if (::inet_pton(AF_INET, address.c_str(), bytes) == 1) {
-    family = POLC_FAMILY_IPV4;
-    maxBits = 32;
-  } else if (::inet_pton(AF_INET6, address.c_str(), bytes) == 1) {
-    family = POLC_FAMILY_IPV6;
-    maxBits = 128;
-  } else {
-    return Error{"not an IP prefix: " + std::string(prefix)};
-  }
-  unsigned bits = maxBits;
-  if (size_t slash = prefix.find('/'); slash != std::string_view::npos) {
-    std::string length(prefix.substr(slash + 1));
-    char* end = nullptr;
-    unsigned long parsed = std::strtoul(length.c_str(), &end, 10);
-    if (length.empty() || *end != '\0' || parsed > maxBits) {
-      return Error{"bad prefix length in " + std::string(prefix)};
-    }
-    bits = static_cast<unsigned>(parsed);
-  }
-  return runtime::ipcacheKey(family, bytes, static_cast<uint8_t>(bits));
+  return maps::policyKey(tableEntry(entry));
 }
 
 void BpfHarness::ObjectCloser::operator()(bpf_object* object) const {
@@ -183,25 +123,21 @@ BpfHarness::~BpfHarness() = default;
 
 Expected<BpfHarness> BpfHarness::load(const fs::path& objectPath, uint32_t endpointIdentity,
                                       const InlineTables& inlineTables) {
-  LibbpfLogCapture log;
+  maps::LibbpfLogCapture log;
   std::unique_ptr<bpf_object, ObjectCloser> object(
       bpf_object__open_file(objectPath.c_str(), nullptr));
-  if (!object) {
-    return Error{"bpf_object__open_file " + objectPath.string() + ": " + errnoText(errno) + "\n" +
-                 log.text()};
-  }
+  if (!object)
+    return Error{maps::libbpfError("bpf_object__open_file " + objectPath.string(), -errno, log)};
   // As the loader does: the identity is load-time config, not in the C.
-  auto identitySet = runtime::setReadOnlyConfig(object.get(), artifacts::kConfigEndpointIdentity,
-                                                endpointIdentity);
+  auto identitySet =
+      maps::setReadOnlyConfig(object.get(), artifacts::kConfigEndpointIdentity, endpointIdentity);
   if (!identitySet) return Error{objectPath.string() + ": " + identitySet.error()};
   for (auto [direction, entries] : {std::pair{artifacts::Direction::Ingress, &inlineTables.ingress},
                                     std::pair{artifacts::Direction::Egress, &inlineTables.egress}})
-    if (auto set = runtime::setInlineTable(object.get(), direction, *entries); !set)
+    if (auto set = maps::setInlineTable(object.get(), direction, *entries); !set)
       return Error{objectPath.string() + ": " + set.error()};
-  if (int error = bpf_object__load(object.get()); error != 0) {
-    return Error{"bpf_object__load " + objectPath.string() + ": " + errnoText(-error) + "\n" +
-                 log.text()};
-  }
+  if (int error = bpf_object__load(object.get()); error != 0)
+    return Error{maps::libbpfError("bpf_object__load " + objectPath.string(), error, log)};
   return BpfHarness(std::move(object));
 }
 
@@ -228,44 +164,34 @@ Expected<int> BpfHarness::programFd(std::string_view name) const {
 }
 
 Status BpfHarness::setIdentity(std::string_view prefix, uint32_t identity) {
-  auto key = ipcacheKey(prefix);
+  auto key = maps::ipcacheKey(prefix);
   if (!key) return Error{key.error()};
   auto fd = mapFd("polc_ipcache");
   if (!fd) return Error{fd.error()};
   auto lengthsFd = mapFd("polc_ipcache_lengths");
   if (!lengthsFd) return Error{lengthsFd.error()};
   // As the loader does, so that the prefix lengths map lists the new length.
-  auto current =
-      runtime::readMap(*fd, "polc_ipcache", sizeof(polc_ipcache_key), sizeof(polc_ipcache_value));
+  auto& kernel = maps::kernelMaps();
+  auto current = maps::readIpcache(kernel, *fd, "polc_ipcache");
   if (!current) return Error{current.error()};
   auto wanted = *current;
-  polc_ipcache_value value{.identity = identity};
-  wanted[std::string(reinterpret_cast<const char*>(&*key), sizeof *key)] =
-      std::string(reinterpret_cast<const char*>(&value), sizeof value);
-  return runtime::applyIpcache(*fd, *lengthsFd, "polc_ipcache", *current, wanted);
+  wanted[maps::toBytes(*key)] = maps::toBytes(polc_ipcache_value{.identity = identity});
+  return maps::applyIpcache(kernel, *fd, *lengthsFd, "polc_ipcache", *current, wanted);
 }
 
 Status BpfHarness::addPolicy(Direction direction, const PolicyEntry& entry) {
   auto fd = mapFd(policyMapName(direction));
   if (!fd) return Error{fd.error()};
-  polc_policy_key key = policyKey(entry);
-  polc_policy_value value{};
-  value.verdict = entry.verdict;
-  value.rule_id = entry.ruleId;
-  if (bpf_map_update_elem(*fd, &key, &value, BPF_ANY) != 0) {
-    return Error{std::string(policyMapName(direction)) + " update: " + errnoText(errno)};
-  }
-  return okStatus();
+  const auto table = tableEntry(entry);
+  return maps::kernelMaps().update(*fd, policyMapName(direction),
+                                   maps::toBytes(maps::policyKey(table)),
+                                   maps::toBytes(maps::policyValue(table)));
 }
 
 Status BpfHarness::removePolicy(Direction direction, const PolicyEntry& entry) {
   auto fd = mapFd(policyMapName(direction));
   if (!fd) return Error{fd.error()};
-  polc_policy_key key = policyKey(entry);
-  if (bpf_map_delete_elem(*fd, &key) != 0) {
-    return Error{std::string(policyMapName(direction)) + " delete: " + errnoText(errno)};
-  }
-  return okStatus();
+  return maps::kernelMaps().erase(*fd, policyMapName(direction), maps::toBytes(policyKey(entry)));
 }
 
 Expected<std::optional<polc_ct_value>> BpfHarness::conntrackEntry(const polc_ct_key& key) const {

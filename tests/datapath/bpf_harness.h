@@ -63,9 +63,6 @@ struct InlineTables {
   std::vector<artifacts::PolicyEntry> ingress, egress;
 };
 
-// "10.0.0.0/8", "fd00::1/128"; a bare address is a host prefix.
-Expected<polc_ipcache_key> ipcacheKey(std::string_view prefix);
-
 struct ProgramInfo {
   uint32_t translatedInstructions = 0;
   uint32_t verifiedInstructions = 0; // instructions the verifier processed

@@ -10,7 +10,6 @@
 // 2 usage, 77 skipped (no root or BPF) unless POLC_REQUIRE_KERNEL=1.
 #include "bpf_harness.h"
 #include "generator.h"
-#include "map_sync.h"
 #include "packets.h"
 
 #include "polc/codegen/specialize_endpoint.h"
@@ -19,6 +18,7 @@
 #include "polc/frontend/formatter.h"
 #include "polc/frontend/parser.h"
 #include "polc/ir/text.h"
+#include "polc/maps/map_backend.h"
 #include "polc/passes/tables.h"
 #include "polc/pipeline/pipeline.h"
 #include "polc/topology/loader.h"
@@ -207,30 +207,32 @@ Expected<uint32_t> ipcacheIdentity(const testing::BpfHarness& harness, const IpP
   if (!fd) return Error{fd.error()};
   auto lengthsFd = harness.mapFd("polc_ipcache_lengths");
   if (!lengthsFd) return Error{lengthsFd.error()};
-  return runtime::lookupIpcache(*fd, *lengthsFd,
-                                address.family == 4 ? POLC_FAMILY_IPV4 : POLC_FAMILY_IPV6,
-                                address.bytes.data());
+  return maps::lookupIpcache(maps::kernelMaps(), *fd, *lengthsFd,
+                             address.family == 4 ? POLC_FAMILY_IPV4 : POLC_FAMILY_IPV6,
+                             address.bytes.data());
 }
 
 // Fills the harness's maps for one endpoint with the loader's own
-// conversion and sync (runtime-loader/src/map_sync.h).
+// encoding and sync (polc/maps/map_backend.h).
 Status loadEndpointMaps(const testing::BpfHarness& harness, const artifacts::Ipcache& ipcache,
                         const artifacts::PolicyTable& ingress,
                         const artifacts::PolicyTable& egress) {
-  auto ipcacheEntries = runtime::toIpcacheMapEntries(ipcache);
+  auto& kernel = maps::kernelMaps();
+  auto ipcacheEntries = maps::toIpcacheMapEntries(ipcache);
   if (!ipcacheEntries) return Error{ipcacheEntries.error()};
   auto fd = harness.mapFd("polc_ipcache");
   if (!fd) return Error{fd.error()};
   auto lengthsFd = harness.mapFd("polc_ipcache_lengths");
   if (!lengthsFd) return Error{lengthsFd.error()};
-  if (auto synced = runtime::syncIpcache(*fd, *lengthsFd, *ipcacheEntries); !synced)
+  if (auto synced = maps::syncIpcache(kernel, *fd, *lengthsFd, *ipcacheEntries); !synced)
     return Error{synced.error()};
   for (const auto* table : {&ingress, &egress}) {
     const char* name =
         table->direction == artifacts::Direction::Ingress ? "polc_policy_in" : "polc_policy_eg";
     auto mapFd = harness.mapFd(name);
     if (!mapFd) return Error{mapFd.error()};
-    if (auto synced = runtime::syncMap(*mapFd, name, runtime::toPolicyMapEntries(*table)); !synced)
+    if (auto synced = maps::syncMap(kernel, *mapFd, name, maps::toPolicyMapEntries(*table));
+        !synced)
       return Error{synced.error()};
   }
   return okStatus();

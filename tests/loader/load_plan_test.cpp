@@ -1,10 +1,10 @@
 // What a load decides to do per endpoint, and how it reports it: no kernel.
 #include "load_plan.h"
 #include "load_steps.h"
-#include "map_sync.h"
 #include "node_pins.h"
 
 #include "polc/loader/loader.h"
+#include "polc/maps/map_encoding.h"
 #include "polc/support/files.h"
 
 #include <nlohmann/json.hpp>
@@ -84,20 +84,20 @@ TEST(LoadPlan, EndpointsThatLeaveAreDeparting) {
 }
 
 TEST(MapContents, DiffCountsAddedRemovedAndChanged) {
-  MapContents before{{"k1", "v1"}, {"k2", "v2"}, {"k3", "v3"}};
-  MapContents after{{"k1", "v1"}, {"k2", "vX"}, {"k4", "v4"}, {"k5", "v5"}};
-  auto change = diffContents(before, after);
+  maps::MapContents before{{"k1", "v1"}, {"k2", "v2"}, {"k3", "v3"}};
+  maps::MapContents after{{"k1", "v1"}, {"k2", "vX"}, {"k4", "v4"}, {"k5", "v5"}};
+  auto change = maps::diffContents(before, after);
   EXPECT_EQ(change.added, 2u);
   EXPECT_EQ(change.removed, 1u);
   EXPECT_EQ(change.changed, 1u);
-  EXPECT_TRUE(diffContents(after, after).none());
+  EXPECT_TRUE(maps::diffContents(after, after).none());
 }
 
 TEST(MapContents, RefusesOneKeyWithTwoValues) {
-  auto contents = toMapContents("m", 2, 1, {{"ab", "x"}, {"ab", "y"}});
+  auto contents = maps::toMapContents("m", 2, 1, {{"ab", "x"}, {"ab", "y"}});
   ASSERT_FALSE(contents);
   EXPECT_NE(contents.error().find("same key"), std::string::npos);
-  EXPECT_TRUE(toMapContents("m", 2, 1, {{"ab", "x"}, {"ab", "x"}}));
+  EXPECT_TRUE(maps::toMapContents("m", 2, 1, {{"ab", "x"}, {"ab", "x"}}));
 }
 
 loader::LoadReport sampleReport() {

@@ -8,7 +8,6 @@
 #include "command.h"
 #include "kernel_test_support.h"
 #include "load_steps.h"
-#include "map_sync.h"
 #include "netns_guard.h"
 #include "node_state.h"
 #include "polc/support/unique_fd.h"
@@ -18,6 +17,7 @@
 #include "polc/artifacts/digest.h"
 #include "polc/artifacts/manifest.h"
 #include "polc/artifacts/tables.h"
+#include "polc/maps/map_backend.h"
 #include "polc_structs.h"
 
 #include <arpa/inet.h>
@@ -232,7 +232,7 @@ protected:
     if (!netns) return std::nullopt;
     auto index = runtime::interfaceIndex(interface);
     if (!index) return std::nullopt;
-    runtime::LibbpfLogCapture quiet; // "no such filter" is an answer here, not noise
+    maps::LibbpfLogCapture quiet; // "no such filter" is an answer here, not noise
     auto program = runtime::queryFilter(*index, hook, quiet);
     return program ? *program : std::nullopt;
   }
@@ -368,7 +368,7 @@ TEST_F(LoaderTest, InterruptedLoadMakesTheNextOneCheckEveryTable) {
     ASSERT_TRUE(map.valid());
     artifacts::PolicyTable stray;
     stray.entries = {denyTcpFrom(kIdentityB, 9009, 3)};
-    auto entries = runtime::toPolicyMapEntries(stray);
+    auto entries = maps::toPolicyMapEntries(stray);
     ASSERT_EQ(entries.size(), 1u);
     ASSERT_EQ(bpf_map_update_elem(map.get(), &entries[0].first, &entries[0].second, BPF_ANY), 0);
   }
@@ -403,7 +403,7 @@ TEST_F(LoaderTest, UnchangedIpcacheIsReadAgainOnlyAfterAnInterruptedLoad) {
     ASSERT_TRUE(map.valid());
     artifacts::Ipcache stray;
     stray.entries = {{4, "10.77.9.9", 32, kIdentityB}};
-    auto entries = runtime::toIpcacheMapEntries(stray);
+    auto entries = maps::toIpcacheMapEntries(stray);
     ASSERT_TRUE(entries && entries->size() == 1u);
     ASSERT_EQ(bpf_map_update_elem(map.get(), &(*entries)[0].first, &(*entries)[0].second, BPF_ANY),
               0);
@@ -461,10 +461,10 @@ TEST_F(LoaderTest, TableThatOutgrowsItsMapTakesFreshMaps) {
   const auto policyPin = pin("n1/b/polc_policy_in");
   auto capacityOf = [](const fs::path& path) {
     UniqueFd fd(bpf_obj_get(path.c_str()));
-    auto capacity = runtime::mapCapacity(fd.get());
+    auto capacity = maps::kernelMaps().capacity(fd.get(), path.string());
     return capacity ? *capacity : 0u;
   };
-  EXPECT_EQ(capacityOf(policyPin), runtime::kPolicyMapMinEntries);
+  EXPECT_EQ(capacityOf(policyPin), maps::kPolicyMapMinEntries);
   auto policyId = pinnedMapId(policyPin);
   auto programB = attachedProgram("lxc-b", "tc-egress");
 
@@ -968,7 +968,7 @@ TEST_F(LoaderTest, StatusFlagsDriftFromWhatWasLoaded) {
   {
     auto netns = runtime::NetnsGuard::enter(placement_.netns);
     ASSERT_TRUE(netns) << netns.error();
-    runtime::LibbpfLogCapture log;
+    maps::LibbpfLogCapture log;
     // Someone removed polc's filter on a's ingress hook...
     auto detached =
         runtime::detachFilter(*runtime::interfaceIndex("lxc-a"), "lxc-a", "tc-ingress", log);
@@ -987,7 +987,7 @@ TEST_F(LoaderTest, StatusFlagsDriftFromWhatWasLoaded) {
     ASSERT_TRUE(map.valid());
     artifacts::PolicyTable extra;
     extra.entries = {denyTcpFrom(kIdentityB, 22, 9)};
-    auto entries = runtime::toPolicyMapEntries(extra);
+    auto entries = maps::toPolicyMapEntries(extra);
     ASSERT_EQ(bpf_map_update_elem(map.get(), &entries[0].first, &entries[0].second, BPF_ANY), 0);
   }
 
@@ -1035,7 +1035,7 @@ TEST_F(LoaderTest, ReloadReplacesOnlyTheEndpointsChangedBehindPolcsBack) {
   {
     auto netns = runtime::NetnsGuard::enter(placement_.netns);
     ASSERT_TRUE(netns) << netns.error();
-    runtime::LibbpfLogCapture log;
+    maps::LibbpfLogCapture log;
     UniqueFd other(bpf_obj_get(pin("n1/a/polc_to_ep").c_str()));
     ASSERT_TRUE(other.valid());
     auto replaced = runtime::attachFilter(*runtime::interfaceIndex("lxc-b"), "lxc-b", "tc-egress",

@@ -1,4 +1,4 @@
-#include "libbpf_util.h"
+#include "polc/maps/libbpf.h"
 
 #include <algorithm>
 #include <cstdarg>
@@ -8,7 +8,7 @@
 
 #include <bpf/btf.h>
 
-namespace polc::runtime {
+namespace polc::maps {
 
 namespace {
 
@@ -113,4 +113,4 @@ Expected<bool> setReadOnlyConfig(bpf_object* object, std::string_view variable, 
   return setReadOnlyBytes(object, variable, bytes);
 }
 
-} // namespace polc::runtime
+} // namespace polc::maps

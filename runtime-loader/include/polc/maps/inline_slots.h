@@ -12,7 +12,7 @@
 
 struct bpf_object;
 
-namespace polc::runtime {
+namespace polc::maps {
 
 // The slots for a table's entries: longest prefix first (so the datapath's
 // first match is the longest-prefix match), then unused slots up to
@@ -35,4 +35,4 @@ Status setInlineTable(bpf_object* object, artifacts::Direction direction,
 // branches on .rodata constants) walks the most code a table can make live.
 Status fillInlineSlotsForVerification(bpf_object* object);
 
-} // namespace polc::runtime
+} // namespace polc::maps

@@ -1,14 +1,14 @@
-#include "inline_policy.h"
+#include "polc/maps/inline_slots.h"
 
-#include "libbpf_util.h"
-#include "map_sync.h"
 #include "polc/artifacts/manifest.h"
+#include "polc/maps/libbpf.h"
+#include "polc/maps/map_encoding.h"
 
 #include <algorithm>
 #include <span>
 #include <string>
 
-namespace polc::runtime {
+namespace polc::maps {
 namespace {
 
 const char* slotsVariable(artifacts::Direction direction) {
@@ -87,4 +87,4 @@ Status fillInlineSlotsForVerification(bpf_object* object) {
   return okStatus();
 }
 
-} // namespace polc::runtime
+} // namespace polc::maps

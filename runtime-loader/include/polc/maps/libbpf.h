@@ -1,4 +1,7 @@
-// Small RAII and error helpers around libbpf.
+// Small RAII and error helpers around libbpf, shared by everything that
+// opens polc's BPF objects (the loader, the build's verifier check, the
+// datapath tests): one capture of libbpf's log, one way to set load-time
+// config.
 #pragma once
 
 #include <bpf/libbpf.h>
@@ -12,7 +15,7 @@
 #include <string>
 #include <string_view>
 
-namespace polc::runtime {
+namespace polc::maps {
 
 struct BpfObjectDeleter {
   void operator()(bpf_object* object) const { bpf_object__close(object); }
@@ -56,4 +59,4 @@ std::optional<size_t> readOnlyVariableSize(bpf_object* object, std::string_view 
 Expected<bool> setReadOnlyBytes(bpf_object* object, std::string_view variable,
                                 std::span<const uint8_t> bytes);
 
-} // namespace polc::runtime
+} // namespace polc::maps

@@ -1,5 +1,5 @@
 // Table entries become the kernel key layouts of bpf/lib/polc_structs.h.
-#include "map_sync.h"
+#include "polc/maps/map_encoding.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -8,7 +8,7 @@
 
 #include <cstring>
 
-namespace polc::runtime {
+namespace polc::maps {
 namespace {
 
 TEST(MapKeys, Ipv4IpcacheKeyHasFamilyPrefixAndAddressInNetworkOrder) {
@@ -142,4 +142,4 @@ TEST(PolicyMapCapacity, TwiceTheEntriesAPowerOfTwoWithinBounds) {
 }
 
 } // namespace
-} // namespace polc::runtime
+} // namespace polc::maps
