@@ -1,6 +1,7 @@
 // Compiles the distinct generated C sources of a build into BPF objects,
 // through an on-disk cache and a small pool of clang processes. Internal to
-// the driver: write_build.cpp decides what is distinct and where results go.
+// the driver: write_build.cpp hands it the distinct programs of codegen's
+// plan (program_plan.h) and decides where results go.
 #pragma once
 
 #include "polc/support/expected.h"

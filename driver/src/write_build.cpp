@@ -5,7 +5,7 @@
 #include "polc/artifacts/digest.h"
 #include "polc/artifacts/manifest.h"
 #include "polc/codegen/endpoint_program.h"
-#include "polc/codegen/specialize_endpoint.h"
+#include "polc/codegen/program_plan.h"
 #include "polc/passes/tables.h"
 #include "polc/support/unique_fd.h"
 
@@ -297,12 +297,20 @@ Expected<BuildReport> writeBuildOrThrow(const Compiled& compiled, const fs::path
   if (auto status = out.write("identities.json", dumpJson(identitiesJson(program))); !status)
     return Error{status.error()};
 
-  // Distinct generated sources, in order of first use, and for each endpoint
-  // with programs which one it uses; compiled after the loop.
-  std::map<std::string, size_t> sourceIndex; // C text -> index in sources
+  // Codegen decides the programs; the build writes each distinct one's C
+  // under its digest (the manifest and the loader go by it).
+  const codegen::ProgramPlan plan =
+      codegen::planPrograms(compiled.tables, {.maxInlineEntries = options.maxInlineEntries});
   std::vector<ObjectSource> sources;
+  for (const auto& planned : plan.programs) {
+    std::string path = "sources/" + artifacts::sha256Hex(planned.source) + ".c";
+    if (auto status = out.write(path, planned.source); !status) return Error{status.error()};
+    sources.push_back({std::move(path), planned.source});
+  }
+  // The manifest's endpoints that run a program, which gets its object
+  // path once compiled.
   struct ProgramUse {
-    size_t node, endpoint, source;
+    size_t node, endpoint, program;
   };
   std::vector<ProgramUse> withPrograms;
 
@@ -316,13 +324,14 @@ Expected<BuildReport> writeBuildOrThrow(const Compiled& compiled, const fs::path
   }
   const unsigned threads =
       options.jobs != 0 ? options.jobs : std::max(1u, std::thread::hardware_concurrency());
-  // program.nodes and compiled.tables are both sorted by node name, and
-  // each node's endpoints by name.
+  // program.nodes, compiled.tables and plan.nodes are all sorted by node
+  // name, and each node's endpoints by name.
   if (auto status = writePolicyTables(out, program, compiled.tables, threads); !status)
     return Error{status.error()};
   for (size_t nodeIndex = 0; nodeIndex < program.nodes.size(); ++nodeIndex) {
     const auto& node = program.nodes[nodeIndex];
     const auto& tables = compiled.tables.at(nodeIndex);
+    const auto& plannedNode = plan.nodes.at(nodeIndex);
     artifacts::NodeArtifacts nodeArtifacts;
     nodeArtifacts.name = node.name;
     nodeArtifacts.address = node.address ? node.address->addressText() : "";
@@ -333,9 +342,9 @@ Expected<BuildReport> writeBuildOrThrow(const Compiled& compiled, const fs::path
     if (auto status = out.write(nodeArtifacts.ipcache, artifacts::toJsonText(ipcache)); !status)
       return Error{status.error()};
     report.ipcacheEntries += ipcache.entries.size();
-    const codegen::NodeShape nodeShape = codegen::nodeShapeOf(ipcache);
 
-    for (const auto& endpointTables : tables.endpoints) {
+    for (size_t endpointIndex = 0; endpointIndex < tables.endpoints.size(); ++endpointIndex) {
+      const auto& endpointTables = tables.endpoints[endpointIndex];
       const auto& endpoint = *program.findEndpoint(endpointTables.endpoint);
       const std::string endpointDir = nodeDir + "/endpoints/" + endpoint.name;
       artifacts::EndpointArtifacts ep;
@@ -347,27 +356,15 @@ Expected<BuildReport> writeBuildOrThrow(const Compiled& compiled, const fs::path
         (direction == ast::Direction::Ingress ? ep.ingressTable : ep.egressTable) =
             tablePath(endpointDir, direction); // written by writePolicyTables
       }
-      // Specialized on the shape of its tables (bpf/lib/polc_features.h).
-      codegen::EndpointProgramSpec spec = codegen::specializeEndpoint(
-          endpointTables.ingress, endpointTables.egress, nodeShape, options.maxInlineEntries);
-      spec.identity = endpoint.identity;
-      if (spec.egressProgram || spec.ingressProgram) {
-        // Endpoints whose C is byte-identical share one source and one
-        // object: the C holds no name or identity.
-        std::string text = codegen::emitEndpointC(spec);
-        auto [found, isNew] = sourceIndex.try_emplace(text, sources.size());
-        if (isNew) {
-          std::string path = "sources/" + artifacts::sha256Hex(text) + ".c";
-          if (auto status = out.write(path, text); !status) return Error{status.error()};
-          sources.push_back({path, std::move(text)});
-        }
-        ep.source = sources[found->second].path;
-        ep.fromEndpointProgram = spec.egressProgram;
-        ep.toEndpointProgram = spec.ingressProgram;
-        ep.ingressInline = spec.ingressInlineEntries != 0;
-        ep.egressInline = spec.egressInlineEntries != 0;
+      const auto& plannedEndpoint = plannedNode.endpoints.at(endpointIndex);
+      if (const auto* planned = plan.programOf(plannedEndpoint)) {
+        ep.source = sources[*plannedEndpoint.program].path;
+        ep.fromEndpointProgram = planned->spec.egressProgram;
+        ep.toEndpointProgram = planned->spec.ingressProgram;
+        ep.ingressInline = planned->spec.ingressInlineEntries != 0;
+        ep.egressInline = planned->spec.egressInlineEntries != 0;
         withPrograms.push_back(
-            {manifest.nodes.size(), nodeArtifacts.endpoints.size(), found->second});
+            {manifest.nodes.size(), nodeArtifacts.endpoints.size(), *plannedEndpoint.program});
         ++report.programs;
       }
       nodeArtifacts.endpoints.push_back(std::move(ep));
@@ -391,7 +388,7 @@ Expected<BuildReport> writeBuildOrThrow(const Compiled& compiled, const fs::path
     objectPaths.push_back(*path);
   }
   for (const auto& use : withPrograms)
-    manifest.nodes[use.node].endpoints[use.endpoint].object = objectPaths[use.source];
+    manifest.nodes[use.node].endpoints[use.endpoint].object = objectPaths[use.program];
   report.objectsCompiled = objectStats.compiled;
   report.objectsCached = objectStats.cached;
 

@@ -3,7 +3,10 @@
 # by file with tests/golden/build/<example>/ (tables, ipcache, identities,
 # generated C, the printed report). Objects and the manifest are left out on
 # purpose: their bytes follow the clang version, and behaviour is tested with
-# packets instead.
+# packets instead. The output names each program's C by its digest; the
+# golden names it by the first endpoint that runs it (sources/<endpoint>.c,
+# in the manifest's node and endpoint order), so that a codegen change reads
+# as a diff of that file, not as one file deleted and another added.
 #
 # usage: check_build_golden.sh POLC SOURCE_DIR EXAMPLE
 # Regenerate: POLC_UPDATE_GOLDEN=1 ctest -R golden   (then review `git diff`)
@@ -21,12 +24,34 @@ cd "$source_dir"
 sed -i -e "s|$work/out|OUT|g" -e 's|objects/[0-9a-f]\{64\}\.o  sha256:[0-9a-f]*|objects/<sha256>.o|' \
   "$work/report.txt"
 mkdir -p "$work/actual"
-(cd "$work/out" && find . -type f \( -name '*.json' -o -name '*.c' \) ! -name manifest.json |
+(cd "$work/out" && find . -type f -name '*.json' ! -name manifest.json |
   sed 's|^\./||' | sort) > "$work/files"
 while read -r file; do
   mkdir -p "$(dirname "$work/actual/$file")"
   cp "$work/out/$file" "$work/actual/$file"
 done < "$work/files"
+# Each source with the first endpoint whose "source" it is ("" without a
+# program). manifest.json is indented with sorted keys: an endpoint's "name"
+# precedes its "source" at the same indentation (a program's "name" is
+# deeper, a node's shallower).
+awk '
+  { indent = match($0, /[^ ]/) }
+  /^ *"name": "/ { value = $0; sub(/^ *"name": "/, "", value); sub(/".*/, "", value)
+                   name[indent] = value }
+  /^ *"source": "/ { value = $0; sub(/^ *"source": "/, "", value); sub(/".*/, "", value)
+                     if (value != "" && !(value in seen)) {
+                       seen[value] = 1; print value, name[indent] } }
+' "$work/out/manifest.json" > "$work/sources"
+if [ "$(wc -l < "$work/sources")" != "$(find "$work/out/sources" -name '*.c' 2>/dev/null | wc -l)" ]; then
+  echo "sources/ and the manifest's endpoints disagree; the endpoints' sources:"
+  cat "$work/sources"
+  exit 1
+fi
+mkdir -p "$work/actual/sources"
+while read -r source endpoint; do
+  cp "$work/out/$source" "$work/actual/sources/$endpoint.c"
+done < "$work/sources"
+rmdir --ignore-fail-on-non-empty "$work/actual/sources"
 cp "$work/report.txt" "$work/actual/report.txt"
 
 golden_check "$golden" "$work/actual" "build/$example" "golden.build.$example"

@@ -1,6 +1,7 @@
 // The pipeline from inputs to a build output, for the CLI and the tests:
 //   .pol + topology YAML -> AST -> IR -> tables  (the compiler's passes,
-//   polc/pipeline/pipeline.h) -> BPF C -> objects -> out/  (writeBuild)
+//   polc/pipeline/pipeline.h) -> program plan: BPF C per distinct program
+//   (codegen::planPrograms) -> objects -> out/  (writeBuild)
 // Each step stops the pipeline when it reported errors.
 #pragma once
 
@@ -73,8 +74,8 @@ struct BuildOptions {
 // $XDG_CACHE_HOME/polc, else $HOME/.cache/polc; nullopt when neither is set.
 std::optional<std::filesystem::path> defaultCacheDir();
 
-// Writes the complete output directory: tables, ipcache, generated C,
-// compiled objects and manifest.json. The directory is replaced only when
+// Writes the complete output directory: tables, ipcache, the generated C
+// of codegen's plan, compiled objects and manifest.json. The directory is replaced only when
 // everything succeeded. Refuses to replace a directory that is not a polc
 // build output.
 Expected<BuildReport> writeBuild(const Compiled&, const std::filesystem::path& outDir,
