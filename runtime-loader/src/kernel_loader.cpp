@@ -20,10 +20,10 @@
 
 #include "libbpf_util.h"
 #include "load_transaction.h"
-#include "netns_guard.h"
 #include "node_pins.h"
 #include "node_state.h"
 #include "pin_root_owner.h"
+#include "polc/support/netns_guard.h"
 #include "state_lock.h"
 #include "status.h"
 #include "tc.h"

@@ -22,8 +22,8 @@
 #include "libbpf_util.h"
 #include "load_plan.h"
 #include "map_sync.h"
-#include "netns_guard.h"
 #include "node_state.h"
+#include "polc/support/netns_guard.h"
 #include "polc/support/unique_fd.h"
 
 #include "polc/artifacts/manifest.h"

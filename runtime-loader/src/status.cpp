@@ -1,9 +1,9 @@
 #include "status.h"
 
 #include "libbpf_util.h"
-#include "netns_guard.h"
 #include "node_pins.h"
 #include "node_state.h"
+#include "polc/support/netns_guard.h"
 #include "polc/support/unique_fd.h"
 #include "tc.h"
 #include "tc_query.h"
