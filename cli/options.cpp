@@ -119,13 +119,18 @@ bool inLab(const polc::loader::NodeStatus& node, const std::string& prefix) {
   return !node.stateError.empty() || node.netns == polc::lab::nodeNamespace(prefix, node.node);
 }
 
+polc::loader::NodeNetns labNodeNetns(const std::string& prefix) {
+  if (prefix.empty()) return {};
+  return [prefix](const std::string& node) { return polc::lab::nodeNamespace(prefix, node); };
+}
+
 polc::loader::StatusRequest labStatusRequest(const PlacementOptions& options,
                                              const std::string& node) {
   polc::loader::StatusRequest request;
   request.node = node;
   request.stateDir = options.placement.stateDir;
   request.fallbackPinRoot = options.placement.pinRoot;
-  request.labPrefix = options.labPrefix;
+  request.nodeNetns = labNodeNetns(options.labPrefix);
   return request;
 }
 

@@ -92,6 +92,9 @@ void addLockTimeoutOption(CLI::App* command, PlacementOptions& options);
 // its node namespace, or with a state that cannot be read (which does not
 // say where it went). What `status --lab` and `unload --lab` act on.
 bool inLab(const polc::loader::NodeStatus& node, const std::string& prefix);
+// Where the loader looks for a node that no readable record places: the
+// lab's node namespace, or nowhere in particular without a prefix (empty).
+polc::loader::NodeNetns labNodeNetns(const std::string& prefix);
 // The status request that finds them: every node (or `node`) in the state
 // dir, an unreadable one looked for in the lab's namespace.
 polc::loader::StatusRequest labStatusRequest(const PlacementOptions& options,

@@ -62,7 +62,7 @@ int runStatus(const std::string& node, const PlacementOptions& options, bool pin
   if (!options.labPrefix.empty() && !node.empty())
     request.netns = polc::lab::nodeNamespace(options.labPrefix, node);
   request.fallbackPinRoot = options.placement.pinRoot;
-  request.labPrefix = options.labPrefix;
+  request.nodeNetns = labNodeNetns(options.labPrefix);
   auto loader = polc::loader::makeKernelLoader();
   auto report = loader->status(request);
   if (!report) return failSystem("status", report.error(), format);

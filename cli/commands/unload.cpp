@@ -42,7 +42,7 @@ int runUnload(const std::string& node, const PlacementOptions& options, bool for
     polc::loader::UnloadRequest request{name, options.placement, options.lockTimeout()};
     request.force = force;
     request.netnsGiven = netnsGiven;
-    request.labPrefix = options.labPrefix;
+    request.nodeNetns = labNodeNetns(options.labPrefix);
     auto report = loader->unload(request);
     if (!report) {
       errors += (errors.empty() ? "" : "\n") + report.error();

@@ -19,17 +19,15 @@
 #include "polc/loader/loader.h"
 
 #include "load_transaction.h"
-#include "netns_guard.h"
 #include "node_pins.h"
 #include "node_state.h"
 #include "pin_root_owner.h"
 #include "polc/maps/libbpf.h"
+#include "polc/support/netns_guard.h"
 #include "state_lock.h"
 #include "status.h"
 #include "tc.h"
 #include "tc_query.h"
-
-#include "polc/lab/lab.h"
 
 #include <cstring>
 #include <map>
@@ -222,8 +220,8 @@ Expected<UnloadReport> KernelLoader::unloadNode(const UnloadRequest& request,
     netns = state->netns;
   else if (journalSaysWhere)
     netns = journal->netns;
-  else if (!request.netnsGiven && !request.labPrefix.empty())
-    netns = lab::nodeNamespace(request.labPrefix, node);
+  else if (!request.netnsGiven && request.nodeNetns)
+    netns = request.nodeNetns(node);
   const fs::path pinRoot = state              ? fs::path(state->pinRoot)
                            : journalSaysWhere ? fs::path(journal->pinRoot)
                                               : placement.pinRoot;
@@ -231,8 +229,8 @@ Expected<UnloadReport> KernelLoader::unloadNode(const UnloadRequest& request,
   // hook (a state or journal that cannot be read, or none and a namespace
   // named).
   const bool scan =
-      request.force && (!records.readable() ||
-                        (records.empty() && (request.netnsGiven || !request.labPrefix.empty())));
+      request.force &&
+      (!records.readable() || (records.empty() && (request.netnsGiven || request.nodeNetns)));
   // Never another state dir's pins, not even with --force.
   if (auto owned = checkPinRootOwner(pinRoot, placement.stateDir); !owned)
     return Error{"node " + node + ": " + owned.error()};

@@ -21,10 +21,10 @@
 
 #include "load_maps.h"
 #include "load_plan.h"
-#include "netns_guard.h"
 #include "node_state.h"
 #include "polc/maps/libbpf.h"
 #include "polc/maps/map_backend.h"
+#include "polc/support/netns_guard.h"
 #include "polc/support/unique_fd.h"
 
 #include "polc/artifacts/manifest.h"

@@ -1,15 +1,14 @@
 #include "status.h"
 
-#include "netns_guard.h"
 #include "node_pins.h"
 #include "node_state.h"
 #include "polc/maps/libbpf.h"
+#include "polc/support/netns_guard.h"
 #include "polc/support/unique_fd.h"
 #include "tc.h"
 #include "tc_query.h"
 
 #include "polc/artifacts/manifest.h"
-#include "polc/lab/lab.h"
 
 #include <bpf/bpf.h>
 
@@ -259,12 +258,12 @@ NodeStatus unreadableNodeStatus(const std::string& node, const NodeRecords& reco
   const auto* state = records.state ? &*records.state : nullptr;
   const auto* journal =
       records.journal && !records.journal->pinRoot.empty() ? &*records.journal : nullptr;
-  const bool netnsKnown = state || journal || request.netns || !request.labPrefix.empty();
-  status.netns = state                        ? state->netns
-                 : journal                    ? journal->netns
-                 : request.netns              ? *request.netns
-                 : !request.labPrefix.empty() ? lab::nodeNamespace(request.labPrefix, node)
-                                              : "";
+  const bool netnsKnown = state || journal || request.netns || request.nodeNetns;
+  status.netns = state               ? state->netns
+                 : journal           ? journal->netns
+                 : request.netns     ? *request.netns
+                 : request.nodeNetns ? request.nodeNetns(node)
+                                     : "";
   status.pinRoot = state     ? state->pinRoot
                    : journal ? journal->pinRoot
                              : request.pinRoot.value_or(request.fallbackPinRoot).string();

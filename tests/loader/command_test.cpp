@@ -1,10 +1,10 @@
 // The command runner: argument vectors reach the program verbatim (no
 // shell), and failures carry the command and its stderr.
-#include "command.h"
+#include "polc/support/command.h"
 
 #include <gtest/gtest.h>
 
-namespace polc::runtime {
+namespace polc {
 namespace {
 
 TEST(CommandRunner, PassesArgumentsVerbatimWithoutAShell) {
@@ -36,4 +36,4 @@ TEST(CommandRunner, CapturesLargeOutputOnBothStreams) {
 }
 
 } // namespace
-} // namespace polc::runtime
+} // namespace polc

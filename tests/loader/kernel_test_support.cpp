@@ -1,6 +1,6 @@
 #include "kernel_test_support.h"
 
-#include "command.h"
+#include "polc/support/command.h"
 
 #include <arpa/inet.h>
 #include <bpf/libbpf.h>
@@ -20,13 +20,11 @@
 
 namespace polc::testing {
 
-using runtime::NetnsGuard;
-
 namespace {
 
 std::optional<std::string> probeKernelSupport() {
   if (::geteuid() != 0) return "kernel tests need root (network namespaces, BPF, tc)";
-  auto ip = runtime::runCommand({"ip", "-V"});
+  auto ip = runCommand({"ip", "-V"});
   if (!ip || ip->exitCode != 0) return "kernel tests need iproute2 (`ip`)";
   if (libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_SCHED_CLS, nullptr) != 1)
     return "the kernel does not load BPF tc programs (BPF_PROG_TYPE_SCHED_CLS)";

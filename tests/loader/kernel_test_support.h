@@ -2,7 +2,7 @@
 // test-unique names, and tiny socket probes run inside a lab's namespaces.
 #pragma once
 
-#include "netns_guard.h"
+#include "polc/support/netns_guard.h"
 #include "polc/support/unique_fd.h"
 
 #include <gtest/gtest.h>

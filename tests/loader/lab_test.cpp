@@ -2,8 +2,8 @@
 // test's random prefix and is removed in TearDown, also after a failure.
 #include "polc/lab/lab.h"
 
-#include "command.h"
 #include "kernel_test_support.h"
+#include "polc/support/command.h"
 
 #include <gtest/gtest.h>
 
@@ -89,7 +89,7 @@ TEST_F(LabTest, EndpointsReachEachOtherThroughTheNodeNamespace) {
   EXPECT_TRUE(icmpEchoReplies(endpointNs("a"), "10.66.0.1", kTimeoutMs)) << "ping a -> node";
 
   // Nothing appeared in the test's own namespace.
-  auto ownLinks = runtime::runCommand({"ip", "-o", "link", "show"});
+  auto ownLinks = runCommand({"ip", "-o", "link", "show"});
   ASSERT_TRUE(ownLinks) << ownLinks.error();
   EXPECT_EQ(ownLinks->out.find("lxc-a"), std::string::npos);
 
@@ -130,7 +130,7 @@ TEST_F(LabTest, EndpointsOnDifferentNodesReachEachOtherOverTheNodeLink) {
   EXPECT_TRUE(icmpEchoReplies(endpointNs("b"), "10.66.0.1", kTimeoutMs)) << "ping b -> n1";
 
   // The link is named after the peer node on each side.
-  auto links = runtime::runCommand(
+  auto links = runCommand(
       {"ip", "-n", nodeNamespace(options_.prefix, "n1"), "-o", "link", "show", "dev", "to-n2"});
   ASSERT_TRUE(links);
   EXPECT_EQ(links->exitCode, 0) << links->err;
@@ -156,10 +156,10 @@ TEST_F(LabTest, DownCleansUpAfterACrash) {
   // What a crashed `up` leaves: namespaces and a veth, and no state anywhere.
   auto nodeNs = nodeNamespace(options_.prefix, "n1");
   auto epNs = endpointNamespace(options_.prefix, "x");
-  ASSERT_TRUE(runtime::runChecked({"ip", "netns", "add", nodeNs}));
-  ASSERT_TRUE(runtime::runChecked({"ip", "netns", "add", epNs}));
-  ASSERT_TRUE(runtime::runChecked({"ip", "-n", nodeNs, "link", "add", "name", "lxc-x", "type",
-                                   "veth", "peer", "name", "eth0", "netns", epNs}));
+  ASSERT_TRUE(runChecked({"ip", "netns", "add", nodeNs}));
+  ASSERT_TRUE(runChecked({"ip", "netns", "add", epNs}));
+  ASSERT_TRUE(runChecked({"ip", "-n", nodeNs, "link", "add", "name", "lxc-x", "type", "veth",
+                          "peer", "name", "eth0", "netns", epNs}));
 
   auto removed = down(options_);
   ASSERT_TRUE(removed) << removed.error();

@@ -5,11 +5,11 @@
 #include "polc/lab/lab.h"
 #include "polc/loader/loader.h"
 
-#include "command.h"
 #include "kernel_test_support.h"
 #include "load_steps.h"
-#include "netns_guard.h"
 #include "node_state.h"
+#include "polc/support/command.h"
+#include "polc/support/netns_guard.h"
 #include "polc/support/unique_fd.h"
 #include "state_lock.h"
 #include "tc.h"
@@ -228,7 +228,7 @@ protected:
 
   // polc's filter on a host-side interface of the node, if any.
   std::optional<uint32_t> attachedProgram(const std::string& interface, const std::string& hook) {
-    auto netns = runtime::NetnsGuard::enter(placement_.netns);
+    auto netns = NetnsGuard::enter(placement_.netns);
     if (!netns) return std::nullopt;
     auto index = runtime::interfaceIndex(interface);
     if (!index) return std::nullopt;
@@ -238,8 +238,7 @@ protected:
   }
 
   bool hasClsact(const std::string& interface) {
-    auto qdiscs =
-        runtime::runCommand({"tc", "-n", placement_.netns, "qdisc", "show", "dev", interface});
+    auto qdiscs = runCommand({"tc", "-n", placement_.netns, "qdisc", "show", "dev", interface});
     return qdiscs && qdiscs->out.find("clsact") != std::string::npos;
   }
 
@@ -641,8 +640,7 @@ TEST_F(LoaderTest, UnloadAfterTheLabIsGoneIsNotAnError) {
 }
 
 TEST_F(LoaderTest, QdiscThatPolcDidNotCreateIsLeftInPlace) {
-  ASSERT_TRUE(runtime::runChecked(
-      {"tc", "-n", placement_.netns, "qdisc", "add", "dev", "lxc-a", "clsact"}));
+  ASSERT_TRUE(runChecked({"tc", "-n", placement_.netns, "qdisc", "add", "dev", "lxc-a", "clsact"}));
   OutDirWriter(outDir_).write({});
   ASSERT_TRUE(loader_->load(request()));
   ASSERT_TRUE(loader_->load(request())); // a reload must not forget whose qdisc it is
@@ -810,7 +808,7 @@ TEST_F(LoaderTest, UnloadForceLeavesOtherFiltersAlone) {
   { // another's filter: a BPF one too, at its own priority and handle
     UniqueFd program(bpf_obj_get(pin("n1/a/polc_from_ep").c_str()));
     ASSERT_TRUE(program.valid());
-    auto netns = runtime::NetnsGuard::enter(placement_.netns);
+    auto netns = NetnsGuard::enter(placement_.netns);
     ASSERT_TRUE(netns) << netns.error();
     bpf_tc_hook hook{};
     hook.sz = sizeof hook;
@@ -830,8 +828,8 @@ TEST_F(LoaderTest, UnloadForceLeavesOtherFiltersAlone) {
   ASSERT_TRUE(loader_->unload(force));
   EXPECT_FALSE(attachedProgram("lxc-a", "tc-ingress"));
   EXPECT_FALSE(hasClsact("lxc-b"));
-  auto filters = runtime::runCommand(
-      {"tc", "-n", placement_.netns, "filter", "show", "dev", "lxc-a", "ingress"});
+  auto filters =
+      runCommand({"tc", "-n", placement_.netns, "filter", "show", "dev", "lxc-a", "ingress"});
   ASSERT_TRUE(filters);
   EXPECT_NE(filters->out.find("pref 7 bpf"), std::string::npos) << filters->out;
   EXPECT_TRUE(hasClsact("lxc-a"));
@@ -966,7 +964,7 @@ TEST_F(LoaderTest, StatusFlagsDriftFromWhatWasLoaded) {
       (attached.endpoint == "a" ? aToEp : bToEp) = attached.programId;
 
   {
-    auto netns = runtime::NetnsGuard::enter(placement_.netns);
+    auto netns = NetnsGuard::enter(placement_.netns);
     ASSERT_TRUE(netns) << netns.error();
     maps::LibbpfLogCapture log;
     // Someone removed polc's filter on a's ingress hook...
@@ -1033,7 +1031,7 @@ TEST_F(LoaderTest, ReloadReplacesOnlyTheEndpointsChangedBehindPolcsBack) {
     EXPECT_EQ(endpoint.action, EndpointAction::Unchanged) << endpoint.endpoint;
 
   {
-    auto netns = runtime::NetnsGuard::enter(placement_.netns);
+    auto netns = NetnsGuard::enter(placement_.netns);
     ASSERT_TRUE(netns) << netns.error();
     maps::LibbpfLogCapture log;
     UniqueFd other(bpf_obj_get(pin("n1/a/polc_to_ep").c_str()));

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -109,6 +110,11 @@ struct LoadReport {
 std::string loadReportText(const LoadReport&);
 std::string loadReportJson(const LoadReport&);
 
+// The network namespace of a node when no readable record names it (the CLI
+// passes a polc lab's node namespace). The loader asks it only for such a
+// node; an empty function means there is no such guess.
+using NodeNetns = std::function<std::string(const std::string& node)>;
+
 struct UnloadRequest {
   std::string node; // empty: every node this placement has state for
   Placement placement;
@@ -116,11 +122,11 @@ struct UnloadRequest {
   // Also a node whose state file or journal cannot be read: remove polc's
   // filters and the node's pins found without them (docs/cli.md, "polc
   // unload --force"). Where to look when no readable record names the
-  // namespace: placement.netns if netnsGiven, else the node namespace of the
-  // polc lab labPrefix if set, else the loader's own.
+  // namespace: placement.netns if netnsGiven, else nodeNetns(node) if set,
+  // else the loader's own.
   bool force = false;
   bool netnsGiven = false;
-  std::string labPrefix = {};
+  NodeNetns nodeNetns = {};
 };
 
 // What status finds, compared with what the last load recorded.
@@ -129,12 +135,12 @@ struct StatusRequest {
   std::filesystem::path stateDir = "/run/polc";
   // Filters: only nodes recorded with this pin root / network namespace. A
   // node whose state cannot be read is always shown; these say where to
-  // look for its pins and filters then, or else fallbackPinRoot and the
-  // node namespace of the polc lab labPrefix (if set) or status's own.
+  // look for its pins and filters then, or else fallbackPinRoot and
+  // nodeNetns(node) (if set) or status's own namespace.
   std::optional<std::filesystem::path> pinRoot;
   std::optional<std::string> netns;
   std::filesystem::path fallbackPinRoot = Placement{}.pinRoot;
-  std::string labPrefix = {};
+  NodeNetns nodeNetns = {};
 };
 
 // Entries in a pinned map against its capacity.

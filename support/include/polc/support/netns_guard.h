@@ -8,7 +8,7 @@
 
 #include <string>
 
-namespace polc::runtime {
+namespace polc {
 
 inline constexpr const char* kNetnsDir = "/run/netns";
 
@@ -29,4 +29,4 @@ private:
   UniqueFd original_; // invalid when nothing was entered
 };
 
-} // namespace polc::runtime
+} // namespace polc

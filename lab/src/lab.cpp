@@ -2,8 +2,8 @@
 // vector, never a shell), sysctls by entering the namespace.
 #include "polc/lab/lab.h"
 
-#include "command.h"
-#include "netns_guard.h"
+#include "polc/support/command.h"
+#include "polc/support/netns_guard.h"
 
 #include <algorithm>
 #include <cctype>
@@ -17,7 +17,6 @@
 namespace polc::lab {
 
 namespace fs = std::filesystem;
-using runtime::runChecked;
 
 namespace {
 
@@ -66,7 +65,7 @@ std::string hostRoute(const IpPrefix& address) {
 
 Status writeSysctl(const std::string& netns, const std::string& key, const std::string& value) {
   // /proc/sys/net shows the namespace of the thread that opens it.
-  auto entered = runtime::NetnsGuard::enter(netns);
+  auto entered = NetnsGuard::enter(netns);
   if (!entered) return Error{entered.error()};
   std::string path = "/proc/sys/" + key;
   std::replace(path.begin() + 10, path.end(), '.', '/');
@@ -249,14 +248,14 @@ Status validate(const topology::Topology& topology, const LabOptions& options) {
 Expected<std::vector<std::string>> labNamespaces(const std::string& prefix) {
   std::vector<std::string> names;
   std::error_code ec;
-  if (!fs::exists(runtime::kNetnsDir, ec)) return names;
-  fs::directory_iterator it(runtime::kNetnsDir, ec), end;
-  if (ec) return Error{std::string("cannot list ") + runtime::kNetnsDir + ": " + ec.message()};
+  if (!fs::exists(kNetnsDir, ec)) return names;
+  fs::directory_iterator it(kNetnsDir, ec), end;
+  if (ec) return Error{std::string("cannot list ") + kNetnsDir + ": " + ec.message()};
   for (; it != end; it.increment(ec)) {
     auto name = it->path().filename().string();
     if (name.starts_with(prefix + "-n-") || name.starts_with(prefix + "-e-")) names.push_back(name);
   }
-  if (ec) return Error{std::string("cannot list ") + runtime::kNetnsDir + ": " + ec.message()};
+  if (ec) return Error{std::string("cannot list ") + kNetnsDir + ": " + ec.message()};
   std::sort(names.begin(), names.end());
   return names;
 }

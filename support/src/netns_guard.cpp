@@ -1,4 +1,4 @@
-#include "netns_guard.h"
+#include "polc/support/netns_guard.h"
 
 #include <fcntl.h>
 #include <sched.h>
@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
-namespace polc::runtime {
+namespace polc {
 
 bool netnsExists(const std::string& name) {
   struct stat info {};
@@ -38,4 +38,4 @@ NetnsGuard::~NetnsGuard() {
   if (original_.valid()) (void)::setns(original_.get(), CLONE_NEWNET);
 }
 
-} // namespace polc::runtime
+} // namespace polc

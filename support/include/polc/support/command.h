@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-namespace polc::runtime {
+namespace polc {
 
 struct CommandResult {
   int exitCode = -1; // 128 + signal number when killed by a signal
@@ -22,4 +22,4 @@ Expected<CommandResult> runCommand(const std::vector<std::string>& argv);
 // Also fails on a non-zero exit, with the command line and its stderr.
 Status runChecked(const std::vector<std::string>& argv);
 
-} // namespace polc::runtime
+} // namespace polc

@@ -1,4 +1,4 @@
-#include "command.h"
+#include "polc/support/command.h"
 
 #include "polc/support/unique_fd.h"
 
@@ -10,7 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
-namespace polc::runtime {
+namespace polc {
 
 std::string describeCommand(const std::vector<std::string>& argv) {
   std::string text;
@@ -104,4 +104,4 @@ Status runChecked(const std::vector<std::string>& argv) {
   return okStatus();
 }
 
-} // namespace polc::runtime
+} // namespace polc
