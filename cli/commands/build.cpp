@@ -27,7 +27,7 @@ struct BuildCommandOptions {
 
 int runBuild(const CompileOptions& options, const std::string& outDir,
              polc::driver::BuildOptions buildOptions, Format format, bool quiet, bool stats) {
-  polc::Diagnostics diagnostics;
+  auto diagnostics = options.diagnostics();
   auto compiled = polc::driver::compile({options.policy, options.topology}, diagnostics);
   printDiagnostics(diagnostics, format);
   if (!compiled) {
