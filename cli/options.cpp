@@ -34,18 +34,31 @@ void printDiagnostics(const polc::Diagnostics& diagnostics, Format format) {
 int failInternal(const std::string& what, const std::string& message, Format format) {
   auto text = polc::internalErrorText(message);
   if (format == Format::Json)
-    printJson(nlohmann::json{{"ok", false}, {"error", text}, {"internal_error", true}});
+    printJson(nlohmann::json{
+        {"ok", false}, {"error", errorJson(polc::Error{text})}, {"internal_error", true}});
   else
     std::cerr << "polc " << what << ": " << text << "\n";
   return kExitInternal;
 }
 
-int failSystem(const std::string& what, const std::string& message, Format format) {
+nlohmann::json errorJson(const polc::Error& error) {
+  nlohmann::json json{{"message", error.message}};
+  if (error.errnum) json["errno"] = *error.errnum;
+  if (!error.object.empty()) json["object"] = error.object;
+  if (!error.libbpfLog.empty()) json["libbpf_log"] = error.libbpfLog;
+  return json;
+}
+
+int failSystem(const std::string& what, const polc::Error& error, Format format) {
   if (format == Format::Json)
-    printJson(nlohmann::json{{"ok", false}, {"error", message}});
+    printJson(nlohmann::json{{"ok", false}, {"error", errorJson(error)}});
   else
-    std::cerr << "polc " << what << ": " << message << "\n";
+    std::cerr << "polc " << what << ": " << polc::errorText(error) << "\n";
   return kExitSystem;
+}
+
+int failSystem(const std::string& what, const std::string& message, Format format) {
+  return failSystem(what, polc::Error{message}, format);
 }
 
 void addFormatOption(CLI::App* command, Format& format, FormatFlag flag) {

@@ -52,11 +52,17 @@ void printJson(const nlohmann::json& json);
 // Diagnostics on stderr in text; in JSON they are part of the document.
 void printDiagnostics(const polc::Diagnostics& diagnostics, Format format);
 
-// "polc WHAT: MESSAGE" on stderr (or {"ok": false, "error"}), exit 3.
+// "polc WHAT: " and the error as errorText() prints it on stderr, or
+// {"ok": false, "error": errorJson(error)}; exit 3.
+int failSystem(const std::string& what, const polc::Error& error, Format format);
 int failSystem(const std::string& what, const std::string& message, Format format);
 
+// An Error as JSON: {"message", and when known "errno", "object", "libbpf_log"}.
+nlohmann::json errorJson(const polc::Error& error);
+
 // "polc WHAT: internal error: MESSAGE (a bug in polc, please report)" on
-// stderr (or {"ok": false, "error", "internal_error": true}), exit 4: what
+// stderr (or {"ok": false, "error": {"message"}, "internal_error": true}),
+// exit 4: what
 // main's guard answers an InternalError or any other exception with.
 int failInternal(const std::string& what, const std::string& message, Format format);
 

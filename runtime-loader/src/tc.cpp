@@ -84,7 +84,8 @@ Expected<bool> ensureClsact(int ifindex, const std::string& interface, LibbpfLog
     (void)log.take();
     return false;
   }
-  return Error{libbpfError("creating the clsact qdisc on " + interface, result, log)};
+  return libbpfFailure("creating the clsact qdisc on " + interface, result, log,
+                       "interface " + interface);
 }
 
 Status destroyClsact(int ifindex, const std::string& interface, LibbpfLogCapture& log) {
@@ -95,7 +96,8 @@ Status destroyClsact(int ifindex, const std::string& interface, LibbpfLogCapture
     (void)log.take(); // the kernel's complaint about a missing qdisc is expected here
     return okStatus();
   }
-  return Error{libbpfError("removing the clsact qdisc on " + interface, result, log)};
+  return libbpfFailure("removing the clsact qdisc on " + interface, result, log,
+                       "interface " + interface);
 }
 
 Expected<uint32_t> attachFilter(int ifindex, const std::string& interface,
@@ -108,7 +110,8 @@ Expected<uint32_t> attachFilter(int ifindex, const std::string& interface,
   options.flags = BPF_TC_F_REPLACE;
   int result = bpf_tc_attach(&hook, &options);
   if (result != 0)
-    return Error{libbpfError("attaching at " + hookName + " of " + interface, result, log)};
+    return libbpfFailure("attaching at " + hookName + " of " + interface, result, log,
+                         "interface " + interface);
   return options.prog_id;
 }
 
@@ -125,7 +128,8 @@ Expected<bool> detachFilter(int ifindex, const std::string& interface, const std
     (void)log.take(); // expected: keep it out of a later error message
     return false;
   }
-  return Error{libbpfError("detaching from " + hookName + " of " + interface, result, log)};
+  return libbpfFailure("detaching from " + hookName + " of " + interface, result, log,
+                       "interface " + interface);
 }
 
 Expected<std::optional<uint32_t>> queryFilter(int ifindex, const std::string& hookName,
@@ -140,8 +144,8 @@ Expected<std::optional<uint32_t>> queryFilter(int ifindex, const std::string& ho
     (void)log.take();
     return std::optional<uint32_t>{};
   }
-  return Error{libbpfError("querying " + hookName + " of interface " + std::to_string(ifindex),
-                           result, log)};
+  return libbpfFailure("querying " + hookName + " of interface " + std::to_string(ifindex), result,
+                       log, "interface " + std::to_string(ifindex));
 }
 
 } // namespace polc::runtime
