@@ -4,7 +4,9 @@
 #include "polc/driver/pipeline.h"
 #include "polc/lab/lab.h"
 #include "polc/pipeline/pipeline.h"
+#include "polc/support/internal_error.h"
 
+#include <algorithm>
 #include <iostream>
 #include <map>
 #include <unistd.h>
@@ -29,12 +31,34 @@ void printDiagnostics(const polc::Diagnostics& diagnostics, Format format) {
               << " warning(s)\n";
 }
 
-int failSystem(const std::string& what, const std::string& message, Format format) {
+int failInternal(const std::string& what, const std::string& message, Format format) {
+  auto text = polc::internalErrorText(message);
   if (format == Format::Json)
-    printJson(nlohmann::json{{"ok", false}, {"error", message}});
+    printJson(nlohmann::json{
+        {"ok", false}, {"error", errorJson(polc::Error{text})}, {"internal_error", true}});
   else
-    std::cerr << "polc " << what << ": " << message << "\n";
+    std::cerr << "polc " << what << ": " << text << "\n";
+  return kExitInternal;
+}
+
+nlohmann::json errorJson(const polc::Error& error) {
+  nlohmann::json json{{"message", error.message}};
+  if (error.errnum) json["errno"] = *error.errnum;
+  if (!error.object.empty()) json["object"] = error.object;
+  if (!error.libbpfLog.empty()) json["libbpf_log"] = error.libbpfLog;
+  return json;
+}
+
+int failSystem(const std::string& what, const polc::Error& error, Format format) {
+  if (format == Format::Json)
+    printJson(nlohmann::json{{"ok", false}, {"error", errorJson(error)}});
+  else
+    std::cerr << "polc " << what << ": " << polc::errorText(error) << "\n";
   return kExitSystem;
+}
+
+int failSystem(const std::string& what, const std::string& message, Format format) {
+  return failSystem(what, polc::Error{message}, format);
 }
 
 void addFormatOption(CLI::App* command, Format& format, FormatFlag flag) {
@@ -54,6 +78,55 @@ void addCompileOptions(CLI::App* command, CompileOptions& options) {
   command->add_option("-t,--topology", options.topology, "Topology file (YAML)")
       ->required()
       ->check(CLI::ExistingFile);
+  addWarningOptions(command, options.warnings);
+}
+
+polc::Diagnostics CompileOptions::diagnostics() const {
+  polc::Diagnostics store;
+  store.setWarningOptions(warnings);
+  return store;
+}
+
+void addWarningOptions(CLI::App* command, polc::WarningOptions& warnings) {
+  command
+      ->add_option_function<std::vector<std::string>>(
+          "-W,--warning",
+          [&warnings](const std::vector<std::string>& flags) {
+            for (const auto& flag : flags)
+              if (auto applied = warnings.apply(flag); !applied)
+                throw CLI::ValidationError("-W " + flag, applied.error());
+          },
+          "error=NAME: the warning NAME is an error; no-NAME: it is not reported; NAME: its "
+          "default again; error: every warning is an error (repeatable, later wins; names: "
+          "polc check --list-diagnostics)")
+      ->type_name("[no-|error=]NAME")
+      ->allow_extra_args(false);
+}
+
+void addListDiagnosticsOption(CLI::App* command, const Format& format) {
+  command->add_flag_callback(
+      "--list-diagnostics",
+      [&format] {
+        const auto catalogue = polc::diagnosticCatalogue();
+        if (format == Format::Json) {
+          auto list = nlohmann::json::array();
+          for (const auto& info : catalogue)
+            list.push_back({{"name", info.name},
+                            {"severity", polc::severityName(info.severity)},
+                            {"description", info.description}});
+          printJson(list);
+        } else {
+          size_t width = 0;
+          for (const auto& info : catalogue) width = std::max(width, info.name.size());
+          for (const auto& info : catalogue)
+            std::cout << info.name << std::string(width - info.name.size() + 2, ' ')
+                      << polc::severityName(info.severity)
+                      << (info.severity == polc::Severity::Error ? "    " : "  ")
+                      << info.description << "\n";
+        }
+        throw CLI::Success();
+      },
+      "List every diagnostic (name, default severity, description) and exit");
 }
 
 void addPassOptions(CLI::App* command, std::string& dumpAfter) {
@@ -80,7 +153,7 @@ void addPassOptions(CLI::App* command, std::string& dumpAfter) {
 }
 
 int runDump(const CompileOptions& options, const std::string& pass) {
-  polc::Diagnostics diagnostics;
+  auto diagnostics = options.diagnostics();
   auto dump = polc::driver::dumpAfter({options.policy, options.topology}, pass, diagnostics);
   printDiagnostics(diagnostics, Format::Text);
   if (!dump) return kExitInputError;

@@ -22,6 +22,7 @@ constexpr int kExitOk = 0;
 constexpr int kExitInputError = 1;
 constexpr int kExitUsage = 2;
 constexpr int kExitSystem = 3;
+constexpr int kExitInternal = 4; // a bug in polc, never the input's fault
 
 enum class Format { Text, Json };
 
@@ -51,20 +52,44 @@ void printJson(const nlohmann::json& json);
 // Diagnostics on stderr in text; in JSON they are part of the document.
 void printDiagnostics(const polc::Diagnostics& diagnostics, Format format);
 
-// "polc WHAT: MESSAGE" on stderr (or {"ok": false, "error"}), exit 3.
+// "polc WHAT: " and the error as errorText() prints it on stderr, or
+// {"ok": false, "error": errorJson(error)}; exit 3.
+int failSystem(const std::string& what, const polc::Error& error, Format format);
 int failSystem(const std::string& what, const std::string& message, Format format);
+
+// An Error as JSON: {"message", and when known "errno", "object", "libbpf_log"}.
+nlohmann::json errorJson(const polc::Error& error);
+
+// "polc WHAT: internal error: MESSAGE (a bug in polc, please report)" on
+// stderr (or {"ok": false, "error": {"message"}, "internal_error": true}),
+// exit 4: what
+// main's guard answers an InternalError or any other exception with.
+int failInternal(const std::string& what, const std::string& message, Format format);
 
 // `-o,--output` text|json; build and bundle, whose -o names a directory,
 // take it as `--format`.
 enum class FormatFlag { Output, FormatOnly };
 void addFormatOption(CLI::App* command, Format& format, FormatFlag flag = FormatFlag::Output);
 
-// The policy and --topology of check, build and explain.
+// The policy and --topology of check, build and explain, and -W.
 struct CompileOptions {
   std::string policy;
   std::string topology;
+  polc::WarningOptions warnings;
+
+  // An empty store that applies the -W flags.
+  polc::Diagnostics diagnostics() const;
 };
 void addCompileOptions(CLI::App* command, CompileOptions& options);
+
+// -W [no-|error=]NAME, repeatable, of every command that compiles (through
+// addCompileOptions, or alone for diff and test). An unknown name, or an
+// error named with no-, is a usage error.
+void addWarningOptions(CLI::App* command, polc::WarningOptions& warnings);
+
+// --list-diagnostics of check: prints the catalogue in `format` (set by an
+// option declared before this one) and exits.
+void addListDiagnosticsOption(CLI::App* command, const Format& format);
 
 // --dump-after and --list-passes, of check and build: the compiler's passes
 // (docs/architecture.md).

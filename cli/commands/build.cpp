@@ -27,7 +27,7 @@ struct BuildCommandOptions {
 
 int runBuild(const CompileOptions& options, const std::string& outDir,
              polc::driver::BuildOptions buildOptions, Format format, bool quiet, bool stats) {
-  polc::Diagnostics diagnostics;
+  auto diagnostics = options.diagnostics();
   auto compiled = polc::driver::compile({options.policy, options.topology}, diagnostics);
   printDiagnostics(diagnostics, format);
   if (!compiled) {
@@ -36,7 +36,7 @@ int runBuild(const CompileOptions& options, const std::string& outDir,
     return kExitInputError;
   }
   auto report = polc::driver::writeBuild(*compiled, outDir, buildOptions);
-  if (!report) return failSystem("build", report.error(), format);
+  if (!report) return failSystem("build", report.failure(), format);
   if (format == Format::Json) {
     nlohmann::json json{{"ok", true},
                         {"out", report->outDir.string()},
@@ -53,7 +53,7 @@ int runBuild(const CompileOptions& options, const std::string& outDir,
     if (stats) {
       json["stats"] = polc::passes::statsJson(compiled->stats);
       auto verified = polc::driver::verifyBuild(report->outDir);
-      if (!verified) return failSystem("build --stats", verified.error(), format);
+      if (!verified) return failSystem("build --stats", verified.failure(), format);
       json["stats"]["verifier"] = polc::driver::verifierStatsJson(*verified);
     }
     printJson(json);
@@ -67,7 +67,7 @@ int runBuild(const CompileOptions& options, const std::string& outDir,
   if (stats) {
     std::cout << "\nTable sizes:\n" << polc::passes::statsText(compiled->stats);
     auto verified = polc::driver::verifyBuild(report->outDir);
-    if (!verified) return failSystem("build --stats", verified.error(), format);
+    if (!verified) return failSystem("build --stats", verified.failure(), format);
     std::cout << "\nVerifier (instructions processed per program, kernel limit "
               << polc::driver::kVerifierInstructionLimit << "):\n"
               << polc::driver::verifierStatsText(*verified);

@@ -23,14 +23,14 @@ int runBundle(const std::string& outDir, std::vector<std::string> nodes,
               const std::string& bundlesDir, Format format) {
   if (nodes.empty()) {
     auto manifest = polc::artifacts::readManifest(outDir);
-    if (!manifest) return failSystem("bundle", manifest.error(), format);
+    if (!manifest) return failSystem("bundle", manifest.failure(), format);
     for (const auto& node : manifest->nodes) nodes.push_back(node.name);
   }
   auto written = nlohmann::json::array();
   for (const auto& node : nodes) {
     auto dir = std::filesystem::path(bundlesDir) / node;
     auto files = polc::artifacts::writeNodeBundle(outDir, node, dir);
-    if (!files) return failSystem("bundle", files.error(), format);
+    if (!files) return failSystem("bundle", files.failure(), format);
     written.push_back({{"node", node}, {"dir", dir.string()}, {"files", *files}});
     if (format == Format::Text)
       std::cout << "polc: bundle of " << node << ": " << dir.string() << " (" << *files

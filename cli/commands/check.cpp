@@ -15,7 +15,7 @@ struct CheckOptions {
 };
 
 int runCheck(const CompileOptions& options, Format format) {
-  polc::Diagnostics diagnostics;
+  auto diagnostics = options.diagnostics();
   auto compiled = polc::driver::compile({options.policy, options.topology}, diagnostics);
   printDiagnostics(diagnostics, format);
   if (format == Format::Json) {
@@ -35,6 +35,7 @@ void registerCheck(CLI::App& app, CommandContext& context) {
       "check", "Parse and analyze a policy against a topology; print diagnostics");
   addCompileOptions(check, options->compile);
   addFormatOption(check, context.format);
+  addListDiagnosticsOption(check, context.format); // after -o, whose value it reads
   addPassOptions(check, options->dumpAfter);
   context.add(check, [options, &context] {
     if (!options->dumpAfter.empty()) return runDump(options->compile, options->dumpAfter);

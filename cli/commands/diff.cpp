@@ -15,6 +15,7 @@ struct DiffOptions {
   std::string newPolicy;
   std::string topology;
   std::string newTopology; // empty: the same topology
+  polc::WarningOptions warnings;
 };
 
 // Exit codes follow diff(1), not polc's own (see docs/cli.md): 0 no
@@ -22,6 +23,8 @@ struct DiffOptions {
 int runDiff(const DiffOptions& options, Format format) {
   constexpr int kDiffNoChange = 0, kDiffChanges = 1, kDiffTrouble = 2;
   polc::Diagnostics oldDiagnostics, newDiagnostics;
+  oldDiagnostics.setWarningOptions(options.warnings);
+  newDiagnostics.setWarningOptions(options.warnings);
   auto before = polc::driver::compile({options.oldPolicy, options.topology}, oldDiagnostics);
   auto after = polc::driver::compile(
       {options.newPolicy, options.newTopology.empty() ? options.topology : options.newTopology},
@@ -71,6 +74,7 @@ void registerDiff(CLI::App& app, CommandContext& context) {
                    "Topology of the new version (default: --topology)")
       ->check(CLI::ExistingFile);
   addFormatOption(diff, context.format);
+  addWarningOptions(diff, options->warnings);
   context.add(diff, [options, &context] { return runDiff(*options, context.format); });
 }
 

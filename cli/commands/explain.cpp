@@ -51,7 +51,7 @@ int runExplain(const ExplainOptions& explain, Format format) {
   auto to = ev::FlowEnd::parse(explain.to);
   if (!to) return fail(kExitUsage, "--to: " + to.error(), nullptr);
 
-  polc::Diagnostics diagnostics;
+  auto diagnostics = options.diagnostics();
   auto compiled = polc::driver::compile({options.policy, options.topology}, diagnostics);
   printDiagnostics(diagnostics, format);
   if (!compiled) return fail(kExitInputError, "the policy has errors", &diagnostics);

@@ -23,7 +23,7 @@ int runLabUp(const std::string& topologyFile, const std::string& prefix) {
   printDiagnostics(diagnostics, Format::Text);
   if (!topology) return kExitInputError;
   auto report = polc::lab::up(*topology, {prefix});
-  if (!report) return failSystem("lab up", report.error(), Format::Text);
+  if (!report) return failSystem("lab up", report.failure(), Format::Text);
   std::cout << "polc: lab up: " << report->namespaces.size() << " network namespace(s)\n";
   for (const auto& node : topology->nodes) {
     std::cout << "  node " << node.name << ": ip netns exec "
@@ -47,7 +47,7 @@ int runLabDown(const LabOptions& options) {
   const auto& stateDir = options.placement.placement.stateDir;
   auto loader = polc::loader::makeKernelLoader();
   auto found = loader->status(labStatusRequest(options.placement, ""));
-  if (!found) return failSystem("lab down", found.error(), Format::Text);
+  if (!found) return failSystem("lab down", found.failure(), Format::Text);
   for (const auto& n : found->nodes) {
     if (!n.stateError.empty() || !inLab(n, prefix)) continue; // an unreadable one: where is unknown
     auto unloaded =
@@ -63,7 +63,7 @@ int runLabDown(const LabOptions& options) {
               << " program(s) detached, " << unloaded->pinsRemoved << " pin(s) removed\n";
   }
   auto report = polc::lab::down({prefix});
-  if (!report) return failSystem("lab down", report.error(), Format::Text);
+  if (!report) return failSystem("lab down", report.failure(), Format::Text);
   std::cout << "polc: lab down: removed " << report->namespaces.size() << " network namespace(s)\n";
   return kExitOk;
 }

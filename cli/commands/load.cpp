@@ -20,14 +20,14 @@ int runLoad(const std::string& outDir, const std::string& node, PlacementOptions
             Format format) {
   if (!options.labPrefix.empty()) {
     auto manifest = polc::artifacts::readManifest(outDir);
-    if (!manifest) return failSystem("load", manifest.error(), format);
+    if (!manifest) return failSystem("load", manifest.failure(), format);
     std::string nodeName = node;
     if (nodeName.empty() && manifest->nodes.size() == 1) nodeName = manifest->nodes[0].name;
     options.placement.netns = polc::lab::nodeNamespace(options.labPrefix, nodeName);
   }
   auto loader = polc::loader::makeKernelLoader();
   auto report = loader->load({outDir, node, options.placement, options.lockTimeout()});
-  if (!report) return failSystem("load", report.error(), format);
+  if (!report) return failSystem("load", report.failure(), format);
   if (format == Format::Json)
     std::cout << polc::loader::loadReportJson(*report) << "\n";
   else

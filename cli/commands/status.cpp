@@ -65,7 +65,7 @@ int runStatus(const std::string& node, const PlacementOptions& options, bool pin
   request.nodeNetns = labNodeNetns(options.labPrefix);
   auto loader = polc::loader::makeKernelLoader();
   auto report = loader->status(request);
-  if (!report) return failSystem("status", report.error(), format);
+  if (!report) return failSystem("status", report.failure(), format);
   if (!options.labPrefix.empty() && node.empty())
     std::erase_if(report->nodes, [&](const auto& n) { return !inLab(n, options.labPrefix); });
   const bool unreadable = report->stateUnreadable();

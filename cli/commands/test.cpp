@@ -11,15 +11,21 @@
 namespace polc::cli {
 namespace {
 
-int runTest(const std::vector<std::string>& files) {
+struct TestOptions {
+  std::vector<std::string> files;
+  polc::WarningOptions warnings;
+};
+
+int runTest(const TestOptions& options) {
   polc::Diagnostics diagnostics;
+  diagnostics.setWarningOptions(options.warnings);
   auto compile = [](const std::string& policy, const std::string& topology,
                     polc::Diagnostics& diagnostics) -> std::optional<polc::ir::Program> {
     auto compiled = polc::driver::compile({policy, topology}, diagnostics);
     if (!compiled) return std::nullopt;
     return std::move(compiled->program);
   };
-  auto report = polc::evaluator::runTestFiles(files, compile, diagnostics);
+  auto report = polc::evaluator::runTestFiles(options.files, compile, diagnostics);
   printDiagnostics(diagnostics, Format::Text);
   std::cout << polc::evaluator::renderReport(report);
   return report.failed() == 0 ? kExitOk : kExitInputError;
@@ -28,11 +34,14 @@ int runTest(const std::vector<std::string>& files) {
 } // namespace
 
 void registerTest(CLI::App& app, CommandContext& context) {
-  auto files = std::make_shared<std::vector<std::string>>();
+  auto options = std::make_shared<TestOptions>();
   auto* test = app.add_subcommand(
       "test", "Run policy test files (expect allow|deny from A to B on P); exit 1 on a failure");
-  test->add_option("files", *files, "Test files (.poltest)")->required()->check(CLI::ExistingFile);
-  context.add(test, [files] { return runTest(*files); });
+  test->add_option("files", options->files, "Test files (.poltest)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  addWarningOptions(test, options->warnings);
+  context.add(test, [options] { return runTest(*options); });
 }
 
 } // namespace polc::cli

@@ -35,7 +35,7 @@ int runUnload(const std::string& node, const PlacementOptions& options, bool for
               Format format) {
   auto loader = polc::loader::makeKernelLoader();
   auto nodes = nodesToUnload(*loader, node, options);
-  if (!nodes) return failSystem("unload", nodes.error(), format);
+  if (!nodes) return failSystem("unload", nodes.failure(), format);
   polc::loader::UnloadReport total;
   std::string errors;
   for (const auto& name : *nodes) {

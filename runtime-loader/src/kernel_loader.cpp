@@ -62,12 +62,12 @@ Expected<LoadReport> KernelLoader::load(const LoadRequest& request) {
   maps::LibbpfLogCapture log;
   LoadTransaction transaction(request, log);
   // From the journal on, a step that fails has already undone the load.
-  if (auto ok = transaction.readBuild(); !ok) return Error{ok.error()};
-  if (auto ok = transaction.inspectKernel(); !ok) return Error{ok.error()};
-  if (auto ok = transaction.readTables(); !ok) return Error{ok.error()};
-  if (auto ok = transaction.writeJournal(); !ok) return Error{ok.error()};
-  if (auto ok = transaction.prepare(); !ok) return Error{ok.error()};
-  if (auto ok = transaction.switchOver(); !ok) return Error{ok.error()};
+  if (auto ok = transaction.readBuild(); !ok) return ok.failure();
+  if (auto ok = transaction.inspectKernel(); !ok) return ok.failure();
+  if (auto ok = transaction.readTables(); !ok) return ok.failure();
+  if (auto ok = transaction.writeJournal(); !ok) return ok.failure();
+  if (auto ok = transaction.prepare(); !ok) return ok.failure();
+  if (auto ok = transaction.switchOver(); !ok) return ok.failure();
   return transaction.commit();
 }
 

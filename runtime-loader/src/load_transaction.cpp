@@ -512,6 +512,11 @@ Status LoadTransaction::recordHooks() {
 // switch's undo actions, then the staged pins and the journal (the state
 // file was not touched: it still describes the previous revision).
 Error LoadTransaction::fail(const std::string& message) {
+  return fail(Error{message});
+}
+
+Error LoadTransaction::fail(const Error& error) {
+  const auto& message = error.message;
   const auto& stateDir = placement_.stateDir;
   std::string undoErrors = rollback_.run();
   removePins(placement_.pinRoot, node_->name, state_.pending->pins);
@@ -541,7 +546,7 @@ Error LoadTransaction::fail(const std::string& message) {
       ": " + message;
   if (!undoErrors.empty())
     text += "\nrolling back also failed (run polc load again or polc unload):" + undoErrors;
-  return Error{text + journalError};
+  return Error{text + journalError, error.errnum, error.object, error.libbpfLog};
 }
 
 // ---- 4. Prepare ------------------------------------------------------------
@@ -603,8 +608,8 @@ Status LoadTransaction::loadObject(EndpointLoad& endpoint) {
   LIBBPF_OPTS(bpf_object_open_opts, options, .object_name = objectPath.c_str());
   maps::BpfObjectPtr object(bpf_object__open_mem(bytes->data(), bytes->size(), &options));
   if (!object)
-    return fail(
-        maps::libbpfError("endpoint " + name + ": opening " + objectPath.string(), -errno, log_));
+    return fail(maps::libbpfFailure("endpoint " + name + ": opening " + objectPath.string(), -errno,
+                                    log_, objectPath.string()));
   std::set<std::string> wantedPrograms(endpoint.record.programs.begin(),
                                        endpoint.record.programs.end());
   bpf_program* program = nullptr;
@@ -647,18 +652,20 @@ Status LoadTransaction::loadObject(EndpointLoad& endpoint) {
       const auto& table = endpoint.wanted[mapName == artifacts::kMapPolicyEgress];
       if (int result = bpf_map__set_max_entries(map, maps::policyMapCapacity(table.size()));
           result != 0)
-        return fail(maps::libbpfError("endpoint " + name + ": map " + mapName, result, log_));
+        return fail(maps::libbpfFailure("endpoint " + name + ": map " + mapName, result, log_,
+                                        std::string("map ") + mapName + " of endpoint " + name));
     }
     auto path =
         placement_.pinRoot / (shared ? relativePin(node_->name, "", mapName)
                                      : relativePin(node_->name, name, mapName) + kStagedSuffix);
     if (!shared) (void)::unlink(path.c_str()); // fresh maps for the new programs
     if (int result = bpf_map__set_pin_path(map, path.c_str()); result != 0)
-      return fail(maps::libbpfError("endpoint " + name + ": map " + mapName, result, log_));
+      return fail(maps::libbpfFailure("endpoint " + name + ": map " + mapName, result, log_,
+                                      std::string("map ") + mapName + " of endpoint " + name));
   }
   if (int result = bpf_object__load(object.get()); result != 0)
-    return fail(
-        maps::libbpfError("endpoint " + name + ": loading " + objectPath.string(), result, log_));
+    return fail(maps::libbpfFailure("endpoint " + name + ": loading " + objectPath.string(), result,
+                                    log_, objectPath.string()));
   endpoint.object = std::move(object);
   return okStatus();
 }
@@ -704,9 +711,9 @@ Status LoadTransaction::pinPrograms() {
           (relativePin(node_->name, endpoint.artifacts->name, program.name) + kStagedSuffix);
       (void)::unlink(staged.c_str());
       if (int result = bpf_program__pin(handle, staged.c_str()); result != 0)
-        return fail(maps::libbpfError("endpoint " + endpoint.artifacts->name +
-                                          ": pinning program at " + staged.string(),
-                                      result, log_));
+        return fail(maps::libbpfFailure("endpoint " + endpoint.artifacts->name +
+                                            ": pinning program at " + staged.string(),
+                                        result, log_, staged.string()));
     }
   }
   return okStatus();
@@ -845,7 +852,7 @@ Status LoadTransaction::attachPrograms() {
       continue;
     }
     auto created = ensureClsact(endpoint.ifindex, interface, log_);
-    if (!created) return fail("endpoint " + name + ": " + created.error());
+    if (!created) return fail(created.failure().withContext("endpoint " + name + ": "));
     if (*created)
       rollback_.add([this, ifindex = endpoint.ifindex, interface] {
         return destroyClsact(ifindex, interface, log_);
@@ -865,7 +872,7 @@ Status LoadTransaction::attachPrograms() {
     for (const auto& program : endpoint.programs) {
       auto* handle = bpf_object__find_program_by_name(endpoint.object.get(), program.name.c_str());
       auto id = swapFilter(endpoint.ifindex, interface, program.hook, bpf_program__fd(handle));
-      if (!id) return fail("endpoint " + name + ": " + id.error());
+      if (!id) return fail(id.failure().withContext("endpoint " + name + ": "));
       attachments_.push_back({name, interface, endpoint.ifindex, program.hook, kTcFilterHandle,
                               kTcFilterPriority, program.name, *id, ours});
       hooksNow_.insert({interface, program.hook});
@@ -897,7 +904,7 @@ Status LoadTransaction::detachStale() {
     auto index = interfaceIndex(old.interface);
     if (!index || *index != old.ifindex) continue; // gone with its interface
     if (auto detached = swapFilter(*index, old.interface, old.hook, -1); !detached)
-      return fail(detached.error());
+      return fail(detached.failure());
     if (old.qdiscCreatedByPolc) removeQdiscIfUnused(old.interface);
   }
   return okStatus();
@@ -920,7 +927,7 @@ Status LoadTransaction::detachInterruptedHooks() {
     auto index = interfaceIndex(hook.interface);
     if (!index || *index != hook.ifindex) continue; // gone with its interface
     if (auto detached = detachFilter(*index, hook.interface, hook.hook, log_); !detached)
-      return fail(detached.error());
+      return fail(detached.failure());
     if (hook.qdiscCreatedByPolc) removeQdiscIfUnused(hook.interface);
   }
   return okStatus();

@@ -119,6 +119,7 @@ private:
 
   // 3-5. Undoing.
   Error fail(const std::string& message);
+  Error fail(const Error& error); // keeps its errno, object and libbpf log
 
   // 4. Prepare.
   Status readLiveTables(EndpointLoad& endpoint);

@@ -85,7 +85,8 @@ Expected<bool> ensureClsact(int ifindex, const std::string& interface,
     (void)log.take();
     return false;
   }
-  return Error{maps::libbpfError("creating the clsact qdisc on " + interface, result, log)};
+  return maps::libbpfFailure("creating the clsact qdisc on " + interface, result, log,
+                             "interface " + interface);
 }
 
 Status destroyClsact(int ifindex, const std::string& interface, maps::LibbpfLogCapture& log) {
@@ -96,7 +97,8 @@ Status destroyClsact(int ifindex, const std::string& interface, maps::LibbpfLogC
     (void)log.take(); // the kernel's complaint about a missing qdisc is expected here
     return okStatus();
   }
-  return Error{maps::libbpfError("removing the clsact qdisc on " + interface, result, log)};
+  return maps::libbpfFailure("removing the clsact qdisc on " + interface, result, log,
+                             "interface " + interface);
 }
 
 Expected<uint32_t> attachFilter(int ifindex, const std::string& interface,
@@ -110,7 +112,8 @@ Expected<uint32_t> attachFilter(int ifindex, const std::string& interface,
   options.flags = BPF_TC_F_REPLACE;
   int result = bpf_tc_attach(&hook, &options);
   if (result != 0)
-    return Error{maps::libbpfError("attaching at " + hookName + " of " + interface, result, log)};
+    return maps::libbpfFailure("attaching at " + hookName + " of " + interface, result, log,
+                               "interface " + interface);
   return options.prog_id;
 }
 
@@ -127,7 +130,8 @@ Expected<bool> detachFilter(int ifindex, const std::string& interface, const std
     (void)log.take(); // expected: keep it out of a later error message
     return false;
   }
-  return Error{maps::libbpfError("detaching from " + hookName + " of " + interface, result, log)};
+  return maps::libbpfFailure("detaching from " + hookName + " of " + interface, result, log,
+                             "interface " + interface);
 }
 
 Expected<std::optional<uint32_t>> queryFilter(int ifindex, const std::string& hookName,
@@ -142,8 +146,8 @@ Expected<std::optional<uint32_t>> queryFilter(int ifindex, const std::string& ho
     (void)log.take();
     return std::optional<uint32_t>{};
   }
-  return Error{maps::libbpfError(
-      "querying " + hookName + " of interface " + std::to_string(ifindex), result, log)};
+  return maps::libbpfFailure("querying " + hookName + " of interface " + std::to_string(ifindex),
+                             result, log, "interface " + std::to_string(ifindex));
 }
 
 } // namespace polc::runtime

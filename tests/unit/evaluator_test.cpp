@@ -560,7 +560,7 @@ protected:
       compiles.push_back(std::filesystem::path(policy).filename().string() + "+" +
                          std::filesystem::path(topology).filename().string());
       if (policy.ends_with("broken.pol")) {
-        diagnostics.error("syntax", {policy, 1, 1}, "broken");
+        diagnostics.error(DiagnosticId::Syntax, {policy, 1, 1}, "broken");
         return std::nullopt;
       }
       return program;

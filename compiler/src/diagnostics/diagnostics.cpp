@@ -1,5 +1,7 @@
 #include "polc/diagnostics/diagnostics.h"
 
+#include "polc/support/internal_error.h"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -10,19 +12,33 @@ void Diagnostics::addSource(const std::string& file, std::string text) {
   sources_[file] = std::move(text);
 }
 
-Diagnostic& Diagnostics::add(Severity severity, std::string name, SourceLocation location,
+Diagnostic& Diagnostics::add(Severity severity, DiagnosticId id, SourceLocation location,
                              std::string message) {
-  diagnostics_.push_back(
-      {severity, std::move(name), std::move(location), 1, std::move(message), {}, {}});
-  return diagnostics_.back();
+  const auto& info = diagnosticInfo(id);
+  // The catalogue is what --list-diagnostics and -W promise.
+  if (info.severity != severity)
+    internalError("diagnostic '" + std::string(info.name) + "' is catalogued as " +
+                  std::string(severityName(info.severity)) + " but reported as " +
+                  std::string(severityName(severity)));
+  auto effective = options_.severityOf(id);
+  auto& list = effective ? diagnostics_ : suppressed_;
+  list.push_back({effective.value_or(severity),
+                  id,
+                  std::string(info.name),
+                  std::move(location),
+                  1,
+                  std::move(message),
+                  {},
+                  {}});
+  return list.back();
 }
 
-Diagnostic& Diagnostics::error(std::string name, SourceLocation location, std::string message) {
-  return add(Severity::Error, std::move(name), std::move(location), std::move(message));
+Diagnostic& Diagnostics::error(DiagnosticId id, SourceLocation location, std::string message) {
+  return add(Severity::Error, id, std::move(location), std::move(message));
 }
 
-Diagnostic& Diagnostics::warning(std::string name, SourceLocation location, std::string message) {
-  return add(Severity::Warning, std::move(name), std::move(location), std::move(message));
+Diagnostic& Diagnostics::warning(DiagnosticId id, SourceLocation location, std::string message) {
+  return add(Severity::Warning, id, std::move(location), std::move(message));
 }
 
 size_t Diagnostics::errorCount() const {

@@ -64,15 +64,15 @@ public:
   bool done() const { return next_ >= tokens_.size(); }
   const std::string* peek() const { return done() ? nullptr : &tokens_[next_].text; }
 
-  Diagnostic& error(const std::string& name, size_t index, const std::string& message) {
+  Diagnostic& error(DiagnosticId id, size_t index, const std::string& message) {
     failed_ = true;
-    return diagnostics_.error(name, at(index), message).underline(width(index));
+    return diagnostics_.error(id, at(index), message).underline(width(index));
   }
 
   // The next token, or an error naming what was expected.
   const Token* take(const std::string& what) {
     if (done()) {
-      error("test-syntax", next_, "expected " + what + " at the end of the line");
+      error(DiagnosticId::TestSyntax, next_, "expected " + what + " at the end of the line");
       return nullptr;
     }
     return &tokens_[next_++];
@@ -81,14 +81,16 @@ public:
     const auto* token = take("'" + word + "'");
     if (!token) return false;
     if (token->text != word) {
-      error("test-syntax", next_ - 1, "expected '" + word + "', found '" + token->text + "'");
+      error(DiagnosticId::TestSyntax, next_ - 1,
+            "expected '" + word + "', found '" + token->text + "'");
       return false;
     }
     return true;
   }
   bool end() {
     if (done()) return true;
-    error("test-syntax", next_, "unexpected '" + tokens_[next_].text + "' after the expectation")
+    error(DiagnosticId::TestSyntax, next_,
+          "unexpected '" + tokens_[next_].text + "' after the expectation")
         .hint("comments start with # or //");
     return false;
   }
@@ -107,12 +109,13 @@ public:
       index = next_ - 1;
     }
     if (text == "from" || text == "to" || text == "on") {
-      error("test-syntax", index, "expected " + role + ", found the keyword '" + text + "'");
+      error(DiagnosticId::TestSyntax, index,
+            "expected " + role + ", found the keyword '" + text + "'");
       return std::nullopt;
     }
     auto end = FlowEnd::parse(text);
     if (!end) {
-      error("test-flow-end", index, end.error());
+      error(DiagnosticId::TestFlowEnd, index, end.error());
       return std::nullopt;
     }
     return *end;
@@ -127,7 +130,7 @@ public:
     auto name = token->text.substr(0, slash);
     auto protocol = protocolFromName(name);
     if (!protocol || *protocol == 0) {
-      auto& d = error("test-protocol", index, "unknown protocol '" + name + "'");
+      auto& d = error(DiagnosticId::TestProtocol, index, "unknown protocol '" + name + "'");
       if (auto close = closestMatch(name, {"tcp", "udp", "sctp", "icmp", "icmpv6"}))
         d.hint("did you mean '" + *close + "'?");
       else
@@ -137,7 +140,7 @@ public:
     flow.protocol = *protocol;
     if (*protocol == IPPROTO_ICMP || *protocol == IPPROTO_ICMPV6) {
       if (slash != std::string::npos) {
-        error("test-port", index, name + " has no ports")
+        error(DiagnosticId::TestPort, index, name + " has no ports")
             .hint("write " + name + " type T [code C]");
         return false;
       }
@@ -146,7 +149,8 @@ public:
       if (!type) return false;
       auto typeValue = number(type->text, 255);
       if (!typeValue) {
-        error("test-port", next_ - 1, "'" + type->text + "' is not an ICMP type (0-255)");
+        error(DiagnosticId::TestPort, next_ - 1,
+              "'" + type->text + "' is not an ICMP type (0-255)");
         return false;
       }
       flow.icmpType = uint8_t(*typeValue);
@@ -156,7 +160,8 @@ public:
         if (!code) return false;
         auto codeValue = number(code->text, 255);
         if (!codeValue) {
-          error("test-port", next_ - 1, "'" + code->text + "' is not an ICMP code (0-255)");
+          error(DiagnosticId::TestPort, next_ - 1,
+                "'" + code->text + "' is not an ICMP code (0-255)");
           return false;
         }
         flow.icmpCode = uint8_t(*codeValue);
@@ -164,19 +169,21 @@ public:
       return true;
     }
     if (slash == std::string::npos) {
-      error("test-port", index, "an expectation is one packet: give its destination port")
+      error(DiagnosticId::TestPort, index,
+            "an expectation is one packet: give its destination port")
           .hint("write " + name + "/PORT, e.g. " + name + "/443");
       return false;
     }
     auto portText = token->text.substr(slash + 1);
     if (portText.find('-') != std::string::npos) {
-      error("test-port", index, "'" + token->text + "' is a range; an expectation is one packet")
+      error(DiagnosticId::TestPort, index,
+            "'" + token->text + "' is a range; an expectation is one packet")
           .hint("write one expectation per port that matters, e.g. both ends of the range");
       return false;
     }
     auto port = number(portText, 65535);
     if (!port || *port == 0) {
-      error("test-port", index, "'" + portText + "' is not a port (1-65535)");
+      error(DiagnosticId::TestPort, index, "'" + portText + "' is not a port (1-65535)");
       return false;
     }
     flow.port = uint16_t(*port);
@@ -218,7 +225,7 @@ std::optional<TestFile> parseTestFile(const std::string& path, const std::string
   if (auto bad = invalidUtf8(text); bad != std::string_view::npos) {
     auto at = positionOfByte(text, bad, /*columnInCodePoints=*/false); // tokenize counts bytes
     diagnostics
-        .error("encoding", {path, at.line, at.column},
+        .error(DiagnosticId::Encoding, {path, at.line, at.column},
                "the file is not valid UTF-8: unexpected " + describeByte(text, bad))
         .hint("test files are UTF-8 text; convert it, e.g. with iconv -t UTF-8");
     return std::nullopt;
@@ -249,7 +256,8 @@ std::optional<TestFile> parseTestFile(const std::string& path, const std::string
       expectation.name = path + ":" + std::to_string(lineNumber);
       const auto* verdict = parser.take("'allow' or 'deny'");
       if (verdict && verdict->text != "allow" && verdict->text != "deny")
-        parser.error("test-syntax", 1, "expected 'allow' or 'deny', found '" + verdict->text + "'");
+        parser.error(DiagnosticId::TestSyntax, 1,
+                     "expected 'allow' or 'deny', found '" + verdict->text + "'");
       std::optional<FlowEnd> from, to;
       if (!parser.failed() && parser.keyword("from")) from = parser.flowEnd("a source");
       if (from && parser.keyword("to")) to = parser.flowEnd("a destination");
@@ -257,7 +265,7 @@ std::optional<TestFile> parseTestFile(const std::string& path, const std::string
       if (!parser.failed()) {
         if (policy.empty() || topology.empty()) {
           parser
-              .error("test-no-inputs", 0,
+              .error(DiagnosticId::TestNoInputs, 0,
                      std::string("no '") + (policy.empty() ? "policy" : "topology") +
                          "' line before this expectation")
               .hint("start the file with 'policy FILE.pol' and 'topology FILE.yaml'");
@@ -273,7 +281,8 @@ std::optional<TestFile> parseTestFile(const std::string& path, const std::string
         }
       }
     } else {
-      auto& d = parser.error("test-unknown-directive", 0, "unknown directive '" + word + "'");
+      auto& d =
+          parser.error(DiagnosticId::TestUnknownDirective, 0, "unknown directive '" + word + "'");
       if (auto close = closestMatch(word, {"policy", "topology", "expect"}))
         d.hint("did you mean '" + *close + "'?");
       else
@@ -283,7 +292,7 @@ std::optional<TestFile> parseTestFile(const std::string& path, const std::string
   }
   if (failed) return std::nullopt;
   if (file.expectations.empty())
-    diagnostics.warning("test-empty", {path, 0, 0}, "no expectations in " + path);
+    diagnostics.warning(DiagnosticId::TestEmpty, {path, 0, 0}, "no expectations in " + path);
   return file;
 }
 
@@ -304,7 +313,7 @@ TestReport runTestFiles(const std::vector<std::string>& files, const CompileFn& 
   for (const auto& path : files) {
     auto text = readFile(path);
     if (!text) {
-      diagnostics.error("test-read", {path, 0, 0}, text.error());
+      diagnostics.error(DiagnosticId::TestRead, {path, 0, 0}, text.error());
       report.cases.push_back(fileFailure(path, "cannot read the test file: " + text.error()));
       continue;
     }

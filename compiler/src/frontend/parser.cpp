@@ -53,7 +53,8 @@ public:
         if (!usable(include->path)) continue;
         auto path = unquote(include->path);
         if (path.empty())
-          error("include-missing", include->path, "an empty file name cannot be included");
+          error(DiagnosticId::IncludeMissing, include->path,
+                "an empty file name cannot be included");
         else
           items.push_back(Include{path, at(include->getStart()),
                                   SyntaxTree::lengthBetween(include->getStart(), include->path)});
@@ -82,9 +83,8 @@ private:
   }
   ast::Span span(const Token* token) const { return {at(token), width(token)}; }
 
-  Diagnostic& error(std::string name, const Token* token, std::string message) {
-    return diagnostics_.error(std::move(name), at(token), std::move(message))
-        .underline(width(token));
+  Diagnostic& error(DiagnosticId id, const Token* token, std::string message) {
+    return diagnostics_.error(id, at(token), std::move(message)).underline(width(token));
   }
 
   // The value of a string literal. Only \" and \\ are escapes: a policy has
@@ -96,7 +96,8 @@ private:
       if (text[i] == '\\') {
         ++i;
         if (text[i] != '"' && text[i] != '\\') {
-          error("bad-escape", token, std::string("unknown escape '\\") + text[i] + "' in string")
+          error(DiagnosticId::BadEscape, token,
+                std::string("unknown escape '\\") + text[i] + "' in string")
               .hint("only \\\" and \\\\ are escapes in policy strings");
         }
       }
@@ -113,7 +114,8 @@ private:
       // IDENT admits '.', '/' for label keys; a let name is a plain word so
       // that it never reads like a label key.
       if (let.name.find_first_of("./") != std::string::npos)
-        error("bad-let-name", ctx->name, "let name '" + let.name + "' contains '.' or '/'")
+        error(DiagnosticId::BadLetName, ctx->name,
+              "let name '" + let.name + "' contains '.' or '/'")
             .hint("let names are letters, digits, '_' and '-'");
     }
     if (usable(ctx->selector())) let.selector = selector(ctx->selector());
@@ -133,7 +135,7 @@ private:
       if (std::find(result.directions.begin(), result.directions.end(), value) !=
           result.directions.end()) {
         diagnostics_
-            .warning("duplicate-direction", at(d->getStart()),
+            .warning(DiagnosticId::DuplicateDirection, at(d->getStart()),
                      "'" + d->getText() + "' is listed twice")
             .underline(width(d->getStart()));
         continue;
@@ -148,7 +150,7 @@ private:
     ast::Policy policy;
     if (usable(ctx->name) && ctx->name->getType() == PolicyParser::STRING) {
       policy.name = unquote(ctx->name);
-      if (policy.name.empty()) error("empty-name", ctx->name, "a policy needs a name");
+      if (policy.name.empty()) error(DiagnosticId::EmptyName, ctx->name, "a policy needs a name");
     }
     policy.location = at(ctx->getStart());
     if (auto* select = ctx->selectClause(); select && usable(select->selector()))
@@ -178,7 +180,7 @@ private:
     bool saysFrom = written && word->getType() == PolicyParser::FROM;
     if (written && saysFrom != (direction == ast::Direction::Ingress)) {
       auto word = direction == ast::Direction::Ingress ? "from" : "to";
-      error("peer-direction", ctx->peerDirection,
+      error(DiagnosticId::PeerDirection, ctx->peerDirection,
             std::string("an ") + std::string(ast::toString(direction)) +
                 " rule names its peer with '" + word + "'")
           .hint("write '" + ctx->verdict->getText() + " " + word + " ...'");
@@ -202,11 +204,12 @@ private:
     } else if (auto* c = dynamic_cast<PolicyParser::ServicePeerContext*>(ctx)) {
       result.kind = ast::Peer::Kind::Service;
       result.name = unquote(c->name);
-      if (result.name.empty()) error("empty-name", c->name, "a service peer needs a name");
+      if (result.name.empty())
+        error(DiagnosticId::EmptyName, c->name, "a service peer needs a name");
     } else if (auto* c = dynamic_cast<PolicyParser::GroupPeerContext*>(ctx)) {
       result.kind = ast::Peer::Kind::Group;
       result.name = unquote(c->name);
-      if (result.name.empty()) error("empty-name", c->name, "a group peer needs a name");
+      if (result.name.empty()) error(DiagnosticId::EmptyName, c->name, "a group peer needs a name");
     } else if (auto* c = dynamic_cast<PolicyParser::EntityPeerContext*>(ctx)) {
       result.kind = ast::Peer::Kind::Entity;
       result.entity = entity(c->entityName()->getStart());
@@ -224,7 +227,7 @@ private:
     // Four short names: allow two edits, so that "any" suggests "all".
     auto suggestion = closestMatch(
         name, std::vector<std::string>(std::begin(kEntityNames), std::end(kEntityNames)), 2);
-    auto& d = error("unknown-entity", token,
+    auto& d = error(DiagnosticId::UnknownEntity, token,
                     "unknown entity '" + name + "'" +
                         (suggestion ? ": did you mean '" + *suggestion + "'?" : ""));
     d.hint("the entities are world, host, cluster and all");
@@ -238,7 +241,7 @@ private:
       PrefixError why;
       auto prefix = parsePrefix(token->getText(), &why);
       if (!prefix) {
-        error("bad-cidr", token, why.message).hint(why.hint);
+        error(DiagnosticId::BadCidr, token, why.message).hint(why.hint);
         continue;
       }
       result.emplace_back(*prefix, span(token));
@@ -257,7 +260,7 @@ private:
                                 [&](const auto& p) { return p.first.contains(except); });
       if (inside) continue;
       auto& d = diagnostics_
-                    .error("cidr-except", where.location,
+                    .error(DiagnosticId::CidrExcept, where.location,
                            "except " + hole.text(true) + " is not inside any prefix of this peer")
                     .underline(where.length);
       d.hint("an except removes part of a listed prefix, e.g. cidr 10.0.0.0/8 except 10.1.0.0/16");
@@ -292,7 +295,7 @@ private:
         if (!token) return std::nullopt;
         auto value = number(token->getText(), 0, 255);
         if (!value) {
-          error("icmp-range", token,
+          error(DiagnosticId::IcmpRange, token,
                 std::string("ICMP ") + what + " " + token->getText() + " is out of range")
               .hint(std::string("an ICMP ") + what + " is 0 to 255");
           ok = false;
@@ -320,7 +323,7 @@ private:
     auto port = text.substr(slash + 1);
     spec.protocol = protocol(protocolText);
     if (port.empty()) {
-      error("port-range", token, "missing port after '" + text + "'")
+      error(DiagnosticId::PortRange, token, "missing port after '" + text + "'")
           .hint("write " + protocolText + "/443, " + protocolText + "/8000-8999, or " +
                 protocolText + " alone for every port");
       return;
@@ -335,7 +338,7 @@ private:
         });
       };
       if (!digitsOnly(firstText) || !digitsOnly(lastText)) {
-        error("port-range", token, "'" + text + "' is not a port or port range")
+        error(DiagnosticId::PortRange, token, "'" + text + "' is not a port or port range")
             .hint("write " + protocolText + "/80 or " + protocolText + "/8000-8999");
         return;
       }
@@ -343,14 +346,15 @@ private:
       auto last = number(lastText, 1, 65535);
       if (!first || !last) {
         auto bad = !first ? firstText : lastText;
-        auto& d = error("port-range", token, "port " + bad + " is out of range in '" + text + "'");
+        auto& d = error(DiagnosticId::PortRange, token,
+                        "port " + bad + " is out of range in '" + text + "'");
         d.hint("ports are 1 to 65535");
         if (bad.find_first_not_of('0') == std::string::npos)
           d.hint("write '" + protocolText + "' alone for every " + protocolText + " port");
         return;
       }
       if (*first > *last) {
-        error("port-range", token,
+        error(DiagnosticId::PortRange, token,
               "empty port range '" + text + "': the first port is above the last")
             .hint("write " + protocolText + "/" + lastText + "-" + firstText);
         return;
@@ -367,7 +371,7 @@ private:
                    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
                  });
     if (!valid) {
-      auto& d = error("bad-port-name", token, "'" + port + "' is not a valid port name");
+      auto& d = error(DiagnosticId::BadPortName, token, "'" + port + "' is not a valid port name");
       std::string lower = port;
       std::transform(lower.begin(), lower.end(), lower.begin(),
                      [](unsigned char c) { return char(std::tolower(c)); });
@@ -423,7 +427,7 @@ private:
       if (treeDepth > kMaxSelectorDepth) {
         if (!reportedDepth_)
           diagnostics_
-              .error("nesting", at((*it)->getStart()),
+              .error(DiagnosticId::Nesting, at((*it)->getStart()),
                      "selector too long: more than " + std::to_string(kMaxSelectorDepth) +
                          " operators deep")
               .hint("list values with 'in (...)', or split the selector with 'let' names");
@@ -566,7 +570,7 @@ private:
                                 [&](const Frame& frame) { return frame.identity == id; });
     if (onStack != stack_.end()) {
       auto& d = diagnostics_
-                    .error("include-cycle", include.location,
+                    .error(DiagnosticId::IncludeCycle, include.location,
                            "include cycle: " + includer + " includes " + onStack->path +
                                ", which is already being read")
                     .underline(include.length);
@@ -584,7 +588,7 @@ private:
       if (auto prefix = "cannot read " + path + ": "; why.starts_with(prefix))
         why.erase(0, prefix.size());
       auto& d = diagnostics_
-                    .error("include-missing", include.location,
+                    .error(DiagnosticId::IncludeMissing, include.location,
                            "cannot read included file '" + path + "': " + why)
                     .underline(include.length);
       // Only a file that is not there may be a mistaken relative path; a
@@ -615,7 +619,7 @@ std::optional<ast::File> parseText(const std::string& path, std::string text,
 std::optional<ast::File> parseFile(const std::string& path, Diagnostics& diagnostics) {
   auto text = readFile(path);
   if (!text) {
-    diagnostics.error("io", {path, 0, 0}, text.error());
+    diagnostics.error(DiagnosticId::Io, {path, 0, 0}, text.error());
     return std::nullopt;
   }
   return parseText(path, std::move(*text), diagnostics);

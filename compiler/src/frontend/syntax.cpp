@@ -349,7 +349,7 @@ private:
     ++tree_.syntaxErrors;
     lastReported_ = where ? int(where->getTokenIndex()) : -1;
     auto location = locationOf(where);
-    auto& d = diagnostics_.error("syntax", location, std::move(message));
+    auto& d = diagnostics_.error(DiagnosticId::Syntax, location, std::move(message));
     if (where && where->getType() != Token::EOF)
       d.underline(std::max(1, int(where->getStopIndex()) - int(where->getStartIndex()) + 1));
     return d;
@@ -709,7 +709,7 @@ bool checkNesting(SyntaxTree& tree, Diagnostics& diagnostics) {
     if (depth > kMaxNesting) {
       ++tree.syntaxErrors;
       diagnostics
-          .error("nesting", tree.at(token),
+          .error(DiagnosticId::Nesting, tree.at(token),
                  "selector nested too deeply: more than " + std::to_string(kMaxNesting) +
                      " levels of '(' and '!'")
           .hint("split the selector with 'let' names");
@@ -735,7 +735,7 @@ std::unique_ptr<SyntaxTree> parseSyntax(const std::string& path, const std::stri
     // In code points, as ANTLR counts the columns of every other diagnostic.
     auto at = positionOfByte(text, bad, /*columnInCodePoints=*/true);
     diagnostics
-        .error("encoding", {path, at.line, at.column},
+        .error(DiagnosticId::Encoding, {path, at.line, at.column},
                "the file is not valid UTF-8: unexpected " + describeByte(text, bad))
         .hint("policy files are UTF-8 text; convert it, e.g. with iconv -t UTF-8");
     return tree;

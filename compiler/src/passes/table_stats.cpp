@@ -70,7 +70,7 @@ void reportPolicyOverflow(const ir::Program& program, const ir::Endpoint& endpoi
   auto [topId, topCount] = stats.entriesByRule.front();
   const auto& top = program.rules.at(topId);
   auto& error = diagnostics.error(
-      "table-capacity", top.location,
+      DiagnosticId::TableCapacity, top.location,
       "endpoint " + endpoint.name + ": the " + std::string(ast::toString(direction)) +
           " policy table needs " + std::to_string(stats.entries) +
           " entries, above the map's capacity of " + std::to_string(stats.capacity) + "; rule " +
@@ -130,7 +130,7 @@ void checkTableCapacity(const ir::Program& program, const topology::Topology& to
       const auto* where = topologyNode(topology, node.name);
       diagnostics
           .error(
-              "ipcache-capacity", where ? where->location : SourceLocation{},
+              DiagnosticId::IpcacheCapacity, where ? where->location : SourceLocation{},
               "node " + node.name + ": the ipcache needs " + std::to_string(node.ipcacheEntries) +
                   " entries, above the map's capacity of " + std::to_string(node.ipcacheCapacity))
           .hint("every endpoint address of the cluster, every node address and every CIDR of "

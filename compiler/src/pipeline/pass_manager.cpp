@@ -1,8 +1,6 @@
 #include "polc/pipeline/pass.h"
 
 #include <algorithm>
-#include <cstdlib>
-#include <iostream>
 
 namespace polc::pipeline {
 
@@ -56,11 +54,6 @@ Status checkRange(const std::vector<Pass>& passes, size_t first, size_t last,
 }
 
 } // namespace
-
-void internalError(const std::string& message) {
-  std::cerr << "polc: internal error: " << message << " (a bug in polc)\n";
-  std::abort();
-}
 
 std::vector<StageId> PassContext::stages() const {
   std::vector<StageId> present;

@@ -34,7 +34,7 @@ public:
     auto values = valuesByKey_.find(selector.key);
     if (values == valuesByKey_.end()) {
       auto& d = diagnostics_
-                    .warning("unknown-label", keySpan.location,
+                    .warning(DiagnosticId::UnknownLabel, keySpan.location,
                              "no endpoint of the topology has the label key '" + selector.key + "'")
                     .underline(keySpan.length);
       if (auto close = closestMatch(selector.key, keys_)) d.hint("did you mean '" + *close + "'?");
@@ -53,7 +53,7 @@ public:
       auto span = i < selector.valueSpans.size() ? selector.valueSpans[i] : keySpan;
       auto& d =
           diagnostics_
-              .warning("unknown-label-value", span.location,
+              .warning(DiagnosticId::UnknownLabelValue, span.location,
                        "no endpoint of the topology has " + selector.key + "=\"" + value + "\"")
               .underline(span.length);
       if (close)

@@ -12,12 +12,12 @@ template <typename Item> std::vector<std::string> namesOf(const std::vector<Item
   return names;
 }
 
-void unknownName(Diagnostics& diagnostics, const ast::Peer& peer, const std::string& what,
-                 const std::vector<std::string>& known) {
-  auto& d = diagnostics
-                .error("unknown-" + what, peer.location,
-                       "no " + what + " named \"" + peer.name + "\" in the topology")
-                .underline(peer.length);
+void unknownName(Diagnostics& diagnostics, DiagnosticId id, const ast::Peer& peer,
+                 const std::string& what, const std::vector<std::string>& known) {
+  auto& d =
+      diagnostics
+          .error(id, peer.location, "no " + what + " named \"" + peer.name + "\" in the topology")
+          .underline(peer.length);
   if (auto close = closestMatch(peer.name, known))
     d.hint("did you mean \"" + *close + "\"?");
   else if (known.empty())
@@ -44,11 +44,13 @@ std::set<IpPrefix> collectPrefixes(const ast::File& file, const topology::Topolo
           if (const auto* group = topology.findGroup(peer.name))
             prefixes.insert(group->cidrs.begin(), group->cidrs.end());
           else
-            unknownName(diagnostics, peer, "group", namesOf(topology.groups));
+            unknownName(diagnostics, DiagnosticId::UnknownGroup, peer, "group",
+                        namesOf(topology.groups));
           break;
         case ast::Peer::Kind::Service:
           if (!topology.findService(peer.name))
-            unknownName(diagnostics, peer, "service", namesOf(topology.services));
+            unknownName(diagnostics, DiagnosticId::UnknownService, peer, "service",
+                        namesOf(topology.services));
           break;
         case ast::Peer::Kind::Selector:
         case ast::Peer::Kind::Entity:

@@ -157,7 +157,7 @@ void findIneffectiveRules(const ir::Program& program, Diagnostics& diagnostics) 
       if (shadowing) {
         const auto& other = program.rules[*shadowing];
         diagnostics
-            .warning("shadowed-rule", rule.location,
+            .warning(DiagnosticId::ShadowedRule, rule.location,
                      "this rule changes nothing: an earlier rule already " +
                          std::string(ast::toString(rule.verdict)) +
                          "s everything it matches, for every endpoint it applies to")
@@ -174,7 +174,7 @@ void findIneffectiveRules(const ir::Program& program, Diagnostics& diagnostics) 
       });
       if (!dead) continue;
       auto& d = diagnostics
-                    .warning("dead-allow", rule.location,
+                    .warning(DiagnosticId::DeadAllow, rule.location,
                              "this allow has no effect: deny rules refuse every flow it allows "
                              "(a deny wins over any allow)")
                     .underline(rule.length);

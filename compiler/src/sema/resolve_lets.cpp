@@ -13,7 +13,7 @@ public:
   void define(const ast::Let& let) {
     auto resolved = resolve(let.selector);
     if (defined_.contains(let.name)) {
-      auto& d = diagnostics_.error("duplicate-let", let.location,
+      auto& d = diagnostics_.error(DiagnosticId::DuplicateLet, let.location,
                                    "'" + let.name + "' is already defined");
       d.hints.push_back("first defined at " + locations_[let.name].str());
       return;
@@ -27,7 +27,7 @@ public:
     if (selector->kind == Kind::LetReference) {
       auto found = defined_.find(selector->key);
       if (found != defined_.end()) return found->second;
-      auto& d = diagnostics_.error("unknown-let", selector->location,
+      auto& d = diagnostics_.error(DiagnosticId::UnknownLet, selector->location,
                                    "'" + selector->key + "' is not a defined name");
       d.length = selector->length;
       d.hints.push_back("define it first with: let " + selector->key +

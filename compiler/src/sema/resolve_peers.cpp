@@ -114,7 +114,7 @@ private:
     for (size_t i = 0; i < covered.size() && i < 3; ++i) names += (i ? ", " : "") + covered[i];
     if (covered.size() > 3) names += " and " + std::to_string(covered.size() - 3) + " more";
     diagnostics_
-        .warning("cidr-covers-endpoints", peer.location,
+        .warning(DiagnosticId::CidrCoversEndpoints, peer.location,
                  "this CIDR contains the addresses of endpoints (" + names +
                      "), which it does not select")
         .underline(peer.length)

@@ -130,7 +130,7 @@ private:
                    : std::string("nothing");
     };
     diagnostics_
-        .error("named-port-differs", spec.location,
+        .error(DiagnosticId::NamedPortDiffers, spec.location,
                "named port '" + spec.namedPort + "' means " + describe(a) + " on " + a.name +
                    " but " + describe(b) + " on " + b.name +
                    ", which have the same labels and so the same identity")
@@ -145,7 +145,7 @@ public:
     for (const auto& spec : rule.ports)
       if (!spec.namedPort.empty() && !resolvedSomewhere_.contains(spec.location))
         diagnostics_
-            .warning("unresolved-named-port", spec.location,
+            .warning(DiagnosticId::UnresolvedNamedPort, spec.location,
                      "no endpoint this rule reaches defines the named port '" + spec.namedPort +
                          "' for " + protocolText(spec.protocol))
             .underline(spec.length)

@@ -16,7 +16,7 @@ void warnIfEmpty(bool empty, const ast::Selector& selector, const std::string& r
                  Diagnostics& diagnostics) {
   if (!empty) return;
   diagnostics
-      .warning("empty-selector", selector.location,
+      .warning(DiagnosticId::EmptySelector, selector.location,
                role + " '" + ast::toText(selector) + "' matches no endpoint of the topology")
       .underline(selector.length);
 }

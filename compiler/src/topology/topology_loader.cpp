@@ -10,6 +10,7 @@
 
 #include "polc/support/files.h"
 #include "polc/support/interface_name.h"
+#include "polc/support/internal_error.h"
 #include "polc/support/suggest.h"
 #include "polc/support/utf8.h"
 
@@ -193,13 +194,13 @@ public:
     Topology topology;
     topology.file = file_;
     if (!root.IsDefined() || root.IsNull()) {
-      error("topology-empty", {file_, 1, 1}, "the topology file is empty")
+      error(DiagnosticId::TopologyEmpty, {file_, 1, 1}, "the topology file is empty")
           .hint("a topology has 'cluster', 'nodes' and optionally 'namespaces', 'services', "
                 "'groups'");
       return std::nullopt;
     }
     if (!laterDocuments.empty())
-      error("topology-type", markLocation(file_, laterDocuments[0]),
+      error(DiagnosticId::TopologyType, markLocation(file_, laterDocuments[0]),
             "a topology file holds one YAML document")
           .hint("remove the '---' and everything after it, or merge the documents");
     if (!root.IsMap()) {
@@ -217,7 +218,7 @@ public:
       if (expect(nodes->value, YAML::NodeType::Sequence, "'nodes'", "a list of nodes"))
         for (const auto& node : nodes->value) readNode(node, topology);
     } else {
-      error("topology-missing-key", root, "the topology has no 'nodes'")
+      error(DiagnosticId::TopologyMissingKey, root, "the topology has no 'nodes'")
           .hint("add 'nodes:', a list of nodes with their endpoints");
     }
     if (auto* services = find(fields, "services"))
@@ -258,22 +259,23 @@ private:
     return {at(node), spanOf(node), std::move(owner)};
   }
 
-  Diagnostic& error(std::string name, SourceLocation location, std::string message) {
+  Diagnostic& error(DiagnosticId id, SourceLocation location, std::string message) {
     if (++errors_ > kMaxErrors) {
-      diagnostics_.error("topology-too-many-errors", location,
+      diagnostics_.error(DiagnosticId::TopologyTooManyErrors, location,
                          "too many errors in the topology; stopped after " +
                              std::to_string(kMaxErrors));
       throw StopLoading{};
     }
-    return diagnostics_.error(std::move(name), std::move(location), std::move(message));
+    return diagnostics_.error(id, std::move(location), std::move(message));
   }
 
-  Diagnostic& error(std::string name, const YAML::Node& node, std::string message) {
-    return error(std::move(name), at(node), std::move(message)).underline(spanOf(node));
+  Diagnostic& error(DiagnosticId id, const YAML::Node& node, std::string message) {
+    return error(id, at(node), std::move(message)).underline(spanOf(node));
   }
 
   void typeError(const YAML::Node& node, const std::string& what, const std::string& expected) {
-    error("topology-type", node, what + " must be " + expected + ", not " + describe(node));
+    error(DiagnosticId::TopologyType, node,
+          what + " must be " + expected + ", not " + describe(node));
   }
 
   bool expect(const YAML::Node& node, YAML::NodeType::value type, const std::string& what,
@@ -285,7 +287,7 @@ private:
 
   void visit(const YAML::Node& node) {
     if (++visited_ > kMaxVisitedNodes) {
-      diagnostics_.error("topology-too-large", at(node),
+      diagnostics_.error(DiagnosticId::TopologyTooLarge, at(node),
                          "the topology is too large (more than " +
                              std::to_string(kMaxVisitedNodes) + " YAML nodes, counting aliases)");
       throw StopLoading{};
@@ -306,17 +308,19 @@ private:
       visit(it->first);
       visit(it->second);
       if (!it->first.IsScalar()) {
-        error("topology-type", it->first,
+        error(DiagnosticId::TopologyType, it->first,
               "a key in " + what + " must be a string, not " + describe(it->first));
         continue;
       }
       auto key = it->first.Scalar();
       if (auto [first, inserted] = seen.emplace(key, claimOf(it->first, key)); !inserted) {
         if (kind.empty())
-          error("topology-duplicate-key", it->first, "'" + key + "' appears twice in " + what)
+          error(DiagnosticId::TopologyDuplicateKey, it->first,
+                "'" + key + "' appears twice in " + what)
               .note(first->second.location, first->second.length, "first written here");
         else
-          error("topology-duplicate-name", it->first, "duplicate " + kind + " name '" + key + "'")
+          error(DiagnosticId::TopologyDuplicateName, it->first,
+                "duplicate " + kind + " name '" + key + "'")
               .note(first->second.location, first->second.length,
                     "the first " + kind + " named '" + key + "' is here");
         continue;
@@ -338,7 +342,7 @@ private:
         fields.push_back(field);
         continue;
       }
-      auto& d = error("topology-unknown-key", field.keyNode,
+      auto& d = error(DiagnosticId::TopologyUnknownKey, field.keyNode,
                       "unknown key '" + field.key + "' in " + what);
       if (auto guess = closestMatch(field.key, knownKeys))
         d.hint("did you mean '" + *guess + "'?");
@@ -360,7 +364,7 @@ private:
     auto* field = find(fields, key);
     if (!field) {
       if (required)
-        error("topology-missing-key", map, what + " has no '" + key + "'")
+        error(DiagnosticId::TopologyMissingKey, map, what + " has no '" + key + "'")
             .hint(std::string("add '") + key + ": ...'");
       return std::nullopt;
     }
@@ -375,7 +379,7 @@ private:
     auto value = scalar(map, fields, key, what, true);
     if (!value) return std::nullopt;
     if (auto problem = nameProblem(*value)) {
-      error("topology-bad-name", find(fields, key)->value, *problem)
+      error(DiagnosticId::TopologyBadName, find(fields, key)->value, *problem)
           .hint("names have 1 to " + std::to_string(kMaxNameLength) +
                 " letters, digits, '-', '_' or '.', starting with a letter or digit");
       return std::nullopt;
@@ -388,7 +392,8 @@ private:
                  const YAML::Node& where, const std::string& kind) {
     auto [first, inserted] = names.emplace(name, claimOf(where, name));
     if (!inserted)
-      error("topology-duplicate-name", where, "duplicate " + kind + " name '" + name + "'")
+      error(DiagnosticId::TopologyDuplicateName, where,
+            "duplicate " + kind + " name '" + name + "'")
           .note(first->second.location, first->second.length,
                 "the first " + kind + " named '" + name + "' is here");
   }
@@ -404,27 +409,27 @@ private:
       return labels;
     for (const auto& field : entriesOf(yaml, what)) {
       if (auto problem = labelKeyProblem(field.key)) {
-        error("topology-bad-label", field.keyNode, *problem)
+        error(DiagnosticId::TopologyBadLabel, field.keyNode, *problem)
             .hint("label keys start with a letter or '_' and contain letters, digits, '_', "
                   "'.', '-' or '/', e.g. app or app.kubernetes.io/name");
         continue;
       }
       if (!allowReserved && isReservedLabel(field.key)) {
-        error("topology-reserved-label", field.keyNode,
+        error(DiagnosticId::TopologyReservedLabel, field.keyNode,
               "label key '" + field.key + "' is reserved for namespace labels")
             .hint("polc adds 'namespace' and 'namespace.<key>' to every endpoint of a namespace; "
                   "set 'namespace:' on the endpoint or label the namespace instead");
         continue;
       }
       if (!field.value.IsScalar()) {
-        error("topology-type", field.value.IsNull() ? field.keyNode : field.value,
+        error(DiagnosticId::TopologyType, field.value.IsNull() ? field.keyNode : field.value,
               "the value of label '" + field.key + "' must be a string, not " +
                   describe(field.value))
             .hint("write " + field.key + ": \"\" for an empty value");
         continue;
       }
       if (auto problem = labelValueProblem(field.value.Scalar())) {
-        error("topology-bad-label", field.value, *problem);
+        error(DiagnosticId::TopologyBadLabel, field.value, *problem);
         continue;
       }
       labels[field.key] = field.value.Scalar();
@@ -441,8 +446,8 @@ private:
     const auto& text = yaml.Scalar();
     auto address = parseAddress(text);
     if (!address) {
-      auto& d =
-          error("topology-bad-address", yaml, "'" + text + "' is not an IPv4 or IPv6 address");
+      auto& d = error(DiagnosticId::TopologyBadAddress, yaml,
+                      "'" + text + "' is not an IPv4 or IPv6 address");
       if (parsePrefix(text))
         d.hint("write the host address alone, without a prefix length");
       else
@@ -451,7 +456,7 @@ private:
     }
     auto [first, inserted] = addresses_.emplace(*address, claimOf(yaml, owner));
     if (!inserted)
-      error("topology-duplicate-address", yaml,
+      error(DiagnosticId::TopologyDuplicateAddress, yaml,
             "address " + address->addressText() + " is used twice in the topology")
           .note(first->second.location, first->second.length,
                 "already used by " + first->second.owner + " here");
@@ -463,7 +468,7 @@ private:
     std::string problem;
     auto port = parsePortRange(yaml.Scalar(), &problem);
     if (!port) {
-      auto& d = error("topology-bad-port", yaml, problem);
+      auto& d = error(DiagnosticId::TopologyBadPort, yaml, problem);
       if (yaml.Scalar().find('/') == std::string::npos)
         d.hint("write the protocol too: tcp/" + yaml.Scalar());
     }
@@ -478,7 +483,7 @@ private:
       return;
     for (const auto& field : entriesOf(yaml, "'namespaces'", "namespace")) {
       if (auto problem = nameProblem(field.key)) {
-        error("topology-bad-name", field.keyNode, *problem);
+        error(DiagnosticId::TopologyBadName, field.keyNode, *problem);
         continue;
       }
       Namespace ns;
@@ -505,7 +510,7 @@ private:
     if (!name) return nullptr;
     auto found = namespaces_.find(*name);
     if (found != namespaces_.end()) return &topology.namespaces[found->second];
-    auto& d = error("topology-unknown-namespace", find(fields, "namespace")->value,
+    auto& d = error(DiagnosticId::TopologyUnknownNamespace, find(fields, "namespace")->value,
                     "unknown namespace '" + *name + "'");
     std::vector<std::string> names;
     for (const auto& ns : topology.namespaces) names.push_back(ns.name);
@@ -565,12 +570,13 @@ private:
 
     auto* addresses = find(fields, "addresses");
     if (!addresses) {
-      error("topology-missing-key", yaml, "an endpoint has no 'addresses'")
+      error(DiagnosticId::TopologyMissingKey, yaml, "an endpoint has no 'addresses'")
           .hint("add 'addresses: [10.0.1.10]', one or more IPv4 or IPv6 host addresses");
     } else if (expect(addresses->value, YAML::NodeType::Sequence, "'addresses'",
                       "a list of IPv4 or IPv6 addresses")) {
       if (addresses->value.size() == 0)
-        error("topology-missing-key", addresses->value, "an endpoint needs at least one address");
+        error(DiagnosticId::TopologyMissingKey, addresses->value,
+              "an endpoint needs at least one address");
       for (const auto& address : addresses->value) {
         visit(address);
         if (auto parsed = readAddress(address, "an address", owner))
@@ -581,14 +587,15 @@ private:
     if (auto interface = scalar(yaml, fields, "interface", "an endpoint", true)) {
       const auto& where = find(fields, "interface")->value;
       if (!isInterfaceName(*interface)) {
-        error("topology-bad-interface", where, "'" + *interface + "' is not a valid interface name")
+        error(DiagnosticId::TopologyBadInterface, where,
+              "'" + *interface + "' is not a valid interface name")
             .hint("interface names have 1 to 15 characters, without '/', ':' or spaces");
       } else {
         endpoint.interface = *interface;
         auto [first, inserted] =
             interfaces_.emplace(node.name + "\n" + *interface, claimOf(where, owner));
         if (!inserted)
-          error("topology-duplicate-interface", where,
+          error(DiagnosticId::TopologyDuplicateInterface, where,
                 "interface '" + *interface + "' is used twice on node '" + node.name + "'")
               .note(first->second.location, first->second.length,
                     "already used by " + first->second.owner + " here");
@@ -605,7 +612,7 @@ private:
       return;
     for (const auto& field : entriesOf(yaml, "'ports'", "port")) {
       if (auto problem = portNameProblem(field.key)) {
-        error("topology-bad-port-name", field.keyNode, *problem)
+        error(DiagnosticId::TopologyBadPortName, field.keyNode, *problem)
             .hint("port names have 1 to 15 lowercase letters, digits or '-', e.g. http or "
                   "metrics-2");
         continue;
@@ -613,7 +620,7 @@ private:
       auto port = readPort(field.value, "port '" + field.key + "'");
       if (!port) continue;
       if (port->first != port->last) {
-        error("topology-bad-port", field.value,
+        error(DiagnosticId::TopologyBadPort, field.value,
               "named port '" + field.key + "' must be a single port, not a range")
             .hint("write " + toText({port->protocol, port->first, port->first}));
         continue;
@@ -648,7 +655,8 @@ private:
           auto port = readPort(yamlPort, "a port");
           if (!port) continue;
           if (auto [first, inserted] = seen.emplace(*port, claimOf(yamlPort, "")); !inserted) {
-            error("topology-duplicate-port", yamlPort, "port " + toText(*port) + " is listed twice")
+            error(DiagnosticId::TopologyDuplicatePort, yamlPort,
+                  "port " + toText(*port) + " is listed twice")
                 .note(first->second.location, first->second.length, "first listed here");
             continue;
           }
@@ -659,13 +667,13 @@ private:
     Claim selectorClaim;
     auto* selector = find(fields, "selector");
     if (!selector) {
-      error("topology-missing-key", yaml, "a service has no 'selector'")
+      error(DiagnosticId::TopologyMissingKey, yaml, "a service has no 'selector'")
           .hint("add 'selector: { app: db }': the labels its backends carry");
     } else {
       service.selector = readLabels(selector->value, "'selector'", /*allowReserved=*/true);
       selectorClaim = claimOf(selector->value, service.name);
       if (selector->value.IsNull() || (selector->value.IsMap() && selector->value.size() == 0))
-        error("topology-missing-key",
+        error(DiagnosticId::TopologyMissingKey,
               selector->value.IsNull() ? selector->keyNode : selector->value,
               "a service's selector may not be empty")
             .hint("write the labels its backends carry, e.g. { app: db }");
@@ -689,12 +697,12 @@ private:
     }
     auto* cidrs = find(fields, "cidrs");
     if (!cidrs) {
-      error("topology-missing-key", yaml, "a group has no 'cidrs'")
+      error(DiagnosticId::TopologyMissingKey, yaml, "a group has no 'cidrs'")
           .hint("add 'cidrs: [ 192.168.0.0/16 ]'");
     } else if (expect(cidrs->value, YAML::NodeType::Sequence, "'cidrs'",
                       "a list of prefixes, e.g. [ 192.168.0.0/16 ]")) {
       if (cidrs->value.size() == 0)
-        error("topology-missing-key", cidrs->value, "a group needs at least one CIDR");
+        error(DiagnosticId::TopologyMissingKey, cidrs->value, "a group needs at least one CIDR");
       for (const auto& cidr : cidrs->value) {
         visit(cidr);
         if (!expect(cidr, YAML::NodeType::Scalar, "a CIDR", "a prefix such as 10.0.0.0/8"))
@@ -703,7 +711,7 @@ private:
         if (auto prefix = parsePrefix(cidr.Scalar(), &problem))
           group.cidrs.push_back(*prefix);
         else
-          error("topology-bad-cidr", cidr, problem.message).hint(problem.hint);
+          error(DiagnosticId::TopologyBadCidr, cidr, problem.message).hint(problem.hint);
       }
     }
     topology.groups.push_back(std::move(group));
@@ -717,7 +725,7 @@ private:
       const auto& where = selectorAt_[i];
       if (service.selector.empty() || !where.location.valid()) continue;
       if (!topology.backends(service).empty()) continue;
-      auto& d = diagnostics_.warning("topology-empty-service", where.location,
+      auto& d = diagnostics_.warning(DiagnosticId::TopologyEmptyService, where.location,
                                      "the selector of service '" + service.name +
                                          "' matches no endpoint");
       d.underline(where.length);
@@ -744,7 +752,7 @@ std::optional<Topology> loadText(const std::string& path, const std::string& tex
                                  Diagnostics& diagnostics) {
   diagnostics.addSource(path, text);
   if (text.size() > kMaxTextBytes) {
-    diagnostics.error("topology-too-large", {path, 1, 1},
+    diagnostics.error(DiagnosticId::TopologyTooLarge, {path, 1, 1},
                       "the topology file is larger than " + std::to_string(kMaxTextBytes >> 20) +
                           " MiB");
     return std::nullopt;
@@ -758,7 +766,7 @@ std::optional<Topology> loadText(const std::string& path, const std::string& tex
     // In bytes, as yaml-cpp counts the columns of every other diagnostic.
     auto at = positionOfByte(text, bad, /*columnInCodePoints=*/false);
     diagnostics
-        .error("encoding", {path, at.line, at.column},
+        .error(DiagnosticId::Encoding, {path, at.line, at.column},
                "the topology is not UTF-8 text: unexpected " + describeByte(text, bad))
         .hint("names, labels and every other text of a topology are UTF-8; convert the file, "
               "e.g. with iconv -t UTF-8");
@@ -774,12 +782,13 @@ std::optional<Topology> loadText(const std::string& path, const std::string& tex
       laterDocuments = laterDocumentStarts(text);
     } catch (const YAML::DeepRecursion& e) {
       // yaml-cpp stops at its own depth limit with the message "bad file".
-      diagnostics.error("yaml", markLocation(path, e.mark), "invalid YAML: nested too deeply")
+      diagnostics
+          .error(DiagnosticId::Yaml, markLocation(path, e.mark), "invalid YAML: nested too deeply")
           .hint("a topology needs a handful of levels; look for unbalanced '[' or '{'");
       return std::nullopt;
     } catch (const YAML::Exception& e) {
       // yaml-cpp's own messages are lowercase phrases ("end of map not found").
-      diagnostics.error("yaml", markLocation(path, e.mark), "invalid YAML: " + e.msg);
+      diagnostics.error(DiagnosticId::Yaml, markLocation(path, e.mark), "invalid YAML: " + e.msg);
       return std::nullopt;
     }
     return Reader(path, text, diagnostics).read(*root, laterDocuments);
@@ -788,22 +797,26 @@ std::optional<Topology> loadText(const std::string& path, const std::string& tex
   } catch (const YAML::Exception& e) {
     // Not expected (the reader avoids yaml-cpp's throwing calls); still an
     // error at a place rather than a crash.
-    diagnostics.error("yaml", markLocation(path, e.mark), "cannot read the topology: " + e.msg);
+    diagnostics.error(DiagnosticId::Yaml, markLocation(path, e.mark),
+                      "cannot read the topology: " + e.msg);
     return std::nullopt;
   } catch (const std::bad_alloc&) {
-    diagnostics.error("topology-too-large", {path, 1, 1}, "out of memory reading the topology");
+    diagnostics.error(DiagnosticId::TopologyTooLarge, {path, 1, 1},
+                      "out of memory reading the topology");
     return std::nullopt;
+  } catch (const InternalError&) {
+    throw;
   } catch (const std::exception& e) {
-    diagnostics.error("internal", {path, 1, 1},
-                      std::string("internal error reading the topology: ") + e.what());
-    return std::nullopt;
+    // Anything else is a bug in the reader, not a fault of the file: it is
+    // not a diagnostic the user could act on.
+    internalError("reading the topology " + path + ": " + e.what());
   }
 }
 
 std::optional<Topology> loadFile(const std::string& path, Diagnostics& diagnostics) {
   auto text = readFile(path);
   if (!text) {
-    diagnostics.error("io", {path, 0, 0}, text.error());
+    diagnostics.error(DiagnosticId::Io, {path, 0, 0}, text.error());
     return std::nullopt;
   }
   return loadText(path, *text, diagnostics);

@@ -46,12 +46,14 @@ std::string LibbpfLogCapture::take() {
   return text;
 }
 
+Error libbpfFailure(const std::string& what, int negativeErrno, LibbpfLogCapture& log,
+                    std::string object) {
+  int code = negativeErrno < 0 ? -negativeErrno : negativeErrno;
+  return Error{what + ": " + std::strerror(code), code, std::move(object), log.take()};
+}
+
 std::string libbpfError(const std::string& what, int negativeErrno, LibbpfLogCapture& log) {
-  std::string message =
-      what + ": " + std::strerror(negativeErrno < 0 ? -negativeErrno : negativeErrno);
-  if (auto details = log.take(); !details.empty())
-    message += "\n" + details; // each line starts with "libbpf: "
-  return message;
+  return errorText(libbpfFailure(what, negativeErrno, log));
 }
 
 namespace {

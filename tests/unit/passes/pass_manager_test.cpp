@@ -58,7 +58,7 @@ TEST(PassManager, StopsAfterTheFirstPassWithErrors) {
   manager
       .add(fake("fails", {stage<Inputs>()}, {stage<ParsedAst>()},
                 [](PassContext& context) {
-                  context.diagnostics().error("test", {"x.pol", 1, 1}, "broken");
+                  context.diagnostics().error(DiagnosticId::Syntax, {"x.pol", 1, 1}, "broken");
                 }))
       .add(fake("later", {stage<ParsedAst>()}, {}, [&](PassContext&) { ++laterRuns; }));
   Diagnostics diagnostics;
@@ -75,7 +75,7 @@ TEST(PassManager, WarningsDoNotStopThePipeline) {
   manager
       .add(fake("warns", {stage<Inputs>()}, {},
                 [](PassContext& context) {
-                  context.diagnostics().warning("test", {"x.pol", 1, 1}, "odd");
+                  context.diagnostics().warning(DiagnosticId::ShadowedRule, {"x.pol", 1, 1}, "odd");
                 }))
       .add(fake("later", {stage<Inputs>()}, {}, [&](PassContext&) { ++laterRuns; }));
   Diagnostics diagnostics;

@@ -1,8 +1,11 @@
 // Diagnostics are data: every stage appends to one store, and the CLI
 // renders it (text with the source line and a caret, or JSON). Nothing is
-// thrown across stages.
+// thrown across stages. Each diagnostic is one of the catalogue's
+// (catalogue.h), named by its id.
 #pragma once
 
+#include "polc/diagnostics/catalogue.h"
+#include "polc/diagnostics/warning_options.h"
 #include "polc/support/source_location.h"
 
 #include <nlohmann/json_fwd.hpp>
@@ -13,8 +16,6 @@
 
 namespace polc {
 
-enum class Severity { Error, Warning };
-
 // A related place, e.g. "the shadowing rule is here".
 struct DiagnosticNote {
   SourceLocation location;
@@ -23,8 +24,9 @@ struct DiagnosticNote {
 };
 
 struct Diagnostic {
-  Severity severity = Severity::Error;
-  std::string name; // stable identifier, e.g. "syntax", "unknown-let"
+  Severity severity = Severity::Error; // after -W
+  DiagnosticId id = DiagnosticId::Syntax;
+  std::string name; // the id's stable name, e.g. "syntax", "unknown-let"
   SourceLocation location;
   int length = 1; // characters to underline from the location
   std::string message;
@@ -50,13 +52,21 @@ public:
   // Remembers a file's text so diagnostics can quote the offending line.
   void addSource(const std::string& file, std::string text);
 
-  Diagnostic& error(std::string name, SourceLocation location, std::string message);
-  Diagnostic& warning(std::string name, SourceLocation location, std::string message);
+  // What -W asked; applies to the diagnostics added from then on.
+  void setWarningOptions(WarningOptions options) { options_ = std::move(options); }
+
+  // `id` must be catalogued with that severity (anything else is a bug in
+  // polc). What -W changes is applied here: the diagnostic may come out as
+  // an error, or be suppressed (kept aside, still returned for its hints).
+  Diagnostic& error(DiagnosticId id, SourceLocation location, std::string message);
+  Diagnostic& warning(DiagnosticId id, SourceLocation location, std::string message);
 
   bool hasErrors() const;
   size_t errorCount() const;
   size_t warningCount() const;
   const std::vector<Diagnostic>& all() const { return diagnostics_; }
+  // What -W no-NAME kept out of all().
+  const std::vector<Diagnostic>& suppressed() const { return suppressed_; }
 
   // Errors and warnings sorted by file, line and column (stable for equal
   // positions), so output does not depend on the order passes ran in.
@@ -68,8 +78,10 @@ public:
   nlohmann::json toJson() const;
 
 private:
-  Diagnostic& add(Severity, std::string name, SourceLocation, std::string message);
+  Diagnostic& add(Severity, DiagnosticId, SourceLocation, std::string message);
+  WarningOptions options_;
   std::vector<Diagnostic> diagnostics_;
+  std::vector<Diagnostic> suppressed_;
   std::map<std::string, std::string> sources_;
 };
 

@@ -9,6 +9,7 @@
 #include "polc/diagnostics/diagnostics.h"
 #include "polc/pipeline/stages.h"
 #include "polc/support/expected.h"
+#include "polc/support/internal_error.h"
 
 #include <functional>
 #include <map>
@@ -32,8 +33,8 @@ template <typename T> StageId stage() {
 }
 
 // A bug in polc (a pass read a stage it did not declare, a pipeline out of
-// order): printed with its cause, then abort. Tests fail on it.
-[[noreturn]] void internalError(const std::string& message);
+// order) is an internal error, never a diagnostic (polc/support/internal_error.h).
+using polc::internalError;
 
 struct Pass;
 

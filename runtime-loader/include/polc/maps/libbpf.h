@@ -40,7 +40,11 @@ private:
   libbpf_print_fn_t previous_;
 };
 
-// "what: strerror(-code)" plus libbpf's messages when there are any.
+// "what: strerror(-code)" with the errno, the kernel object (may be empty)
+// and libbpf's messages since the last take() as the Error's fields.
+Error libbpfFailure(const std::string& what, int negativeErrno, LibbpfLogCapture& log,
+                    std::string object = {});
+// The same as one text (errorText), for callers that keep only a message.
 std::string libbpfError(const std::string& what, int negativeErrno, LibbpfLogCapture& log);
 
 // Sets a `const volatile __u32` global of the object's .rodata (load-time
