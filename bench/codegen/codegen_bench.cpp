@@ -124,7 +124,8 @@ Expected<double> nanosecondsPerPacket(const BpfHarness& harness, const std::vect
   std::vector<double> samples;
   for (unsigned i = 0; i < rounds; ++i) {
     LIBBPF_OPTS(bpf_test_run_opts, options, .data_in = frame.data(),
-                .data_size_in = static_cast<__u32>(frame.size()), .repeat = repeat);
+                .data_size_in = static_cast<__u32>(frame.size()),
+                .repeat = static_cast<int>(repeat));
     if (bpf_prog_test_run_opts(*fd, &options) != 0)
       return Error{std::string("BPF_PROG_TEST_RUN: ") + std::strerror(errno)};
     samples.push_back(double(options.duration));

@@ -8,46 +8,8 @@ set -uo pipefail
 polc=$1 json_query=$2 source_dir=$3 case=$4
 examples=$source_dir/examples/policies
 
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work" || exit 1
-
-failures=0
-fail() {
-  echo "FAIL: $*"
-  failures=$((failures + 1))
-}
-
-# run CMD...: with a time bound, so that a read that blocks fails the test
-# instead of hanging it; stdout in stdout.txt, stderr in stderr.txt, exit code in $status.
-run() {
-  echo "+ $*"
-  timeout 20 "$@" > stdout.txt 2> stderr.txt
-  status=$?
-  [ "$status" -eq 124 ] && fail "timed out: $*"
-  cat -v stderr.txt | sed "s/^/  stderr: /" | head -20
-  return 0
-}
-
-expect_status() {
-  [ "$status" -eq "$1" ] || fail "exit $status, expected $1"
-}
-
-# The text must appear in stderr (fixed string).
-expect_stderr() {
-  grep -qF -- "$1" stderr.txt || fail "stderr lacks: $1"
-}
-
-# expect_json POINTER VALUE: stdout is valid JSON with VALUE at POINTER.
-expect_json() {
-  local value
-  if ! value=$("$json_query" "$1" < stdout.txt); then
-    fail "stdout is not valid JSON with $1:"
-    head -c 2000 stdout.txt
-    return
-  fi
-  [ "$value" = "$2" ] || fail "$1 is '$value', expected '$2'"
-}
+# shellcheck source=cli_case.sh
+source "$source_dir/tests/cli/cli_case.sh"
 
 case $case in
 include_dev_zero)
@@ -216,8 +178,4 @@ stale_temporaries)
   ;;
 esac
 
-if [ "$failures" -ne 0 ]; then
-  echo "cli.inputs.$case: $failures failure(s)"
-  exit 1
-fi
-echo "cli.inputs.$case: ok"
+finish "cli.inputs.$case"

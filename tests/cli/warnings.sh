@@ -13,42 +13,9 @@ examples=$source_dir/examples/policies
 policy=$golden/empty_selectors.pol
 topology=$golden/topology.yaml
 
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work" || exit 1
-
-failures=0
-fail() {
-  echo "FAIL: $*"
-  failures=$((failures + 1))
-}
-run() {
-  echo "+ $*"
-  timeout 60 "$@" > stdout.txt 2> stderr.txt
-  status=$?
-  sed "s/^/  stderr: /" stderr.txt | head -20
-  return 0
-}
-expect_status() {
-  [ "$status" -eq "$1" ] || fail "exit $status, expected $1"
-}
-expect_stderr() {
-  grep -qF -- "$1" stderr.txt || fail "stderr lacks: $1"
-}
-expect_no_stderr() {
-  ! grep -qF -- "$1" stderr.txt || fail "stderr has: $1"
-}
-expect_stdout() {
-  grep -qF -- "$1" stdout.txt || fail "stdout lacks: $1"
-}
-expect_json() {
-  local value
-  if ! value=$("$json_query" "$1" < stdout.txt); then
-    fail "stdout is not valid JSON with $1"
-    return
-  fi
-  [ "$value" = "$2" ] || fail "$1 is '$value', expected '$2'"
-}
+run_timeout=60 # a case may build
+# shellcheck source=cli_case.sh
+source "$source_dir/tests/cli/cli_case.sh"
 
 case $case in
 list)
@@ -133,8 +100,4 @@ commands)
   ;;
 esac
 
-if [ "$failures" -ne 0 ]; then
-  echo "cli.warnings.$case: $failures failure(s)"
-  exit 1
-fi
-echo "cli.warnings.$case: ok"
+finish "cli.warnings.$case"

@@ -599,7 +599,8 @@ TEST_F(DatapathTest, LongestPolicyPrefixWinsAcrossLengths) {
   const std::vector<PolicyEntry> entries{
       allow(kPeerIdentity, kUdp, 0, 0) /* 48 */, deny(kPeerIdentity, kTcp, 0, 0) /* 48 */,
       allow(kPeerIdentity, kTcp, 0x1200, 8) /* 56 */, deny(kPeerIdentity, kTcp, 0x1234) /* 64 */};
-  PolicyEntry peerWide{.identity = kPeerIdentity, .ruleId = 3}; // 32: any protocol
+  PolicyEntry peerWide{
+      .identity = kPeerIdentity, .protocol = std::nullopt, .ruleId = 3}; // 32: any protocol
   auto check = [&] {
     for (const auto& entry : entries) add(Direction::Egress, entry);
     add(Direction::Egress, peerWide);

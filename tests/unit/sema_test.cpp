@@ -107,8 +107,11 @@ TEST(Sema, IdentitiesDoNotChangeWhenUnrelatedEndpointsComeAndGo) {
   for (const auto& endpoint : before.program->endpoints)
     EXPECT_EQ(endpoint.identity, after.program->findEndpoint(endpoint.name)->identity)
         << endpoint.name;
-  for (const auto& identity : after.program->identities)
-    if (identity.kind == ir::Identity::Kind::Endpoint) EXPECT_GE(identity.id, 256u);
+  for (const auto& identity : after.program->identities) {
+    if (identity.kind == ir::Identity::Kind::Endpoint) {
+      EXPECT_GE(identity.id, 256u);
+    }
+  }
 }
 
 } // namespace
