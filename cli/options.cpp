@@ -130,13 +130,13 @@ void addListDiagnosticsOption(CLI::App* command, const Format& format) {
 }
 
 void addPassOptions(CLI::App* command, std::string& dumpAfter) {
-  const auto& passes = polc::pipeline::compilerPasses();
+  static const auto passes = polc::driver::buildPasses(); // names and summaries only
   command
       ->add_option("--dump-after", dumpAfter,
                    "Run the passes through PASS and print the program as that pass left it "
                    "(stable text on stdout), then stop: nothing else is done or written")
       ->check(CLI::Validator(
-          [&passes](std::string& name) -> std::string {
+          [](std::string& name) -> std::string {
             if (passes.find(name)) return {};
             std::string names;
             for (const auto& pass : passes.passes()) names += " " + pass.name;
@@ -145,16 +145,17 @@ void addPassOptions(CLI::App* command, std::string& dumpAfter) {
           "PASS"));
   command->add_flag_callback(
       "--list-passes",
-      [&passes] {
+      [] {
         std::cout << passes.listText();
         throw CLI::Success();
       },
       "List the passes in order with what each consumes and produces, and exit");
 }
 
-int runDump(const CompileOptions& options, const std::string& pass) {
+int runDump(const CompileOptions& options, const std::string& pass,
+            const polc::codegen::PlanOptions& plan) {
   auto diagnostics = options.diagnostics();
-  auto dump = polc::driver::dumpAfter({options.policy, options.topology}, pass, diagnostics);
+  auto dump = polc::driver::dumpAfter({options.policy, options.topology}, pass, diagnostics, plan);
   printDiagnostics(diagnostics, Format::Text);
   if (!dump) return kExitInputError;
   std::cout << *dump;

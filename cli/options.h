@@ -3,6 +3,7 @@
 // file (cli/commands/) uses these instead of setting the options up anew.
 #pragma once
 
+#include "polc/codegen/program_plan.h"
 #include "polc/diagnostics/diagnostics.h"
 #include "polc/loader/loader.h"
 
@@ -91,11 +92,12 @@ void addWarningOptions(CLI::App* command, polc::WarningOptions& warnings);
 // option declared before this one) and exits.
 void addListDiagnosticsOption(CLI::App* command, const Format& format);
 
-// --dump-after and --list-passes, of check and build: the compiler's passes
-// (docs/architecture.md).
+// --dump-after and --list-passes, of check and build: the build's passes,
+// the compiler's then codegen's plan (docs/architecture.md).
 void addPassOptions(CLI::App* command, std::string& dumpAfter);
 // What --dump-after prints, and its exit code.
-int runDump(const CompileOptions& options, const std::string& pass);
+int runDump(const CompileOptions& options, const std::string& pass,
+            const polc::codegen::PlanOptions& plan = {});
 
 // Where loads go: --pin-root, --state-dir, and with a namespace --netns or
 // --lab; --lock-timeout of the commands that take the state dir's lock.

@@ -86,7 +86,9 @@ int runBuild(const CompileOptions& options, const std::string& outDir,
 }
 
 int run(const BuildCommandOptions& options, Format format) {
-  if (!options.dumpAfter.empty()) return runDump(options.compile, options.dumpAfter);
+  if (!options.dumpAfter.empty())
+    return runDump(options.compile, options.dumpAfter,
+                   {.maxInlineEntries = options.maxInlineEntries});
   polc::driver::BuildOptions buildOptions;
   buildOptions.jobs = options.jobs;
   buildOptions.maxInlineEntries = options.maxInlineEntries;

@@ -1,5 +1,6 @@
 #include "polc/driver/pipeline.h"
 
+#include "polc/codegen/plan_programs_pass.h"
 #include "polc/passes/table_stats.h"
 #include "polc/pipeline/pipeline.h"
 
@@ -19,13 +20,14 @@ std::string relativeToWorkingDirectory(const std::string& path) {
   return ec ? path : relative.lexically_normal().string();
 }
 
-// Runs the compiler's passes over the inputs, through `stopAfter` (empty:
-// all of them); they stop after the first that reported errors.
-pipeline::PassManager::Outcome runPasses(const Inputs& given, std::string_view stopAfter,
+// Runs `passes` over the inputs, through `stopAfter` (empty: all of them);
+// they stop after the first that reported errors.
+pipeline::PassManager::Outcome runPasses(const pipeline::PassManager& passes, const Inputs& given,
+                                         std::string_view stopAfter,
                                          pipeline::PassContext& context) {
   context.put(Inputs{relativeToWorkingDirectory(given.policyFile),
                      relativeToWorkingDirectory(given.topologyFile)});
-  auto outcome = pipeline::compilerPasses().run(context, {.from = {}, .stopAfter = stopAfter});
+  auto outcome = passes.run(context, {.from = {}, .stopAfter = stopAfter});
   if (!outcome) pipeline::internalError(outcome.error());
   // Passes report in their own order; a person reads in file order.
   context.diagnostics().sort();
@@ -36,7 +38,7 @@ pipeline::PassManager::Outcome runPasses(const Inputs& given, std::string_view s
 
 std::optional<Compiled> compile(const Inputs& given, Diagnostics& diagnostics) {
   pipeline::PassContext context(diagnostics);
-  auto outcome = runPasses(given, {}, context);
+  auto outcome = runPasses(pipeline::compilerPasses(), given, {}, context);
   if (outcome.failed || diagnostics.hasErrors()) return std::nullopt;
   std::vector<std::string> inputFiles = context.get<pipeline::ParsedAst>().file.files;
   inputFiles.push_back(context.get<Inputs>().topologyFile);
@@ -46,12 +48,20 @@ std::optional<Compiled> compile(const Inputs& given, Diagnostics& diagnostics) {
                   std::move(*context.take<passes::TableStats>())};
 }
 
+pipeline::PassManager buildPasses(const codegen::PlanOptions& options) {
+  pipeline::PassManager passes = pipeline::compilerPasses();
+  passes.add(codegen::createPlanProgramsPass(options));
+  return passes;
+}
+
 std::optional<std::string> dumpAfter(const Inputs& given, std::string_view pass,
-                                     Diagnostics& diagnostics) {
-  const auto* last = pipeline::compilerPasses().find(pass);
+                                     Diagnostics& diagnostics,
+                                     const codegen::PlanOptions& options) {
+  const auto passes = buildPasses(options);
+  const auto* last = passes.find(pass);
   if (!last) pipeline::internalError("no pass named '" + std::string(pass) + "'");
   pipeline::PassContext context(diagnostics);
-  auto outcome = runPasses(given, pass, context);
+  auto outcome = runPasses(passes, given, pass, context);
   if (outcome.failed || diagnostics.hasErrors()) return std::nullopt;
   return pipeline::dumpAfter(context, *last);
 }

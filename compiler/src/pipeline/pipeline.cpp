@@ -66,7 +66,7 @@ const PassManager& compilerPasses() {
 std::string dumpAfter(PassContext& context, const Pass& pass) {
   if (!context.has(pass.shows())) return {};
   return "# after " + pass.name + ": " + std::string(pass.shows().name) + "\n" +
-         stageText(context, pass.shows());
+         (pass.text ? pass.text(context) : stageText(context, pass.shows()));
 }
 
 std::optional<ir::Program> analyze(const ast::File& file, const topology::Topology& topology,

@@ -9,7 +9,7 @@ namespace {
 // every product, so a test controls only what it is about).
 Pass fake(std::string name, std::vector<StageId> consumes, std::vector<StageId> produces,
           std::function<void(PassContext&)> body = {}) {
-  Pass pass{std::move(name), "test pass", std::move(consumes), std::move(produces), {}};
+  Pass pass{std::move(name), "test pass", std::move(consumes), std::move(produces), {}, {}};
   pass.run = body ? body : [](PassContext& context) {
     if (!context.has<ParsedAst>()) context.put(ParsedAst{});
   };

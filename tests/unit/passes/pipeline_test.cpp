@@ -48,8 +48,17 @@ TEST(Pipeline, StopsAfterTheNamedPass) {
   EXPECT_FALSE(context.has<ir::Program>());
 }
 
+// The build's passes: the compiler's, then codegen's plan.
+TEST(Pipeline, BuildPassesEndWithTheProgramPlan) {
+  const auto passes = driver::buildPasses();
+  ASSERT_EQ(passes.passes().size(), compilerPasses().passes().size() + 1);
+  EXPECT_EQ(passes.passes().back().name, "plan-programs");
+  EXPECT_TRUE(passes.check({stage<Inputs>()}));
+}
+
 TEST(Pipeline, DumpAfterEveryPassIsStable) {
-  for (const auto& pass : compilerPasses().passes()) {
+  const auto passes = driver::buildPasses();
+  for (const auto& pass : passes.passes()) {
     Diagnostics first, second;
     auto a = driver::dumpAfter(kShop, pass.name, first);
     auto b = driver::dumpAfter(kShop, pass.name, second);
@@ -67,6 +76,16 @@ TEST(Pipeline, DumpOfAFailedRunIsNothing) {
                                 "lower-to-ir", diagnostics);
   EXPECT_FALSE(dump);
   EXPECT_TRUE(diagnostics.hasErrors());
+}
+
+// The plan's dump follows the build's --inline-max: no table inline at 0.
+TEST(Pipeline, PlanDumpFollowsThePlanOptions) {
+  Diagnostics first, second;
+  auto inlined = driver::dumpAfter(kShop, "plan-programs", first);
+  auto mapsOnly = driver::dumpAfter(kShop, "plan-programs", second, {.maxInlineEntries = 0});
+  ASSERT_TRUE(inlined && mapsOnly);
+  EXPECT_NE(inlined->find("-inline"), std::string::npos);
+  EXPECT_EQ(mapsOnly->find("-inline"), std::string::npos);
 }
 
 } // namespace

@@ -105,6 +105,9 @@ struct Pass {
   // Reads what it consumes from the context, puts what it produces; when it
   // reports errors it may produce nothing.
   std::function<void(PassContext&)> run;
+  // How --dump-after prints what the pass shows, for a stage of a later
+  // library (codegen's plan); unset: the compiler's own text of the stage.
+  std::function<std::string(PassContext&)> text;
 
   // What --dump-after prints after this pass: its first product, else (a
   // pass that only checks) its first input.
@@ -122,7 +125,8 @@ Pass makePass(std::string name, std::string summary, std::vector<StageId> produc
       std::move(summary),
       {stage<Consumes>()...},
       std::move(produces),
-      [run = std::move(run)](PassContext& context) { run(context, context.get<Consumes>()...); }};
+      [run = std::move(run)](PassContext& context) { run(context, context.get<Consumes>()...); },
+      {}};
 }
 
 class PassManager {

@@ -1,8 +1,8 @@
 // The compiler's passes in order, defined here once for the driver (every
 // command that compiles) and the tests alike:
 //   inputs -> parsed AST + topology -> checked AST -> IR -> tables -> table stats
-// Code generation (driver/src/write_build.cpp) takes over from the IR and the
-// tables. docs/architecture.md says where a new pass goes.
+// Codegen's plan-programs pass follows them in a build (driver::buildPasses).
+// docs/architecture.md says where a new pass goes.
 #pragma once
 
 #include "polc/ir/ir.h"

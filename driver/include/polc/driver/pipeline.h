@@ -1,14 +1,17 @@
 // The pipeline from inputs to a build output, for the CLI and the tests:
 //   .pol + topology YAML -> AST -> IR -> tables  (the compiler's passes,
 //   polc/pipeline/pipeline.h) -> program plan: BPF C per distinct program
-//   (codegen::planPrograms) -> objects -> out/  (writeBuild)
+//   (codegen's plan-programs pass; buildPasses()) -> objects -> out/
+//   (writeBuild)
 // Each step stops the pipeline when it reported errors.
 #pragma once
 
+#include "polc/codegen/program_plan.h"
 #include "polc/codegen/specialize_endpoint.h"
 #include "polc/diagnostics/diagnostics.h"
 #include "polc/ir/ir.h"
 #include "polc/passes/table_stats.h"
+#include "polc/pipeline/pass.h"
 #include "polc/pipeline/stages.h"
 #include "polc/support/expected.h"
 #include "polc/topology/topology.h"
@@ -41,12 +44,16 @@ struct Compiled {
 // directory, so that no build output depends on where the checkout lives.
 std::optional<Compiled> compile(const Inputs&, Diagnostics& diagnostics);
 
-// Runs the compiler's passes through `pass` (a name from
-// pipeline::compilerPasses()) and returns the text of what it left
-// (pipeline::dumpAfter): `polc build --dump-after`. nullopt when a pass
-// reported errors.
-std::optional<std::string> dumpAfter(const Inputs&, std::string_view pass,
-                                     Diagnostics& diagnostics);
+// The passes `polc build` runs: the compiler's (pipeline::compilerPasses())
+// then codegen's plan-programs (codegen/plan_programs_pass.h). What
+// --list-passes lists and --dump-after takes.
+pipeline::PassManager buildPasses(const codegen::PlanOptions& = {});
+
+// Runs the build's passes through `pass` (a name from buildPasses()) and
+// returns the text of what it left (pipeline::dumpAfter): `polc build
+// --dump-after`. nullopt when a pass reported errors.
+std::optional<std::string> dumpAfter(const Inputs&, std::string_view pass, Diagnostics& diagnostics,
+                                     const codegen::PlanOptions& = {});
 
 struct BuildReport {
   std::filesystem::path outDir;
