@@ -37,7 +37,7 @@ int failInternal(const std::string& what, const std::string& message, Format for
     printJson(nlohmann::json{
         {"ok", false}, {"error", errorJson(polc::Error{text})}, {"internal_error", true}});
   else
-    std::cerr << "polc " << what << ": " << text << "\n";
+    std::cerr << "polc" << (what.empty() ? "" : " " + what) << ": " << text << "\n";
   return kExitInternal;
 }
 

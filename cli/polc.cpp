@@ -11,6 +11,30 @@
 #include <exception>
 #include <string>
 
+namespace {
+
+// Errors are values, so an exception is a bug (an InternalError, or one
+// nobody expected): it ends the command with "internal error" and exit 4
+// rather than std::terminate, after unwinding, so that RAII guards (a
+// build's staging directory) clean up. Tests fail on it (internal_error.h).
+template <typename Step>
+int guarded(const std::string& command, const polc::cli::Format& format, Step step) {
+  using polc::cli::failInternal;
+  try {
+    return step();
+  } catch (const polc::InternalError& e) {
+    return failInternal(command, e.what(), format); // recorded where thrown
+  } catch (const std::exception& e) {
+    polc::recordInternalError(e.what());
+    return failInternal(command, e.what(), format);
+  } catch (...) {
+    polc::recordInternalError("an unknown exception");
+    return failInternal(command, "an unknown exception", format);
+  }
+}
+
+} // namespace
+
 int main(int argc, char** argv) {
   using namespace polc::cli;
   CLI::App app{
@@ -18,30 +42,20 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("polc ") + POLC_VERSION);
   CommandContext context;
-  registerAll(app, context);
-
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    int code = app.exit(e);
-    return code == 0 ? kExitOk : kExitUsage;
-  }
-  const auto* run = context.parsed();
-  if (!run) return kExitUsage;
-  // Errors are values, so an exception here is a bug (an InternalError, or
-  // one nobody expected): it ends the command with "internal error" and exit
-  // 4 rather than std::terminate, after unwinding, so that RAII guards (a
-  // build's staging directory) clean up. Tests fail on it (internal_error.h).
+  // Registering and parsing run polc's code too (the pass list, validators,
+  // --list-* callbacks): guarded like a command.
+  constexpr int kRunTheCommand = -1;
+  const int parsed = guarded("", context.format, [&] {
+    registerAll(app, context);
+    try {
+      app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+      int code = app.exit(e);
+      return code == 0 ? kExitOk : kExitUsage;
+    }
+    return context.parsed() ? kRunTheCommand : kExitUsage;
+  });
+  if (parsed != kRunTheCommand) return parsed;
   const std::string command = app.get_subcommands().front()->get_name();
-  try {
-    return (*run)();
-  } catch (const polc::InternalError& e) {
-    return failInternal(command, e.what(), context.format); // recorded where thrown
-  } catch (const std::exception& e) {
-    polc::recordInternalError(e.what());
-    return failInternal(command, e.what(), context.format);
-  } catch (...) {
-    polc::recordInternalError("an unknown exception");
-    return failInternal(command, "an unknown exception", context.format);
-  }
+  return guarded(command, context.format, *context.parsed());
 }
