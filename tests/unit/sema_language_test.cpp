@@ -103,6 +103,36 @@ TEST(SemaLanguage, CidrExceptSelectsPrefixesInsideAndOutsideTheHoles) {
   EXPECT_GE(r.prefixIdentity("172.16.0.0/12"), POLC_IDENTITY_FIRST_PREFIX);
 }
 
+// A cidr peer stands for every policy prefix inside it: nested prefixes
+// that share an address, both families, the whole space with a hole.
+TEST(SemaLanguage, CidrPeerTakesEveryPrefixInsideIt) {
+  auto r = analyze(R"(policy "p" { select app == "web" ingress {
+      allow from cidr 10.0.0.0/8 on tcp/1
+      allow from cidr 10.0.0.0/16 on tcp/2
+      allow from cidr 10.0.0.0/24 on tcp/3
+      allow from cidr 10.1.0.0/16 on tcp/4
+      allow from cidr 11.0.0.0/8 on tcp/5
+      allow from cidr 0.0.0.0/0 except 10.0.0.0/16 on tcp/6
+      allow from cidr fd00::/8 on tcp/7
+      allow from cidr fd00::/64 on tcp/8 } })");
+  ASSERT_TRUE(r.program) << r.diagnostics.render();
+  const auto& rules = r.endpoint("web-1").ingress.rules;
+  ASSERT_EQ(rules.size(), 8u);
+  auto ids = [&](std::initializer_list<const char*> prefixes) {
+    std::vector<uint32_t> result;
+    for (const char* prefix : prefixes) result.push_back(r.prefixIdentity(prefix));
+    return sorted(result);
+  };
+  EXPECT_EQ(rules[0].peers, ids({"10.0.0.0/8", "10.0.0.0/16", "10.0.0.0/24", "10.1.0.0/16"}));
+  EXPECT_EQ(rules[1].peers, ids({"10.0.0.0/16", "10.0.0.0/24"}));
+  EXPECT_EQ(rules[2].peers, ids({"10.0.0.0/24"}));
+  EXPECT_EQ(rules[3].peers, ids({"10.1.0.0/16"}));
+  EXPECT_EQ(rules[4].peers, ids({"11.0.0.0/8"}));
+  EXPECT_EQ(rules[5].peers, ids({"0.0.0.0/0", "10.0.0.0/8", "10.1.0.0/16", "11.0.0.0/8"}));
+  EXPECT_EQ(rules[6].peers, ids({"fd00::/8", "fd00::/64"}));
+  EXPECT_EQ(rules[7].peers, ids({"fd00::/64"}));
+}
+
 TEST(SemaLanguage, GroupAndEntities) {
   auto r = analyze(R"(policy "p" { select app == "api" ingress {
       allow from group "corp"

@@ -5,10 +5,53 @@
 #include "polc/sema/sema.h"
 #include "polc_structs.h"
 
+#include <algorithm>
+#include <set>
+#include <utility>
+#include <vector>
+
 namespace polc::sema {
 
 namespace {
 using Kind = ir::Identity::Kind;
+
+// Values keyed by prefix, sorted by address, so that the prefixes inside a
+// given one are found by a binary search and a scan of just them: a policy
+// of N cidr rules resolves in O(N log N), not N x N containment tests.
+template <typename Value> class PrefixIndex {
+public:
+  void add(const IpPrefix& prefix, Value value) { entries_.emplace_back(prefix, value); }
+  void sort() {
+    std::sort(entries_.begin(), entries_.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+  }
+  // Calls `visit(prefix, value)` for every entry whose prefix lies inside
+  // `outer`. Sorted by (family, address, length), those entries are
+  // contiguous from `outer`'s own address on: they share its first
+  // `outer.length` bits.
+  template <typename Visit> void forEachInside(const IpPrefix& outer, Visit visit) const {
+    IpPrefix first = outer;
+    first.length = 0;
+    auto it =
+        std::lower_bound(entries_.begin(), entries_.end(), first,
+                         [](const auto& entry, const IpPrefix& key) { return entry.first < key; });
+    for (; it != entries_.end(); ++it) {
+      IpPrefix address = it->first;
+      address.length = address.maxLength();
+      if (address.family != outer.family || !outer.contains(address)) break;
+      if (it->first.length >= outer.length) visit(it->first, it->second);
+    }
+  }
+
+private:
+  std::vector<std::pair<IpPrefix, Value>> entries_;
+};
+
+bool insideAny(const std::vector<IpPrefix>& outers, const IpPrefix& prefix) {
+  return std::any_of(outers.begin(), outers.end(),
+                     [&](const IpPrefix& outer) { return outer.contains(prefix); });
+}
+
 } // namespace
 
 // Turns a rule's peer into the identities it stands for.
@@ -16,7 +59,14 @@ struct PeerResolver::Impl {
   Impl(const std::vector<ir::Identity>& identities, const topology::Topology& topology,
        Diagnostics& diagnostics)
       : identities_(identities), identityOfLabels_(endpointIdentityIndex(identities)),
-        topology_(topology), diagnostics_(diagnostics) {}
+        topology_(topology), diagnostics_(diagnostics) {
+    for (const auto& identity : identities)
+      if (identity.kind == Kind::Cidr) cidrIdentities_.add(*identity.prefix, identity.id);
+    cidrIdentities_.sort();
+    for (const auto* endpoint : topology.allEndpoints())
+      for (const auto& address : endpoint->addresses) endpointAddresses_.add(address, endpoint);
+    endpointAddresses_.sort();
+  }
 
   std::vector<uint32_t> resolve(const ast::Peer& peer) {
     std::vector<uint32_t> peers;
@@ -65,14 +115,11 @@ private:
   std::vector<uint32_t> cidrIdentities(const std::vector<IpPrefix>& included,
                                        const std::vector<IpPrefix>& excluded) const {
     std::vector<uint32_t> peers;
-    for (const auto& identity : identities_) {
-      if (identity.kind != Kind::Cidr) continue;
-      auto inside = [&](const IpPrefix& outer) { return outer.contains(*identity.prefix); };
-      if (std::any_of(included.begin(), included.end(), inside) &&
-          std::none_of(excluded.begin(), excluded.end(), inside))
-        peers.push_back(identity.id);
-    }
-    return peers;
+    for (const auto& outer : included)
+      cidrIdentities_.forEachInside(outer, [&](const IpPrefix& prefix, uint32_t id) {
+        if (!insideAny(excluded, prefix)) peers.push_back(id);
+      });
+    return peers; // resolve() sorts and dedupes
   }
 
   std::vector<uint32_t> entityIdentities(ast::Entity entity) const {
@@ -99,16 +146,17 @@ private:
 
   void warnIfCoversEndpoints(const ast::Peer& peer, const std::vector<IpPrefix>& included,
                              const std::vector<IpPrefix>& excluded) {
+    // In the topology's order, each endpoint once.
+    std::set<const topology::Endpoint*> inside;
+    for (const auto& outer : included)
+      endpointAddresses_.forEachInside(
+          outer, [&](const IpPrefix& address, const topology::Endpoint* endpoint) {
+            if (!insideAny(excluded, address)) inside.insert(endpoint);
+          });
     std::vector<std::string> covered;
-    for (const auto* endpoint : topology_.allEndpoints())
-      for (const auto& address : endpoint->addresses) {
-        auto inside = [&](const IpPrefix& outer) { return outer.contains(address); };
-        if (std::any_of(included.begin(), included.end(), inside) &&
-            std::none_of(excluded.begin(), excluded.end(), inside)) {
-          covered.push_back(endpoint->name);
-          break;
-        }
-      }
+    if (!inside.empty())
+      for (const auto* endpoint : topology_.allEndpoints())
+        if (inside.contains(endpoint)) covered.push_back(endpoint->name);
     if (covered.empty()) return;
     std::string names;
     for (size_t i = 0; i < covered.size() && i < 3; ++i) names += (i ? ", " : "") + covered[i];
@@ -126,6 +174,8 @@ private:
   const std::map<topology::Labels, uint32_t> identityOfLabels_;
   const topology::Topology& topology_;
   Diagnostics& diagnostics_;
+  PrefixIndex<uint32_t> cidrIdentities_;
+  PrefixIndex<const topology::Endpoint*> endpointAddresses_;
 };
 
 PeerResolver::PeerResolver(const std::vector<ir::Identity>& identities,
