@@ -5,6 +5,10 @@
 #include "polc/driver/pipeline.h"
 #include "polc/driver/verify_build.h"
 
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -24,6 +28,45 @@ struct BuildCommandOptions {
   unsigned maxInlineEntries = polc::codegen::kMaxInlineEntries;
   bool stats = false;
 };
+
+// The passes' times, then the build's steps: where a build's time goes.
+std::vector<polc::pipeline::StageTime> stageTimes(const polc::driver::Compiled& compiled,
+                                                  const polc::driver::BuildReport& report) {
+  auto times = compiled.times;
+  times.insert(times.end(), report.times.begin(), report.times.end());
+  return times;
+}
+
+double milliseconds(std::chrono::nanoseconds elapsed) {
+  return std::chrono::duration<double, std::milli>(elapsed).count();
+}
+
+nlohmann::json stageTimesJson(const std::vector<polc::pipeline::StageTime>& times) {
+  auto json = nlohmann::json::array();
+  for (const auto& time : times)
+    json.push_back(
+        {{"stage", time.stage}, {"ms", std::round(milliseconds(time.elapsed) * 1000) / 1000}});
+  return json;
+}
+
+std::string stageTimesText(const std::vector<polc::pipeline::StageTime>& times) {
+  std::chrono::nanoseconds total{0};
+  size_t width = 5; // "total"
+  for (const auto& time : times) {
+    total += time.elapsed;
+    width = std::max(width, time.stage.size());
+  }
+  std::string text;
+  auto line = [&](const std::string& stage, std::chrono::nanoseconds elapsed) {
+    char figures[64];
+    std::snprintf(figures, sizeof figures, "%10.1f ms %6.1f%%", milliseconds(elapsed),
+                  total.count() ? 100.0 * double(elapsed.count()) / double(total.count()) : 0.0);
+    text += "  " + stage + std::string(width - stage.size(), ' ') + figures + "\n";
+  };
+  for (const auto& time : times) line(time.stage, time.elapsed);
+  line("total", total);
+  return text;
+}
 
 int runBuild(const CompileOptions& options, const std::string& outDir,
              polc::driver::BuildOptions buildOptions, Format format, bool quiet, bool stats) {
@@ -52,6 +95,7 @@ int runBuild(const CompileOptions& options, const std::string& outDir,
                         {"enforcement", polc::driver::describeEnforcementJson(*compiled)}};
     if (stats) {
       json["stats"] = polc::passes::statsJson(compiled->stats);
+      json["stats"]["times"] = stageTimesJson(stageTimes(*compiled, *report));
       auto verified = polc::driver::verifyBuild(report->outDir);
       if (!verified) return failSystem("build --stats", verified.failure(), format);
       json["stats"]["verifier"] = polc::driver::verifierStatsJson(*verified);
@@ -65,6 +109,7 @@ int runBuild(const CompileOptions& options, const std::string& outDir,
             << report->objectsCached << " from the cache), " << report->policyEntries
             << " policy table entries, " << report->ipcacheEntries << " ipcache entries\n";
   if (stats) {
+    std::cout << "\nTime per stage:\n" << stageTimesText(stageTimes(*compiled, *report));
     std::cout << "\nTable sizes:\n" << polc::passes::statsText(compiled->stats);
     auto verified = polc::driver::verifyBuild(report->outDir);
     if (!verified) return failSystem("build --stats", verified.failure(), format);

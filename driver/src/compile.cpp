@@ -42,10 +42,12 @@ std::optional<Compiled> compile(const Inputs& given, Diagnostics& diagnostics) {
   if (outcome.failed || diagnostics.hasErrors()) return std::nullopt;
   std::vector<std::string> inputFiles = context.get<pipeline::ParsedAst>().file.files;
   inputFiles.push_back(context.get<Inputs>().topologyFile);
-  return Compiled{std::move(inputFiles), std::move(*context.take<topology::Topology>()),
+  return Compiled{std::move(inputFiles),
+                  std::move(*context.take<topology::Topology>()),
                   std::move(*context.take<ir::Program>()),
                   std::move(context.take<passes::Tables>()->nodes),
-                  std::move(*context.take<passes::TableStats>())};
+                  std::move(*context.take<passes::TableStats>()),
+                  std::move(outcome.times)};
 }
 
 pipeline::PassManager buildPasses(const codegen::PlanOptions& options) {

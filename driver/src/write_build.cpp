@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
@@ -288,6 +289,12 @@ Expected<BuildReport> writeBuildOrThrow(const Compiled& compiled, const fs::path
   OutputWriter out(staging.path(), fs::exists(outDir / "manifest.json") ? outDir : fs::path());
   BuildReport report;
   report.outDir = outDir;
+  auto stepStarted = std::chrono::steady_clock::now();
+  auto stepDone = [&](const char* step) {
+    const auto now = std::chrono::steady_clock::now();
+    report.times.push_back({step, now - stepStarted});
+    stepStarted = now;
+  };
 
   std::vector<std::string> includeDirs;
   for (const auto& [path, contents] : codegen::bpfLibraryFiles()) {
@@ -297,10 +304,12 @@ Expected<BuildReport> writeBuildOrThrow(const Compiled& compiled, const fs::path
   if (auto status = out.write("identities.json", dumpJson(identitiesJson(program))); !status)
     return Error{status.error()};
 
+  stepDone("prepare"); // the staging directory, the bpf/lib headers, identities
   // Codegen decides the programs; the build writes each distinct one's C
   // under its digest (the manifest and the loader go by it).
   const codegen::ProgramPlan plan =
       codegen::planPrograms(compiled.tables, {.maxInlineEntries = options.maxInlineEntries});
+  stepDone("plan-programs");
   std::vector<ObjectSource> sources;
   for (const auto& planned : plan.programs) {
     std::string path = "sources/" + artifacts::sha256Hex(planned.source) + ".c";
@@ -373,6 +382,7 @@ Expected<BuildReport> writeBuildOrThrow(const Compiled& compiled, const fs::path
     manifest.nodes.push_back(std::move(nodeArtifacts));
     ++report.nodes;
   }
+  stepDone("write");
   ObjectBuildStats objectStats;
   ObjectBuildOptions objectOptions;
   objectOptions.jobs = threads;
@@ -391,6 +401,7 @@ Expected<BuildReport> writeBuildOrThrow(const Compiled& compiled, const fs::path
     manifest.nodes[use.node].endpoints[use.endpoint].object = objectPaths[use.program];
   report.objectsCompiled = objectStats.compiled;
   report.objectsCached = objectStats.cached;
+  stepDone("compile-objects");
 
   manifest.files = out.digests();
   for (const auto& [path, digest] : manifest.files)
@@ -400,6 +411,7 @@ Expected<BuildReport> writeBuildOrThrow(const Compiled& compiled, const fs::path
       !status)
     return Error{status.error()};
   if (auto status = staging.commit(outDir); !status) return Error{status.error()};
+  stepDone("commit");
   return report;
 }
 

@@ -98,7 +98,9 @@ Expected<PassManager::Outcome> PassManager::run(PassContext& context, RunOptions
     const auto& pass = passes_[i];
     auto errorsBefore = context.diagnostics().errorCount();
     context.running_ = &pass;
+    const auto started = std::chrono::steady_clock::now();
     pass.run(context);
+    outcome.times.push_back({pass.name, std::chrono::steady_clock::now() - started});
     context.running_ = nullptr;
     outcome.last = &pass;
     if (context.diagnostics().errorCount() > errorsBefore) {

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
 namespace polc::pipeline {
 namespace {
 
@@ -67,6 +70,23 @@ TEST(PassManager, StopsAfterTheFirstPassWithErrors) {
   EXPECT_TRUE(outcome->failed);
   EXPECT_EQ(outcome->last->name, "fails");
   EXPECT_EQ(laterRuns, 0);
+  // Timed: each pass that ran, the failed one too (polc build --stats).
+  ASSERT_EQ(outcome->times.size(), 1u);
+  EXPECT_EQ(outcome->times[0].stage, "fails");
+}
+
+TEST(PassManager, TimesEveryPassThatRanInOrder) {
+  PassManager manager;
+  manager.add(fake("parse", {stage<Inputs>()}, {stage<ParsedAst>()}))
+      .add(fake("use", {stage<ParsedAst>()}, {},
+                [](PassContext&) { std::this_thread::sleep_for(std::chrono::milliseconds(2)); }));
+  Diagnostics diagnostics;
+  auto outcome = runFromInputs(manager, diagnostics);
+  ASSERT_TRUE(outcome) << outcome.error();
+  ASSERT_EQ(outcome->times.size(), 2u);
+  EXPECT_EQ(outcome->times[0].stage, "parse");
+  EXPECT_EQ(outcome->times[1].stage, "use");
+  EXPECT_GE(outcome->times[1].elapsed, std::chrono::milliseconds(2));
 }
 
 TEST(PassManager, WarningsDoNotStopThePipeline) {

@@ -11,6 +11,7 @@
 #include "polc/support/expected.h"
 #include "polc/support/internal_error.h"
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -129,6 +130,13 @@ Pass makePass(std::string name, std::string summary, std::vector<StageId> produc
       {}};
 }
 
+// How long a stage of the work took: a pass, or a step of the build
+// (`polc build --stats`).
+struct StageTime {
+  std::string stage;
+  std::chrono::nanoseconds elapsed{0};
+};
+
 class PassManager {
 public:
   PassManager& add(Pass pass);
@@ -144,8 +152,9 @@ public:
     std::string_view stopAfter; // last pass to run; empty: the last
   };
   struct Outcome {
-    const Pass* last = nullptr; // the last pass that ran
-    bool failed = false;        // it reported errors, so the passes after it did not run
+    const Pass* last = nullptr;   // the last pass that ran
+    bool failed = false;          // it reported errors, so the passes after it did not run
+    std::vector<StageTime> times; // each pass that ran, in order
   };
   // Runs the passes in order over `context`, whose stages count as given.
   // An error (internal: a bug) when the list does not check, a name is

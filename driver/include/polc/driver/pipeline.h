@@ -36,6 +36,7 @@ struct Compiled {
   ir::Program program;
   std::vector<passes::NodeTables> tables; // per node, sorted by name
   passes::TableStats stats;               // every table fits its map (checked by compile)
+  std::vector<pipeline::StageTime> times; // each pass's, in order
 };
 
 // Parse, load the topology, analyze, and check that every table and ipcache
@@ -65,6 +66,10 @@ struct BuildReport {
   size_t objectsCached = 0;   // objects taken from the compile cache
   size_t policyEntries = 0;   // over all tables
   size_t ipcacheEntries = 0;  // over all nodes
+  // The build's steps after the passes: prepare (staging directory,
+  // headers, identities), plan-programs, write (C, tables, ipcaches),
+  // compile-objects, commit (manifest, the output swapped in).
+  std::vector<pipeline::StageTime> times;
 };
 
 struct BuildOptions {
