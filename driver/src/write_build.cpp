@@ -16,7 +16,6 @@
 #include <cerrno>
 #include <charconv>
 #include <csignal>
-#include <cstdlib>
 #include <cstring>
 #include <future>
 #include <mutex>
@@ -266,17 +265,6 @@ nlohmann::json identitiesJson(const ir::Program& program) {
   }
   return {{"identities", list}};
 }
-
-} // namespace
-
-std::optional<fs::path> defaultCacheDir() {
-  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg && fs::path(xdg).is_absolute())
-    return fs::path(xdg) / "polc";
-  if (const char* home = std::getenv("HOME"); home && *home) return fs::path(home) / ".cache/polc";
-  return std::nullopt;
-}
-
-namespace {
 
 Expected<BuildReport> writeBuildOrThrow(const Compiled& compiled, const fs::path& requestedOutDir,
                                         const BuildOptions& options) {

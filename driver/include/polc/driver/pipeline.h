@@ -9,6 +9,7 @@
 #include "polc/codegen/program_plan.h"
 #include "polc/codegen/specialize_endpoint.h"
 #include "polc/diagnostics/diagnostics.h"
+#include "polc/driver/compile_cache.h"
 #include "polc/ir/ir.h"
 #include "polc/passes/table_stats.h"
 #include "polc/pipeline/pass.h"
@@ -77,9 +78,6 @@ struct BuildOptions {
   // looked up in a map; 0: every table is a map.
   unsigned maxInlineEntries = codegen::kMaxInlineEntries;
 };
-
-// $XDG_CACHE_HOME/polc, else $HOME/.cache/polc; nullopt when neither is set.
-std::optional<std::filesystem::path> defaultCacheDir();
 
 // Writes the complete output directory: tables, ipcache, the generated C
 // of codegen's plan, compiled objects and manifest.json. The directory is replaced only when
