@@ -4,39 +4,13 @@
 #include "polc/codegen/endpoint_program.h"
 #include "polc/support/files.h"
 
-#include <atomic>
 #include <cstdlib>
-#include <system_error>
 
 #include <sys/stat.h>
-#include <unistd.h>
 
 namespace polc::driver {
 
 namespace fs = std::filesystem;
-
-namespace {
-
-// Writes a file so that readers see either nothing or all of it: a unique
-// temporary name in the same directory, then rename.
-Status writeAtomically(const fs::path& path, std::string_view contents) {
-  static std::atomic<unsigned> counter{0};
-  std::error_code ec;
-  fs::create_directories(path.parent_path(), ec);
-  if (ec) return Error{"cannot create " + path.parent_path().string() + ": " + ec.message()};
-  fs::path temporary = path;
-  temporary += ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
-  if (auto status = polc::writeFile(temporary, contents); !status) return status;
-  fs::rename(temporary, path, ec);
-  if (ec) {
-    std::error_code ignored;
-    fs::remove(temporary, ignored);
-    return Error{"cannot rename " + temporary.string() + ": " + ec.message()};
-  }
-  return okStatus();
-}
-
-} // namespace
 
 std::optional<fs::path> defaultCacheDir() {
   if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg && fs::path(xdg).is_absolute())
@@ -59,7 +33,7 @@ std::optional<std::string> CompileCache::lookup(const std::string& key) const {
 }
 
 void CompileCache::store(const std::string& key, const std::string& object) const {
-  [[maybe_unused]] auto ignored = writeAtomically(objectPath(key), object);
+  [[maybe_unused]] auto ignored = polc::writeFile(objectPath(key), object);
 }
 
 Expected<std::string> CompileCache::clangVersion(const std::string& clang) const {
@@ -74,7 +48,7 @@ Expected<std::string> CompileCache::clangVersion(const std::string& clang) const
   if (auto text = polc::readFile(remembered)) return std::move(*text);
   auto version = codegen::clangVersion(clang);
   if (version) [[maybe_unused]]
-    auto ignored = writeAtomically(remembered, *version);
+    auto ignored = polc::writeFile(remembered, *version);
   return version;
 }
 
