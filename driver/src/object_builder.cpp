@@ -2,7 +2,6 @@
 
 #include "polc/artifacts/digest.h"
 #include "polc/codegen/endpoint_program.h"
-#include "polc/driver/compile_cache.h"
 #include "polc/driver/progress.h"
 #include "polc/support/files.h"
 
@@ -81,7 +80,7 @@ buildObjects(const fs::path& workDir, const std::vector<ObjectSource>& sources,
   // land in their source's slot, so the output does not depend on timing.
   std::mutex mutex;
   std::condition_variable changed;
-  size_t next = 0, finished = 0;
+  size_t next = 0, finished = 0, stored = 0;
   bool failed = false;
   auto work = [&] {
     for (;;) {
@@ -92,8 +91,9 @@ buildObjects(const fs::path& workDir, const std::vector<ObjectSource>& sources,
         index = toCompile[next++];
       }
       auto object = compileOne(workDir, sources[index], includeDirs);
-      if (object && cache) cache->store(keys[index], *object);
+      const bool isStored = object && cache && cache->store(keys[index], *object);
       std::lock_guard lock(mutex);
+      if (isStored) ++stored;
       if (object) {
         objects[index] = std::move(*object);
       } else {
@@ -119,6 +119,13 @@ buildObjects(const fs::path& workDir, const std::vector<ObjectSource>& sources,
     progress.finish();
   } // the pool joins here
   stats.compiled += finished;
+  // Only a build that stored objects can have grown the cache past its
+  // bound, so a build that found every object there walks nothing. An
+  // eviction that fails (in part or whole) only leaves the cache larger.
+  if (stored > 0 && options.cacheMaxBytes != kUnlimitedCacheBytes) {
+    auto evicted = cache->evict(options.cacheMaxBytes);
+    if (evicted) stats.evicted += evicted->removed;
+  }
   for (auto& error : errors) // the first failed source, in source order
     if (error) return std::move(*error);
 

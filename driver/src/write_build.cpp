@@ -365,6 +365,7 @@ Expected<BuildReport> writeBuildOrThrow(const Compiled& compiled, const fs::path
   ObjectBuildOptions objectOptions;
   objectOptions.jobs = threads;
   objectOptions.cacheDir = options.cacheDir;
+  objectOptions.cacheMaxBytes = options.cacheMaxBytes;
   objectOptions.progress = options.progress;
   auto objects = buildObjects(out.root(), sources, includeDirs, codegen::bpfLibraryFiles(),
                               objectOptions, objectStats);
@@ -379,6 +380,7 @@ Expected<BuildReport> writeBuildOrThrow(const Compiled& compiled, const fs::path
     manifest.nodes[use.node].endpoints[use.endpoint].object = objectPaths[use.program];
   report.objectsCompiled = objectStats.compiled;
   report.objectsCached = objectStats.cached;
+  report.cacheEvicted = objectStats.evicted;
 
   manifest.files = out.digests();
   for (const auto& [path, digest] : manifest.files)

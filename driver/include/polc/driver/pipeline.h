@@ -64,6 +64,7 @@ struct BuildReport {
   size_t objects = 0;         // distinct objects after content addressing
   size_t objectsCompiled = 0; // clang runs
   size_t objectsCached = 0;   // objects taken from the compile cache
+  size_t cacheEvicted = 0;    // cache entries evicted to keep --cache-max
   size_t policyEntries = 0;   // over all tables
   size_t ipcacheEntries = 0;  // over all nodes
 };
@@ -73,6 +74,10 @@ struct BuildOptions {
   // The compile cache (objects keyed by the SHA-256 of what they are made
   // from); nullopt: no cache. See defaultCacheDir().
   std::optional<std::filesystem::path> cacheDir;
+  // After the build stored objects in the cache, its least recently used
+  // entries are evicted until it holds at most this many bytes
+  // (kUnlimitedCacheBytes: never).
+  uint64_t cacheMaxBytes = kDefaultCacheMaxBytes;
   bool progress = false; // "compiling objects 3/12" on stderr for long builds
   // Tables of at most this many entries are compiled in as code rather than
   // looked up in a map; 0: every table is a map.
