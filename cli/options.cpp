@@ -1,6 +1,7 @@
 #include "options.h"
 
 #include "polc/artifacts/manifest.h"
+#include "polc/driver/compile_cache.h"
 #include "polc/driver/pipeline.h"
 #include "polc/lab/lab.h"
 #include "polc/pipeline/pipeline.h"
@@ -49,26 +50,65 @@ nlohmann::json errorJson(const polc::Error& error) {
   return json;
 }
 
-int failSystem(const std::string& what, const polc::Error& error, Format format) {
+namespace {
+
+int fail(const std::string& what, const polc::Error& error, Format format, int exitCode) {
   if (format == Format::Json)
     printJson(nlohmann::json{{"ok", false}, {"error", errorJson(error)}});
   else
     std::cerr << "polc " << what << ": " << polc::errorText(error) << "\n";
-  return kExitSystem;
+  return exitCode;
+}
+
+} // namespace
+
+int failSystem(const std::string& what, const polc::Error& error, Format format) {
+  return fail(what, error, format, kExitSystem);
 }
 
 int failSystem(const std::string& what, const std::string& message, Format format) {
   return failSystem(what, polc::Error{message}, format);
 }
 
+int failUsage(const std::string& what, const std::string& message, Format format) {
+  return fail(what, polc::Error{message}, format, kExitUsage);
+}
+
 void addFormatOption(CLI::App* command, Format& format, FormatFlag flag) {
-  const bool output = flag == FormatFlag::Output;
+  const char* names = flag == FormatFlag::Output       ? "-o,--output"
+                      : flag == FormatFlag::FormatOnly ? "--format"
+                                                       : "-o,--output,--format";
   command
-      ->add_option(output ? "-o,--output" : "--format", format,
-                   output ? "Output format: text or json" : "Report format: text or json")
+      ->add_option(names, format,
+                   flag == FormatFlag::FormatOnly ? "Report format: text or json"
+                                                  : "Output format: text or json")
       ->transform(CLI::CheckedTransformer(
           std::map<std::string, Format>{{"text", Format::Text}, {"json", Format::Json}},
           CLI::ignore_case));
+}
+
+void addCacheDirOption(CLI::App* command, std::string& cacheDir) {
+  command->add_option("--cache-dir", cacheDir,
+                      "Compile cache directory (default: $XDG_CACHE_HOME/polc or ~/.cache/polc)");
+}
+
+std::optional<std::filesystem::path> cacheDirOrDefault(const std::string& cacheDir) {
+  if (!cacheDir.empty()) return std::filesystem::path(cacheDir);
+  return polc::driver::defaultCacheDir();
+}
+
+CLI::Option* addCacheSizeOption(CLI::App* command, const std::string& name, uint64_t& bytes,
+                                const std::string& description) {
+  return command
+      ->add_option_function<std::string>(
+          name,
+          [&bytes, name](const std::string& text) {
+            auto size = polc::driver::parseCacheSize(text);
+            if (!size) throw CLI::ValidationError(name, size.error());
+            bytes = *size;
+          },
+          description + " (default: " + polc::driver::formatCacheSize(bytes) + ")")
+      ->type_name("SIZE");
 }
 
 void addCompileOptions(CLI::App* command, CompileOptions& options) {

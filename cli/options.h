@@ -11,7 +11,10 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cstdint>
+#include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -57,6 +60,9 @@ void printDiagnostics(const polc::Diagnostics& diagnostics, Format format);
 // {"ok": false, "error": errorJson(error)}; exit 3.
 int failSystem(const std::string& what, const polc::Error& error, Format format);
 int failSystem(const std::string& what, const std::string& message, Format format);
+// The same for a usage error found after parsing (something the command
+// line must say that it did not): exit 2.
+int failUsage(const std::string& what, const std::string& message, Format format);
 
 // An Error as JSON: {"message", and when known "errno", "object", "libbpf_log"}.
 nlohmann::json errorJson(const polc::Error& error);
@@ -68,9 +74,20 @@ nlohmann::json errorJson(const polc::Error& error);
 int failInternal(const std::string& what, const std::string& message, Format format);
 
 // `-o,--output` text|json; build and bundle, whose -o names a directory,
-// take it as `--format`.
-enum class FormatFlag { Output, FormatOnly };
+// take it as `--format`; cache takes both spellings.
+enum class FormatFlag { Output, FormatOnly, OutputOrFormat };
 void addFormatOption(CLI::App* command, Format& format, FormatFlag flag = FormatFlag::Output);
+
+// --cache-dir of build and cache: the compile cache's directory; empty
+// when not given, for cacheDirOrDefault.
+void addCacheDirOption(CLI::App* command, std::string& cacheDir);
+// The directory given, else driver::defaultCacheDir() (nullopt when
+// neither $XDG_CACHE_HOME nor $HOME is set).
+std::optional<std::filesystem::path> cacheDirOrDefault(const std::string& cacheDir);
+// A bound on the cache's size (build --cache-max, cache gc --max), as
+// driver::parseCacheSize reads it; a size it refuses is a usage error.
+CLI::Option* addCacheSizeOption(CLI::App* command, const std::string& name, uint64_t& bytes,
+                                const std::string& description);
 
 // The policy and --topology of check, build and explain, and -W.
 struct CompileOptions {

@@ -25,6 +25,7 @@ struct BuildCommandOptions {
   unsigned jobs = 0;
   std::string cacheDir;
   bool noCache = false;
+  uint64_t cacheMaxBytes = polc::driver::kDefaultCacheMaxBytes;
   unsigned maxInlineEntries = polc::codegen::kMaxInlineEntries;
   bool stats = false;
 };
@@ -89,6 +90,7 @@ int runBuild(const CompileOptions& options, const std::string& outDir,
                         {"objects", report->objects},
                         {"objects_compiled", report->objectsCompiled},
                         {"objects_cached", report->objectsCached},
+                        {"cache_evicted", report->cacheEvicted},
                         {"policy_entries", report->policyEntries},
                         {"ipcache_entries", report->ipcacheEntries},
                         {"diagnostics", diagnostics.toJson()},
@@ -107,7 +109,12 @@ int runBuild(const CompileOptions& options, const std::string& outDir,
             << report->endpoints << " endpoint(s), " << report->programs << " with programs in "
             << report->objects << " object(s) (" << report->objectsCompiled << " compiled, "
             << report->objectsCached << " from the cache), " << report->policyEntries
-            << " policy table entries, " << report->ipcacheEntries << " ipcache entries\n";
+            << " policy table entries, " << report->ipcacheEntries << " ipcache entries";
+  if (report->cacheEvicted != 0)
+    std::cout << "; evicted " << report->cacheEvicted
+              << (report->cacheEvicted == 1 ? " cache entry" : " cache entries")
+              << " used least recently (--cache-max)";
+  std::cout << "\n";
   if (stats) {
     std::cout << "\nTime per stage:\n" << stageTimesText(stageTimes(*compiled, *report));
     std::cout << "\nTable sizes:\n" << polc::passes::statsText(compiled->stats);
@@ -137,9 +144,8 @@ int run(const BuildCommandOptions& options, Format format) {
   polc::driver::BuildOptions buildOptions;
   buildOptions.jobs = options.jobs;
   buildOptions.maxInlineEntries = options.maxInlineEntries;
-  if (!options.noCache)
-    buildOptions.cacheDir = options.cacheDir.empty() ? polc::driver::defaultCacheDir()
-                                                     : std::filesystem::path(options.cacheDir);
+  if (!options.noCache) buildOptions.cacheDir = cacheDirOrDefault(options.cacheDir);
+  buildOptions.cacheMaxBytes = options.cacheMaxBytes;
   // Progress only for a person watching: never into a log or a pipe.
   buildOptions.progress = ::isatty(STDERR_FILENO) == 1;
   return runBuild(options.compile, options.outDir, buildOptions, format, options.quiet,
@@ -162,9 +168,14 @@ void registerBuild(CLI::App& app, CommandContext& context) {
       ->add_option("-j,--jobs", options->jobs,
                    "clang processes, and threads writing tables, at a time (default: one per core)")
       ->check(CLI::PositiveNumber);
-  build->add_option("--cache-dir", options->cacheDir,
-                    "Compile cache directory (default: $XDG_CACHE_HOME/polc or ~/.cache/polc)");
-  build->add_flag("--no-cache", options->noCache, "Neither read nor fill the compile cache");
+  addCacheDirOption(build, options->cacheDir);
+  auto* noCache =
+      build->add_flag("--no-cache", options->noCache, "Neither read nor fill the compile cache");
+  addCacheSizeOption(build, "--cache-max", options->cacheMaxBytes,
+                     "After storing new objects, evict the least recently used until the compile "
+                     "cache holds at most SIZE: bytes, or with K, M, G, T (powers of 1024), or "
+                     "unlimited")
+      ->excludes(noCache);
   build
       ->add_option("--inline-max", options->maxInlineEntries,
                    "Compile tables of at most N entries into the program as code instead of a "

@@ -5,6 +5,7 @@ namespace polc::cli {
 void registerAll(CLI::App& app, CommandContext& context) {
   registerCheck(app, context);
   registerBuild(app, context);
+  registerCache(app, context);
   registerBundle(app, context);
   registerExplain(app, context);
   registerDiff(app, context);

@@ -13,6 +13,7 @@ namespace polc::cli {
 
 void registerCheck(CLI::App& app, CommandContext& context);
 void registerBuild(CLI::App& app, CommandContext& context);
+void registerCache(CLI::App& app, CommandContext& context);
 void registerBundle(CLI::App& app, CommandContext& context);
 void registerExplain(CLI::App& app, CommandContext& context);
 void registerDiff(CLI::App& app, CommandContext& context);

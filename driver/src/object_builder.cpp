@@ -6,92 +6,17 @@
 #include "polc/support/files.h"
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <iostream>
 #include <mutex>
-#include <system_error>
 #include <thread>
-
-#include <sys/stat.h>
-#include <unistd.h>
 
 namespace polc::driver {
 
 namespace fs = std::filesystem;
 
 namespace {
-
-// Appends a length-prefixed field, so that no two different field lists
-// hash the same text.
-void appendField(std::string& out, std::string_view field) {
-  out += std::to_string(field.size());
-  out += ':';
-  out += field;
-  out += '\n';
-}
-
-// Writes a file so that readers see either nothing or all of it: a unique
-// temporary name in the same directory, then rename.
-Status writeAtomically(const fs::path& path, std::string_view contents) {
-  static std::atomic<unsigned> counter{0};
-  std::error_code ec;
-  fs::create_directories(path.parent_path(), ec);
-  if (ec) return Error{"cannot create " + path.parent_path().string() + ": " + ec.message()};
-  fs::path temporary = path;
-  temporary += ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
-  if (auto status = polc::writeFile(temporary, contents); !status) return status;
-  fs::rename(temporary, path, ec);
-  if (ec) {
-    std::error_code ignored;
-    fs::remove(temporary, ignored);
-    return Error{"cannot rename " + temporary.string() + ": " + ec.message()};
-  }
-  return okStatus();
-}
-
-// The on-disk compile cache: objects/<key[0,2)>/<key>.o, where the key is
-// the SHA-256 of everything that determines the object's bytes.
-class CompileCache {
-public:
-  explicit CompileCache(fs::path root) : root_(std::move(root)) {}
-
-  std::optional<std::string> lookup(const std::string& key) const {
-    auto bytes = polc::readFile(objectPath(key));
-    if (!bytes) return std::nullopt;
-    return std::move(*bytes);
-  }
-
-  // A cache that cannot be written only costs time: failures are ignored.
-  void store(const std::string& key, const std::string& object) const {
-    [[maybe_unused]] auto ignored = writeAtomically(objectPath(key), object);
-  }
-
-  // clang's --version text, remembered per clang binary (path, size, mtime)
-  // so that a warm rebuild runs no clang at all.
-  Expected<std::string> clangVersion(const std::string& clang) const {
-    struct stat info {};
-    if (::stat(clang.c_str(), &info) != 0) return codegen::clangVersion(clang);
-    std::string identity;
-    appendField(identity, clang);
-    appendField(identity, std::to_string(info.st_size));
-    appendField(identity,
-                std::to_string(info.st_mtim.tv_sec) + "." + std::to_string(info.st_mtim.tv_nsec));
-    fs::path remembered = root_ / "clang" / (artifacts::sha256Hex(identity) + ".version");
-    if (auto text = polc::readFile(remembered)) return std::move(*text);
-    auto version = codegen::clangVersion(clang);
-    if (version) [[maybe_unused]]
-      auto ignored = writeAtomically(remembered, *version);
-    return version;
-  }
-
-private:
-  fs::path objectPath(const std::string& key) const {
-    return root_ / "objects" / key.substr(0, 2) / (key + ".o");
-  }
-  fs::path root_;
-};
 
 // Compiles one source into a temporary object beside the others and returns
 // its bytes; the temporary file is removed.
@@ -128,18 +53,18 @@ buildObjects(const fs::path& workDir, const std::vector<ObjectSource>& sources,
     if (!version) return Error{version.error()};
     // Everything but the source text, shared by every key of this build.
     std::string common;
-    appendField(common, "polc-bpf-object-1");
-    appendField(common, *version);
-    for (const auto& flag : codegen::bpfCompileFlags(includeDirs)) appendField(common, flag);
+    appendKeyField(common, "polc-bpf-object-1");
+    appendKeyField(common, *version);
+    for (const auto& flag : codegen::bpfCompileFlags(includeDirs)) appendKeyField(common, flag);
     for (const auto& [path, contents] : headers) {
-      appendField(common, path);
-      appendField(common, contents);
+      appendKeyField(common, path);
+      appendKeyField(common, contents);
     }
     for (size_t i = 0; i < sources.size(); ++i) {
       // The source's path goes into the debug info: it is part of the key.
       std::string key = common;
-      appendField(key, sources[i].path);
-      appendField(key, sources[i].text);
+      appendKeyField(key, sources[i].path);
+      appendKeyField(key, sources[i].text);
       keys[i] = artifacts::sha256Hex(key);
       objects[i] = cache->lookup(keys[i]);
       if (objects[i]) ++stats.cached;
@@ -155,7 +80,7 @@ buildObjects(const fs::path& workDir, const std::vector<ObjectSource>& sources,
   // land in their source's slot, so the output does not depend on timing.
   std::mutex mutex;
   std::condition_variable changed;
-  size_t next = 0, finished = 0;
+  size_t next = 0, finished = 0, stored = 0;
   bool failed = false;
   auto work = [&] {
     for (;;) {
@@ -166,8 +91,9 @@ buildObjects(const fs::path& workDir, const std::vector<ObjectSource>& sources,
         index = toCompile[next++];
       }
       auto object = compileOne(workDir, sources[index], includeDirs);
-      if (object && cache) cache->store(keys[index], *object);
+      const bool isStored = object && cache && cache->store(keys[index], *object);
       std::lock_guard lock(mutex);
+      if (isStored) ++stored;
       if (object) {
         objects[index] = std::move(*object);
       } else {
@@ -193,6 +119,13 @@ buildObjects(const fs::path& workDir, const std::vector<ObjectSource>& sources,
     progress.finish();
   } // the pool joins here
   stats.compiled += finished;
+  // Only a build that stored objects can have grown the cache past its
+  // bound, so a build that found every object there walks nothing. An
+  // eviction that fails (in part or whole) only leaves the cache larger.
+  if (stored > 0 && options.cacheMaxBytes != kUnlimitedCacheBytes) {
+    auto evicted = cache->evict(options.cacheMaxBytes);
+    if (evicted) stats.evicted += evicted->removed;
+  }
   for (auto& error : errors) // the first failed source, in source order
     if (error) return std::move(*error);
 

@@ -4,9 +4,11 @@
 // plan (program_plan.h) and decides where results go.
 #pragma once
 
+#include "polc/driver/compile_cache.h"
 #include "polc/support/expected.h"
 
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -22,12 +24,16 @@ struct ObjectSource {
 struct ObjectBuildOptions {
   unsigned jobs = 1;                             // clang processes at a time
   std::optional<std::filesystem::path> cacheDir; // nullopt: no cache
-  bool progress = false;                         // "compiling objects 3/12" on stderr
+  // After storing objects, least recently used entries are evicted until the
+  // cache holds at most this many bytes (compile_cache.h).
+  uint64_t cacheMaxBytes = kDefaultCacheMaxBytes;
+  bool progress = false; // "compiling objects 3/12" on stderr
 };
 
 struct ObjectBuildStats {
   size_t compiled = 0; // clang runs
   size_t cached = 0;   // taken from the cache
+  size_t evicted = 0;  // entries the build evicted from the cache to keep its bound
 };
 
 // Returns the bytes of each source's object, in the order of `sources`

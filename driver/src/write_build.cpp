@@ -17,7 +17,6 @@
 #include <charconv>
 #include <chrono>
 #include <csignal>
-#include <cstdlib>
 #include <cstring>
 #include <future>
 #include <mutex>
@@ -268,17 +267,6 @@ nlohmann::json identitiesJson(const ir::Program& program) {
   return {{"identities", list}};
 }
 
-} // namespace
-
-std::optional<fs::path> defaultCacheDir() {
-  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg && fs::path(xdg).is_absolute())
-    return fs::path(xdg) / "polc";
-  if (const char* home = std::getenv("HOME"); home && *home) return fs::path(home) / ".cache/polc";
-  return std::nullopt;
-}
-
-namespace {
-
 Expected<BuildReport> writeBuildOrThrow(const Compiled& compiled, const fs::path& requestedOutDir,
                                         const BuildOptions& options) {
   const auto& program = compiled.program;
@@ -387,6 +375,7 @@ Expected<BuildReport> writeBuildOrThrow(const Compiled& compiled, const fs::path
   ObjectBuildOptions objectOptions;
   objectOptions.jobs = threads;
   objectOptions.cacheDir = options.cacheDir;
+  objectOptions.cacheMaxBytes = options.cacheMaxBytes;
   objectOptions.progress = options.progress;
   auto objects = buildObjects(out.root(), sources, includeDirs, codegen::bpfLibraryFiles(),
                               objectOptions, objectStats);
@@ -401,6 +390,7 @@ Expected<BuildReport> writeBuildOrThrow(const Compiled& compiled, const fs::path
     manifest.nodes[use.node].endpoints[use.endpoint].object = objectPaths[use.program];
   report.objectsCompiled = objectStats.compiled;
   report.objectsCached = objectStats.cached;
+  report.cacheEvicted = objectStats.evicted;
   stepDone("compile-objects");
 
   manifest.files = out.digests();

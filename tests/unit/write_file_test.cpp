@@ -3,12 +3,13 @@
 // mount) reports why and leaves the old file and no temporary behind.
 #include "polc/support/files.h"
 
+#include "temp_dir.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <csignal>
 #include <filesystem>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -20,16 +21,6 @@ namespace fs = std::filesystem;
 
 class WriteFileTest : public ::testing::Test {
 protected:
-  void SetUp() override {
-    std::random_device random;
-    dir_ = fs::temp_directory_path() / ("polc-write-file-test-" + std::to_string(random()));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-
   // Every entry of the directory but the ones named.
   std::vector<std::string> debris(const std::vector<std::string>& expected) const {
     std::vector<std::string> names;
@@ -41,7 +32,8 @@ protected:
     return names;
   }
 
-  fs::path dir_;
+  polc::testing::TempDir scratch_{"write-file-test"};
+  const fs::path& dir_ = scratch_.path();
 };
 
 // The limit on the size of files this process writes, lowered for a scope.

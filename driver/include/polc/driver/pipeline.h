@@ -9,6 +9,7 @@
 #include "polc/codegen/program_plan.h"
 #include "polc/codegen/specialize_endpoint.h"
 #include "polc/diagnostics/diagnostics.h"
+#include "polc/driver/compile_cache.h"
 #include "polc/ir/ir.h"
 #include "polc/passes/table_stats.h"
 #include "polc/pipeline/pass.h"
@@ -64,6 +65,7 @@ struct BuildReport {
   size_t objects = 0;         // distinct objects after content addressing
   size_t objectsCompiled = 0; // clang runs
   size_t objectsCached = 0;   // objects taken from the compile cache
+  size_t cacheEvicted = 0;    // cache entries evicted to keep --cache-max
   size_t policyEntries = 0;   // over all tables
   size_t ipcacheEntries = 0;  // over all nodes
   // The build's steps after the passes: prepare (staging directory,
@@ -77,14 +79,15 @@ struct BuildOptions {
   // The compile cache (objects keyed by the SHA-256 of what they are made
   // from); nullopt: no cache. See defaultCacheDir().
   std::optional<std::filesystem::path> cacheDir;
+  // After the build stored objects in the cache, its least recently used
+  // entries are evicted until it holds at most this many bytes
+  // (kUnlimitedCacheBytes: never).
+  uint64_t cacheMaxBytes = kDefaultCacheMaxBytes;
   bool progress = false; // "compiling objects 3/12" on stderr for long builds
   // Tables of at most this many entries are compiled in as code rather than
   // looked up in a map; 0: every table is a map.
   unsigned maxInlineEntries = codegen::kMaxInlineEntries;
 };
-
-// $XDG_CACHE_HOME/polc, else $HOME/.cache/polc; nullopt when neither is set.
-std::optional<std::filesystem::path> defaultCacheDir();
 
 // Writes the complete output directory: tables, ipcache, the generated C
 // of codegen's plan, compiled objects and manifest.json. The directory is replaced only when
