@@ -25,8 +25,9 @@ int runDiff(const DiffOptions& options, Format format) {
   polc::Diagnostics oldDiagnostics, newDiagnostics;
   oldDiagnostics.setWarningOptions(options.warnings);
   newDiagnostics.setWarningOptions(options.warnings);
-  auto before = polc::driver::compile({options.oldPolicy, options.topology}, oldDiagnostics);
-  auto after = polc::driver::compile(
+  // Verdicts need the resolved rules, not the tables (nor their capacity).
+  auto before = polc::driver::compileToIr({options.oldPolicy, options.topology}, oldDiagnostics);
+  auto after = polc::driver::compileToIr(
       {options.newPolicy, options.newTopology.empty() ? options.topology : options.newTopology},
       newDiagnostics);
   printDiagnostics(oldDiagnostics, format);
@@ -42,14 +43,14 @@ int runDiff(const DiffOptions& options, Format format) {
                 << " version has errors: nothing compared\n";
     return kDiffTrouble;
   }
-  auto diff = polc::evaluator::diffPolicies(before->program, after->program);
+  auto diff = polc::evaluator::diffPolicies(*before, *after);
   if (format == Format::Json) {
-    auto json = polc::evaluator::diffJson(before->program, after->program, diff);
+    auto json = polc::evaluator::diffJson(*before, *after, diff);
     json["ok"] = true;
     json["diagnostics"] = {{"old", oldDiagnostics.toJson()}, {"new", newDiagnostics.toJson()}};
     printJson(json);
   } else {
-    std::cout << polc::evaluator::diffText(before->program, after->program, diff);
+    std::cout << polc::evaluator::diffText(*before, *after, diff);
   }
   return diff.empty() ? kDiffNoChange : kDiffChanges;
 }

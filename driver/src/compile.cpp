@@ -50,6 +50,13 @@ std::optional<Compiled> compile(const Inputs& given, Diagnostics& diagnostics) {
                   std::move(outcome.times)};
 }
 
+std::optional<ir::Program> compileToIr(const Inputs& given, Diagnostics& diagnostics) {
+  pipeline::PassContext context(diagnostics);
+  auto outcome = runPasses(pipeline::compilerPasses(), given, "find-ineffective-rules", context);
+  if (outcome.failed || diagnostics.hasErrors()) return std::nullopt;
+  return context.take<ir::Program>();
+}
+
 pipeline::PassManager buildPasses(const codegen::PlanOptions& options) {
   pipeline::PassManager passes = pipeline::compilerPasses();
   passes.add(codegen::createPlanProgramsPass(options));

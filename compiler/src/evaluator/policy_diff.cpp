@@ -8,8 +8,12 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
+#include <string>
+#include <vector>
 
 namespace polc::evaluator {
 
@@ -202,14 +206,167 @@ FlowOutcome outcome(const ir::Program& program, const Resolution& from, const Re
 
 // Both ends as one version sees them. Addresses are resolved as on the node
 // of the endpoint end (the destination's when both are endpoints), as
-// `polc explain` does: that decides host versus remote-node.
-std::pair<Resolution, Resolution> resolvePair(const ir::Program& program, const End& from,
-                                              const End& to) {
-  std::string node;
-  for (const auto* end : {&to, &from})
-    if (end->kind == End::Kind::Endpoint && node.empty())
-      node = program.findEndpoint(end->text)->node;
-  return {resolveEnd(program, from, node), resolveEnd(program, to, node)};
+// `polc explain` does: that decides host versus remote-node. Resolving an
+// address walks every endpoint and prefix of the version, so an address
+// end's resolution is remembered per node.
+class Resolver {
+public:
+  Resolver(const ir::Program& program, const std::vector<End>& ends)
+      : program_(program), ends_(ends), nodeOf_(ends.size(), kNoNode),
+        addresses_(ends.size() * (program.nodes.size() + 1)) {
+    for (size_t i = 0; i < ends.size(); ++i) {
+      if (ends[i].kind != End::Kind::Endpoint) continue;
+      const auto& node = program.findEndpoint(ends[i].text)->node;
+      for (size_t n = 0; n < program.nodes.size(); ++n)
+        if (program.nodes[n].name == node) nodeOf_[i] = n;
+    }
+  }
+
+  std::pair<Resolution, Resolution> pair(size_t from, size_t to) {
+    size_t node = nodeOf_[to] != kNoNode ? nodeOf_[to] : nodeOf_[from];
+    return {resolve(from, node), resolve(to, node)};
+  }
+
+private:
+  static constexpr size_t kNoNode = SIZE_MAX;
+
+  Resolution resolve(size_t end, size_t node) {
+    if (ends_[end].kind != End::Kind::Address) return resolveEnd(program_, ends_[end], {});
+    const size_t slot = node == kNoNode ? program_.nodes.size() : node;
+    auto& cached = addresses_[end * (program_.nodes.size() + 1) + slot];
+    if (!cached)
+      cached = resolveEnd(program_, ends_[end],
+                          node == kNoNode ? std::string() : program_.nodes[node].name);
+    return *cached;
+  }
+
+  const ir::Program& program_;
+  const std::vector<End>& ends_;
+  std::vector<size_t> nodeOf_;                       // per end: its node's index, if an endpoint
+  std::vector<std::optional<Resolution>> addresses_; // per address end and node
+};
+
+// What an identity stands for, as a number both versions share: adding a
+// label set renumbers the identities after it, which changes no verdict.
+class Meanings {
+public:
+  // The meaning of every identity of `program`, by the program's id.
+  std::map<uint32_t, uint32_t> of(const ir::Program& program) {
+    std::map<uint32_t, uint32_t> meanings;
+    for (const auto& identity : program.identities) {
+      std::string meaning;
+      switch (identity.kind) {
+      case ir::Identity::Kind::Reserved:
+        meaning = "reserved " + std::to_string(identity.id);
+        break;
+      case ir::Identity::Kind::Endpoint:
+        meaning = "labels";
+        for (const auto& [key, value] : identity.labels)
+          meaning += " " + std::to_string(key.size()) + ":" + key + "=" +
+                     std::to_string(value.size()) + ":" + value;
+        break;
+      case ir::Identity::Kind::Cidr:
+        meaning = "cidr " + identity.prefix->text();
+        break;
+      case ir::Identity::Kind::ServiceAddress:
+        meaning = "service " + identity.name + " " + identity.prefix->text();
+        break;
+      }
+      meanings.emplace(identity.id, intern(meaning));
+    }
+    return meanings;
+  }
+  // An id no program lists (POLC_IDENTITY_ANY in a rule's peers).
+  uint32_t ofBareId(uint32_t id) { return intern("id " + std::to_string(id)); }
+
+private:
+  uint32_t intern(const std::string& meaning) {
+    return index_.try_emplace(meaning, uint32_t(index_.size())).first->second;
+  }
+  std::map<std::string, uint32_t> index_;
+};
+
+// One version's identities as shared meanings.
+class MeaningOf {
+public:
+  MeaningOf(const ir::Program& program, Meanings& meanings)
+      : byId_(meanings.of(program)), any_(meanings.ofBareId(POLC_IDENTITY_ANY)) {}
+  uint32_t operator()(uint32_t id) const {
+    auto found = byId_.find(id);
+    return found != byId_.end() ? found->second : (id == POLC_IDENTITY_ANY ? any_ : kUnknown);
+  }
+  uint32_t any() const { return any_; }
+
+private:
+  static constexpr uint32_t kUnknown = UINT32_MAX;
+  std::map<uint32_t, uint32_t> byId_;
+  uint32_t any_;
+};
+
+// The peers of one endpoint direction for which some verdict may differ
+// between the versions. Whether a flow is allowed depends only on the rules
+// that match its peer (is one a deny on its port, one an allow) and on the
+// isolation, not on their order or ids: so the peers that matter are those
+// of the rules that one version has and the other has not.
+struct AffectedPeers {
+  bool all = false;
+  std::set<uint32_t> meanings;
+  bool contains(uint32_t meaning) const { return all || meanings.contains(meaning); }
+};
+
+AffectedPeers affectedPeers(const ir::Program& before, const MeaningOf& beforeMeaning,
+                            const ir::DirectionPolicy& a, const ir::Program& after,
+                            const MeaningOf& afterMeaning, const ir::DirectionPolicy& b) {
+  AffectedPeers affected;
+  if (a.isolated != b.isolated) {
+    affected.all = true;
+    return affected;
+  }
+  struct RuleKey {
+    ast::Verdict verdict;
+    std::vector<ir::L4Range> ports;
+    std::vector<uint32_t> peers; // meanings, sorted
+    auto operator<=>(const RuleKey&) const = default;
+  };
+  auto keys = [](const ir::Program& program, const MeaningOf& meaning,
+                 const ir::DirectionPolicy& policy) {
+    std::vector<RuleKey> result;
+    for (const auto& applied : policy.rules) {
+      RuleKey key{program.rules[applied.rule].verdict, applied.ports, {}};
+      for (uint32_t peer : applied.peers) key.peers.push_back(meaning(peer));
+      std::sort(key.peers.begin(), key.peers.end());
+      result.push_back(std::move(key));
+    }
+    std::sort(result.begin(), result.end());
+    return result;
+  };
+  const auto old = keys(before, beforeMeaning, a), now = keys(after, afterMeaning, b);
+  if (old == now) return affected;
+  // The rules one version has and the other has not: per verdict and ports,
+  // how many more of them match each peer in the old version than in the
+  // new. A peer matched by as many of each is judged the same.
+  std::vector<RuleKey> oldOnly, newOnly;
+  std::set_difference(old.begin(), old.end(), now.begin(), now.end(), std::back_inserter(oldOnly));
+  std::set_difference(now.begin(), now.end(), old.begin(), old.end(), std::back_inserter(newOnly));
+  std::map<std::pair<size_t, uint32_t>, int> surplus; // (verdict and ports, peer) -> count
+  std::vector<std::pair<ast::Verdict, std::vector<ir::L4Range>>> kinds;
+  auto count = [&](const std::vector<RuleKey>& rules, int sign) {
+    for (const auto& rule : rules) {
+      std::pair kind{rule.verdict, rule.ports};
+      auto found = std::find(kinds.begin(), kinds.end(), kind);
+      size_t index = found - kinds.begin();
+      if (found == kinds.end()) kinds.push_back(std::move(kind));
+      for (uint32_t peer : rule.peers) surplus[{index, peer}] += sign;
+    }
+  };
+  count(oldOnly, 1);
+  count(newOnly, -1);
+  for (const auto& [key, difference] : surplus) {
+    if (difference == 0) continue;
+    if (key.second == beforeMeaning.any()) affected.all = true; // both share the meaning
+    affected.meanings.insert(key.second);
+  }
+  return affected;
 }
 
 // A change that covers every protocol of a pair but a few holes reads best
@@ -263,11 +420,12 @@ std::vector<VerdictChange> foldIntoAny(std::vector<VerdictChange> changes,
 // The changes of one pair of ends, merged into ranges, then folded into
 // "any [except ...]" where that is shorter.
 std::vector<VerdictChange> diffPair(const ir::Program& before, const ir::Program& after,
-                                    const End& from, const End& to) {
+                                    const End& from, const End& to,
+                                    const std::pair<Resolution, Resolution>& beforePair,
+                                    const std::pair<Resolution, Resolution>& afterPair) {
   std::vector<VerdictChange> changes;
-  // Resolved per version: an end's identity, even its node, may differ.
-  auto [beforeFrom, beforeTo] = resolvePair(before, from, to);
-  auto [afterFrom, afterTo] = resolvePair(after, from, to);
+  const auto& [beforeFrom, beforeTo] = beforePair;
+  const auto& [afterFrom, afterTo] = afterPair;
   auto spaces = protocolSpaces(from.families, to.families);
   for (const auto& space : spaces) {
     std::set<uint32_t> cuts{space.first, uint32_t(space.last) + 1};
@@ -345,15 +503,45 @@ size_t PolicyDiff::denyToAllow() const {
   return changes.size() - allowToDeny();
 }
 
-PolicyDiff diffPolicies(const ir::Program& before, const ir::Program& after) {
+PolicyDiff diffPolicies(const ir::Program& before, const ir::Program& after,
+                        PairsToEvaluate evaluate) {
   PolicyDiff diff;
-  auto ends = enumerateEnds(before, after, diff);
-  for (const auto& from : ends) {
-    for (const auto& to : ends) {
-      if (&from == &to) continue;
-      if (from.kind != End::Kind::Endpoint && to.kind != End::Kind::Endpoint) continue;
+  const auto ends = enumerateEnds(before, after, diff);
+  Resolver resolveBefore(before, ends), resolveAfter(after, ends);
+  Meanings meanings;
+  const MeaningOf beforeMeaning(before, meanings), afterMeaning(after, meanings);
+  // Per endpoint end: the peers for which its egress (as a source) or its
+  // ingress (as a destination) may decide differently.
+  std::vector<AffectedPeers> egress(ends.size()), ingress(ends.size());
+  for (size_t i = 0; i < ends.size(); ++i) {
+    if (ends[i].kind != End::Kind::Endpoint) continue;
+    const auto* old = before.findEndpoint(ends[i].text);
+    const auto* now = after.findEndpoint(ends[i].text);
+    egress[i] = affectedPeers(before, beforeMeaning, old->egress, after, afterMeaning, now->egress);
+    ingress[i] =
+        affectedPeers(before, beforeMeaning, old->ingress, after, afterMeaning, now->ingress);
+  }
+  for (size_t from = 0; from < ends.size(); ++from) {
+    for (size_t to = 0; to < ends.size(); ++to) {
+      if (from == to) continue;
+      if (ends[from].kind != End::Kind::Endpoint && ends[to].kind != End::Kind::Endpoint) continue;
       ++diff.pairsCompared;
-      auto changes = diffPair(before, after, from, to);
+      // Resolved per version: an end's identity, even its node, may differ.
+      const auto beforePair = resolveBefore.pair(from, to);
+      const auto afterPair = resolveAfter.pair(from, to);
+      // A flow's verdict is the source's egress for the destination's
+      // identity and the destination's ingress for the source's. When
+      // both ends mean the same in both versions and neither side's
+      // changes concern the other end, no port of the pair can change, and
+      // the pair is not evaluated port by port.
+      const uint32_t fromMeaning = beforeMeaning(beforePair.first.identity);
+      const uint32_t toMeaning = beforeMeaning(beforePair.second.identity);
+      if (evaluate == PairsToEvaluate::Affected &&
+          fromMeaning == afterMeaning(afterPair.first.identity) &&
+          toMeaning == afterMeaning(afterPair.second.identity) &&
+          !egress[from].contains(toMeaning) && !ingress[to].contains(fromMeaning))
+        continue;
+      auto changes = diffPair(before, after, ends[from], ends[to], beforePair, afterPair);
       std::move(changes.begin(), changes.end(), std::back_inserter(diff.changes));
     }
   }

@@ -72,7 +72,17 @@ struct PolicyDiff {
   }
 };
 
-PolicyDiff diffPolicies(const ir::Program& before, const ir::Program& after);
+// How much of the pairs of ends to evaluate port by port.
+enum class PairsToEvaluate {
+  // Only pairs where an end means something else, or a side's rules differ
+  // for the other end's identity: every other pair keeps every verdict.
+  Affected,
+  // Every pair: the reference the tests hold Affected to.
+  Every,
+};
+
+PolicyDiff diffPolicies(const ir::Program& before, const ir::Program& after,
+                        PairsToEvaluate = PairsToEvaluate::Affected);
 
 // For a reviewer: per change one line `from -> to  l4  allow -> deny`, the
 // deciding sides of each version with rule locations below it, then a

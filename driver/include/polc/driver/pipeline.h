@@ -51,6 +51,12 @@ std::optional<Compiled> compile(const Inputs&, Diagnostics& diagnostics);
 // --list-passes lists and --dump-after takes.
 pipeline::PassManager buildPasses(const codegen::PlanOptions& = {});
 
+// The passes through find-ineffective-rules: the program with every rule
+// resolved, without its tables. What compares or explains verdicts (polc
+// diff) needs no more, and table building is most of a large compile.
+// Table capacity is not checked. nullopt when a pass reported errors.
+std::optional<ir::Program> compileToIr(const Inputs&, Diagnostics& diagnostics);
+
 // Runs the build's passes through `pass` (a name from buildPasses()) and
 // returns the text of what it left (pipeline::dumpAfter): `polc build
 // --dump-after`. nullopt when a pass reported errors.
