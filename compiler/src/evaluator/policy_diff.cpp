@@ -13,6 +13,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace polc::evaluator {
@@ -303,6 +304,29 @@ private:
   uint32_t any_;
 };
 
+// Whether a direction judges a peer the same in both versions: the same
+// isolation and the same rules (verdict, ports) matching it, in any order.
+bool sameRulesFor(const ir::Program& before, const ir::DirectionPolicy& a, uint32_t oldPeer,
+                  const ir::Program& after, const ir::DirectionPolicy& b, uint32_t newPeer) {
+  if (a.isolated != b.isolated) return false;
+  using Kind = std::pair<ast::Verdict, const std::vector<ir::L4Range>*>;
+  auto matching = [](const ir::Program& program, const ir::DirectionPolicy& policy, uint32_t peer) {
+    std::vector<Kind> kinds;
+    for (const auto& applied : policy.rules)
+      if (std::binary_search(applied.peers.begin(), applied.peers.end(), peer) ||
+          std::binary_search(applied.peers.begin(), applied.peers.end(), POLC_IDENTITY_ANY))
+        kinds.emplace_back(program.rules[applied.rule].verdict, &applied.ports);
+    std::sort(kinds.begin(), kinds.end(), [](const Kind& x, const Kind& y) {
+      return std::tie(x.first, *x.second) < std::tie(y.first, *y.second);
+    });
+    return kinds;
+  };
+  const auto old = matching(before, a, oldPeer), now = matching(after, b, newPeer);
+  return std::equal(
+      old.begin(), old.end(), now.begin(), now.end(),
+      [](const Kind& x, const Kind& y) { return x.first == y.first && *x.second == *y.second; });
+}
+
 // The peers of one endpoint direction for which some verdict may differ
 // between the versions. Whether a flow is allowed depends only on the rules
 // that match its peer (is one a deny on its port, one an allow) and on the
@@ -530,16 +554,25 @@ PolicyDiff diffPolicies(const ir::Program& before, const ir::Program& after,
       const auto beforePair = resolveBefore.pair(from, to);
       const auto afterPair = resolveAfter.pair(from, to);
       // A flow's verdict is the source's egress for the destination's
-      // identity and the destination's ingress for the source's. When
-      // both ends mean the same in both versions and neither side's
-      // changes concern the other end, no port of the pair can change, and
-      // the pair is not evaluated port by port.
-      const uint32_t fromMeaning = beforeMeaning(beforePair.first.identity);
-      const uint32_t toMeaning = beforeMeaning(beforePair.second.identity);
+      // identity and the destination's ingress for the source's: when
+      // neither side can judge the other end differently, no port of the
+      // pair can change, and the pair is not evaluated port by port.
+      auto sideSame = [&](const ir::Endpoint* old, const ir::Endpoint* now,
+                          ast::Direction direction, const AffectedPeers& affected, uint32_t oldPeer,
+                          uint32_t newPeer) {
+        if (!old) return true; // not an endpoint: judged by identity only
+        const uint32_t meaning = beforeMeaning(oldPeer);
+        if (meaning == afterMeaning(newPeer)) return !affected.contains(meaning);
+        // The end means something else now (a relabel): compare the rules
+        // that match it in each version.
+        return sameRulesFor(before, old->policy(direction), oldPeer, after, now->policy(direction),
+                            newPeer);
+      };
       if (evaluate == PairsToEvaluate::Affected &&
-          fromMeaning == afterMeaning(afterPair.first.identity) &&
-          toMeaning == afterMeaning(afterPair.second.identity) &&
-          !egress[from].contains(toMeaning) && !ingress[to].contains(fromMeaning))
+          sideSame(beforePair.first.endpoint, afterPair.first.endpoint, ast::Direction::Egress,
+                   egress[from], beforePair.second.identity, afterPair.second.identity) &&
+          sideSame(beforePair.second.endpoint, afterPair.second.endpoint, ast::Direction::Ingress,
+                   ingress[to], beforePair.first.identity, afterPair.first.identity))
         continue;
       auto changes = diffPair(before, after, ends[from], ends[to], beforePair, afterPair);
       std::move(changes.begin(), changes.end(), std::back_inserter(diff.changes));
