@@ -287,19 +287,22 @@ private:
   std::map<std::string, uint32_t> index_;
 };
 
-// One version's identities as shared meanings.
+// One version's identities as shared meanings. An id the program does not
+// list (POLC_IDENTITY_ANY in a rule's peers) means the bare id, the same in
+// both versions.
 class MeaningOf {
 public:
   MeaningOf(const ir::Program& program, Meanings& meanings)
-      : byId_(meanings.of(program)), any_(meanings.ofBareId(POLC_IDENTITY_ANY)) {}
+      : meanings_(meanings), byId_(meanings.of(program)),
+        any_(meanings.ofBareId(POLC_IDENTITY_ANY)) {}
   uint32_t operator()(uint32_t id) const {
     auto found = byId_.find(id);
-    return found != byId_.end() ? found->second : (id == POLC_IDENTITY_ANY ? any_ : kUnknown);
+    return found != byId_.end() ? found->second : meanings_.ofBareId(id);
   }
   uint32_t any() const { return any_; }
 
 private:
-  static constexpr uint32_t kUnknown = UINT32_MAX;
+  Meanings& meanings_;
   std::map<uint32_t, uint32_t> byId_;
   uint32_t any_;
 };
