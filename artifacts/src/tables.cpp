@@ -60,7 +60,60 @@ std::optional<int> prefixLengthOf(std::string_view text) {
   return std::stoi(std::string(text));
 }
 
+// One entry; throws on a missing or mistyped member (callers guard).
+Expected<PolicyEntry> policyEntryFromJsonUnguarded(const json& e) {
+  PolicyEntry entry;
+  entry.identity = boundedInteger<uint32_t>(e, "identity", UINT32_MAX);
+  auto protocolText = e.at("protocol").get<std::string>();
+  auto protocol = protocolFromName(protocolText);
+  if (!protocol) return Error{"unknown protocol \"" + protocolText + "\""};
+  entry.protocol = *protocol;
+  entry.port = boundedInteger<uint16_t>(e, "port", UINT16_MAX);
+  entry.portPrefixBits = boundedInteger<uint8_t>(e, "port_prefix_bits", 16);
+  // Only the canonical form the compiler writes: a port with bits below
+  // its prefix, or a port without a protocol, would be changed by the
+  // map's key masking instead of loaded as written.
+  if (entry.protocol == 0 && (entry.port != 0 || entry.portPrefixBits != 0))
+    return Error{"entry for peer " + std::to_string(entry.identity) +
+                 ": a port without a protocol"};
+  if (const uint32_t hostBits = 16u - entry.portPrefixBits;
+      hostBits == 16 ? entry.port != 0 : (entry.port & ((1u << hostBits) - 1)) != 0)
+    return Error{"entry for peer " + std::to_string(entry.identity) + ": port " +
+                 std::to_string(entry.port) + " has bits set below its prefix of " +
+                 std::to_string(entry.portPrefixBits) + " bits"};
+  auto verdict = e.at("verdict").get<std::string>();
+  if (verdict != "allow" && verdict != "deny") return Error{"unknown verdict \"" + verdict + "\""};
+  entry.verdict = verdict == "allow" ? Verdict::Allow : Verdict::Deny;
+  entry.ruleId = boundedInteger<uint32_t>(e, "rule", UINT32_MAX);
+  return entry;
+}
+
+Expected<IpcacheEntry> ipcacheEntryFromJsonUnguarded(const json& e) {
+  auto prefix = e.at("prefix").get<std::string>();
+  auto slash = prefix.find('/');
+  if (slash == std::string::npos) return Error{"ipcache prefix without length: " + prefix};
+  IpcacheEntry entry;
+  entry.address = prefix.substr(0, slash);
+  entry.family = entry.address.find(':') == std::string::npos ? 4 : 6;
+  auto length = prefixLengthOf(std::string_view(prefix).substr(slash + 1));
+  if (!length || *length > (entry.family == 4 ? 32 : 128))
+    return Error{"ipcache prefix length out of range: " + prefix};
+  entry.prefixLength = static_cast<uint8_t>(*length);
+  entry.identity = boundedInteger<uint32_t>(e, "identity", UINT32_MAX);
+  if (entry.identity == POLC_IDENTITY_ANY)
+    return Error{"ipcache entry " + prefix + ": identity 0 is the wildcard, never an address's"};
+  return entry;
+}
+
 } // namespace
+
+Expected<PolicyEntry> policyEntryFromJson(const json& j) {
+  return guarded("policy table entry", [&] { return policyEntryFromJsonUnguarded(j); });
+}
+
+Expected<IpcacheEntry> ipcacheEntryFromJson(const json& j) {
+  return guarded("ipcache entry", [&] { return ipcacheEntryFromJsonUnguarded(j); });
+}
 
 json toJson(const PolicyTable& table) {
   json entries = json::array();
@@ -94,31 +147,9 @@ Expected<PolicyTable> policyTableFromJson(const json& j) {
     table.direction = direction == "ingress" ? Direction::Ingress : Direction::Egress;
     table.isolated = j.at("isolated").get<bool>();
     for (const auto& e : j.at("entries")) {
-      PolicyEntry entry;
-      entry.identity = boundedInteger<uint32_t>(e, "identity", UINT32_MAX);
-      auto protocolText = e.at("protocol").get<std::string>();
-      auto protocol = protocolFromName(protocolText);
-      if (!protocol) return Error{"unknown protocol \"" + protocolText + "\""};
-      entry.protocol = *protocol;
-      entry.port = boundedInteger<uint16_t>(e, "port", UINT16_MAX);
-      entry.portPrefixBits = boundedInteger<uint8_t>(e, "port_prefix_bits", 16);
-      // Only the canonical form the compiler writes: a port with bits below
-      // its prefix, or a port without a protocol, would be changed by the
-      // map's key masking instead of loaded as written.
-      if (entry.protocol == 0 && (entry.port != 0 || entry.portPrefixBits != 0))
-        return Error{"entry for peer " + std::to_string(entry.identity) +
-                     ": a port without a protocol"};
-      if (const uint32_t hostBits = 16u - entry.portPrefixBits;
-          hostBits == 16 ? entry.port != 0 : (entry.port & ((1u << hostBits) - 1)) != 0)
-        return Error{"entry for peer " + std::to_string(entry.identity) + ": port " +
-                     std::to_string(entry.port) + " has bits set below its prefix of " +
-                     std::to_string(entry.portPrefixBits) + " bits"};
-      auto verdict = e.at("verdict").get<std::string>();
-      if (verdict != "allow" && verdict != "deny")
-        return Error{"unknown verdict \"" + verdict + "\""};
-      entry.verdict = verdict == "allow" ? Verdict::Allow : Verdict::Deny;
-      entry.ruleId = boundedInteger<uint32_t>(e, "rule", UINT32_MAX);
-      table.entries.push_back(entry);
+      auto entry = policyEntryFromJsonUnguarded(e);
+      if (!entry) return Error{entry.error()};
+      table.entries.push_back(*entry);
     }
     for (const auto& r : j.at("rules")) {
       table.rules.push_back({boundedInteger<uint32_t>(r, "id", UINT32_MAX),
@@ -142,21 +173,9 @@ Expected<Ipcache> ipcacheFromJson(const json& j) {
   return guarded("ipcache", [&]() -> Expected<Ipcache> {
     Ipcache ipcache;
     for (const auto& e : j.at("entries")) {
-      auto prefix = e.at("prefix").get<std::string>();
-      auto slash = prefix.find('/');
-      if (slash == std::string::npos) return Error{"ipcache prefix without length: " + prefix};
-      IpcacheEntry entry;
-      entry.address = prefix.substr(0, slash);
-      entry.family = entry.address.find(':') == std::string::npos ? 4 : 6;
-      auto length = prefixLengthOf(std::string_view(prefix).substr(slash + 1));
-      if (!length || *length > (entry.family == 4 ? 32 : 128))
-        return Error{"ipcache prefix length out of range: " + prefix};
-      entry.prefixLength = static_cast<uint8_t>(*length);
-      entry.identity = boundedInteger<uint32_t>(e, "identity", UINT32_MAX);
-      if (entry.identity == POLC_IDENTITY_ANY)
-        return Error{"ipcache entry " + prefix +
-                     ": identity 0 is the wildcard, never an address's"};
-      ipcache.entries.push_back(entry);
+      auto entry = ipcacheEntryFromJsonUnguarded(e);
+      if (!entry) return Error{entry.error()};
+      ipcache.entries.push_back(*entry);
     }
     return ipcache;
   });
@@ -186,8 +205,9 @@ void appendString(std::string& out, std::string_view text) {
   out += '"';
 }
 
-// A non-empty array of objects at indent 2, as dump(2) lays it out; `item`
-// appends one object's members at indent 6.
+// An array of objects at indent 2, one object per line, so that a diff of
+// two revisions (git's, or a load's: table_lines.h) shows one line per
+// changed entry; `item` appends one object's members.
 template <typename T, typename F>
 void appendArray(std::string& out, const std::vector<T>& items, F item) {
   if (items.empty()) {
@@ -196,11 +216,10 @@ void appendArray(std::string& out, const std::vector<T>& items, F item) {
   }
   out += "[\n";
   for (size_t i = 0; i < items.size(); ++i) {
-    out += i == 0 ? "    {\n" : ",\n    {\n";
+    out += i == 0 ? "    {" : "},\n    {";
     item(items[i]);
-    out += "\n    }";
   }
-  out += "\n  ]";
+  out += "}\n  ]";
 }
 
 } // namespace
@@ -211,25 +230,23 @@ std::string toJsonText(const PolicyTable& table) {
   out += ",\n  \"endpoint\": ";
   appendString(out, table.endpoint);
   out += ",\n  \"entries\": ";
-  out.reserve(out.size() + table.entries.size() * 160);
+  out.reserve(out.size() + table.entries.size() * 112);
   appendArray(out, table.entries, [&](const PolicyEntry& e) {
-    out += "      \"identity\": " + std::to_string(e.identity) +
-           ",\n      \"port\": " + std::to_string(e.port) +
-           ",\n      \"port_prefix_bits\": " + std::to_string(e.portPrefixBits) +
-           ",\n      \"protocol\": ";
+    out += "\"identity\": " + std::to_string(e.identity) + ", \"port\": " + std::to_string(e.port) +
+           ", \"port_prefix_bits\": " + std::to_string(e.portPrefixBits) + ", \"protocol\": ";
     appendString(out, protocolName(e.protocol));
-    out += ",\n      \"rule\": " + std::to_string(e.ruleId) + ",\n      \"verdict\": ";
+    out += ", \"rule\": " + std::to_string(e.ruleId) + ", \"verdict\": ";
     appendString(out, toString(e.verdict));
   });
   out += ",\n  \"isolated\": ";
   out += table.isolated ? "true" : "false";
   out += ",\n  \"rules\": ";
   appendArray(out, table.rules, [&](const RuleRef& r) {
-    out += "      \"id\": " + std::to_string(r.id) + ",\n      \"location\": ";
+    out += "\"id\": " + std::to_string(r.id) + ", \"location\": ";
     appendString(out, r.location);
-    out += ",\n      \"policy\": ";
+    out += ", \"policy\": ";
     appendString(out, r.policy);
-    out += ",\n      \"text\": ";
+    out += ", \"text\": ";
     appendString(out, r.text);
   });
   out += "\n}\n";
@@ -238,9 +255,9 @@ std::string toJsonText(const PolicyTable& table) {
 
 std::string toJsonText(const Ipcache& ipcache) {
   std::string out = "{\n  \"entries\": ";
-  out.reserve(ipcache.entries.size() * 72 + 32);
+  out.reserve(ipcache.entries.size() * 56 + 32);
   appendArray(out, ipcache.entries, [&](const IpcacheEntry& e) {
-    out += "      \"identity\": " + std::to_string(e.identity) + ",\n      \"prefix\": ";
+    out += "\"identity\": " + std::to_string(e.identity) + ", \"prefix\": ";
     appendString(out, e.address + "/" + std::to_string(e.prefixLength));
   });
   out += "\n}\n";

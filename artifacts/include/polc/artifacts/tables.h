@@ -67,11 +67,16 @@ struct Ipcache {
 
 nlohmann::json toJson(const PolicyTable&);
 nlohmann::json toJson(const Ipcache&);
-// The same text as dumpJson(toJson(x)), written directly: a build writes
-// millions of entries, and a JSON tree per entry costs most of its time.
+// The same JSON as toJson(x), written directly (a build writes millions of
+// entries, and a JSON tree per entry costs most of its time), with one
+// entry per line so that a load parses only the lines that changed
+// (table_lines.h).
 std::string toJsonText(const PolicyTable&);
 std::string toJsonText(const Ipcache&);
 Expected<PolicyTable> policyTableFromJson(const nlohmann::json&);
 Expected<Ipcache> ipcacheFromJson(const nlohmann::json&);
+// One member of "entries", checked as in the whole table.
+Expected<PolicyEntry> policyEntryFromJson(const nlohmann::json&);
+Expected<IpcacheEntry> ipcacheEntryFromJson(const nlohmann::json&);
 
 } // namespace polc::artifacts
