@@ -26,6 +26,7 @@
 #include "polc/support/netns_guard.h"
 #include "state_lock.h"
 #include "status.h"
+#include "table_snapshots.h"
 #include "tc.h"
 #include "tc_query.h"
 
@@ -258,6 +259,7 @@ Expected<UnloadReport> KernelLoader::unloadNode(const UnloadRequest& request,
   if (request.force) report.pinsRemoved += removeNodePinDirectory(pinRoot, node);
 
   removeStateTemporaries(placement.stateDir, node);
+  pruneTableSnapshots(placement.stateDir, node, {});
   const auto file = stateFile(placement.stateDir, node);
   const auto journalFile = pendingFile(placement.stateDir, node);
   std::error_code ec;

@@ -47,11 +47,20 @@ Status updateInPlace(maps::MapBackend& backend, Rollback& rollback, maps::MapHan
 
 Status updateIpcacheInPlace(maps::MapBackend& backend, Rollback& rollback, maps::MapHandle ipcache,
                             maps::MapHandle lengths, const std::string& mapName,
-                            const maps::MapContents& before, const maps::MapContents& after) {
-  rollback.add([&backend, ipcache, lengths, mapName, &before, &after] {
-    return maps::applyIpcache(backend, ipcache, lengths, mapName, after, before);
+                            const maps::MapContents& before, const maps::MapContents& after,
+                            const MapDelta* delta) {
+  if (!delta) {
+    rollback.add([&backend, ipcache, lengths, mapName, &before, &after] {
+      return maps::applyIpcache(backend, ipcache, lengths, mapName, after, before);
+    });
+    return maps::applyIpcache(backend, ipcache, lengths, mapName, before, after);
+  }
+  rollback.add([&backend, ipcache, lengths, mapName, &before, &after, delta] {
+    return maps::applyIpcache(backend, ipcache, lengths, mapName, after, before,
+                              delta->lengthsDuring, delta->lengthsBefore);
   });
-  return maps::applyIpcache(backend, ipcache, lengths, mapName, before, after);
+  return maps::applyIpcache(backend, ipcache, lengths, mapName, before, after, delta->lengthsDuring,
+                            delta->lengthsAfter);
 }
 
 } // namespace polc::runtime

@@ -10,6 +10,7 @@
 #pragma once
 
 #include "load_plan.h"
+#include "map_delta.h"
 #include "node_state.h"
 
 #include "polc/maps/map_backend.h"
@@ -65,9 +66,11 @@ Status updateInPlace(maps::MapBackend&, Rollback&, maps::MapHandle, const std::s
                      const maps::MapContents& before, const maps::MapContents& after);
 
 // The same for the node's ipcache and its prefix lengths map
-// (maps::applyIpcache).
+// (maps::applyIpcache). With `delta`, `before` and `after` are its entries
+// that differ (map_delta.h) and the lengths are its.
 Status updateIpcacheInPlace(maps::MapBackend&, Rollback&, maps::MapHandle ipcache,
                             maps::MapHandle lengths, const std::string& mapName,
-                            const maps::MapContents& before, const maps::MapContents& after);
+                            const maps::MapContents& before, const maps::MapContents& after,
+                            const MapDelta* delta = nullptr);
 
 } // namespace polc::runtime

@@ -104,6 +104,7 @@ std::string loadReportJson(const LoadReport& report) {
                         {"ipcache", changeJson(report.ipcache)},
                         {"policy_entries", report.policyEntries},
                         {"ipcache_entries", report.ipcacheEntries},
+                        {"tables_diffed", report.tablesDiffed},
                         {"milliseconds",
                          {{"read", report.milliseconds.read},
                           {"prepare", report.milliseconds.prepare},

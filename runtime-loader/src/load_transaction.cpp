@@ -1,5 +1,7 @@
 #include "load_transaction.h"
 
+#include "table_snapshots.h"
+
 #include "polc/maps/inline_slots.h"
 
 #include "bpffs.h"
@@ -63,6 +65,12 @@ std::set<std::string> filesOfNode(const artifacts::NodeArtifacts& node) {
     files.insert(endpoint.egressTable);
   }
   return files;
+}
+
+// A table a delta may start from: its lines are its entries, each once.
+template <typename Entry> bool strictlySorted(const std::vector<Entry>& entries) {
+  return std::adjacent_find(entries.begin(), entries.end(), std::greater_equal<>()) ==
+         entries.end();
 }
 
 loader::TableChange tableChange(const maps::ContentChange& change) {
@@ -234,9 +242,18 @@ Status LoadTransaction::readIpcache() {
     ipcacheEntries_ = *loaded; // the same bytes as the last load's: read and checked then
     return okStatus();
   }
+  if (auto delta = deltaFromSnapshot(pin, node.ipcache, ipcacheName_, ipcacheMapDelta)) {
+    ipcacheBefore_ = std::move(delta->before);
+    wantedIpcache_ = std::move(delta->after);
+    ipcacheEntries_ = delta->entries;
+    ipcacheDelta_ = std::move(delta);
+    snapshotCandidates_.insert(digest);
+    return okStatus();
+  }
   auto ipcache = parseVerified<artifacts::Ipcache>(
       *verification_, node.ipcache, [](const auto& j) { return artifacts::ipcacheFromJson(j); });
   if (!ipcache) return readError(ipcache.error());
+  if (strictlySorted(ipcache->entries)) snapshotCandidates_.insert(digest);
   auto ipcacheEntries = maps::toIpcacheMapEntries(*ipcache);
   if (!ipcacheEntries) return readError(node.ipcache + ": " + ipcacheEntries.error());
   auto wantedIpcache = maps::toMapContents(ipcacheName_, *ipcacheEntries);
@@ -244,6 +261,29 @@ Status LoadTransaction::readIpcache() {
   wantedIpcache_ = std::move(*wantedIpcache);
   ipcacheEntries_ = wantedIpcache_.size();
   return okStatus();
+}
+
+// The change of the map pinned at `pin` to the table `file`, as the entries
+// that differ: when the state says which table the map holds, its text is
+// kept (table_snapshots.h), and the new table adds no key the map holds
+// already. nullopt: the table is read whole, and the map too.
+std::optional<MapDelta> LoadTransaction::deltaFromSnapshot(const std::string& pin,
+                                                           const std::string& file,
+                                                           const std::string& mapName,
+                                                           decltype(&policyMapDelta) compute) {
+  if (previous_.pending) return std::nullopt; // a killed load may have written the map
+  auto recorded = previous_.tableSha256.find(pin);
+  const std::string* text = verification_->verifiedBytes(file);
+  if (recorded == previous_.tableSha256.end() || !text) return std::nullopt;
+  auto before = readTableSnapshot(placement_.stateDir, node_->name, recorded->second);
+  if (!before) return std::nullopt;
+  auto delta = compute(mapName, *before, *text);
+  if (!delta) return std::nullopt;
+  auto live = maps_.openPinned(placement_.pinRoot / pin);
+  if (!live || !live->valid()) return std::nullopt;
+  auto addsLive = addsLiveKey(maps_, live->handle(), mapName, *delta);
+  if (!addsLive || *addsLive) return std::nullopt;
+  return delta;
 }
 
 // The tables are parsed once the plan is known (readTables): only those the
@@ -363,16 +403,31 @@ Status LoadTransaction::readTables() {
         endpoint.loadedEntries[direction] = *entries;
         continue;
       }
-      auto table = parseVerified<artifacts::PolicyTable>(
-          *verification_, *endpoint.tableFile[direction],
-          [](const auto& j) { return artifacts::policyTableFromJson(j); });
-      if (!table) return Error{table.error()};
-      if (direction == 0 ? endpoint.artifacts->ingressInline : endpoint.artifacts->egressInline)
-        endpoint.inlineTable[direction] = table->entries;
-      auto contents = maps::toMapContents(endpoint.artifacts->name + " " + kDirections[direction],
-                                          maps::toPolicyMapEntries(*table));
-      if (!contents) return Error{contents.error()};
-      endpoint.wanted[direction] = std::move(*contents);
+      const bool inlined =
+          direction == 0 ? endpoint.artifacts->ingressInline : endpoint.artifacts->egressInline;
+      const auto mapName = endpoint.artifacts->name + " " + kDirections[direction];
+      std::optional<MapDelta> delta;
+      if (endpoint.plan == ProgramPlan::Keep && !inlined)
+        delta = deltaFromSnapshot(pin, *endpoint.tableFile[direction], mapName, policyMapDelta);
+      endpoint.delta[direction] = delta.has_value();
+      if (delta) {
+        endpoint.live[direction] = std::move(delta->before);
+        endpoint.wanted[direction] = std::move(delta->after);
+        endpoint.deltaEntries[direction] = delta->entries;
+        snapshotCandidates_.insert(endpoint.tableSha256[direction]);
+      } else {
+        auto table = parseVerified<artifacts::PolicyTable>(
+            *verification_, *endpoint.tableFile[direction],
+            [](const auto& j) { return artifacts::policyTableFromJson(j); });
+        if (!table) return Error{table.error()};
+        if (inlined) endpoint.inlineTable[direction] = table->entries;
+        if (strictlySorted(table->entries))
+          snapshotCandidates_.insert(endpoint.tableSha256[direction]);
+        auto contents = maps::toMapContents(mapName, maps::toPolicyMapEntries(*table));
+        if (!contents) return Error{contents.error()};
+        endpoint.live[direction].clear();
+        endpoint.wanted[direction] = std::move(*contents);
+      }
       // An in-place update adds before it deletes: if old and new together
       // overflow the live map, the endpoint takes new maps sized for its
       // tables (reloading its programs), and both tables are read again.
@@ -381,9 +436,10 @@ Status LoadTransaction::readTables() {
         if (!fitsLiveMap(maps_, placement_.pinRoot / pin,
                          live == previous_.mapEntries.end() ? std::nullopt
                                                             : std::optional(live->second),
-                         endpoint.wanted[direction].size())) {
+                         endpoint.entries(direction))) {
           endpoint.plan = ProgramPlan::Replace;
           endpoint.tableLoaded[0] = endpoint.tableLoaded[1] = false;
+          endpoint.delta[0] = endpoint.delta[1] = false;
           direction = -1;
         }
       }
@@ -585,6 +641,7 @@ Status LoadTransaction::readLiveTables(EndpointLoad& endpoint) {
     auto live = maps_.openPinned(placement_.pinRoot / relativePin(node_->name, name, mapName));
     if (!live) return fail(live.error());
     endpoint.liveMap[direction] = std::move(*live);
+    if (endpoint.delta[direction]) continue; // `live` holds what changes, from the snapshot
     if (endpoint.liveMap[direction].valid()) {
       auto contents = maps::readPolicyMap(maps_, endpoint.liveMap[direction].handle(),
                                           std::string(mapName) + " of " + name);
@@ -768,16 +825,18 @@ Status LoadTransaction::updateIpcache() {
     report_.ipcacheEntries = ipcacheEntries_; // unchanged, not read
     return okStatus();
   }
-  auto live = maps::readIpcache(maps_, ipcacheMap_.handle(), ipcacheName_);
-  if (!live) return fail(live.error());
-  ipcacheBefore_ = std::move(*live);
+  if (!ipcacheDelta_) { // else ipcacheBefore_ holds what changes, from the snapshot
+    auto live = maps::readIpcache(maps_, ipcacheMap_.handle(), ipcacheName_);
+    if (!live) return fail(live.error());
+    ipcacheBefore_ = std::move(*live);
+  }
   report_.ipcache = tableChange(maps::diffContents(ipcacheBefore_, wantedIpcache_));
-  if (auto applied =
-          updateIpcacheInPlace(maps_, rollback_, ipcacheMap_.handle(), ipcacheLengthsMap_.handle(),
-                               ipcacheName_, ipcacheBefore_, wantedIpcache_);
+  if (auto applied = updateIpcacheInPlace(
+          maps_, rollback_, ipcacheMap_.handle(), ipcacheLengthsMap_.handle(), ipcacheName_,
+          ipcacheBefore_, wantedIpcache_, ipcacheDelta_ ? &*ipcacheDelta_ : nullptr);
       !applied)
     return fail(applied.error());
-  report_.ipcacheEntries = wantedIpcache_.size();
+  report_.ipcacheEntries = ipcacheEntries_;
   return okStatus();
 }
 
@@ -943,12 +1002,16 @@ Expected<loader::LoadReport> LoadTransaction::commit() {
   recordPins();
   recordEndpoints();
   report_.policyEntries = policyEntries_;
+  report_.tablesDiffed = ipcacheDelta_ ? 1 : 0;
+  for (const auto& endpoint : endpoints_)
+    report_.tablesDiffed += endpoint.delta[0] + endpoint.delta[1];
   state_.attachments = std::move(attachments_);
   state_.revision = revision_;
   state_.outDir = state_.pending->outDir;
   if (auto written = writeNodeState(placement_.stateDir, state_); !written)
     return Error{"loaded, but could not record the loader state: " + written.error()};
   if (commitErrors.empty()) removePendingLoad(placement_.stateDir, node_->name);
+  keepTableSnapshots();
   timing_.commit = lap();
   report_.milliseconds = timing_;
   if (!commitErrors.empty())
@@ -956,6 +1019,22 @@ Expected<loader::LoadReport> LoadTransaction::commit() {
         "revision " + shortRevision(revision_) +
         " is in force, but cleaning up after it failed (run polc load again):" + commitErrors};
   return std::move(report_);
+}
+
+// The texts of the tables the maps now hold, for the next load's deltas.
+void LoadTransaction::keepTableSnapshots() {
+  std::set<std::string> inUse;
+  for (const auto& [pin, digest] : state_.tableSha256) inUse.insert(digest);
+  auto keep = [&](const std::string& file, const std::string& digest) {
+    if (!inUse.contains(digest) || !snapshotCandidates_.contains(digest)) return;
+    if (const std::string* text = verification_->verifiedBytes(file))
+      keepTableSnapshot(placement_.stateDir, node_->name, digest, *text);
+  };
+  keep(node_->ipcache, digestOf(node_->ipcache));
+  for (const auto& endpoint : endpoints_)
+    for (int direction = 0; direction < 2; ++direction)
+      keep(*endpoint.tableFile[direction], digestOf(*endpoint.tableFile[direction]));
+  pruneTableSnapshots(placement_.stateDir, node_->name, inUse);
 }
 
 // The errors, one per line; empty when all worked.

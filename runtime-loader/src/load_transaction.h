@@ -21,6 +21,7 @@
 
 #include "load_maps.h"
 #include "load_plan.h"
+#include "map_delta.h"
 #include "node_state.h"
 #include "polc/maps/libbpf.h"
 #include "polc/maps/map_backend.h"
@@ -68,11 +69,16 @@ struct EndpointLoad {
   // The entries of the tables the object compiles in as code, for its .rodata.
   std::vector<artifacts::PolicyEntry> inlineTable[2];
   maps::MapContents live[2]; // what the live policy maps hold
-  maps::OpenMap liveMap[2];  // the live policy maps, if pinned
+  // `live` and `wanted` hold only the entries that differ (map_delta.h):
+  // the live map holds the recorded table, whose text is kept.
+  bool delta[2] = {false, false};
+  uint64_t deltaEntries[2] = {0, 0}; // the new table's entries then
+  maps::OpenMap liveMap[2];          // the live policy maps, if pinned
   loader::EndpointReport report;
 
   uint64_t entries(int direction) const {
-    return tableLoaded[direction] ? loadedEntries[direction] : wanted[direction].size();
+    if (tableLoaded[direction]) return loadedEntries[direction];
+    return delta[direction] ? deltaEntries[direction] : wanted[direction].size();
   }
 };
 
@@ -101,6 +107,9 @@ private:
   Error readError(const std::string& message);
   std::string digestOf(const std::string& file) const;
   Status readIpcache();
+  std::optional<MapDelta> deltaFromSnapshot(const std::string& pin, const std::string& file,
+                                            const std::string& mapName,
+                                            decltype(&policyMapDelta) compute);
   Status collectEndpoints();
   Status usePreviousState(Expected<std::optional<NodeState>> read);
 
@@ -142,6 +151,7 @@ private:
   std::string removeStaleQdiscs();
   void recordPins();
   void recordEndpoints();
+  void keepTableSnapshots();
 
   const loader::LoadRequest& request_;
   const loader::Placement& placement_;
@@ -180,6 +190,10 @@ private:
   maps::OpenMap ipcacheMap_;
   maps::OpenMap ipcacheLengthsMap_; // the prefix lengths the ipcache holds
   maps::MapContents ipcacheBefore_;
+  std::optional<MapDelta> ipcacheDelta_; // its lengths, when wanted/before are a delta
+  // Digests of the tables this load read whole and found strictly sorted,
+  // or reached through a delta: their texts are kept at commit.
+  std::set<std::string> snapshotCandidates_;
   std::vector<TcAttachment> attachments_;
   std::set<std::pair<std::string, std::string>> hooksNow_; // (interface, hook)
   std::set<std::string> qdiscsToRemove_;

@@ -119,6 +119,11 @@ Expected<std::string> readFileBeneath(int directoryFd, const std::string& relati
 }
 
 Status writeFile(const std::filesystem::path& path, std::string_view contents, FileSync sync) {
+  return writeFile(path, {contents}, sync);
+}
+
+Status writeFile(const std::filesystem::path& path, std::initializer_list<std::string_view> pieces,
+                 FileSync sync) {
   std::error_code ec;
   const auto directory = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
   if (path.has_parent_path()) std::filesystem::create_directories(directory, ec);
@@ -141,12 +146,13 @@ Status writeFile(const std::filesystem::path& path, std::string_view contents, F
     ::unlink(temporary.c_str());
     return failure(step, error);
   };
-  for (size_t written = 0; written < contents.size();) {
-    ssize_t n = ::write(fd, contents.data() + written, contents.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return abandon("writing " + temporary.string());
-    written += static_cast<size_t>(n);
-  }
+  for (auto contents : pieces)
+    for (size_t written = 0; written < contents.size();) {
+      ssize_t n = ::write(fd, contents.data() + written, contents.size() - written);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return abandon("writing " + temporary.string());
+      written += static_cast<size_t>(n);
+    }
   if (sync == FileSync::Durable && ::fsync(fd) != 0)
     return abandon("syncing " + temporary.string());
   const int closed = ::close(fd);

@@ -90,6 +90,8 @@ cat "$work/tables.json"
 check "web-1's tables updated in place" 0 bash -c \
   "tr -d ' \n' < '$work/tables.json' | grep -q '\"action\":\"tables-updated\",\"egress\":{\"added\":1,\"changed\":0,\"removed\":1},\"endpoint\":\"web-1\"'"
 check "no program replaced or attached" 1 grep -Eq '"action": "(replaced|attached)"' "$work/tables.json"
+check "the change found from the kept text, not by reading the map" 0 \
+  grep -Eq '"tables_diffed": [1-9]' "$work/tables.json"
 check "web-1 still runs the same programs" 0 test "$before" = "$(filters pw-web1)"
 sleep 3
 check "the forbidden connection stopped" 0 bash -c \

@@ -31,6 +31,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <csignal>
@@ -59,8 +60,9 @@ struct OutDirSpec {
   std::vector<artifacts::PolicyEntry> bIngress = {}; // b's ingress table
   std::vector<std::string> endpoints = {"a", "b"};
   std::string bInterface = "lxc-b";
-  uint32_t bIdentity = kIdentityB; // another identity: other programs for b
-  bool bRejected = false;          // b's object is one the verifier refuses
+  uint32_t bIdentity = kIdentityB;                       // another identity: other programs for b
+  bool bRejected = false;                                // b's object is one the verifier refuses
+  std::vector<artifacts::IpcacheEntry> moreIpcache = {}; // beside a's and b's addresses
 };
 
 class OutDirWriter {
@@ -75,7 +77,9 @@ public:
     artifacts::NodeArtifacts node{"n1", "10.77.0.1", "nodes/n1/ipcache.json", {}};
     artifacts::Ipcache ipcache;
     ipcache.entries = {{4, "10.77.1.10", 32, kIdentityA}, {4, "10.77.1.11", 32, kIdentityB}};
-    add(manifest, node.ipcache, artifacts::dumpJson(artifacts::toJson(ipcache)));
+    ipcache.entries.insert(ipcache.entries.end(), spec.moreIpcache.begin(), spec.moreIpcache.end());
+    std::sort(ipcache.entries.begin(), ipcache.entries.end());
+    add(manifest, node.ipcache, artifacts::toJsonText(ipcache));
     add(manifest, "objects/fixture.o", polc::readFile(POLC_LOADER_FIXTURE_OBJECT).value());
     if (spec.bRejected)
       add(manifest, "objects/rejected.o", polc::readFile(POLC_LOADER_REJECTED_OBJECT).value());
@@ -99,7 +103,7 @@ public:
         add(manifest,
             direction == artifacts::Direction::Ingress ? endpoint.ingressTable
                                                        : endpoint.egressTable,
-            artifacts::dumpJson(artifacts::toJson(table)));
+            artifacts::toJsonText(table)); // as a build writes it
       }
       node.endpoints.push_back(endpoint);
     }
@@ -353,6 +357,75 @@ TEST_F(LoaderTest, TableOnlyReloadUpdatesMapsInPlaceAndKeepsProgramsAndConntrack
   EXPECT_TRUE(status().inSync());
   EXPECT_TRUE(aReachesB(9001));
   EXPECT_FALSE(aReachesB(9002));
+}
+
+// A table-only change is found by comparing the new files with the texts
+// kept at the last load, line by line: only the entries that differ are
+// written, and the maps are not read back (an entry planted behind polc's
+// back survives, as with an unchanged table). Without its kept text (here
+// damaged) a load reads the whole table and map again, and repairs it.
+TEST_F(LoaderTest, TableOnlyReloadWritesOnlyTheDeltaFromTheKeptText) {
+  OutDirWriter(outDir_).write({.bIngress = {denyTcpFrom(kIdentityA, 9001, 7)}});
+  auto first = loader_->load(request());
+  ASSERT_TRUE(first) << first.error();
+  EXPECT_EQ(first->tablesDiffed, 0u);
+  const auto kept = placement_.stateDir / "n1.tables";
+  ASSERT_TRUE(fs::is_directory(kept));
+  {
+    UniqueFd map(bpf_obj_get(pin("n1/b/polc_policy_in").c_str()));
+    ASSERT_TRUE(map.valid());
+    artifacts::PolicyTable stray;
+    stray.entries = {denyTcpFrom(kIdentityB, 9009, 3)};
+    auto entries = maps::toPolicyMapEntries(stray);
+    ASSERT_EQ(bpf_map_update_elem(map.get(), &entries[0].first, &entries[0].second, BPF_ANY), 0);
+  }
+
+  OutDirWriter(outDir_).write(
+      {.bIngress = {denyTcpFrom(kIdentityA, 9001, 7), denyTcpFrom(kIdentityA, 9002, 8)},
+       .moreIpcache = {{4, "10.77.2.0", 24, kIdentityB}}});
+  auto delta = loader_->load(request());
+  ASSERT_TRUE(delta) << delta.error();
+  EXPECT_EQ(delta->tablesDiffed, 2u); // b's ingress and the ipcache
+  EXPECT_EQ(delta->endpoints[1].ingress, (TableChange{1, 0, 0}));
+  EXPECT_EQ(delta->endpoints[1].entries, 2u);
+  EXPECT_EQ(delta->ipcache, (TableChange{1, 0, 0}));
+  EXPECT_EQ(delta->ipcacheEntries, 3u);
+  EXPECT_EQ(policyIdentityPorts(pin("n1/b/polc_policy_in")),
+            (std::set<std::pair<uint32_t, uint16_t>>{
+                {kIdentityA, 9001}, {kIdentityA, 9002}, {kIdentityB, 9009}}));
+  // The new prefix length is listed for the datapath's probes.
+  polc_ipcache_lengths lengths{};
+  const uint32_t zero = 0;
+  UniqueFd lengthsFd(bpf_obj_get(pin("n1/polc_ipcache_lengths").c_str()));
+  ASSERT_EQ(bpf_map_lookup_elem(lengthsFd.get(), &zero, &lengths), 0);
+  ASSERT_EQ(lengths.v4_count, 2);
+  EXPECT_EQ(lengths.v4[0], 32);
+  EXPECT_EQ(lengths.v4[1], 24);
+  EXPECT_FALSE(aReachesB(9002));
+
+  // Back to the first revision, with every kept text damaged.
+  for (const auto& file : fs::directory_iterator(kept)) {
+    std::fstream damaged(file.path(), std::ios::in | std::ios::out);
+    damaged.seekp(10);
+    damaged.put('#');
+  }
+  OutDirWriter(outDir_).write({.bIngress = {denyTcpFrom(kIdentityA, 9001, 7)}});
+  auto full = loader_->load(request());
+  ASSERT_TRUE(full) << full.error();
+  EXPECT_EQ(full->tablesDiffed, 0u);
+  EXPECT_EQ(full->endpoints[1].ingress, (TableChange{0, 2, 0})); // 9002 and the stray
+  EXPECT_EQ(full->ipcache, (TableChange{0, 1, 0}));
+  EXPECT_EQ(policyIdentityPorts(pin("n1/b/polc_policy_in")),
+            (std::set<std::pair<uint32_t, uint16_t>>{{kIdentityA, 9001}}));
+  UniqueFd lengthsAgain(bpf_obj_get(pin("n1/polc_ipcache_lengths").c_str()));
+  ASSERT_EQ(bpf_map_lookup_elem(lengthsAgain.get(), &zero, &lengths), 0);
+  EXPECT_EQ(lengths.v4_count, 1);
+  EXPECT_TRUE(aReachesB(9002));
+  EXPECT_TRUE(status().inSync()) << joined(status().nodes[0].drift);
+
+  // Unload removes the kept texts with the state.
+  ASSERT_TRUE(loader_->unload({"", placement_}));
+  EXPECT_FALSE(fs::exists(kept));
 }
 
 // An endpoint whose table file is the one its map was filled from is neither

@@ -240,13 +240,19 @@ Status writeIpcacheLengths(MapBackend& backend, MapHandle lengths, const std::st
 Status applyIpcache(MapBackend& backend, MapHandle ipcache, MapHandle lengths,
                     const std::string& mapName, const MapContents& current,
                     const MapContents& wanted) {
-  if (auto written =
-          writeIpcacheLengths(backend, lengths, mapName, ipcacheLengths({&current, &wanted}));
-      !written)
+  return applyIpcache(backend, ipcache, lengths, mapName, current, wanted,
+                      ipcacheLengths({&current, &wanted}), ipcacheLengths({&wanted}));
+}
+
+Status applyIpcache(MapBackend& backend, MapHandle ipcache, MapHandle lengths,
+                    const std::string& mapName, const MapContents& current,
+                    const MapContents& wanted, const polc_ipcache_lengths& during,
+                    const polc_ipcache_lengths& after) {
+  if (auto written = writeIpcacheLengths(backend, lengths, mapName, during); !written)
     return written;
   if (auto applied = applyContents(backend, ipcache, mapName, current, wanted); !applied)
     return applied;
-  return writeIpcacheLengths(backend, lengths, mapName, ipcacheLengths({&wanted}));
+  return writeIpcacheLengths(backend, lengths, mapName, after);
 }
 
 Expected<size_t> syncIpcache(MapBackend& backend, MapHandle ipcache, MapHandle lengths,

@@ -134,13 +134,22 @@ ContentChange diffContents(const MapContents& before, const MapContents& after) 
 }
 
 polc_ipcache_lengths ipcacheLengths(std::initializer_list<const MapContents*> contents) {
-  std::set<int, std::greater<>> v4, v6;
+  artifacts::PrefixLengths lengths;
   for (const auto* map : contents)
     for (const auto& [bytes, value] : *map) {
       polc_ipcache_key key{};
       std::memcpy(&key, bytes.data(), std::min(bytes.size(), sizeof key));
-      (key.family == POLC_FAMILY_IPV6 ? v6 : v4).insert(key.prefixlen);
+      (key.family == POLC_FAMILY_IPV6 ? lengths.ipv6 : lengths.ipv4).push_back(key.prefixlen);
     }
+  return ipcacheLengths({&lengths});
+}
+
+polc_ipcache_lengths ipcacheLengths(std::initializer_list<const artifacts::PrefixLengths*> lists) {
+  std::set<int, std::greater<>> v4, v6;
+  for (const auto* list : lists) {
+    v4.insert(list->ipv4.begin(), list->ipv4.end());
+    v6.insert(list->ipv6.begin(), list->ipv6.end());
+  }
   polc_ipcache_lengths lengths{};
   const uint32_t ones[4] = {~0u, ~0u, ~0u, ~0u};
   for (int length : v4) {

@@ -96,6 +96,10 @@ struct LoadReport {
   TableChange ipcache;
   size_t policyEntries = 0;  // entries the node's policy maps hold now
   size_t ipcacheEntries = 0; // entries the ipcache holds now
+  // Tables (the ipcache included) whose change was found by comparing the
+  // new file with the text kept at the last load, line by line, instead of
+  // reading the whole table and its map: those loads cost what changed.
+  size_t tablesDiffed = 0;
   // Wall clock of the load's phases, in milliseconds: reading and verifying
   // the artifacts; interfaces, journal and preparing the new objects; the
   // switch; the commit (pins, state). 0 when not measured.

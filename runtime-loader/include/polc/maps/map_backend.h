@@ -147,6 +147,12 @@ Expected<MapContents> readPolicyMap(MapBackend&, MapHandle policy, const std::st
 // lengths first, then the entries (applyContents), then the new lengths.
 Status applyIpcache(MapBackend&, MapHandle ipcache, MapHandle lengths, const std::string& mapName,
                     const MapContents& current, const MapContents& wanted);
+// The same with the lengths given: those listed while both contents' keys
+// may be present, then those of `wanted` alone (for contents that hold only
+// the entries that differ, whose own lengths are not the table's).
+Status applyIpcache(MapBackend&, MapHandle ipcache, MapHandle lengths, const std::string& mapName,
+                    const MapContents& current, const MapContents& wanted,
+                    const polc_ipcache_lengths& during, const polc_ipcache_lengths& after);
 
 // Reads the ipcache, then applyIpcache. Returns how many entries it holds.
 Expected<size_t> syncIpcache(MapBackend&, MapHandle ipcache, MapHandle lengths,

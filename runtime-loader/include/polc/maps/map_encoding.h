@@ -4,6 +4,7 @@
 // map_backend.h; the pins' names are pin_layout.h.
 #pragma once
 
+#include "polc/artifacts/table_lines.h"
 #include "polc/artifacts/tables.h"
 #include "polc/support/expected.h"
 #include "polc_structs.h"
@@ -86,6 +87,8 @@ ContentChange diffContents(const MapContents& before, const MapContents& after);
 // The lengths of the keys of any of these ipcache contents, longest first,
 // with their masks.
 polc_ipcache_lengths ipcacheLengths(std::initializer_list<const MapContents*> contents);
+// The same from the lengths themselves (any order, repeats ignored).
+polc_ipcache_lengths ipcacheLengths(std::initializer_list<const artifacts::PrefixLengths*> lengths);
 
 // ---- policy map capacity ----------------------------------------------------
 // A hash map allocates its buckets from max_entries when it is created, so

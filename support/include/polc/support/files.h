@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 
@@ -39,6 +40,9 @@ enum class FileSync { Durable, Unsynced };
 // a failure (a full disk) leaves the file as it was, removes the temporary
 // and says which step failed and why (errno).
 Status writeFile(const std::filesystem::path& path, std::string_view contents,
+                 FileSync sync = FileSync::Durable);
+// The same for a file written in pieces, one after the other.
+Status writeFile(const std::filesystem::path& path, std::initializer_list<std::string_view> pieces,
                  FileSync sync = FileSync::Durable);
 
 } // namespace polc
