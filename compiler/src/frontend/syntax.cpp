@@ -77,12 +77,14 @@ std::string joinAlternatives(const std::vector<std::string>& items) {
 // next block of a policy, or the next top-level item.
 enum class Level { Rule, Policy, Top };
 
+// Rules are told apart by their index, not by dynamic_cast: sync() asks for
+// every item of every list, and a failed dynamic_cast compares type names.
 Level levelOf(antlr4::RuleContext* ctx) {
   for (; ctx; ctx = dynamic_cast<antlr4::RuleContext*>(ctx->parent)) {
-    if (dynamic_cast<PolicyParser::RuleDeclContext*>(ctx) ||
-        dynamic_cast<PolicyParser::DirectionBlockContext*>(ctx))
+    auto rule = ctx->getRuleIndex();
+    if (rule == PolicyParser::RuleRuleDecl || rule == PolicyParser::RuleDirectionBlock)
       return Level::Rule;
-    if (dynamic_cast<PolicyParser::PolicyDeclContext*>(ctx)) return Level::Policy;
+    if (rule == PolicyParser::RulePolicyDecl) return Level::Policy;
   }
   return Level::Top;
 }
@@ -90,9 +92,9 @@ Level levelOf(antlr4::RuleContext* ctx) {
 // The rules holding a list of items (item*, directionBlock*, ruleDecl*),
 // where recovery resumes.
 bool isItemList(antlr4::RuleContext* ctx) {
-  return dynamic_cast<PolicyParser::FileContext*>(ctx) ||
-         dynamic_cast<PolicyParser::PolicyDeclContext*>(ctx) ||
-         dynamic_cast<PolicyParser::DirectionBlockContext*>(ctx);
+  auto rule = ctx->getRuleIndex();
+  return rule == PolicyParser::RuleFile || rule == PolicyParser::RulePolicyDecl ||
+         rule == PolicyParser::RuleDirectionBlock;
 }
 
 antlr4::misc::IntervalSet setOf(std::initializer_list<size_t> types) {
@@ -128,7 +130,7 @@ public:
     }
     auto& atn = parser->getATN();
     auto* token = parser->getCurrentToken();
-    auto next = atn.nextTokens(atn.states[parser->getState()]);
+    const auto& next = atn.nextTokens(atn.states[parser->getState()]);
     if (next.contains(token->getType()) || next.contains(Token::EPSILON)) return;
     auto expected = parser->getExpectedTokens();
     if (expected.contains(token->getType())) return;
