@@ -9,6 +9,10 @@
 //    It is deliberately loose: the parser validates it with parsePrefix, which
 //    gives a better message than a lexer error would.
 //  - Comments go to the hidden channel (not skipped) so that fmt keeps them.
+// polc lexes with compiler/src/frontend/lexer.cpp, which implements these
+// lexer rules (ANTLR's generated lexer was half of the parse time); its test
+// compares the two lexers token by token, so a change here fails it until
+// lexer.cpp follows. Literal rules (keywords, operators) it takes from here.
 grammar Policy;
 
 file        : item* EOF ;

@@ -726,10 +726,9 @@ bool checkNesting(SyntaxTree& tree, Diagnostics& diagnostics) {
 std::unique_ptr<SyntaxTree> parseSyntax(const std::string& path, const std::string& text,
                                         Diagnostics& diagnostics) {
   diagnostics.addSource(path, text);
-  // ANTLR's input stream converts the text to UTF-32 (with wstring_convert
-  // in 4.9), which throws std::range_error on malformed UTF-8: the whole
-  // text is checked first, so that a stray byte anywhere, in a string or a
-  // comment, is an error where it is.
+  // The input stream decodes the text to code points, which it must be
+  // able to: the whole text is checked first, so that a stray byte
+  // anywhere, in a string or a comment, is an error where it is.
   if (auto bad = invalidUtf8(text); bad != std::string_view::npos) {
     auto tree = std::make_unique<SyntaxTree>("");
     tree->path = path;
@@ -744,9 +743,8 @@ std::unique_ptr<SyntaxTree> parseSyntax(const std::string& path, const std::stri
   }
   auto tree = std::make_unique<SyntaxTree>(text);
   tree->path = path;
-  // BAD_CHAR catches every character, so the lexer never reports an error
-  // itself; no listener may print to the console either way.
-  tree->lexer.removeErrorListeners();
+  // No listener may print to the console (the lexer has none: BAD_CHAR
+  // catches every character).
   tree->parser.removeErrorListeners();
   tree->tokens.fill();
   if (!checkNesting(*tree, diagnostics)) return tree;

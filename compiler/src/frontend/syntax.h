@@ -4,9 +4,9 @@
 // comments on the hidden channel. Internal to the frontend library.
 #pragma once
 
-#include "PolicyLexer.h"
 #include "PolicyParser.h"
 #include "antlr4-runtime.h"
+#include "lexer.h"
 
 #include "polc/diagnostics/diagnostics.h"
 
@@ -28,8 +28,8 @@ struct SyntaxTree {
   SyntaxTree& operator=(const SyntaxTree&) = delete;
 
   std::string path;
-  antlr4::ANTLRInputStream input;
-  grammar::PolicyLexer lexer{&input};
+  Utf8InputStream input;
+  Lexer lexer{input};
   antlr4::CommonTokenStream tokens{&lexer};
   grammar::PolicyParser parser{&tokens};
   // Null when the text was refused before parsing (nesting too deep).
