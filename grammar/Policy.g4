@@ -10,9 +10,12 @@
 //    gives a better message than a lexer error would.
 //  - Comments go to the hidden channel (not skipped) so that fmt keeps them.
 // polc lexes with compiler/src/frontend/lexer.cpp, which implements these
-// lexer rules (ANTLR's generated lexer was half of the parse time); its test
-// compares the two lexers token by token, so a change here fails it until
-// lexer.cpp follows. Literal rules (keywords, operators) it takes from here.
+// lexer rules, and parses a file without syntax errors with direct_parser.cpp
+// beside it, which implements the parser rules; ANTLR's parser runs only to
+// explain syntax errors, and for polc fmt (ANTLR's C++ runtime is several
+// times slower at both). Their tests compare them with ANTLR's lexer and
+// parser, so a change here fails them until the two files follow; lexer.cpp
+// takes the literal rules (keywords, operators) from here.
 grammar Policy;
 
 file        : item* EOF ;

@@ -5,12 +5,12 @@
 #include "PolicyLexer.h"
 #include "lexer.h"
 
-#include "polc/support/files.h"
+#include "policy_files.h"
+
 #include "polc/support/utf8.h"
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <random>
 
 namespace polc {
@@ -43,20 +43,8 @@ void expectSameTokens(const std::string& text, const std::string& what) {
 }
 
 TEST(Lexer, SameTokensAsAntlrForEveryPolicyOfTheRepository) {
-  int files = 0;
-  for (const char* folder : {"examples", "tests"}) {
-    for (const auto& entry : std::filesystem::recursive_directory_iterator(
-             std::string(POLC_SOURCE_DIR) + "/" + folder)) {
-      auto path = entry.path().string();
-      if (!entry.is_regular_file() || path.find(".pol") == std::string::npos) continue;
-      auto text = readFile(path);
-      ASSERT_TRUE(text) << text.error();
-      if (!isUtf8(*text)) continue; // refused before lexing
-      expectSameTokens(*text, path);
-      ++files;
-    }
-  }
-  EXPECT_GT(files, 20);
+  for (const auto& [path, text] : testing::repositoryPolicies())
+    if (isUtf8(text)) expectSameTokens(text, path); // else refused before lexing
 }
 
 TEST(Lexer, SameTokensAsAntlrAtTheEdgesOfEachRule) {

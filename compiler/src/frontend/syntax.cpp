@@ -11,11 +11,15 @@ namespace polc::frontend {
 using grammar::PolicyParser;
 using Token = antlr4::Token;
 
-SourceLocation SyntaxTree::at(const Token* token) const {
+SourceLocation locationOf(const std::string& path, const Token* token) {
   return {path, int(token->getLine()), int(token->getCharPositionInLine()) + 1};
 }
 
-int SyntaxTree::lengthBetween(const Token* first, const Token* last) {
+SourceLocation SyntaxTree::at(const Token* token) const {
+  return locationOf(path, token);
+}
+
+int lengthBetween(const Token* first, const Token* last) {
   if (!first || !last) return 1;
   return std::max(1, int(last->getStopIndex()) - int(first->getStartIndex()) + 1);
 }
@@ -678,7 +682,7 @@ private:
 
 // ANTLR recurses once per '(' and '!', so refuse deeper nesting up front.
 // The depth counts open parentheses plus the run of '!' in front of each.
-bool checkNesting(SyntaxTree& tree, Diagnostics& diagnostics) {
+void checkNesting(SyntaxTree& tree, Diagnostics& diagnostics) {
   std::vector<int> bangsOutside; // '!' run in front of each open '('
   int bangs = 0;
   int depth = 0;
@@ -715,16 +719,15 @@ bool checkNesting(SyntaxTree& tree, Diagnostics& diagnostics) {
                  "selector nested too deeply: more than " + std::to_string(kMaxNesting) +
                      " levels of '(' and '!'")
           .hint("split the selector with 'let' names");
-      return false;
+      return;
     }
   }
-  return true;
 }
 
 } // namespace
 
-std::unique_ptr<SyntaxTree> parseSyntax(const std::string& path, const std::string& text,
-                                        Diagnostics& diagnostics) {
+std::unique_ptr<SyntaxTree> lexSyntax(const std::string& path, const std::string& text,
+                                      Diagnostics& diagnostics) {
   diagnostics.addSource(path, text);
   // The input stream decodes the text to code points, which it must be
   // able to: the whole text is checked first, so that a stray byte
@@ -747,9 +750,19 @@ std::unique_ptr<SyntaxTree> parseSyntax(const std::string& path, const std::stri
   // catches every character).
   tree->parser.removeErrorListeners();
   tree->tokens.fill();
-  if (!checkNesting(*tree, diagnostics)) return tree;
-  tree->parser.setErrorHandler(std::make_shared<PolicyErrorStrategy>(*tree, diagnostics));
-  tree->file = tree->parser.file();
+  checkNesting(*tree, diagnostics);
+  return tree;
+}
+
+void buildParseTree(SyntaxTree& tree, Diagnostics& diagnostics) {
+  tree.parser.setErrorHandler(std::make_shared<PolicyErrorStrategy>(tree, diagnostics));
+  tree.file = tree.parser.file();
+}
+
+std::unique_ptr<SyntaxTree> parseSyntax(const std::string& path, const std::string& text,
+                                        Diagnostics& diagnostics) {
+  auto tree = lexSyntax(path, text, diagnostics);
+  if (tree->syntaxErrors == 0) buildParseTree(*tree, diagnostics);
   return tree;
 }
 
