@@ -1,4 +1,4 @@
-// frontend::Lexer against the lexer ANTLR generates from Policy.g4: the
+// frontend::lex against the lexer ANTLR generates from Policy.g4: the
 // same tokens (type, channel, text, line, column, start and stop) for every
 // policy of the repository, for the edge cases of each lexer rule, and for
 // many random texts over the characters the rules care about.
@@ -16,7 +16,7 @@
 namespace polc {
 namespace {
 
-std::string describe(antlr4::Token& token) {
+std::string describe(const antlr4::Token& token) {
   return std::to_string(token.getType()) + "/" + std::to_string(token.getChannel()) + " '" +
          token.getText() + "' " + std::to_string(token.getLine()) + ":" +
          std::to_string(token.getCharPositionInLine()) + " [" +
@@ -37,9 +37,15 @@ void expectSameTokens(const std::string& text, const std::string& what) {
   antlr4::ANTLRInputStream antlrInput(text);
   grammar::PolicyLexer antlrLexer(&antlrInput);
   antlrLexer.removeErrorListeners();
+  auto expected = tokensOf(antlrLexer);
   frontend::Utf8InputStream input(text);
-  frontend::Lexer lexer(input);
-  EXPECT_EQ(tokensOf(lexer), tokensOf(antlrLexer)) << what;
+  auto lexed = frontend::lex(input);
+  std::vector<std::string> tokens;
+  for (auto& token : lexed) tokens.push_back(describe(token));
+  EXPECT_EQ(tokens, expected) << what;
+  // And as ANTLR's objects, for its parser.
+  frontend::TokenReplay replay(input, lexed);
+  EXPECT_EQ(tokensOf(replay), expected) << what;
 }
 
 TEST(Lexer, SameTokensAsAntlrForEveryPolicyOfTheRepository) {

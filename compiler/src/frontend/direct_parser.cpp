@@ -53,9 +53,10 @@ bool isLabelKey(size_t type) {
 
 class DirectParser {
 public:
-  DirectParser(SyntaxTree& tree, Diagnostics& diagnostics) : builder_(tree.path, diagnostics) {
-    for (auto* token : tree.tokens.getTokens())
-      if (token->getChannel() == Token::DEFAULT_CHANNEL) tokens_.push_back(token);
+  DirectParser(const SyntaxTree& tree, Diagnostics& diagnostics)
+      : builder_(tree.path, diagnostics) {
+    for (const auto& token : tree.lexed)
+      if (token.getChannel() == Token::DEFAULT_CHANNEL) tokens_.push_back(&token);
   }
 
   // file : item* EOF ;
@@ -364,7 +365,7 @@ private:
 
 } // namespace
 
-std::optional<std::vector<Item>> parseDirect(SyntaxTree& tree, Diagnostics& diagnostics) {
+std::optional<std::vector<Item>> parseDirect(const SyntaxTree& tree, Diagnostics& diagnostics) {
   auto mark = diagnostics.mark();
   try {
     return DirectParser(tree, diagnostics).file();

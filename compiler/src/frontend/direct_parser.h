@@ -23,6 +23,6 @@ namespace polc::frontend {
 // The items of a lexed text that lexSyntax did not refuse, with what the
 // AstBuilder reported; nullopt, and nothing reported, when the text is not
 // a file of the grammar (or holds a selector too deep to build).
-std::optional<std::vector<Item>> parseDirect(SyntaxTree& tree, Diagnostics& diagnostics);
+std::optional<std::vector<Item>> parseDirect(const SyntaxTree& tree, Diagnostics& diagnostics);
 
 } // namespace polc::frontend

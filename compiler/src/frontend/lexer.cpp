@@ -223,9 +223,31 @@ const Literals& literals() {
   return table;
 }
 
-} // namespace
+class Lexer {
+public:
+  explicit Lexer(std::u32string_view text) : text_(text) {}
 
-Lexer::Lexer(Utf8InputStream& input) : input_(input), text_(input.codePoints()) {}
+  // The next token's type and length, at the position reached.
+  struct Match {
+    size_t type;
+    size_t length;
+  };
+  Match match() const;
+  // Moves past `length` characters, counting lines and columns as ANTLR's
+  // lexer does: '\n' starts a line, every other code point is one column.
+  void advance(size_t length);
+
+  bool atEnd() const { return position_ >= text_.size(); }
+  size_t position() const { return position_; }
+  size_t line() const { return line_; }
+  size_t column() const { return column_; }
+
+private:
+  std::u32string_view text_;
+  size_t position_ = 0;
+  size_t line_ = 1;   // as ANTLR counts: from 1
+  size_t column_ = 0; // in code points, from 0
+};
 
 // ANTLR numbers token types in the order of the lexer rules, so "listed
 // first" is "the smaller type".
@@ -249,8 +271,6 @@ Lexer::Match Lexer::match() const {
   return best;
 }
 
-// As ANTLR's lexer counts: '\n' starts a line, every other code point is
-// one column.
 void Lexer::advance(size_t length) {
   for (auto end = position_ + length; position_ < end; ++position_) {
     if (text_[position_] == '\n') {
@@ -262,22 +282,48 @@ void Lexer::advance(size_t length) {
   }
 }
 
-std::unique_ptr<antlr4::Token> Lexer::nextToken() {
-  auto* factory = getTokenFactory();
-  while (position_ < text_.size()) {
-    auto [type, length] = match();
-    auto start = position_;
-    auto line = line_;
-    auto column = column_;
-    advance(length);
+} // namespace
+
+std::string LexedToken::getText() const {
+  if (type_ == kEof) return "<EOF>";
+  return input_->getText(antlr4::misc::Interval(start_, stop_));
+}
+
+std::vector<LexedToken> lex(Utf8InputStream& input) {
+  std::vector<LexedToken> tokens;
+  Lexer lexer(input.codePoints());
+  while (!lexer.atEnd()) {
+    auto [type, length] = lexer.match();
+    auto start = lexer.position();
+    auto line = lexer.line();
+    auto column = lexer.column();
+    lexer.advance(length);
     if (type == PolicyLexer::WS) continue;
     auto channel = type == PolicyLexer::COMMENT ? antlr4::Token::HIDDEN_CHANNEL
                                                 : antlr4::Token::DEFAULT_CHANNEL;
-    return factory->create({this, &input_}, type, "", channel, start, position_ - 1, line, column);
+    tokens.emplace_back(input, type, channel, start, lexer.position() - 1, line, column,
+                        tokens.size());
   }
   // As ANTLR's emitEOF: empty, from here to just before here.
-  return factory->create({this, &input_}, antlr4::Token::EOF, "", antlr4::Token::DEFAULT_CHANNEL,
-                         position_, position_ - 1, line_, column_);
+  tokens.emplace_back(input, antlr4::Token::EOF, antlr4::Token::DEFAULT_CHANNEL, lexer.position(),
+                      lexer.position() - 1, lexer.line(), lexer.column(), tokens.size());
+  return tokens;
+}
+
+std::unique_ptr<antlr4::Token> TokenReplay::nextToken() {
+  const auto& token = tokens_[std::min(next_, tokens_.size() - 1)]; // EOF again at the end
+  next_ = std::min(next_ + 1, tokens_.size());
+  return getTokenFactory()->create({this, &input_}, token.getType(), "", token.getChannel(),
+                                   token.getStartIndex(), token.getStopIndex(), token.getLine(),
+                                   token.getCharPositionInLine());
+}
+
+size_t TokenReplay::getLine() const {
+  return tokens_[std::min(next_, tokens_.size() - 1)].getLine();
+}
+
+size_t TokenReplay::getCharPositionInLine() {
+  return tokens_[std::min(next_, tokens_.size() - 1)].getCharPositionInLine();
 }
 
 } // namespace polc::frontend

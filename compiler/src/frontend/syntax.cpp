@@ -686,7 +686,8 @@ void checkNesting(SyntaxTree& tree, Diagnostics& diagnostics) {
   std::vector<int> bangsOutside; // '!' run in front of each open '('
   int bangs = 0;
   int depth = 0;
-  for (auto* token : tree.tokens.getTokens()) {
+  for (const auto& lexed : tree.lexed) {
+    const auto* token = &lexed;
     if (token->getChannel() != Token::DEFAULT_CHANNEL) continue;
     switch (token->getType()) {
     case PolicyParser::NOT:
@@ -746,15 +747,16 @@ std::unique_ptr<SyntaxTree> lexSyntax(const std::string& path, const std::string
   }
   auto tree = std::make_unique<SyntaxTree>(text);
   tree->path = path;
-  // No listener may print to the console (the lexer has none: BAD_CHAR
-  // catches every character).
-  tree->parser.removeErrorListeners();
-  tree->tokens.fill();
   checkNesting(*tree, diagnostics);
   return tree;
 }
 
 void buildParseTree(SyntaxTree& tree, Diagnostics& diagnostics) {
+  // The error strategy looks ahead in the token stream: all of it.
+  tree.tokens.fill();
+  // No listener may print to the console (the lexer has none: BAD_CHAR
+  // catches every character).
+  tree.parser.removeErrorListeners();
   tree.parser.setErrorHandler(std::make_shared<PolicyErrorStrategy>(tree, diagnostics));
   tree.file = tree.parser.file();
 }

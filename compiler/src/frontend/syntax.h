@@ -20,17 +20,21 @@ namespace polc::frontend {
 // the limit is checked on the tokens before the parser runs.
 inline constexpr int kMaxNesting = 200;
 
-// ANTLR's objects refer to each other by pointer, so they live together and
-// never move.
+// The tokens of one text and, once buildParseTree has run, ANTLR's parse
+// tree of them. ANTLR's objects refer to each other by pointer, so they
+// live together and never move.
 struct SyntaxTree {
-  explicit SyntaxTree(const std::string& text) : input(text) {}
+  explicit SyntaxTree(const std::string& text) : input(text), lexed(lex(input)) {}
   SyntaxTree(const SyntaxTree&) = delete;
   SyntaxTree& operator=(const SyntaxTree&) = delete;
 
   std::string path;
   Utf8InputStream input;
-  Lexer lexer{input};
-  antlr4::CommonTokenStream tokens{&lexer};
+  // Every token, EOF last: what the direct parser reads.
+  std::vector<LexedToken> lexed;
+  // The same tokens as ANTLR's objects, for its parser (buildParseTree).
+  TokenReplay replay{input, lexed};
+  antlr4::CommonTokenStream tokens{&replay};
   grammar::PolicyParser parser{&tokens};
   // Null until buildParseTree, and when the text was refused.
   grammar::PolicyParser::FileContext* file = nullptr;
