@@ -43,13 +43,14 @@ size_t invalidUtf8(std::string_view text) {
 }
 
 std::u32string decodeUtf8(std::string_view text) {
-  std::u32string codePoints;
-  codePoints.reserve(text.size());
+  // At most one code point a byte: written in place, then cut to size.
+  std::u32string codePoints(text.size(), U'\0');
+  size_t count = 0;
   size_t i = 0;
   while (i < text.size()) {
     auto byte = static_cast<unsigned char>(text[i]);
     if (byte < 0x80) {
-      codePoints.push_back(byte);
+      codePoints[count++] = byte;
       ++i;
       continue;
     }
@@ -59,9 +60,10 @@ std::u32string decodeUtf8(std::string_view text) {
     uint32_t code = byte & (0x7f >> length);
     for (size_t k = 1; k < length; ++k)
       code = (code << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3f);
-    codePoints.push_back(char32_t(code));
+    codePoints[count++] = char32_t(code);
     i += length;
   }
+  codePoints.resize(count);
   return codePoints;
 }
 

@@ -291,6 +291,9 @@ std::string LexedToken::getText() const {
 
 std::vector<LexedToken> lex(Utf8InputStream& input) {
   std::vector<LexedToken> tokens;
+  // About one token in eight characters in a policy: room for most files,
+  // so that the vector is rarely moved as it grows.
+  tokens.reserve(input.codePoints().size() / 8 + 16);
   Lexer lexer(input.codePoints());
   while (!lexer.atEnd()) {
     auto [type, length] = lexer.match();
