@@ -1,146 +1,27 @@
-// The direct parser against ANTLR's parser and the walk of its tree: on
-// every text, either both find no syntax error and build the same items
-// with the same diagnostics, or the direct parser gives up (reporting
-// nothing) and ANTLR's finds a syntax error. Texts: every policy of the
-// repository, many random policies over the whole grammar (with the
-// mistakes the AstBuilder reports), and the same with one token deleted,
-// doubled, swapped or replaced.
-#include "direct_parser.h"
-#include "tree_walker.h"
-
+// The direct parser against ANTLR's parser (compare_parsers.h) on every
+// policy of the repository, many random policies over the whole grammar
+// (with the mistakes the AstBuilder reports), and the same with one token
+// deleted, doubled, swapped or replaced.
+#include "compare_parsers.h"
 #include "policy_files.h"
 
 #include <gtest/gtest.h>
 
 #include <random>
-#include <sstream>
 
 namespace polc {
 namespace {
 
-using frontend::Item;
-
-// Every field of the items, locations included.
-std::string where(const SourceLocation& location, int length) {
-  return location.str() + "+" + std::to_string(length);
-}
-
-void describe(std::ostream& out, const ast::Selector* s) {
-  if (!s) {
-    out << "null";
-    return;
-  }
-  out << "(" << int(s->kind) << " " << where(s->location, s->length) << " key=" << s->key << "@"
-      << where(s->keySpan.location, s->keySpan.length);
-  for (size_t i = 0; i < s->values.size(); ++i)
-    out << " v=" << s->values[i] << "@"
-        << (i < s->valueSpans.size() ? where(s->valueSpans[i].location, s->valueSpans[i].length)
-                                     : "?");
-  for (const auto& operand : s->operands) {
-    out << " ";
-    describe(out, operand.get());
-  }
-  out << ")";
-}
-
-void describe(std::ostream& out, const std::vector<std::pair<IpPrefix, ast::Span>>& prefixes) {
-  for (const auto& [prefix, span] : prefixes)
-    out << " " << prefix.text() << "@" << where(span.location, span.length);
-}
-
-void describe(std::ostream& out, const ast::Rule& rule) {
-  out << "\n  rule " << int(rule.verdict) << int(rule.direction) << " "
-      << where(rule.location, rule.length) << " peer " << int(rule.peer.kind) << " "
-      << where(rule.peer.location, rule.peer.length) << " name=" << rule.peer.name
-      << " entity=" << int(rule.peer.entity) << " ";
-  describe(out, rule.peer.selector.get());
-  describe(out, rule.peer.cidr.prefixes);
-  out << " except";
-  describe(out, rule.peer.cidr.except);
-  for (const auto& port : rule.ports)
-    out << "\n    port " << int(port.protocol) << " " << port.first << "-" << port.last << " "
-        << port.namedPort << " " << (port.icmpType ? int(*port.icmpType) : -1) << " "
-        << (port.icmpCode ? int(*port.icmpCode) : -1) << " " << where(port.location, port.length);
-}
-
-std::string describe(const std::vector<Item>& items) {
-  std::ostringstream out;
-  for (const auto& item : items) {
-    if (const auto* include = std::get_if<frontend::Include>(&item)) {
-      out << "include " << include->path << " " << where(include->location, include->length);
-    } else if (const auto* let = std::get_if<ast::Let>(&item)) {
-      out << "let " << let->name << " " << where(let->location, 1) << " ";
-      describe(out, let->selector.get());
-    } else if (const auto* defaults = std::get_if<ast::DefaultDeny>(&item)) {
-      out << "default " << where(defaults->location, 1);
-      for (auto direction : defaults->directions) out << " " << int(direction);
-      out << " ";
-      describe(out, defaults->selector.get());
-    } else if (const auto* policy = std::get_if<ast::Policy>(&item)) {
-      out << "policy " << policy->name << " " << where(policy->location, 1) << " ";
-      describe(out, policy->select.get());
-      for (const auto& block : policy->blocks) {
-        out << "\n block " << int(block.direction) << " " << where(block.location, 1);
-        for (const auto& rule : block.rules) describe(out, rule);
-      }
-    }
-    out << "\n";
-  }
-  return out.str();
-}
-
-std::string describe(const std::vector<Diagnostic>& diagnostics) {
-  std::ostringstream out;
-  for (const auto& d : diagnostics) {
-    out << int(d.severity) << " " << d.name << " " << where(d.location, d.length) << " "
-        << d.message;
-    for (const auto& hint : d.hints) out << " | hint " << hint;
-    for (const auto& note : d.notes)
-      out << " | note " << where(note.location, note.length) << " " << note.message;
-    out << "\n";
-  }
-  return out.str();
-}
-
-// What the test found for a text, to count the cases it covered.
-struct Outcome {
-  bool direct = false; // the direct parser built the items
-};
-
-Outcome expectSameParse(const std::string& text) {
-  Diagnostics directDiagnostics;
-  auto directTree = frontend::lexSyntax("p.pol", text, directDiagnostics);
-  Diagnostics antlrDiagnostics;
-  auto antlrTree = frontend::lexSyntax("p.pol", text, antlrDiagnostics);
-  if (directTree->syntaxErrors > 0) return {}; // refused before parsing, by either
-  auto before = directDiagnostics.all().size();
-  auto direct = frontend::parseDirect(*directTree, directDiagnostics);
-  frontend::buildParseTree(*antlrTree, antlrDiagnostics);
-  auto walked = frontend::walkParseTree(*antlrTree, antlrDiagnostics);
-  if (!direct) {
-    EXPECT_EQ(directDiagnostics.all().size(), before) << text;
-    // It gives up on a file with syntax errors, or on a selector too deep.
-    bool tooDeep = std::any_of(antlrDiagnostics.all().begin(), antlrDiagnostics.all().end(),
-                               [](const auto& d) { return d.id == DiagnosticId::Nesting; });
-    EXPECT_TRUE(antlrTree->syntaxErrors > 0 || tooDeep)
-        << "the direct parser refused a file ANTLR parses:\n"
-        << text;
-    return {};
-  }
-  EXPECT_EQ(antlrTree->syntaxErrors, 0) << "the direct parser accepted a file with syntax errors:\n"
-                                        << text << "\n"
-                                        << antlrDiagnostics.render();
-  EXPECT_EQ(describe(*direct), describe(walked)) << text;
-  EXPECT_EQ(describe(directDiagnostics.all()), describe(antlrDiagnostics.all())) << text;
-  EXPECT_EQ(describe(directDiagnostics.suppressed()), describe(antlrDiagnostics.suppressed()))
-      << text;
-  return {true};
+// Whether the direct parser built the items (the comparison must agree).
+bool expectSameParse(const std::string& text) {
+  auto comparison = testing::compareParsers(text);
+  EXPECT_EQ(comparison.mismatch, "") << text;
+  return comparison.direct;
 }
 
 TEST(DirectParser, SameAsAntlrForEveryPolicyOfTheRepository) {
   int direct = 0;
-  for (const auto& [path, text] : testing::repositoryPolicies())
-    direct += expectSameParse(text).direct;
+  for (const auto& [path, text] : testing::repositoryPolicies()) direct += expectSameParse(text);
   EXPECT_GT(direct, 10); // most are free of syntax errors
 }
 
@@ -363,7 +244,7 @@ TEST(DirectParser, SameAsAntlrForRandomPolicies) {
   Generator generator(7);
   std::mt19937 random(11);
   int direct = 0;
-  for (int i = 0; i < 1500; ++i) direct += expectSameParse(join(generator.file(), random)).direct;
+  for (int i = 0; i < 1500; ++i) direct += expectSameParse(join(generator.file(), random));
   EXPECT_EQ(direct, 1500); // the generator writes only files of the grammar
 }
 
@@ -394,7 +275,7 @@ TEST(DirectParser, SameAsAntlrForRandomPoliciesWithOneTokenWrong) {
     default:
       tokens[at] = strangers[random() % strangers.size()];
     }
-    bool built = expectSameParse(join(tokens, random)).direct;
+    bool built = expectSameParse(join(tokens, random));
     direct += built;
     refused += !built;
   }
