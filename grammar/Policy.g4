@@ -9,6 +9,13 @@
 //    It is deliberately loose: the parser validates it with parsePrefix, which
 //    gives a better message than a lexer error would.
 //  - Comments go to the hidden channel (not skipped) so that fmt keeps them.
+// polc lexes with compiler/src/frontend/lexer.cpp, which implements these
+// lexer rules, and parses a file without syntax errors with direct_parser.cpp
+// beside it, which implements the parser rules; ANTLR's parser runs only to
+// explain syntax errors, and for polc fmt (ANTLR's C++ runtime is several
+// times slower at both). Their tests compare them with ANTLR's lexer and
+// parser, so a change here fails them until the two files follow; lexer.cpp
+// takes the literal rules (keywords, operators) from here.
 grammar Policy;
 
 file        : item* EOF ;

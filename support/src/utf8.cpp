@@ -1,10 +1,22 @@
 #include "polc/support/utf8.h"
 
+#include "polc/support/internal_error.h"
+
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
 
 namespace polc {
+
+namespace {
+
+// How many bytes the sequence that `lead` begins has, or 0 if no sequence
+// begins with it.
+size_t sequenceLength(unsigned char lead) {
+  return (lead >> 5) == 0x6 ? 2 : (lead >> 4) == 0xe ? 3 : (lead >> 3) == 0x1e ? 4 : 0;
+}
+
+} // namespace
 
 size_t invalidUtf8(std::string_view text) {
   size_t i = 0;
@@ -14,7 +26,7 @@ size_t invalidUtf8(std::string_view text) {
       ++i;
       continue;
     }
-    size_t length = (byte >> 5) == 0x6 ? 2 : (byte >> 4) == 0xe ? 3 : (byte >> 3) == 0x1e ? 4 : 0;
+    size_t length = sequenceLength(byte);
     if (length == 0 || i + length > text.size()) return i;
     uint32_t code = byte & (0x7f >> length);
     for (size_t k = 1; k < length; ++k) {
@@ -28,6 +40,54 @@ size_t invalidUtf8(std::string_view text) {
     i += length;
   }
   return std::string_view::npos;
+}
+
+std::u32string decodeUtf8(std::string_view text) {
+  // At most one code point a byte: written in place, then cut to size.
+  std::u32string codePoints(text.size(), U'\0');
+  size_t count = 0;
+  size_t i = 0;
+  while (i < text.size()) {
+    auto byte = static_cast<unsigned char>(text[i]);
+    if (byte < 0x80) {
+      codePoints[count++] = byte;
+      ++i;
+      continue;
+    }
+    size_t length = sequenceLength(byte);
+    if (length == 0 || i + length > text.size())
+      internalError("decodeUtf8: text that is not UTF-8 at byte " + std::to_string(i));
+    uint32_t code = byte & (0x7f >> length);
+    for (size_t k = 1; k < length; ++k)
+      code = (code << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3f);
+    codePoints[count++] = char32_t(code);
+    i += length;
+  }
+  codePoints.resize(count);
+  return codePoints;
+}
+
+std::string encodeUtf8(std::u32string_view codePoints) {
+  std::string text;
+  text.reserve(codePoints.size());
+  for (char32_t code : codePoints) {
+    if (code < 0x80) {
+      text.push_back(char(code));
+    } else if (code < 0x800) {
+      text.push_back(char(0xc0 | (code >> 6)));
+      text.push_back(char(0x80 | (code & 0x3f)));
+    } else if (code < 0x10000) {
+      text.push_back(char(0xe0 | (code >> 12)));
+      text.push_back(char(0x80 | ((code >> 6) & 0x3f)));
+      text.push_back(char(0x80 | (code & 0x3f)));
+    } else {
+      text.push_back(char(0xf0 | (code >> 18)));
+      text.push_back(char(0x80 | ((code >> 12) & 0x3f)));
+      text.push_back(char(0x80 | ((code >> 6) & 0x3f)));
+      text.push_back(char(0x80 | (code & 0x3f)));
+    }
+  }
+  return text;
 }
 
 std::string replaceInvalidUtf8(std::string_view text) {

@@ -1,5 +1,10 @@
 // libFuzzer target: any bytes as a .pol file. The parser must neither throw
-// nor crash, and must explain every refusal with an error diagnostic.
+// nor crash, and must explain every refusal with an error diagnostic; and
+// its two parsers must agree (tests/unit/compare_parsers.h): the direct
+// parser builds what ANTLR's parser and the walk of its tree build, and
+// gives up exactly where ANTLR's parser finds a syntax error.
+#include "compare_parsers.h"
+
 #include "polc/frontend/parser.h"
 
 #include <cstdint>
@@ -17,5 +22,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   // Rendering quotes source lines at arbitrary positions: exercise it too.
   (void)diagnostics.render();
+  if (auto comparison = polc::testing::compareParsers(text); !comparison.mismatch.empty()) {
+    std::fprintf(stderr, "the parsers disagree: %s\n", comparison.mismatch.c_str());
+    std::abort();
+  }
   return 0;
 }

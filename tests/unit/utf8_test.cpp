@@ -54,5 +54,15 @@ TEST(Utf8, InvalidBytesAreReplacedOneByOne) {
   EXPECT_TRUE(isUtf8(replaceInvalidUtf8("\x80\x80 ok \xf8")));
 }
 
+TEST(Utf8, DecodesToCodePointsAndEncodesBack) {
+  EXPECT_EQ(decodeUtf8(""), U"");
+  auto text = "caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9d\x84\x9e \xf4\x8f\xbf\xbf\x7f";
+  auto codePoints = decodeUtf8(text);
+  EXPECT_EQ(codePoints, std::u32string(U"caf\u00e9 \u2713 \U0001d11e \U0010ffff\x7f"));
+  EXPECT_EQ(encodeUtf8(codePoints), text);
+  EXPECT_EQ(encodeUtf8(U"\u0080\u07ff\u0800\uffff\U00010000"),
+            "\xc2\x80\xdf\xbf\xe0\xa0\x80\xef\xbf\xbf\xf0\x90\x80\x80");
+}
+
 } // namespace
 } // namespace polc

@@ -41,6 +41,13 @@ Diagnostic& Diagnostics::warning(DiagnosticId id, SourceLocation location, std::
   return add(Severity::Warning, id, std::move(location), std::move(message));
 }
 
+void Diagnostics::dropSince(Mark mark) {
+  if (mark.reported > diagnostics_.size() || mark.suppressed > suppressed_.size())
+    internalError("Diagnostics::dropSince: a mark beyond the store");
+  diagnostics_.resize(mark.reported);
+  suppressed_.resize(mark.suppressed);
+}
+
 size_t Diagnostics::errorCount() const {
   return std::count_if(diagnostics_.begin(), diagnostics_.end(),
                        [](const auto& d) { return d.severity == Severity::Error; });

@@ -11,11 +11,15 @@ namespace polc::frontend {
 using grammar::PolicyParser;
 using Token = antlr4::Token;
 
-SourceLocation SyntaxTree::at(const Token* token) const {
+SourceLocation locationOf(const std::string& path, const Token* token) {
   return {path, int(token->getLine()), int(token->getCharPositionInLine()) + 1};
 }
 
-int SyntaxTree::lengthBetween(const Token* first, const Token* last) {
+SourceLocation SyntaxTree::at(const Token* token) const {
+  return locationOf(path, token);
+}
+
+int lengthBetween(const Token* first, const Token* last) {
   if (!first || !last) return 1;
   return std::max(1, int(last->getStopIndex()) - int(first->getStartIndex()) + 1);
 }
@@ -77,12 +81,14 @@ std::string joinAlternatives(const std::vector<std::string>& items) {
 // next block of a policy, or the next top-level item.
 enum class Level { Rule, Policy, Top };
 
+// Rules are told apart by their index, not by dynamic_cast: sync() asks for
+// every item of every list, and a failed dynamic_cast compares type names.
 Level levelOf(antlr4::RuleContext* ctx) {
   for (; ctx; ctx = dynamic_cast<antlr4::RuleContext*>(ctx->parent)) {
-    if (dynamic_cast<PolicyParser::RuleDeclContext*>(ctx) ||
-        dynamic_cast<PolicyParser::DirectionBlockContext*>(ctx))
+    auto rule = ctx->getRuleIndex();
+    if (rule == PolicyParser::RuleRuleDecl || rule == PolicyParser::RuleDirectionBlock)
       return Level::Rule;
-    if (dynamic_cast<PolicyParser::PolicyDeclContext*>(ctx)) return Level::Policy;
+    if (rule == PolicyParser::RulePolicyDecl) return Level::Policy;
   }
   return Level::Top;
 }
@@ -90,9 +96,9 @@ Level levelOf(antlr4::RuleContext* ctx) {
 // The rules holding a list of items (item*, directionBlock*, ruleDecl*),
 // where recovery resumes.
 bool isItemList(antlr4::RuleContext* ctx) {
-  return dynamic_cast<PolicyParser::FileContext*>(ctx) ||
-         dynamic_cast<PolicyParser::PolicyDeclContext*>(ctx) ||
-         dynamic_cast<PolicyParser::DirectionBlockContext*>(ctx);
+  auto rule = ctx->getRuleIndex();
+  return rule == PolicyParser::RuleFile || rule == PolicyParser::RulePolicyDecl ||
+         rule == PolicyParser::RuleDirectionBlock;
 }
 
 antlr4::misc::IntervalSet setOf(std::initializer_list<size_t> types) {
@@ -128,7 +134,7 @@ public:
     }
     auto& atn = parser->getATN();
     auto* token = parser->getCurrentToken();
-    auto next = atn.nextTokens(atn.states[parser->getState()]);
+    const auto& next = atn.nextTokens(atn.states[parser->getState()]);
     if (next.contains(token->getType()) || next.contains(Token::EPSILON)) return;
     auto expected = parser->getExpectedTokens();
     if (expected.contains(token->getType())) return;
@@ -676,11 +682,12 @@ private:
 
 // ANTLR recurses once per '(' and '!', so refuse deeper nesting up front.
 // The depth counts open parentheses plus the run of '!' in front of each.
-bool checkNesting(SyntaxTree& tree, Diagnostics& diagnostics) {
+void checkNesting(SyntaxTree& tree, Diagnostics& diagnostics) {
   std::vector<int> bangsOutside; // '!' run in front of each open '('
   int bangs = 0;
   int depth = 0;
-  for (auto* token : tree.tokens.getTokens()) {
+  for (const auto& lexed : tree.lexed) {
+    const auto* token = &lexed;
     if (token->getChannel() != Token::DEFAULT_CHANNEL) continue;
     switch (token->getType()) {
     case PolicyParser::NOT:
@@ -713,21 +720,19 @@ bool checkNesting(SyntaxTree& tree, Diagnostics& diagnostics) {
                  "selector nested too deeply: more than " + std::to_string(kMaxNesting) +
                      " levels of '(' and '!'")
           .hint("split the selector with 'let' names");
-      return false;
+      return;
     }
   }
-  return true;
 }
 
 } // namespace
 
-std::unique_ptr<SyntaxTree> parseSyntax(const std::string& path, const std::string& text,
-                                        Diagnostics& diagnostics) {
+std::unique_ptr<SyntaxTree> lexSyntax(const std::string& path, const std::string& text,
+                                      Diagnostics& diagnostics) {
   diagnostics.addSource(path, text);
-  // ANTLR's input stream converts the text to UTF-32 (with wstring_convert
-  // in 4.9), which throws std::range_error on malformed UTF-8: the whole
-  // text is checked first, so that a stray byte anywhere, in a string or a
-  // comment, is an error where it is.
+  // The input stream decodes the text to code points, which it must be
+  // able to: the whole text is checked first, so that a stray byte
+  // anywhere, in a string or a comment, is an error where it is.
   if (auto bad = invalidUtf8(text); bad != std::string_view::npos) {
     auto tree = std::make_unique<SyntaxTree>("");
     tree->path = path;
@@ -742,14 +747,24 @@ std::unique_ptr<SyntaxTree> parseSyntax(const std::string& path, const std::stri
   }
   auto tree = std::make_unique<SyntaxTree>(text);
   tree->path = path;
-  // BAD_CHAR catches every character, so the lexer never reports an error
-  // itself; no listener may print to the console either way.
-  tree->lexer.removeErrorListeners();
-  tree->parser.removeErrorListeners();
-  tree->tokens.fill();
-  if (!checkNesting(*tree, diagnostics)) return tree;
-  tree->parser.setErrorHandler(std::make_shared<PolicyErrorStrategy>(*tree, diagnostics));
-  tree->file = tree->parser.file();
+  checkNesting(*tree, diagnostics);
+  return tree;
+}
+
+void buildParseTree(SyntaxTree& tree, Diagnostics& diagnostics) {
+  // The error strategy looks ahead in the token stream: all of it.
+  tree.tokens.fill();
+  // No listener may print to the console (the lexer has none: BAD_CHAR
+  // catches every character).
+  tree.parser.removeErrorListeners();
+  tree.parser.setErrorHandler(std::make_shared<PolicyErrorStrategy>(tree, diagnostics));
+  tree.file = tree.parser.file();
+}
+
+std::unique_ptr<SyntaxTree> parseSyntax(const std::string& path, const std::string& text,
+                                        Diagnostics& diagnostics) {
+  auto tree = lexSyntax(path, text, diagnostics);
+  if (tree->syntaxErrors == 0) buildParseTree(*tree, diagnostics);
   return tree;
 }
 

@@ -61,6 +61,15 @@ public:
   Diagnostic& error(DiagnosticId id, SourceLocation location, std::string message);
   Diagnostic& warning(DiagnosticId id, SourceLocation location, std::string message);
 
+  // A point in the store, and dropping what was added after it: for a
+  // parser that tries a quick way first and starts over when it cannot finish.
+  struct Mark {
+    size_t reported = 0;
+    size_t suppressed = 0;
+  };
+  Mark mark() const { return {diagnostics_.size(), suppressed_.size()}; }
+  void dropSince(Mark mark);
+
   bool hasErrors() const;
   size_t errorCount() const;
   size_t warningCount() const;

@@ -17,6 +17,12 @@ inline bool isUtf8(std::string_view text) {
   return invalidUtf8(text) == std::string_view::npos;
 }
 
+// The code points of `text`, which must be UTF-8 (invalidUtf8 returned npos;
+// anything else is an internal error), and back: the policy parser reads
+// code points, as ANTLR counts positions.
+std::u32string decodeUtf8(std::string_view text);
+std::string encodeUtf8(std::u32string_view codePoints);
+
 // The text with every byte that does not begin a well-formed sequence
 // replaced by U+FFFD (as nlohmann's error_handler_t::replace does): for
 // writers of JSON that must stay valid whatever a path holds.
