@@ -17,14 +17,15 @@ namespace polc::artifacts {
 namespace {
 
 PolicyEntry randomEntry(std::mt19937& random) {
-  const uint32_t identity = 256 + random() % 40;
+  const auto identity = static_cast<uint32_t>(256 + random() % 40);
+  const auto rule = static_cast<uint32_t>(random() % 9);
   switch (random() % 3) {
   case 0:
-    return {identity, 0, 0, 0, random() % 2 ? Verdict::Allow : Verdict::Deny, random() % 9};
+    return {identity, 0, 0, 0, random() % 2 ? Verdict::Allow : Verdict::Deny, rule};
   case 1:
-    return {identity, IPPROTO_TCP, uint16_t(random() % 8 * 1000), 16, Verdict::Allow, random() % 9};
+    return {identity, IPPROTO_TCP, uint16_t(random() % 8 * 1000), 16, Verdict::Allow, rule};
   default:
-    return {identity, IPPROTO_UDP, 0x1000, 4, Verdict::Deny, random() % 9};
+    return {identity, IPPROTO_UDP, 0x1000, 4, Verdict::Deny, rule};
   }
 }
 
