@@ -818,10 +818,13 @@ Status LoadTransaction::updateIpcache() {
   if (!ipcacheLengthsMap_.valid())
     return fail(ipcacheName_ +
                 ": its pinned prefix lengths map is missing (polc unload, then load)");
+  // Unchanged or a delta: both rest on the map being the one the state
+  // describes, not one this load created because its pin went missing.
   const auto& created = state_.pending->pins;
+  if ((ipcacheLoaded_ || ipcacheDelta_) &&
+      std::find(created.begin(), created.end(), sharedMaps_[0]) != created.end())
+    return fail(ipcacheName_ + ": its pin was removed during the load");
   if (ipcacheLoaded_) {
-    if (std::find(created.begin(), created.end(), sharedMaps_[0]) != created.end())
-      return fail(ipcacheName_ + ": its pin was removed during the load");
     report_.ipcacheEntries = ipcacheEntries_; // unchanged, not read
     return okStatus();
   }
