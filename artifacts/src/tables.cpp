@@ -125,38 +125,40 @@ json toJson(const PolicyTable& table) {
                        {"verdict", toString(e.verdict)},
                        {"rule", e.ruleId}});
   }
-  json rules = json::array();
-  for (const auto& r : table.rules) {
-    rules.push_back(
-        {{"id", r.id}, {"policy", r.policy}, {"text", r.text}, {"location", r.location}});
-  }
-  return {{"endpoint", table.endpoint},
-          {"direction", toString(table.direction)},
-          {"isolated", table.isolated},
-          {"entries", entries},
-          {"rules", rules}};
+  return {{"entries", entries}, {"isolated", table.isolated}};
 }
 
+// Members a table of an older build also has ("endpoint", "direction",
+// "rules") are ignored: such a build still loads.
 Expected<PolicyTable> policyTableFromJson(const json& j) {
   return guarded("policy table", [&]() -> Expected<PolicyTable> {
     PolicyTable table;
-    table.endpoint = j.at("endpoint").get<std::string>();
-    auto direction = j.at("direction").get<std::string>();
-    if (direction != "ingress" && direction != "egress")
-      return Error{"unknown direction \"" + direction + "\""};
-    table.direction = direction == "ingress" ? Direction::Ingress : Direction::Egress;
     table.isolated = j.at("isolated").get<bool>();
     for (const auto& e : j.at("entries")) {
       auto entry = policyEntryFromJsonUnguarded(e);
       if (!entry) return Error{entry.error()};
       table.entries.push_back(*entry);
     }
-    for (const auto& r : j.at("rules")) {
-      table.rules.push_back({boundedInteger<uint32_t>(r, "id", UINT32_MAX),
-                             r.at("policy").get<std::string>(), r.at("text").get<std::string>(),
-                             r.at("location").get<std::string>()});
-    }
     return table;
+  });
+}
+
+json toJson(const RuleList& list) {
+  json rules = json::array();
+  for (const auto& r : list.rules)
+    rules.push_back(
+        {{"id", r.id}, {"policy", r.policy}, {"text", r.text}, {"location", r.location}});
+  return {{"rules", rules}};
+}
+
+Expected<RuleList> ruleListFromJson(const json& j) {
+  return guarded("rule list", [&]() -> Expected<RuleList> {
+    RuleList list;
+    for (const auto& r : j.at("rules"))
+      list.rules.push_back({boundedInteger<uint32_t>(r, "id", UINT32_MAX),
+                            r.at("policy").get<std::string>(), r.at("text").get<std::string>(),
+                            r.at("location").get<std::string>()});
+    return list;
   });
 }
 
@@ -225,12 +227,8 @@ void appendArray(std::string& out, const std::vector<T>& items, F item) {
 } // namespace
 
 std::string toJsonText(const PolicyTable& table) {
-  std::string out = "{\n  \"direction\": ";
-  appendString(out, toString(table.direction));
-  out += ",\n  \"endpoint\": ";
-  appendString(out, table.endpoint);
-  out += ",\n  \"entries\": ";
-  out.reserve(out.size() + table.entries.size() * 112);
+  std::string out = "{\n  \"entries\": ";
+  out.reserve(out.size() + table.entries.size() * 112 + 32);
   appendArray(out, table.entries, [&](const PolicyEntry& e) {
     out += "\"identity\": " + std::to_string(e.identity) + ", \"port\": " + std::to_string(e.port) +
            ", \"port_prefix_bits\": " + std::to_string(e.portPrefixBits) + ", \"protocol\": ";
@@ -240,8 +238,13 @@ std::string toJsonText(const PolicyTable& table) {
   });
   out += ",\n  \"isolated\": ";
   out += table.isolated ? "true" : "false";
-  out += ",\n  \"rules\": ";
-  appendArray(out, table.rules, [&](const RuleRef& r) {
+  out += "\n}\n";
+  return out;
+}
+
+std::string toJsonText(const RuleList& list) {
+  std::string out = "{\n  \"rules\": ";
+  appendArray(out, list.rules, [&](const RuleRef& r) {
     out += "\"id\": " + std::to_string(r.id) + ", \"location\": ";
     appendString(out, r.location);
     out += ", \"policy\": ";

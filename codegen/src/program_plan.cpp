@@ -63,6 +63,7 @@ ProgramPlan planPrograms(std::span<const passes::NodeTables> nodes, const PlanOp
       PlannedEndpoint endpoint{.endpoint = tables.endpoint, .program = std::nullopt};
       EndpointProgramSpec spec =
           specializeEndpoint(tables.ingress, tables.egress, nodeShape, options.maxInlineEntries);
+      spec.endpoint = tables.endpoint;
       if (spec.egressProgram || spec.ingressProgram) {
         // Deduplicated by the C itself: it holds no name or identity, so
         // whatever emits the same text runs the same object.

@@ -90,7 +90,6 @@ EndpointProgramSpec specializeEndpoint(const artifacts::PolicyTable& ingress,
                                        const artifacts::PolicyTable& egress, const NodeShape& node,
                                        unsigned maxInlineEntries) {
   EndpointProgramSpec spec;
-  spec.endpoint = ingress.endpoint;
   spec.egressProgram = spec.ingressProgram = needsPrograms(ingress, egress);
   spec.egressIsolated = egress.isolated;
   spec.ingressIsolated = ingress.isolated;

@@ -244,6 +244,16 @@ Status writePolicyTables(OutputWriter& out, const ir::Program& program,
   return okStatus();
 }
 
+// Every rule once, by id: what the tables' entries point to.
+artifacts::RuleList ruleList(const ir::Program& program) {
+  artifacts::RuleList list;
+  for (const auto& rule : program.rules)
+    list.rules.push_back({rule.id, rule.policy, rule.text, rule.location.str()});
+  std::sort(list.rules.begin(), list.rules.end(),
+            [](const auto& a, const auto& b) { return a.id < b.id; });
+  return list;
+}
+
 nlohmann::json identitiesJson(const ir::Program& program) {
   auto list = nlohmann::json::array();
   for (const auto& identity : program.identities) {
@@ -291,8 +301,10 @@ Expected<BuildReport> writeBuildOrThrow(const Compiled& compiled, const fs::path
   includeDirs.push_back("bpf/lib");
   if (auto status = out.write("identities.json", dumpJson(identitiesJson(program))); !status)
     return Error{status.error()};
+  if (auto status = out.write("rules.json", artifacts::toJsonText(ruleList(program))); !status)
+    return Error{status.error()};
 
-  stepDone("prepare"); // the staging directory, the bpf/lib headers, identities
+  stepDone("prepare"); // the staging directory, the bpf/lib headers, identities, rules
   // Codegen decides the programs; the build writes each distinct one's C
   // under its digest (the manifest and the loader go by it).
   const codegen::ProgramPlan plan =

@@ -130,8 +130,8 @@ path_not_utf8)
   expect_status 0
   "$json_query" "/inputs/p"$'\xef\xbf\xbd'".pol" < build-out/manifest.json > /dev/null ||
     fail "manifest.json is not valid JSON with the input p<U+FFFD>.pol"
-  "$json_query" /rules/0/location < build-out/nodes/node-1/endpoints/web-1/ingress.json > /dev/null ||
-    fail "ingress.json is not valid JSON"
+  "$json_query" /rules/0/location < build-out/rules.json > /dev/null ||
+    fail "rules.json is not valid JSON"
   run "$polc" build "$policy" --topology "$examples/shop.yaml" -o build-out --no-cache --format json
   expect_status 0
   expect_json /ok true

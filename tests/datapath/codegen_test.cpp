@@ -192,8 +192,7 @@ TEST(CompileBpfObject, MissingWorkDirIsAnError) {
 artifacts::PolicyTable table(artifacts::Direction direction, bool isolated,
                              std::vector<artifacts::PolicyEntry> entries = {}) {
   artifacts::PolicyTable result;
-  result.endpoint = "web-1";
-  result.direction = direction;
+  (void)direction; // tables name neither endpoint nor direction; kept for the call sites
   result.isolated = isolated;
   result.entries = std::move(entries);
   return result;

@@ -227,8 +227,7 @@ Status loadEndpointMaps(const testing::BpfHarness& harness, const artifacts::Ipc
   if (auto synced = maps::syncIpcache(kernel, *fd, *lengthsFd, *ipcacheEntries); !synced)
     return Error{synced.error()};
   for (const auto* table : {&ingress, &egress}) {
-    const char* name =
-        table->direction == artifacts::Direction::Ingress ? "polc_policy_in" : "polc_policy_eg";
+    const char* name = table == &ingress ? "polc_policy_in" : "polc_policy_eg";
     auto mapFd = harness.mapFd(name);
     if (!mapFd) return Error{mapFd.error()};
     if (auto synced = maps::syncMap(kernel, *mapFd, name, maps::toPolicyMapEntries(*table));
@@ -258,9 +257,9 @@ std::string verdictText(int tcAction) {
   return "tc action " + std::to_string(tcAction) + " (neither pass nor drop)";
 }
 
-std::string tableText(const artifacts::PolicyTable& table) {
+std::string tableText(const artifacts::PolicyTable& table, ast::Direction direction) {
   std::ostringstream out;
-  out << "  " << artifacts::toString(table.direction) << " table ("
+  out << "  " << ast::toString(direction) << " table ("
       << (table.isolated ? "isolated" : "not isolated") << "), " << table.entries.size()
       << " entries:\n";
   for (const auto& entry : table.entries)
@@ -333,7 +332,7 @@ void reportMismatch(const Options& options, const GeneratedCase& generated,
     any = true;
   }
   if (!any) out << "  (none)\n";
-  out << tableText(table);
+  out << tableText(table, packet.direction);
   out << "---- policy (difftest.pol) ----\n" << generated.policy;
   out << "---- topology (difftest.yaml) ----\n" << generated.topology;
   out << "---- reproduce ----\n"

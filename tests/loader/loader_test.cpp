@@ -96,8 +96,6 @@ public:
       add(manifest, endpoint.source, "/* fixture */\n");
       for (auto direction : {artifacts::Direction::Ingress, artifacts::Direction::Egress}) {
         artifacts::PolicyTable table;
-        table.endpoint = name;
-        table.direction = direction;
         if (name == "b" && direction == artifacts::Direction::Ingress)
           table.entries = spec.bIngress;
         add(manifest,

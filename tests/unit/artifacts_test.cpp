@@ -23,11 +23,7 @@ TEST(Digest, KnownValue) {
 
 TEST(PolicyTableJson, RoundTrips) {
   PolicyTable table{
-      "web-1",
-      Direction::Egress,
-      true,
-      {{300, IPPROTO_TCP, 8000, 12, Verdict::Allow, 4}, {0, 0, 0, 0, Verdict::Deny, 5}},
-      {{4, "web", "allow to app == \"x\" on tcp/8000-8015", "p.pol:3:5"}}};
+      true, {{300, IPPROTO_TCP, 8000, 12, Verdict::Allow, 4}, {0, 0, 0, 0, Verdict::Deny, 5}}};
   auto back = policyTableFromJson(toJson(table));
   ASSERT_TRUE(back) << back.error();
   EXPECT_EQ(*back, table);
@@ -38,11 +34,7 @@ TEST(PolicyTableJson, RoundTrips) {
 // of 70000 read as 4464, a float as an integer (undefined behaviour for 1e76,
 // found by fuzz_manifest).
 TEST(PolicyTableJson, NumbersOutOfRangeAreErrors) {
-  PolicyTable table{"web-1",
-                    Direction::Ingress,
-                    true,
-                    {{300, IPPROTO_TCP, 80, 16, Verdict::Allow, 4}},
-                    {{4, "web", "allow from any on tcp/80", "p.pol:3:5"}}};
+  PolicyTable table{true, {{300, IPPROTO_TCP, 80, 16, Verdict::Allow, 4}}};
   const auto good = toJson(table);
   ASSERT_TRUE(policyTableFromJson(good));
   const std::vector<std::pair<std::string, nlohmann::json>> bad = {{"port", 70000},
@@ -60,9 +52,14 @@ TEST(PolicyTableJson, NumbersOutOfRangeAreErrors) {
     ASSERT_FALSE(read) << key << " = " << value.dump();
     EXPECT_NE(read.error().find(key), std::string::npos) << read.error();
   }
-  auto badRule = good;
-  badRule["rules"][0]["id"] = -4;
-  EXPECT_FALSE(policyTableFromJson(badRule));
+  // An older build's table, which named its endpoint and rules, still reads.
+  auto older = good;
+  older["endpoint"] = "web-1";
+  older["direction"] = "ingress";
+  older["rules"] = {{{"id", 4}, {"policy", "web"}, {"text", "allow"}, {"location", "p.pol:3:5"}}};
+  auto read = policyTableFromJson(older);
+  ASSERT_TRUE(read) << read.error();
+  EXPECT_EQ(*read, table);
 }
 
 TEST(IpcacheJson, PrefixLengthsAndIdentitiesAreChecked) {
@@ -267,8 +264,7 @@ TEST(ManifestText, FieldsOutOfRangeAreRefused) {
 // What the issue saw truncated into map keys is named with its value; an
 // entry the map's key masking would change is refused, not loaded changed.
 TEST(PolicyTableJson, OutOfRangeIsNamedAndNonCanonicalEntriesAreRefused) {
-  PolicyTable table{
-      "e", Direction::Ingress, true, {{300, IPPROTO_TCP, 80, 16, Verdict::Allow, 4}}, {}};
+  PolicyTable table{true, {{300, IPPROTO_TCP, 80, 16, Verdict::Allow, 4}}};
   auto refusedWith = [&](const char* key, nlohmann::json value, const std::string& expected) {
     auto j = toJson(table);
     j["entries"][0][key] = value;
@@ -316,18 +312,26 @@ void expectSameJsonOneEntryPerLine(const std::string& text, const nlohmann::json
   EXPECT_EQ(lines, objects) << text;
 }
 TEST(JsonText, PolicyTableIsTheLibrarysJsonOneEntryPerLine) {
-  PolicyTable empty{"e", Direction::Ingress, false, {}, {}};
+  PolicyTable empty{false, {}};
   expectSameJsonOneEntryPerLine(toJsonText(empty), toJson(empty), 0);
-  PolicyTable table{"web-1 \"ü\"",
-                    Direction::Egress,
-                    true,
+  PolicyTable table{true,
                     {{0, 0, 0, 0, Verdict::Deny, 0},
                      {300, IPPROTO_TCP, 8000, 12, Verdict::Allow, 4},
                      {4294967295u, IPPROTO_ICMP, 0x0800, 8, Verdict::Allow, 7},
-                     {12, IPPROTO_UDP, 65535, 16, Verdict::Deny, 4294967295u}},
-                    {{4, "web\\x", "allow to app == \"x\" on tcp/8000-8015", "p.pol:3:5"},
-                     {7, "tab\there", "line\nbreak \x01 ∀", "dir/ä.pol:10:1"}}};
-  expectSameJsonOneEntryPerLine(toJsonText(table), toJson(table), 4 + 2);
+                     {12, IPPROTO_UDP, 65535, 16, Verdict::Deny, 4294967295u}}};
+  expectSameJsonOneEntryPerLine(toJsonText(table), toJson(table), 4);
+}
+
+TEST(JsonText, RuleListIsTheLibrarysJsonOneRulePerLine) {
+  RuleList empty;
+  expectSameJsonOneEntryPerLine(toJsonText(empty), toJson(empty), 0);
+  RuleList list{{{4, "web\\x", "allow to app == \"x\" on tcp/8000-8015", "p.pol:3:5"},
+                 {7, "tab\there", "line\nbreak \x01 ∀", "dir/ä.pol:10:1"}}};
+  expectSameJsonOneEntryPerLine(toJsonText(list), toJson(list), 2);
+  auto back = ruleListFromJson(toJson(list));
+  ASSERT_TRUE(back) << back.error();
+  EXPECT_EQ(*back, list);
+  EXPECT_FALSE(ruleListFromJson(nlohmann::json{{"rules", {{{"id", -1}}}}}));
 }
 
 TEST(JsonText, IpcacheIsTheLibrarysJsonOneEntryPerLine) {

@@ -84,8 +84,6 @@ TEST_F(Tables, RangeBecomesPrefixesNotPorts) {
     EXPECT_EQ(e.protocol, IPPROTO_TCP);
     EXPECT_EQ(e.verdict, Verdict::Allow);
   }
-  ASSERT_EQ(t.rules.size(), 1u);
-  EXPECT_EQ(t.rules[0].location, "p.pol:1:42");
 }
 
 TEST_F(Tables, NoPortsMeansOneIdentityWideEntry) {
@@ -107,7 +105,6 @@ TEST_F(Tables, AllowInsideADenyOfTheSamePeerIsDropped) {
   EXPECT_EQ(t.entries[0].port, 64);
   EXPECT_EQ(t.entries[0].portPrefixBits, 10);
   EXPECT_EQ(t.entries[1].port, 1000);
-  EXPECT_EQ(t.rules.size(), 3u);
 }
 
 TEST_F(Tables, NarrowerEntryOfTheSameVerdictIsDropped) {

@@ -30,16 +30,8 @@ PolicyEntry allowFrom(uint32_t identity, uint16_t port) {
 passes::EndpointTables isolatedIngress(std::string name, std::vector<PolicyEntry> entries) {
   passes::EndpointTables tables;
   tables.endpoint = name;
-  tables.ingress = {.endpoint = name,
-                    .direction = artifacts::Direction::Ingress,
-                    .isolated = true,
-                    .entries = std::move(entries),
-                    .rules = {}};
-  tables.egress = {.endpoint = name,
-                   .direction = artifacts::Direction::Egress,
-                   .isolated = false,
-                   .entries = {},
-                   .rules = {}};
+  tables.ingress = {.isolated = true, .entries = std::move(entries)};
+  tables.egress = {.isolated = false, .entries = {}};
   return tables;
 }
 

@@ -68,7 +68,7 @@ TEST(TableStats, CountsEntriesRulesAndIsolationPerDirection) {
     ingress { allow from app == "b" on tcp/80, tcp/443 }
     egress { } })");
   ASSERT_TRUE(r.program) << r.diagnostics.render();
-  auto stats = passes::computeTableStats(passes::buildAllTables(*r.program));
+  auto stats = passes::computeTableStats(*r.program, passes::buildAllTables(*r.program));
   ASSERT_EQ(stats.nodes.size(), 1u);
   const auto& node = stats.nodes[0];
   EXPECT_EQ(node.ipcacheEntries, 3u); // two endpoints and the node
@@ -109,7 +109,7 @@ TEST(TableStats, OverflowIsAnErrorNamingEndpointDirectionCountsAndRules) {
   // 1320 peers x 100 ports = 132000 entries > 131072.
   auto r = analyze(overflowingPolicy(1320, 100));
   ASSERT_TRUE(r.program) << r.diagnostics.render();
-  auto stats = passes::computeTableStats(passes::buildAllTables(*r.program));
+  auto stats = passes::computeTableStats(*r.program, passes::buildAllTables(*r.program));
   const auto& a = stats.nodes[0].endpoints[0].ingress;
   EXPECT_EQ(a.entries, 132000u + 1 + 16);
   ASSERT_TRUE(a.overflows());
@@ -149,9 +149,9 @@ TEST(TableStats, OverflowNamesAtMostFiveRules) {
   auto r = analyze(policy);
   ASSERT_TRUE(r.program) << r.diagnostics.render();
   Diagnostics diagnostics;
-  passes::checkTableCapacity(*r.program, *r.topology,
-                             passes::computeTableStats(passes::buildAllTables(*r.program)),
-                             diagnostics);
+  passes::checkTableCapacity(
+      *r.program, *r.topology,
+      passes::computeTableStats(*r.program, passes::buildAllTables(*r.program)), diagnostics);
   ASSERT_EQ(diagnostics.errorCount(), 1u);
   const auto& error = diagnostics.all()[0];
   EXPECT_EQ(error.notes.size(), 4u); // the top rule is the error itself
@@ -161,7 +161,7 @@ TEST(TableStats, OverflowNamesAtMostFiveRules) {
 TEST(TableStats, AFullTableIsNoError) {
   auto r = analyze(overflowingPolicy(512, 256, false));
   ASSERT_TRUE(r.program) << r.diagnostics.render();
-  auto stats = passes::computeTableStats(passes::buildAllTables(*r.program));
+  auto stats = passes::computeTableStats(*r.program, passes::buildAllTables(*r.program));
   EXPECT_EQ(stats.nodes[0].endpoints[0].ingress.entries, 131072u);
   Diagnostics diagnostics;
   passes::checkTableCapacity(*r.program, *r.topology, stats, diagnostics);

@@ -45,17 +45,12 @@ artifacts::PolicyTable buildPolicyTable(const ir::Program& program, const ir::En
                                         const std::vector<uint32_t>& universe) {
   const auto& policy = endpoint.policy(direction);
   artifacts::PolicyTable table;
-  table.endpoint = endpoint.name;
-  table.direction = direction == ast::Direction::Ingress ? artifacts::Direction::Ingress
-                                                         : artifacts::Direction::Egress;
   table.isolated = policy.isolated;
   std::vector<PolicyEntry> entries;
   for (const auto& applied : policy.rules) {
     const auto& rule = program.rules.at(applied.rule);
     auto ruleEntries = entriesOf(applied, rule.verdict);
     entries.insert(entries.end(), ruleEntries.begin(), ruleEntries.end());
-    if (table.rules.empty() || table.rules.back().id != rule.id)
-      table.rules.push_back({rule.id, rule.policy, rule.text, rule.location.str()});
   }
   // Precedence again after folding: a folded deny may now cover allows of
   // the wildcard peer (see fold_wildcards.cpp).

@@ -19,12 +19,13 @@ namespace {
 // culprit, few enough to read.
 constexpr size_t kBlamedRules = 5;
 
-DirectionStats directionStats(const artifacts::PolicyTable& table) {
+DirectionStats directionStats(const artifacts::PolicyTable& table,
+                              const ir::DirectionPolicy& policy) {
   DirectionStats stats;
   stats.entries = table.entries.size();
   stats.capacity = POLC_POLICY_MAX_ENTRIES;
   stats.isolated = table.isolated;
-  stats.rules = table.rules.size();
+  stats.rules = policy.rules.size(); // one AppliedRule per rule
   std::map<uint32_t, size_t> perRule;
   for (const auto& entry : table.entries) ++perRule[entry.ruleId];
   stats.entriesByRule.assign(perRule.begin(), perRule.end());
@@ -98,7 +99,7 @@ void reportPolicyOverflow(const ir::Program& program, const ir::Endpoint& endpoi
 
 } // namespace
 
-TableStats computeTableStats(const std::vector<NodeTables>& tables) {
+TableStats computeTableStats(const ir::Program& program, const std::vector<NodeTables>& tables) {
   TableStats stats;
   for (const auto& node : tables) {
     NodeStats nodeStats;
@@ -109,8 +110,9 @@ TableStats computeTableStats(const std::vector<NodeTables>& tables) {
     for (const auto& endpoint : node.endpoints) {
       EndpointStats endpointStats;
       endpointStats.name = endpoint.endpoint;
-      endpointStats.ingress = directionStats(endpoint.ingress);
-      endpointStats.egress = directionStats(endpoint.egress);
+      const auto& applied = *program.findEndpoint(endpoint.endpoint);
+      endpointStats.ingress = directionStats(endpoint.ingress, applied.ingress);
+      endpointStats.egress = directionStats(endpoint.egress, applied.egress);
       for (const auto* direction : {&endpointStats.ingress, &endpointStats.egress}) {
         stats.policyEntries += direction->entries;
         stats.isolatedDirections += direction->isolated;
@@ -155,7 +157,7 @@ pipeline::Pass createCheckTableCapacityPass() {
       {stage<TableStats>()},
       [](PassContext& context, const Tables& tables, const ir::Program& program,
          const topology::Topology& topology) {
-        auto stats = computeTableStats(tables.nodes);
+        auto stats = computeTableStats(program, tables.nodes);
         checkTableCapacity(program, topology, stats, context.diagnostics());
         context.put(std::move(stats));
       });

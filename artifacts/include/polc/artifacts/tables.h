@@ -34,7 +34,18 @@ struct PolicyEntry {
   auto operator<=>(const PolicyEntry&) const = default;
 };
 
-// Where a table entry came from, for `explain`, `status` and review.
+// One endpoint's table for one direction. It names neither: the manifest
+// says whose it is, so that endpoints with the same policy share one file.
+struct PolicyTable {
+  bool isolated = false;            // no match -> deny when isolated
+  std::vector<PolicyEntry> entries; // sorted
+  bool operator==(const PolicyTable&) const = default;
+};
+
+// Where a table entry came from (its `rule`), for review and `status`:
+// every rule of the build once, in rules.json, rather than in each table
+// that uses it (a rule applies to many endpoints, and its location moves
+// with every edit above it).
 struct RuleRef {
   uint32_t id = 0;
   std::string policy;   // policy name
@@ -43,13 +54,9 @@ struct RuleRef {
   bool operator==(const RuleRef&) const = default;
 };
 
-struct PolicyTable {
-  std::string endpoint;
-  Direction direction = Direction::Ingress;
-  bool isolated = false;            // no match -> deny when isolated
-  std::vector<PolicyEntry> entries; // sorted
-  std::vector<RuleRef> rules;       // sorted by id
-  bool operator==(const PolicyTable&) const = default;
+struct RuleList {
+  std::vector<RuleRef> rules; // sorted by id
+  bool operator==(const RuleList&) const = default;
 };
 
 struct IpcacheEntry {
@@ -67,14 +74,17 @@ struct Ipcache {
 
 nlohmann::json toJson(const PolicyTable&);
 nlohmann::json toJson(const Ipcache&);
+nlohmann::json toJson(const RuleList&);
 // The same JSON as toJson(x), written directly (a build writes millions of
 // entries, and a JSON tree per entry costs most of its time), with one
 // entry per line so that a load parses only the lines that changed
 // (table_lines.h).
 std::string toJsonText(const PolicyTable&);
 std::string toJsonText(const Ipcache&);
+std::string toJsonText(const RuleList&);
 Expected<PolicyTable> policyTableFromJson(const nlohmann::json&);
 Expected<Ipcache> ipcacheFromJson(const nlohmann::json&);
+Expected<RuleList> ruleListFromJson(const nlohmann::json&);
 // One member of "entries", checked as in the whole table.
 Expected<PolicyEntry> policyEntryFromJson(const nlohmann::json&);
 Expected<IpcacheEntry> ipcacheEntryFromJson(const nlohmann::json&);

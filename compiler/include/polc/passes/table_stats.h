@@ -52,7 +52,7 @@ struct TableStats {
 };
 
 // Counts the entries of every table (see buildAllTables). Deterministic.
-TableStats computeTableStats(const std::vector<NodeTables>&);
+TableStats computeTableStats(const ir::Program&, const std::vector<NodeTables>&);
 
 // An error per table or ipcache that does not fit its map, naming the
 // endpoint, direction, count against capacity, and the rules that cost the
