@@ -15,7 +15,8 @@ namespace fs = std::filesystem;
 namespace {
 
 bool isPerNode(const std::string& path) {
-  return path.starts_with("nodes/") || path.starts_with("sources/") || path.starts_with("objects/");
+  return path.starts_with("nodes/") || path.starts_with("sources/") ||
+         path.starts_with("objects/") || path.starts_with("tables/");
 }
 
 } // namespace

@@ -158,10 +158,12 @@ namespace {
 Expected<Manifest> manifestFromDocument(Expected<JsonRead::Element> root) {
   if (!root) return Error{root.error()};
   try {
-    if (int schema = JsonRead::integerAt<int>(*root, "schema"); schema != kManifestSchema)
+    if (int schema = JsonRead::integerAt<int>(*root, "schema");
+        schema < kOldestReadableManifestSchema || schema > kManifestSchema)
       return Error{"manifest schema " + std::to_string(schema) +
-                   " is not supported (this polc reads schema " + std::to_string(kManifestSchema) +
-                   ")"};
+                   " is not supported (this polc reads schemas " +
+                   std::to_string(kOldestReadableManifestSchema) + " to " +
+                   std::to_string(kManifestSchema) + ")"};
     return manifestFrom(*root);
   } catch (const JsonReadError& e) {
     return Error{std::string("malformed manifest: ") + e.what()};

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <charconv>
@@ -20,6 +21,7 @@
 #include <cstring>
 #include <future>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <utility>
 
@@ -177,9 +179,15 @@ public:
 
   // Stores a compiled object as objects/<sha256>.o; identical objects share one file.
   Expected<std::string> addObject(const std::string& contents) {
-    auto digest = artifacts::sha256Hex(contents);
-    std::string relative = "objects/" + digest + ".o";
-    if (std::lock_guard lock(digestsMutex_); digests_.contains(relative)) return relative;
+    return addByContent("objects/", ".o", contents);
+  }
+
+  // Stores `contents` as <directory><sha256><extension>, once however many
+  // callers (on any thread) add the same bytes.
+  Expected<std::string> addByContent(const std::string& directory, const char* extension,
+                                     const std::string& contents) {
+    std::string relative = directory + artifacts::sha256Hex(contents) + extension;
+    if (std::lock_guard lock(digestsMutex_); !claimed_.insert(relative).second) return relative;
     if (auto status = write(relative, contents); !status) return Error{status.error()};
     return relative;
   }
@@ -204,35 +212,44 @@ private:
   fs::path previous_; // the output being replaced, if any
   std::mutex digestsMutex_;
   std::map<std::string, std::string> digests_;
+  std::set<std::string> claimed_; // by addByContent, written or being written
 };
 
-std::string tablePath(const std::string& endpointDirectory, ast::Direction direction) {
-  return endpointDirectory + "/" + std::string(ast::toString(direction)) + ".json";
-}
+// Where each endpoint's tables went: [node][endpoint][direction].
+using TablePaths = std::vector<std::vector<std::array<std::string, 2>>>;
 
-// Writes every endpoint's two policy tables, spread over `threads` threads:
-// serializing, hashing and comparing with the previous build thousands of
-// tables was a third of an incremental build of 1,000 endpoints. Returns the
-// first error in table order.
-Status writePolicyTables(OutputWriter& out, const ir::Program& program,
-                         const std::vector<passes::NodeTables>& nodes, unsigned threads) {
+// Writes every endpoint's two policy tables as tables/<sha256>.json, each
+// distinct table once (endpoints with the same policy share it), spread over
+// `threads` threads: serializing, hashing and comparing with the previous
+// build thousands of tables was a third of an incremental build of 1,000
+// endpoints. Returns the first error in table order.
+Expected<TablePaths> writePolicyTables(OutputWriter& out,
+                                       const std::vector<passes::NodeTables>& nodes,
+                                       unsigned threads) {
   struct Job {
     const passes::EndpointTables* tables;
-    std::string directory; // nodes/<node>/endpoints/<endpoint>
+    std::array<std::string, 2>* paths;
   };
+  TablePaths paths(nodes.size());
   std::vector<Job> jobs;
-  for (size_t node = 0; node < program.nodes.size(); ++node)
-    for (const auto& endpoint : nodes.at(node).endpoints)
-      jobs.push_back(
-          {&endpoint, "nodes/" + program.nodes[node].name + "/endpoints/" + endpoint.endpoint});
+  for (size_t node = 0; node < nodes.size(); ++node) {
+    paths[node].resize(nodes[node].endpoints.size());
+    for (size_t endpoint = 0; endpoint < nodes[node].endpoints.size(); ++endpoint)
+      jobs.push_back({&nodes[node].endpoints[endpoint], &paths[node][endpoint]});
+  }
   std::vector<Status> results(jobs.size(), okStatus());
   std::atomic<size_t> next = 0;
   auto work = [&] {
     for (size_t i = next++; i < jobs.size(); i = next++)
-      for (auto direction : {ast::Direction::Ingress, ast::Direction::Egress})
-        if (results[i])
-          results[i] = out.write(tablePath(jobs[i].directory, direction),
-                                 artifacts::toJsonText(jobs[i].tables->table(direction)));
+      for (auto direction : {ast::Direction::Ingress, ast::Direction::Egress}) {
+        auto path = out.addByContent("tables/", ".json",
+                                     artifacts::toJsonText(jobs[i].tables->table(direction)));
+        if (!path) {
+          results[i] = Error{path.error()};
+          break;
+        }
+        (*jobs[i].paths)[direction == ast::Direction::Ingress ? 0 : 1] = std::move(*path);
+      }
   };
   std::vector<std::future<void>> helpers;
   for (size_t t = 1; t < std::min<size_t>(threads, jobs.size()); ++t)
@@ -240,8 +257,8 @@ Status writePolicyTables(OutputWriter& out, const ir::Program& program,
   work();
   for (auto& helper : helpers) helper.get();
   for (const auto& result : results)
-    if (!result) return result;
-  return okStatus();
+    if (!result) return Error{result.error()};
+  return paths;
 }
 
 // Every rule once, by id: what the tables' entries point to.
@@ -335,8 +352,8 @@ Expected<BuildReport> writeBuildOrThrow(const Compiled& compiled, const fs::path
       options.jobs != 0 ? options.jobs : std::max(1u, std::thread::hardware_concurrency());
   // program.nodes, compiled.tables and plan.nodes are all sorted by node
   // name, and each node's endpoints by name.
-  if (auto status = writePolicyTables(out, program, compiled.tables, threads); !status)
-    return Error{status.error()};
+  auto tablePaths = writePolicyTables(out, compiled.tables, threads);
+  if (!tablePaths) return Error{tablePaths.error()};
   for (size_t nodeIndex = 0; nodeIndex < program.nodes.size(); ++nodeIndex) {
     const auto& node = program.nodes[nodeIndex];
     const auto& tables = compiled.tables.at(nodeIndex);
@@ -355,15 +372,15 @@ Expected<BuildReport> writeBuildOrThrow(const Compiled& compiled, const fs::path
     for (size_t endpointIndex = 0; endpointIndex < tables.endpoints.size(); ++endpointIndex) {
       const auto& endpointTables = tables.endpoints[endpointIndex];
       const auto& endpoint = *program.findEndpoint(endpointTables.endpoint);
-      const std::string endpointDir = nodeDir + "/endpoints/" + endpoint.name;
       artifacts::EndpointArtifacts ep;
       ep.name = endpoint.name;
       ep.interface = endpoint.interface;
       ep.identity = endpoint.identity;
       for (auto direction : {ast::Direction::Ingress, ast::Direction::Egress}) {
         report.policyEntries += endpointTables.table(direction).entries.size();
-        (direction == ast::Direction::Ingress ? ep.ingressTable : ep.egressTable) =
-            tablePath(endpointDir, direction); // written by writePolicyTables
+        const bool ingress = direction == ast::Direction::Ingress;
+        (ingress ? ep.ingressTable : ep.egressTable) =
+            (*tablePaths)[nodeIndex][endpointIndex][ingress ? 0 : 1];
       }
       const auto& plannedEndpoint = plannedNode.endpoints.at(endpointIndex);
       if (const auto* planned = plan.programOf(plannedEndpoint)) {

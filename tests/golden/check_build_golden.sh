@@ -3,10 +3,11 @@
 # by file with tests/golden/build/<example>/ (tables, ipcache, identities,
 # generated C, the printed report). Objects and the manifest are left out on
 # purpose: their bytes follow the clang version, and behaviour is tested with
-# packets instead. The output names each program's C by its digest; the
-# golden names it by the first endpoint that runs it (sources/<endpoint>.c,
-# in the manifest's node and endpoint order), so that a codegen change reads
-# as a diff of that file, not as one file deleted and another added.
+# packets instead. The output names each program's C and each table by its
+# digest; the golden names it by the first endpoint that uses it
+# (sources/<endpoint>.c, tables/<endpoint>.<direction>.json, in the
+# manifest's node and endpoint order), so that a change reads as a diff of
+# that file, not as one file deleted and another added.
 #
 # usage: check_build_golden.sh POLC SOURCE_DIR EXAMPLE
 # Regenerate: POLC_UPDATE_GOLDEN=1 ctest -R golden   (then review `git diff`)
@@ -24,7 +25,7 @@ cd "$source_dir"
 sed -i -e "s|$work/out|OUT|g" -e 's|objects/[0-9a-f]\{64\}\.o  sha256:[0-9a-f]*|objects/<sha256>.o|' \
   "$work/report.txt"
 mkdir -p "$work/actual"
-(cd "$work/out" && find . -type f -name '*.json' ! -name manifest.json |
+(cd "$work/out" && find . -type f -name '*.json' ! -name manifest.json ! -path './tables/*' |
   sed 's|^\./||' | sort) > "$work/files"
 while read -r file; do
   mkdir -p "$(dirname "$work/actual/$file")"
@@ -52,6 +53,27 @@ while read -r source endpoint; do
   cp "$work/out/$source" "$work/actual/sources/$endpoint.c"
 done < "$work/sources"
 rmdir --ignore-fail-on-non-empty "$work/actual/sources"
+# Each table with the first endpoint and direction whose table it is: the
+# "ingress"/"egress" lines of an endpoint's "tables" sit one level below
+# its "name".
+awk '
+  { indent = match($0, /[^ ]/) }
+  /^ *"name": "/ { value = $0; sub(/^ *"name": "/, "", value); sub(/".*/, "", value)
+                   name[indent] = value }
+  /^ *"(ingress|egress)": "tables\// { direction = $0; sub(/^ *"/, "", direction); sub(/".*/, "", direction)
+                     value = $0; sub(/^ *"[a-z]*": "/, "", value); sub(/".*/, "", value)
+                     if (!(value in seen)) { seen[value] = 1; print value, name[indent - 2] "." direction } }
+' "$work/out/manifest.json" > "$work/tables"
+if [ "$(wc -l < "$work/tables")" != "$(find "$work/out/tables" -name '*.json' 2>/dev/null | wc -l)" ]; then
+  echo "tables/ and the manifest's endpoints disagree; the endpoints' tables:"
+  cat "$work/tables"
+  exit 1
+fi
+mkdir -p "$work/actual/tables"
+while read -r table user; do
+  cp "$work/out/$table" "$work/actual/tables/$user.json"
+done < "$work/tables"
+rmdir --ignore-fail-on-non-empty "$work/actual/tables"
 cp "$work/report.txt" "$work/actual/report.txt"
 
 golden_check "$golden" "$work/actual" "build/$example" "golden.build.$example"

@@ -23,7 +23,11 @@ namespace polc::artifacts {
 // input digests.
 // 3: inline_tables: tables compiled in as code, whose entries the loader
 // sets in the object's .rodata (a schema-2 loader would leave them empty).
-inline constexpr int kManifestSchema = 3;
+// 4: policy tables under tables/, named by content and shared by the
+// endpoints whose tables are the same bytes; rules in rules.json. A schema-3
+// build (a table per endpoint, naming it and its rules) still reads.
+inline constexpr int kManifestSchema = 4;
+inline constexpr int kOldestReadableManifestSchema = 3;
 
 // Names fixed by the datapath (bpf/lib) that the loader looks up.
 inline constexpr const char* kProgFromEndpoint = "polc_from_ep"; // tc ingress hook
