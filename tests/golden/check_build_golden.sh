@@ -31,6 +31,22 @@ while read -r file; do
   mkdir -p "$(dirname "$work/actual/$file")"
   cp "$work/out/$file" "$work/actual/$file"
 done < "$work/files"
+# copy_by_user DIR EXT: copies each file of $work/DIR (listed in $work/DIR as
+# "path user") to $work/actual/DIR/<user>EXT, once the list is checked to
+# name every file of the directory.
+copy_by_user() {
+  local dir=$1 ext=$2 file user
+  if [ "$(wc -l < "$work/$dir")" != "$(find "$work/out/$dir" -name "*$ext" 2> /dev/null | wc -l)" ]; then
+    echo "$dir/ and the manifest's endpoints disagree; the endpoints' $dir:"
+    cat "$work/$dir"
+    exit 1
+  fi
+  mkdir -p "$work/actual/$dir"
+  while read -r file user; do
+    cp "$work/out/$file" "$work/actual/$dir/$user$ext"
+  done < "$work/$dir"
+  rmdir --ignore-fail-on-non-empty "$work/actual/$dir"
+}
 # Each source with the first endpoint whose "source" it is ("" without a
 # program). manifest.json is indented with sorted keys: an endpoint's "name"
 # precedes its "source" at the same indentation (a program's "name" is
@@ -43,16 +59,7 @@ awk '
                      if (value != "" && !(value in seen)) {
                        seen[value] = 1; print value, name[indent] } }
 ' "$work/out/manifest.json" > "$work/sources"
-if [ "$(wc -l < "$work/sources")" != "$(find "$work/out/sources" -name '*.c' 2>/dev/null | wc -l)" ]; then
-  echo "sources/ and the manifest's endpoints disagree; the endpoints' sources:"
-  cat "$work/sources"
-  exit 1
-fi
-mkdir -p "$work/actual/sources"
-while read -r source endpoint; do
-  cp "$work/out/$source" "$work/actual/sources/$endpoint.c"
-done < "$work/sources"
-rmdir --ignore-fail-on-non-empty "$work/actual/sources"
+copy_by_user sources .c
 # Each table with the first endpoint and direction whose table it is: the
 # "ingress"/"egress" lines of an endpoint's "tables" sit one level below
 # its "name".
@@ -64,16 +71,7 @@ awk '
                      value = $0; sub(/^ *"[a-z]*": "/, "", value); sub(/".*/, "", value)
                      if (!(value in seen)) { seen[value] = 1; print value, name[indent - 2] "." direction } }
 ' "$work/out/manifest.json" > "$work/tables"
-if [ "$(wc -l < "$work/tables")" != "$(find "$work/out/tables" -name '*.json' 2>/dev/null | wc -l)" ]; then
-  echo "tables/ and the manifest's endpoints disagree; the endpoints' tables:"
-  cat "$work/tables"
-  exit 1
-fi
-mkdir -p "$work/actual/tables"
-while read -r table user; do
-  cp "$work/out/$table" "$work/actual/tables/$user.json"
-done < "$work/tables"
-rmdir --ignore-fail-on-non-empty "$work/actual/tables"
+copy_by_user tables .json
 cp "$work/report.txt" "$work/actual/report.txt"
 
 golden_check "$golden" "$work/actual" "build/$example" "golden.build.$example"
