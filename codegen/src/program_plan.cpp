@@ -62,7 +62,7 @@ ProgramPlan planPrograms(std::span<const passes::NodeTables> nodes, const PlanOp
     for (const auto& tables : node.endpoints) {
       PlannedEndpoint endpoint{.endpoint = tables.endpoint, .program = std::nullopt};
       EndpointProgramSpec spec =
-          specializeEndpoint(tables.ingress, tables.egress, nodeShape, options.maxInlineEntries);
+          specializeEndpoint(*tables.ingress, *tables.egress, nodeShape, options.maxInlineEntries);
       spec.endpoint = tables.endpoint;
       if (spec.egressProgram || spec.ingressProgram) {
         // Deduplicated by the C itself: it holds no name or identity, so

@@ -23,6 +23,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <unordered_map>
 #include <utility>
 
 #include <fcntl.h>
@@ -218,46 +219,38 @@ private:
 // Where each endpoint's tables went: [node][endpoint][direction].
 using TablePaths = std::vector<std::vector<std::array<std::string, 2>>>;
 
-// Writes every endpoint's two policy tables as tables/<sha256>.json, each
-// distinct table once (endpoints with the same policy share it), spread over
-// `threads` threads: serializing, hashing and comparing with the previous
-// build thousands of tables was a third of an incremental build of 1,000
-// endpoints. Returns the first error in table order.
+// Writes each distinct policy table once as tables/<sha256>.json (endpoints
+// with the same policy share one, already in memory: passes/tables.h),
+// spread over `threads` threads: serializing, hashing and comparing with the
+// previous build thousands of tables was a third of an incremental build of
+// 1,000 endpoints. Returns the first error in table order.
 Expected<TablePaths> writePolicyTables(OutputWriter& out,
                                        const std::vector<passes::NodeTables>& nodes,
                                        unsigned threads) {
-  struct Job {
-    const passes::EndpointTables* tables;
-    std::array<std::string, 2>* paths;
-  };
-  TablePaths paths(nodes.size());
-  std::vector<Job> jobs;
-  for (size_t node = 0; node < nodes.size(); ++node) {
-    paths[node].resize(nodes[node].endpoints.size());
-    for (size_t endpoint = 0; endpoint < nodes[node].endpoints.size(); ++endpoint)
-      jobs.push_back({&nodes[node].endpoints[endpoint], &paths[node][endpoint]});
-  }
-  std::vector<Status> results(jobs.size(), okStatus());
+  std::vector<const artifacts::PolicyTable*> distinct;
+  std::unordered_map<const artifacts::PolicyTable*, size_t> indexOf;
+  for (const auto& node : nodes)
+    for (const auto& endpoint : node.endpoints)
+      for (const auto* table : {endpoint.ingress.get(), endpoint.egress.get()})
+        if (indexOf.emplace(table, distinct.size()).second) distinct.push_back(table);
+  std::vector<Expected<std::string>> written(distinct.size(), std::string());
   std::atomic<size_t> next = 0;
   auto work = [&] {
-    for (size_t i = next++; i < jobs.size(); i = next++)
-      for (auto direction : {ast::Direction::Ingress, ast::Direction::Egress}) {
-        auto path = out.addByContent("tables/", ".json",
-                                     artifacts::toJsonText(jobs[i].tables->table(direction)));
-        if (!path) {
-          results[i] = Error{path.error()};
-          break;
-        }
-        (*jobs[i].paths)[direction == ast::Direction::Ingress ? 0 : 1] = std::move(*path);
-      }
+    for (size_t i = next++; i < distinct.size(); i = next++)
+      written[i] = out.addByContent("tables/", ".json", artifacts::toJsonText(*distinct[i]));
   };
   std::vector<std::future<void>> helpers;
-  for (size_t t = 1; t < std::min<size_t>(threads, jobs.size()); ++t)
+  for (size_t t = 1; t < std::min<size_t>(threads, distinct.size()); ++t)
     helpers.push_back(std::async(std::launch::async, work));
   work();
   for (auto& helper : helpers) helper.get();
-  for (const auto& result : results)
-    if (!result) return Error{result.error()};
+  for (const auto& path : written)
+    if (!path) return Error{path.error()};
+  TablePaths paths(nodes.size());
+  for (size_t node = 0; node < nodes.size(); ++node)
+    for (const auto& endpoint : nodes[node].endpoints)
+      paths[node].push_back({*written[indexOf.at(endpoint.ingress.get())],
+                             *written[indexOf.at(endpoint.egress.get())]});
   return paths;
 }
 

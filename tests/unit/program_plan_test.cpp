@@ -30,15 +30,16 @@ PolicyEntry allowFrom(uint32_t identity, uint16_t port) {
 passes::EndpointTables isolatedIngress(std::string name, std::vector<PolicyEntry> entries) {
   passes::EndpointTables tables;
   tables.endpoint = name;
-  tables.ingress = {.isolated = true, .entries = std::move(entries)};
-  tables.egress = {.isolated = false, .entries = {}};
+  tables.ingress = std::make_shared<artifacts::PolicyTable>(
+      artifacts::PolicyTable{.isolated = true, .entries = std::move(entries)});
+  tables.egress = std::make_shared<artifacts::PolicyTable>();
   return tables;
 }
 
 // Both directions open and empty: nothing to enforce, no program.
 passes::EndpointTables open(std::string name) {
   passes::EndpointTables tables = isolatedIngress(std::move(name), {});
-  tables.ingress.isolated = false;
+  tables.ingress = std::make_shared<artifacts::PolicyTable>();
   return tables;
 }
 

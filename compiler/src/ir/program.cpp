@@ -4,6 +4,25 @@
 
 namespace polc::ir {
 
+std::string DirectionPolicy::behaviourKey() const {
+  std::string key(1, isolated ? '1' : '0');
+  auto append = [&](const auto& value) {
+    key.append(reinterpret_cast<const char*>(&value), sizeof value);
+  };
+  for (const auto& applied : rules) {
+    append(applied.rule);
+    append(applied.peers.size());
+    for (uint32_t peer : applied.peers) append(peer);
+    append(applied.ports.size());
+    for (const auto& range : applied.ports) {
+      append(range.protocol);
+      append(range.first);
+      append(range.last);
+    }
+  }
+  return key;
+}
+
 const Identity* Program::findIdentity(uint32_t id) const {
   auto it = std::lower_bound(
       identities.begin(), identities.end(), id,

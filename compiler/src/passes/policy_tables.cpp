@@ -5,6 +5,8 @@
 #include "polc_structs.h"
 
 #include <algorithm>
+#include <memory>
+#include <unordered_map>
 
 namespace polc::passes {
 
@@ -82,6 +84,8 @@ std::vector<NodeTables> buildAllTables(const ir::Program& program) {
   // remote-node): built once and patched per node. Addresses are unique in
   // a topology, so the patch keeps the order.
   const auto clusterIpcache = buildIpcache(program, std::string());
+  // Each distinct table once, whichever endpoints and directions share it.
+  std::unordered_map<std::string, std::shared_ptr<const artifacts::PolicyTable>> built;
   std::vector<NodeTables> nodes;
   for (const auto& node : program.nodes) {
     NodeTables tables{node.name, clusterIpcache, {}};
@@ -94,9 +98,15 @@ std::vector<NodeTables> buildAllTables(const ir::Program& program) {
     }
     for (const auto& name : node.endpoints) {
       const auto& endpoint = *program.findEndpoint(name);
+      auto shared = [&](ast::Direction direction) {
+        auto& table = built[endpoint.policy(direction).behaviourKey()];
+        if (!table)
+          table = std::make_shared<const artifacts::PolicyTable>(
+              buildPolicyTable(program, endpoint, direction, universe));
+        return table;
+      };
       tables.endpoints.push_back(
-          {endpoint.name, buildPolicyTable(program, endpoint, ast::Direction::Ingress, universe),
-           buildPolicyTable(program, endpoint, ast::Direction::Egress, universe)});
+          {endpoint.name, shared(ast::Direction::Ingress), shared(ast::Direction::Egress)});
     }
     nodes.push_back(std::move(tables));
   }

@@ -111,8 +111,8 @@ TableStats computeTableStats(const ir::Program& program, const std::vector<NodeT
       EndpointStats endpointStats;
       endpointStats.name = endpoint.endpoint;
       const auto& applied = *program.findEndpoint(endpoint.endpoint);
-      endpointStats.ingress = directionStats(endpoint.ingress, applied.ingress);
-      endpointStats.egress = directionStats(endpoint.egress, applied.egress);
+      endpointStats.ingress = directionStats(*endpoint.ingress, applied.ingress);
+      endpointStats.egress = directionStats(*endpoint.egress, applied.egress);
       for (const auto* direction : {&endpointStats.ingress, &endpointStats.egress}) {
         stats.policyEntries += direction->entries;
         stats.isolatedDirections += direction->isolated;

@@ -30,7 +30,8 @@ PassManager makeCompilerPasses() {
   return passes;
 }
 
-// The files a build writes the tables to, so a dump reads like the output.
+// Each node's ipcache and each endpoint's tables, in the files' form (a
+// build writes a shared table once, under its digest: docs/artifacts.md).
 std::string tablesText(const passes::Tables& tables) {
   std::string text;
   for (const auto& node : tables.nodes) {
@@ -38,8 +39,8 @@ std::string tablesText(const passes::Tables& tables) {
     text += "== " + dir + "/ipcache.json\n" + artifacts::toJsonText(node.ipcache);
     for (const auto& endpoint : node.endpoints)
       for (auto direction : {ast::Direction::Ingress, ast::Direction::Egress})
-        text += "== " + dir + "/endpoints/" + endpoint.endpoint + "/" +
-                std::string(ast::toString(direction)) + ".json\n" +
+        text += "== " + dir + "/endpoints/" + endpoint.endpoint + " " +
+                std::string(ast::toString(direction)) + " table\n" +
                 artifacts::toJsonText(endpoint.table(direction));
   }
   return text;

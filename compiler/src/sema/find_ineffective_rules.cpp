@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace polc::sema {
 
@@ -126,12 +127,14 @@ std::vector<uint32_t> shadowCandidates(const Applied& target, const EndpointRule
 
 void findIneffectiveRules(const ir::Program& program, Diagnostics& diagnostics) {
   for (auto direction : {ast::Direction::Ingress, ast::Direction::Egress}) {
-    // Per rule, the endpoints it applies to, and per endpoint its rules.
+    // Per rule, the endpoints it applies to, and per endpoint its rules;
+    // endpoints that behave the same (replicas) are judged once.
     std::map<uint32_t, std::vector<const EndpointRules*>> endpointsOfRule;
     std::vector<EndpointRules> rulesOfEndpoint;
-    rulesOfEndpoint.reserve(program.endpoints.size());
+    std::unordered_set<std::string> seen;
     for (const auto& endpoint : program.endpoints)
-      rulesOfEndpoint.push_back(indexRules(program, endpoint.policy(direction).rules));
+      if (seen.insert(endpoint.policy(direction).behaviourKey()).second)
+        rulesOfEndpoint.push_back(indexRules(program, endpoint.policy(direction).rules));
     for (const auto& of : rulesOfEndpoint)
       for (const auto& [id, applied] : of.byRule) endpointsOfRule[id].push_back(&of);
 

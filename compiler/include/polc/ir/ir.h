@@ -67,6 +67,12 @@ struct DirectionPolicy {
   // denies that select the endpoint for this direction.
   std::vector<SourceLocation> isolatedBy;
   std::vector<AppliedRule> rules; // by rule id, ascending
+
+  // Isolation and the applied rules as bytes: two directions with the same
+  // key behave the same (the replicas of a deployment), so that work done
+  // per endpoint (its tables, the ineffective-rule checks) is done once
+  // per distinct key.
+  std::string behaviourKey() const;
 };
 
 struct Endpoint {

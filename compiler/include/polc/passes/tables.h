@@ -7,6 +7,7 @@
 #include "polc/ir/ir.h"
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 namespace polc::passes {
@@ -56,14 +57,16 @@ artifacts::PolicyTable buildPolicyTable(const ir::Program&, const ir::Endpoint&,
 // and every prefix identity (CIDRs of policy, service addresses).
 artifacts::Ipcache buildIpcache(const ir::Program&, const std::string& node);
 
-// Every table of one endpoint.
+// Every table of one endpoint. Endpoints with the same policy for a
+// direction (the replicas of a deployment) share one table: it is built
+// once, and written once (tables/<sha256>.json).
 struct EndpointTables {
   std::string endpoint;
-  artifacts::PolicyTable ingress;
-  artifacts::PolicyTable egress;
+  std::shared_ptr<const artifacts::PolicyTable> ingress;
+  std::shared_ptr<const artifacts::PolicyTable> egress;
 
   const artifacts::PolicyTable& table(ast::Direction d) const {
-    return d == ast::Direction::Ingress ? ingress : egress;
+    return d == ast::Direction::Ingress ? *ingress : *egress;
   }
 };
 
