@@ -20,24 +20,79 @@ using Applied = std::vector<const ir::AppliedRule*>;
 // peer, so that neither check below scans every rule of the endpoint for
 // every rule it judges (quadratic in the rules an endpoint has).
 struct EndpointRules {
-  std::map<uint32_t, Applied> byRule;                                // rule id -> its applied parts
-  std::unordered_map<uint32_t, std::vector<uint32_t>> rulesWithPeer; // peer -> rule ids, ascending
-  std::unordered_map<uint32_t, Applied> deniesWithPeer;              // peer -> applied deny rules
-  std::vector<uint32_t> denyIds;                                     // ascending
-
-  static const std::vector<uint32_t> kNone;
-  const std::vector<uint32_t>& rulesNaming(uint32_t peer) const {
-    auto found = rulesWithPeer.find(peer);
-    return found == rulesWithPeer.end() ? kNone : found->second;
-  }
+  std::map<uint32_t, Applied> byRule;                   // rule id -> its applied parts
+  std::unordered_map<uint32_t, Applied> deniesWithPeer; // peer -> applied deny rules
+  std::vector<uint32_t> denyIds;                        // ascending
 };
-const std::vector<uint32_t> EndpointRules::kNone;
 
 const std::vector<ir::L4Range> kEveryPort = {ir::L4Range{}};
 
 const std::vector<ir::L4Range>& portsOf(const ir::AppliedRule& rule) {
   return rule.ports.empty() ? kEveryPort : rule.ports;
 }
+
+// Which rules of one endpoint match a (peer, protocol, port): narrow port
+// ranges listed port by port, wider ones (and whole protocols) per peer.
+// Flat sorted vectors: it is built for every distinct endpoint in turn.
+class PortIndex {
+public:
+  explicit PortIndex(const EndpointRules& of) {
+    for (const auto& [id, parts] : of.byRule)
+      for (const auto* applied : parts)
+        for (uint32_t peer : applied->peers)
+          for (const auto& range : portsOf(*applied)) {
+            if (range.protocol == 0 || uint32_t(range.last) - range.first >= kNarrowRange) {
+              wide_.push_back({peer, range, id});
+              continue;
+            }
+            for (uint32_t port = range.first; port <= range.last; ++port)
+              narrow_.emplace_back(key(peer, range.protocol, uint16_t(port)), id);
+          }
+    std::sort(narrow_.begin(), narrow_.end());
+    narrow_.erase(std::unique(narrow_.begin(), narrow_.end()), narrow_.end());
+    std::sort(wide_.begin(), wide_.end(),
+              [](const Wide& a, const Wide& b) { return a.peer < b.peer; });
+  }
+
+  // The rules matching `peer` (by name or as every peer) at the first port
+  // of `range`, ascending: only they can cover all of `range`.
+  std::vector<uint32_t> rulesMatching(uint32_t peer, const ir::L4Range& range) const {
+    std::vector<uint32_t> ids;
+    auto collect = [&](uint32_t named) {
+      if (range.protocol != 0) {
+        uint64_t wanted = key(named, range.protocol, range.first);
+        auto at = std::lower_bound(narrow_.begin(), narrow_.end(), std::pair(wanted, 0u));
+        for (; at != narrow_.end() && at->first == wanted; ++at) ids.push_back(at->second);
+      }
+      auto [begin, end] =
+          std::equal_range(wide_.begin(), wide_.end(), Wide{named, {}, 0},
+                           [](const Wide& a, const Wide& b) { return a.peer < b.peer; });
+      for (auto at = begin; at != end; ++at)
+        if (at->range.protocol == 0 ||
+            (at->range.protocol == range.protocol && at->range.first <= range.first &&
+             range.first <= at->range.last))
+          ids.push_back(at->rule);
+    };
+    collect(peer);
+    if (peer != POLC_IDENTITY_ANY) collect(POLC_IDENTITY_ANY);
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    return ids;
+  }
+
+private:
+  static constexpr uint32_t kNarrowRange = 256; // ports; wider ranges are filtered per peer
+  struct Wide {
+    uint32_t peer;
+    ir::L4Range range;
+    uint32_t rule;
+  };
+  static uint64_t key(uint32_t peer, uint8_t protocol, uint16_t port) {
+    return uint64_t(peer) << 24 | uint64_t(protocol) << 16 | port;
+  }
+  std::vector<std::pair<uint64_t, uint32_t>> narrow_; // (peer, protocol, port) -> rule
+  std::vector<Wide> wide_;                            // by peer
+};
 
 bool hasPeer(const ir::AppliedRule& rule, uint32_t peer) {
   return std::binary_search(rule.peers.begin(), rule.peers.end(), POLC_IDENTITY_ANY) ||
@@ -98,31 +153,47 @@ EndpointRules indexRules(const ir::Program& program, const std::vector<ir::Appli
     bool deny = program.rules[applied.rule].verdict == ast::Verdict::Deny;
     if (deny && (of.denyIds.empty() || of.denyIds.back() != applied.rule))
       of.denyIds.push_back(applied.rule);
-    for (uint32_t peer : applied.peers) {
-      auto& ids = of.rulesWithPeer[peer];
-      if (ids.empty() || ids.back() != applied.rule) ids.push_back(applied.rule);
-      if (deny) of.deniesWithPeer[peer].push_back(&applied);
-    }
+    if (deny)
+      for (uint32_t peer : applied.peers) of.deniesWithPeer[peer].push_back(&applied);
   }
   return of;
 }
 
-// The rules that may shadow `target` at `of`, ascending: only a rule naming
-// one of its peers (or every peer) can cover it.
-std::vector<uint32_t> shadowCandidates(const Applied& target, const EndpointRules& of) {
+// Calls `visit` with the rules that may shadow `target` at `of`, ascending,
+// until it returns true: a rule covering all of `target` matches the first
+// port of its first peer.
+template <typename Visit>
+void visitShadowCandidates(const Applied& target, const EndpointRules& of, const PortIndex& index,
+                           Visit visit) {
   for (const auto* applied : target)
     if (!applied->peers.empty()) {
-      const auto& named = of.rulesNaming(applied->peers.front());
-      const auto& everyPeer = of.rulesNaming(POLC_IDENTITY_ANY);
-      std::vector<uint32_t> candidates;
-      std::set_union(named.begin(), named.end(), everyPeer.begin(), everyPeer.end(),
-                     std::back_inserter(candidates));
-      return candidates;
+      for (uint32_t id : index.rulesMatching(applied->peers.front(), portsOf(*applied).front()))
+        if (visit(id)) return;
+      return;
     }
   // No peer at all: covered by anything.
-  std::vector<uint32_t> every;
-  for (const auto& [id, applied] : of.byRule) every.push_back(id);
-  return every;
+  for (const auto& [id, applied] : of.byRule)
+    if (visit(id)) return;
+}
+
+// The earlier rule of the same verdict that covers rule `id` at every
+// endpoint it applies to, if any.
+std::optional<uint32_t> findShadowing(const ir::Program& program, uint32_t id,
+                                      const std::vector<const EndpointRules*>& endpoints,
+                                      const PortIndex& frontIndex) {
+  std::optional<uint32_t> shadowing;
+  const auto& front = *endpoints.front();
+  visitShadowCandidates(front.byRule.at(id), front, frontIndex, [&](uint32_t otherId) {
+    if (otherId >= id) return true;
+    if (program.rules[otherId].verdict != program.rules[id].verdict) return false;
+    bool everywhere = std::all_of(endpoints.begin(), endpoints.end(), [&](const EndpointRules* of) {
+      auto other = of->byRule.find(otherId);
+      return other != of->byRule.end() && coveredAll(of->byRule.at(id), other->second);
+    });
+    if (everywhere) shadowing = otherId;
+    return everywhere;
+  });
+  return shadowing;
 }
 
 void findIneffectiveRules(const ir::Program& program, Diagnostics& diagnostics) {
@@ -138,27 +209,26 @@ void findIneffectiveRules(const ir::Program& program, Diagnostics& diagnostics) 
     for (const auto& of : rulesOfEndpoint)
       for (const auto& [id, applied] : of.byRule) endpointsOfRule[id].push_back(&of);
 
+    // Shadowed: an earlier rule of the same verdict covers it everywhere.
+    // Candidates come from the first endpoint a rule applies to, so each
+    // endpoint's port index is built once and only while it is needed.
+    std::vector<std::vector<uint32_t>> rulesFirstAt(rulesOfEndpoint.size());
+    for (const auto& [id, endpoints] : endpointsOfRule)
+      rulesFirstAt[size_t(endpoints.front() - rulesOfEndpoint.data())].push_back(id);
+    std::unordered_map<uint32_t, uint32_t> shadowedBy;
+    for (size_t at = 0; at < rulesOfEndpoint.size(); ++at) {
+      if (rulesFirstAt[at].empty()) continue;
+      PortIndex index(rulesOfEndpoint[at]);
+      for (uint32_t id : rulesFirstAt[at])
+        if (auto other = findShadowing(program, id, endpointsOfRule.at(id), index))
+          shadowedBy.emplace(id, *other);
+    }
+
     for (const auto& [ruleId, endpoints] : endpointsOfRule) {
       const uint32_t id = ruleId; // lambdas below cannot capture a structured binding (clang 14)
       const auto& rule = program.rules[id];
-      // Shadowed: an earlier rule of the same verdict covers it everywhere.
-      std::optional<uint32_t> shadowing;
-      const auto& front = *endpoints.front();
-      for (uint32_t otherId : shadowCandidates(front.byRule.at(id), front)) {
-        if (otherId >= id) break;
-        if (program.rules[otherId].verdict != rule.verdict) continue;
-        bool everywhere =
-            std::all_of(endpoints.begin(), endpoints.end(), [&](const EndpointRules* of) {
-              auto other = of->byRule.find(otherId);
-              return other != of->byRule.end() && coveredAll(of->byRule.at(id), other->second);
-            });
-        if (everywhere) {
-          shadowing = otherId;
-          break;
-        }
-      }
-      if (shadowing) {
-        const auto& other = program.rules[*shadowing];
+      if (auto shadowing = shadowedBy.find(id); shadowing != shadowedBy.end()) {
+        const auto& other = program.rules[shadowing->second];
         diagnostics
             .warning(DiagnosticId::ShadowedRule, rule.location,
                      "this rule changes nothing: an earlier rule already " +
@@ -170,12 +240,12 @@ void findIneffectiveRules(const ir::Program& program, Diagnostics& diagnostics) 
       }
       if (rule.verdict != ast::Verdict::Allow) continue;
       // Dead: every flow it allows is denied (deny wins) wherever it applies.
-      std::set<uint32_t> denies;
       bool dead = std::all_of(endpoints.begin(), endpoints.end(), [&](const EndpointRules* of) {
-        denies.insert(of->denyIds.begin(), of->denyIds.end());
         return !of->denyIds.empty() && deniedAll(of->byRule.at(id), *of);
       });
       if (!dead) continue;
+      std::set<uint32_t> denies;
+      for (const auto* of : endpoints) denies.insert(of->denyIds.begin(), of->denyIds.end());
       auto& d = diagnostics
                     .warning(DiagnosticId::DeadAllow, rule.location,
                              "this allow has no effect: deny rules refuse every flow it allows "

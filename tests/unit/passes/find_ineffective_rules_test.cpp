@@ -22,6 +22,56 @@ TEST(FindIneffectiveRulesPass, WarnsAboutAShadowedRule) {
   EXPECT_EQ(run.diagnostics.all()[0].location.line, 3);
 }
 
+// The lines of the rules reported shadowed, with the line of the rule that
+// shadows each.
+std::vector<std::pair<int, int>> shadowedLines(const std::string& policy) {
+  testing::PassRun run;
+  run.seedTopology();
+  run.seedChecked(policy);
+  EXPECT_TRUE(run.run(createLowerToIrPass())) << run.diagnostics.render();
+  EXPECT_TRUE(run.run(createFindIneffectiveRulesPass()));
+  std::vector<std::pair<int, int>> lines;
+  for (const auto& d : run.diagnostics.all())
+    if (d.name == "shadowed-rule") lines.emplace_back(d.location.line, d.notes.at(0).location.line);
+  return lines;
+}
+
+// Candidates are looked up by peer and by the first port of the rule judged:
+// every way an earlier rule can contain that port must still be found.
+TEST(FindIneffectiveRulesPass, FindsTheShadowingRuleWhateverItsPortsLookLike) {
+  using Lines = std::vector<std::pair<int, int>>;
+  EXPECT_EQ(shadowedLines(R"(policy "p" { select app == "db" ingress {
+  allow from app == "web" on tcp/10-20
+  allow from app == "web" on tcp/15-18
+  allow from app == "web" on tcp/1000-60000
+  allow from app == "web" on tcp/2000, udp/53
+  allow from any on sctp/9
+  allow from app == "web"
+  allow from app == "web" on udp/53
+  allow from app == "web" on sctp/9
+} })"),
+            (Lines{{3, 2}, {8, 5}, {9, 6}}));
+  // Only partly covered: by port, by protocol, by peer.
+  EXPECT_EQ(shadowedLines(R"(policy "p" { select app == "db" ingress {
+  allow from app == "web" on tcp/10-20
+  allow from app == "web" on tcp/15-25
+  allow from app == "web" on tcp/80
+  allow from app == "web" on tcp
+  allow from app == "web" on udp/53
+  allow from app == "web" on udp/53, tcp/53
+  allow from cidr 192.0.2.0/24 on tcp/443
+  allow from cidr 192.0.2.0/24, 198.51.100.0/24 on tcp/443
+} })"),
+            Lines{});
+  // Two earlier rules that cover it only together do not shadow it.
+  EXPECT_EQ(shadowedLines(R"(policy "p" { select app == "db" ingress {
+  allow from app == "web" on tcp/10-20
+  allow from app == "web" on tcp/21-30
+  allow from app == "web" on tcp/15-25
+} })"),
+            Lines{});
+}
+
 TEST(FindIneffectiveRulesPass, ConsumesTheIrAndProducesNothing) {
   auto pass = createFindIneffectiveRulesPass();
   EXPECT_EQ(pass.consumes, std::vector{pipeline::stage<ir::Program>()});
