@@ -721,6 +721,43 @@ TEST(TopologyModel, YamlSyntaxErrorsCarryTheirPosition) {
   EXPECT_EQ(unbalanced.diagnostics.all().at(0).location.line, 2);
 }
 
+// libyaml counts columns in code points; diagnostics count bytes, as they
+// always have for the topology.
+TEST(TopologyModel, ColumnsAfterNonAsciiTextAreInBytes) {
+  auto loaded = load("cluster: c\nnodes:\n  - name: n\n    endpoints:\n"
+                     "      - { name: a, labels: { owner: caf\xc3\xa9 }, addresses: [10.0.0.1], "
+                     "interface: va }\n"
+                     "      - { name: \xc3\xa9t\xc3\xa9, addresses: [10.0.0.2], interface: va }\n");
+  EXPECT_FALSE(loaded.topology);
+  // 'é' is two bytes: the second 'va' stands at code point 56, byte 58.
+  EXPECT_EQ(at(loaded, "6:58", "topology-duplicate-interface")->notes.at(0).location.str(),
+            "t.yaml:5:80");
+}
+
+TEST(TopologyModel, YamlSyntaxErrorsSayWhatWasBeingParsed) {
+  auto loaded = load("cluster: c\nnodes:\n  - { name: n\n");
+  ASSERT_EQ(loaded.diagnostics.all().size(), 1u);
+  const auto& error = loaded.diagnostics.all()[0];
+  EXPECT_EQ(error.message, "invalid YAML: did not find expected ',' or '}'");
+  ASSERT_EQ(error.notes.size(), 1u);
+  EXPECT_EQ(error.notes[0].location.str(), "t.yaml:3:5");
+  EXPECT_EQ(error.notes[0].message, "while parsing a flow mapping");
+}
+
+TEST(TopologyModel, AliasesShareTheAnchoredNode) {
+  auto loaded = load("cluster: c\nnodes:\n  - name: n\n    endpoints:\n"
+                     "      - { name: a, labels: &l { app: web }, addresses: [10.0.0.1], "
+                     "interface: va }\n"
+                     "      - { name: b, labels: *l, addresses: [10.0.0.2], interface: vb }\n");
+  ASSERT_TRUE(loaded.topology) << loaded.diagnostics.render();
+  EXPECT_EQ(loaded.topology->nodes.at(0).endpoints.at(1).labels.at("app"), "web");
+  auto undefined = load("cluster: c\nnodes: *nodes\n");
+  EXPECT_EQ(at(undefined, "2:8", "yaml")->message, "invalid YAML: found undefined alias 'nodes'");
+  auto quotedNull = load("cluster: \"null\"\nnodes: []\n");
+  ASSERT_TRUE(quotedNull.topology) << quotedNull.diagnostics.render();
+  EXPECT_EQ(quotedNull.topology->cluster, "null");
+}
+
 TEST(TopologyModel, EmptyAndMultiDocumentFiles) {
   for (const char* text : {"", "\n\n# only a comment\n", "~", "---\n"}) {
     auto loaded = load(text);
@@ -791,9 +828,9 @@ TEST(TopologyModel, MissingFileIsAnIoError) {
 }
 
 // Names and labels are UTF-8, as in Kubernetes: any other byte, in a value,
-// a key or a comment, is an error where it is (columns in bytes, as yaml-cpp
-// counts them), so that nothing downstream (identities.json, -o json) ever
-// sees it.
+// a key or a comment, is an error where it is (columns in bytes, as in the
+// other topology diagnostics), so that nothing downstream (identities.json,
+// -o json) ever sees it.
 TEST(TopologyModel, TextThatIsNotUtf8IsAnErrorWhereItIs) {
   auto inValue = load("cluster: c\nnodes:\n  - name: n\n    endpoints:\n"
                       "      - { name: a, labels: { owner: \"caf\xc3\xa9\xff\" }, addresses: "
@@ -810,7 +847,7 @@ TEST(TopologyModel, TextThatIsNotUtf8IsAnErrorWhereItIs) {
   EXPECT_FALSE(inKey.topology);
   at(inKey, "3:1", "encoding");
 
-  // UTF-16 without a byte order mark, which yaml-cpp would transcode: its
+  // UTF-16 without a byte order mark, which a YAML reader may transcode: its
   // NUL bytes give it away. (With a mark, the mark is not UTF-8.)
   auto utf16 = load(std::string("c\0l\0u\0s\0t\0e\0r\0:\0 \0c\0\n\0", 22));
   EXPECT_FALSE(utf16.topology);

@@ -1,11 +1,6 @@
 // Reads the topology YAML into the model and validates all of it in one run:
 // every problem becomes a diagnostic at the offending YAML node, and loading
 // goes on so that a user sees all of them at once.
-//
-// yaml-cpp throws (syntax errors, conversions, subscripts on the wrong node
-// type), so this file never uses its throwing conveniences: each mapping is
-// walked once into a list of fields, values are read with Scalar(), and the
-// few calls that may still throw are caught at the boundary in loadText.
 #include "polc/topology/loader.h"
 
 #include "polc/support/files.h"
@@ -14,9 +9,7 @@
 #include "polc/support/suggest.h"
 #include "polc/support/utf8.h"
 
-#include <yaml-cpp/depthguard.h>
-#include <yaml-cpp/eventhandler.h>
-#include <yaml-cpp/yaml.h>
+#include "yaml_document.h"
 
 #include <algorithm>
 #include <cctype>
@@ -45,17 +38,18 @@ constexpr size_t kMaxPortName = 15;     // a Kubernetes named port
 // loadText: the diagnostics already say why.
 struct StopLoading {};
 
-std::string describe(const YAML::Node& node) {
-  switch (node.Type()) {
-  case YAML::NodeType::Scalar:
+std::string describe(const yaml::Node& node) {
+  switch (node.kind()) {
+  case yaml::Kind::Scalar:
     return "a string";
-  case YAML::NodeType::Sequence:
+  case yaml::Kind::Sequence:
     return "a list";
-  case YAML::NodeType::Map:
+  case yaml::Kind::Map:
     return "a mapping";
-  default:
-    return "an empty value";
+  case yaml::Kind::Null:
+    break;
   }
+  return "an empty value";
 }
 
 std::string joined(const std::vector<std::string>& words) {
@@ -132,47 +126,15 @@ std::optional<std::string> portNameProblem(const std::string& name) {
   return std::nullopt;
 }
 
-SourceLocation markLocation(const std::string& path, const YAML::Mark& mark) {
-  if (mark.line < 0 || mark.column < 0) return {path, 1, 1};
+SourceLocation markLocation(const std::string& path, const yaml::Mark& mark) {
   return {path, mark.line + 1, mark.column + 1};
-}
-
-// Counts the documents of a YAML stream (up to a bound) and where they start.
-class DocumentStarts : public YAML::EventHandler {
-public:
-  std::vector<YAML::Mark> starts;
-  void OnDocumentStart(const YAML::Mark& mark) override { starts.push_back(mark); }
-  void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                const std::string&) override {}
-  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                       YAML::EmitterStyle::value) override {}
-  void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                  YAML::EmitterStyle::value) override {}
-  void OnMapEnd() override {}
-};
-
-// Where the second and later documents start (at most one is looked for).
-// Not YAML::LoadAll: on some malformed input it returns empty documents
-// forever without consuming anything (found by fuzz_topology).
-std::vector<YAML::Mark> laterDocumentStarts(const std::string& text) {
-  std::istringstream stream(text);
-  YAML::Parser parser(stream);
-  DocumentStarts handler;
-  for (int document = 0; document < 2 && parser.HandleNextDocument(handler); ++document) {
-  }
-  if (handler.starts.size() <= 1) return {};
-  return {handler.starts.begin() + 1, handler.starts.end()};
 }
 
 // One entry of a YAML mapping, with its key as text.
 struct Field {
   std::string key;
-  YAML::Node keyNode;
-  YAML::Node value;
+  yaml::Node keyNode;
+  yaml::Node value;
 };
 
 // A place already claimed (a name, an address), for "first defined here".
@@ -187,46 +149,45 @@ public:
   Reader(std::string file, const std::string& text, Diagnostics& diagnostics)
       : file_(std::move(file)), text_(text), diagnostics_(diagnostics) {}
 
-  // `root` is the first document; `laterDocuments` marks where each further
-  // one starts (only the first of those matters).
-  std::optional<Topology> read(const YAML::Node& root,
-                               const std::vector<YAML::Mark>& laterDocuments) {
+  // The document's root is the topology; a second document is an error.
+  std::optional<Topology> read(const yaml::Document& document) {
     Topology topology;
     topology.file = file_;
-    if (!root.IsDefined() || root.IsNull()) {
+    auto root = document.root();
+    if (!root || root->isNull()) {
       error(DiagnosticId::TopologyEmpty, {file_, 1, 1}, "the topology file is empty")
           .hint("a topology has 'cluster', 'nodes' and optionally 'namespaces', 'services', "
                 "'groups'");
       return std::nullopt;
     }
-    if (!laterDocuments.empty())
-      error(DiagnosticId::TopologyType, markLocation(file_, laterDocuments[0]),
+    if (auto later = document.laterDocument())
+      error(DiagnosticId::TopologyType, markLocation(file_, *later),
             "a topology file holds one YAML document")
           .hint("remove the '---' and everything after it, or merge the documents");
-    if (!root.IsMap()) {
-      typeError(root, "the topology", "a mapping with 'cluster' and 'nodes'");
+    if (!root->isMap()) {
+      typeError(*root, "the topology", "a mapping with 'cluster' and 'nodes'");
       return std::nullopt;
     }
-    auto fields = fieldsOf(root, {"cluster", "namespaces", "nodes", "services", "groups"});
-    topology.cluster = name(root, fields, "cluster", "the topology").value_or("");
+    auto fields = fieldsOf(*root, {"cluster", "namespaces", "nodes", "services", "groups"});
+    topology.cluster = name(*root, fields, "cluster", "the topology").value_or("");
 
     // Namespaces first: endpoints and services refer to them, wherever the
     // sections appear in the file.
     if (auto* namespaces = find(fields, "namespaces")) readNamespaces(namespaces->value, topology);
 
     if (auto* nodes = find(fields, "nodes")) {
-      if (expect(nodes->value, YAML::NodeType::Sequence, "'nodes'", "a list of nodes"))
-        for (const auto& node : nodes->value) readNode(node, topology);
+      if (expect(nodes->value, yaml::Kind::Sequence, "'nodes'", "a list of nodes"))
+        for (const auto& node : nodes->value.items()) readNode(node, topology);
     } else {
-      error(DiagnosticId::TopologyMissingKey, root, "the topology has no 'nodes'")
+      error(DiagnosticId::TopologyMissingKey, *root, "the topology has no 'nodes'")
           .hint("add 'nodes:', a list of nodes with their endpoints");
     }
     if (auto* services = find(fields, "services"))
-      if (expect(services->value, YAML::NodeType::Sequence, "'services'", "a list of services"))
-        for (const auto& service : services->value) readService(service, topology);
+      if (expect(services->value, yaml::Kind::Sequence, "'services'", "a list of services"))
+        for (const auto& service : services->value.items()) readService(service, topology);
     if (auto* groups = find(fields, "groups"))
-      if (expect(groups->value, YAML::NodeType::Sequence, "'groups'", "a list of CIDR groups"))
-        for (const auto& group : groups->value) readGroup(group, topology);
+      if (expect(groups->value, yaml::Kind::Sequence, "'groups'", "a list of CIDR groups"))
+        for (const auto& group : groups->value.items()) readGroup(group, topology);
 
     warnAboutEmptyServices(topology);
     if (errors_ > 0) return std::nullopt;
@@ -236,26 +197,22 @@ public:
 private:
   // -- Locations and diagnostics -------------------------------------------
 
-  SourceLocation at(const YAML::Node& node) const {
-    auto mark = node.Mark();
-    if (mark.line < 0 || mark.column < 0) return {file_, 1, 1};
-    return {file_, mark.line + 1, mark.column + 1};
-  }
+  SourceLocation at(const yaml::Node& node) const { return markLocation(file_, node.mark()); }
 
   // How many characters a node spans on its line: a scalar's text (with its
   // quotes), one character for anything else.
-  int spanOf(const YAML::Node& node) const {
-    auto mark = node.Mark();
-    if (!node.IsScalar() || mark.pos < 0 || size_t(mark.pos) >= text_.size()) return 1;
-    size_t length = node.Scalar().size();
-    char first = text_[mark.pos];
+  int spanOf(const yaml::Node& node) const {
+    auto mark = node.mark();
+    if (!node.isScalar() || mark.offset >= text_.size()) return 1;
+    size_t length = node.text().size();
+    char first = text_[mark.offset];
     if (first == '"' || first == '\'') length += 2;
-    auto lineEnd = text_.find('\n', mark.pos);
+    auto lineEnd = text_.find('\n', mark.offset);
     if (lineEnd == std::string::npos) lineEnd = text_.size();
-    return int(std::clamp<size_t>(length, 1, std::max<size_t>(1, lineEnd - mark.pos)));
+    return int(std::clamp<size_t>(length, 1, std::max<size_t>(1, lineEnd - mark.offset)));
   }
 
-  Claim claimOf(const YAML::Node& node, std::string owner) const {
+  Claim claimOf(const yaml::Node& node, std::string owner) const {
     return {at(node), spanOf(node), std::move(owner)};
   }
 
@@ -269,23 +226,23 @@ private:
     return diagnostics_.error(id, std::move(location), std::move(message));
   }
 
-  Diagnostic& error(DiagnosticId id, const YAML::Node& node, std::string message) {
+  Diagnostic& error(DiagnosticId id, const yaml::Node& node, std::string message) {
     return error(id, at(node), std::move(message)).underline(spanOf(node));
   }
 
-  void typeError(const YAML::Node& node, const std::string& what, const std::string& expected) {
+  void typeError(const yaml::Node& node, const std::string& what, const std::string& expected) {
     error(DiagnosticId::TopologyType, node,
           what + " must be " + expected + ", not " + describe(node));
   }
 
-  bool expect(const YAML::Node& node, YAML::NodeType::value type, const std::string& what,
+  bool expect(const yaml::Node& node, yaml::Kind kind, const std::string& what,
               const std::string& expected) {
-    if (node.Type() == type) return true;
+    if (node.kind() == kind) return true;
     typeError(node, what, expected);
     return false;
   }
 
-  void visit(const YAML::Node& node) {
+  void visit(const yaml::Node& node) {
     if (++visited_ > kMaxVisitedNodes) {
       diagnostics_.error(DiagnosticId::TopologyTooLarge, at(node),
                          "the topology is too large (more than " +
@@ -300,42 +257,39 @@ private:
   // once; with `known`, any other key is reported (with a did-you-mean).
   // `kind` names what the keys are ("namespace") when they are names, so
   // that a repeated key reads as a duplicate name.
-  std::vector<Field> entriesOf(const YAML::Node& map, const std::string& what,
+  std::vector<Field> entriesOf(const yaml::Node& map, const std::string& what,
                                const std::string& kind = "") {
     std::vector<Field> fields;
     std::map<std::string, Claim> seen;
-    for (auto it = map.begin(); it != map.end(); ++it) {
-      visit(it->first);
-      visit(it->second);
-      if (!it->first.IsScalar()) {
-        error(DiagnosticId::TopologyType, it->first,
-              "a key in " + what + " must be a string, not " + describe(it->first));
+    for (const auto& [keyNode, value] : map.entries()) {
+      visit(keyNode);
+      visit(value);
+      if (!keyNode.isScalar()) {
+        error(DiagnosticId::TopologyType, keyNode,
+              "a key in " + what + " must be a string, not " + describe(keyNode));
         continue;
       }
-      auto key = it->first.Scalar();
-      if (auto [first, inserted] = seen.emplace(key, claimOf(it->first, key)); !inserted) {
+      const auto& key = keyNode.text();
+      if (auto [first, inserted] = seen.emplace(key, claimOf(keyNode, key)); !inserted) {
         if (kind.empty())
-          error(DiagnosticId::TopologyDuplicateKey, it->first,
+          error(DiagnosticId::TopologyDuplicateKey, keyNode,
                 "'" + key + "' appears twice in " + what)
               .note(first->second.location, first->second.length, "first written here");
         else
-          error(DiagnosticId::TopologyDuplicateName, it->first,
+          error(DiagnosticId::TopologyDuplicateName, keyNode,
                 "duplicate " + kind + " name '" + key + "'")
               .note(first->second.location, first->second.length,
                     "the first " + kind + " named '" + key + "' is here");
         continue;
       }
-      fields.push_back({key, it->first, it->second});
+      fields.push_back({key, keyNode, value});
     }
     return fields;
   }
 
-  std::vector<Field> fieldsOf(const YAML::Node& map, std::initializer_list<std::string> known,
+  std::vector<Field> fieldsOf(const yaml::Node& map, std::initializer_list<std::string> known,
                               const std::string& what = "the topology") {
     std::vector<std::string> knownKeys(known);
-    // Copied into a new list, never erased in place: assigning a YAML::Node
-    // rebinds the node it refers to (it writes into the document), so Fields
-    // are only ever copy-constructed.
     std::vector<Field> fields;
     for (const auto& field : entriesOf(map, what)) {
       if (std::find(knownKeys.begin(), knownKeys.end(), field.key) != knownKeys.end()) {
@@ -359,7 +313,7 @@ private:
   }
 
   // A string value; reports its absence (when required) or its type.
-  std::optional<std::string> scalar(const YAML::Node& map, const std::vector<Field>& fields,
+  std::optional<std::string> scalar(const yaml::Node& map, const std::vector<Field>& fields,
                                     const char* key, const std::string& what, bool required) {
     auto* field = find(fields, key);
     if (!field) {
@@ -368,13 +322,13 @@ private:
             .hint(std::string("add '") + key + ": ...'");
       return std::nullopt;
     }
-    if (!expect(field->value, YAML::NodeType::Scalar, std::string("'") + key + "'", "a string"))
+    if (!expect(field->value, yaml::Kind::Scalar, std::string("'") + key + "'", "a string"))
       return std::nullopt;
-    return field->value.Scalar();
+    return field->value.text();
   }
 
   // A required, valid name.
-  std::optional<std::string> name(const YAML::Node& map, const std::vector<Field>& fields,
+  std::optional<std::string> name(const yaml::Node& map, const std::vector<Field>& fields,
                                   const char* key, const std::string& what) {
     auto value = scalar(map, fields, key, what, true);
     if (!value) return std::nullopt;
@@ -389,7 +343,7 @@ private:
 
   // Records a unique name; a second use is reported with the first as note.
   void claimName(std::map<std::string, Claim>& names, const std::string& name,
-                 const YAML::Node& where, const std::string& kind) {
+                 const yaml::Node& where, const std::string& kind) {
     auto [first, inserted] = names.emplace(name, claimOf(where, name));
     if (!inserted)
       error(DiagnosticId::TopologyDuplicateName, where,
@@ -402,11 +356,10 @@ private:
 
   // A mapping of label keys to values. Reserved keys are refused unless
   // `allowReserved` (selectors may scope by namespace labels).
-  Labels readLabels(const YAML::Node& yaml, const std::string& what, bool allowReserved) {
+  Labels readLabels(const yaml::Node& yaml, const std::string& what, bool allowReserved) {
     Labels labels;
-    if (yaml.IsNull()) return labels;
-    if (!expect(yaml, YAML::NodeType::Map, what, "a mapping of label keys to values"))
-      return labels;
+    if (yaml.isNull()) return labels;
+    if (!expect(yaml, yaml::Kind::Map, what, "a mapping of label keys to values")) return labels;
     for (const auto& field : entriesOf(yaml, what)) {
       if (auto problem = labelKeyProblem(field.key)) {
         error(DiagnosticId::TopologyBadLabel, field.keyNode, *problem)
@@ -421,18 +374,18 @@ private:
                   "set 'namespace:' on the endpoint or label the namespace instead");
         continue;
       }
-      if (!field.value.IsScalar()) {
-        error(DiagnosticId::TopologyType, field.value.IsNull() ? field.keyNode : field.value,
+      if (!field.value.isScalar()) {
+        error(DiagnosticId::TopologyType, field.value.isNull() ? field.keyNode : field.value,
               "the value of label '" + field.key + "' must be a string, not " +
                   describe(field.value))
             .hint("write " + field.key + ": \"\" for an empty value");
         continue;
       }
-      if (auto problem = labelValueProblem(field.value.Scalar())) {
+      if (auto problem = labelValueProblem(field.value.text())) {
         error(DiagnosticId::TopologyBadLabel, field.value, *problem);
         continue;
       }
-      labels[field.key] = field.value.Scalar();
+      labels[field.key] = field.value.text();
     }
     return labels;
   }
@@ -440,10 +393,10 @@ private:
   // -- Addresses and ports ---------------------------------------------------
 
   // A host address that no other endpoint, node or VIP uses.
-  std::optional<IpPrefix> readAddress(const YAML::Node& yaml, const std::string& what,
+  std::optional<IpPrefix> readAddress(const yaml::Node& yaml, const std::string& what,
                                       const std::string& owner) {
-    if (!expect(yaml, YAML::NodeType::Scalar, what, "an IPv4 or IPv6 address")) return std::nullopt;
-    const auto& text = yaml.Scalar();
+    if (!expect(yaml, yaml::Kind::Scalar, what, "an IPv4 or IPv6 address")) return std::nullopt;
+    const auto& text = yaml.text();
     auto address = parseAddress(text);
     if (!address) {
       auto& d = error(DiagnosticId::TopologyBadAddress, yaml,
@@ -463,22 +416,22 @@ private:
     return address;
   }
 
-  std::optional<PortRange> readPort(const YAML::Node& yaml, const std::string& what) {
-    if (!expect(yaml, YAML::NodeType::Scalar, what, "a port such as tcp/8080")) return std::nullopt;
+  std::optional<PortRange> readPort(const yaml::Node& yaml, const std::string& what) {
+    if (!expect(yaml, yaml::Kind::Scalar, what, "a port such as tcp/8080")) return std::nullopt;
     std::string problem;
-    auto port = parsePortRange(yaml.Scalar(), &problem);
+    auto port = parsePortRange(yaml.text(), &problem);
     if (!port) {
       auto& d = error(DiagnosticId::TopologyBadPort, yaml, problem);
-      if (yaml.Scalar().find('/') == std::string::npos)
-        d.hint("write the protocol too: tcp/" + yaml.Scalar());
+      if (yaml.text().find('/') == std::string::npos)
+        d.hint("write the protocol too: tcp/" + yaml.text());
     }
     return port;
   }
 
   // -- Sections --------------------------------------------------------------
 
-  void readNamespaces(const YAML::Node& yaml, Topology& topology) {
-    if (!expect(yaml, YAML::NodeType::Map, "'namespaces'",
+  void readNamespaces(const yaml::Node& yaml, Topology& topology) {
+    if (!expect(yaml, yaml::Kind::Map, "'namespaces'",
                 "a mapping of namespace names to { labels: ... }"))
       return;
     for (const auto& field : entriesOf(yaml, "'namespaces'", "namespace")) {
@@ -489,8 +442,8 @@ private:
       Namespace ns;
       ns.name = field.key;
       ns.location = at(field.keyNode);
-      if (!field.value.IsNull() &&
-          expect(field.value, YAML::NodeType::Map, "namespace '" + ns.name + "'",
+      if (!field.value.isNull() &&
+          expect(field.value, yaml::Kind::Map, "namespace '" + ns.name + "'",
                  "a mapping such as { labels: { team: retail } }")) {
         auto fields = fieldsOf(field.value, {"labels"}, "namespace '" + ns.name + "'");
         if (auto* labels = find(fields, "labels"))
@@ -504,7 +457,7 @@ private:
   }
 
   // The namespace an endpoint or service names, when it is declared.
-  const Namespace* readNamespaceRef(const YAML::Node& map, const std::vector<Field>& fields,
+  const Namespace* readNamespaceRef(const yaml::Node& map, const std::vector<Field>& fields,
                                     const std::string& what, const Topology& topology) {
     auto name = scalar(map, fields, "namespace", what, false);
     if (!name) return nullptr;
@@ -521,9 +474,9 @@ private:
     return nullptr;
   }
 
-  void readNode(const YAML::Node& yaml, Topology& topology) {
+  void readNode(const yaml::Node& yaml, Topology& topology) {
     visit(yaml);
-    if (!yaml.IsMap()) {
+    if (!yaml.isMap()) {
       typeError(yaml, "a node", "a mapping with 'name', 'address' and 'endpoints'");
       return;
     }
@@ -537,14 +490,15 @@ private:
     if (auto* address = find(fields, "address"))
       node.address = readAddress(address->value, "'address'", "node '" + node.name + "'");
     if (auto* endpoints = find(fields, "endpoints"))
-      if (expect(endpoints->value, YAML::NodeType::Sequence, "'endpoints'", "a list of endpoints"))
-        for (const auto& endpoint : endpoints->value) readEndpoint(endpoint, node, topology);
+      if (expect(endpoints->value, yaml::Kind::Sequence, "'endpoints'", "a list of endpoints"))
+        for (const auto& endpoint : endpoints->value.items())
+          readEndpoint(endpoint, node, topology);
     topology.nodes.push_back(std::move(node));
   }
 
-  void readEndpoint(const YAML::Node& yaml, Node& node, const Topology& topology) {
+  void readEndpoint(const yaml::Node& yaml, Node& node, const Topology& topology) {
     visit(yaml);
-    if (!yaml.IsMap()) {
+    if (!yaml.isMap()) {
       typeError(yaml, "an endpoint", "a mapping with 'name', 'addresses' and 'interface'");
       return;
     }
@@ -572,12 +526,12 @@ private:
     if (!addresses) {
       error(DiagnosticId::TopologyMissingKey, yaml, "an endpoint has no 'addresses'")
           .hint("add 'addresses: [10.0.1.10]', one or more IPv4 or IPv6 host addresses");
-    } else if (expect(addresses->value, YAML::NodeType::Sequence, "'addresses'",
+    } else if (expect(addresses->value, yaml::Kind::Sequence, "'addresses'",
                       "a list of IPv4 or IPv6 addresses")) {
       if (addresses->value.size() == 0)
         error(DiagnosticId::TopologyMissingKey, addresses->value,
               "an endpoint needs at least one address");
-      for (const auto& address : addresses->value) {
+      for (const auto& address : addresses->value.items()) {
         visit(address);
         if (auto parsed = readAddress(address, "an address", owner))
           endpoint.addresses.push_back(*parsed);
@@ -606,8 +560,8 @@ private:
     node.endpoints.push_back(std::move(endpoint));
   }
 
-  void readNamedPorts(const YAML::Node& yaml, Endpoint& endpoint) {
-    if (!expect(yaml, YAML::NodeType::Map, "'ports'",
+  void readNamedPorts(const yaml::Node& yaml, Endpoint& endpoint) {
+    if (!expect(yaml, yaml::Kind::Map, "'ports'",
                 "a mapping of port names to ports, e.g. { http: tcp/8080 }"))
       return;
     for (const auto& field : entriesOf(yaml, "'ports'", "port")) {
@@ -629,9 +583,9 @@ private:
     }
   }
 
-  void readService(const YAML::Node& yaml, Topology& topology) {
+  void readService(const yaml::Node& yaml, Topology& topology) {
     visit(yaml);
-    if (!yaml.IsMap()) {
+    if (!yaml.isMap()) {
       typeError(yaml, "a service", "a mapping with 'name', 'ports' and 'selector'");
       return;
     }
@@ -647,10 +601,10 @@ private:
     if (auto* vip = find(fields, "vip"))
       service.vip = readAddress(vip->value, "'vip'", "service '" + service.name + "'");
     if (auto* ports = find(fields, "ports")) {
-      if (expect(ports->value, YAML::NodeType::Sequence, "'ports'",
+      if (expect(ports->value, yaml::Kind::Sequence, "'ports'",
                  "a list of ports, e.g. [ tcp/5432 ]")) {
         std::map<PortRange, Claim> seen;
-        for (const auto& yamlPort : ports->value) {
+        for (const auto& yamlPort : ports->value.items()) {
           visit(yamlPort);
           auto port = readPort(yamlPort, "a port");
           if (!port) continue;
@@ -672,9 +626,9 @@ private:
     } else {
       service.selector = readLabels(selector->value, "'selector'", /*allowReserved=*/true);
       selectorClaim = claimOf(selector->value, service.name);
-      if (selector->value.IsNull() || (selector->value.IsMap() && selector->value.size() == 0))
+      if (selector->value.isNull() || (selector->value.isMap() && selector->value.size() == 0))
         error(DiagnosticId::TopologyMissingKey,
-              selector->value.IsNull() ? selector->keyNode : selector->value,
+              selector->value.isNull() ? selector->keyNode : selector->value,
               "a service's selector may not be empty")
             .hint("write the labels its backends carry, e.g. { app: db }");
     }
@@ -682,9 +636,9 @@ private:
     topology.services.push_back(std::move(service));
   }
 
-  void readGroup(const YAML::Node& yaml, Topology& topology) {
+  void readGroup(const yaml::Node& yaml, Topology& topology) {
     visit(yaml);
-    if (!yaml.IsMap()) {
+    if (!yaml.isMap()) {
       typeError(yaml, "a group", "a mapping with 'name' and 'cidrs'");
       return;
     }
@@ -699,16 +653,15 @@ private:
     if (!cidrs) {
       error(DiagnosticId::TopologyMissingKey, yaml, "a group has no 'cidrs'")
           .hint("add 'cidrs: [ 192.168.0.0/16 ]'");
-    } else if (expect(cidrs->value, YAML::NodeType::Sequence, "'cidrs'",
+    } else if (expect(cidrs->value, yaml::Kind::Sequence, "'cidrs'",
                       "a list of prefixes, e.g. [ 192.168.0.0/16 ]")) {
       if (cidrs->value.size() == 0)
         error(DiagnosticId::TopologyMissingKey, cidrs->value, "a group needs at least one CIDR");
-      for (const auto& cidr : cidrs->value) {
+      for (const auto& cidr : cidrs->value.items()) {
         visit(cidr);
-        if (!expect(cidr, YAML::NodeType::Scalar, "a CIDR", "a prefix such as 10.0.0.0/8"))
-          continue;
+        if (!expect(cidr, yaml::Kind::Scalar, "a CIDR", "a prefix such as 10.0.0.0/8")) continue;
         PrefixError problem;
-        if (auto prefix = parsePrefix(cidr.Scalar(), &problem))
+        if (auto prefix = parsePrefix(cidr.text(), &problem))
           group.cidrs.push_back(*prefix);
         else
           error(DiagnosticId::TopologyBadCidr, cidr, problem.message).hint(problem.hint);
@@ -759,11 +712,11 @@ std::optional<Topology> loadText(const std::string& path, const std::string& tex
   }
   // Names and labels are UTF-8, as in Kubernetes, and they end up in JSON
   // (identities.json, -o json) that must be: any other byte, in a value, a
-  // key or a comment, is refused where it is. yaml-cpp would pass it through.
-  // So is a NUL byte, which YAML allows nowhere: yaml-cpp takes a file with
-  // them for UTF-16 or UTF-32 and transcodes it, and polc reads UTF-8 only.
+  // key or a comment, is refused where it is, with a clearer message than
+  // libyaml's. So is a NUL byte, which YAML allows nowhere: a YAML reader
+  // takes a file with them for UTF-16 or UTF-32, and polc reads UTF-8 only.
   if (auto bad = std::min(invalidUtf8(text), text.find('\0')); bad != std::string_view::npos) {
-    // In bytes, as yaml-cpp counts the columns of every other diagnostic.
+    // In bytes, as the other YAML diagnostics count columns.
     auto at = positionOfByte(text, bad, /*columnInCodePoints=*/false);
     diagnostics
         .error(DiagnosticId::Encoding, {path, at.line, at.column},
@@ -773,32 +726,18 @@ std::optional<Topology> loadText(const std::string& path, const std::string& tex
     return std::nullopt;
   }
   try {
-    // Parsed as values, never assigned: YAML::Node's assignment writes into
-    // the document it refers to.
-    std::optional<YAML::Node> root;
-    std::vector<YAML::Mark> laterDocuments;
-    try {
-      root.emplace(YAML::Load(text));
-      laterDocuments = laterDocumentStarts(text);
-    } catch (const YAML::DeepRecursion& e) {
-      // yaml-cpp stops at its own depth limit with the message "bad file".
-      diagnostics
-          .error(DiagnosticId::Yaml, markLocation(path, e.mark), "invalid YAML: nested too deeply")
-          .hint("a topology needs a handful of levels; look for unbalanced '[' or '{'");
-      return std::nullopt;
-    } catch (const YAML::Exception& e) {
-      // yaml-cpp's own messages are lowercase phrases ("end of map not found").
-      diagnostics.error(DiagnosticId::Yaml, markLocation(path, e.mark), "invalid YAML: " + e.msg);
+    auto document = yaml::Document::parse(text);
+    if (const auto& problem = document.error()) {
+      auto& d = diagnostics.error(DiagnosticId::Yaml, markLocation(path, problem->mark),
+                                  "invalid YAML: " + problem->message);
+      if (problem->context)
+        d.note(markLocation(path, problem->context->second), 1, problem->context->first);
+      if (problem->tooDeep)
+        d.hint("a topology needs a handful of levels; look for unbalanced '[' or '{'");
       return std::nullopt;
     }
-    return Reader(path, text, diagnostics).read(*root, laterDocuments);
+    return Reader(path, text, diagnostics).read(document);
   } catch (const StopLoading&) {
-    return std::nullopt;
-  } catch (const YAML::Exception& e) {
-    // Not expected (the reader avoids yaml-cpp's throwing calls); still an
-    // error at a place rather than a crash.
-    diagnostics.error(DiagnosticId::Yaml, markLocation(path, e.mark),
-                      "cannot read the topology: " + e.msg);
     return std::nullopt;
   } catch (const std::bad_alloc&) {
     diagnostics.error(DiagnosticId::TopologyTooLarge, {path, 1, 1},

@@ -1,0 +1,204 @@
+#include "yaml_document.h"
+
+#include <yaml.h>
+
+#include <algorithm>
+#include <map>
+#include <memory>
+
+namespace polc::topology::yaml {
+
+namespace {
+
+// libyaml's parser and event, released whatever happens.
+struct Parser {
+  yaml_parser_t parser;
+  explicit Parser(std::string_view text) {
+    yaml_parser_initialize(&parser);
+    yaml_parser_set_input_string(&parser, reinterpret_cast<const unsigned char*>(text.data()),
+                                 text.size());
+  }
+  ~Parser() { yaml_parser_delete(&parser); }
+  Parser(const Parser&) = delete;
+  Parser& operator=(const Parser&) = delete;
+};
+
+struct Event {
+  yaml_event_t event{};
+  bool parsed = false;
+  ~Event() {
+    if (parsed) yaml_event_delete(&event);
+  }
+};
+
+bool readsAsNull(const yaml_event_t& event) {
+  if (event.data.scalar.style != YAML_PLAIN_SCALAR_STYLE) return false;
+  std::string_view value(reinterpret_cast<const char*>(event.data.scalar.value),
+                         event.data.scalar.length);
+  return value.empty() || value == "~" || value == "null" || value == "Null" || value == "NULL";
+}
+
+std::string anchorOf(const unsigned char* anchor) {
+  return anchor ? reinterpret_cast<const char*>(anchor) : "";
+}
+
+} // namespace
+
+Kind Node::kind() const {
+  return document_->nodes_[index_].kind;
+}
+
+const std::string& Node::text() const {
+  return document_->nodes_[index_].text;
+}
+
+Mark Node::mark() const {
+  return document_->markOf(document_->nodes_[index_]);
+}
+
+size_t Node::size() const {
+  const auto& data = document_->nodes_[index_];
+  return data.kind == Kind::Map ? data.children.size() / 2 : data.children.size();
+}
+
+std::vector<Node> Node::items() const {
+  std::vector<Node> items;
+  if (kind() != Kind::Sequence) return items;
+  for (uint32_t child : document_->nodes_[index_].children) items.push_back({document_, child});
+  return items;
+}
+
+std::vector<std::pair<Node, Node>> Node::entries() const {
+  std::vector<std::pair<Node, Node>> entries;
+  if (kind() != Kind::Map) return entries;
+  const auto& children = document_->nodes_[index_].children;
+  for (size_t i = 0; i + 1 < children.size(); i += 2)
+    entries.emplace_back(Node{document_, children[i]}, Node{document_, children[i + 1]});
+  return entries;
+}
+
+std::optional<Node> Document::root() const {
+  if (!root_) return std::nullopt;
+  return Node{this, *root_};
+}
+
+// libyaml counts columns in code points; polc's YAML diagnostics count bytes.
+Mark Document::markOf(const Data& data) const {
+  if (lineStarts_.empty()) return {};
+  size_t line = std::min<size_t>(size_t(data.line), lineStarts_.size() - 1);
+  size_t offset = lineStarts_[line];
+  for (int column = 0; column < data.column && offset < text_.size() && text_[offset] != '\n';
+       ++column) {
+    ++offset; // past the lead byte, then its continuation bytes
+    while (offset < text_.size() && (static_cast<unsigned char>(text_[offset]) & 0xc0) == 0x80)
+      ++offset;
+  }
+  return {int(line), int(offset - lineStarts_[line]), offset};
+}
+
+Document Document::parse(std::string_view text) {
+  Document document;
+  document.text_ = text;
+  document.lineStarts_.push_back(0);
+  for (size_t i = 0; i < text.size(); ++i)
+    if (text[i] == '\n') document.lineStarts_.push_back(i + 1);
+
+  auto at = [&](const yaml_mark_t& mark) {
+    return document.markOf({Kind::Null, int(mark.line), int(mark.column), {}, {}});
+  };
+  Parser parser(text);
+  std::vector<uint32_t> open; // the collections being read, outermost first
+  std::map<std::string, uint32_t> anchors;
+  bool inDocument = false;
+  // Adds a node where the event stands: the root, an item or a key/value.
+  auto place = [&](uint32_t index) {
+    if (open.empty())
+      document.root_ = index;
+    else
+      document.nodes_[open.back()].children.push_back(index);
+  };
+  auto add = [&](const yaml_event_t& event, Kind kind, std::string value,
+                 const unsigned char* anchor) {
+    auto index = uint32_t(document.nodes_.size());
+    document.nodes_.push_back(
+        {kind, int(event.start_mark.line), int(event.start_mark.column), std::move(value), {}});
+    if (auto name = anchorOf(anchor); !name.empty()) anchors[name] = index;
+    place(index);
+    return index;
+  };
+
+  for (;;) {
+    Event next;
+    if (!yaml_parser_parse(&parser.parser, &next.event)) {
+      ParseError error;
+      error.message = parser.parser.problem ? parser.parser.problem : "cannot be parsed";
+      error.mark = at(parser.parser.problem_mark);
+      if (parser.parser.context)
+        error.context.emplace(parser.parser.context, at(parser.parser.context_mark));
+      document.error_ = std::move(error);
+      return document;
+    }
+    next.parsed = true;
+    const auto& event = next.event;
+    switch (event.type) {
+    case YAML_DOCUMENT_START_EVENT:
+      if (document.root_ || inDocument) {
+        document.laterDocument_ = at(event.start_mark);
+        return document; // only the first document is read
+      }
+      inDocument = true;
+      break;
+    case YAML_DOCUMENT_END_EVENT:
+      inDocument = false;
+      break;
+    case YAML_SCALAR_EVENT:
+      add(event, readsAsNull(event) ? Kind::Null : Kind::Scalar,
+          std::string(reinterpret_cast<const char*>(event.data.scalar.value),
+                      event.data.scalar.length),
+          event.data.scalar.anchor);
+      break;
+    case YAML_SEQUENCE_START_EVENT:
+    case YAML_MAPPING_START_EVENT: {
+      if (open.size() >= kMaxDepth) {
+        ParseError error;
+        error.message = "nested too deeply";
+        error.mark = at(event.start_mark);
+        error.tooDeep = true;
+        document.error_ = std::move(error);
+        return document;
+      }
+      bool sequence = event.type == YAML_SEQUENCE_START_EVENT;
+      open.push_back(
+          add(event, sequence ? Kind::Sequence : Kind::Map, "",
+              sequence ? event.data.sequence_start.anchor : event.data.mapping_start.anchor));
+      break;
+    }
+    case YAML_SEQUENCE_END_EVENT:
+    case YAML_MAPPING_END_EVENT:
+      open.pop_back();
+      break;
+    case YAML_ALIAS_EVENT: {
+      auto name = anchorOf(event.data.alias.anchor);
+      auto found = anchors.find(name);
+      if (found == anchors.end()) {
+        document.error_ = ParseError{"found undefined alias '" + name + "'", at(event.start_mark),
+                                     std::nullopt, false};
+        return document;
+      }
+      if (std::find(open.begin(), open.end(), found->second) != open.end()) {
+        document.error_ = ParseError{"alias '" + name + "' refers to a collection that holds it",
+                                     at(event.start_mark), std::nullopt, false};
+        return document;
+      }
+      place(found->second);
+      break;
+    }
+    case YAML_STREAM_END_EVENT:
+      return document;
+    default:
+      break;
+    }
+  }
+}
+
+} // namespace polc::topology::yaml
