@@ -4,6 +4,7 @@
 #include "polc/driver/pipeline.h"
 #include "polc/evaluator/policy_diff.h"
 
+#include <future>
 #include <iostream>
 #include <memory>
 
@@ -26,10 +27,15 @@ int runDiff(const DiffOptions& options, Format format) {
   oldDiagnostics.setWarningOptions(options.warnings);
   newDiagnostics.setWarningOptions(options.warnings);
   // Verdicts need the resolved rules, not the tables (nor their capacity).
-  auto before = polc::driver::compileToIr({options.oldPolicy, options.topology}, oldDiagnostics);
+  // The two versions share nothing until compared: the old one is compiled
+  // on a thread of its own.
+  auto compilingBefore = std::async(std::launch::async, [&] {
+    return polc::driver::compileToIr({options.oldPolicy, options.topology}, oldDiagnostics);
+  });
   auto after = polc::driver::compileToIr(
       {options.newPolicy, options.newTopology.empty() ? options.topology : options.newTopology},
       newDiagnostics);
+  auto before = compilingBefore.get();
   printDiagnostics(oldDiagnostics, format);
   printDiagnostics(newDiagnostics, format);
   if (!before || !after) {
