@@ -231,9 +231,9 @@ void findIneffectiveRules(const ir::Program& program, Diagnostics& diagnostics) 
         const auto& other = program.rules[shadowing->second];
         diagnostics
             .warning(DiagnosticId::ShadowedRule, rule.location,
-                     "this rule changes nothing: an earlier rule already " +
-                         std::string(ast::toString(rule.verdict)) +
-                         "s everything it matches, for every endpoint it applies to")
+                     std::string("this rule changes nothing: an earlier rule already ") +
+                         (rule.verdict == ast::Verdict::Deny ? "denies" : "allows") +
+                         " everything it matches, for every endpoint it applies to")
             .underline(rule.length)
             .note(other.location, other.length, "the earlier rule: " + other.text);
         continue;

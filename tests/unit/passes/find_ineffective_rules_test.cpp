@@ -72,6 +72,21 @@ TEST(FindIneffectiveRulesPass, FindsTheShadowingRuleWhateverItsPortsLookLike) {
             Lines{});
 }
 
+TEST(FindIneffectiveRulesPass, SaysWhatTheEarlierRuleDoes) {
+  testing::PassRun run;
+  run.seedTopology();
+  run.seedChecked(R"(policy "p" { select app == "db" ingress {
+  deny from app == "web"
+  deny from app == "web" on tcp/22
+} })");
+  ASSERT_TRUE(run.run(createLowerToIrPass())) << run.diagnostics.render();
+  EXPECT_TRUE(run.run(createFindIneffectiveRulesPass()));
+  ASSERT_EQ(run.diagnostics.all().size(), 1u) << run.diagnostics.render();
+  EXPECT_EQ(run.diagnostics.all()[0].message,
+            "this rule changes nothing: an earlier rule already denies everything it matches, "
+            "for every endpoint it applies to");
+}
+
 TEST(FindIneffectiveRulesPass, ConsumesTheIrAndProducesNothing) {
   auto pass = createFindIneffectiveRulesPass();
   EXPECT_EQ(pass.consumes, std::vector{pipeline::stage<ir::Program>()});
