@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <map>
-#include <memory>
 
 namespace polc::topology::yaml {
 
@@ -109,7 +108,6 @@ Document Document::parse(std::string_view text) {
   Parser parser(text);
   std::vector<uint32_t> open; // the collections being read, outermost first
   std::map<std::string, uint32_t> anchors;
-  bool inDocument = false;
   // Adds a node where the event stands: the root, an item or a key/value.
   auto place = [&](uint32_t index) {
     if (open.empty())
@@ -142,14 +140,10 @@ Document Document::parse(std::string_view text) {
     const auto& event = next.event;
     switch (event.type) {
     case YAML_DOCUMENT_START_EVENT:
-      if (document.root_ || inDocument) {
+      if (document.root_) { // every document has a root node: this is a second one
         document.laterDocument_ = at(event.start_mark);
         return document; // only the first document is read
       }
-      inDocument = true;
-      break;
-    case YAML_DOCUMENT_END_EVENT:
-      inDocument = false;
       break;
     case YAML_SCALAR_EVENT:
       add(event, readsAsNull(event) ? Kind::Null : Kind::Scalar,
