@@ -57,7 +57,9 @@ static __always_inline int polc_handle_packet(struct __sk_buff *skb, const __u8 
 	    direction == POLC_CT_EGRESS ? (void *)&polc_policy_eg : (void *)&polc_policy_in;
 	struct polc_packet pkt = {};
 	struct polc_policy_result policy = {};
+	struct polc_ct_value *flow = 0;
 	__u32 peer_identity = POLC_IDENTITY_ANY;
+	__u32 epoch;
 	int parsed;
 
 	(void)endpoint_identity;
@@ -77,6 +79,15 @@ static __always_inline int polc_handle_packet(struct __sk_buff *skb, const __u8 
 	/* Replies pass before policy: the reply direction may be isolated. */
 	if (pkt.ct_may_be_reply && polc_ct_is_reply(&pkt, direction))
 		return TC_ACT_OK;
+
+	/* A flow already judged under the current epoch passes (the epoch is
+	 * read first: see polc_conntrack.h). */
+	epoch = polc_policy_epoch();
+	if (pkt.ct_may_create) {
+		flow = polc_ct_lookup_forward(&pkt, direction);
+		if (polc_ct_is_established(flow, epoch))
+			return TC_ACT_OK;
+	}
 
 	if (isolated || peer_lookup || wildcard_lookup) {
 		/* So do ICMP errors about such a flow (port unreachable, packet
@@ -109,7 +120,7 @@ static __always_inline int polc_handle_packet(struct __sk_buff *skb, const __u8 
 	/* Track even unmatched flows of a non-isolated direction, so that
 	 * their replies pass the isolated one. */
 	if (pkt.ct_may_create)
-		polc_ct_track(&pkt, direction, policy.rule_id);
+		polc_ct_track(&pkt, direction, flow, policy.rule_id, epoch);
 	return TC_ACT_OK;
 }
 

@@ -2,8 +2,8 @@
 /*
  * Map declarations of the datapath. Every endpoint object declares the same
  * maps with the layouts of polc_structs.h; the loader shares the node-wide
- * ones (ipcache, its lengths, conntrack) between objects, the policy tables
- * are per endpoint and direction.
+ * ones (ipcache, its lengths, conntrack, the policy epoch) between objects,
+ * the policy tables are per endpoint and direction.
  *
  * The ipcache and the policy tables are hashes probed once per prefix
  * length in use (polc_lookup.h), not LPM tries: a trie lookup walks deeper
@@ -62,5 +62,14 @@ struct {
 	__type(key, struct polc_ct_key);
 	__type(value, struct polc_ct_value);
 } polc_ct SEC(".maps");
+
+/* One element (key 0): the node's policy epoch (polc_conntrack.h). An array:
+ * the verifier turns its lookup into an address computation. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct polc_epoch_value);
+} polc_epoch SEC(".maps");
 
 #endif /* POLC_MAPS_H */

@@ -148,9 +148,15 @@ struct polc_ct_key {
 
 struct polc_ct_value {
 	__u64 created_ns;
-	__u64 last_seen_ns;
+	__u64 last_seen_ns; /* refreshed at most every POLC_CT_REFRESH_NS */
 	__u32 rule_id;
-	__u32 pad;
+	__u32 epoch; /* the node's policy epoch when the flow was last judged */
+};
+
+/* The node's policy epoch (map polc_epoch, key 0): the loader bumps it after
+ * every load, so that a flow judged under older tables is judged again. */
+struct polc_epoch_value {
+	__u32 epoch;
 };
 
 /* Map capacities; the compiler refuses tables larger than these. */
@@ -172,5 +178,6 @@ POLC_STRUCT_CHECK(struct polc_policy_value, 8);
 POLC_STRUCT_CHECK(struct polc_inline_entry, 16);
 POLC_STRUCT_CHECK(struct polc_ct_key, 40);
 POLC_STRUCT_CHECK(struct polc_ct_value, 24);
+POLC_STRUCT_CHECK(struct polc_epoch_value, 4);
 
 #endif /* POLC_STRUCTS_H */

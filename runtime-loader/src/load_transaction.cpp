@@ -233,6 +233,7 @@ std::string LoadTransaction::digestOf(const std::string& file) const {
 Status LoadTransaction::readIpcache() {
   const auto& node = *node_;
   ipcacheName_ = std::string(artifacts::kMapIpcache) + " of node " + node.name;
+  epochName_ = std::string(artifacts::kMapPolicyEpoch) + " of node " + node.name;
   const auto pin = relativePin(node.name, "", artifacts::kMapIpcache);
   const auto digest = digestOf(node.ipcache);
   auto loaded = knownFilled(previous_, pin, digest);
@@ -472,7 +473,8 @@ Status LoadTransaction::writeJournal() {
   }
   sharedMaps_ = {relativePin(nodeName, "", artifacts::kMapIpcache),
                  relativePin(nodeName, "", artifacts::kMapConntrack),
-                 relativePin(nodeName, "", artifacts::kMapIpcacheLengths)};
+                 relativePin(nodeName, "", artifacts::kMapIpcacheLengths),
+                 relativePin(nodeName, "", artifacts::kMapPolicyEpoch)};
   // What the commit does not rebuild (attachments, pins, fills, digests and
   // endpoint records are all rebuilt: no copy of the previous ones).
   state_.revision = previous_.revision;
@@ -701,7 +703,7 @@ Status LoadTransaction::loadObject(EndpointLoad& endpoint) {
   }
   for (const auto* mapName :
        {artifacts::kMapIpcache, artifacts::kMapConntrack, artifacts::kMapIpcacheLengths,
-        artifacts::kMapPolicyIngress, artifacts::kMapPolicyEgress}) {
+        artifacts::kMapPolicyEpoch, artifacts::kMapPolicyIngress, artifacts::kMapPolicyEgress}) {
     auto* map = bpf_object__find_map_by_name(object.get(), mapName);
     if (!map) continue; // a specialized program may not use every map
     bool shared = mapName != artifacts::kMapPolicyIngress && mapName != artifacts::kMapPolicyEgress;
@@ -791,6 +793,14 @@ Status LoadTransaction::switchOver() {
   if (auto written = writePendingLoad(placement_.stateDir, node_->name, *state_.pending); !written)
     return fail("cannot record the load in the state dir: " + written.error());
 
+  // Registered first, so that it runs last in a rollback: the flows judged
+  // under the tables being undone are judged again under the restored ones.
+  auto epoch = maps_.openPinned(placement_.pinRoot / sharedMaps_[3]);
+  if (!epoch) return fail(epoch.error());
+  epochMap_ = std::move(*epoch);
+  if (epochMap_.valid())
+    rollback_.add([this] { return maps::bumpPolicyEpoch(maps_, epochMap_.handle(), epochName_); });
+
   if (auto ok = updateIpcache(); !ok) return ok;
   if (auto step = reachStep("update-ipcache"); !step) return fail(step.error());
   if (auto ok = updateKeptTables(); !ok) return ok;
@@ -799,6 +809,10 @@ Status LoadTransaction::switchOver() {
   if (auto ok = detachStale(); !ok) return ok;
   if (auto ok = detachInterruptedHooks(); !ok) return ok;
   if (auto step = reachStep("detach-stale"); !step) return fail(step.error());
+  // Established flows pass on their conntrack entry until the epoch moves.
+  if (epochMap_.valid())
+    if (auto bumped = maps::bumpPolicyEpoch(maps_, epochMap_.handle(), epochName_); !bumped)
+      return fail(bumped.error());
   if (auto step = reachStep(kStepCommit); !step) return fail(step.error());
   timing_.switched = lap();
   return okStatus();

@@ -167,6 +167,7 @@ private:
   std::string revision_; // manifest.json's SHA-256 (it lists every file's: names the build)
   const artifacts::NodeArtifacts* node_ = nullptr;
   std::string ipcacheName_;
+  std::string epochName_;
   maps::MapContents wantedIpcache_;
   bool ipcacheLoaded_ = false; // the pinned ipcache holds it already (knownFilled): not parsed
   uint64_t ipcacheEntries_ = 0;
@@ -180,7 +181,7 @@ private:
   std::future<Expected<RecordedHooks>> recordedHooks_; // reads previous_: declared after it
 
   LoadPlan plan_;
-  std::vector<std::string> sharedMaps_; // [ipcache, conntrack, ipcache lengths]
+  std::vector<std::string> sharedMaps_; // [ipcache, conntrack, ipcache lengths, epoch]
   NodeState state_;
   Rollback rollback_;
 
@@ -189,6 +190,7 @@ private:
   std::optional<NetnsGuard> netns_; // entered for the switch and the commit
   maps::OpenMap ipcacheMap_;
   maps::OpenMap ipcacheLengthsMap_; // the prefix lengths the ipcache holds
+  maps::OpenMap epochMap_;          // the node's policy epoch; invalid: no object uses one
   maps::MapContents ipcacheBefore_;
   std::optional<MapDelta> ipcacheDelta_; // its lengths, when wanted/before are a delta
   // Digests of the tables this load read whole and found strictly sorted,

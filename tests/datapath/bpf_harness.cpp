@@ -163,7 +163,7 @@ Expected<int> BpfHarness::programFd(std::string_view name) const {
   return bpf_program__fd(program);
 }
 
-Status BpfHarness::setIdentity(std::string_view prefix, uint32_t identity) {
+Status BpfHarness::setIdentity(std::string_view prefix, uint32_t identity, Epoch epoch) {
   auto key = maps::ipcacheKey(prefix);
   if (!key) return Error{key.error()};
   auto fd = mapFd("polc_ipcache");
@@ -176,22 +176,45 @@ Status BpfHarness::setIdentity(std::string_view prefix, uint32_t identity) {
   if (!current) return Error{current.error()};
   auto wanted = *current;
   wanted[maps::toBytes(*key)] = maps::toBytes(polc_ipcache_value{.identity = identity});
-  return maps::applyIpcache(kernel, *fd, *lengthsFd, "polc_ipcache", *current, wanted);
+  auto applied = maps::applyIpcache(kernel, *fd, *lengthsFd, "polc_ipcache", *current, wanted);
+  if (!applied || epoch == Epoch::Keep) return applied;
+  return bumpPolicyEpoch();
 }
 
-Status BpfHarness::addPolicy(Direction direction, const PolicyEntry& entry) {
+Status BpfHarness::addPolicy(Direction direction, const PolicyEntry& entry, Epoch epoch) {
   auto fd = mapFd(policyMapName(direction));
   if (!fd) return Error{fd.error()};
   const auto table = tableEntry(entry);
-  return maps::kernelMaps().update(*fd, policyMapName(direction),
-                                   maps::toBytes(maps::policyKey(table)),
-                                   maps::toBytes(maps::policyValue(table)));
+  auto updated = maps::kernelMaps().update(*fd, policyMapName(direction),
+                                           maps::toBytes(maps::policyKey(table)),
+                                           maps::toBytes(maps::policyValue(table)));
+  if (!updated || epoch == Epoch::Keep) return updated;
+  return bumpPolicyEpoch();
 }
 
-Status BpfHarness::removePolicy(Direction direction, const PolicyEntry& entry) {
+Status BpfHarness::removePolicy(Direction direction, const PolicyEntry& entry, Epoch epoch) {
   auto fd = mapFd(policyMapName(direction));
   if (!fd) return Error{fd.error()};
-  return maps::kernelMaps().erase(*fd, policyMapName(direction), maps::toBytes(policyKey(entry)));
+  auto erased =
+      maps::kernelMaps().erase(*fd, policyMapName(direction), maps::toBytes(policyKey(entry)));
+  if (!erased || epoch == Epoch::Keep) return erased;
+  return bumpPolicyEpoch();
+}
+
+Status BpfHarness::bumpPolicyEpoch() const {
+  auto fd = mapFd("polc_epoch");
+  if (!fd) return Error{fd.error()};
+  return maps::bumpPolicyEpoch(maps::kernelMaps(), *fd, "polc_epoch");
+}
+
+Expected<uint32_t> BpfHarness::policyEpoch() const {
+  auto fd = mapFd("polc_epoch");
+  if (!fd) return Error{fd.error()};
+  const uint32_t zero = 0;
+  polc_epoch_value value{};
+  if (bpf_map_lookup_elem(*fd, &zero, &value) != 0)
+    return Error{"polc_epoch lookup: " + errnoText(errno)};
+  return value.epoch;
 }
 
 Expected<std::optional<polc_ct_value>> BpfHarness::conntrackEntry(const polc_ct_key& key) const {

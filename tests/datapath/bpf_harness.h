@@ -83,9 +83,15 @@ public:
   BpfHarness& operator=(BpfHarness&&) noexcept;
   ~BpfHarness();
 
-  Status setIdentity(std::string_view prefix, uint32_t identity);
-  Status addPolicy(Direction, const PolicyEntry&);
-  Status removePolicy(Direction, const PolicyEntry&);
+  // Each change bumps the policy epoch afterwards, as polc load does, so
+  // that established flows are judged again; Epoch::Keep leaves it (a test
+  // of the fast path: the flow must still pass on its conntrack entry).
+  enum class Epoch { Bump, Keep };
+  Status setIdentity(std::string_view prefix, uint32_t identity, Epoch = Epoch::Bump);
+  Status addPolicy(Direction, const PolicyEntry&, Epoch = Epoch::Bump);
+  Status removePolicy(Direction, const PolicyEntry&, Epoch = Epoch::Bump);
+  Status bumpPolicyEpoch() const;
+  Expected<uint32_t> policyEpoch() const;
   Expected<std::optional<polc_ct_value>> conntrackEntry(const polc_ct_key&) const;
   Expected<size_t> conntrackSize() const;
 

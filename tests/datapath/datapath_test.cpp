@@ -15,6 +15,7 @@
 #include <netinet/in.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <string_view>
 
@@ -299,8 +300,72 @@ TEST_F(DatapathTest, PolicyChangeStopsAnExistingFlow) {
   add(Direction::Egress, rule);
   const auto request = PacketBuilder::ipv4(kEndpoint, kPeer).tcp(40000, 80).build();
   EXPECT_EQ(fromEndpoint(request), kPass);
-  ASSERT_TRUE(harness_->removePolicy(Direction::Egress, rule));
-  EXPECT_EQ(fromEndpoint(request), kDrop) << "forward packets are judged by policy every time";
+  EXPECT_EQ(fromEndpoint(request), kPass);
+  ASSERT_TRUE(harness_->removePolicy(Direction::Egress, rule)); // and bumps the epoch
+  EXPECT_EQ(fromEndpoint(request), kDrop) << "the first packet after the change is judged again";
+  EXPECT_EQ(fromEndpoint(request), kDrop);
+}
+
+// The conntrack entry of the request's flow, keyed as polc_from_ep keys it.
+polc_ct_key egressFlowKey(const std::vector<uint8_t>& request, uint16_t sport, uint16_t dport) {
+  polc_ct_key key{};
+  std::memcpy(&key.saddr[0], &request[14 + 12], 4);
+  std::memcpy(&key.daddr[0], &request[14 + 16], 4);
+  key.sport = htons(sport);
+  key.dport = htons(dport);
+  key.protocol = kTcp;
+  key.family = POLC_FAMILY_IPV4;
+  key.direction = POLC_CT_EGRESS;
+  return key;
+}
+
+TEST_F(DatapathTest, EstablishedFlowPassesOnItsEntryUntilTheEpochMoves) {
+  load(true, true);
+  const PolicyEntry rule = allow(kPeerIdentity, kTcp, 80);
+  add(Direction::Egress, rule);
+  const auto request = PacketBuilder::ipv4(kEndpoint, kPeer).tcp(40000, 80).build();
+  const auto otherFlow = PacketBuilder::ipv4(kEndpoint, kPeer).tcp(40001, 80).build();
+  EXPECT_EQ(fromEndpoint(request), kPass);
+  auto epoch = harness_->policyEpoch();
+  ASSERT_TRUE(epoch) << epoch.error();
+  auto entry = harness_->conntrackEntry(egressFlowKey(request, 40000, 80));
+  ASSERT_TRUE(entry) << entry.error();
+  ASSERT_TRUE(entry->has_value());
+  EXPECT_EQ((*entry)->epoch, *epoch) << "stamped with the epoch it was judged under";
+
+  // The table changes but the epoch does not: only the fast path can pass it.
+  ASSERT_TRUE(harness_->removePolicy(Direction::Egress, rule, BpfHarness::Epoch::Keep));
+  EXPECT_EQ(fromEndpoint(request), kPass) << "an established flow skips the policy lookup";
+  EXPECT_EQ(fromEndpoint(otherFlow), kDrop) << "a new flow meets the table as it is";
+
+  ASSERT_TRUE(harness_->bumpPolicyEpoch());
+  EXPECT_EQ(fromEndpoint(request), kDrop) << "revoked on the first packet after the bump";
+  EXPECT_EQ(toEndpoint(PacketBuilder::ipv4(kPeer, kEndpoint).tcp(80, 40000).build()), kPass)
+      << "replies still find the entry (its forward packets are what policy stops)";
+
+  add(Direction::Egress, rule);
+  EXPECT_EQ(fromEndpoint(request), kPass) << "allowed again: judged and re-stamped";
+  entry = harness_->conntrackEntry(egressFlowKey(request, 40000, 80));
+  ASSERT_TRUE(entry) << entry.error();
+  ASSERT_TRUE(entry->has_value());
+  EXPECT_EQ((*entry)->epoch, *epoch + 2);
+}
+
+TEST_F(DatapathTest, IpcacheChangeStopsAnEstablishedFlow) {
+  load(true, true);
+  add(Direction::Egress, allow(kPeerIdentity, kTcp, 80));
+  const auto request = PacketBuilder::ipv4(kEndpoint, kPeer).tcp(40000, 80).build();
+  EXPECT_EQ(fromEndpoint(request), kPass);
+  ASSERT_TRUE(harness_->setIdentity(kPeer, kPeerIdentity + 1));
+  EXPECT_EQ(fromEndpoint(request), kDrop) << "the peer is someone else now";
+}
+
+TEST_F(DatapathTest, UnmatchedFlowOfAnOpenDirectionIsJudgedAgainAfterABump) {
+  load(/*egressIsolated=*/false, /*ingressIsolated=*/true);
+  const auto request = PacketBuilder::ipv4(kEndpoint, kPeer).tcp(40000, 22).build();
+  EXPECT_EQ(fromEndpoint(request), kPass) << "not isolated, nothing matches";
+  add(Direction::Egress, deny(kPeerIdentity, kTcp, 22));
+  EXPECT_EQ(fromEndpoint(request), kDrop);
 }
 
 TEST_F(DatapathTest, IcmpEchoReplyIsAReplyOfTheRequest) {

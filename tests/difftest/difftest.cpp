@@ -39,6 +39,7 @@
 #include <map>
 #include <optional>
 #include <random>
+#include <set>
 #include <sstream>
 #include <string>
 #include <tuple>
@@ -65,6 +66,11 @@ struct Stats {
   long packets = 0;
   long allowed = 0;
   long replies = 0; // replies sent after connection-opening packets
+  // Sequences across a table-only reload (checkReload).
+  long reloads = 0;
+  long reloadsNeedingNewPrograms = 0; // not table-only: skipped
+  long established = 0;               // packets sent again on an open flow
+  long revoked = 0;                   // flows the reload stopped
   int objects = 0;
   int failures = 0;
   // How often each evaluator decision and each kind of peer came up: a
@@ -102,18 +108,27 @@ class ObjectCache {
 public:
   explicit ObjectCache(bool exact) : exact_(exact) {}
 
-  Expected<testing::BpfHarness*> forEndpoint(const ir::Endpoint& endpoint,
-                                             const artifacts::PolicyTable& ingress,
-                                             const artifacts::PolicyTable& egress,
-                                             const artifacts::Ipcache& ipcache, Stats& stats) {
+  // The program polc build would emit for the endpoint with these tables.
+  static codegen::EndpointProgramSpec specFor(const ir::Endpoint& endpoint,
+                                              const artifacts::PolicyTable& ingress,
+                                              const artifacts::PolicyTable& egress,
+                                              const artifacts::Ipcache& ipcache) {
     // Half the endpoints get inline tables of up to 8 entries (polc build
     // --inline-max 8), so that larger inline tables meet the evaluator too.
     const unsigned maxInline = endpoint.identity % 2 ? 8 : codegen::kMaxInlineEntries;
     codegen::EndpointProgramSpec spec =
         codegen::specializeEndpoint(ingress, egress, codegen::nodeShapeOf(ipcache), maxInline);
-    spec.identity = exact_ ? endpoint.identity : 256;
     // Both programs even where the build attaches none (then both pass all).
     spec.egressProgram = spec.ingressProgram = true;
+    return spec;
+  }
+
+  Expected<testing::BpfHarness*> forEndpoint(const ir::Endpoint& endpoint,
+                                             const artifacts::PolicyTable& ingress,
+                                             const artifacts::PolicyTable& egress,
+                                             const artifacts::Ipcache& ipcache, Stats& stats) {
+    codegen::EndpointProgramSpec spec = specFor(endpoint, ingress, egress, ipcache);
+    spec.identity = exact_ ? endpoint.identity : 256;
     testing::InlineTables inlineTables;
     if (spec.ingressInlineEntries != 0) inlineTables.ingress = ingress.entries;
     if (spec.egressInlineEntries != 0) inlineTables.egress = egress.entries;
@@ -234,7 +249,8 @@ Status loadEndpointMaps(const testing::BpfHarness& harness, const artifacts::Ipc
         !synced)
       return Error{synced.error()};
   }
-  return okStatus();
+  // As polc load does: a flow judged under the previous tables is judged again.
+  return harness.bumpPolicyEpoch();
 }
 
 std::string decisionText(evaluator::Decision decision) {
@@ -390,6 +406,107 @@ Status checkFormatter(const GeneratedCase& generated, const topology::Topology& 
   return okStatus();
 }
 
+// Packet sequences across a reload: the fast path of established flows and
+// its revocation. The endpoint's allowed connection-opening packets are
+// sent twice (the second passes on its conntrack entry). Then the endpoint
+// loses about half of its rules, and its maps get the new tables the way
+// polc load applies a table-only change (the policy epoch bumped); each
+// packet is sent twice again: the first must meet the new tables (dropped at
+// once if they forbid it), the second agree with it. A change that would
+// replace the endpoint's program (its tables' shape changed) is not a
+// table-only reload and is skipped.
+Expected<bool> checkReload(const Options& options, const GeneratedCase& generated,
+                           const ir::Program& program, size_t endpointIndex,
+                           const testing::BpfHarness& harness, const artifacts::Ipcache& ipcache,
+                           const artifacts::PolicyTable& ingress,
+                           const artifacts::PolicyTable& egress,
+                           const std::vector<TestPacket>& flows, Stats& stats) {
+  if (flows.empty()) return true;
+  const auto& endpoint = program.endpoints[endpointIndex];
+  auto programName = [](const TestPacket& packet) {
+    return packet.direction == ast::Direction::Egress ? "polc_from_ep" : "polc_to_ep";
+  };
+  auto mismatch = [&](const ir::Program& judged, const TestPacket& packet, int verdict,
+                      std::string what, const artifacts::PolicyTable& table) {
+    Mismatch found;
+    found.what = std::move(what);
+    found.packet = &packet;
+    found.bpfVerdict = verdict;
+    auto resolved = evaluator::resolveAddress(judged, endpoint.node, packet.peer());
+    found.expectedIdentity = found.ipcacheIdentity = resolved.identity;
+    found.judgement = evaluator::judge(judged, judged.endpoints[endpointIndex], packet.direction,
+                                       resolved.identity, packet.protocol, packet.l4Value());
+    reportMismatch(options, generated, judged, found, table);
+    return false;
+  };
+  for (const auto& packet : flows)
+    for (int send = 0; send < 2; ++send) {
+      auto verdict = harness.run(programName(packet), packet.frame());
+      if (!verdict) return Error{verdict.error()};
+      stats.established += send;
+      if (*verdict != TC_ACT_OK)
+        return mismatch(program, packet, *verdict,
+                        send ? "established flow dropped"
+                             : "allowed packet dropped when sent again",
+                        packet.direction == ast::Direction::Ingress ? ingress : egress);
+    }
+
+  ir::Program reloaded = program;
+  auto& changed = reloaded.endpoints[endpointIndex];
+  // The rules that let a flow through go with probability 1/2 (a flow that
+  // loses its rule in an isolated direction is stopped), the others with
+  // 1/4 (each removal may change the tables' shape, which is skipped).
+  std::set<uint32_t> deciding;
+  for (const auto& packet : flows) {
+    auto resolved = evaluator::resolveAddress(program, endpoint.node, packet.peer());
+    deciding.insert(evaluator::judge(program, endpoint, packet.direction, resolved.identity,
+                                     packet.protocol, packet.l4Value())
+                        .rule);
+  }
+  std::mt19937_64 random(generated.seed ^ (endpointIndex * 0x2545f4914f6cdd1dull));
+  std::vector<std::string> removed;
+  for (auto direction : {ast::Direction::Ingress, ast::Direction::Egress}) {
+    auto& rules = changed.policy(direction).rules;
+    std::erase_if(rules, [&](const ir::AppliedRule& applied) {
+      if (random() % 4 >= (deciding.contains(applied.rule) ? 2u : 1u)) return false;
+      removed.push_back(std::to_string(applied.rule));
+      return true;
+    });
+  }
+  auto newIngress = passes::buildPolicyTable(reloaded, changed, ast::Direction::Ingress);
+  auto newEgress = passes::buildPolicyTable(reloaded, changed, ast::Direction::Egress);
+  const auto before = ObjectCache::specFor(endpoint, ingress, egress, ipcache);
+  const auto after = ObjectCache::specFor(changed, newIngress, newEgress, ipcache);
+  if (before.ingressInlineEntries != 0 || before.egressInlineEntries != 0 ||
+      codegen::emitEndpointC(before) != codegen::emitEndpointC(after)) {
+    ++stats.reloadsNeedingNewPrograms;
+    return true;
+  }
+  if (auto status = loadEndpointMaps(harness, ipcache, newIngress, newEgress); !status)
+    return Error{status.error()};
+  ++stats.reloads;
+  std::string rulesRemoved = removed.empty() ? "no rule" : "rules";
+  for (const auto& id : removed) rulesRemoved += " " + id;
+  for (const auto& packet : flows) {
+    auto resolved = evaluator::resolveAddress(reloaded, endpoint.node, packet.peer());
+    auto judgement = evaluator::judge(reloaded, changed, packet.direction, resolved.identity,
+                                      packet.protocol, packet.l4Value());
+    const int expected = judgement.allowed() ? TC_ACT_OK : TC_ACT_SHOT;
+    for (int send = 0; send < 2; ++send) {
+      auto verdict = harness.run(programName(packet), packet.frame());
+      if (!verdict) return Error{verdict.error()};
+      if (*verdict != expected)
+        return mismatch(reloaded, packet, *verdict,
+                        std::string(send ? "second" : "first") +
+                            " packet of an established flow after a reload that removed " +
+                            rulesRemoved,
+                        packet.direction == ast::Direction::Ingress ? newIngress : newEgress);
+    }
+    stats.revoked += expected == TC_ACT_SHOT;
+  }
+  return true;
+}
+
 // One generated case end to end. Returns false on a mismatch; errors of the
 // machinery (not of the compared sides) come back as Error.
 Expected<bool> runCase(const Options& options, uint64_t seed, ObjectCache& objects, Stats& stats) {
@@ -438,6 +555,10 @@ Expected<bool> runCase(const Options& options, uint64_t seed, ObjectCache& objec
     if (auto status = clearConntrack(**harness); !status) return Error{status.error()};
     if (auto status = loadEndpointMaps(**harness, slot->second, ingress, egress); !status)
       return Error{status.error()};
+
+    // Allowed connection-opening packets, for checkReload.
+    constexpr size_t kFlowsPerEndpoint = 16;
+    std::vector<TestPacket> flows;
 
     // The packets of the case, spread over its endpoints.
     int count = options.packetsPerPolicy / int(endpointCount) +
@@ -501,8 +622,14 @@ Expected<bool> runCase(const Options& options, uint64_t seed, ObjectCache& objec
                        packet.direction == ast::Direction::Ingress ? ingress : egress);
         return false;
       }
+      if (*verdict == TC_ACT_OK && packet.opensConnection() && flows.size() < kFlowsPerEndpoint)
+        flows.push_back(packet);
     }
     if (auto status = expectEmptyConntrack(**harness); !status) return Error{status.error()};
+    auto agreed = checkReload(options, generated, *program, e, **harness, slot->second, ingress,
+                              egress, flows, stats);
+    if (!agreed || !*agreed) return agreed;
+    if (auto status = clearConntrack(**harness); !status) return Error{status.error()};
   }
   return true;
 }
@@ -538,6 +665,10 @@ int run(const Options& options) {
             << " allowed), " << stats.replies << " replies, " << stats.objects
             << " objects compiled, " << stats.failures << " mismatching policies, " << seconds
             << " s\n";
+  std::cout << "difftest: " << stats.reloads << " table-only reloads in the middle of flows ("
+            << stats.reloadsNeedingNewPrograms << " changes needed new programs: skipped), "
+            << stats.established << " packets of established flows, " << stats.revoked
+            << " flows stopped by a reload\n";
   std::cout << "difftest: decisions:";
   for (auto [decision, count] : stats.decisions)
     std::cout << " " << decisionText(decision) << " " << count << ";";

@@ -41,6 +41,7 @@
 #include <future>
 #include <latch>
 #include <map>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -153,6 +154,15 @@ uint32_t pinnedMapId(const fs::path& pin) {
   uint32_t id = bpf_obj_get_info_by_fd(fd, &info, &length) == 0 ? info.id : 0;
   ::close(fd);
   return id;
+}
+
+// The node's policy epoch (bpf/lib/polc_conntrack.h); nullopt: not pinned.
+std::optional<uint32_t> policyEpoch(const fs::path& pin) {
+  UniqueFd fd(bpf_obj_get(pin.c_str()));
+  const uint32_t zero = 0;
+  polc_epoch_value value{};
+  if (fd.get() < 0 || bpf_map_lookup_elem(fd.get(), &zero, &value) != 0) return std::nullopt;
+  return value.epoch;
 }
 
 std::string joined(const std::vector<std::string>& lines) {
@@ -338,10 +348,14 @@ TEST_F(LoaderTest, TableOnlyReloadUpdatesMapsInPlaceAndKeepsProgramsAndConntrack
 
   OutDirWriter(outDir_).write(
       {.bIngress = {denyTcpFrom(kIdentityA, 9002, 8), denyTcpFrom(kIdentityA, 9003, 9)}});
+  const auto epoch = policyEpoch(pin("n1/polc_epoch"));
+  ASSERT_TRUE(epoch);
   auto second = loader_->load(request());
   ASSERT_TRUE(second) << second.error();
   EXPECT_EQ(pinnedMapId(pin("n1/polc_ct")), conntrackId);
   EXPECT_EQ(pinnedMapId(pin("n1/b/polc_policy_in")), policyId);
+  // Established flows are judged again under the new table.
+  EXPECT_EQ(policyEpoch(pin("n1/polc_epoch")), *epoch + 1);
   EXPECT_EQ(policyIdentityPorts(pin("n1/b/polc_policy_in")),
             (std::set<std::pair<uint32_t, uint16_t>>{{kIdentityA, 9002}, {kIdentityA, 9003}}));
 
@@ -617,12 +631,24 @@ TEST_F(LoaderTest, FailureAtEveryStepLeavesThePreviousRevisionInForce) {
   OutDirWriter(outDir_).write({.bIngress = {denyTcpFrom(kIdentityA, 9002, 8)},
                                .endpoints = {"b"},
                                .bIdentity = kIdentityB + 1});
+  bool switching = false;
   for (auto step : runtime::kLoadSteps) {
     SCOPED_TRACE(std::string(step));
+    const auto epoch = policyEpoch(pin("n1/polc_epoch"));
+    ASSERT_TRUE(epoch);
     ::setenv("POLC_LOADER_FAIL_AT", std::string(step).c_str(), 1);
     auto failed = loader_->load(request());
     ::unsetenv("POLC_LOADER_FAIL_AT");
     ASSERT_FALSE(failed);
+    // A failure once the switch began may have let flows be judged under
+    // the new tables: the rollback makes them be judged again.
+    switching = switching || step == "update-ipcache";
+    const auto after = policyEpoch(pin("n1/polc_epoch"));
+    ASSERT_TRUE(after);
+    if (switching)
+      EXPECT_GT(*after, *epoch);
+    else
+      EXPECT_EQ(*after, *epoch);
     EXPECT_NE(failed.error().find("injected failure at step " + std::string(step)),
               std::string::npos)
         << failed.error();
@@ -684,8 +710,8 @@ TEST_F(LoaderTest, UnloadRemovesFiltersQdiscsPinsAndState) {
   auto unloaded = loader_->unload({"", placement_});
   ASSERT_TRUE(unloaded) << unloaded.error();
   EXPECT_EQ(unloaded->detached.size(), 4u);
-  // ipcache, its lengths, ct; per endpoint 2 maps + 2 programs
-  EXPECT_EQ(unloaded->pinsRemoved, 3u + 2 * 4u);
+  // ipcache, its lengths, ct, epoch; per endpoint 2 maps + 2 programs
+  EXPECT_EQ(unloaded->pinsRemoved, 4u + 2 * 4u);
   for (const auto& attached : loaded->attached)
     EXPECT_FALSE(attachedProgram(attached.interface, attached.hook));
   EXPECT_FALSE(hasClsact("lxc-a"));
@@ -848,7 +874,7 @@ TEST_F(LoaderTest, UnreadableStateIsReportedAndRemovedByForce) {
     EXPECT_FALSE(report->inSync());
     EXPECT_NE(node.stateError.find(file.string()), std::string::npos) << node.stateError;
     EXPECT_EQ(node.unrecordedFilters.size(), 4u) << joined(node.drift);
-    EXPECT_EQ(node.foundPins.size(), 3u + 2 * 4u) << joined(node.drift);
+    EXPECT_EQ(node.foundPins.size(), 4u + 2 * 4u) << joined(node.drift);
 
     auto refused = loader_->unload({"", placement_});
     ASSERT_FALSE(refused);
@@ -861,7 +887,7 @@ TEST_F(LoaderTest, UnreadableStateIsReportedAndRemovedByForce) {
     auto unloaded = loader_->unload(force);
     ASSERT_TRUE(unloaded) << unloaded.error();
     EXPECT_EQ(unloaded->detached.size(), 4u);
-    EXPECT_EQ(unloaded->pinsRemoved, 3u + 2 * 4u);
+    EXPECT_EQ(unloaded->pinsRemoved, 4u + 2 * 4u);
     for (const auto* interface : {"lxc-a", "lxc-b"}) {
       EXPECT_FALSE(attachedProgram(interface, "tc-ingress")) << interface;
       EXPECT_FALSE(hasClsact(interface)) << interface;

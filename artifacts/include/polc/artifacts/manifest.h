@@ -35,6 +35,7 @@ inline constexpr const char* kProgToEndpoint = "polc_to_ep";     // tc egress ho
 inline constexpr const char* kMapIpcache = "polc_ipcache";
 inline constexpr const char* kMapIpcacheLengths = "polc_ipcache_lengths"; // the lengths it holds
 inline constexpr const char* kMapConntrack = "polc_ct";
+inline constexpr const char* kMapPolicyEpoch = "polc_epoch"; // bumped by every load
 inline constexpr const char* kMapPolicyIngress = "polc_policy_in";
 inline constexpr const char* kMapPolicyEgress = "polc_policy_eg";
 // Read-only config (.rodata) that the loader sets before loading an object:

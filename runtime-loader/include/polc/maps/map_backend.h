@@ -163,4 +163,10 @@ Expected<size_t> syncIpcache(MapBackend&, MapHandle ipcache, MapHandle lengths,
 Expected<uint32_t> lookupIpcache(MapBackend&, MapHandle ipcache, MapHandle lengths, uint8_t family,
                                  const void* address);
 
+// Bumps the node's policy epoch (the polc_epoch map, bpf/lib/polc_conntrack.h)
+// so that every flow is judged by policy again on its next packet: after a
+// load has changed tables or programs, and after a rollback has changed
+// them back. Wraps around; an absent element counts as 0.
+Status bumpPolicyEpoch(MapBackend&, MapHandle epoch, const std::string& mapName);
+
 } // namespace polc::maps
