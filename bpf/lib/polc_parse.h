@@ -4,9 +4,11 @@
  * then the ports of TCP, UDP and SCTP or the type/code/identifier of ICMP
  * and ICMPv6.
  *
- * Headers are copied with bpf_skb_load_bytes() rather than read through
- * direct packet access: it works on non-linear skbs too and a short packet
- * is simply a failed copy, which keeps the bounds checks out of the logic.
+ * Headers are copied with polc_load(): straight from the skb's linear data
+ * when they lie within it (the common case: no helper call), else with
+ * bpf_skb_load_bytes(), which also reads non-linear skbs. Either way a short
+ * packet is simply a failed copy, which keeps the bounds checks out of the
+ * logic.
  *
  * What the parser reports for the cases that are not a plain first packet:
  *  - Non-IP ethertypes (ARP, LLDP, ...): POLC_PARSE_NOT_IP, the caller passes
@@ -89,6 +91,26 @@
 #define POLC_ICMPV6_ND_FIRST 133	/* router solicitation */
 #define POLC_ICMPV6_ND_LAST 137		/* redirect */
 
+/* Headers further into the packet than this are copied by the helper: a
+ * bound the verifier needs on a variable offset into packet data. */
+#define POLC_DIRECT_MAX_OFFSET 1024
+
+/* Copies the header at offset into var (an lvalue of the header's type);
+ * 0 on success, < 0 when the packet is too short. */
+#define polc_load(skb, offset, var)                                                                \
+	({                                                                                         \
+		void *data_ = (void *)(long)(skb)->data;                                           \
+		void *data_end_ = (void *)(long)(skb)->data_end;                                   \
+		__u32 offset_ = (offset);                                                          \
+		int loaded_ = 0;                                                                   \
+		if (offset_ <= POLC_DIRECT_MAX_OFFSET &&                                           \
+		    data_ + offset_ + sizeof(var) <= data_end_)                                    \
+			(var) = *(const typeof(var) *)(data_ + offset_);                           \
+		else                                                                               \
+			loaded_ = bpf_skb_load_bytes(skb, offset_, &(var), sizeof(var));           \
+		loaded_;                                                                           \
+	})
+
 #define POLC_IPV4_FRAG_OFFSET_MASK 0x1fff
 #define POLC_IPV6_FRAG_OFFSET_MASK 0xfff8
 
@@ -156,7 +178,7 @@ static __always_inline void polc_parse_icmp_error(struct __sk_buff *skb, __u32 o
 	if (pkt->family == POLC_FAMILY_IPV4) {
 		struct iphdr ip;
 
-		if (bpf_skb_load_bytes(skb, offset, &ip, sizeof(ip)) < 0)
+		if (polc_load(skb, offset, ip) < 0)
 			return;
 		if (ip.version != 4 || ip.ihl < 5 ||
 		    (bpf_ntohs(ip.frag_off) & POLC_IPV4_FRAG_OFFSET_MASK))
@@ -171,7 +193,7 @@ static __always_inline void polc_parse_icmp_error(struct __sk_buff *skb, __u32 o
 	} else {
 		struct ipv6hdr ip;
 
-		if (bpf_skb_load_bytes(skb, offset, &ip, sizeof(ip)) < 0)
+		if (polc_load(skb, offset, ip) < 0)
 			return;
 		if (ip.version != 6)
 			return;
@@ -190,7 +212,7 @@ static __always_inline void polc_parse_icmp_error(struct __sk_buff *skb, __u32 o
 	case POLC_IPPROTO_SCTP: {
 		struct polc_l4_ports ports;
 
-		if (bpf_skb_load_bytes(skb, offset, &ports, sizeof(ports)) < 0)
+		if (polc_load(skb, offset, ports) < 0)
 			return;
 		flow->sport = ports.source;
 		flow->dport = ports.dest;
@@ -200,7 +222,7 @@ static __always_inline void polc_parse_icmp_error(struct __sk_buff *skb, __u32 o
 	case POLC_IPPROTO_ICMPV6: {
 		struct polc_icmp_echo icmp;
 
-		if (bpf_skb_load_bytes(skb, offset, &icmp, sizeof(icmp)) < 0)
+		if (polc_load(skb, offset, icmp) < 0)
 			return;
 		if (icmp.type != echo_request)
 			return;
@@ -234,7 +256,7 @@ static __always_inline int polc_parse_l4(struct __sk_buff *skb, __u32 l4_offset,
 	case POLC_IPPROTO_SCTP: {
 		struct polc_l4_ports ports;
 
-		if (bpf_skb_load_bytes(skb, l4_offset, &ports, sizeof(ports)) < 0)
+		if (polc_load(skb, l4_offset, ports) < 0)
 			return POLC_PARSE_MALFORMED;
 		pkt->sport = ports.source;
 		pkt->dport = ports.dest;
@@ -247,7 +269,7 @@ static __always_inline int polc_parse_l4(struct __sk_buff *skb, __u32 l4_offset,
 		struct polc_icmp_echo icmp;
 		__u8 request, reply;
 
-		if (bpf_skb_load_bytes(skb, l4_offset, &icmp, sizeof(icmp)) < 0)
+		if (polc_load(skb, l4_offset, icmp) < 0)
 			return POLC_PARSE_MALFORMED;
 		if (pkt->protocol == POLC_IPPROTO_ICMP) {
 			request = POLC_ICMP_ECHO_REQUEST;
@@ -285,7 +307,7 @@ static __always_inline int polc_parse_ipv4(struct __sk_buff *skb, __u32 offset,
 	struct iphdr ip;
 	__u32 header_len;
 
-	if (bpf_skb_load_bytes(skb, offset, &ip, sizeof(ip)) < 0)
+	if (polc_load(skb, offset, ip) < 0)
 		return POLC_PARSE_MALFORMED;
 	if (ip.version != 4 || ip.ihl < 5)
 		return POLC_PARSE_MALFORMED;
@@ -316,7 +338,7 @@ static __always_inline int polc_parse_ipv6(struct __sk_buff *skb, __u32 offset,
 	__u8 nexthdr;
 	int i;
 
-	if (bpf_skb_load_bytes(skb, offset, &ip, sizeof(ip)) < 0)
+	if (polc_load(skb, offset, ip) < 0)
 		return POLC_PARSE_MALFORMED;
 	if (ip.version != 6)
 		return POLC_PARSE_MALFORMED;
@@ -335,7 +357,7 @@ static __always_inline int polc_parse_ipv6(struct __sk_buff *skb, __u32 offset,
 		    nexthdr != POLC_IPPROTO_DSTOPTS && nexthdr != POLC_IPPROTO_FRAGMENT &&
 		    nexthdr != POLC_IPPROTO_AH)
 			break;
-		if (bpf_skb_load_bytes(skb, offset, &ext, sizeof(ext)) < 0)
+		if (polc_load(skb, offset, ext) < 0)
 			return POLC_PARSE_MALFORMED;
 		if (nexthdr == POLC_IPPROTO_FRAGMENT) {
 			if (bpf_ntohs(ext.frag_off) & POLC_IPV6_FRAG_OFFSET_MASK) {
@@ -367,8 +389,7 @@ static __always_inline int polc_parse_packet(struct __sk_buff *skb, struct polc_
 {
 	__be16 ethertype;
 
-	if (bpf_skb_load_bytes(skb, __builtin_offsetof(struct ethhdr, h_proto), &ethertype,
-			       sizeof(ethertype)) < 0)
+	if (polc_load(skb, __builtin_offsetof(struct ethhdr, h_proto), ethertype) < 0)
 		return POLC_PARSE_NOT_IP; /* shorter than an Ethernet header */
 
 	switch (bpf_ntohs(ethertype)) {

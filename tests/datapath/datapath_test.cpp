@@ -472,6 +472,20 @@ TEST_F(DatapathTest, Ipv6ExtensionHeadersAreSkipped) {
       kDrop);
 }
 
+// Headers beyond POLC_DIRECT_MAX_OFFSET (1024 bytes) are copied by
+// bpf_skb_load_bytes instead of read directly: the same verdicts.
+TEST_F(DatapathTest, HeadersFarIntoThePacketAreReadToo) {
+  load(true, true);
+  add(Direction::Egress, allow(kPeerIdentity, kTcp, 443));
+  const uint8_t units = 140; // a 1,128-byte option header: the ports at byte 1,182
+  auto far = [&](uint16_t port) {
+    return PacketBuilder::ipv6(kEndpoint6, kPeer6).hopByHopHeader(units).tcp(1, port).build();
+  };
+  ASSERT_GT(far(443).size(), 1024u + 4);
+  EXPECT_EQ(fromEndpoint(far(443)), kPass);
+  EXPECT_EQ(fromEndpoint(far(444)), kDrop);
+}
+
 TEST_F(DatapathTest, NonFirstFragmentsMatchOnlyProtocolWideEntries) {
   load(true, true);
   add(Direction::Egress, allow(kPeerIdentity, kUdp, 0, 16)); // would match port 0

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
@@ -121,8 +122,9 @@ PacketBuilder& PacketBuilder::fragmentOffset(uint16_t units) {
   return *this;
 }
 
-PacketBuilder& PacketBuilder::hopByHopHeader() {
+PacketBuilder& PacketBuilder::hopByHopHeader(uint8_t lengthUnits) {
   hopByHop_ = true;
+  hopByHopUnits_ = lengthUnits;
   return *this;
 }
 
@@ -163,8 +165,20 @@ std::vector<uint8_t> PacketBuilder::build() const {
     for (size_t i = 0; i + 1 < chain.size(); ++i) {
       const uint8_t next = chain[i + 1];
       if (chain[i] == kProtoHopByHop) {
-        // 8 bytes: next header, length 0, PadN option filling the rest.
-        extensions.insert(extensions.end(), {next, 0, 1, 4, 0, 0, 0, 0});
+        // Next header, length, then PadN options (type 1, length, zeros)
+        // filling the rest; a last single byte is a Pad1 (type 0).
+        extensions.insert(extensions.end(), {next, hopByHopUnits_});
+        size_t padding = (size_t(hopByHopUnits_) + 1) * 8 - 2;
+        while (padding > 0) {
+          if (padding == 1) {
+            extensions.push_back(0);
+            break;
+          }
+          const size_t zeros = std::min<size_t>(padding - 2, 255);
+          extensions.insert(extensions.end(), {1, static_cast<uint8_t>(zeros)});
+          extensions.insert(extensions.end(), zeros, 0);
+          padding -= zeros + 2;
+        }
       } else {
         extensions.insert(extensions.end(), {next, 0});
         put16(extensions, static_cast<uint16_t>(fragmentOffset_ << 3));

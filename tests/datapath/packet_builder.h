@@ -30,8 +30,9 @@ public:
   // IPv4: fragment offset in 8-byte units (non-zero = non-first fragment).
   // IPv6: adds a fragment extension header with that offset.
   PacketBuilder& fragmentOffset(uint16_t units);
-  // IPv6: a hop-by-hop options extension header before the L4 header.
-  PacketBuilder& hopByHopHeader();
+  // IPv6: a hop-by-hop options extension header before the L4 header, of
+  // (lengthUnits + 1) * 8 bytes (its Hdr Ext Len field), padded with PadN.
+  PacketBuilder& hopByHopHeader(uint8_t lengthUnits = 0);
   PacketBuilder& hopLimit(uint8_t limit);
   // Wraps the IP packet in an 802.1Q tag.
   PacketBuilder& vlan(uint16_t id);
@@ -48,6 +49,7 @@ private:
   std::vector<uint8_t> l4_;
   uint16_t fragmentOffset_ = 0;
   bool hopByHop_ = false;
+  uint8_t hopByHopUnits_ = 0;
   uint8_t hopLimit_ = 64;
   std::optional<uint16_t> vlan_;
 };

@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <cstring>
 
 namespace polc::runtime {
@@ -198,6 +199,31 @@ TEST(LoadMaps, OnlyTablesOfKeptProgramsFilledByACommittedLoadAreKnown) {
             std::nullopt);
   previous.pending = PendingLoad{}; // a killed load may have written it half way
   EXPECT_EQ(tableKnownLoaded(previous, ProgramPlan::Keep, pin, "digest-1"), std::nullopt);
+}
+
+TEST(LoadMaps, PolicyEpochCountsUpFromZeroAndWraps) {
+  InMemoryMaps maps;
+  auto epoch = maps.create("polc_epoch", sizeof(uint32_t), sizeof(polc_epoch_value), 1);
+  auto value = [&] {
+    polc_epoch_value read{};
+    const auto& contents = maps.contents(epoch);
+    if (!contents.empty()) std::memcpy(&read, contents.begin()->second.data(), sizeof read);
+    return read.epoch;
+  };
+  ASSERT_TRUE(maps::bumpPolicyEpoch(maps, epoch, "polc_epoch")); // absent element: 0 before
+  EXPECT_EQ(value(), 1u);
+  ASSERT_TRUE(maps::bumpPolicyEpoch(maps, epoch, "polc_epoch"));
+  EXPECT_EQ(value(), 2u);
+  const uint32_t zero = 0;
+  const polc_epoch_value last{.epoch = UINT32_MAX};
+  maps.contents(epoch)[std::string(reinterpret_cast<const char*>(&zero), sizeof zero)] =
+      std::string(reinterpret_cast<const char*>(&last), sizeof last);
+  ASSERT_TRUE(maps::bumpPolicyEpoch(maps, epoch, "polc_epoch"));
+  EXPECT_EQ(value(), 0u);
+  maps.failWritesAfter(0);
+  auto failed = maps::bumpPolicyEpoch(maps, epoch, "polc_epoch");
+  ASSERT_FALSE(failed);
+  EXPECT_NE(failed.error().find("polc_epoch"), std::string::npos) << failed.error();
 }
 
 TEST(InMemoryMaps, AFullMapRefusesANewKeyButTakesAnUpdate) {
