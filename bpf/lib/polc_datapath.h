@@ -59,7 +59,7 @@ static __always_inline int polc_handle_packet(struct __sk_buff *skb, const __u8 
 	struct polc_policy_result policy = {};
 	struct polc_ct_value *flow = 0;
 	__u32 peer_identity = POLC_IDENTITY_ANY;
-	__u32 epoch;
+	__u32 epoch = 0; /* read only for packets that may open a flow */
 	int parsed;
 
 	(void)endpoint_identity;
@@ -82,8 +82,8 @@ static __always_inline int polc_handle_packet(struct __sk_buff *skb, const __u8 
 
 	/* A flow already judged under the current epoch passes (the epoch is
 	 * read first: see polc_conntrack.h). */
-	epoch = polc_policy_epoch();
 	if (pkt.ct_may_create) {
+		epoch = polc_policy_epoch();
 		flow = polc_ct_lookup_forward(&pkt, direction);
 		if (polc_ct_is_established(flow, epoch))
 			return TC_ACT_OK;

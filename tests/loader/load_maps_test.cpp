@@ -214,10 +214,8 @@ TEST(LoadMaps, PolicyEpochCountsUpFromZeroAndWraps) {
   EXPECT_EQ(value(), 1u);
   ASSERT_TRUE(maps::bumpPolicyEpoch(maps, epoch, "polc_epoch"));
   EXPECT_EQ(value(), 2u);
-  const uint32_t zero = 0;
-  const polc_epoch_value last{.epoch = UINT32_MAX};
-  maps.contents(epoch)[std::string(reinterpret_cast<const char*>(&zero), sizeof zero)] =
-      std::string(reinterpret_cast<const char*>(&last), sizeof last);
+  maps.contents(epoch)[maps::toBytes(uint32_t{0})] =
+      maps::toBytes(polc_epoch_value{.epoch = UINT32_MAX});
   ASSERT_TRUE(maps::bumpPolicyEpoch(maps, epoch, "polc_epoch"));
   EXPECT_EQ(value(), 0u);
   maps.failWritesAfter(0);

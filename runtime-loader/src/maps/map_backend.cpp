@@ -291,16 +291,14 @@ Expected<uint32_t> lookupIpcache(MapBackend& backend, MapHandle ipcache, MapHand
 }
 
 Status bumpPolicyEpoch(MapBackend& backend, MapHandle epoch, const std::string& mapName) {
-  const uint32_t zero = 0;
-  const std::string_view key(reinterpret_cast<const char*>(&zero), sizeof zero);
+  const std::string key = toBytes(uint32_t{0});
   auto current = backend.lookup(epoch, mapName, key, sizeof(polc_epoch_value));
   if (!current) return Error{current.error()};
   polc_epoch_value value{};
   if (*current && (*current)->size() == sizeof value)
     std::memcpy(&value, (*current)->data(), sizeof value);
   ++value.epoch;
-  return backend.update(epoch, mapName, key,
-                        std::string_view(reinterpret_cast<const char*>(&value), sizeof value));
+  return backend.update(epoch, mapName, key, toBytes(value));
 }
 
 } // namespace polc::maps
