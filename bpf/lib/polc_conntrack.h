@@ -25,9 +25,6 @@
 #include "polc_maps.h"
 #include "polc_parse.h"
 
-/* rule_id of an entry opened without a matching rule (non-isolated direction). */
-#define POLC_CT_RULE_NONE 0xffffffffu
-
 /* How stale last_seen_ns may get before a packet of the flow rewrites it. */
 #define POLC_CT_REFRESH_NS 1000000000ull
 

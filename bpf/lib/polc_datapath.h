@@ -20,6 +20,7 @@
 #include "polc_inline_policy.h"
 #include "polc_lookup.h"
 #include "polc_maps.h"
+#include "polc_monitor.h"
 #include "polc_parse.h"
 #include "polc_structs.h"
 
@@ -42,8 +43,8 @@ const volatile __u32 polc_endpoint_identity = 0;
  * inline_table, inline_entries: the table compiled in as code
  *            (polc_inline_policy.h); 0 entries = look up the policy map.
  * policy_prefixes: the key prefix lengths the table holds (polc_features.h).
- * endpoint_identity: the endpoint's own identity (reserved for events and
- *            counters; the verdict depends only on the peer).
+ * endpoint_identity: the endpoint's own identity (reserved for counters;
+ *            the verdict depends only on the peer).
  * Every argument but skb is a compile-time or load-time constant.
  */
 static __always_inline int polc_handle_packet(struct __sk_buff *skb, const __u8 direction,
@@ -60,6 +61,7 @@ static __always_inline int polc_handle_packet(struct __sk_buff *skb, const __u8 
 	struct polc_ct_value *flow = 0;
 	__u32 peer_identity = POLC_IDENTITY_ANY;
 	__u32 epoch = 0; /* read only for packets that may open a flow */
+	__u8 reason;
 	int parsed;
 
 	(void)endpoint_identity;
@@ -70,31 +72,53 @@ static __always_inline int polc_handle_packet(struct __sk_buff *skb, const __u8 
 	parsed = polc_parse_packet(skb, &pkt, POLC_IPV6 || isolated);
 	if (parsed == POLC_PARSE_NOT_IP || parsed == POLC_PARSE_PASS)
 		return TC_ACT_OK;
-	if (parsed != POLC_PARSE_OK)
-		return isolated ? TC_ACT_SHOT : TC_ACT_OK;
-	/* No rule matches an IPv6 peer and no IPv6 flow is ever tracked. */
-	if (!POLC_IPV6 && pkt.family == POLC_FAMILY_IPV6)
+	if (parsed != POLC_PARSE_OK) {
+		if (!isolated)
+			return TC_ACT_OK;
+		polc_monitor_note(skb, &pkt, direction, POLC_MONITOR_DROPS,
+				  POLC_EVENT_VERDICT_DENIED, POLC_REASON_MALFORMED,
+				  POLC_CT_RULE_NONE, POLC_IDENTITY_UNKNOWN, 0);
 		return TC_ACT_SHOT;
+	}
+	/* No rule matches an IPv6 peer and no IPv6 flow is ever tracked. */
+	if (!POLC_IPV6 && pkt.family == POLC_FAMILY_IPV6) {
+		polc_monitor_note(skb, &pkt, direction, POLC_MONITOR_DROPS,
+				  POLC_EVENT_VERDICT_DENIED, POLC_REASON_NO_IPV6, POLC_CT_RULE_NONE,
+				  POLC_IDENTITY_UNKNOWN, 0);
+		return TC_ACT_SHOT;
+	}
 
 	/* Replies pass before policy: the reply direction may be isolated. */
-	if (pkt.ct_may_be_reply && polc_ct_is_reply(&pkt, direction))
+	if (pkt.ct_may_be_reply && polc_ct_is_reply(&pkt, direction)) {
+		polc_monitor_note(skb, &pkt, direction, POLC_MONITOR_ALL,
+				  POLC_EVENT_VERDICT_ALLOWED, POLC_REASON_CT_REPLY,
+				  POLC_CT_RULE_NONE, POLC_IDENTITY_ANY, 0);
 		return TC_ACT_OK;
+	}
 
 	/* A flow already judged under the current epoch passes (the epoch is
 	 * read first: see polc_conntrack.h). */
 	if (pkt.ct_may_create) {
 		epoch = polc_policy_epoch();
 		flow = polc_ct_lookup_forward(&pkt, direction);
-		if (polc_ct_is_established(flow, epoch))
+		if (polc_ct_is_established(flow, epoch)) {
+			polc_monitor_note(skb, &pkt, direction, POLC_MONITOR_ALL,
+					  POLC_EVENT_VERDICT_ALLOWED, POLC_REASON_CT_ESTABLISHED,
+					  flow->rule_id, POLC_IDENTITY_ANY, 0);
 			return TC_ACT_OK;
+		}
 	}
 
 	if (isolated || peer_lookup || wildcard_lookup) {
 		/* So do ICMP errors about such a flow (port unreachable, packet
 		 * too big: IPv6 path MTU discovery depends on it); other errors
 		 * meet policy. */
-		if (polc_ct_is_related(&pkt, direction))
+		if (polc_ct_is_related(&pkt, direction)) {
+			polc_monitor_note(skb, &pkt, direction, POLC_MONITOR_ALL,
+					  POLC_EVENT_VERDICT_ALLOWED, POLC_REASON_CT_RELATED,
+					  POLC_CT_RULE_NONE, POLC_IDENTITY_ANY, 0);
 			return TC_ACT_OK;
+		}
 
 		/* The peer is whom the endpoint talks to: the destination of
 		 * what it sends, the source of what it receives. */
@@ -110,17 +134,36 @@ static __always_inline int polc_handle_packet(struct __sk_buff *skb, const __u8 
 						    wildcard_lookup, policy_prefixes);
 	}
 
-	if (policy.verdict == POLC_VERDICT_DENY)
+	if (policy.verdict == POLC_VERDICT_DENY) {
+		polc_monitor_note(skb, &pkt, direction, POLC_MONITOR_DROPS,
+				  POLC_EVENT_VERDICT_DENIED, POLC_REASON_RULE, policy.rule_id,
+				  peer_identity, 0);
 		return TC_ACT_SHOT;
+	}
+	reason = POLC_REASON_RULE;
 	if (policy.verdict != POLC_VERDICT_ALLOW) {
-		if (isolated)
+		if (isolated) {
+			polc_monitor_note(skb, &pkt, direction, POLC_MONITOR_DROPS,
+					  POLC_EVENT_VERDICT_DENIED, POLC_REASON_DEFAULT_DENY,
+					  POLC_CT_RULE_NONE, peer_identity, 0);
 			return TC_ACT_SHOT;
+		}
 		policy.rule_id = POLC_CT_RULE_NONE;
+		reason = POLC_REASON_NO_RULE;
 	}
 	/* Track even unmatched flows of a non-isolated direction, so that
 	 * their replies pass the isolated one. */
 	if (pkt.ct_may_create)
 		polc_ct_track(&pkt, direction, flow, policy.rule_id, epoch);
+	/* The first packet of a flow is what the flows level reports. */
+	if (pkt.ct_may_create && !flow)
+		polc_monitor_note(skb, &pkt, direction, POLC_MONITOR_FLOWS,
+				  POLC_EVENT_VERDICT_ALLOWED, reason, policy.rule_id, peer_identity,
+				  POLC_EVENT_FLAG_NEW_FLOW);
+	else
+		polc_monitor_note(skb, &pkt, direction, POLC_MONITOR_ALL,
+				  POLC_EVENT_VERDICT_ALLOWED, reason, policy.rule_id, peer_identity,
+				  0);
 	return TC_ACT_OK;
 }
 

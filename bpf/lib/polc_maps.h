@@ -2,7 +2,8 @@
 /*
  * Map declarations of the datapath. Every endpoint object declares the same
  * maps with the layouts of polc_structs.h; the loader shares the node-wide
- * ones (ipcache, its lengths, conntrack, the policy epoch) between objects,
+ * ones (ipcache, its lengths, conntrack, the policy epoch, the monitor's
+ * maps) between objects,
  * the policy tables are per endpoint and direction.
  *
  * The ipcache and the policy tables are hashes probed once per prefix
@@ -71,5 +72,44 @@ struct {
 	__type(key, __u32);
 	__type(value, struct polc_epoch_value);
 } polc_epoch SEC(".maps");
+
+/* Verdict events (polc_monitor.h), all node-wide. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, POLC_EVENTS_RING_BYTES);
+} polc_events SEC(".maps");
+
+/* One element (key 0): what the node reports. An array, read by every packet. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct polc_monitor_config);
+} polc_monitor_config SEC(".maps");
+
+/* An endpoint's own level, keyed by ifindex; read only when one is set. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, POLC_MONITOR_MAX_ENDPOINTS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct polc_monitor_endpoint);
+} polc_monitor_endpoints SEC(".maps");
+
+/* Token buckets keyed by ifindex: LRU, so interfaces that came and went
+ * age out without the loader's help. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, POLC_MONITOR_MAX_ENDPOINTS);
+	__type(key, __u32);
+	__type(value, struct polc_event_bucket);
+} polc_event_limits SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct polc_event_stats);
+} polc_event_stats SEC(".maps");
 
 #endif /* POLC_MAPS_H */

@@ -146,6 +146,10 @@ struct polc_ct_key {
 	__u8 pad;
 };
 
+/* rule_id of an entry opened without a matching rule (non-isolated
+ * direction), and of an event that no rule decided. */
+#define POLC_CT_RULE_NONE 0xffffffffu
+
 struct polc_ct_value {
 	__u64 created_ns;
 	__u64 last_seen_ns; /* refreshed at most every POLC_CT_REFRESH_NS */
@@ -159,10 +163,95 @@ struct polc_epoch_value {
 	__u32 epoch;
 };
 
+/*
+ * Verdict events (polc_monitor.h). What is reported is set at run time:
+ * polc_monitor_config (key 0) holds the node's level, polc_monitor_endpoints
+ * an endpoint's own level (keyed by the ifindex its programs are attached
+ * to, the value 0 = the node's). Events go to the node's ring buffer
+ * polc_events; polc_event_stats counts per CPU what could not go there.
+ */
+#define POLC_MONITOR_DEFAULT 0 /* in polc_monitor_config: drops */
+#define POLC_MONITOR_OFF 1
+#define POLC_MONITOR_DROPS 2 /* every denied packet */
+#define POLC_MONITOR_FLOWS 3 /* drops and the first packet of each allowed flow */
+#define POLC_MONITOR_ALL 4   /* every packet */
+
+struct polc_monitor_config {
+	__u8 level; /* POLC_MONITOR_*; POLC_MONITOR_DEFAULT = drops */
+	/* The highest level of the node and of any endpoint, so that a packet
+	 * reads one array element to learn that nobody wants its event. */
+	__u8 max_level;
+	__u8 endpoint_levels; /* 1: some endpoint has its own level */
+	__u8 pad;
+	/* Per endpoint token bucket: events per second and burst; 0 = the
+	 * defaults POLC_EVENT_RATE and POLC_EVENT_BURST. */
+	__u32 rate;
+	__u32 burst;
+};
+
+struct polc_monitor_endpoint {
+	__u8 level; /* POLC_MONITOR_*; POLC_MONITOR_DEFAULT = the node's */
+	__u8 pad[3];
+};
+
+#define POLC_EVENT_RATE 1000  /* events per second per endpoint */
+#define POLC_EVENT_BURST 1000 /* events an endpoint may send at once */
+
+/* An endpoint's token bucket (polc_event_limits, keyed by ifindex). */
+struct polc_event_bucket {
+	__u64 last_ns; /* when tokens were last added */
+	__u64 tokens;
+};
+
+/* Per CPU (polc_event_stats, key 0): what the monitor could not see. */
+struct polc_event_stats {
+	__u64 sent;
+	__u64 lost;    /* the ring buffer was full */
+	__u64 limited; /* the endpoint's rate limit suppressed it */
+};
+
+/* Why a packet got its verdict. */
+#define POLC_REASON_RULE 1	     /* a policy rule (rule_id) */
+#define POLC_REASON_DEFAULT_DENY 2   /* isolated direction, no rule matched */
+#define POLC_REASON_NO_RULE 3	     /* open direction, no rule matched */
+#define POLC_REASON_CT_REPLY 4	     /* a reply of a tracked flow */
+#define POLC_REASON_CT_RELATED 5     /* an ICMP error about a tracked flow */
+#define POLC_REASON_CT_ESTABLISHED 6 /* a flow already judged under this epoch */
+#define POLC_REASON_MALFORMED 7	     /* headers that could not be parsed */
+#define POLC_REASON_NO_IPV6 8	     /* IPv6 on a node built without it */
+
+#define POLC_EVENT_VERDICT_ALLOWED 1
+#define POLC_EVENT_VERDICT_DENIED 2
+#define POLC_EVENT_VERDICT_AUDIT 3 /* denied by policy, passed in audit mode */
+
+#define POLC_EVENT_FLAG_NEW_FLOW 1 /* the packet opened a conntrack entry */
+
+struct polc_event {
+	__u64 time_ns; /* CLOCK_MONOTONIC (coarse) */
+	__u32 ifindex; /* the endpoint's interface */
+	__u32 rule_id; /* POLC_REASON_RULE, and the rule of a tracked flow */
+	__u32 peer_identity;
+	__u32 length; /* of the packet, from the Ethernet header on */
+	__u32 saddr[4];
+	__u32 daddr[4];
+	__u16 sport; /* network byte order; ICMP: 0, and type << 8 | code in dport */
+	__u16 dport;
+	__u8 protocol;
+	__u8 family;
+	__u8 direction; /* POLC_CT_* */
+	__u8 verdict;	/* POLC_EVENT_VERDICT_* */
+	__u8 reason;	/* POLC_REASON_* */
+	__u8 flags;	/* POLC_EVENT_FLAG_* */
+	__u8 pad[6];
+};
+
+#define POLC_EVENTS_RING_BYTES (1u << 20)
+
 /* Map capacities; the compiler refuses tables larger than these. */
 #define POLC_IPCACHE_MAX_ENTRIES 65536
 #define POLC_POLICY_MAX_ENTRIES 131072
 #define POLC_CT_MAX_ENTRIES 262144
+#define POLC_MONITOR_MAX_ENDPOINTS 16384
 
 #ifdef __cplusplus
 #define POLC_STRUCT_CHECK(type, size) static_assert(sizeof(type) == (size), #type " layout changed")
@@ -179,5 +268,10 @@ POLC_STRUCT_CHECK(struct polc_inline_entry, 16);
 POLC_STRUCT_CHECK(struct polc_ct_key, 40);
 POLC_STRUCT_CHECK(struct polc_ct_value, 24);
 POLC_STRUCT_CHECK(struct polc_epoch_value, 4);
+POLC_STRUCT_CHECK(struct polc_monitor_config, 12);
+POLC_STRUCT_CHECK(struct polc_monitor_endpoint, 4);
+POLC_STRUCT_CHECK(struct polc_event_bucket, 16);
+POLC_STRUCT_CHECK(struct polc_event_stats, 24);
+POLC_STRUCT_CHECK(struct polc_event, 72);
 
 #endif /* POLC_STRUCTS_H */

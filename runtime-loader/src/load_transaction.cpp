@@ -471,10 +471,9 @@ Status LoadTransaction::writeJournal() {
     interrupted_->pins.clear();
     previous_.pending.reset();
   }
-  sharedMaps_ = {relativePin(nodeName, "", artifacts::kMapIpcache),
-                 relativePin(nodeName, "", artifacts::kMapConntrack),
-                 relativePin(nodeName, "", artifacts::kMapIpcacheLengths),
-                 relativePin(nodeName, "", artifacts::kMapPolicyEpoch)};
+  sharedMaps_.clear();
+  for (const auto* map : artifacts::kNodeMaps)
+    sharedMaps_.push_back(relativePin(nodeName, "", map));
   // What the commit does not rebuild (attachments, pins, fills, digests and
   // endpoint records are all rebuilt: no copy of the previous ones).
   state_.revision = previous_.revision;
@@ -701,9 +700,9 @@ Status LoadTransaction::loadObject(EndpointLoad& endpoint) {
     if (auto set = maps::setInlineTable(object.get(), which, endpoint.inlineTable[direction]); !set)
       return fail("endpoint " + name + ": object " + objectPath.string() + ": " + set.error());
   }
-  for (const auto* mapName :
-       {artifacts::kMapIpcache, artifacts::kMapConntrack, artifacts::kMapIpcacheLengths,
-        artifacts::kMapPolicyEpoch, artifacts::kMapPolicyIngress, artifacts::kMapPolicyEgress}) {
+  std::vector<const char*> mapNames(artifacts::kNodeMaps.begin(), artifacts::kNodeMaps.end());
+  mapNames.insert(mapNames.end(), std::begin(kPolicyMaps), std::end(kPolicyMaps));
+  for (const auto* mapName : mapNames) {
     auto* map = bpf_object__find_map_by_name(object.get(), mapName);
     if (!map) continue; // a specialized program may not use every map
     bool shared = mapName != artifacts::kMapPolicyIngress && mapName != artifacts::kMapPolicyEgress;

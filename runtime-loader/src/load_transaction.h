@@ -181,7 +181,7 @@ private:
   std::future<Expected<RecordedHooks>> recordedHooks_; // reads previous_: declared after it
 
   LoadPlan plan_;
-  std::vector<std::string> sharedMaps_; // [ipcache, conntrack, ipcache lengths, epoch]
+  std::vector<std::string> sharedMaps_; // artifacts::kNodeMaps, in its order
   NodeState state_;
   Rollback rollback_;
 

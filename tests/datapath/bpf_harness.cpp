@@ -1,5 +1,7 @@
 #include "bpf_harness.h"
 
+#include "polc/maps/event_ring.h"
+
 #include "polc/artifacts/manifest.h"
 #include "polc/maps/inline_slots.h"
 #include "polc/maps/libbpf.h"
@@ -249,6 +251,52 @@ Expected<int> BpfHarness::run(std::string_view program, std::span<const uint8_t>
     return Error{"BPF_PROG_TEST_RUN " + std::string(program) + ": " + errnoText(errno)};
   }
   return static_cast<int>(options.retval);
+}
+
+Expected<int> BpfHarness::runRepeated(std::string_view program, std::span<const uint8_t> frame,
+                                      uint32_t repeat) const {
+  auto fd = programFd(program);
+  if (!fd) return Error{fd.error()};
+  LIBBPF_OPTS(bpf_test_run_opts, options, .data_in = frame.data(),
+              .data_size_in = static_cast<__u32>(frame.size()), .repeat = static_cast<int>(repeat));
+  if (bpf_prog_test_run_opts(*fd, &options) != 0) {
+    return Error{"BPF_PROG_TEST_RUN " + std::string(program) + ": " + errnoText(errno)};
+  }
+  return static_cast<int>(options.retval);
+}
+
+Status BpfHarness::setMonitorLevel(maps::MonitorLevel level,
+                                   std::optional<uint32_t> ifindex) const {
+  auto config = mapFd("polc_monitor_config");
+  if (!config) return Error{config.error()};
+  auto endpoints = mapFd("polc_monitor_endpoints");
+  if (!endpoints) return Error{endpoints.error()};
+  return maps::setMonitorLevel(maps::kernelMaps(), {*config, *endpoints}, level, ifindex);
+}
+
+Status BpfHarness::setEventRate(uint32_t perSecond, uint32_t burst) const {
+  auto config = mapFd("polc_monitor_config");
+  if (!config) return Error{config.error()};
+  auto endpoints = mapFd("polc_monitor_endpoints");
+  if (!endpoints) return Error{endpoints.error()};
+  return maps::setEventRate(maps::kernelMaps(), {*config, *endpoints}, perSecond, burst);
+}
+
+Expected<std::vector<polc_event>> BpfHarness::takeEvents() const {
+  auto fd = mapFd("polc_events");
+  if (!fd) return Error{fd.error()};
+  std::vector<polc_event> events;
+  auto ring =
+      maps::EventRing::fromFd(*fd, [&events](const polc_event& event) { events.push_back(event); });
+  if (!ring) return Error{ring.error()};
+  if (auto drained = ring->drain(); !drained) return Error{drained.error()};
+  return events;
+}
+
+Expected<maps::EventCounts> BpfHarness::eventCounts() const {
+  auto fd = mapFd("polc_event_stats");
+  if (!fd) return Error{fd.error()};
+  return maps::readEventCounts(maps::kernelMaps(), *fd, unsigned(libbpf_num_possible_cpus()));
 }
 
 Expected<ProgramInfo> BpfHarness::programInfo(std::string_view program) const {

@@ -5,6 +5,7 @@
 
 #include "polc/artifacts/tables.h"
 #include "polc/codegen/endpoint_program.h"
+#include "polc/maps/monitor_maps.h"
 #include "polc/support/expected.h"
 #include "polc_structs.h"
 
@@ -97,6 +98,18 @@ public:
 
   // Runs the program once on an Ethernet frame; returns its tc verdict.
   Expected<int> run(std::string_view program, std::span<const uint8_t> frame) const;
+  // The same `repeat` times in the kernel (a flood without a sender).
+  Expected<int> runRepeated(std::string_view program, std::span<const uint8_t> frame,
+                            uint32_t repeat) const;
+
+  // Verdict events (bpf/lib/polc_monitor.h). A test run's skb comes in on
+  // the loopback device: its events carry kTestRunIfindex.
+  static constexpr uint32_t kTestRunIfindex = 1;
+  Status setMonitorLevel(maps::MonitorLevel, std::optional<uint32_t> ifindex = std::nullopt) const;
+  Status setEventRate(uint32_t perSecond, uint32_t burst) const;
+  // The events sent since the last call, in order.
+  Expected<std::vector<polc_event>> takeEvents() const;
+  Expected<maps::EventCounts> eventCounts() const;
   Expected<ProgramInfo> programInfo(std::string_view program) const;
 
   Expected<int> mapFd(std::string_view name) const;

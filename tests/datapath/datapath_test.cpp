@@ -11,9 +11,11 @@
 
 #include <algorithm>
 
+#include <arpa/inet.h>
 #include <linux/pkt_cls.h>
 #include <netinet/in.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -894,6 +896,154 @@ TEST_F(DatapathTest, SpecializedProgramsDecideAsTheFullProgram) {
     EXPECT_EQ(verdicts[0], verdicts[3]) << tableCase.name << " (inline up to 8 entries):\n"
                                         << codegen::emitEndpointC(inlined);
   }
+}
+
+// ---- verdict events (bpf/lib/polc_monitor.h) --------------------------------
+
+using maps::MonitorLevel;
+
+uint32_t addressOf(std::string_view text) {
+  in_addr address{};
+  inet_pton(AF_INET, std::string(text).c_str(), &address);
+  return address.s_addr;
+}
+
+class EventsTest : public DatapathTest {
+protected:
+  std::vector<polc_event> events() {
+    auto taken = harness_->takeEvents();
+    if (!taken) {
+      ADD_FAILURE() << taken.error();
+      return {};
+    }
+    return *taken;
+  }
+  void setLevel(MonitorLevel level, std::optional<uint32_t> ifindex = std::nullopt) {
+    Status set = harness_->setMonitorLevel(level, ifindex);
+    ASSERT_TRUE(set) << set.error();
+  }
+};
+
+TEST_F(EventsTest, DropsAreReportedByDefaultWithTheirReason) {
+  load(/*egressIsolated=*/true, /*ingressIsolated=*/true);
+  add(Direction::Egress, allow(kPeerIdentity, kTcp, 80));
+  add(Direction::Egress, deny(kPeerIdentity, kTcp, 22));
+  const auto denied = PacketBuilder::ipv4(kEndpoint, kPeer).tcp(40000, 22).build();
+  EXPECT_EQ(fromEndpoint(denied), kDrop);
+  EXPECT_EQ(toEndpoint(PacketBuilder::ipv4(kInternet, kEndpoint).udp(53, 5353).build()), kDrop);
+  EXPECT_EQ(fromEndpoint(PacketBuilder::ipv4(kEndpoint, kPeer).tcp(40000, 80).build()), kPass);
+
+  auto sent = events();
+  ASSERT_EQ(sent.size(), 2u) << "two drops; the allowed packet is not reported at level drops";
+  const auto& rule = sent[0];
+  EXPECT_EQ(rule.verdict, POLC_EVENT_VERDICT_DENIED);
+  EXPECT_EQ(rule.reason, POLC_REASON_RULE);
+  EXPECT_EQ(rule.rule_id, 9u);
+  EXPECT_EQ(rule.direction, POLC_CT_EGRESS);
+  EXPECT_EQ(rule.peer_identity, kPeerIdentity);
+  EXPECT_EQ(rule.family, POLC_FAMILY_IPV4);
+  EXPECT_EQ(rule.protocol, kTcp);
+  EXPECT_EQ(rule.saddr[0], addressOf(kEndpoint));
+  EXPECT_EQ(rule.daddr[0], addressOf(kPeer));
+  EXPECT_EQ(ntohs(rule.sport), 40000);
+  EXPECT_EQ(ntohs(rule.dport), 22);
+  EXPECT_EQ(rule.length, denied.size());
+  EXPECT_EQ(rule.flags, 0);
+  EXPECT_EQ(rule.ifindex, BpfHarness::kTestRunIfindex);
+  EXPECT_GT(rule.time_ns, 0u);
+
+  const auto& isolated = sent[1];
+  EXPECT_EQ(isolated.verdict, POLC_EVENT_VERDICT_DENIED);
+  EXPECT_EQ(isolated.reason, POLC_REASON_DEFAULT_DENY);
+  EXPECT_EQ(isolated.rule_id, POLC_CT_RULE_NONE);
+  EXPECT_EQ(isolated.direction, POLC_CT_INGRESS);
+  EXPECT_EQ(isolated.peer_identity, POLC_IDENTITY_WORLD);
+  EXPECT_EQ(isolated.protocol, kUdp);
+}
+
+TEST_F(EventsTest, FlowsLevelReportsTheFirstPacketOfEachFlowAndAllReportsEveryPacket) {
+  load(true, true);
+  add(Direction::Egress, allow(kPeerIdentity, kTcp, 80));
+  const auto request = PacketBuilder::ipv4(kEndpoint, kPeer).tcp(40000, 80).build();
+  const auto reply = PacketBuilder::ipv4(kPeer, kEndpoint).tcp(80, 40000).build();
+  setLevel(MonitorLevel::Flows);
+  EXPECT_EQ(fromEndpoint(request), kPass);
+  EXPECT_EQ(fromEndpoint(request), kPass);
+  EXPECT_EQ(toEndpoint(reply), kPass);
+  auto sent = events();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].verdict, POLC_EVENT_VERDICT_ALLOWED);
+  EXPECT_EQ(sent[0].reason, POLC_REASON_RULE);
+  EXPECT_EQ(sent[0].rule_id, 7u);
+  EXPECT_EQ(sent[0].flags, POLC_EVENT_FLAG_NEW_FLOW);
+  EXPECT_EQ(sent[0].peer_identity, kPeerIdentity);
+
+  setLevel(MonitorLevel::All);
+  EXPECT_EQ(fromEndpoint(request), kPass);
+  EXPECT_EQ(toEndpoint(reply), kPass);
+  sent = events();
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(sent[0].reason, POLC_REASON_CT_ESTABLISHED);
+  EXPECT_EQ(sent[0].rule_id, 7u) << "the rule that let the flow in";
+  EXPECT_EQ(sent[0].peer_identity, kPeerIdentity) << "looked up for the event";
+  EXPECT_EQ(sent[0].flags, 0);
+  EXPECT_EQ(sent[1].reason, POLC_REASON_CT_REPLY);
+  EXPECT_EQ(sent[1].direction, POLC_CT_INGRESS);
+  EXPECT_EQ(sent[1].peer_identity, kPeerIdentity);
+}
+
+TEST_F(EventsTest, AnEndpointsOwnLevelOverridesTheNodes) {
+  load(true, true);
+  const auto denied = PacketBuilder::ipv4(kEndpoint, kPeer).tcp(40000, 22).build();
+  setLevel(MonitorLevel::Off);
+  EXPECT_EQ(fromEndpoint(denied), kDrop);
+  EXPECT_TRUE(events().empty()) << "node level off";
+  setLevel(MonitorLevel::Drops, BpfHarness::kTestRunIfindex);
+  setLevel(MonitorLevel::All, BpfHarness::kTestRunIfindex + 1);
+  EXPECT_EQ(fromEndpoint(denied), kDrop);
+  EXPECT_EQ(fromEndpoint(PacketBuilder::ipv4(kEndpoint, kPeer).tcp(40000, 23).build()), kDrop);
+  EXPECT_EQ(events().size(), 2u) << "this endpoint reports drops";
+  setLevel(MonitorLevel::Default, BpfHarness::kTestRunIfindex);
+  EXPECT_EQ(fromEndpoint(denied), kDrop);
+  EXPECT_TRUE(events().empty()) << "back to the node's level";
+}
+
+TEST_F(EventsTest, AFloodOfDropsIsRateLimitedAndCounted) {
+  load(true, true);
+  ASSERT_TRUE(harness_->setEventRate(100, 100));
+  const auto denied = PacketBuilder::ipv4(kEndpoint, kPeer).tcp(40000, 22).build();
+  constexpr uint32_t kPackets = 1'000'000;
+  const auto start = std::chrono::steady_clock::now();
+  auto verdict = harness_->runRepeated(kFromEndpoint, denied, kPackets);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ASSERT_TRUE(verdict) << verdict.error();
+  EXPECT_EQ(*verdict, kDrop);
+  const auto sent = events();
+  auto counts = harness_->eventCounts();
+  ASSERT_TRUE(counts) << counts.error();
+  EXPECT_EQ(counts->sent, sent.size());
+  EXPECT_EQ(counts->lost, 0u);
+  EXPECT_EQ(counts->sent + counts->limited, kPackets);
+  EXPECT_GE(sent.size(), 100u) << "the burst";
+  EXPECT_LE(double(sent.size()), 100 + 100 * (seconds + 1)) << "burst + rate x time";
+}
+
+TEST_F(EventsTest, AFullRingCountsWhatItLost) {
+  load(true, true);
+  ASSERT_TRUE(harness_->setEventRate(10'000'000, 10'000'000));
+  const auto denied = PacketBuilder::ipv4(kEndpoint, kPeer).tcp(40000, 22).build();
+  constexpr uint32_t kPackets = 100'000; // more than the ring holds, with nobody reading
+  auto verdict = harness_->runRepeated(kFromEndpoint, denied, kPackets);
+  ASSERT_TRUE(verdict) << verdict.error();
+  EXPECT_EQ(*verdict, kDrop);
+  const auto sent = events();
+  auto counts = harness_->eventCounts();
+  ASSERT_TRUE(counts) << counts.error();
+  EXPECT_GT(counts->lost, 0u);
+  EXPECT_EQ(counts->sent, sent.size());
+  EXPECT_EQ(counts->sent + counts->lost + counts->limited, kPackets);
+  EXPECT_LT(sent.size() * sizeof(polc_event), size_t(POLC_EVENTS_RING_BYTES));
 }
 
 } // namespace

@@ -4,6 +4,7 @@
 #include "load_maps.h"
 
 #include "polc/maps/map_backend.h"
+#include "polc/maps/monitor_maps.h"
 #include "polc/maps/pin_layout.h"
 
 #include <arpa/inet.h>
@@ -249,6 +250,71 @@ TEST(InMemoryMaps, IpcacheLookupFindsTheLongestPrefixAsTheDatapathDoes) {
   EXPECT_EQ(identityOf("10.0.0.1"), 300u);
   EXPECT_EQ(identityOf("10.1.2.3"), 2u);
   EXPECT_EQ(identityOf("192.168.0.1"), uint32_t{POLC_IDENTITY_WORLD});
+}
+
+// What the monitor reports (polc/maps/monitor_maps.h): the config's summary
+// (max_level, endpoint_levels) follows every change, so that the datapath's
+// one-element check stays right.
+TEST(MonitorMaps, LevelsAndTheirSummary) {
+  InMemoryMaps maps;
+  const maps::MonitorMaps handles{
+      maps.create("polc_monitor_config", sizeof(uint32_t), sizeof(polc_monitor_config), 1),
+      maps.create("polc_monitor_endpoints", sizeof(uint32_t), sizeof(polc_monitor_endpoint), 16)};
+  auto config = [&] {
+    polc_monitor_config read{};
+    const auto& contents = maps.contents(handles.config);
+    if (!contents.empty()) std::memcpy(&read, contents.begin()->second.data(), sizeof read);
+    return read;
+  };
+  auto settings = maps::readMonitorSettings(maps, handles);
+  ASSERT_TRUE(settings) << settings.error();
+  EXPECT_EQ(*settings, maps::MonitorSettings{}) << "nothing written: drops, default rate";
+
+  using Level = maps::MonitorLevel;
+  ASSERT_TRUE(maps::setMonitorLevel(maps, handles, Level::Off, std::nullopt));
+  EXPECT_EQ(config().level, POLC_MONITOR_OFF);
+  EXPECT_EQ(config().max_level, POLC_MONITOR_OFF);
+  EXPECT_EQ(config().endpoint_levels, 0);
+
+  ASSERT_TRUE(maps::setMonitorLevel(maps, handles, Level::All, 7u));
+  ASSERT_TRUE(maps::setMonitorLevel(maps, handles, Level::Flows, 8u));
+  EXPECT_EQ(config().max_level, POLC_MONITOR_ALL);
+  EXPECT_EQ(config().endpoint_levels, 1);
+  settings = maps::readMonitorSettings(maps, handles);
+  ASSERT_TRUE(settings) << settings.error();
+  EXPECT_EQ(settings->node, Level::Off);
+  EXPECT_EQ(settings->endpoints, (std::map<uint32_t, Level>{{7, Level::All}, {8, Level::Flows}}));
+
+  ASSERT_TRUE(maps::setMonitorLevel(maps, handles, Level::Default, 7u));
+  EXPECT_EQ(config().max_level, POLC_MONITOR_FLOWS);
+  ASSERT_TRUE(maps::setMonitorLevel(maps, handles, Level::Default, 8u));
+  EXPECT_EQ(config().max_level, POLC_MONITOR_OFF);
+  EXPECT_EQ(config().endpoint_levels, 0);
+  EXPECT_TRUE(maps.contents(handles.endpoints).empty());
+
+  ASSERT_TRUE(maps::setEventRate(maps, handles, 50, 20));
+  settings = maps::readMonitorSettings(maps, handles);
+  ASSERT_TRUE(settings) << settings.error();
+  EXPECT_EQ(settings->rate, 50u);
+  EXPECT_EQ(settings->burst, 20u);
+  EXPECT_EQ(settings->node, Level::Off) << "the rate leaves the level";
+
+  EXPECT_EQ(maps::parseMonitorLevel("flows"), Level::Flows);
+  EXPECT_EQ(maps::parseMonitorLevel("everything"), std::nullopt);
+}
+
+TEST(MonitorMaps, EventCountsAreSummedOverCpus) {
+  InMemoryMaps maps;
+  constexpr unsigned kCpus = 3;
+  auto stats =
+      maps.create("polc_event_stats", sizeof(uint32_t), sizeof(polc_event_stats) * kCpus, 1);
+  std::string perCpu;
+  for (unsigned cpu = 0; cpu < kCpus; ++cpu)
+    perCpu += maps::toBytes(polc_event_stats{.sent = cpu + 1, .lost = 10 * cpu, .limited = 100});
+  maps.contents(stats)[maps::toBytes(uint32_t{0})] = perCpu;
+  auto counts = maps::readEventCounts(maps, stats, kCpus);
+  ASSERT_TRUE(counts) << counts.error();
+  EXPECT_EQ(*counts, (maps::EventCounts{.sent = 6, .lost = 30, .limited = 300}));
 }
 
 } // namespace

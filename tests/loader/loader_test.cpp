@@ -710,8 +710,8 @@ TEST_F(LoaderTest, UnloadRemovesFiltersQdiscsPinsAndState) {
   auto unloaded = loader_->unload({"", placement_});
   ASSERT_TRUE(unloaded) << unloaded.error();
   EXPECT_EQ(unloaded->detached.size(), 4u);
-  // ipcache, its lengths, ct, epoch; per endpoint 2 maps + 2 programs
-  EXPECT_EQ(unloaded->pinsRemoved, 4u + 2 * 4u);
+  // the node's maps (artifacts::kNodeMaps); per endpoint 2 maps + 2 programs
+  EXPECT_EQ(unloaded->pinsRemoved, artifacts::kNodeMaps.size() + 2 * 4u);
   for (const auto& attached : loaded->attached)
     EXPECT_FALSE(attachedProgram(attached.interface, attached.hook));
   EXPECT_FALSE(hasClsact("lxc-a"));
@@ -874,7 +874,7 @@ TEST_F(LoaderTest, UnreadableStateIsReportedAndRemovedByForce) {
     EXPECT_FALSE(report->inSync());
     EXPECT_NE(node.stateError.find(file.string()), std::string::npos) << node.stateError;
     EXPECT_EQ(node.unrecordedFilters.size(), 4u) << joined(node.drift);
-    EXPECT_EQ(node.foundPins.size(), 4u + 2 * 4u) << joined(node.drift);
+    EXPECT_EQ(node.foundPins.size(), artifacts::kNodeMaps.size() + 2 * 4u) << joined(node.drift);
 
     auto refused = loader_->unload({"", placement_});
     ASSERT_FALSE(refused);
@@ -887,7 +887,7 @@ TEST_F(LoaderTest, UnreadableStateIsReportedAndRemovedByForce) {
     auto unloaded = loader_->unload(force);
     ASSERT_TRUE(unloaded) << unloaded.error();
     EXPECT_EQ(unloaded->detached.size(), 4u);
-    EXPECT_EQ(unloaded->pinsRemoved, 4u + 2 * 4u);
+    EXPECT_EQ(unloaded->pinsRemoved, artifacts::kNodeMaps.size() + 2 * 4u);
     for (const auto* interface : {"lxc-a", "lxc-b"}) {
       EXPECT_FALSE(attachedProgram(interface, "tc-ingress")) << interface;
       EXPECT_FALSE(hasClsact(interface)) << interface;

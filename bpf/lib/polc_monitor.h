@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Verdict events. Every place where an endpoint program decides a packet
+ * asks polc_monitor_wants() whether anybody wants that kind of event, and
+ * only then builds one (polc_monitor_report). With nobody listening the cost
+ * is one array element read and a compare.
+ *
+ * Levels (polc_structs.h) are set at run time in polc_monitor_config, for
+ * the node, and in polc_monitor_endpoints, per endpoint; max_level lets the
+ * common case skip the per-endpoint hash. Each endpoint has a token bucket
+ * (polc_event_limits): a flood of denied packets costs a bucket update per
+ * packet, not a ring buffer record. What is suppressed or finds the ring
+ * full is counted per CPU (polc_event_stats); the packet goes on either way.
+ */
+#ifndef POLC_MONITOR_H
+#define POLC_MONITOR_H
+
+#include <linux/bpf.h>
+
+#include <bpf/bpf_helpers.h>
+
+#include "polc_lookup.h"
+#include "polc_maps.h"
+#include "polc_parse.h"
+
+#define POLC_NS_PER_SEC 1000000000ull
+
+/* Whether an event of `level` (POLC_MONITOR_DROPS for a denied packet,
+ * FLOWS for a new allowed flow, ALL for the rest) is wanted for the
+ * endpoint on `ifindex`. */
+static __always_inline int polc_monitor_wants(__u32 ifindex, __u8 level)
+{
+	__u32 zero = 0;
+	struct polc_monitor_config *config = bpf_map_lookup_elem(&polc_monitor_config, &zero);
+	struct polc_monitor_endpoint *endpoint;
+	__u8 node_level;
+
+	if (!config)
+		return 0;
+	/* Zeroed config: drops for the node, nothing per endpoint. */
+	if ((config->max_level ? config->max_level : POLC_MONITOR_DROPS) < level)
+		return 0;
+	node_level = config->level ? config->level : POLC_MONITOR_DROPS;
+	if (config->endpoint_levels) {
+		endpoint = bpf_map_lookup_elem(&polc_monitor_endpoints, &ifindex);
+		if (endpoint && endpoint->level)
+			return endpoint->level >= level;
+	}
+	return node_level >= level;
+}
+
+static __always_inline struct polc_event_stats *polc_event_stats_of_cpu(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&polc_event_stats, &zero);
+}
+
+/* Takes a token from the endpoint's bucket; false when it is empty. Two
+ * CPUs refilling at once may each add the same interval: the limit is
+ * approximate under contention, never unbounded. */
+static __always_inline int polc_event_take_token(__u32 ifindex)
+{
+	__u32 zero = 0;
+	struct polc_monitor_config *config = bpf_map_lookup_elem(&polc_monitor_config, &zero);
+	struct polc_event_bucket *bucket = bpf_map_lookup_elem(&polc_event_limits, &ifindex);
+	__u64 now = bpf_ktime_get_coarse_ns();
+	__u64 rate = POLC_EVENT_RATE, burst = POLC_EVENT_BURST, elapsed, tokens;
+
+	if (config && config->rate)
+		rate = config->rate;
+	if (config && config->burst)
+		burst = config->burst;
+	if (!bucket) {
+		struct polc_event_bucket fresh = {.last_ns = now, .tokens = burst - 1};
+
+		bpf_map_update_elem(&polc_event_limits, &ifindex, &fresh, BPF_ANY);
+		return 1;
+	}
+	elapsed = now - bucket->last_ns;
+	tokens = bucket->tokens;
+	if (elapsed * rate >= POLC_NS_PER_SEC) {
+		/* A second refills the bucket at any rate: no overflow below. */
+		if (elapsed >= POLC_NS_PER_SEC)
+			tokens = burst;
+		else
+			tokens += elapsed * rate / POLC_NS_PER_SEC;
+		if (tokens > burst)
+			tokens = burst;
+		bucket->last_ns = now;
+	}
+	if (!tokens) {
+		bucket->tokens = 0;
+		return 0;
+	}
+	bucket->tokens = tokens - 1;
+	return 1;
+}
+
+/*
+ * Sends the event of a packet. peer_identity POLC_IDENTITY_ANY: not looked
+ * up on the way to the verdict (conntrack and wildcard-only paths), so
+ * looked up here, where it costs only those who asked for the event.
+ */
+static __always_inline void polc_monitor_report(struct __sk_buff *skb,
+						const struct polc_packet *pkt, __u8 direction,
+						__u8 verdict, __u8 reason, __u32 rule_id,
+						__u32 peer_identity, __u8 flags)
+{
+	struct polc_event_stats *stats = polc_event_stats_of_cpu();
+	struct polc_event *event;
+
+	if (!polc_event_take_token(skb->ifindex)) {
+		if (stats)
+			stats->limited++;
+		return;
+	}
+	event = bpf_ringbuf_reserve(&polc_events, sizeof(*event), 0);
+	if (!event) {
+		if (stats)
+			stats->lost++;
+		return;
+	}
+	if (peer_identity == POLC_IDENTITY_ANY && pkt->family)
+		peer_identity = polc_ipcache_identity(
+		    pkt->family, direction == POLC_CT_EGRESS ? pkt->daddr : pkt->saddr);
+	event->time_ns = bpf_ktime_get_coarse_ns();
+	event->ifindex = skb->ifindex;
+	event->rule_id = rule_id;
+	event->peer_identity = peer_identity;
+	event->length = skb->len;
+	__builtin_memcpy(event->saddr, pkt->saddr, sizeof(event->saddr));
+	__builtin_memcpy(event->daddr, pkt->daddr, sizeof(event->daddr));
+	if (pkt->protocol == IPPROTO_ICMP || pkt->protocol == POLC_IPPROTO_ICMPV6) {
+		event->sport = 0;
+		event->dport = pkt->policy_port;
+	} else {
+		event->sport = pkt->sport;
+		event->dport = pkt->dport;
+	}
+	event->protocol = pkt->protocol;
+	event->family = pkt->family;
+	event->direction = direction;
+	event->verdict = verdict;
+	event->reason = reason;
+	event->flags = flags;
+	__builtin_memset(event->pad, 0, sizeof(event->pad));
+	bpf_ringbuf_submit(event, 0);
+	if (stats)
+		stats->sent++;
+}
+
+/* Sends the event of a packet when an event of `level` is wanted. */
+static __always_inline void polc_monitor_note(struct __sk_buff *skb, const struct polc_packet *pkt,
+					      __u8 direction, __u8 level, __u8 verdict, __u8 reason,
+					      __u32 rule_id, __u32 peer_identity, __u8 flags)
+{
+	if (polc_monitor_wants(skb->ifindex, level))
+		polc_monitor_report(skb, pkt, direction, verdict, reason, rule_id, peer_identity,
+				    flags);
+}
+
+#endif /* POLC_MONITOR_H */

@@ -1,0 +1,73 @@
+// Turns a verdict event (struct polc_event, bpf/lib/polc_monitor.h) into
+// names a person reads: the endpoint from the interface it came in on, the
+// peer as labels / world / host / CIDR / service, the rule as policy,
+// file:line and text, all from the build output the node runs.
+#pragma once
+
+#include "polc/loader/loader.h"
+#include "polc/support/expected.h"
+#include "polc_structs.h"
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+namespace polc::loader {
+
+struct DecodedRule {
+  uint32_t id = 0;
+  std::string policy;
+  std::string location; // file:line:col
+  std::string text;     // the rule as written, normalized
+  std::string action;   // "allow" or "deny"
+};
+
+struct DecodedPeer {
+  uint32_t identity = 0;
+  std::string kind; // endpoint, host, world, remote-node, unknown, cidr, service
+  std::string name; // labels "k=v,k=v", the CIDR, the service name; else the kind
+};
+
+struct DecodedEvent {
+  uint64_t unixNanoseconds = 0; // wall clock, from the event's monotonic time
+  std::string node;
+  std::string endpoint; // empty when the interface is not one of the node's endpoints
+  std::string interface;
+  uint32_t ifindex = 0;
+  std::string direction; // "ingress" (into the endpoint) or "egress"
+  std::string verdict;   // "allowed", "denied", "audit"
+  std::string
+      reason; // rule, default-deny, no-rule, reply, related, established, malformed, no-ipv6
+  std::optional<DecodedRule> rule;
+  std::string family;   // "ipv4" or "ipv6"
+  std::string protocol; // "tcp", "udp", "icmp", "icmpv6" or the number
+  std::string source, destination;
+  uint16_t sourcePort = 0, destinationPort = 0; // TCP and UDP
+  std::optional<uint8_t> icmpType, icmpCode;
+  DecodedPeer peer;
+  uint32_t length = 0;
+  bool newFlow = false;
+};
+
+class EventDecoder {
+public:
+  // From a node as status reports it: its endpoints' interfaces, and the
+  // build output it runs (outDir; the manifest must still be the recorded
+  // revision, else the names would be another build's).
+  static Expected<EventDecoder> forNode(const NodeStatus&);
+
+  DecodedEvent decode(const polc_event&) const;
+
+private:
+  struct Endpoint {
+    std::string name, interface;
+  };
+  std::string node_;
+  std::map<uint32_t, Endpoint> endpoints_; // by ifindex
+  std::map<uint32_t, DecodedPeer> identities_;
+  std::map<uint32_t, DecodedRule> rules_;
+  int64_t monotonicToUnix_ = 0; // add to a CLOCK_MONOTONIC time
+};
+
+} // namespace polc::loader
