@@ -14,6 +14,7 @@ void registerAll(CLI::App& app, CommandContext& context) {
   registerLoad(app, context);
   registerUnload(app, context);
   registerStatus(app, context);
+  registerMonitor(app, context);
   registerLab(app, context);
 }
 

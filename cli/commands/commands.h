@@ -22,6 +22,7 @@ void registerFmt(CLI::App& app, CommandContext& context);
 void registerLoad(CLI::App& app, CommandContext& context);
 void registerUnload(CLI::App& app, CommandContext& context);
 void registerStatus(CLI::App& app, CommandContext& context);
+void registerMonitor(CLI::App& app, CommandContext& context);
 void registerLab(CLI::App& app, CommandContext& context);
 
 // Every command above, in order.

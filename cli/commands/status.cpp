@@ -90,11 +90,13 @@ int runStatus(const std::string& node, const PlacementOptions& options, bool pin
         }
         auto maps = nlohmann::json::array();
         for (const auto& m : e.maps) maps.push_back(mapFillJson(m));
-        endpoints.push_back({{"endpoint", e.endpoint},
-                             {"interface", e.interface},
-                             {"ifindex", e.ifindex},
-                             {"programs", programs},
-                             {"maps", maps}});
+        nlohmann::json endpoint{{"endpoint", e.endpoint},
+                                {"interface", e.interface},
+                                {"ifindex", e.ifindex},
+                                {"programs", programs},
+                                {"maps", maps}};
+        if (!e.monitorLevel.empty()) endpoint["monitor_level"] = e.monitorLevel;
+        endpoints.push_back(std::move(endpoint));
       }
       auto maps = nlohmann::json::array();
       for (const auto& m : n.maps) maps.push_back(mapFillJson(m));
@@ -106,6 +108,11 @@ int runStatus(const std::string& node, const PlacementOptions& options, bool pin
           {"out_dir", n.outDir},    {"in_sync", n.drift.empty() && n.stateError.empty()},
           {"drift", n.drift},       {"maps", maps},
           {"endpoints", endpoints}, {"unrecorded_filters", unrecorded}};
+      if (n.monitor)
+        entry["monitor"] = {
+            {"level", n.monitor->level},      {"rate", n.monitor->rate},
+            {"burst", n.monitor->burst},      {"events_sent", n.monitor->sent},
+            {"events_lost", n.monitor->lost}, {"events_rate_limited", n.monitor->rateLimited}};
       if (!n.stateError.empty()) {
         entry["state_error"] = n.stateError;
         entry["found_pins"] = n.foundPins;
@@ -144,8 +151,16 @@ int runStatus(const std::string& node, const PlacementOptions& options, bool pin
       for (const auto& m : n.maps) std::cout << "  " << mapFillText(m);
       std::cout << "\n";
     }
+    if (n.monitor)
+      std::cout << "  events: reports " << n.monitor->level << " (rate " << n.monitor->rate
+                << "/s, burst " << n.monitor->burst << " per endpoint); " << n.monitor->sent
+                << " sent, " << n.monitor->lost << " lost, " << n.monitor->rateLimited
+                << " rate-limited\n";
     for (const auto& e : n.endpoints) {
-      std::cout << "  " << e.endpoint << " on " << e.interface << "\n";
+      std::cout
+          << "  " << e.endpoint << " on "
+          << e.interface << (n.monitor && e.monitorLevel != n.monitor->level ? "  (reports " + e.monitorLevel + ")" : "")
+          << "\n";
       for (const auto& p : e.programs) {
         std::cout << "    " << p.hook << "  " << p.program << " id " << p.recordedId;
         if (!p.attachedId)

@@ -3,6 +3,8 @@
 #include "node_pins.h"
 #include "node_state.h"
 #include "polc/maps/libbpf.h"
+#include "polc/maps/map_backend.h"
+#include "polc/maps/monitor_maps.h"
 #include "polc/support/netns_guard.h"
 #include "polc/support/unique_fd.h"
 #include "tc.h"
@@ -11,6 +13,7 @@
 #include "polc/artifacts/manifest.h"
 
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 #include <algorithm>
 #include <map>
@@ -49,6 +52,31 @@ std::string programName(uint32_t id) {
   uint32_t length = sizeof info;
   if (bpf_obj_get_info_by_fd(fd.get(), &info, &length) != 0) return "";
   return info.name;
+}
+
+// What the node reports, and each endpoint's own level (by ifindex), from
+// its pinned monitor maps; nullopt when they are not pinned or unreadable.
+std::optional<loader::MonitorStatus> monitorStatus(const fs::path& pinRoot, const std::string& node,
+                                                   std::map<uint32_t, std::string>& levels) {
+  auto& kernel = maps::kernelMaps();
+  auto open = [&](const char* map) { return kernel.openPinned(pinRoot / pinOf(node, "", map)); };
+  auto config = open(artifacts::kMapMonitorConfig);
+  auto endpoints = open(artifacts::kMapMonitorEndpoints);
+  auto stats = open(artifacts::kMapEventStats);
+  if (!config || !endpoints || !stats || !config->valid() || !endpoints->valid() || !stats->valid())
+    return std::nullopt;
+  auto settings = maps::readMonitorSettings(kernel, {config->handle(), endpoints->handle()});
+  auto counts =
+      maps::readEventCounts(kernel, stats->handle(), unsigned(libbpf_num_possible_cpus()));
+  if (!settings || !counts) return std::nullopt;
+  for (const auto& [ifindex, level] : settings->endpoints)
+    levels[ifindex] = std::string(maps::toString(level));
+  return loader::MonitorStatus{std::string(maps::toString(settings->node)),
+                               settings->rate,
+                               settings->burst,
+                               counts->sent,
+                               counts->lost,
+                               counts->limited};
 }
 
 // Counts the entries of the map pinned at pinRoot/pin by walking its keys
@@ -115,6 +143,7 @@ void checkMap(const MapFill& fill, const NodeState& state, std::vector<std::stri
 
 NodeStatus nodeStatus(const NodeState& state) {
   NodeStatus status;
+  std::map<uint32_t, std::string> monitorLevels; // endpoints with their own level
   status.node = state.node;
   status.netns = state.netns;
   status.pinRoot = state.pinRoot;
@@ -137,6 +166,8 @@ NodeStatus nodeStatus(const NodeState& state) {
     checkMap(status.maps.back(), state, drift);
   }
 
+  status.monitor = monitorStatus(pinRoot, state.node, monitorLevels);
+
   // Endpoints in the order the state lists them.
   for (const auto& attachment : state.attachments) {
     auto it = std::find_if(status.endpoints.begin(), status.endpoints.end(),
@@ -146,6 +177,10 @@ NodeStatus nodeStatus(const NodeState& state) {
       endpoint.endpoint = attachment.endpoint;
       endpoint.interface = attachment.interface;
       endpoint.ifindex = attachment.ifindex;
+      if (status.monitor) {
+        auto own = monitorLevels.find(uint32_t(attachment.ifindex));
+        endpoint.monitorLevel = own != monitorLevels.end() ? own->second : status.monitor->level;
+      }
       status.endpoints.push_back(std::move(endpoint));
       it = std::prev(status.endpoints.end());
     }

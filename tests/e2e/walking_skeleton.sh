@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # End to end: lab up -> polc build -> polc load -> real TCP and UDP traffic
-# between the lab's namespaces -> polc unload -> nothing left behind.
+# between the lab's namespaces -> polc monitor's events of that traffic ->
+# polc unload -> nothing left behind.
 #
 # usage: walking_skeleton.sh POLC NETPROBE SOURCE_DIR
 # Exit 77 (skipped) without root or BPF, unless POLC_REQUIRE_KERNEL=1, where
@@ -58,6 +59,47 @@ echo "# non-isolated debug-1 and frontend-1 accept everything"
 expect_flow connects frontend-1 debug-1 tcp 81
 expect_flow connects frontend-1 debug-1 udp 9001
 expect_flow connects debug-1 frontend-1 tcp 5432
+
+echo "# polc monitor: drops by default, decoded with the build's names"
+monitor_options=(--lab "$prefix" --pin-root "$pin_root" --state-dir "$state_dir")
+start_monitor() { # start_monitor ARGS...: in the background, once it is watching
+  "$polc" monitor "${monitor_options[@]}" -o json "$@" > "$work/events" 2> "$work/monitor.err" &
+  monitor=$!
+  servers+=("$monitor") # killed by the cleanup if a check fails first
+  for _ in $(seq 50); do grep -q watching "$work/monitor.err" && return 0; sleep 0.1; done
+  echo "FAIL: the monitor did not start: $(cat "$work/monitor.err")"
+  exit 1
+}
+event_seen() { # event_seen NAME FRAGMENT...: one event line holds every fragment
+  local name=$1 lines
+  shift
+  lines=$(cat "$work/events")
+  for fragment in "$@"; do lines=$(grep -F -- "$fragment" <<< "$lines"); done
+  check "$name" 0 test -n "$lines"
+}
+start_monitor
+expect_flow blocked debug-1 web-1 tcp 80
+expect_flow blocked web-1 frontend-1 udp 9000
+expect_flow connects frontend-1 web-1 tcp 80
+kill -INT "$monitor"
+check "the monitor stops on SIGINT" 0 wait "$monitor"
+event_seen "default deny into web-1 reported" '"endpoint":"web-1"' '"direction":"ingress"' \
+  '"verdict":"denied"' '"reason":"default-deny"' '"protocol":"tcp"' '"destination_port":80' \
+  '"source":"10.0.1.40"' '"destination":"10.0.1.20"' '"name":"app=debug"'
+event_seen "default deny out of web-1 reported" '"endpoint":"web-1"' '"direction":"egress"' \
+  '"verdict":"denied"' '"protocol":"udp"' '"destination_port":9000' '"kind":"endpoint"'
+check "no allowed packet reported at level drops" 1 grep -q '"verdict":"allowed"' "$work/events"
+
+echo "# level flows: the first packet of each allowed flow, with its rule"
+must "$polc" monitor "${monitor_options[@]}" --set-level flows > /dev/null
+check "status shows the level and what was sent" 0 bash -c \
+  "'$polc' status ${monitor_options[*]} | grep -q 'events: reports flows .* [1-9][0-9]* sent'"
+start_monitor --count 1 --verdict allowed --endpoint web-1
+expect_flow connects frontend-1 web-1 udp 9000
+check "the monitor stops after --count events" 0 timeout 10 tail --pid="$monitor" -f /dev/null
+event_seen "allowed new flow reported with its rule" '"verdict":"allowed"' '"new_flow":true' \
+  '"reason":"rule"' '"policy":"web"' "shop.pol:9:5" '"action":"allow"' '"destination_port":9000'
+check "a bad level is refused" 1 "$polc" monitor "${monitor_options[@]}" --set-level loud
 
 echo "# unload: everything connects again, nothing of polc is left"
 must "$polc" unload --pin-root "$pin_root" --state-dir "$state_dir" > /dev/null

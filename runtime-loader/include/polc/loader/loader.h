@@ -22,7 +22,8 @@ inline constexpr uint32_t kTcFilterHandle = 0x504c; // "PL"
 inline constexpr uint32_t kTcFilterPriority = 0xc0;
 
 // Pin layout below Placement::pinRoot:
-//   <node>/polc_ipcache, <node>/polc_ct               shared by the node's endpoints
+//   <node>/polc_ipcache, <node>/polc_ct, ...          shared by the node's endpoints
+//                                                     (artifacts::kNodeMaps)
 //   <node>/<endpoint>/polc_policy_in|polc_policy_eg   per endpoint
 //   <node>/<endpoint>/polc_from_ep|polc_to_ep         the attached programs
 // State: <stateDir>/<node>.json lists every attachment and pin; the journal
@@ -172,6 +173,14 @@ struct EndpointStatus {
   int ifindex = 0;
   std::vector<ProgramStatus> programs;
   std::vector<MapFill> maps; // policy maps
+  std::string monitorLevel;  // what it reports (its own level or the node's); empty: unknown
+};
+// What a node's datapath reports (polc monitor), from its pinned maps.
+struct MonitorStatus {
+  std::string level; // the node's: off, drops, flows, all
+  uint32_t rate = 0, burst = 0;
+  // Since the node's maps were created (its first load).
+  uint64_t sent = 0, lost = 0, rateLimited = 0;
 };
 
 // A tc filter of polc's (kTcFilterHandle, kTcFilterPriority) that no
@@ -190,7 +199,8 @@ struct NodeStatus {
   std::string revision; // SHA-256 of the loaded build's manifest.json
   std::string outDir;
   std::vector<EndpointStatus> endpoints;
-  std::vector<MapFill> maps; // node maps: ipcache, conntrack
+  std::vector<MapFill> maps;            // node maps: ipcache, conntrack
+  std::optional<MonitorStatus> monitor; // absent when its maps are not pinned
   // Every way the kernel differs from what was recorded, one sentence
   // each; empty = what is attached is what polc loaded.
   std::vector<std::string> drift;

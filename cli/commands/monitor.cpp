@@ -1,0 +1,378 @@
+// polc monitor: stream the datapath's verdict events, decoded with the
+// build the node runs; or set what the datapath reports (--set-level).
+#include "commands.h"
+
+#include "polc/loader/event_decoder.h"
+#include "polc/maps/event_ring.h"
+#include "polc/maps/monitor_maps.h"
+#include "polc/maps/pin_layout.h"
+
+#include <bpf/libbpf.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+#include <memory>
+#include <set>
+
+namespace polc::cli {
+namespace {
+
+namespace maps = polc::maps;
+using polc::loader::DecodedEvent;
+
+struct MonitorOptions {
+  std::string node;
+  std::vector<std::string> endpoints;
+  std::string verdict;
+  std::optional<uint16_t> port;
+  uint64_t count = 0; // 0: until interrupted
+  std::string setLevel;
+  std::optional<uint32_t> rate, burst;
+  PlacementOptions placement;
+};
+
+std::atomic<bool> interrupted{false};
+extern "C" void onInterrupt(int) {
+  interrupted = true;
+}
+
+// SIGINT and SIGTERM end the stream cleanly: no SA_RESTART, so that the
+// poll returns at once.
+void catchInterrupts() {
+  struct sigaction action {};
+  action.sa_handler = onInterrupt;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+}
+
+std::string clockText(uint64_t unixNanoseconds) {
+  const time_t seconds = time_t(unixNanoseconds / 1'000'000'000);
+  tm local{};
+  localtime_r(&seconds, &local);
+  char text[32];
+  std::strftime(text, sizeof text, "%H:%M:%S", &local);
+  char millis[8];
+  std::snprintf(millis, sizeof millis, ".%03u", unsigned(unixNanoseconds / 1'000'000 % 1000));
+  return std::string(text) + millis;
+}
+
+std::string endpointText(const std::string& address, uint16_t port, const DecodedEvent& event) {
+  if (event.icmpType) return address;
+  return event.family == "ipv6" ? "[" + address + "]:" + std::to_string(port)
+                                : address + ":" + std::to_string(port);
+}
+
+std::string pad(std::string text, size_t width) {
+  if (text.size() < width) text.append(width - text.size(), ' ');
+  return text;
+}
+
+std::string eventText(const DecodedEvent& e) {
+  std::string verdict = e.verdict == "allowed" ? "ALLOW" : e.verdict == "denied" ? "DENY" : "AUDIT";
+  std::string flow = e.protocol + " " + endpointText(e.source, e.sourcePort, e) + " -> " +
+                     endpointText(e.destination, e.destinationPort, e);
+  if (e.icmpType)
+    flow += " type " + std::to_string(*e.icmpType) + " code " + std::to_string(*e.icmpCode);
+  std::string why = e.reason;
+  if (e.rule) why = "policy \"" + e.rule->policy + "\" " + e.rule->location + " " + e.rule->action;
+  std::string endpoint = e.endpoint.empty() ? "ifindex " + std::to_string(e.ifindex) : e.endpoint;
+  return clockText(e.unixNanoseconds) + "  " + pad(endpoint, 12) + " " +
+         pad(e.direction == "ingress" ? "in" : "out", 3) + " " + pad(verdict, 5) + " " +
+         pad(e.newFlow ? "new" : "", 3) + " " + pad(flow, 46) + " peer " + pad(e.peer.name, 20) +
+         "  " + why;
+}
+
+nlohmann::json eventJson(const DecodedEvent& e) {
+  nlohmann::json peer{{"identity", e.peer.identity}, {"kind", e.peer.kind}, {"name", e.peer.name}};
+  nlohmann::json j{{"type", "verdict"},
+                   {"time_unix_ns", e.unixNanoseconds},
+                   {"node", e.node},
+                   {"endpoint", e.endpoint},
+                   {"interface", e.interface},
+                   {"ifindex", e.ifindex},
+                   {"direction", e.direction},
+                   {"verdict", e.verdict},
+                   {"reason", e.reason},
+                   {"family", e.family},
+                   {"protocol", e.protocol},
+                   {"source", e.source},
+                   {"destination", e.destination},
+                   {"peer", peer},
+                   {"length", e.length},
+                   {"new_flow", e.newFlow}};
+  if (e.icmpType) {
+    j["icmp_type"] = *e.icmpType;
+    j["icmp_code"] = *e.icmpCode;
+  } else {
+    j["source_port"] = e.sourcePort;
+    j["destination_port"] = e.destinationPort;
+  }
+  if (e.rule)
+    j["rule"] = {{"id", e.rule->id},
+                 {"policy", e.rule->policy},
+                 {"location", e.rule->location},
+                 {"action", e.rule->action},
+                 {"text", e.rule->text}};
+  return j;
+}
+
+// A node being watched: its decoder, ring and counters.
+struct WatchedNode {
+  std::string name;
+  polc::loader::EventDecoder decoder;
+  maps::OpenMap stats;
+  maps::EventCounts reported; // lost and limited already told
+  std::optional<maps::EventRing> ring;
+};
+
+struct MonitorMapsOfNode {
+  maps::OpenMap config, endpoints;
+};
+
+polc::Expected<MonitorMapsOfNode> openMonitorMaps(const polc::loader::NodeStatus& node) {
+  MonitorMapsOfNode opened;
+  const std::filesystem::path pinRoot = node.pinRoot;
+  for (auto [map, name] : {std::pair{&opened.config, artifacts::kMapMonitorConfig},
+                           std::pair{&opened.endpoints, artifacts::kMapMonitorEndpoints}}) {
+    auto pin = pinRoot / maps::relativePin(node.node, "", name);
+    auto found = maps::kernelMaps().openPinned(pin);
+    if (!found) return polc::Error{found.error()};
+    if (!found->valid())
+      return polc::Error{"node " + node.node + ": " + pin.string() +
+                         " is not pinned (loaded by a polc without the monitor? load it again)"};
+    *map = std::move(*found);
+  }
+  return opened;
+}
+
+// The ifindex of each endpoint named, from the node's record.
+polc::Expected<std::vector<uint32_t>> endpointIndexes(const polc::loader::NodeStatus& node,
+                                                      const std::vector<std::string>& names) {
+  std::vector<uint32_t> indexes;
+  for (const auto& name : names) {
+    auto it = std::find_if(node.endpoints.begin(), node.endpoints.end(),
+                           [&](const auto& e) { return e.endpoint == name; });
+    if (it == node.endpoints.end())
+      return polc::Error{"node " + node.node + " has no endpoint " + name + " with programs"};
+    indexes.push_back(uint32_t(it->ifindex));
+  }
+  return indexes;
+}
+
+int runSetLevel(const std::vector<polc::loader::NodeStatus>& nodes, const MonitorOptions& options,
+                Format format) {
+  std::optional<maps::MonitorLevel> level;
+  if (!options.setLevel.empty()) {
+    level = maps::parseMonitorLevel(options.setLevel);
+    if (!level || (*level == maps::MonitorLevel::Default && options.endpoints.empty()))
+      return failUsage(
+          "monitor",
+          "--set-level takes off, drops, flows or all" +
+              std::string(options.endpoints.empty() ? "" : " (or default: the node's level)"),
+          format);
+  }
+  auto summary = nlohmann::json::array();
+  for (const auto& node : nodes) {
+    auto opened = openMonitorMaps(node);
+    if (!opened) return failSystem("monitor", opened.failure(), format);
+    maps::MonitorMaps handles{opened->config.handle(), opened->endpoints.handle()};
+    if (options.rate || options.burst) {
+      auto current = maps::readMonitorSettings(maps::kernelMaps(), handles);
+      if (!current) return failSystem("monitor", current.failure(), format);
+      if (auto set =
+              maps::setEventRate(maps::kernelMaps(), handles, options.rate.value_or(current->rate),
+                                 options.burst.value_or(current->burst));
+          !set)
+        return failSystem("monitor", set.failure(), format);
+    }
+    if (level) {
+      auto indexes = endpointIndexes(node, options.endpoints);
+      if (!indexes) return failUsage("monitor", indexes.error(), format);
+      std::vector<std::optional<uint32_t>> targets(indexes->begin(), indexes->end());
+      if (targets.empty()) targets.push_back(std::nullopt);
+      for (auto target : targets)
+        if (auto set = maps::setMonitorLevel(maps::kernelMaps(), handles, *level, target); !set)
+          return failSystem("monitor", set.failure(), format);
+    }
+    auto settings = maps::readMonitorSettings(maps::kernelMaps(), handles);
+    if (!settings) return failSystem("monitor", settings.failure(), format);
+    nlohmann::json endpoints = nlohmann::json::object();
+    for (const auto& e : node.endpoints) {
+      auto it = settings->endpoints.find(uint32_t(e.ifindex));
+      endpoints[e.endpoint] = std::string(
+          maps::toString(it == settings->endpoints.end() ? settings->node : it->second));
+    }
+    summary.push_back({{"node", node.node},
+                       {"level", std::string(maps::toString(settings->node))},
+                       {"rate", settings->rate},
+                       {"burst", settings->burst},
+                       {"endpoints", endpoints}});
+    if (format == Format::Text) {
+      std::cout << "node " << node.node << ": reports " << maps::toString(settings->node)
+                << " (rate " << settings->rate << "/s, burst " << settings->burst
+                << " per endpoint)\n";
+      for (const auto& [ifindex, own] : settings->endpoints)
+        for (const auto& e : node.endpoints)
+          if (uint32_t(e.ifindex) == ifindex)
+            std::cout << "  " << e.endpoint << ": " << maps::toString(own) << "\n";
+    }
+  }
+  if (format == Format::Json) printJson({{"ok", true}, {"nodes", summary}});
+  return kExitOk;
+}
+
+bool wanted(const DecodedEvent& event, const MonitorOptions& options) {
+  if (!options.endpoints.empty() && std::find(options.endpoints.begin(), options.endpoints.end(),
+                                              event.endpoint) == options.endpoints.end())
+    return false;
+  if (!options.verdict.empty() && event.verdict != options.verdict) return false;
+  if (options.port && event.destinationPort != *options.port && event.sourcePort != *options.port)
+    return false;
+  return true;
+}
+
+// Tells what the node's monitor missed since the last report, once a second.
+void reportMissed(WatchedNode& node, Format format) {
+  auto counts = maps::readEventCounts(maps::kernelMaps(), node.stats.handle(),
+                                      unsigned(libbpf_num_possible_cpus()));
+  if (!counts) return;
+  const uint64_t lost = counts->lost - node.reported.lost;
+  const uint64_t limited = counts->limited - node.reported.limited;
+  if (lost == 0 && limited == 0) return;
+  node.reported = *counts;
+  if (format == Format::Json)
+    std::cout << nlohmann::json{{"type", "missed"},
+                                {"node", node.name},
+                                {"lost", lost},
+                                {"rate_limited", limited}}
+                     .dump()
+              << std::endl;
+  else
+    std::cout << "# node " << node.name << ": " << lost << " event(s) lost (ring buffer full), "
+              << limited << " suppressed by the per-endpoint rate limit" << std::endl;
+}
+
+int runMonitor(const MonitorOptions& options, Format format) {
+  auto loader = polc::loader::makeKernelLoader();
+  auto report = loader->status(labStatusRequest(options.placement, options.node));
+  if (!report) return failSystem("monitor", report.failure(), format);
+  std::vector<polc::loader::NodeStatus> nodes;
+  for (auto& node : report->nodes)
+    if (node.stateError.empty() &&
+        (options.placement.labPrefix.empty() || inLab(node, options.placement.labPrefix)))
+      nodes.push_back(std::move(node));
+  if (nodes.empty())
+    return failSystem("monitor",
+                      "nothing loaded" +
+                          (options.node.empty() ? std::string() : " for node " + options.node) +
+                          " (state dir " + options.placement.placement.stateDir.string() + ")",
+                      format);
+  if (!options.setLevel.empty() || options.rate || options.burst)
+    return runSetLevel(nodes, options, format);
+  if (!options.verdict.empty() && options.verdict != "allowed" && options.verdict != "denied" &&
+      options.verdict != "audit")
+    return failUsage("monitor", "--verdict takes allowed, denied or audit", format);
+  for (const auto& node : nodes)
+    if (auto indexes = endpointIndexes(node, options.endpoints); !indexes && nodes.size() == 1)
+      return failUsage("monitor", indexes.error(), format);
+
+  uint64_t shown = 0;
+  bool started = false; // the backlog is drained
+  std::vector<std::unique_ptr<WatchedNode>> watched;
+  for (const auto& node : nodes) {
+    auto decoder = polc::loader::EventDecoder::forNode(node);
+    if (!decoder) return failSystem("monitor", decoder.failure(), format);
+    auto entry = std::make_unique<WatchedNode>(
+        WatchedNode{node.node, std::move(*decoder), maps::OpenMap(), {}, std::nullopt});
+    const std::filesystem::path pinRoot = node.pinRoot;
+    auto stats = maps::kernelMaps().openPinned(
+        pinRoot / maps::relativePin(node.node, "", artifacts::kMapEventStats));
+    if (!stats) return failSystem("monitor", stats.failure(), format);
+    entry->stats = std::move(*stats);
+    if (entry->stats.valid())
+      if (auto counts = maps::readEventCounts(maps::kernelMaps(), entry->stats.handle(),
+                                              unsigned(libbpf_num_possible_cpus())))
+        entry->reported = *counts;
+    auto* self = entry.get();
+    auto ring = maps::EventRing::openPinned(
+        pinRoot / maps::relativePin(node.node, "", artifacts::kMapEvents),
+        [self, &options, &shown, &started, format](const polc_event& raw) {
+          if (!started || (options.count && shown >= options.count)) return;
+          auto event = self->decoder.decode(raw);
+          if (!wanted(event, options)) return;
+          ++shown;
+          if (format == Format::Json)
+            std::cout << eventJson(event).dump() << "\n";
+          else
+            std::cout << eventText(event) << "\n";
+        });
+    if (!ring) return failSystem("monitor", ring.failure(), format);
+    entry->ring.emplace(std::move(*ring));
+    // What the ring holds was sent before the monitor started (while
+    // nobody read it): old news, possibly of another revision.
+    if (auto backlog = entry->ring->drain(); !backlog)
+      return failSystem("monitor", backlog.failure(), format);
+    watched.push_back(std::move(entry));
+  }
+  started = true;
+  catchInterrupts();
+  // On stderr in either format: a script waits for it before sending traffic.
+  std::cerr << "polc monitor: watching " << watched.size() << " node(s); Ctrl-C to stop"
+            << std::endl;
+  auto lastCheck = std::chrono::steady_clock::now();
+  while (!interrupted && !(options.count && shown >= options.count)) {
+    const auto slice = std::chrono::milliseconds(std::max<int>(1, 200 / int(watched.size())));
+    for (auto& node : watched) {
+      if (auto polled = node->ring->poll(slice); !polled)
+        return failSystem("monitor", polled.failure(), format);
+      std::cout.flush();
+    }
+    if (std::chrono::steady_clock::now() - lastCheck >= std::chrono::seconds(1)) {
+      lastCheck = std::chrono::steady_clock::now();
+      for (auto& node : watched)
+        if (node->stats.valid()) reportMissed(*node, format);
+    }
+  }
+  for (auto& node : watched)
+    if (node->stats.valid()) reportMissed(*node, format);
+  std::cout.flush();
+  return kExitOk;
+}
+
+} // namespace
+
+void registerMonitor(CLI::App& app, CommandContext& context) {
+  auto options = std::make_shared<MonitorOptions>();
+  auto* monitor = app.add_subcommand(
+      "monitor", "Stream the datapath's verdict events, or set what it reports (--set-level)");
+  monitor->footer(
+      "Levels: off, drops (every denied packet; the default), flows (drops and the first packet\n"
+      "of every allowed flow), all (every packet). The level is node-wide, or per endpoint with\n"
+      "--endpoint (default: back to the node's). Setting it writes a map: no reload.\n"
+      "Events are rate-limited per endpoint; what is lost or suppressed is reported in the\n"
+      "stream. -o json prints one JSON object per line (docs/cli.md).");
+  monitor->add_option("--node", options->node, "Only this node (default: every node loaded)");
+  monitor->add_option("--endpoint", options->endpoints,
+                      "Only this endpoint's events (repeatable); with --set-level, its level");
+  monitor->add_option("--verdict", options->verdict, "Only allowed, denied or audit events");
+  monitor->add_option("--port", options->port, "Only events with this source or destination port")
+      ->check(CLI::Range(1, 65535));
+  monitor->add_option("--count", options->count, "Stop after this many events");
+  monitor->add_option("--set-level", options->setLevel,
+                      "Set what is reported (off|drops|flows|all) and exit");
+  monitor->add_option("--rate", options->rate, "Set the events per second per endpoint and exit")
+      ->check(CLI::Range(1u, 10'000'000u));
+  monitor
+      ->add_option("--burst", options->burst,
+                   "Set how many events an endpoint may send at once and exit")
+      ->check(CLI::Range(1u, 10'000'000u));
+  addPlacementOptions(monitor, options->placement);
+  addFormatOption(monitor, context.format);
+  context.add(monitor, [options, &context] { return runMonitor(*options, context.format); });
+}
+
+} // namespace polc::cli
