@@ -96,15 +96,6 @@ struct {
 	__type(value, struct polc_monitor_endpoint);
 } polc_monitor_endpoints SEC(".maps");
 
-/* Token buckets keyed by ifindex: LRU, so interfaces that came and went
- * age out without the loader's help. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, POLC_MONITOR_MAX_ENDPOINTS);
-	__type(key, __u32);
-	__type(value, struct polc_event_bucket);
-} polc_event_limits SEC(".maps");
-
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);

@@ -8,7 +8,7 @@
  * Levels (polc_structs.h) are set at run time in polc_monitor_config, for
  * the node, and in polc_monitor_endpoints, per endpoint; max_level lets the
  * common case skip the per-endpoint hash. Each endpoint has a token bucket
- * (polc_event_limits): a flood of denied packets costs a bucket update per
+ * (polc_event_bucket): a flood of denied packets costs a clock read per
  * packet, not a ring buffer record. What is suppressed or finds the ring
  * full is counted per CPU (polc_event_stats); the packet goes on either way.
  */
@@ -25,28 +25,31 @@
 
 #define POLC_NS_PER_SEC 1000000000ull
 
+/*
+ * The endpoint's token bucket: global data of its object, which the loader
+ * loads once per endpoint (its .rodata differs), so one bucket per endpoint,
+ * shared by its two programs, reached without a map lookup. A reload that
+ * replaces the programs starts a full bucket.
+ */
+struct polc_event_bucket polc_event_bucket;
+
 /* Whether an event of `level` (POLC_MONITOR_DROPS for a denied packet,
  * FLOWS for a new allowed flow, ALL for the rest) is wanted for the
  * endpoint on `ifindex`. */
-static __always_inline int polc_monitor_wants(__u32 ifindex, __u8 level)
+static __always_inline int polc_monitor_wants(const struct polc_monitor_config *config,
+					      __u32 ifindex, __u8 level)
 {
-	__u32 zero = 0;
-	struct polc_monitor_config *config = bpf_map_lookup_elem(&polc_monitor_config, &zero);
 	struct polc_monitor_endpoint *endpoint;
-	__u8 node_level;
 
-	if (!config)
-		return 0;
 	/* Zeroed config: drops for the node, nothing per endpoint. */
 	if ((config->max_level ? config->max_level : POLC_MONITOR_DROPS) < level)
 		return 0;
-	node_level = config->level ? config->level : POLC_MONITOR_DROPS;
 	if (config->endpoint_levels) {
 		endpoint = bpf_map_lookup_elem(&polc_monitor_endpoints, &ifindex);
 		if (endpoint && endpoint->level)
 			return endpoint->level >= level;
 	}
-	return node_level >= level;
+	return (config->level ? config->level : POLC_MONITOR_DROPS) >= level;
 }
 
 static __always_inline struct polc_event_stats *polc_event_stats_of_cpu(void)
@@ -56,43 +59,37 @@ static __always_inline struct polc_event_stats *polc_event_stats_of_cpu(void)
 	return bpf_map_lookup_elem(&polc_event_stats, &zero);
 }
 
-/* Takes a token from the endpoint's bucket; false when it is empty. Two
- * CPUs refilling at once may each add the same interval: the limit is
- * approximate under contention, never unbounded. */
-static __always_inline int polc_event_take_token(__u32 ifindex)
+/*
+ * Takes a token from the endpoint's bucket; false when it is empty. The
+ * bucket is refilled when found empty, with the tokens earned since the
+ * last refill (rate x time, at most the burst), so that an event that finds
+ * a token reads no clock. Two CPUs refilling at once may each add the same
+ * interval: the limit is approximate under contention, never unbounded.
+ */
+static __always_inline int polc_event_take_token(const struct polc_monitor_config *config)
 {
-	__u32 zero = 0;
-	struct polc_monitor_config *config = bpf_map_lookup_elem(&polc_monitor_config, &zero);
-	struct polc_event_bucket *bucket = bpf_map_lookup_elem(&polc_event_limits, &ifindex);
-	__u64 now = bpf_ktime_get_coarse_ns();
-	__u64 rate = POLC_EVENT_RATE, burst = POLC_EVENT_BURST, elapsed, tokens;
+	struct polc_event_bucket *bucket = &polc_event_bucket;
+	__u64 now, elapsed, tokens;
+	__u64 rate = config->rate ? config->rate : POLC_EVENT_RATE;
+	__u64 burst = config->burst ? config->burst : POLC_EVENT_BURST;
 
-	if (config && config->rate)
-		rate = config->rate;
-	if (config && config->burst)
-		burst = config->burst;
-	if (!bucket) {
-		struct polc_event_bucket fresh = {.last_ns = now, .tokens = burst - 1};
-
-		bpf_map_update_elem(&polc_event_limits, &ifindex, &fresh, BPF_ANY);
+	if (bucket->tokens) {
+		bucket->tokens--;
 		return 1;
 	}
+	now = bpf_ktime_get_coarse_ns();
 	elapsed = now - bucket->last_ns;
-	tokens = bucket->tokens;
-	if (elapsed * rate >= POLC_NS_PER_SEC) {
-		/* A second refills the bucket at any rate: no overflow below. */
-		if (elapsed >= POLC_NS_PER_SEC)
-			tokens = burst;
-		else
-			tokens += elapsed * rate / POLC_NS_PER_SEC;
-		if (tokens > burst)
-			tokens = burst;
-		bucket->last_ns = now;
-	}
-	if (!tokens) {
-		bucket->tokens = 0;
+	/* A second (or a first event) fills the bucket at any rate: no
+	 * overflow below. */
+	if (!bucket->last_ns || elapsed >= POLC_NS_PER_SEC)
+		tokens = burst;
+	else
+		tokens = elapsed * rate / POLC_NS_PER_SEC;
+	if (!tokens)
 		return 0;
-	}
+	if (tokens > burst)
+		tokens = burst;
+	bucket->last_ns = now;
 	bucket->tokens = tokens - 1;
 	return 1;
 }
@@ -103,6 +100,7 @@ static __always_inline int polc_event_take_token(__u32 ifindex)
  * looked up here, where it costs only those who asked for the event.
  */
 static __always_inline void polc_monitor_report(struct __sk_buff *skb,
+						const struct polc_monitor_config *config,
 						const struct polc_packet *pkt, __u8 direction,
 						__u8 verdict, __u8 reason, __u32 rule_id,
 						__u32 peer_identity, __u8 flags)
@@ -110,7 +108,7 @@ static __always_inline void polc_monitor_report(struct __sk_buff *skb,
 	struct polc_event_stats *stats = polc_event_stats_of_cpu();
 	struct polc_event *event;
 
-	if (!polc_event_take_token(skb->ifindex)) {
+	if (!polc_event_take_token(config)) {
 		if (stats)
 			stats->limited++;
 		return;
@@ -145,7 +143,10 @@ static __always_inline void polc_monitor_report(struct __sk_buff *skb,
 	event->reason = reason;
 	event->flags = flags;
 	__builtin_memset(event->pad, 0, sizeof(event->pad));
-	bpf_ringbuf_submit(event, 0);
+	/* Never wake the reader: a wakeup is an irq_work (an IPI, a VM exit
+	 * under a hypervisor) that costs more than the event; the reader
+	 * reads on a timer (POLC_EVENTS_POLL_MS) instead. */
+	bpf_ringbuf_submit(event, BPF_RB_NO_WAKEUP);
 	if (stats)
 		stats->sent++;
 }
@@ -155,9 +156,12 @@ static __always_inline void polc_monitor_note(struct __sk_buff *skb, const struc
 					      __u8 direction, __u8 level, __u8 verdict, __u8 reason,
 					      __u32 rule_id, __u32 peer_identity, __u8 flags)
 {
-	if (polc_monitor_wants(skb->ifindex, level))
-		polc_monitor_report(skb, pkt, direction, verdict, reason, rule_id, peer_identity,
-				    flags);
+	__u32 zero = 0;
+	struct polc_monitor_config *config = bpf_map_lookup_elem(&polc_monitor_config, &zero);
+
+	if (config && polc_monitor_wants(config, skb->ifindex, level))
+		polc_monitor_report(skb, config, pkt, direction, verdict, reason, rule_id,
+				    peer_identity, flags);
 }
 
 #endif /* POLC_MONITOR_H */

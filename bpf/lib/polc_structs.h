@@ -197,9 +197,9 @@ struct polc_monitor_endpoint {
 #define POLC_EVENT_RATE 1000  /* events per second per endpoint */
 #define POLC_EVENT_BURST 1000 /* events an endpoint may send at once */
 
-/* An endpoint's token bucket (polc_event_limits, keyed by ifindex). */
+/* An endpoint's token bucket (polc_monitor.h). */
 struct polc_event_bucket {
-	__u64 last_ns; /* when tokens were last added */
+	__u64 last_ns; /* when tokens were last added; 0: never */
 	__u64 tokens;
 };
 
@@ -246,6 +246,10 @@ struct polc_event {
 };
 
 #define POLC_EVENTS_RING_BYTES (1u << 20)
+/* The datapath never wakes the ring's reader: it reads every
+ * POLC_EVENTS_POLL_MS (a full ring holds ~14,000 events, so a reader keeps
+ * up with ~140,000 events per second). */
+#define POLC_EVENTS_POLL_MS 100
 
 /* Map capacities; the compiler refuses tables larger than these. */
 #define POLC_IPCACHE_MAX_ENTRIES 65536

@@ -325,7 +325,8 @@ int runMonitor(const MonitorOptions& options, Format format) {
             << std::endl;
   auto lastCheck = std::chrono::steady_clock::now();
   while (!interrupted && !(options.count && shown >= options.count)) {
-    const auto slice = std::chrono::milliseconds(std::max<int>(1, 200 / int(watched.size())));
+    const auto slice =
+        std::chrono::milliseconds(std::max<int>(1, POLC_EVENTS_POLL_MS / int(watched.size())));
     for (auto& node : watched) {
       if (auto polled = node->ring->poll(slice); !polled)
         return failSystem("monitor", polled.failure(), format);

@@ -62,6 +62,9 @@ Expected<int> EventRing::poll(std::chrono::milliseconds timeout) {
   if (handled == -EINTR) return 0;
   if (handled < 0)
     return Error{std::string("reading the event ring buffer: ") + std::strerror(-handled)};
+  // The datapath does not wake the reader (bpf/lib/polc_monitor.h): what
+  // came is read when the wait times out.
+  if (handled == 0) return drain();
   return handled;
 }
 

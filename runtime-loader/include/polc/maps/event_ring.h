@@ -29,7 +29,8 @@ public:
   ~EventRing();
 
   // Hands every event waiting to the handler; waits up to `timeout` for
-  // the first. Returns how many it handled (EINTR counts as none).
+  // a wakeup (the datapath sends none: it is a timer), then reads what
+  // is there. Returns how many it handled (EINTR counts as none).
   Expected<int> poll(std::chrono::milliseconds timeout);
   // Every event waiting, without waiting.
   Expected<int> drain();
