@@ -13,6 +13,7 @@
 #include <cstring>
 #include <set>
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -45,6 +46,7 @@ json toJson(const Manifest& manifest) {
       if (ep.ingressInline) inlineTables.push_back("ingress");
       if (ep.egressInline) inlineTables.push_back("egress");
       endpoints.push_back({{"name", ep.name},
+                           {"addresses", ep.addresses},
                            {"interface", ep.interface},
                            {"identity", ep.identity},
                            {"inline_tables", inlineTables},
@@ -83,6 +85,12 @@ void checkEndpoint(const EndpointArtifacts& ep) {
     refuse("identity " + std::to_string(ep.identity) + " is not an endpoint identity (" +
            std::to_string(POLC_IDENTITY_FIRST_ENDPOINT) + " to " +
            std::to_string(POLC_IDENTITY_FIRST_PREFIX - 1) + ")");
+  for (const auto& address : ep.addresses) {
+    in6_addr parsed{};
+    if (inet_pton(AF_INET, address.c_str(), &parsed) != 1 &&
+        inet_pton(AF_INET6, address.c_str(), &parsed) != 1)
+      refuse("\"" + address + "\" is not an IPv4 or IPv6 address");
+  }
 }
 
 void checkRelativePath(const std::string& path, const std::string& what) {
@@ -113,6 +121,7 @@ Manifest manifestFrom(JsonRead::Element j) {
       ep.name = R::stringAt(e, "name");
       ep.interface = R::stringAt(e, "interface");
       ep.identity = R::integerAt<uint32_t>(e, "identity");
+      if (R::has(e, "addresses")) ep.addresses = R::stringsAt(e, "addresses");
       if (auto object = R::at(e, "object"); !object.is_null())
         ep.object = R::string(object, "object");
       for (auto p : R::arrayAt(e, "programs")) {

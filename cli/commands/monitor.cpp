@@ -16,6 +16,7 @@
 #include <iostream>
 #include <memory>
 #include <set>
+#include <tuple>
 
 namespace polc::cli {
 namespace {
@@ -27,6 +28,7 @@ struct MonitorOptions {
   std::string node;
   std::vector<std::string> endpoints;
   std::string verdict;
+  std::string from, to; // PartySelector texts
   std::optional<uint16_t> port;
   uint64_t count = 0; // 0: until interrupted
   std::string setLevel;
@@ -88,6 +90,7 @@ std::string eventText(const DecodedEvent& e) {
 
 nlohmann::json eventJson(const DecodedEvent& e) {
   nlohmann::json peer{{"identity", e.peer.identity}, {"kind", e.peer.kind}, {"name", e.peer.name}};
+  if (!e.peer.labels.empty()) peer["labels"] = e.peer.labels;
   nlohmann::json j{{"type", "verdict"},
                    {"time_unix_ns", e.unixNanoseconds},
                    {"node", e.node},
@@ -225,7 +228,13 @@ int runSetLevel(const std::vector<polc::loader::NodeStatus>& nodes, const Monito
   return kExitOk;
 }
 
-bool wanted(const DecodedEvent& event, const MonitorOptions& options) {
+struct EventFilter {
+  std::optional<polc::loader::PartySelector> from, to;
+};
+
+bool wanted(const DecodedEvent& event, const MonitorOptions& options, const EventFilter& filter) {
+  if (filter.from && !filter.from->matches(event.sourceParty())) return false;
+  if (filter.to && !filter.to->matches(event.destinationParty())) return false;
   if (!options.endpoints.empty() && std::find(options.endpoints.begin(), options.endpoints.end(),
                                               event.endpoint) == options.endpoints.end())
     return false;
@@ -257,6 +266,19 @@ void reportMissed(WatchedNode& node, Format format) {
 }
 
 int runMonitor(const MonitorOptions& options, Format format) {
+  // Flags first: a bad one is a usage error whatever is loaded.
+  if (!options.verdict.empty() && options.verdict != "allowed" && options.verdict != "denied" &&
+      options.verdict != "audit")
+    return failUsage("monitor", "--verdict takes allowed, denied or audit", format);
+  EventFilter filter;
+  for (auto [text, selector, flag] : {std::tuple{&options.from, &filter.from, "--from"},
+                                      std::tuple{&options.to, &filter.to, "--to"}}) {
+    if (text->empty()) continue;
+    auto parsed = polc::loader::PartySelector::parse(*text);
+    if (!parsed) return failUsage("monitor", std::string(flag) + " " + parsed.error(), format);
+    selector->emplace(std::move(*parsed));
+  }
+
   auto loader = polc::loader::makeKernelLoader();
   auto report = loader->status(labStatusRequest(options.placement, options.node));
   if (!report) return failSystem("monitor", report.failure(), format);
@@ -273,13 +295,9 @@ int runMonitor(const MonitorOptions& options, Format format) {
                       format);
   if (!options.setLevel.empty() || options.rate || options.burst)
     return runSetLevel(nodes, options, format);
-  if (!options.verdict.empty() && options.verdict != "allowed" && options.verdict != "denied" &&
-      options.verdict != "audit")
-    return failUsage("monitor", "--verdict takes allowed, denied or audit", format);
   for (const auto& node : nodes)
     if (auto indexes = endpointIndexes(node, options.endpoints); !indexes && nodes.size() == 1)
       return failUsage("monitor", indexes.error(), format);
-
   uint64_t shown = 0;
   bool started = false; // the backlog is drained
   std::vector<std::unique_ptr<WatchedNode>> watched;
@@ -300,10 +318,10 @@ int runMonitor(const MonitorOptions& options, Format format) {
     auto* self = entry.get();
     auto ring = maps::EventRing::openPinned(
         pinRoot / maps::relativePin(node.node, "", artifacts::kMapEvents),
-        [self, &options, &shown, &started, format](const polc_event& raw) {
+        [self, &options, &filter, &shown, &started, format](const polc_event& raw) {
           if (!started || (options.count && shown >= options.count)) return;
           auto event = self->decoder.decode(raw);
-          if (!wanted(event, options)) return;
+          if (!wanted(event, options, filter)) return;
           ++shown;
           if (format == Format::Json)
             std::cout << eventJson(event).dump() << "\n";
@@ -360,6 +378,10 @@ void registerMonitor(CLI::App& app, CommandContext& context) {
   monitor->add_option("--endpoint", options->endpoints,
                       "Only this endpoint's events (repeatable); with --set-level, its level");
   monitor->add_option("--verdict", options->verdict, "Only allowed, denied or audit events");
+  monitor->add_option("--from", options->from,
+                      "Only packets from: an endpoint or service name, an address or CIDR, "
+                      "world, host, remote-node, or labels k=v[,k=v]");
+  monitor->add_option("--to", options->to, "Only packets to: as --from");
   monitor->add_option("--port", options->port, "Only events with this source or destination port")
       ->check(CLI::Range(1, 65535));
   monitor->add_option("--count", options->count, "Stop after this many events");

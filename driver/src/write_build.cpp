@@ -369,6 +369,7 @@ Expected<BuildReport> writeBuildOrThrow(const Compiled& compiled, const fs::path
       ep.name = endpoint.name;
       ep.interface = endpoint.interface;
       ep.identity = endpoint.identity;
+      for (const auto& address : endpoint.addresses) ep.addresses.push_back(address.addressText());
       for (auto direction : {ast::Direction::Ingress, ast::Direction::Egress}) {
         report.policyEntries += endpointTables.table(direction).entries.size();
         const bool ingress = direction == ast::Direction::Ingress;

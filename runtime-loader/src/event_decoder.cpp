@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <ctime>
 
 namespace polc::loader {
@@ -24,11 +25,11 @@ Expected<nlohmann::json> readJson(const fs::path& path) {
   return json;
 }
 
-std::string labelsText(const nlohmann::json& labels) {
+std::string labelsText(const Labels& labels) {
   std::string text;
-  for (const auto& [key, value] : labels.items()) {
+  for (const auto& [key, value] : labels) {
     if (!text.empty()) text += ",";
-    text += key + "=" + (value.is_string() ? value.get<std::string>() : value.dump());
+    text += key + "=" + value;
   }
   return text;
 }
@@ -41,7 +42,9 @@ DecodedPeer identityPeer(const nlohmann::json& identity) {
     peer.name = peer.kind;
   } else if (identity.contains("labels")) {
     peer.kind = "endpoint";
-    peer.name = labelsText(identity["labels"]);
+    for (const auto& [key, value] : identity["labels"].items())
+      peer.labels[key] = value.is_string() ? value.get<std::string>() : value.dump();
+    peer.name = labelsText(peer.labels);
   } else if (identity.contains("cidr")) {
     peer.kind = "cidr";
     peer.name = identity["cidr"].get<std::string>();
@@ -142,6 +145,16 @@ Expected<EventDecoder> EventDecoder::forNode(const NodeStatus& node) {
     auto peer = identityPeer(identity);
     decoder.identities_[peer.identity] = peer;
   }
+  for (const auto& manifestNode : manifest->nodes)
+    for (const auto& endpoint : manifestNode.endpoints) {
+      for (const auto& address : endpoint.addresses)
+        decoder.endpointByAddress_[address] = endpoint.name;
+      if (manifestNode.name != node.node) continue;
+      auto identity = decoder.identities_.find(endpoint.identity);
+      if (identity == decoder.identities_.end()) continue;
+      for (auto& [ifindex, known] : decoder.endpoints_)
+        if (known.name == endpoint.name) known.labels = identity->second.labels;
+    }
   auto rules = readJson(outDir / "rules.json");
   if (!rules) return Error{rules.error()};
   auto list = artifacts::ruleListFromJson(*rules);
@@ -159,6 +172,7 @@ DecodedEvent EventDecoder::decode(const polc_event& event) const {
   decoded.ifindex = event.ifindex;
   if (auto it = endpoints_.find(event.ifindex); it != endpoints_.end()) {
     decoded.endpoint = it->second.name;
+    decoded.endpointLabels = it->second.labels;
     decoded.interface = it->second.interface;
   }
   decoded.direction = event.direction == POLC_CT_INGRESS ? "ingress" : "egress";
@@ -182,9 +196,78 @@ DecodedEvent EventDecoder::decode(const polc_event& event) const {
   else
     decoded.peer = {event.peer_identity, "unknown",
                     "identity " + std::to_string(event.peer_identity)};
+  const auto& peerAddress =
+      event.direction == POLC_CT_INGRESS ? decoded.source : decoded.destination;
+  if (decoded.peer.kind == "endpoint")
+    if (auto it = endpointByAddress_.find(peerAddress); it != endpointByAddress_.end())
+      decoded.peer.name = it->second;
   decoded.length = event.length;
   decoded.newFlow = (event.flags & POLC_EVENT_FLAG_NEW_FLOW) != 0;
   return decoded;
+}
+
+DecodedParty DecodedEvent::sourceParty() const {
+  const bool fromPeer = direction == "ingress";
+  return fromPeer ? DecodedParty{source, peer.kind, peer.name, &peer.labels}
+                  : DecodedParty{source, "endpoint", endpoint, &endpointLabels};
+}
+
+DecodedParty DecodedEvent::destinationParty() const {
+  const bool toPeer = direction == "egress";
+  return toPeer ? DecodedParty{destination, peer.kind, peer.name, &peer.labels}
+                : DecodedParty{destination, "endpoint", endpoint, &endpointLabels};
+}
+
+Expected<PartySelector> PartySelector::parse(std::string_view text) {
+  PartySelector selector;
+  selector.text_ = std::string(text);
+  if (text.empty()) return Error{"an empty selector selects nothing"};
+  if (text == "world" || text == "host" || text == "remote-node" || text == "unknown") {
+    selector.kind_ = Kind::Reserved;
+  } else if (text.find('=') != std::string_view::npos) {
+    selector.kind_ = Kind::Labels;
+    size_t start = 0;
+    while (start <= text.size()) {
+      size_t end = text.find(',', start);
+      if (end == std::string_view::npos) end = text.size();
+      auto pair = text.substr(start, end - start);
+      auto equals = pair.find('=');
+      if (equals == std::string_view::npos || equals == 0)
+        return Error{"\"" + selector.text_ + "\": labels are key=value, separated by commas"};
+      selector.labels_[std::string(pair.substr(0, equals))] = std::string(pair.substr(equals + 1));
+      start = end + 1;
+    }
+  } else if (auto prefix = parsePrefix(text)) {
+    selector.kind_ = Kind::Prefix;
+    selector.prefix_ = *prefix;
+  } else if (text.find_first_of("/:") != std::string_view::npos ||
+             text.find_first_not_of("0123456789.") == std::string_view::npos) {
+    PrefixError why;
+    parsePrefix(text, &why);
+    return Error{"\"" + selector.text_ + "\": " + why.message +
+                 (why.hint.empty() ? "" : " (" + why.hint + ")")};
+  }
+  return selector;
+}
+
+bool PartySelector::matches(const DecodedParty& party) const {
+  switch (kind_) {
+  case Kind::Reserved:
+    return party.kind == text_;
+  case Kind::Prefix: {
+    auto address = parseAddress(party.address);
+    return address && prefix_->contains(*address);
+  }
+  case Kind::Labels:
+    if (!party.labels) return false;
+    return std::all_of(labels_.begin(), labels_.end(), [&](const auto& wanted) {
+      auto it = party.labels->find(wanted.first);
+      return it != party.labels->end() && it->second == wanted.second;
+    });
+  case Kind::Name:
+    break;
+  }
+  return party.name == text_;
 }
 
 } // namespace polc::loader

@@ -85,7 +85,8 @@ kill -INT "$monitor"
 check "the monitor stops on SIGINT" 0 wait "$monitor"
 event_seen "default deny into web-1 reported" '"endpoint":"web-1"' '"direction":"ingress"' \
   '"verdict":"denied"' '"reason":"default-deny"' '"protocol":"tcp"' '"destination_port":80' \
-  '"source":"10.0.1.40"' '"destination":"10.0.1.20"' '"name":"app=debug"'
+  '"source":"10.0.1.40"' '"destination":"10.0.1.20"' '"name":"debug-1"' \
+  '"labels":{"app":"debug"}'
 event_seen "default deny out of web-1 reported" '"endpoint":"web-1"' '"direction":"egress"' \
   '"verdict":"denied"' '"protocol":"udp"' '"destination_port":9000' '"kind":"endpoint"'
 check "no allowed packet reported at level drops" 1 grep -q '"verdict":"allowed"' "$work/events"
@@ -94,12 +95,14 @@ echo "# level flows: the first packet of each allowed flow, with its rule"
 must "$polc" monitor "${monitor_options[@]}" --set-level flows > /dev/null
 check "status shows the level and what was sent" 0 bash -c \
   "'$polc' status ${monitor_options[*]} | grep -q 'events: reports flows .* [1-9][0-9]* sent'"
-start_monitor --count 1 --verdict allowed --endpoint web-1
+start_monitor --count 1 --verdict allowed --endpoint web-1 --from app=frontend --to 10.0.1.0/24
 expect_flow connects frontend-1 web-1 udp 9000
 check "the monitor stops after --count events" 0 timeout 10 tail --pid="$monitor" -f /dev/null
 event_seen "allowed new flow reported with its rule" '"verdict":"allowed"' '"new_flow":true' \
-  '"reason":"rule"' '"policy":"web"' "shop.pol:9:5" '"action":"allow"' '"destination_port":9000'
+  '"reason":"rule"' '"policy":"web"' "shop.pol:9:5" '"action":"allow"' '"destination_port":9000' \
+  '"name":"frontend-1"'
 check "a bad level is refused" 1 "$polc" monitor "${monitor_options[@]}" --set-level loud
+check "a bad selector is refused" 1 "$polc" monitor "${monitor_options[@]}" --from 10.0.1.0/8
 
 echo "# unload: everything connects again, nothing of polc is left"
 must "$polc" unload --pin-root "$pin_root" --state-dir "$state_dir" > /dev/null

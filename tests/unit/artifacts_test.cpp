@@ -127,6 +127,24 @@ TEST_F(ManifestOnDisk, InlineTablesRoundTripAndUnknownOnesAreRefused) {
       << refused.error();
 }
 
+TEST_F(ManifestOnDisk, AddressesRoundTripAreOptionalAndMustBeAddresses) {
+  manifest.nodes[0].endpoints[0].addresses = {"10.0.1.20", "fd00::20"};
+  auto json = toJson(manifest);
+  auto back = manifestFromJson(json);
+  ASSERT_TRUE(back) << back.error();
+  EXPECT_EQ(*back, manifest);
+  json["nodes"][0]["endpoints"][0].erase("addresses"); // a build before they were listed
+  auto older = manifestFromJson(json);
+  ASSERT_TRUE(older) << older.error();
+  EXPECT_TRUE(older->nodes[0].endpoints[0].addresses.empty());
+  json["nodes"][0]["endpoints"][0]["addresses"] = {"10.0.1.300"};
+  auto refused = manifestFromJson(json);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().find("\"10.0.1.300\" is not an IPv4 or IPv6 address"),
+            std::string::npos)
+      << refused.error();
+}
+
 TEST_F(ManifestOnDisk, AnOlderSchemaIsRefusedWithBothNumbers) {
   auto json = toJson(manifest);
   json["schema"] = 2; // its loader would not fill inline tables

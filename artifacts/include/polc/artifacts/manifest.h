@@ -71,6 +71,9 @@ struct EndpointArtifacts {
   // it means loading the program again, not updating its map.
   bool ingressInline = false;
   bool egressInline = false;
+  // Its host addresses (IPv4, IPv6) as text: how an event names a peer
+  // endpoint. Empty in a manifest written before they were listed.
+  std::vector<std::string> addresses;
   bool operator==(const EndpointArtifacts&) const = default;
 };
 

@@ -1,11 +1,12 @@
 // Turns a verdict event (struct polc_event, bpf/lib/polc_monitor.h) into
 // names a person reads: the endpoint from the interface it came in on, the
-// peer as labels / world / host / CIDR / service, the rule as policy,
+// peer as endpoint name / world / host / CIDR / service, the rule as policy,
 // file:line and text, all from the build output the node runs.
 #pragma once
 
 #include "polc/loader/loader.h"
 #include "polc/support/expected.h"
+#include "polc/support/ip_prefix.h"
 #include "polc_structs.h"
 
 #include <cstdint>
@@ -23,16 +24,30 @@ struct DecodedRule {
   std::string action;   // "allow" or "deny"
 };
 
+using Labels = std::map<std::string, std::string>;
+
 struct DecodedPeer {
   uint32_t identity = 0;
   std::string kind; // endpoint, host, world, remote-node, unknown, cidr, service
-  std::string name; // labels "k=v,k=v", the CIDR, the service name; else the kind
+  // The endpoint's name (its labels "k=v,k=v" when its address is none of
+  // the build's endpoints), the CIDR, the service's name; else the kind.
+  std::string name;
+  Labels labels; // an endpoint's
+};
+
+// One side of a packet, as --from / --to select it.
+struct DecodedParty {
+  std::string address;
+  std::string kind; // as DecodedPeer's
+  std::string name;
+  const Labels* labels = nullptr;
 };
 
 struct DecodedEvent {
   uint64_t unixNanoseconds = 0; // wall clock, from the event's monotonic time
   std::string node;
   std::string endpoint; // empty when the interface is not one of the node's endpoints
+  Labels endpointLabels;
   std::string interface;
   uint32_t ifindex = 0;
   std::string direction; // "ingress" (into the endpoint) or "egress"
@@ -48,6 +63,25 @@ struct DecodedEvent {
   DecodedPeer peer;
   uint32_t length = 0;
   bool newFlow = false;
+
+  // The packet's source and destination: the endpoint or its peer.
+  DecodedParty sourceParty() const;
+  DecodedParty destinationParty() const;
+};
+
+// What --from and --to take: an endpoint (or service) name, an address or
+// CIDR prefix that holds the party's address, world / host / remote-node /
+// unknown, or labels "k=v[,k=v]" that the party's labels all include.
+class PartySelector {
+public:
+  static Expected<PartySelector> parse(std::string_view text);
+  bool matches(const DecodedParty&) const;
+
+private:
+  enum class Kind { Name, Prefix, Reserved, Labels } kind_ = Kind::Name;
+  std::string text_;
+  std::optional<IpPrefix> prefix_;
+  Labels labels_;
 };
 
 class EventDecoder {
@@ -62,9 +96,11 @@ public:
 private:
   struct Endpoint {
     std::string name, interface;
+    Labels labels;
   };
   std::string node_;
-  std::map<uint32_t, Endpoint> endpoints_; // by ifindex
+  std::map<uint32_t, Endpoint> endpoints_;               // the node's, by ifindex
+  std::map<std::string, std::string> endpointByAddress_; // every node's
   std::map<uint32_t, DecodedPeer> identities_;
   std::map<uint32_t, DecodedRule> rules_;
   int64_t monotonicToUnix_ = 0; // add to a CLOCK_MONOTONIC time
