@@ -356,6 +356,11 @@ int runMonitor(const MonitorOptions& options, Format format) {
         if (node->stats.valid()) reportMissed(*node, format);
     }
   }
+  // What came since the last poll: the datapath does not wake the reader,
+  // so the last slice's events are still in the ring.
+  for (auto& node : watched)
+    if (auto drained = node->ring->drain(); !drained)
+      return failSystem("monitor", drained.failure(), format);
   for (auto& node : watched)
     if (node->stats.valid()) reportMissed(*node, format);
   std::cout.flush();

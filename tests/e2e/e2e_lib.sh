@@ -95,6 +95,27 @@ expect() {
   fi
 }
 
+# start_monitor ARGS...: `polc monitor -o json ARGS` in the background
+# (killed by the cleanup if a check fails first), into $work/events, once
+# it is watching; options placing it in $monitor_options. Its pid: $monitor.
+start_monitor() {
+  "$polc" monitor "${monitor_options[@]}" -o json "$@" > "$work/events" 2> "$work/monitor.err" &
+  monitor=$!
+  servers+=("$monitor")
+  for _ in $(seq 50); do grep -q watching "$work/monitor.err" && return 0; sleep 0.1; done
+  echo "FAIL: the monitor did not start: $(cat "$work/monitor.err")"
+  exit 1
+}
+
+# event_seen NAME FRAGMENT...: one line of $work/events holds every fragment.
+event_seen() {
+  local name=$1 lines
+  shift
+  lines=$(cat "$work/events")
+  for fragment in "$@"; do lines=$(grep -F -- "$fragment" <<< "$lines"); done
+  check "$name" 0 test -n "$lines"
+}
+
 # killed_at STEP POLC_LOAD_ARGS...: a load that stops itself at STEP
 # (POLC_LOADER_PAUSE_AT, SIGSTOP), then is killed with kill -9 there.
 killed_at() {

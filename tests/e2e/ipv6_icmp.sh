@@ -2,7 +2,9 @@
 # End to end, IPv6 and ICMP: lab up (examples/policies/ipv6.yaml: dual-stack
 # web-1 and api-1, IPv6-only store-1) -> build -> two concurrent loads ->
 # ICMP and ICMPv6 echo, TCP and UDP over IPv6, neighbour discovery after
-# load, status and its drift report -> unload -> nothing left behind.
+# load, polc monitor's events (every field), level changes under a live
+# TCP connection, a flood across a reload, status and its drift report ->
+# unload -> nothing left behind.
 #
 # usage: ipv6_icmp.sh POLC NETPROBE SOURCE_DIR
 # Exit 77 (skipped) without root or BPF, unless POLC_REQUIRE_KERNEL=1, where
@@ -66,6 +68,69 @@ expect blocked api-1 udp "$web6" 9000
 # (netprobe exits 4 on ECONNREFUSED) through store-1's isolated ingress.
 check "store-1 -> $web6 udp/9999 refused: the ICMPv6 port unreachable passes" 0 bash -c \
   "ip netns exec $prefix-e-store-1 '$netprobe' connect udp $web6 9999 --timeout-ms 800; [ \$? = 4 ]"
+
+echo "# polc monitor over IPv6 and ICMP: every field of each kind of event"
+monitor_options=(--lab "$prefix" --pin-root "$pin_root" --state-dir "$state_dir")
+must "$polc" monitor "${monitor_options[@]}" --endpoint api-1 --set-level all > /dev/null
+start_monitor --endpoint api-1
+expect allowed web-1 ping "$api6"
+expect blocked store-1 ping "$api6"
+expect allowed web-1 tcp "$api6" 8080
+kill -INT "$monitor"
+check "the monitor stops on SIGINT" 0 wait "$monitor"
+common=('"node":"node-6"' '"endpoint":"api-1"' '"interface":"v6-api1"' '"family":"ipv6"')
+event_seen "echo request allowed by its rule" "${common[@]}" '"direction":"ingress"' \
+  '"verdict":"allowed"' '"reason":"rule"' '"protocol":"icmpv6"' '"icmp_type":128' \
+  '"icmp_code":0' '"source":"fd00:6:1::10"' '"destination":"fd00:6:1::20"' '"kind":"endpoint"' \
+  '"labels":{"app":"web"}' '"name":"web-1"' '"new_flow":true' '"policy":"api"' 'ipv6.pol:9:5"' \
+  '"action":"allow"' '"text":"allow from app == \"web\" on icmpv6 type 128"'
+event_seen "echo reply passed as a reply" "${common[@]}" '"direction":"egress"' \
+  '"verdict":"allowed"' '"reason":"reply"' '"icmp_type":129' '"source":"fd00:6:1::20"' \
+  '"destination":"fd00:6:1::10"' '"name":"web-1"' '"new_flow":false'
+event_seen "echo request of store-1 denied by default" "${common[@]}" '"direction":"ingress"' \
+  '"verdict":"denied"' '"reason":"default-deny"' '"icmp_type":128' '"source":"fd00:6:1::30"' \
+  '"name":"store-1"' '"labels":{"app":"store"}'
+event_seen "TCP connection opened by its rule" "${common[@]}" '"verdict":"allowed"' \
+  '"reason":"rule"' '"protocol":"tcp"' '"destination_port":8080' 'ipv6.pol:7:5"' '"new_flow":true'
+event_seen "TCP packets after the first pass as established" "${common[@]}" \
+  '"direction":"ingress"' '"reason":"established"' '"destination_port":8080' '"new_flow":false'
+check "no event of another endpoint" 1 grep -v '"endpoint":"api-1"' "$work/events"
+
+echo "# level changes at run time keep an established TCP connection"
+ip netns exec "$prefix-e-web-1" "$netprobe" session "$api6" 8080 --messages 25 --interval-ms 100 \
+  2> "$work/session.err" &
+session=$!
+servers+=("$session")
+sleep 0.3
+for level in off flows drops all; do
+  must "$polc" monitor "${monitor_options[@]}" --set-level "$level" > /dev/null
+  sleep 0.4
+done
+must "$polc" monitor "${monitor_options[@]}" --set-level drops > /dev/null
+must "$polc" monitor "${monitor_options[@]}" --endpoint api-1 --set-level default > /dev/null
+check "one TCP connection lived through four level changes" 0 wait "$session"
+cat "$work/session.err"
+
+echo "# a flood of denied packets with the monitor attached, across a reload"
+start_monitor
+ip netns exec "$prefix-e-store-1" "$netprobe" flood "$api6" 9000 --seconds 3 > "$work/flood.out" &
+flood=$!
+servers+=("$flood")
+sleep 0.5
+expect allowed web-1 tcp "$api6" 8080 # other traffic goes on
+must load > /dev/null
+expect allowed web-1 tcp "$api6" 8080
+check "the flood ran to its end" 0 wait "$flood"
+echo "  $(cat "$work/flood.out") datagrams sent"
+check "the monitor outlived the flood and the reload" 0 kill -0 "$monitor"
+kill -INT "$monitor"
+check "the monitor stops on SIGINT after the flood" 0 wait "$monitor"
+event_seen "flood's denied packets reported" '"verdict":"denied"' '"destination_port":9000' \
+  '"name":"store-1"'
+check "what the rate limit suppressed is reported" 0 \
+  grep -Eq '"rate_limited":[1-9][0-9]*.*"type":"missed"' "$work/events"
+check "the rate limit held: at most a burst and 1,000/s of flood events" 0 \
+  test "$(grep -c '"destination_port":9000' "$work/events")" -le 6000
 
 echo "# neighbour discovery through the loaded programs: forget every neighbour, then talk"
 for ns in "$node_ns" "$prefix-e-web-1" "$prefix-e-api-1" "$prefix-e-store-1"; do

@@ -62,21 +62,6 @@ expect_flow connects debug-1 frontend-1 tcp 5432
 
 echo "# polc monitor: drops by default, decoded with the build's names"
 monitor_options=(--lab "$prefix" --pin-root "$pin_root" --state-dir "$state_dir")
-start_monitor() { # start_monitor ARGS...: in the background, once it is watching
-  "$polc" monitor "${monitor_options[@]}" -o json "$@" > "$work/events" 2> "$work/monitor.err" &
-  monitor=$!
-  servers+=("$monitor") # killed by the cleanup if a check fails first
-  for _ in $(seq 50); do grep -q watching "$work/monitor.err" && return 0; sleep 0.1; done
-  echo "FAIL: the monitor did not start: $(cat "$work/monitor.err")"
-  exit 1
-}
-event_seen() { # event_seen NAME FRAGMENT...: one event line holds every fragment
-  local name=$1 lines
-  shift
-  lines=$(cat "$work/events")
-  for fragment in "$@"; do lines=$(grep -F -- "$fragment" <<< "$lines"); done
-  check "$name" 0 test -n "$lines"
-}
 start_monitor
 expect_flow blocked debug-1 web-1 tcp 80
 expect_flow blocked web-1 frontend-1 udp 9000

@@ -11,7 +11,15 @@
 //   netprobe ping ADDRESS [--timeout-ms N]
 //       one ICMP (IPv4 address) or ICMPv6 (IPv6 address) echo request;
 //       exit 0 when the matching echo reply arrives, 1 otherwise
+//   netprobe session ADDRESS PORT --messages N --interval-ms M
+//       one TCP connection that sends N messages, M ms apart, each echoed
+//       within a second: exit 0 when every one was, 1 at the first that
+//       was not (the connection was broken)
+//   netprobe flood ADDRESS PORT --seconds N
+//       UDP datagrams to ADDRESS:PORT as fast as one socket sends them for
+//       N seconds (at most 60); prints how many were sent
 // ADDRESS is IPv4 or IPv6.
+#include <algorithm>
 #include <arpa/inet.h>
 #include <cerrno>
 #include <chrono>
@@ -257,11 +265,61 @@ int ping(const char* host, int timeoutMs) {
   return 1;
 }
 
+// Sends `message` on a connected socket and waits for it back.
+bool echoOnce(int fd, const std::string& message, std::chrono::steady_clock::time_point deadline) {
+  if (::send(fd, message.data(), message.size(), MSG_NOSIGNAL) != ssize_t(message.size()))
+    return false;
+  std::string received;
+  while (received.size() < message.size() && waitFor(fd, POLLIN, deadline)) {
+    char buffer[256];
+    auto n = ::recv(fd, buffer, sizeof buffer, 0);
+    if (n <= 0) break;
+    received.append(buffer, size_t(n));
+  }
+  return received == message;
+}
+
+int session(const char* host, int port, int messages, int intervalMs) {
+  auto sa = address(host, port);
+  Fd fd(::socket(sa.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  if (::connect(fd.get(), sa.get(), sa.length) != 0 && errno != EINPROGRESS) return 1;
+  if (!waitFor(fd.get(), POLLOUT, deadline)) return 1;
+  int error = 0;
+  socklen_t length = sizeof error;
+  ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &error, &length);
+  if (error != 0) return 1;
+  for (int i = 0; i < messages; ++i) {
+    if (i > 0) ::usleep(useconds_t(intervalMs) * 1000);
+    auto message = "polc-session-" + std::to_string(i);
+    if (!echoOnce(fd.get(), message, std::chrono::steady_clock::now() + std::chrono::seconds(1))) {
+      std::fprintf(stderr, "netprobe: session: message %d of %d not echoed\n", i + 1, messages);
+      return 1;
+    }
+  }
+  return 0;
+}
+
+int flood(const char* host, int port, int seconds) {
+  auto sa = address(host, port);
+  Fd fd(::socket(sa.family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  const char payload[64] = "polc-flood";
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(std::min(seconds, 60));
+  uint64_t sent = 0;
+  while (std::chrono::steady_clock::now() < deadline)
+    for (int burst = 0; burst < 256; ++burst)
+      if (::sendto(fd.get(), payload, sizeof payload, 0, sa.get(), sa.length) > 0) ++sent;
+  std::printf("%llu\n", static_cast<unsigned long long>(sent));
+  return 0;
+}
+
 int usage() {
   std::fprintf(stderr,
                "usage: netprobe serve --tcp P,.. --udp P,.. [--ready-file F] [--seconds N]\n"
                "       netprobe connect tcp|udp ADDRESS PORT [--timeout-ms N]\n"
-               "       netprobe ping ADDRESS [--timeout-ms N]\n");
+               "       netprobe ping ADDRESS [--timeout-ms N]\n"
+               "       netprobe session ADDRESS PORT --messages N --interval-ms M\n"
+               "       netprobe flood ADDRESS PORT --seconds N\n");
   return 2;
 }
 
@@ -301,5 +359,10 @@ int main(int argc, char** argv) {
     if (argc == 5 && std::string(argv[3]) == "--timeout-ms") timeoutMs = std::atoi(argv[4]);
     return ping(argv[2], timeoutMs);
   }
+  if (command == "session" && argc == 8 && std::string(argv[4]) == "--messages" &&
+      std::string(argv[6]) == "--interval-ms")
+    return session(argv[2], std::atoi(argv[3]), std::atoi(argv[5]), std::atoi(argv[7]));
+  if (command == "flood" && argc == 6 && std::string(argv[4]) == "--seconds")
+    return flood(argv[2], std::atoi(argv[3]), std::atoi(argv[5]));
   return usage();
 }
