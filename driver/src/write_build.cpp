@@ -6,6 +6,7 @@
 #include "polc/artifacts/manifest.h"
 #include "polc/codegen/endpoint_program.h"
 #include "polc/codegen/program_plan.h"
+#include "polc/driver/rule_ids.h"
 #include "polc/passes/tables.h"
 #include "polc/support/unique_fd.h"
 
@@ -224,9 +225,17 @@ using TablePaths = std::vector<std::vector<std::array<std::string, 2>>>;
 // spread over `threads` threads: serializing, hashing and comparing with the
 // previous build thousands of tables was a third of an incremental build of
 // 1,000 endpoints. Returns the first error in table order.
+// The table as written: each entry's rule by its stable id.
+artifacts::PolicyTable withStableRuleIds(const artifacts::PolicyTable& table,
+                                         const std::vector<uint32_t>& ruleIds) {
+  artifacts::PolicyTable written = table;
+  for (auto& entry : written.entries) entry.ruleId = ruleIds.at(entry.ruleId);
+  return written;
+}
+
 Expected<TablePaths> writePolicyTables(OutputWriter& out,
                                        const std::vector<passes::NodeTables>& nodes,
-                                       unsigned threads) {
+                                       const std::vector<uint32_t>& ruleIds, unsigned threads) {
   std::vector<const artifacts::PolicyTable*> distinct;
   std::unordered_map<const artifacts::PolicyTable*, size_t> indexOf;
   for (const auto& node : nodes)
@@ -237,7 +246,8 @@ Expected<TablePaths> writePolicyTables(OutputWriter& out,
   std::atomic<size_t> next = 0;
   auto work = [&] {
     for (size_t i = next++; i < distinct.size(); i = next++)
-      written[i] = out.addByContent("tables/", ".json", artifacts::toJsonText(*distinct[i]));
+      written[i] = out.addByContent(
+          "tables/", ".json", artifacts::toJsonText(withStableRuleIds(*distinct[i], ruleIds)));
   };
   std::vector<std::future<void>> helpers;
   for (size_t t = 1; t < std::min<size_t>(threads, distinct.size()); ++t)
@@ -255,13 +265,11 @@ Expected<TablePaths> writePolicyTables(OutputWriter& out,
 }
 
 // Every rule once, by id: what the tables' entries point to.
-artifacts::RuleList ruleList(const ir::Program& program) {
+artifacts::RuleList ruleList(const ir::Program& program, const std::vector<uint32_t>& ruleIds) {
   artifacts::RuleList list;
   for (const auto& rule : program.rules)
-    list.rules.push_back({rule.id, rule.policy, rule.text, rule.location.str()});
-  std::sort(list.rules.begin(), list.rules.end(),
-            [](const auto& a, const auto& b) { return a.id < b.id; });
-  return list;
+    list.rules.push_back({ruleIds.at(rule.id), rule.policy, rule.text, rule.location.str()});
+  return list; // in source order, as a reader looks them up
 }
 
 nlohmann::json identitiesJson(const ir::Program& program) {
@@ -311,7 +319,11 @@ Expected<BuildReport> writeBuildOrThrow(const Compiled& compiled, const fs::path
   includeDirs.push_back("bpf/lib");
   if (auto status = out.write("identities.json", dumpJson(identitiesJson(program))); !status)
     return Error{status.error()};
-  if (auto status = out.write("rules.json", artifacts::toJsonText(ruleList(program))); !status)
+  // Tables and rules.json name rules by their stable ids; the passes
+  // before them by their position (ir::Rule::id).
+  const auto ruleIds = stableRuleIds(program);
+  if (auto status = out.write("rules.json", artifacts::toJsonText(ruleList(program, ruleIds)));
+      !status)
     return Error{status.error()};
 
   stepDone("prepare"); // the staging directory, the bpf/lib headers, identities, rules
@@ -345,7 +357,7 @@ Expected<BuildReport> writeBuildOrThrow(const Compiled& compiled, const fs::path
       options.jobs != 0 ? options.jobs : std::max(1u, std::thread::hardware_concurrency());
   // program.nodes, compiled.tables and plan.nodes are all sorted by node
   // name, and each node's endpoints by name.
-  auto tablePaths = writePolicyTables(out, compiled.tables, threads);
+  auto tablePaths = writePolicyTables(out, compiled.tables, ruleIds, threads);
   if (!tablePaths) return Error{tablePaths.error()};
   for (size_t nodeIndex = 0; nodeIndex < program.nodes.size(); ++nodeIndex) {
     const auto& node = program.nodes[nodeIndex];

@@ -55,7 +55,7 @@ struct RuleRef {
 };
 
 struct RuleList {
-  std::vector<RuleRef> rules; // sorted by id
+  std::vector<RuleRef> rules; // in source order; ids from what each rule is (driver/rule_ids.h)
   bool operator==(const RuleList&) const = default;
 };
 
