@@ -2,8 +2,9 @@
 /*
  * Verdict events. Every place where an endpoint program decides a packet
  * asks polc_monitor_wants() whether anybody wants that kind of event, and
- * only then builds one (polc_monitor_report). With nobody listening the cost
- * is one array element read and a compare.
+ * only then builds one (polc_monitor_report). With reporting off, or at a
+ * level below the packet's, the cost is one array element read and a
+ * compare.
  *
  * Levels (polc_structs.h) are set at run time in polc_monitor_config, for
  * the node, and in polc_monitor_endpoints, per endpoint; max_level lets the

@@ -126,10 +126,14 @@ nlohmann::json eventJson(const DecodedEvent& e) {
 // A node being watched: its decoder, ring and counters.
 struct WatchedNode {
   std::string name;
+  std::string revision; // the newest the decoder knows
   polc::loader::EventDecoder decoder;
   maps::OpenMap stats;
   maps::EventCounts reported; // lost and limited already told
   std::optional<maps::EventRing> ring;
+  maps::OpenMap epoch{}; // bumped by every load: when to look for a new revision
+  uint32_t epochSeen = 0;
+  int revisionChecksLeft = 0; // the state is committed just after the bump
 };
 
 struct MonitorMapsOfNode {
@@ -265,6 +269,60 @@ void reportMissed(WatchedNode& node, Format format) {
               << limited << " suppressed by the per-endpoint rate limit" << std::endl;
 }
 
+// A node loaded with another revision since the monitor started: its
+// decoder learns the new build's names and keeps the old ones (rule and
+// identity ids are stable across builds, so the events of both revisions,
+// which a reload mixes for a moment, decode alike). Said in the stream.
+// The epoch, one map read, says when to look (status reads every map and
+// filter of the node: too much for every second).
+void followReloads(polc::loader::Loader& loader, const MonitorOptions& options,
+                   std::vector<std::unique_ptr<WatchedNode>>& watched, Format format) {
+  bool look = false;
+  for (auto& node : watched) {
+    if (!node->epoch.valid()) continue;
+    auto epoch =
+        maps::readPolicyEpoch(maps::kernelMaps(), node->epoch.handle(), artifacts::kMapPolicyEpoch);
+    if (epoch && *epoch != node->epochSeen) {
+      node->epochSeen = *epoch;
+      node->revisionChecksLeft = 5;
+    }
+    if (node->revisionChecksLeft > 0) {
+      --node->revisionChecksLeft;
+      look = true;
+    }
+  }
+  if (!look) return;
+  auto report = loader.status(labStatusRequest(options.placement, options.node));
+  if (!report) return; // a load holds the state: next second
+  for (const auto& current : report->nodes)
+    for (auto& node : watched) {
+      if (current.node != node->name || !current.stateError.empty() ||
+          current.revision == node->revision)
+        continue;
+      node->revisionChecksLeft = 0;
+      auto newer = polc::loader::EventDecoder::forNode(current);
+      const std::string previous = node->revision;
+      node->revision = current.revision;
+      if (newer) node->decoder.learn(std::move(*newer));
+      if (format == Format::Json) {
+        nlohmann::json line{{"type", "revision"},
+                            {"node", node->name},
+                            {"revision", current.revision},
+                            {"previous_revision", previous}};
+        if (!newer) line["error"] = newer.error();
+        std::cout << line.dump() << std::endl;
+      } else if (newer) {
+        std::cout << "# node " << node->name << ": revision " << current.revision.substr(0, 12)
+                  << " loaded (was " << previous.substr(0, 12)
+                  << "); events are decoded with the names of both" << std::endl;
+      } else {
+        std::cout << "# node " << node->name << ": revision " << current.revision.substr(0, 12)
+                  << " loaded, but its names cannot be read (" << newer.error()
+                  << "); events are decoded with those of " << previous.substr(0, 12) << std::endl;
+      }
+    }
+}
+
 int runMonitor(const MonitorOptions& options, Format format) {
   // Flags first: a bad one is a usage error whatever is loaded.
   if (!options.verdict.empty() && options.verdict != "allowed" && options.verdict != "denied" &&
@@ -304,13 +362,21 @@ int runMonitor(const MonitorOptions& options, Format format) {
   for (const auto& node : nodes) {
     auto decoder = polc::loader::EventDecoder::forNode(node);
     if (!decoder) return failSystem("monitor", decoder.failure(), format);
-    auto entry = std::make_unique<WatchedNode>(
-        WatchedNode{node.node, std::move(*decoder), maps::OpenMap(), {}, std::nullopt});
+    auto entry = std::make_unique<WatchedNode>(WatchedNode{
+        node.node, node.revision, std::move(*decoder), maps::OpenMap(), {}, std::nullopt});
     const std::filesystem::path pinRoot = node.pinRoot;
     auto stats = maps::kernelMaps().openPinned(
         pinRoot / maps::relativePin(node.node, "", artifacts::kMapEventStats));
     if (!stats) return failSystem("monitor", stats.failure(), format);
     entry->stats = std::move(*stats);
+    auto epoch = maps::kernelMaps().openPinned(
+        pinRoot / maps::relativePin(node.node, "", artifacts::kMapPolicyEpoch));
+    if (!epoch) return failSystem("monitor", epoch.failure(), format);
+    entry->epoch = std::move(*epoch);
+    if (entry->epoch.valid())
+      if (auto seen = maps::readPolicyEpoch(maps::kernelMaps(), entry->epoch.handle(),
+                                            artifacts::kMapPolicyEpoch))
+        entry->epochSeen = *seen;
     if (entry->stats.valid())
       if (auto counts = maps::readEventCounts(maps::kernelMaps(), entry->stats.handle(),
                                               unsigned(libbpf_num_possible_cpus())))
@@ -354,6 +420,7 @@ int runMonitor(const MonitorOptions& options, Format format) {
       lastCheck = std::chrono::steady_clock::now();
       for (auto& node : watched)
         if (node->stats.valid()) reportMissed(*node, format);
+      followReloads(*loader, options, watched, format);
     }
   }
   // What came since the last poll: the datapath does not wake the reader,

@@ -165,6 +165,14 @@ Expected<EventDecoder> EventDecoder::forNode(const NodeStatus& node) {
   return decoder;
 }
 
+void EventDecoder::learn(EventDecoder newer) {
+  for (auto& [ifindex, endpoint] : newer.endpoints_) endpoints_[ifindex] = std::move(endpoint);
+  for (auto& [address, name] : newer.endpointByAddress_) endpointByAddress_[address] = name;
+  for (auto& [id, peer] : newer.identities_) identities_[id] = std::move(peer);
+  for (auto& [id, rule] : newer.rules_) rules_[id] = std::move(rule);
+  monotonicToUnix_ = newer.monotonicToUnix_;
+}
+
 DecodedEvent EventDecoder::decode(const polc_event& event) const {
   DecodedEvent decoded;
   decoded.unixNanoseconds = uint64_t(int64_t(event.time_ns) + monotonicToUnix_);

@@ -8,7 +8,8 @@
 # --inline-max 0 so that the tables are maps), one that changes programs
 # (loaded beside the old ones, swapped in on the hooks), and one that
 # changes a table compiled in as code (the program is loaded again with the
-# new entries in its read-only config).
+# new entries in its read-only config). A monitor started before the
+# table-only change follows it and names the new revision's rules.
 #
 # usage: reload_live.sh POLC NETPROBE SOURCE_DIR
 # Exit 77 (skipped) without root or BPF, unless POLC_REQUIRE_KERNEL=1.
@@ -84,6 +85,9 @@ stream forbidden web-1 db-1 5432     # the new tables forbid it
 sleep 1
 check "both connections exchange data under v1" 0 bash -c \
   "kill -0 ${stream_pid[kept]} && kill -0 ${stream_pid[forbidden]}"
+monitor_options=("${placement[@]}")
+must "$polc" monitor "${monitor_options[@]}" --set-level flows > /dev/null
+start_monitor --endpoint web-1 --verdict allowed # follows the reload to the next revision
 before=$(filters pw-web1)
 must "$polc" load "$work/tables" "${placement[@]}" -o json > "$work/tables.json"
 cat "$work/tables.json"
@@ -100,6 +104,16 @@ check "the allowed connection still runs" 0 alive kept
 stream_stop kept
 echo "  kept connection: $result"
 check "the allowed connection lost nothing across the reload" 0 grep -q '^ok [0-9]' <<< "$result"
+expect allowed frontend-1 tcp "${address[web-1]}" 81 # allowed by the new revision's rule
+kill -INT "$monitor"
+check "the monitor stops on SIGINT" 0 wait "$monitor"
+tables_revision=$(sha256sum "$work/tables/manifest.json" | cut -c1-64)
+event_seen "the monitor says it follows the new revision" '"type":"revision"' \
+  "\"revision\":\"$tables_revision\""
+event_seen "an event of the new revision names its rule" '"endpoint":"web-1"' \
+  '"destination_port":81' '"reason":"rule"' 'shop-tables.pol:11:5"' \
+  '"text":"allow from app == \"frontend\" on tcp/80, tcp/81, udp/9000"'
+must "$polc" monitor "${monitor_options[@]}" --set-level drops > /dev/null
 
 echo "# program change while a connection through the replaced endpoint runs"
 stream kept2 web-1 db-1 5433 # db-1 gets new programs, egress isolated: its replies need conntrack

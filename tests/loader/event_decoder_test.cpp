@@ -22,6 +22,16 @@ namespace fs = std::filesystem;
 
 constexpr uint32_t kWebIdentity = 300, kDbIdentity = 301, kWebIfindex = 7;
 
+artifacts::EndpointArtifacts endpoint(const char* name, const char* interface, uint32_t identity) {
+  artifacts::EndpointArtifacts ep;
+  ep.name = name;
+  ep.interface = interface;
+  ep.identity = identity;
+  ep.ingressTable = "tables/in.json";
+  ep.egressTable = "tables/eg.json";
+  return ep;
+}
+
 class EventDecoderTest : public ::testing::Test {
 protected:
   void SetUp() override {
@@ -30,17 +40,9 @@ protected:
     artifacts::Manifest manifest;
     manifest.polcVersion = "test";
     manifest.cluster = "c";
-    artifacts::EndpointArtifacts web{.name = "web-1",
-                                     .interface = "pw-web1",
-                                     .identity = kWebIdentity,
-                                     .ingressTable = "tables/in.json",
-                                     .egressTable = "tables/eg.json"};
+    artifacts::EndpointArtifacts web = endpoint("web-1", "pw-web1", kWebIdentity);
     web.addresses = {"10.0.1.20"};
-    artifacts::EndpointArtifacts db{.name = "db-1",
-                                    .interface = "pw-db1",
-                                    .identity = kDbIdentity,
-                                    .ingressTable = "tables/in.json",
-                                    .egressTable = "tables/eg.json"};
+    artifacts::EndpointArtifacts db = endpoint("db-1", "pw-db1", kDbIdentity);
     db.addresses = {"10.0.2.30", "fd00::30"};
     // db-1 runs on another node: a peer is named on any node of the build.
     manifest.nodes.push_back({"node-1", "10.9.0.1", "nodes/node-1/ipcache.json", {web}});
@@ -61,7 +63,11 @@ protected:
     ASSERT_TRUE(writeFile(dir / "rules.json", rules.dump()));
     node.node = "node-1";
     node.outDir = dir.string();
-    node.endpoints.push_back({.endpoint = "web-1", .interface = "pw-web1", .ifindex = kWebIfindex});
+    EndpointStatus web1;
+    web1.endpoint = "web-1";
+    web1.interface = "pw-web1";
+    web1.ifindex = kWebIfindex;
+    node.endpoints.push_back(web1);
   }
   void TearDown() override { fs::remove_all(dir); }
 

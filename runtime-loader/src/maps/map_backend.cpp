@@ -290,15 +290,22 @@ Expected<uint32_t> lookupIpcache(MapBackend& backend, MapHandle ipcache, MapHand
   return POLC_IDENTITY_WORLD;
 }
 
-Status bumpPolicyEpoch(MapBackend& backend, MapHandle epoch, const std::string& mapName) {
-  const std::string key = toBytes(uint32_t{0});
-  auto current = backend.lookup(epoch, mapName, key, sizeof(polc_epoch_value));
+Expected<uint32_t> readPolicyEpoch(MapBackend& backend, MapHandle epoch,
+                                   const std::string& mapName) {
+  auto current = backend.lookup(epoch, mapName, toBytes(uint32_t{0}), sizeof(polc_epoch_value));
   if (!current) return Error{current.error()};
   polc_epoch_value value{};
   if (*current && (*current)->size() == sizeof value)
     std::memcpy(&value, (*current)->data(), sizeof value);
-  ++value.epoch;
-  return backend.update(epoch, mapName, key, toBytes(value));
+  return value.epoch;
+}
+
+Status bumpPolicyEpoch(MapBackend& backend, MapHandle epoch, const std::string& mapName) {
+  auto current = readPolicyEpoch(backend, epoch, mapName);
+  if (!current) return Error{current.error()};
+  polc_epoch_value value{};
+  value.epoch = *current + 1;
+  return backend.update(epoch, mapName, toBytes(uint32_t{0}), toBytes(value));
 }
 
 } // namespace polc::maps

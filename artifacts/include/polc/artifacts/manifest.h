@@ -73,7 +73,7 @@ struct EndpointArtifacts {
   bool egressInline = false;
   // Its host addresses (IPv4, IPv6) as text: how an event names a peer
   // endpoint. Empty in a manifest written before they were listed.
-  std::vector<std::string> addresses;
+  std::vector<std::string> addresses{};
   bool operator==(const EndpointArtifacts&) const = default;
 };
 

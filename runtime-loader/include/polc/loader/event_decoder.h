@@ -32,7 +32,7 @@ struct DecodedPeer {
   // The endpoint's name (its labels "k=v,k=v" when its address is none of
   // the build's endpoints), the CIDR, the service's name; else the kind.
   std::string name;
-  Labels labels; // an endpoint's
+  Labels labels{}; // an endpoint's
 };
 
 // One side of a packet, as --from / --to select it.
@@ -93,10 +93,15 @@ public:
 
   DecodedEvent decode(const polc_event&) const;
 
+  // After a reload: the node's endpoints as `newer` has them, and its names
+  // beside those known (a newer name wins for the same id: rule and
+  // identity ids name the same thing in every build).
+  void learn(EventDecoder newer);
+
 private:
   struct Endpoint {
     std::string name, interface;
-    Labels labels;
+    Labels labels{};
   };
   std::string node_;
   std::map<uint32_t, Endpoint> endpoints_;               // the node's, by ifindex

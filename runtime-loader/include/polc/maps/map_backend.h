@@ -168,5 +168,8 @@ Expected<uint32_t> lookupIpcache(MapBackend&, MapHandle ipcache, MapHandle lengt
 // load has changed tables or programs, and after a rollback has changed
 // them back. Wraps around; an absent element counts as 0.
 Status bumpPolicyEpoch(MapBackend&, MapHandle epoch, const std::string& mapName);
+// The node's policy epoch as it is (0 when absent): a load changed the node
+// when it moved.
+Expected<uint32_t> readPolicyEpoch(MapBackend&, MapHandle epoch, const std::string& mapName);
 
 } // namespace polc::maps
