@@ -293,7 +293,7 @@ void followReloads(polc::loader::Loader& loader, const MonitorOptions& options,
   }
   if (!look) return;
   auto report = loader.status(labStatusRequest(options.placement, options.node));
-  if (!report) return; // a load holds the state: next second
+  if (!report) return; // unreadable now: the next second looks again
   for (const auto& current : report->nodes)
     for (auto& node : watched) {
       if (current.node != node->name || !current.stateError.empty() ||

@@ -145,15 +145,17 @@ Expected<EventDecoder> EventDecoder::forNode(const NodeStatus& node) {
     auto peer = identityPeer(identity);
     decoder.identities_[peer.identity] = peer;
   }
+  std::map<std::string, Endpoint*> attached; // the node's endpoints with programs, by name
+  for (auto& [ifindex, endpoint] : decoder.endpoints_) attached[endpoint.name] = &endpoint;
   for (const auto& manifestNode : manifest->nodes)
     for (const auto& endpoint : manifestNode.endpoints) {
       for (const auto& address : endpoint.addresses)
         decoder.endpointByAddress_[address] = endpoint.name;
       if (manifestNode.name != node.node) continue;
+      auto known = attached.find(endpoint.name);
       auto identity = decoder.identities_.find(endpoint.identity);
-      if (identity == decoder.identities_.end()) continue;
-      for (auto& [ifindex, known] : decoder.endpoints_)
-        if (known.name == endpoint.name) known.labels = identity->second.labels;
+      if (known != attached.end() && identity != decoder.identities_.end())
+        known->second->labels = identity->second.labels;
     }
   auto rules = readJson(outDir / "rules.json");
   if (!rules) return Error{rules.error()};
