@@ -220,11 +220,6 @@ private:
 // Where each endpoint's tables went: [node][endpoint][direction].
 using TablePaths = std::vector<std::vector<std::array<std::string, 2>>>;
 
-// Writes each distinct policy table once as tables/<sha256>.json (endpoints
-// with the same policy share one, already in memory: passes/tables.h),
-// spread over `threads` threads: serializing, hashing and comparing with the
-// previous build thousands of tables was a third of an incremental build of
-// 1,000 endpoints. Returns the first error in table order.
 // The table as written: each entry's rule by its stable id.
 artifacts::PolicyTable withStableRuleIds(const artifacts::PolicyTable& table,
                                          const std::vector<uint32_t>& ruleIds) {
@@ -233,6 +228,11 @@ artifacts::PolicyTable withStableRuleIds(const artifacts::PolicyTable& table,
   return written;
 }
 
+// Writes each distinct policy table once as tables/<sha256>.json (endpoints
+// with the same policy share one, already in memory: passes/tables.h),
+// spread over `threads` threads: serializing, hashing and comparing with the
+// previous build thousands of tables was a third of an incremental build of
+// 1,000 endpoints. Returns the first error in table order.
 Expected<TablePaths> writePolicyTables(OutputWriter& out,
                                        const std::vector<passes::NodeTables>& nodes,
                                        const std::vector<uint32_t>& ruleIds, unsigned threads) {
@@ -264,7 +264,8 @@ Expected<TablePaths> writePolicyTables(OutputWriter& out,
   return paths;
 }
 
-// Every rule once, by id: what the tables' entries point to.
+// Every rule once, in source order, with the stable id the tables' entries
+// point to.
 artifacts::RuleList ruleList(const ir::Program& program, const std::vector<uint32_t>& ruleIds) {
   artifacts::RuleList list;
   for (const auto& rule : program.rules)
