@@ -248,4 +248,19 @@ polc::loader::StatusRequest labStatusRequest(const PlacementOptions& options,
   return request;
 }
 
+polc::Expected<std::vector<polc::loader::NodeStatus>> loadedNodes(polc::loader::Loader& loader,
+                                                                  const PlacementOptions& options,
+                                                                  const std::string& node) {
+  auto report = loader.status(labStatusRequest(options, node));
+  if (!report) return polc::Error{report.error()};
+  std::vector<polc::loader::NodeStatus> nodes;
+  for (auto& found : report->nodes)
+    if (found.stateError.empty() && (options.labPrefix.empty() || inLab(found, options.labPrefix)))
+      nodes.push_back(std::move(found));
+  if (nodes.empty())
+    return polc::Error{"nothing loaded" + (node.empty() ? std::string() : " for node " + node) +
+                       " (state dir " + options.placement.stateDir.string() + ")"};
+  return nodes;
+}
+
 } // namespace polc::cli

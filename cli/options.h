@@ -143,5 +143,10 @@ polc::loader::NodeNetns labNodeNetns(const std::string& prefix);
 // dir, an unreadable one looked for in the lab's namespace.
 polc::loader::StatusRequest labStatusRequest(const PlacementOptions& options,
                                              const std::string& node);
+// The nodes loaded with a readable state (only `node` when given; only the
+// lab's with --lab): what monitor, stats and metrics read. An error when
+// there is none.
+polc::Expected<std::vector<polc::loader::NodeStatus>>
+loadedNodes(polc::loader::Loader& loader, const PlacementOptions& options, const std::string& node);
 
 } // namespace polc::cli

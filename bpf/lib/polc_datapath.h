@@ -16,6 +16,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "polc_conntrack.h"
+#include "polc_counters.h"
 #include "polc_features.h"
 #include "polc_inline_policy.h"
 #include "polc_lookup.h"
@@ -32,6 +33,18 @@
  * The names are the loader's kConfig* constants (artifacts/manifest.h).
  */
 const volatile __u32 polc_endpoint_identity = 0;
+
+/* A packet's verdict, seen: counted (polc_counters.h), and reported when an
+ * event of `level` is wanted (polc_monitor.h). */
+static __always_inline void polc_account(struct __sk_buff *skb, const struct polc_packet *pkt,
+					 __u8 direction, __u8 level, __u8 verdict, __u8 reason,
+					 __u32 rule_id, __u32 peer_identity, __u8 flags)
+{
+	polc_count_packet(skb->ifindex, rule_id, POLC_COUNT_WHAT(direction, reason, verdict),
+			  skb->len);
+	polc_monitor_note(skb, pkt, direction, level, verdict, reason, rule_id, peer_identity,
+			  flags);
+}
 
 /*
  * direction: POLC_CT_EGRESS for polc_from_ep (tc ingress hook, packets
@@ -75,24 +88,21 @@ static __always_inline int polc_handle_packet(struct __sk_buff *skb, const __u8 
 	if (parsed != POLC_PARSE_OK) {
 		if (!isolated)
 			return TC_ACT_OK;
-		polc_monitor_note(skb, &pkt, direction, POLC_MONITOR_DROPS,
-				  POLC_EVENT_VERDICT_DENIED, POLC_REASON_MALFORMED,
-				  POLC_CT_RULE_NONE, POLC_IDENTITY_UNKNOWN, 0);
+		polc_account(skb, &pkt, direction, POLC_MONITOR_DROPS, POLC_EVENT_VERDICT_DENIED,
+			     POLC_REASON_MALFORMED, POLC_CT_RULE_NONE, POLC_IDENTITY_UNKNOWN, 0);
 		return TC_ACT_SHOT;
 	}
 	/* No rule matches an IPv6 peer and no IPv6 flow is ever tracked. */
 	if (!POLC_IPV6 && pkt.family == POLC_FAMILY_IPV6) {
-		polc_monitor_note(skb, &pkt, direction, POLC_MONITOR_DROPS,
-				  POLC_EVENT_VERDICT_DENIED, POLC_REASON_NO_IPV6, POLC_CT_RULE_NONE,
-				  POLC_IDENTITY_UNKNOWN, 0);
+		polc_account(skb, &pkt, direction, POLC_MONITOR_DROPS, POLC_EVENT_VERDICT_DENIED,
+			     POLC_REASON_NO_IPV6, POLC_CT_RULE_NONE, POLC_IDENTITY_UNKNOWN, 0);
 		return TC_ACT_SHOT;
 	}
 
 	/* Replies pass before policy: the reply direction may be isolated. */
 	if (pkt.ct_may_be_reply && polc_ct_is_reply(&pkt, direction)) {
-		polc_monitor_note(skb, &pkt, direction, POLC_MONITOR_ALL,
-				  POLC_EVENT_VERDICT_ALLOWED, POLC_REASON_CT_REPLY,
-				  POLC_CT_RULE_NONE, POLC_IDENTITY_ANY, 0);
+		polc_account(skb, &pkt, direction, POLC_MONITOR_ALL, POLC_EVENT_VERDICT_ALLOWED,
+			     POLC_REASON_CT_REPLY, POLC_CT_RULE_NONE, POLC_IDENTITY_ANY, 0);
 		return TC_ACT_OK;
 	}
 
@@ -102,9 +112,9 @@ static __always_inline int polc_handle_packet(struct __sk_buff *skb, const __u8 
 		epoch = polc_policy_epoch();
 		flow = polc_ct_lookup_forward(&pkt, direction);
 		if (polc_ct_is_established(flow, epoch)) {
-			polc_monitor_note(skb, &pkt, direction, POLC_MONITOR_ALL,
-					  POLC_EVENT_VERDICT_ALLOWED, POLC_REASON_CT_ESTABLISHED,
-					  flow->rule_id, POLC_IDENTITY_ANY, 0);
+			polc_account(skb, &pkt, direction, POLC_MONITOR_ALL,
+				     POLC_EVENT_VERDICT_ALLOWED, POLC_REASON_CT_ESTABLISHED,
+				     flow->rule_id, POLC_IDENTITY_ANY, 0);
 			return TC_ACT_OK;
 		}
 	}
@@ -114,9 +124,9 @@ static __always_inline int polc_handle_packet(struct __sk_buff *skb, const __u8 
 		 * too big: IPv6 path MTU discovery depends on it); other errors
 		 * meet policy. */
 		if (polc_ct_is_related(&pkt, direction)) {
-			polc_monitor_note(skb, &pkt, direction, POLC_MONITOR_ALL,
-					  POLC_EVENT_VERDICT_ALLOWED, POLC_REASON_CT_RELATED,
-					  POLC_CT_RULE_NONE, POLC_IDENTITY_ANY, 0);
+			polc_account(skb, &pkt, direction, POLC_MONITOR_ALL,
+				     POLC_EVENT_VERDICT_ALLOWED, POLC_REASON_CT_RELATED,
+				     POLC_CT_RULE_NONE, POLC_IDENTITY_ANY, 0);
 			return TC_ACT_OK;
 		}
 
@@ -135,17 +145,16 @@ static __always_inline int polc_handle_packet(struct __sk_buff *skb, const __u8 
 	}
 
 	if (policy.verdict == POLC_VERDICT_DENY) {
-		polc_monitor_note(skb, &pkt, direction, POLC_MONITOR_DROPS,
-				  POLC_EVENT_VERDICT_DENIED, POLC_REASON_RULE, policy.rule_id,
-				  peer_identity, 0);
+		polc_account(skb, &pkt, direction, POLC_MONITOR_DROPS, POLC_EVENT_VERDICT_DENIED,
+			     POLC_REASON_RULE, policy.rule_id, peer_identity, 0);
 		return TC_ACT_SHOT;
 	}
 	reason = POLC_REASON_RULE;
 	if (policy.verdict != POLC_VERDICT_ALLOW) {
 		if (isolated) {
-			polc_monitor_note(skb, &pkt, direction, POLC_MONITOR_DROPS,
-					  POLC_EVENT_VERDICT_DENIED, POLC_REASON_DEFAULT_DENY,
-					  POLC_CT_RULE_NONE, peer_identity, 0);
+			polc_account(skb, &pkt, direction, POLC_MONITOR_DROPS,
+				     POLC_EVENT_VERDICT_DENIED, POLC_REASON_DEFAULT_DENY,
+				     POLC_CT_RULE_NONE, peer_identity, 0);
 			return TC_ACT_SHOT;
 		}
 		policy.rule_id = POLC_CT_RULE_NONE;
@@ -157,13 +166,11 @@ static __always_inline int polc_handle_packet(struct __sk_buff *skb, const __u8 
 		polc_ct_track(&pkt, direction, flow, policy.rule_id, epoch);
 	/* The first packet of a flow is what the flows level reports. */
 	if (pkt.ct_may_create && !flow)
-		polc_monitor_note(skb, &pkt, direction, POLC_MONITOR_FLOWS,
-				  POLC_EVENT_VERDICT_ALLOWED, reason, policy.rule_id, peer_identity,
-				  POLC_EVENT_FLAG_NEW_FLOW);
+		polc_account(skb, &pkt, direction, POLC_MONITOR_FLOWS, POLC_EVENT_VERDICT_ALLOWED,
+			     reason, policy.rule_id, peer_identity, POLC_EVENT_FLAG_NEW_FLOW);
 	else
-		polc_monitor_note(skb, &pkt, direction, POLC_MONITOR_ALL,
-				  POLC_EVENT_VERDICT_ALLOWED, reason, policy.rule_id, peer_identity,
-				  0);
+		polc_account(skb, &pkt, direction, POLC_MONITOR_ALL, POLC_EVENT_VERDICT_ALLOWED,
+			     reason, policy.rule_id, peer_identity, 0);
 	return TC_ACT_OK;
 }
 

@@ -3,7 +3,7 @@
  * Map declarations of the datapath. Every endpoint object declares the same
  * maps with the layouts of polc_structs.h; the loader shares the node-wide
  * ones (ipcache, its lengths, conntrack, the policy epoch, the monitor's
- * maps) between objects,
+ * maps, the counters) between objects,
  * the policy tables are per endpoint and direction.
  *
  * The ipcache and the policy tables are hashes probed once per prefix
@@ -102,5 +102,16 @@ struct {
 	__type(key, __u32);
 	__type(value, struct polc_event_stats);
 } polc_event_stats SEC(".maps");
+
+/* Packets and bytes per endpoint, rule and reason (polc_counters.h). A
+ * hash without preallocation: memory for the keys in use, not for the
+ * ceiling, times every CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, POLC_COUNTERS_MAX_ENTRIES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct polc_counter_key);
+	__type(value, struct polc_counter_value);
+} polc_counters SEC(".maps");
 
 #endif /* POLC_MAPS_H */

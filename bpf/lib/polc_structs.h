@@ -245,6 +245,29 @@ struct polc_event {
 	__u8 pad[6];
 };
 
+/*
+ * Counters (polc_counters.h): packets and bytes per endpoint, direction,
+ * reason, verdict and rule, in the node's per-CPU hash polc_counters, so
+ * that no packet writes memory another CPU writes. Every IP packet an
+ * endpoint program judges is counted once: by the rule that decided it
+ * (reason POLC_REASON_RULE for the first packet of a flow,
+ * POLC_REASON_CT_ESTABLISHED for the rest), or by its reason with rule_id
+ * POLC_CT_RULE_NONE. The ifindex is the endpoint's interface, as in events.
+ */
+struct polc_counter_key {
+	__u32 ifindex;
+	__u32 rule_id;	/* POLC_CT_RULE_NONE when no rule decided */
+	__u8 direction; /* POLC_CT_* */
+	__u8 reason;	/* POLC_REASON_* */
+	__u8 verdict;	/* POLC_EVENT_VERDICT_* */
+	__u8 pad;
+};
+
+struct polc_counter_value {
+	__u64 packets;
+	__u64 bytes; /* from the Ethernet header on, as skb->len */
+};
+
 #define POLC_EVENTS_RING_BYTES (1u << 20)
 /* The datapath never wakes the ring's reader: it reads every
  * POLC_EVENTS_POLL_MS (a full ring holds ~14,000 events, so a reader keeps
@@ -256,6 +279,9 @@ struct polc_event {
 #define POLC_POLICY_MAX_ENTRIES 131072
 #define POLC_CT_MAX_ENTRIES 262144
 #define POLC_MONITOR_MAX_ENDPOINTS 16384
+/* Counter keys per node: endpoints x rules in use x reasons. A full map
+ * counts nothing new (polc stats says so); existing keys go on counting. */
+#define POLC_COUNTERS_MAX_ENTRIES 262144
 
 #ifdef __cplusplus
 #define POLC_STRUCT_CHECK(type, size) static_assert(sizeof(type) == (size), #type " layout changed")
@@ -277,5 +303,7 @@ POLC_STRUCT_CHECK(struct polc_monitor_endpoint, 4);
 POLC_STRUCT_CHECK(struct polc_event_bucket, 16);
 POLC_STRUCT_CHECK(struct polc_event_stats, 24);
 POLC_STRUCT_CHECK(struct polc_event, 72);
+POLC_STRUCT_CHECK(struct polc_counter_key, 12);
+POLC_STRUCT_CHECK(struct polc_counter_value, 16);
 
 #endif /* POLC_STRUCTS_H */

@@ -15,6 +15,7 @@ void registerAll(CLI::App& app, CommandContext& context) {
   registerUnload(app, context);
   registerStatus(app, context);
   registerMonitor(app, context);
+  registerStats(app, context);
   registerLab(app, context);
 }
 

@@ -338,19 +338,9 @@ int runMonitor(const MonitorOptions& options, Format format) {
   }
 
   auto loader = polc::loader::makeKernelLoader();
-  auto report = loader->status(labStatusRequest(options.placement, options.node));
-  if (!report) return failSystem("monitor", report.failure(), format);
-  std::vector<polc::loader::NodeStatus> nodes;
-  for (auto& node : report->nodes)
-    if (node.stateError.empty() &&
-        (options.placement.labPrefix.empty() || inLab(node, options.placement.labPrefix)))
-      nodes.push_back(std::move(node));
-  if (nodes.empty())
-    return failSystem("monitor",
-                      "nothing loaded" +
-                          (options.node.empty() ? std::string() : " for node " + options.node) +
-                          " (state dir " + options.placement.placement.stateDir.string() + ")",
-                      format);
+  auto loaded = loadedNodes(*loader, options.placement, options.node);
+  if (!loaded) return failSystem("monitor", loaded.failure(), format);
+  auto& nodes = *loaded;
   if (!options.setLevel.empty() || options.rate || options.burst)
     return runSetLevel(nodes, options, format);
   for (const auto& node : nodes)

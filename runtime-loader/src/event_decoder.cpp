@@ -1,5 +1,7 @@
 #include "polc/loader/event_decoder.h"
 
+#include "build_json.h"
+
 #include "polc/artifacts/manifest.h"
 #include "polc/artifacts/tables.h"
 #include "polc/support/files.h"
@@ -16,14 +18,6 @@ namespace polc::loader {
 namespace {
 
 namespace fs = std::filesystem;
-
-Expected<nlohmann::json> readJson(const fs::path& path) {
-  auto text = readFile(path);
-  if (!text) return Error{text.error()};
-  auto json = nlohmann::json::parse(*text, nullptr, false);
-  if (json.is_discarded()) return Error{path.string() + ": not valid JSON"};
-  return json;
-}
 
 std::string labelsText(const Labels& labels) {
   std::string text;
@@ -84,6 +78,8 @@ std::string protocolName(uint8_t protocol) {
   }
 }
 
+} // namespace
+
 const char* reasonName(uint8_t reason) {
   switch (reason) {
   case POLC_REASON_RULE:
@@ -120,8 +116,6 @@ const char* verdictName(uint8_t verdict) {
   }
 }
 
-} // namespace
-
 Expected<EventDecoder> EventDecoder::forNode(const NodeStatus& node) {
   EventDecoder decoder;
   decoder.node_ = node.node;
@@ -129,17 +123,10 @@ Expected<EventDecoder> EventDecoder::forNode(const NodeStatus& node) {
     decoder.endpoints_[uint32_t(endpoint.ifindex)] = {endpoint.endpoint, endpoint.interface};
   decoder.monotonicToUnix_ =
       clockNanoseconds(CLOCK_REALTIME) - clockNanoseconds(CLOCK_MONOTONIC_COARSE);
-  if (node.outDir.empty())
-    return Error{"node " + node.node + ": its state names no build output to decode events with"};
+  auto manifest = readLoadedManifest(node, "decode events with");
+  if (!manifest) return Error{manifest.error()};
   const fs::path outDir = node.outDir;
-  std::string revision;
-  auto manifest = artifacts::readManifest(outDir, &revision);
-  if (!manifest) return Error{"node " + node.node + ": " + manifest.error()};
-  if (!node.revision.empty() && revision != node.revision)
-    return Error{"node " + node.node + " runs revision " + node.revision.substr(0, 12) + " but " +
-                 node.outDir + " now holds " + revision.substr(0, 12) +
-                 ": the names in it may be another build's (load it, or point at the one loaded)"};
-  auto identities = readJson(outDir / "identities.json");
+  auto identities = readBuildJson(outDir / "identities.json");
   if (!identities) return Error{identities.error()};
   for (const auto& identity : (*identities)["identities"]) {
     auto peer = identityPeer(identity);
@@ -157,13 +144,9 @@ Expected<EventDecoder> EventDecoder::forNode(const NodeStatus& node) {
       if (known != attached.end() && identity != decoder.identities_.end())
         known->second->labels = identity->second.labels;
     }
-  auto rules = readJson(outDir / "rules.json");
+  auto rules = readBuildRules(outDir);
   if (!rules) return Error{rules.error()};
-  auto list = artifacts::ruleListFromJson(*rules);
-  if (!list) return Error{outDir.string() + "/rules.json: " + list.error()};
-  for (const auto& rule : list->rules)
-    decoder.rules_[rule.id] = {rule.id, rule.policy, rule.location, rule.text,
-                               rule.text.starts_with("deny") ? "deny" : "allow"};
+  for (auto& rule : *rules) decoder.rules_[rule.id] = std::move(rule);
   return decoder;
 }
 

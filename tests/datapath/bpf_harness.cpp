@@ -299,6 +299,12 @@ Expected<maps::EventCounts> BpfHarness::eventCounts() const {
   return maps::readEventCounts(maps::kernelMaps(), *fd, unsigned(libbpf_num_possible_cpus()));
 }
 
+Expected<maps::Counters> BpfHarness::counters() const {
+  auto fd = mapFd("polc_counters");
+  if (!fd) return Error{fd.error()};
+  return maps::readCounters(maps::kernelMaps(), *fd, unsigned(libbpf_num_possible_cpus()));
+}
+
 Expected<ProgramInfo> BpfHarness::programInfo(std::string_view program) const {
   auto fd = programFd(program);
   if (!fd) return Error{fd.error()};

@@ -5,6 +5,7 @@
 
 #include "polc/artifacts/tables.h"
 #include "polc/codegen/endpoint_program.h"
+#include "polc/maps/counter_maps.h"
 #include "polc/maps/monitor_maps.h"
 #include "polc/support/expected.h"
 #include "polc_structs.h"
@@ -110,6 +111,8 @@ public:
   // The events sent since the last call, in order.
   Expected<std::vector<polc_event>> takeEvents() const;
   Expected<maps::EventCounts> eventCounts() const;
+  // The packet and byte counters (bpf/lib/polc_counters.h), summed over CPUs.
+  Expected<maps::Counters> counters() const;
   Expected<ProgramInfo> programInfo(std::string_view program) const;
 
   Expected<int> mapFd(std::string_view name) const;

@@ -992,6 +992,79 @@ TEST_F(EventsTest, FlowsLevelReportsTheFirstPacketOfEachFlowAndAllReportsEveryPa
   EXPECT_EQ(sent[1].peer_identity, kPeerIdentity);
 }
 
+// ---- counters (bpf/lib/polc_counters.h) -----------------------------------
+
+class CountersTest : public EventsTest {
+protected:
+  // The counter of (direction, reason, verdict, rule); nullopt when absent.
+  std::optional<maps::Counter> counter(uint8_t direction, uint8_t reason, uint8_t verdict,
+                                       uint32_t ruleId = POLC_CT_RULE_NONE) {
+    auto read = harness_->counters();
+    if (!read) {
+      ADD_FAILURE() << read.error();
+      return std::nullopt;
+    }
+    for (const auto& c : read->counters)
+      if (c.ifindex == BpfHarness::kTestRunIfindex && c.direction == direction &&
+          c.reason == reason && c.verdict == verdict && c.ruleId == ruleId)
+        return c;
+    return std::nullopt;
+  }
+};
+
+TEST_F(CountersTest, EveryJudgedPacketIsCountedOnceByItsRuleOrReason) {
+  load(/*egressIsolated=*/true, /*ingressIsolated=*/true);
+  add(Direction::Egress, allow(kPeerIdentity, kTcp, 80));
+  add(Direction::Egress, deny(kPeerIdentity, kTcp, 22));
+  setLevel(MonitorLevel::Off); // counting does not depend on reporting
+  const auto request = PacketBuilder::ipv4(kEndpoint, kPeer).tcp(40000, 80).build();
+  const auto reply = PacketBuilder::ipv4(kPeer, kEndpoint).tcp(80, 40000).build();
+  const auto denied = PacketBuilder::ipv4(kEndpoint, kPeer).tcp(40000, 22).build();
+  const auto isolated = PacketBuilder::ipv4(kInternet, kEndpoint).udp(53, 5353).build();
+  EXPECT_EQ(fromEndpoint(request), kPass);
+  EXPECT_EQ(fromEndpoint(request), kPass);
+  EXPECT_EQ(fromEndpoint(request), kPass);
+  EXPECT_EQ(toEndpoint(reply), kPass);
+  EXPECT_EQ(fromEndpoint(denied), kDrop);
+  EXPECT_EQ(fromEndpoint(denied), kDrop);
+  EXPECT_EQ(toEndpoint(isolated), kDrop);
+
+  auto first = counter(POLC_CT_EGRESS, POLC_REASON_RULE, POLC_EVENT_VERDICT_ALLOWED, 7);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->packets, 1u) << "the packet that opened the flow";
+  EXPECT_EQ(first->bytes, request.size());
+  auto established =
+      counter(POLC_CT_EGRESS, POLC_REASON_CT_ESTABLISHED, POLC_EVENT_VERDICT_ALLOWED, 7);
+  ASSERT_TRUE(established);
+  EXPECT_EQ(established->packets, 2u) << "the rest of the flow, still the rule's";
+  EXPECT_EQ(established->bytes, 2 * request.size());
+  auto replies = counter(POLC_CT_INGRESS, POLC_REASON_CT_REPLY, POLC_EVENT_VERDICT_ALLOWED);
+  ASSERT_TRUE(replies);
+  EXPECT_EQ(replies->packets, 1u);
+  auto rule = counter(POLC_CT_EGRESS, POLC_REASON_RULE, POLC_EVENT_VERDICT_DENIED, 9);
+  ASSERT_TRUE(rule);
+  EXPECT_EQ(rule->packets, 2u);
+  EXPECT_EQ(rule->bytes, 2 * denied.size());
+  auto defaultDeny = counter(POLC_CT_INGRESS, POLC_REASON_DEFAULT_DENY, POLC_EVENT_VERDICT_DENIED);
+  ASSERT_TRUE(defaultDeny);
+  EXPECT_EQ(defaultDeny->packets, 1u);
+  auto all = harness_->counters();
+  ASSERT_TRUE(all) << all.error();
+  EXPECT_EQ(all->counters.size(), 5u) << "nothing else counted";
+  EXPECT_EQ(all->capacity, POLC_COUNTERS_MAX_ENTRIES);
+}
+
+TEST_F(CountersTest, AFloodIsCountedExactly) {
+  load(true, true);
+  const auto denied = PacketBuilder::ipv4(kInternet, kEndpoint).udp(53, 5353).build();
+  auto run = harness_->runRepeated("polc_to_ep", denied, 100'000);
+  ASSERT_TRUE(run) << run.error();
+  auto flood = counter(POLC_CT_INGRESS, POLC_REASON_DEFAULT_DENY, POLC_EVENT_VERDICT_DENIED);
+  ASSERT_TRUE(flood);
+  EXPECT_EQ(flood->packets, 100'000u);
+  EXPECT_EQ(flood->bytes, 100'000u * denied.size());
+}
+
 TEST_F(EventsTest, AnEndpointsOwnLevelOverridesTheNodes) {
   load(true, true);
   const auto denied = PacketBuilder::ipv4(kEndpoint, kPeer).tcp(40000, 22).build();

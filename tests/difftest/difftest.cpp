@@ -205,15 +205,69 @@ Status expectEmptyConntrack(const testing::BpfHarness& harness) {
   return okStatus();
 }
 
-Status clearConntrack(const testing::BpfHarness& harness) {
-  auto fd = harness.mapFd("polc_ct");
+// Empties one of the harness's maps (its keys are `Key`s). The harness's
+// maps outlive a case: conntrack is cleared between endpoints, and so are
+// the counters, since every test run comes in on one ifindex.
+template <class Key> Status clearMap(const testing::BpfHarness& harness, const std::string& name) {
+  auto fd = harness.mapFd(name);
   if (!fd) return Error{fd.error()};
-  polc_ct_key key{};
+  Key key{};
   while (bpf_map_get_next_key(*fd, nullptr, &key) == 0)
     if (bpf_map_delete_elem(*fd, &key) != 0)
-      return Error{std::string("polc_ct delete: ") + std::strerror(errno)};
-  if (errno != ENOENT) return Error{std::string("polc_ct iteration: ") + std::strerror(errno)};
+      return Error{name + " delete: " + std::strerror(errno)};
+  if (errno != ENOENT) return Error{name + " iteration: " + std::strerror(errno)};
   return okStatus();
+}
+
+Status clearConntrack(const testing::BpfHarness& harness) {
+  return clearMap<polc_ct_key>(harness, "polc_ct");
+}
+
+// The counters summed by what the evaluator can tell apart.
+struct CounterTotals {
+  uint64_t packets = 0, denied = 0, deniedByRule = 0, defaultDenied = 0, allowedByRule = 0;
+  CounterTotals operator-(const CounterTotals& o) const {
+    return {packets - o.packets, denied - o.denied, deniedByRule - o.deniedByRule,
+            defaultDenied - o.defaultDenied, allowedByRule - o.allowedByRule};
+  }
+};
+
+Expected<CounterTotals> counterTotals(const testing::BpfHarness& harness) {
+  auto read = harness.counters();
+  if (!read) return Error{read.error()};
+  CounterTotals totals;
+  for (const auto& c : read->counters) {
+    totals.packets += c.packets;
+    const bool denied = c.verdict == POLC_EVENT_VERDICT_DENIED;
+    if (denied) totals.denied += c.packets;
+    if (c.reason == POLC_REASON_RULE && c.ruleId != POLC_CT_RULE_NONE)
+      (denied ? totals.deniedByRule : totals.allowedByRule) += c.packets;
+    if (c.reason == POLC_REASON_DEFAULT_DENY) totals.defaultDenied += c.packets;
+  }
+  return totals;
+}
+
+// A packet is counted once (polc_counters.h), by the kind of decision the evaluator
+// made (a packet an open program passes unparsed is not counted).
+std::string countingMismatch(const CounterTotals& delta, const evaluator::Judgement& judgement,
+                             int verdict) {
+  using evaluator::Decision;
+  if (delta.packets == 0 && verdict == TC_ACT_OK &&
+      judgement.decision == Decision::AllowedNotIsolated)
+    return "";
+  if (delta.packets != 1) return "counted " + std::to_string(delta.packets) + " times";
+  if (delta.denied != (verdict == TC_ACT_SHOT ? 1u : 0u)) return "counted with another verdict";
+  switch (judgement.decision) {
+  case Decision::DeniedByRule:
+    return delta.deniedByRule == 1 ? "" : "not counted as denied by a rule";
+  case Decision::DeniedIsolated:
+    return delta.defaultDenied == 1 ? "" : "not counted as a default deny";
+  case Decision::AllowedByRule:
+    return delta.allowedByRule == 1 ? "" : "not counted as allowed by a rule";
+  case Decision::AllowedNotIsolated:
+    break;
+  }
+  return "";
 }
 
 // What the loaded ipcache map says about an address (a miss is world).
@@ -553,8 +607,11 @@ Expected<bool> runCase(const Options& options, uint64_t seed, ObjectCache& objec
     auto harness = objects.forEndpoint(endpoint, ingress, egress, slot->second, stats);
     if (!harness) return Error{harness.error()};
     if (auto status = clearConntrack(**harness); !status) return Error{status.error()};
+    if (auto status = clearMap<polc_counter_key>(**harness, "polc_counters"); !status)
+      return Error{status.error()};
     if (auto status = loadEndpointMaps(**harness, slot->second, ingress, egress); !status)
       return Error{status.error()};
+    CounterTotals counted;
     // Reporting never changes a verdict: each endpoint runs at a level of
     // its own, rate limit lifted, so every event is written (or lost).
     static constexpr maps::MonitorLevel kLevels[] = {
@@ -596,10 +653,15 @@ Expected<bool> runCase(const Options& options, uint64_t seed, ObjectCache& objec
       mismatch.expectedIdentity = resolved.identity;
       mismatch.ipcacheIdentity = *inMap;
       mismatch.judgement = judgement;
+      auto totals = counterTotals(**harness);
+      if (!totals) return Error{totals.error()};
+      const auto counting = countingMismatch(*totals - counted, judgement, *verdict);
       if (*inMap != resolved.identity)
         mismatch.what = "ipcache identity";
       else if (*verdict != expected)
         mismatch.what = "verdict";
+      else if (!counting.empty())
+        mismatch.what = "counters: " + counting;
       // Rule 5: the reply of a let-through connection passes the other
       // program whatever its policy; a dropped packet opens nothing.
       if (mismatch.what.empty() && packet.opensConnection()) {
@@ -626,6 +688,9 @@ Expected<bool> runCase(const Options& options, uint64_t seed, ObjectCache& objec
         ++stats.replies;
       }
       if (auto status = forgetPacket(**harness, packet); !status) return Error{status.error()};
+      auto afterReply = counterTotals(**harness);
+      if (!afterReply) return Error{afterReply.error()};
+      counted = *afterReply;
       if (!mismatch.what.empty()) {
         reportMismatch(options, generated, *program, mismatch,
                        packet.direction == ast::Direction::Ingress ? ingress : egress);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End to end: lab up -> polc build -> polc load -> real TCP and UDP traffic
 # between the lab's namespaces -> polc monitor's events of that traffic ->
-# polc unload -> nothing left behind.
+# polc stats' counters of it -> polc unload -> nothing left behind.
 #
 # usage: walking_skeleton.sh POLC NETPROBE SOURCE_DIR
 # Exit 77 (skipped) without root or BPF, unless POLC_REQUIRE_KERNEL=1, where
@@ -40,9 +40,19 @@ for iface in pw-web1 pw-db1; do
      ip netns exec $prefix-n-node-1 tc filter show dev $iface egress | grep -q polc_to_ep"
 done
 
+host_options=(--lab "$prefix" --pin-root "$pin_root" --state-dir "$state_dir")
+unused_rules() { # their places, file names cut to shop.pol
+  "$polc" stats "${host_options[@]}" --unused | awk 'NR > 1 {sub(/.*\//, "", $2); print $2}' |
+    sort | tr '\n' ' '
+}
+check "before any traffic every rule is unused" 0 \
+  test "$(unused_rules)" = "shop.pol:12:5 shop.pol:20:5 shop.pol:9:5 "
+
 echo "# isolated web-1: ingress only from frontend on tcp/80, udp/9000; egress only to db tcp/5432"
 expect_flow connects frontend-1 web-1 tcp 80   # reply leaves web-1's isolated egress via conntrack
 expect_flow connects frontend-1 web-1 udp 9000
+check "stats --unused: the rules not yet exercised" 0 \
+  test "$(unused_rules)" = "shop.pol:12:5 shop.pol:20:5 "
 expect_flow blocked frontend-1 web-1 tcp 81
 expect_flow blocked frontend-1 web-1 udp 9001
 expect_flow blocked debug-1 web-1 tcp 80
@@ -88,6 +98,28 @@ event_seen "allowed new flow reported with its rule" '"verdict":"allowed"' '"new
   '"name":"frontend-1"'
 check "a bad level is refused" 1 "$polc" monitor "${monitor_options[@]}" --set-level loud
 check "a bad selector is refused" 1 "$polc" monitor "${monitor_options[@]}" --from 10.0.1.0/8
+
+echo "# polc stats: every packet counted by its rule or its reason, exactly"
+# stat_of RULE-OR-(REASON) ENDPOINT COLUMN: packets (5) or bytes (6) of a line.
+stat_of() {
+  "$polc" stats "${host_options[@]}" --endpoint "$2" |
+    awk -v what="$1" -v column="$3" '$2 ~ what {sum += $column} END {print sum + 0}'
+}
+rule_packets=$(stat_of "shop.pol:9:5" web-1 5) rule_bytes=$(stat_of "shop.pol:9:5" web-1 6)
+denied_packets=$(stat_of "[(]default-deny[)]" web-1 5)
+for i in 1 2 3; do expect_flow connects frontend-1 web-1 udp 9000; done
+expect_flow blocked debug-1 web-1 udp 9000 # netprobe sends 3 datagrams
+# A datagram of 13 bytes: 14 + 20 + 8 + 13 = 55 bytes from the Ethernet header on.
+check "3 allowed datagrams counted by their rule" 0 \
+  test "$(stat_of "shop.pol:9:5" web-1 5)" = $((rule_packets + 3))
+check "and their bytes" 0 test "$(stat_of "shop.pol:9:5" web-1 6)" = $((rule_bytes + 3 * 55))
+check "3 denied datagrams counted as web-1's default deny" 0 \
+  test "$(stat_of "[(]default-deny[)]" web-1 5)" = $((denied_packets + 3))
+check "every rule exercised: --unused lists none" 0 bash -c \
+  "'$polc' stats ${host_options[*]} --unused | grep -qx 'every rule has matched packets'"
+check "stats -o json names each rule" 0 bash -c \
+  "'$polc' stats ${host_options[*]} -o json | grep -q 'shop.pol:20:5\"'"
+check "stats of an endpoint not loaded is refused" 1 "$polc" stats "${host_options[@]}" --endpoint nope-1
 
 echo "# unload: everything connects again, nothing of polc is left"
 must "$polc" unload --pin-root "$pin_root" --state-dir "$state_dir" > /dev/null

@@ -42,11 +42,13 @@ inline constexpr const char* kMapEvents = "polc_events"; // ring buffer
 inline constexpr const char* kMapMonitorConfig = "polc_monitor_config";
 inline constexpr const char* kMapMonitorEndpoints = "polc_monitor_endpoints";
 inline constexpr const char* kMapEventStats = "polc_event_stats";
+// Packets and bytes per endpoint, rule and reason (bpf/lib/polc_counters.h).
+inline constexpr const char* kMapCounters = "polc_counters";
 // The maps a node's endpoints share, pinned once per node (the first four
 // in this order: the loader indexes them).
-inline constexpr std::array<const char*, 8> kNodeMaps = {
-    kMapIpcache, kMapConntrack,     kMapIpcacheLengths,   kMapPolicyEpoch,
-    kMapEvents,  kMapMonitorConfig, kMapMonitorEndpoints, kMapEventStats};
+inline constexpr std::array<const char*, 9> kNodeMaps = {
+    kMapIpcache,       kMapConntrack,        kMapIpcacheLengths, kMapPolicyEpoch, kMapEvents,
+    kMapMonitorConfig, kMapMonitorEndpoints, kMapEventStats,     kMapCounters};
 inline constexpr const char* kMapPolicyIngress = "polc_policy_in";
 inline constexpr const char* kMapPolicyEgress = "polc_policy_eg";
 // Read-only config (.rodata) that the loader sets before loading an object:

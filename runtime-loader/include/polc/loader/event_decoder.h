@@ -16,6 +16,11 @@
 
 namespace polc::loader {
 
+// The names of POLC_REASON_* and POLC_EVENT_VERDICT_*, as events and
+// counters print them ("default-deny", "allowed"); "unknown" for others.
+const char* reasonName(uint8_t reason);
+const char* verdictName(uint8_t verdict);
+
 struct DecodedRule {
   uint32_t id = 0;
   std::string policy;

@@ -1,0 +1,163 @@
+// polc stats: packets and bytes per rule, and per endpoint and direction
+// what no rule decided, from the datapath's counters; --unused lists the
+// rules that matched nothing since they were loaded.
+#include "commands.h"
+
+#include "polc/loader/rule_stats.h"
+#include "polc/maps/counter_maps.h"
+#include "polc/maps/pin_layout.h"
+
+#include <bpf/libbpf.h>
+
+#include <algorithm>
+#include <iostream>
+#include <memory>
+
+namespace polc::cli {
+namespace {
+
+namespace maps = polc::maps;
+using polc::loader::RuleStatsLine;
+
+struct StatsOptions {
+  std::string node;
+  std::vector<std::string> endpoints;
+  bool unused = false;
+  std::string sort;
+  PlacementOptions placement;
+};
+
+std::string joined(const std::vector<std::string>& names) {
+  std::string text;
+  for (const auto& name : names) text += (text.empty() ? "" : ",") + name;
+  return text;
+}
+
+nlohmann::json lineJson(const RuleStatsLine& line) {
+  nlohmann::json j{{"direction", line.direction},
+                   {"verdict", line.verdict},
+                   {"packets", line.packets},
+                   {"bytes", line.bytes},
+                   {"endpoints", line.endpoints}};
+  if (line.rule) {
+    j["id"] = line.rule->id;
+    j["policy"] = line.rule->policy;
+    j["location"] = line.rule->location;
+    j["text"] = line.rule->text;
+    j["action"] = line.rule->action;
+  } else {
+    j["reason"] = line.reason;
+    j["endpoint"] = line.endpoints.empty() ? "" : line.endpoints.front();
+  }
+  return j;
+}
+
+// A table with one row per line, columns as wide as their widest cell.
+void printTable(const std::vector<RuleStatsLine>& lines) {
+  std::vector<std::vector<std::string>> rows{
+      {"POLICY", "RULE", "DIRECTION", "VERDICT", "PACKETS", "BYTES", "ENDPOINTS"}};
+  for (const auto& line : lines) {
+    if (line.rule)
+      rows.push_back({line.rule->policy, line.rule->location,
+                      line.direction.empty() ? "-" : line.direction,
+                      line.direction.empty() ? "-" : line.verdict, std::to_string(line.packets),
+                      std::to_string(line.bytes),
+                      line.endpoints.empty() ? "(in no table loaded)" : joined(line.endpoints)});
+    else
+      rows.push_back({"-", "(" + line.reason + ")", line.direction, line.verdict,
+                      std::to_string(line.packets), std::to_string(line.bytes),
+                      joined(line.endpoints)});
+  }
+  std::vector<size_t> widths(rows.front().size(), 0);
+  for (const auto& row : rows)
+    for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+  for (const auto& row : rows) {
+    std::string text;
+    for (size_t i = 0; i < row.size(); ++i) {
+      const bool number = i == 4 || i == 5;
+      std::string cell = row[i];
+      const std::string fill(widths[i] - cell.size(), ' ');
+      text += number ? fill + cell : cell + (i + 1 < row.size() ? fill : "");
+      if (i + 1 < row.size()) text += "  ";
+    }
+    std::cout << text << "\n";
+  }
+}
+
+int runStats(const StatsOptions& options, Format format) {
+  auto loader = polc::loader::makeKernelLoader();
+  auto nodes = loadedNodes(*loader, options.placement, options.node);
+  if (!nodes) return failSystem("stats", nodes.failure(), format);
+  for (const auto& name : options.endpoints)
+    if (std::none_of(nodes->begin(), nodes->end(), [&](const auto& node) {
+          return std::any_of(node.endpoints.begin(), node.endpoints.end(),
+                             [&](const auto& e) { return e.endpoint == name; });
+        }))
+      return failUsage("stats", "no node loaded here has an endpoint " + name + " with programs",
+                       format);
+  polc::loader::RuleStats stats(options.endpoints);
+  const auto cpus = unsigned(libbpf_num_possible_cpus());
+  for (const auto& node : *nodes) {
+    const auto pin = std::filesystem::path(node.pinRoot) /
+                     maps::relativePin(node.node, "", artifacts::kMapCounters);
+    auto map = maps::kernelMaps().openPinned(pin);
+    if (!map) return failSystem("stats", map.failure(), format);
+    if (!map->valid())
+      return failSystem("stats",
+                        "node " + node.node + ": " + pin.string() +
+                            " is not pinned (loaded by a polc without counters? load it again)",
+                        format);
+    auto counters = maps::readCounters(maps::kernelMaps(), map->handle(), cpus);
+    if (!counters) return failSystem("stats", counters.failure(), format);
+    if (auto added = stats.add(node, *counters); !added)
+      return failSystem("stats", added.failure(), format);
+  }
+  auto lines = stats.lines();
+  if (options.unused)
+    std::erase_if(lines, [](const RuleStatsLine& line) { return !line.rule || line.packets; });
+  if (!options.sort.empty())
+    std::stable_sort(lines.begin(), lines.end(), [&](const auto& a, const auto& b) {
+      return options.sort == "bytes" ? a.bytes > b.bytes : a.packets > b.packets;
+    });
+  for (const auto& warning : stats.warnings())
+    std::cerr << "polc stats: warning: " << warning << "\n";
+  if (format == Format::Json) {
+    auto rules = nlohmann::json::array(), other = nlohmann::json::array();
+    for (const auto& line : lines) (line.rule ? rules : other).push_back(lineJson(line));
+    printJson({{"ok", true}, {"rules", rules}, {"other", other}, {"warnings", stats.warnings()}});
+    return kExitOk;
+  }
+  if (lines.empty()) {
+    std::cout << (options.unused ? "every rule has matched packets\n" : "nothing counted yet\n");
+    return kExitOk;
+  }
+  printTable(lines);
+  return kExitOk;
+}
+
+} // namespace
+
+void registerStats(CLI::App& app, CommandContext& context) {
+  auto options = std::make_shared<StatsOptions>();
+  auto* stats = app.add_subcommand(
+      "stats", "Packets and bytes per rule, and what no rule decided, since the node was loaded");
+  stats->footer(
+      "Every packet an endpoint's programs judge is counted once: by the rule that decided it\n"
+      "(the first packet of a flow and the rest of it), or by why no rule did (default-deny,\n"
+      "no-rule, reply, related, established, malformed, no-ipv6), per endpoint and direction.\n"
+      "Counters survive reloads (a rule keeps its id while it is unchanged) and restart when\n"
+      "the node is unloaded. A rule \"in no table loaded\" can never match on this host.\n"
+      "-o json: {\"rules\": [...], \"other\": [...]} (docs/cli.md).");
+  stats->add_option("--node", options->node, "Only this node (default: every node loaded)");
+  stats->add_option("--endpoint", options->endpoints,
+                    "Only this endpoint's counters and rules (repeatable)");
+  stats->add_flag("--unused", options->unused,
+                  "Only the rules that matched nothing since they were loaded");
+  stats->add_option("--sort", options->sort, "Sort by packets or bytes, most first")
+      ->check(CLI::IsMember({"packets", "bytes"}));
+  addPlacementOptions(stats, options->placement);
+  addFormatOption(stats, context.format);
+  context.add(stats, [options, &context] { return runStats(*options, context.format); });
+}
+
+} // namespace polc::cli
