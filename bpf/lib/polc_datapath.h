@@ -34,16 +34,24 @@
  */
 const volatile __u32 polc_endpoint_identity = 0;
 
-/* A packet's verdict, seen: counted (polc_counters.h), and reported when an
- * event of `level` is wanted (polc_monitor.h). */
+/* A packet's verdict, seen: counted (polc_counters.h) unless counting is
+ * off, and reported when an event of `level` is wanted (polc_monitor.h);
+ * both settings in the one config element. */
 static __always_inline void polc_account(struct __sk_buff *skb, const struct polc_packet *pkt,
 					 __u8 direction, __u8 level, __u8 verdict, __u8 reason,
 					 __u32 rule_id, __u32 peer_identity, __u8 flags)
 {
-	polc_count_packet(skb->ifindex, rule_id, POLC_COUNT_WHAT(direction, reason, verdict),
-			  skb->len);
-	polc_monitor_note(skb, pkt, direction, level, verdict, reason, rule_id, peer_identity,
-			  flags);
+	__u32 zero = 0;
+	struct polc_monitor_config *config = bpf_map_lookup_elem(&polc_monitor_config, &zero);
+
+	if (!config)
+		return;
+	if (config->counting != POLC_COUNTING_OFF)
+		polc_count_packet(skb->ifindex, rule_id,
+				  POLC_COUNT_WHAT(direction, reason, verdict), skb->len);
+	if (polc_monitor_wants(config, skb->ifindex, level))
+		polc_monitor_report(skb, config, pkt, direction, verdict, reason, rule_id,
+				    peer_identity, flags);
 }
 
 /*

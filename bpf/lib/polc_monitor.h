@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * Verdict events. Every place where an endpoint program decides a packet
- * asks polc_monitor_wants() whether anybody wants that kind of event, and
- * only then builds one (polc_monitor_report). With reporting off, or at a
- * level below the packet's, the cost is one array element read and a
- * compare.
+ * (polc_account, polc_datapath.h) asks polc_monitor_wants() whether anybody
+ * wants that kind of event, and only then builds one (polc_monitor_report).
+ * With reporting off, or at a level below the packet's, the cost is one
+ * array element read and a compare.
  *
  * Levels (polc_structs.h) are set at run time in polc_monitor_config, for
  * the node, and in polc_monitor_endpoints, per endpoint; max_level lets the
@@ -150,19 +150,6 @@ static __always_inline void polc_monitor_report(struct __sk_buff *skb,
 	bpf_ringbuf_submit(event, BPF_RB_NO_WAKEUP);
 	if (stats)
 		stats->sent++;
-}
-
-/* Sends the event of a packet when an event of `level` is wanted. */
-static __always_inline void polc_monitor_note(struct __sk_buff *skb, const struct polc_packet *pkt,
-					      __u8 direction, __u8 level, __u8 verdict, __u8 reason,
-					      __u32 rule_id, __u32 peer_identity, __u8 flags)
-{
-	__u32 zero = 0;
-	struct polc_monitor_config *config = bpf_map_lookup_elem(&polc_monitor_config, &zero);
-
-	if (config && polc_monitor_wants(config, skb->ifindex, level))
-		polc_monitor_report(skb, config, pkt, direction, verdict, reason, rule_id,
-				    peer_identity, flags);
 }
 
 #endif /* POLC_MONITOR_H */

@@ -182,12 +182,17 @@ struct polc_monitor_config {
 	 * reads one array element to learn that nobody wants its event. */
 	__u8 max_level;
 	__u8 endpoint_levels; /* 1: some endpoint has its own level */
-	__u8 pad;
+	__u8 counting;	      /* POLC_COUNTING_*: packet and byte counters */
 	/* Per endpoint token bucket: events per second and burst; 0 = the
 	 * defaults POLC_EVENT_RATE and POLC_EVENT_BURST. */
 	__u32 rate;
 	__u32 burst;
 };
+
+/* Counting (polc_counters.h) is on unless switched off: a zeroed config counts. */
+#define POLC_COUNTING_DEFAULT 0
+#define POLC_COUNTING_OFF 1
+#define POLC_COUNTING_ON 2
 
 struct polc_monitor_endpoint {
 	__u8 level; /* POLC_MONITOR_*; POLC_MONITOR_DEFAULT = the node's */

@@ -5,6 +5,7 @@
 
 #include "polc/loader/rule_stats.h"
 #include "polc/maps/counter_maps.h"
+#include "polc/maps/monitor_maps.h"
 #include "polc/maps/pin_layout.h"
 
 #include <bpf/libbpf.h>
@@ -24,6 +25,7 @@ struct StatsOptions {
   std::vector<std::string> endpoints;
   bool unused = false;
   std::string sort;
+  std::string setCounting; // on, off
   PlacementOptions placement;
 };
 
@@ -84,10 +86,54 @@ void printTable(const std::vector<RuleStatsLine>& lines) {
   }
 }
 
+// A node map, opened from its pin; an error naming what the polc that
+// loaded the node lacked when it is not pinned.
+polc::Expected<maps::OpenMap> openNodeMap(const polc::loader::NodeStatus& node, const char* name,
+                                          const char* missing) {
+  const auto pin = std::filesystem::path(node.pinRoot) / maps::relativePin(node.node, "", name);
+  auto map = maps::kernelMaps().openPinned(pin);
+  if (!map) return polc::Error{map.error()};
+  if (!map->valid())
+    return polc::Error{"node " + node.node + ": " + pin.string() + " is not pinned (loaded by a " +
+                       "polc without " + missing + "? load it again)"};
+  return map;
+}
+
+// The maps that hold the counting switch (polc_monitor_config).
+struct SwitchMaps {
+  maps::OpenMap config, endpoints;
+  maps::MonitorMaps handles() const { return {config.handle(), endpoints.handle()}; }
+};
+
+polc::Expected<SwitchMaps> openSwitchMaps(const polc::loader::NodeStatus& node) {
+  auto config = openNodeMap(node, artifacts::kMapMonitorConfig, "the monitor");
+  if (!config) return polc::Error{config.error()};
+  auto endpoints = openNodeMap(node, artifacts::kMapMonitorEndpoints, "the monitor");
+  if (!endpoints) return polc::Error{endpoints.error()};
+  return SwitchMaps{std::move(*config), std::move(*endpoints)};
+}
+
+int runSetCounting(const std::vector<polc::loader::NodeStatus>& nodes, bool on, Format format) {
+  auto summary = nlohmann::json::array();
+  for (const auto& node : nodes) {
+    auto opened = openSwitchMaps(node);
+    if (!opened) return failSystem("stats", opened.failure(), format);
+    if (auto set = maps::setCounting(maps::kernelMaps(), opened->handles(), on); !set)
+      return failSystem("stats", set.failure(), format);
+    summary.push_back({{"node", node.node}, {"counting", on}});
+    if (format == Format::Text)
+      std::cout << "node " << node.node << ": counters " << (on ? "on" : "off") << "\n";
+  }
+  if (format == Format::Json) printJson({{"ok", true}, {"nodes", summary}});
+  return kExitOk;
+}
+
 int runStats(const StatsOptions& options, Format format) {
   auto loader = polc::loader::makeKernelLoader();
   auto nodes = loadedNodes(*loader, options.placement, options.node);
   if (!nodes) return failSystem("stats", nodes.failure(), format);
+  if (!options.setCounting.empty())
+    return runSetCounting(*nodes, options.setCounting == "on", format);
   for (const auto& name : options.endpoints)
     if (std::none_of(nodes->begin(), nodes->end(), [&](const auto& node) {
           return std::any_of(node.endpoints.begin(), node.endpoints.end(),
@@ -96,22 +142,25 @@ int runStats(const StatsOptions& options, Format format) {
       return failUsage("stats", "no node loaded here has an endpoint " + name + " with programs",
                        format);
   polc::loader::RuleStats stats(options.endpoints);
+  std::vector<std::string> warnings;
   const auto cpus = unsigned(libbpf_num_possible_cpus());
   for (const auto& node : *nodes) {
-    const auto pin = std::filesystem::path(node.pinRoot) /
-                     maps::relativePin(node.node, "", artifacts::kMapCounters);
-    auto map = maps::kernelMaps().openPinned(pin);
+    auto map = openNodeMap(node, artifacts::kMapCounters, "counters");
     if (!map) return failSystem("stats", map.failure(), format);
-    if (!map->valid())
-      return failSystem("stats",
-                        "node " + node.node + ": " + pin.string() +
-                            " is not pinned (loaded by a polc without counters? load it again)",
-                        format);
     auto counters = maps::readCounters(maps::kernelMaps(), map->handle(), cpus);
     if (!counters) return failSystem("stats", counters.failure(), format);
     if (auto added = stats.add(node, *counters); !added)
       return failSystem("stats", added.failure(), format);
+    auto opened = openSwitchMaps(node);
+    if (!opened) return failSystem("stats", opened.failure(), format);
+    auto settings = maps::readMonitorSettings(maps::kernelMaps(), opened->handles());
+    if (!settings) return failSystem("stats", settings.failure(), format);
+    if (!settings->counting)
+      warnings.push_back("node " + node.node +
+                         ": counting is off (polc stats --set-counting on): its counts stopped "
+                         "when it was switched off");
   }
+  for (const auto& warning : stats.warnings()) warnings.push_back(warning);
   auto lines = stats.lines();
   if (options.unused)
     std::erase_if(lines, [](const RuleStatsLine& line) { return !line.rule || line.packets; });
@@ -119,12 +168,11 @@ int runStats(const StatsOptions& options, Format format) {
     std::stable_sort(lines.begin(), lines.end(), [&](const auto& a, const auto& b) {
       return options.sort == "bytes" ? a.bytes > b.bytes : a.packets > b.packets;
     });
-  for (const auto& warning : stats.warnings())
-    std::cerr << "polc stats: warning: " << warning << "\n";
+  for (const auto& warning : warnings) std::cerr << "polc stats: warning: " << warning << "\n";
   if (format == Format::Json) {
     auto rules = nlohmann::json::array(), other = nlohmann::json::array();
     for (const auto& line : lines) (line.rule ? rules : other).push_back(lineJson(line));
-    printJson({{"ok", true}, {"rules", rules}, {"other", other}, {"warnings", stats.warnings()}});
+    printJson({{"ok", true}, {"rules", rules}, {"other", other}, {"warnings", warnings}});
     return kExitOk;
   }
   if (lines.empty()) {
@@ -147,6 +195,8 @@ void registerStats(CLI::App& app, CommandContext& context) {
       "no-rule, reply, related, established, malformed, no-ipv6), per endpoint and direction.\n"
       "Counters survive reloads (a rule keeps its id while it is unchanged) and restart when\n"
       "the node is unloaded. A rule \"in no table loaded\" can never match on this host.\n"
+      "Counting is on unless switched off (--set-counting off: a map write, no reload; the\n"
+      "counts stay). It costs a hash lookup per packet (docs/benchmarks.md).\n"
       "-o json: {\"rules\": [...], \"other\": [...]} (docs/cli.md).");
   stats->add_option("--node", options->node, "Only this node (default: every node loaded)");
   stats->add_option("--endpoint", options->endpoints,
@@ -155,6 +205,10 @@ void registerStats(CLI::App& app, CommandContext& context) {
                   "Only the rules that matched nothing since they were loaded");
   stats->add_option("--sort", options->sort, "Sort by packets or bytes, most first")
       ->check(CLI::IsMember({"packets", "bytes"}));
+  stats
+      ->add_option("--set-counting", options->setCounting,
+                   "Switch the nodes' counters on or off and exit")
+      ->check(CLI::IsMember({"on", "off"}));
   addPlacementOptions(stats, options->placement);
   addFormatOption(stats, context.format);
   context.add(stats, [options, &context] { return runStats(*options, context.format); });

@@ -112,7 +112,8 @@ int runStatus(const std::string& node, const PlacementOptions& options, bool pin
         entry["monitor"] = {
             {"level", n.monitor->level},      {"rate", n.monitor->rate},
             {"burst", n.monitor->burst},      {"events_sent", n.monitor->sent},
-            {"events_lost", n.monitor->lost}, {"events_rate_limited", n.monitor->rateLimited}};
+            {"events_lost", n.monitor->lost}, {"events_rate_limited", n.monitor->rateLimited},
+            {"counting", n.monitor->counting}};
       if (!n.stateError.empty()) {
         entry["state_error"] = n.stateError;
         entry["found_pins"] = n.foundPins;
@@ -155,7 +156,8 @@ int runStatus(const std::string& node, const PlacementOptions& options, bool pin
       std::cout << "  events: reports " << n.monitor->level << " (rate " << n.monitor->rate
                 << "/s, burst " << n.monitor->burst << " per endpoint); " << n.monitor->sent
                 << " sent, " << n.monitor->lost << " lost, " << n.monitor->rateLimited
-                << " rate-limited\n";
+                << " rate-limited\n  counters: " << (n.monitor->counting ? "on" : "off")
+                << " (polc stats)\n";
     for (const auto& e : n.endpoints) {
       std::cout
           << "  " << e.endpoint << " on "

@@ -76,7 +76,8 @@ std::optional<loader::MonitorStatus> monitorStatus(const fs::path& pinRoot, cons
                                settings->burst,
                                counts->sent,
                                counts->lost,
-                               counts->limited};
+                               counts->limited,
+                               settings->counting};
 }
 
 // Counts the entries of the map pinned at pinRoot/pin by walking its keys

@@ -274,12 +274,24 @@ Status BpfHarness::setMonitorLevel(maps::MonitorLevel level,
   return maps::setMonitorLevel(maps::kernelMaps(), {*config, *endpoints}, level, ifindex);
 }
 
-Status BpfHarness::setEventRate(uint32_t perSecond, uint32_t burst) const {
+Expected<maps::MonitorMaps> BpfHarness::monitorMaps() const {
   auto config = mapFd("polc_monitor_config");
   if (!config) return Error{config.error()};
   auto endpoints = mapFd("polc_monitor_endpoints");
   if (!endpoints) return Error{endpoints.error()};
-  return maps::setEventRate(maps::kernelMaps(), {*config, *endpoints}, perSecond, burst);
+  return maps::MonitorMaps{*config, *endpoints};
+}
+
+Status BpfHarness::setEventRate(uint32_t perSecond, uint32_t burst) const {
+  auto monitor = monitorMaps();
+  if (!monitor) return Error{monitor.error()};
+  return maps::setEventRate(maps::kernelMaps(), *monitor, perSecond, burst);
+}
+
+Status BpfHarness::setCounting(bool on) const {
+  auto monitor = monitorMaps();
+  if (!monitor) return Error{monitor.error()};
+  return maps::setCounting(maps::kernelMaps(), *monitor, on);
 }
 
 Expected<std::vector<polc_event>> BpfHarness::takeEvents() const {

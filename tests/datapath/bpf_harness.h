@@ -111,6 +111,7 @@ public:
   // The events sent since the last call, in order.
   Expected<std::vector<polc_event>> takeEvents() const;
   Expected<maps::EventCounts> eventCounts() const;
+  Status setCounting(bool on) const;
   // The packet and byte counters (bpf/lib/polc_counters.h), summed over CPUs.
   Expected<maps::Counters> counters() const;
   Expected<ProgramInfo> programInfo(std::string_view program) const;
@@ -119,6 +120,7 @@ public:
   Expected<int> programFd(std::string_view name) const;
 
 private:
+  Expected<maps::MonitorMaps> monitorMaps() const;
   struct ObjectCloser {
     void operator()(bpf_object*) const;
   };

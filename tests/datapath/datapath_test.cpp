@@ -1054,6 +1054,24 @@ TEST_F(CountersTest, EveryJudgedPacketIsCountedOnceByItsRuleOrReason) {
   EXPECT_EQ(all->capacity, POLC_COUNTERS_MAX_ENTRIES);
 }
 
+TEST_F(CountersTest, SwitchedOffNothingIsCountedAndTheCountsStay) {
+  load(true, true);
+  const auto denied = PacketBuilder::ipv4(kInternet, kEndpoint).udp(53, 5353).build();
+  EXPECT_EQ(toEndpoint(denied), kDrop);
+  ASSERT_TRUE(harness_->setCounting(false));
+  EXPECT_EQ(toEndpoint(denied), kDrop);
+  EXPECT_EQ(toEndpoint(denied), kDrop);
+  auto counted = counter(POLC_CT_INGRESS, POLC_REASON_DEFAULT_DENY, POLC_EVENT_VERDICT_DENIED);
+  ASSERT_TRUE(counted);
+  EXPECT_EQ(counted->packets, 1u) << "only the packet before the switch";
+  EXPECT_EQ(events().size(), 3u) << "reporting goes on";
+  ASSERT_TRUE(harness_->setCounting(true));
+  EXPECT_EQ(toEndpoint(denied), kDrop);
+  counted = counter(POLC_CT_INGRESS, POLC_REASON_DEFAULT_DENY, POLC_EVENT_VERDICT_DENIED);
+  ASSERT_TRUE(counted);
+  EXPECT_EQ(counted->packets, 2u);
+}
+
 TEST_F(CountersTest, AFloodIsCountedExactly) {
   load(true, true);
   const auto denied = PacketBuilder::ipv4(kInternet, kEndpoint).udp(53, 5353).build();

@@ -115,6 +115,18 @@ check "3 allowed datagrams counted by their rule" 0 \
 check "and their bytes" 0 test "$(stat_of "shop.pol:9:5" web-1 6)" = $((rule_bytes + 3 * 55))
 check "3 denied datagrams counted as web-1's default deny" 0 \
   test "$(stat_of "[(]default-deny[)]" web-1 5)" = $((denied_packets + 3))
+must "$polc" stats "${host_options[@]}" --set-counting off > /dev/null
+check "status says counting is off" 0 bash -c \
+  "'$polc' status ${host_options[*]} | grep -q 'counters: off'"
+expect_flow connects frontend-1 web-1 udp 9000
+check "counting off: the datagram is not counted" 0 \
+  test "$(stat_of "shop.pol:9:5" web-1 5)" = $((rule_packets + 3))
+check "stats warns that counting is off" 0 bash -c \
+  "'$polc' stats ${host_options[*]} 2>&1 >/dev/null | grep -q 'counting is off'"
+must "$polc" stats "${host_options[@]}" --set-counting on > /dev/null
+expect_flow connects frontend-1 web-1 udp 9000
+check "counting on again: counted" 0 \
+  test "$(stat_of "shop.pol:9:5" web-1 5)" = $((rule_packets + 4))
 check "every rule exercised: --unused lists none" 0 bash -c \
   "'$polc' stats ${host_options[*]} --unused | grep -qx 'every rule has matched packets'"
 check "stats -o json names each rule" 0 bash -c \

@@ -298,6 +298,17 @@ TEST(MonitorMaps, LevelsAndTheirSummary) {
   EXPECT_EQ(settings->rate, 50u);
   EXPECT_EQ(settings->burst, 20u);
   EXPECT_EQ(settings->node, Level::Off) << "the rate leaves the level";
+  EXPECT_TRUE(settings->counting) << "counting is on unless switched off";
+
+  ASSERT_TRUE(maps::setCounting(maps, handles, false));
+  EXPECT_EQ(config().counting, POLC_COUNTING_OFF);
+  settings = maps::readMonitorSettings(maps, handles);
+  ASSERT_TRUE(settings) << settings.error();
+  EXPECT_FALSE(settings->counting);
+  EXPECT_EQ(settings->rate, 50u) << "the switch leaves the rest";
+  EXPECT_EQ(config().max_level, POLC_MONITOR_OFF);
+  ASSERT_TRUE(maps::setCounting(maps, handles, true));
+  EXPECT_EQ(config().counting, POLC_COUNTING_ON);
 
   EXPECT_EQ(maps::parseMonitorLevel("flows"), Level::Flows);
   EXPECT_EQ(maps::parseMonitorLevel("everything"), std::nullopt);

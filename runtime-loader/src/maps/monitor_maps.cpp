@@ -63,6 +63,7 @@ Expected<MonitorSettings> readMonitorSettings(MapBackend& backend, MonitorMaps m
   settings.node = effectiveNodeLevel(config->level);
   if (config->rate) settings.rate = config->rate;
   if (config->burst) settings.burst = config->burst;
+  settings.counting = config->counting != POLC_COUNTING_OFF;
   auto endpoints =
       backend.read(maps.endpoints, kEndpointsName, sizeof(uint32_t), sizeof(polc_monitor_endpoint));
   if (!endpoints) return Error{endpoints.error()};
@@ -97,6 +98,13 @@ Status setMonitorLevel(MapBackend& backend, MonitorMaps maps, MonitorLevel level
     highest = std::max(highest, endpointLevel);
   config->max_level = uint8_t(highest);
   config->endpoint_levels = settings->endpoints.empty() ? 0 : 1;
+  return backend.update(maps.config, kConfigName, zeroKey(), toBytes(*config));
+}
+
+Status setCounting(MapBackend& backend, MonitorMaps maps, bool on) {
+  auto config = readConfig(backend, maps.config);
+  if (!config) return Error{config.error()};
+  config->counting = on ? POLC_COUNTING_ON : POLC_COUNTING_OFF;
   return backend.update(maps.config, kConfigName, zeroKey(), toBytes(*config));
 }
 

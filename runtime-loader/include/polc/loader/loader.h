@@ -181,6 +181,7 @@ struct MonitorStatus {
   uint32_t rate = 0, burst = 0;
   // Since the node's maps were created (its first load).
   uint64_t sent = 0, lost = 0, rateLimited = 0;
+  bool counting = true; // packet and byte counters (polc stats)
 };
 
 // A tc filter of polc's (kTcFilterHandle, kTcFilterPriority) that no

@@ -1,8 +1,8 @@
 // What the datapath reports (bpf/lib/polc_monitor.h), read and set through a
 // MapBackend: the node's level and each endpoint's own in
-// polc_monitor_config and polc_monitor_endpoints, and what the monitor
-// missed in polc_event_stats. Changing a level is a map write: no reload,
-// no connection broken.
+// polc_monitor_config and polc_monitor_endpoints, whether it counts
+// (polc_counters.h), and what the monitor missed in polc_event_stats. Changing a level is a map
+// write: no reload, no connection broken.
 #pragma once
 
 #include "polc/maps/map_backend.h"
@@ -33,6 +33,7 @@ struct MonitorSettings {
   std::map<uint32_t, MonitorLevel> endpoints; // ifindex -> its own level
   uint32_t rate = POLC_EVENT_RATE;            // events per second per endpoint
   uint32_t burst = POLC_EVENT_BURST;
+  bool counting = true; // packet and byte counters (polc_counters.h)
   bool operator==(const MonitorSettings&) const = default;
 };
 
@@ -47,6 +48,9 @@ Expected<MonitorSettings> readMonitorSettings(MapBackend&, MonitorMaps);
 // gives it back to the node's), and keeps the config's max_level and
 // endpoint_levels true to what the maps hold.
 Status setMonitorLevel(MapBackend&, MonitorMaps, MonitorLevel, std::optional<uint32_t> ifindex);
+
+// Switches the node's packet and byte counters on or off (the counts stay).
+Status setCounting(MapBackend&, MonitorMaps, bool on);
 
 // Sets the endpoints' token bucket; 0 keeps the default.
 Status setEventRate(MapBackend&, MonitorMaps, uint32_t perSecond, uint32_t burst);
