@@ -4,10 +4,14 @@
 #include "polc/driver/compile_cache.h"
 #include "polc/driver/pipeline.h"
 #include "polc/lab/lab.h"
+#include "polc/maps/pin_layout.h"
 #include "polc/pipeline/pipeline.h"
 #include "polc/support/internal_error.h"
 
+#include <bpf/libbpf.h>
+
 #include <algorithm>
+#include <csignal>
 #include <iostream>
 #include <map>
 #include <unistd.h>
@@ -261,6 +265,41 @@ polc::Expected<std::vector<polc::loader::NodeStatus>> loadedNodes(polc::loader::
     return polc::Error{"nothing loaded" + (node.empty() ? std::string() : " for node " + node) +
                        " (state dir " + options.placement.stateDir.string() + ")"};
   return nodes;
+}
+
+polc::Expected<polc::maps::OpenMap> openNodeMap(const polc::loader::NodeStatus& node,
+                                                const char* map, const char* feature) {
+  const auto pin =
+      std::filesystem::path(node.pinRoot) / polc::maps::relativePin(node.node, "", map);
+  auto opened = polc::maps::kernelMaps().openPinned(pin);
+  if (!opened) return polc::Error{opened.error()};
+  if (!opened->valid())
+    return polc::Error{"node " + node.node + ": " + pin.string() + " is not pinned (loaded by a " +
+                       "polc without " + feature + "? load it again)"};
+  return opened;
+}
+
+namespace {
+std::atomic<bool> interrupted{false};
+extern "C" void onInterrupt(int) {
+  interrupted = true;
+}
+} // namespace
+
+const std::atomic<bool>& catchInterrupts() {
+  struct sigaction action {};
+  action.sa_handler = onInterrupt;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+  return interrupted;
+}
+
+polc::Expected<polc::maps::Counters> readNodeCounters(const polc::loader::NodeStatus& node) {
+  auto map = openNodeMap(node, polc::artifacts::kMapCounters, "counters");
+  if (!map) return polc::Error{map.error()};
+  return polc::maps::readCounters(polc::maps::kernelMaps(), map->handle(),
+                                  unsigned(libbpf_num_possible_cpus()));
 }
 
 } // namespace polc::cli

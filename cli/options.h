@@ -6,10 +6,13 @@
 #include "polc/codegen/program_plan.h"
 #include "polc/diagnostics/diagnostics.h"
 #include "polc/loader/loader.h"
+#include "polc/maps/counter_maps.h"
+#include "polc/maps/map_backend.h"
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -148,5 +151,16 @@ polc::loader::StatusRequest labStatusRequest(const PlacementOptions& options,
 // there is none.
 polc::Expected<std::vector<polc::loader::NodeStatus>>
 loadedNodes(polc::loader::Loader& loader, const PlacementOptions& options, const std::string& node);
+// One of a loaded node's maps (artifacts::kMap*), opened from its pin; when
+// it is not pinned, an error saying the node was loaded by a polc without
+// `feature` (the monitor, counters) and to load it again.
+polc::Expected<polc::maps::OpenMap> openNodeMap(const polc::loader::NodeStatus& node,
+                                                const char* map, const char* feature);
+// From now on SIGINT and SIGTERM set the flag returned (and interrupt a
+// blocking call: no SA_RESTART), so that a command that runs until
+// interrupted (monitor, metrics --listen) ends cleanly.
+const std::atomic<bool>& catchInterrupts();
+// The node's packet and byte counters (polc stats, polc metrics).
+polc::Expected<polc::maps::Counters> readNodeCounters(const polc::loader::NodeStatus& node);
 
 } // namespace polc::cli

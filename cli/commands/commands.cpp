@@ -16,6 +16,7 @@ void registerAll(CLI::App& app, CommandContext& context) {
   registerStatus(app, context);
   registerMonitor(app, context);
   registerStats(app, context);
+  registerMetrics(app, context);
   registerLab(app, context);
 }
 

@@ -24,6 +24,7 @@ void registerUnload(CLI::App& app, CommandContext& context);
 void registerStatus(CLI::App& app, CommandContext& context);
 void registerMonitor(CLI::App& app, CommandContext& context);
 void registerStats(CLI::App& app, CommandContext& context);
+void registerMetrics(CLI::App& app, CommandContext& context);
 void registerLab(CLI::App& app, CommandContext& context);
 
 // Every command above, in order.

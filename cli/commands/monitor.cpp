@@ -36,21 +36,6 @@ struct MonitorOptions {
   PlacementOptions placement;
 };
 
-std::atomic<bool> interrupted{false};
-extern "C" void onInterrupt(int) {
-  interrupted = true;
-}
-
-// SIGINT and SIGTERM end the stream cleanly: no SA_RESTART, so that the
-// poll returns at once.
-void catchInterrupts() {
-  struct sigaction action {};
-  action.sa_handler = onInterrupt;
-  sigemptyset(&action.sa_mask);
-  sigaction(SIGINT, &action, nullptr);
-  sigaction(SIGTERM, &action, nullptr);
-}
-
 std::string clockText(uint64_t unixNanoseconds) {
   const time_t seconds = time_t(unixNanoseconds / 1'000'000'000);
   tm local{};
@@ -142,15 +127,10 @@ struct MonitorMapsOfNode {
 
 polc::Expected<MonitorMapsOfNode> openMonitorMaps(const polc::loader::NodeStatus& node) {
   MonitorMapsOfNode opened;
-  const std::filesystem::path pinRoot = node.pinRoot;
   for (auto [map, name] : {std::pair{&opened.config, artifacts::kMapMonitorConfig},
                            std::pair{&opened.endpoints, artifacts::kMapMonitorEndpoints}}) {
-    auto pin = pinRoot / maps::relativePin(node.node, "", name);
-    auto found = maps::kernelMaps().openPinned(pin);
+    auto found = openNodeMap(node, name, "the monitor");
     if (!found) return polc::Error{found.error()};
-    if (!found->valid())
-      return polc::Error{"node " + node.node + ": " + pin.string() +
-                         " is not pinned (loaded by a polc without the monitor? load it again)"};
     *map = std::move(*found);
   }
   return opened;
@@ -393,7 +373,7 @@ int runMonitor(const MonitorOptions& options, Format format) {
     watched.push_back(std::move(entry));
   }
   started = true;
-  catchInterrupts();
+  const auto& interrupted = catchInterrupts();
   // On stderr in either format: a script waits for it before sending traffic.
   std::cerr << "polc monitor: watching " << watched.size() << " node(s); Ctrl-C to stop"
             << std::endl;

@@ -86,19 +86,6 @@ void printTable(const std::vector<RuleStatsLine>& lines) {
   }
 }
 
-// A node map, opened from its pin; an error naming what the polc that
-// loaded the node lacked when it is not pinned.
-polc::Expected<maps::OpenMap> openNodeMap(const polc::loader::NodeStatus& node, const char* name,
-                                          const char* missing) {
-  const auto pin = std::filesystem::path(node.pinRoot) / maps::relativePin(node.node, "", name);
-  auto map = maps::kernelMaps().openPinned(pin);
-  if (!map) return polc::Error{map.error()};
-  if (!map->valid())
-    return polc::Error{"node " + node.node + ": " + pin.string() + " is not pinned (loaded by a " +
-                       "polc without " + missing + "? load it again)"};
-  return map;
-}
-
 // The maps that hold the counting switch (polc_monitor_config).
 struct SwitchMaps {
   maps::OpenMap config, endpoints;
@@ -145,9 +132,7 @@ int runStats(const StatsOptions& options, Format format) {
   std::vector<std::string> warnings;
   const auto cpus = unsigned(libbpf_num_possible_cpus());
   for (const auto& node : *nodes) {
-    auto map = openNodeMap(node, artifacts::kMapCounters, "counters");
-    if (!map) return failSystem("stats", map.failure(), format);
-    auto counters = maps::readCounters(maps::kernelMaps(), map->handle(), cpus);
+    auto counters = readNodeCounters(node);
     if (!counters) return failSystem("stats", counters.failure(), format);
     if (auto added = stats.add(node, *counters); !added)
       return failSystem("stats", added.failure(), format);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End to end: lab up -> polc build -> polc load -> real TCP and UDP traffic
 # between the lab's namespaces -> polc monitor's events of that traffic ->
-# polc stats' counters of it -> polc unload -> nothing left behind.
+# polc stats' counters of it -> polc metrics, printed and scraped over HTTP
+# -> polc unload -> nothing left behind.
 #
 # usage: walking_skeleton.sh POLC NETPROBE SOURCE_DIR
 # Exit 77 (skipped) without root or BPF, unless POLC_REQUIRE_KERNEL=1, where
@@ -132,6 +133,34 @@ check "every rule exercised: --unused lists none" 0 bash -c \
 check "stats -o json names each rule" 0 bash -c \
   "'$polc' stats ${host_options[*]} -o json | grep -q 'shop.pol:20:5\"'"
 check "stats of an endpoint not loaded is refused" 1 "$polc" stats "${host_options[@]}" --endpoint nope-1
+
+echo "# polc metrics: the same counters for Prometheus, printed and served on loopback"
+denied_now=$("$polc" stats "${host_options[@]}" --endpoint web-1 |
+  awk '$2 == "(default-deny)" && $3 == "ingress" {print $5}')
+series='polc_packets_total{node="node-1",endpoint="web-1",direction="ingress",verdict="denied",reason="default-deny"}'
+check "metrics: web-1's default deny, as stats counts it" 0 bash -c \
+  "'$polc' metrics ${host_options[*]} | grep -qxF '$series $denied_now'"
+"$polc" metrics "${host_options[@]}" --rules --listen 127.0.0.1:0 2> "$work/metrics.err" &
+metrics_server=$!
+servers+=("$metrics_server")
+for _ in $(seq 50); do grep -q serving "$work/metrics.err" && break; sleep 0.1; done
+metrics_port=$(sed -n 's|.*http://127.0.0.1:\([0-9]*\)/metrics.*|\1|p' "$work/metrics.err")
+scrape() { # scrape PATH: the whole HTTP response
+  exec 3<> "/dev/tcp/127.0.0.1/$metrics_port" || return 1
+  printf 'GET %s HTTP/1.1\r\nHost: polc\r\n\r\n' "$1" >&3
+  cat <&3
+  exec 3<&-
+}
+scrape /metrics > "$work/scrape" 2>&1
+check "scraped over HTTP: 200" 0 grep -q '^HTTP/1.1 200 OK' "$work/scrape"
+check "scraped: the exposition format's type lines" 0 grep -q '^# TYPE polc_packets_total counter' "$work/scrape"
+check "scraped: web-1's default deny" 0 grep -qF "$series $denied_now" "$work/scrape"
+check "scraped: a series per rule with --rules" 0 \
+  grep -q '^polc_rule_packets_total{policy="db",.*shop.pol:20:5",direction="ingress",verdict="allowed"} [1-9]' "$work/scrape"
+check "another path is 404" 0 bash -c "$(declare -f scrape); metrics_port=$metrics_port; scrape /x | grep -q '^HTTP/1.1 404'"
+kill -INT "$metrics_server"
+check "metrics --listen stops on SIGINT" 0 wait "$metrics_server"
+check "a bad --listen is refused" 1 "$polc" metrics "${host_options[@]}" --listen 127.0.0.1:99999
 
 echo "# unload: everything connects again, nothing of polc is left"
 must "$polc" unload --pin-root "$pin_root" --state-dir "$state_dir" > /dev/null

@@ -3,6 +3,8 @@
 // the counters' summing over CPUs on the in-memory backend.
 #include "polc/loader/rule_stats.h"
 
+#include "polc/loader/metrics.h"
+
 #include "polc/artifacts/manifest.h"
 #include "polc/artifacts/tables.h"
 #include "polc/maps/counter_maps.h"
@@ -140,6 +142,46 @@ TEST_F(RuleStatsTest, AFullCounterMapIsSaid) {
   ASSERT_TRUE(stats.add(node, counters));
   ASSERT_EQ(stats.warnings().size(), 1u);
   EXPECT_NE(stats.warnings()[0].find("counter map is full"), std::string::npos);
+}
+
+TEST_F(RuleStatsTest, MetricsSumEachEndpointsCountersByReasonAndNameEveryRule) {
+  maps::Counters counters;
+  counters.capacity = 100;
+  counters.counters = {
+      counter(kWebIfindex, kAllowRule, POLC_CT_INGRESS, POLC_REASON_RULE,
+              POLC_EVENT_VERDICT_ALLOWED, 2, 120),
+      counter(kWebIfindex, 4242, POLC_CT_INGRESS, POLC_REASON_RULE, POLC_EVENT_VERDICT_ALLOWED, 1,
+              60), // summed with the other rule's: same endpoint, direction, verdict, reason
+      counter(kWebIfindex, POLC_CT_RULE_NONE, POLC_CT_INGRESS, POLC_REASON_DEFAULT_DENY,
+              POLC_EVENT_VERDICT_DENIED, 3, 180),
+  };
+  node.monitor = MonitorStatus{"drops", 1000, 1000, 5, 1, 2, true};
+  RuleStats stats;
+  ASSERT_TRUE(stats.add(node, counters));
+  const auto lines = stats.lines();
+  const auto text = prometheusText({{&node, counters}}, &lines);
+  auto has = [&](const std::string& line) { return text.find(line + "\n") != std::string::npos; };
+  EXPECT_TRUE(has("# TYPE polc_packets_total counter")) << text;
+  EXPECT_TRUE(has("polc_packets_total{node=\"node-1\",endpoint=\"web-1\",direction=\"ingress\","
+                  "verdict=\"allowed\",reason=\"rule\"} 3"))
+      << text;
+  EXPECT_TRUE(has("polc_bytes_total{node=\"node-1\",endpoint=\"web-1\",direction=\"ingress\","
+                  "verdict=\"denied\",reason=\"default-deny\"} 180"))
+      << text;
+  EXPECT_TRUE(has("polc_events_lost_total{node=\"node-1\"} 1")) << text;
+  EXPECT_TRUE(has("polc_events_rate_limited_total{node=\"node-1\"} 2")) << text;
+  EXPECT_TRUE(has("polc_counting{node=\"node-1\"} 1")) << text;
+  EXPECT_TRUE(has("polc_counter_keys_capacity{node=\"node-1\"} 100")) << text;
+  EXPECT_TRUE(has("polc_rule_packets_total{policy=\"web\",rule_id=\"10\",location=\"p.pol:3:5\","
+                  "direction=\"ingress\",verdict=\"allowed\"} 2"))
+      << text;
+  EXPECT_TRUE(has("polc_rule_packets_total{policy=\"web\",rule_id=\"11\",location=\"p.pol:4:5\","
+                  "direction=\"ingress\",verdict=\"denied\"} 0"))
+      << "an unused rule is a zero, not missing";
+  EXPECT_EQ(text.find("rule_id=\"12\""), std::string::npos) << "in no table: no series";
+  EXPECT_EQ(prometheusText({{&node, counters}}).find("polc_rule_"), std::string::npos)
+      << "per rule only when asked";
+  EXPECT_EQ(prometheusLabelValue("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
 }
 
 TEST(CounterMapsTest, CountersAreSummedOverCpus) {
