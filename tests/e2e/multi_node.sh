@@ -4,7 +4,8 @@
 # with its own part (`polc load OUT --node N --lab P`), then cross-node flows
 # with real traffic. Each node judges a remote peer by the identity its
 # ipcache gives the peer's address: the same destination admits one remote
-# endpoint and refuses another by label.
+# endpoint and refuses another by label; a deny rule's drop is decoded by
+# the monitor and counted by polc stats.
 #
 # usage: multi_node.sh POLC NETPROBE SOURCE_DIR
 # Exit 77 (skipped) without root or BPF, unless POLC_REQUIRE_KERNEL=1, where
@@ -65,7 +66,16 @@ expect blocked frontend-1 tcp "$payment" 50051 # frontend-1's isolated egress, n
 expect allowed cart-1 udp "$dns" 53            # cart's egress to the dns label, by dns-1's identity in node-a's ipcache
 expect blocked cart-1 udp "$dns" 54
 # b -> a
+monitor_options=(--lab "$prefix" --pin-root "$pin_root" --state-dir "$state_dir")
+start_monitor --endpoint redis-1 --verdict denied --count 1
 expect blocked toolbox-1 tcp "$redis" 6379     # deny from has(debug): toolbox-1 identified on node-a
+check "the monitor stops after the rule's drop" 0 timeout 10 tail --pid="$monitor" -f /dev/null
+event_seen "a deny rule's drop, decoded across nodes" '"endpoint":"redis-1"' '"direction":"ingress"' \
+  '"verdict":"denied"' '"reason":"rule"' '"policy":"redis"' 'boutique.pol:58:5' '"action":"deny"' \
+  '"text":"deny from has(debug)"' '"name":"toolbox-1"' '"destination_port":6379' '"node":"node-a"'
+check "stats: the deny rule counted its packets, as denied" 0 bash -c \
+  "'$polc' stats ${monitor_options[*]} --endpoint redis-1 |
+     awk '\$2 ~ /boutique.pol:58:5\$/ && \$4 == \"denied\" && \$5 > 0 {found = 1} END {exit !found}'"
 expect blocked toolbox-1 tcp "$frontend" 8080  # frontend admits world and host, and toolbox-1 is neither
 expect blocked catalog-1 tcp "$redis" 6379
 
