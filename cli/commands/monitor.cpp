@@ -31,6 +31,7 @@ struct MonitorOptions {
   std::string from, to; // PartySelector texts
   std::optional<uint16_t> port;
   uint64_t count = 0; // 0: until interrupted
+  bool sinceLoad = false;
   std::string setLevel;
   std::optional<uint32_t> rate, burst;
   PlacementOptions placement;
@@ -354,9 +355,13 @@ int runMonitor(const MonitorOptions& options, Format format) {
     auto* self = entry.get();
     auto ring = maps::EventRing::openPinned(
         pinRoot / maps::relativePin(node.node, "", artifacts::kMapEvents),
-        [self, &options, &filter, &shown, &started, format](const polc_event& raw) {
-          if (!started || (options.count && shown >= options.count)) return;
+        [self, &options, &filter, &shown, &started, format,
+         loadedUnixNs = node.loadedUnixNs](const polc_event& raw) {
+          if (options.count && shown >= options.count) return;
           auto event = self->decoder.decode(raw);
+          // The backlog: sent while nobody read, shown only with --since-load
+          // and only from the load on.
+          if (!started && !(options.sinceLoad && event.unixNanoseconds >= loadedUnixNs)) return;
           if (!wanted(event, options, filter)) return;
           ++shown;
           if (format == Format::Json)
@@ -367,7 +372,8 @@ int runMonitor(const MonitorOptions& options, Format format) {
     if (!ring) return failSystem("monitor", ring.failure(), format);
     entry->ring.emplace(std::move(*ring));
     // What the ring holds was sent before the monitor started (while
-    // nobody read it): old news, possibly of another revision.
+    // nobody read it): old news, possibly of another revision; with
+    // --since-load, what of it came after the node's load.
     if (auto backlog = entry->ring->drain(); !backlog)
       return failSystem("monitor", backlog.failure(), format);
     watched.push_back(std::move(entry));
@@ -427,6 +433,9 @@ void registerMonitor(CLI::App& app, CommandContext& context) {
   monitor->add_option("--port", options->port, "Only events with this source or destination port")
       ->check(CLI::Range(1, 65535));
   monitor->add_option("--count", options->count, "Stop after this many events");
+  monitor->add_flag("--since-load", options->sinceLoad,
+                    "First the events sent since the node's load that still wait in the ring "
+                    "(else they are skipped)");
   monitor->add_option("--set-level", options->setLevel,
                       "Set what is reported (off|drops|flows|all) and exit");
   monitor->add_option("--rate", options->rate, "Set the events per second per endpoint and exit")

@@ -3,6 +3,7 @@
 
 #include "polc/lab/lab.h"
 
+#include <ctime>
 #include <iostream>
 #include <memory>
 
@@ -38,6 +39,16 @@ nlohmann::json foundFilterJson(const polc::loader::FoundFilter& filter) {
           {"hook", filter.hook},
           {"program_id", filter.programId},
           {"program_name", filter.programName}};
+}
+
+// A CLOCK_REALTIME time in ns as 2026-12-06T23:59:01Z.
+std::string utcText(uint64_t unixNs) {
+  const time_t seconds = time_t(unixNs / 1'000'000'000);
+  tm utc{};
+  gmtime_r(&seconds, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
 }
 
 // The command that removes what status found for a node whose state cannot
@@ -108,6 +119,7 @@ int runStatus(const std::string& node, const PlacementOptions& options, bool pin
           {"out_dir", n.outDir},    {"in_sync", n.drift.empty() && n.stateError.empty()},
           {"drift", n.drift},       {"maps", maps},
           {"endpoints", endpoints}, {"unrecorded_filters", unrecorded}};
+      if (n.loadedUnixNs) entry["loaded_unix_ns"] = n.loadedUnixNs;
       if (n.monitor)
         entry["monitor"] = {
             {"level", n.monitor->level},      {"rate", n.monitor->rate},
@@ -144,7 +156,8 @@ int runStatus(const std::string& node, const PlacementOptions& options, bool pin
     }
     std::cout << "node " << n.node << (n.drift.empty() ? ": in sync" : ": DRIFT") << "\n"
               << "  revision " << (n.revision.empty() ? "(not recorded)" : n.revision.substr(0, 16))
-              << (n.outDir.empty() ? "" : "  from " + n.outDir) << "\n"
+              << (n.outDir.empty() ? "" : "  from " + n.outDir)
+              << (n.loadedUnixNs ? "  loaded " + utcText(n.loadedUnixNs) : "") << "\n"
               << "  netns " << (n.netns.empty() ? "(this one)" : n.netns) << "  pins " << n.pinRoot
               << "\n";
     if (!n.maps.empty()) {

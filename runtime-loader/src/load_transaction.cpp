@@ -165,7 +165,10 @@ Expected<std::set<std::string>> intactEndpoints(const NodeState& state, const fs
 LoadTransaction::LoadTransaction(const loader::LoadRequest& request, maps::LibbpfLogCapture& log,
                                  maps::MapBackend& maps)
     : request_(request), placement_(request.placement), log_(log), maps_(maps),
-      lastLap_(std::chrono::steady_clock::now()) {}
+      lastLap_(std::chrono::steady_clock::now()),
+      startedUnixNs_(uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count())) {}
 
 // Milliseconds since the previous lap: the report's phase timings.
 double LoadTransaction::lap() {
@@ -478,6 +481,7 @@ Status LoadTransaction::writeJournal() {
   // endpoint records are all rebuilt: no copy of the previous ones).
   state_.revision = previous_.revision;
   state_.outDir = previous_.outDir;
+  state_.loadedUnixNs = previous_.loadedUnixNs;
   state_.node = nodeName;
   state_.netns = placement_.netns;
   state_.pinRoot = placement_.pinRoot.string();
@@ -1024,6 +1028,7 @@ Expected<loader::LoadReport> LoadTransaction::commit() {
   state_.attachments = std::move(attachments_);
   state_.revision = revision_;
   state_.outDir = state_.pending->outDir;
+  state_.loadedUnixNs = startedUnixNs_;
   if (auto written = writeNodeState(placement_.stateDir, state_); !written)
     return Error{"loaded, but could not record the loader state: " + written.error()};
   if (commitErrors.empty()) removePendingLoad(placement_.stateDir, node_->name);

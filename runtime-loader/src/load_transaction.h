@@ -158,6 +158,7 @@ private:
   maps::LibbpfLogCapture& log_;
   maps::MapBackend& maps_;
   std::chrono::steady_clock::time_point lastLap_;
+  uint64_t startedUnixNs_ = 0; // becomes the state's loadedUnixNs at commit
   loader::LoadReport::Timing timing_;
 
   artifacts::Manifest manifest_;

@@ -31,6 +31,8 @@ NodeState nodeStateFrom(JsonRead::Element j) {
   state.pinRoot = R::stringAt(j, "pin_root");
   state.revision = R::string(j, "revision", "");
   state.outDir = R::string(j, "out_dir", "");
+  state.loadedUnixNs =
+      R::has(j, "loaded_unix_ns") ? R::integerAt<uint64_t>(j, "loaded_unix_ns") : 0;
   for (auto a : R::arrayAt(j, "attachments"))
     state.attachments.push_back(
         {R::stringAt(a, "endpoint"), R::stringAt(a, "interface"), R::integerAt<int>(a, "ifindex"),
@@ -182,6 +184,7 @@ Status writeNodeState(const fs::path& stateDir, const NodeState& state) {
   out.key("pin_root").value(state.pinRoot);
   out.key("revision").value(state.revision);
   out.key("out_dir").value(state.outDir);
+  out.key("loaded_unix_ns").value(state.loadedUnixNs);
   out.key("attachments").beginArray();
   for (const auto& a : state.attachments) {
     out.beginObject();

@@ -78,6 +78,9 @@ struct NodeState {
   // Empty in state written before revisions were recorded.
   std::string revision;
   std::string outDir;
+  // When the load of that revision began (CLOCK_REALTIME, ns; 0 in state
+  // written before it was recorded): what `polc monitor --since-load` shows.
+  uint64_t loadedUnixNs = 0;
   std::vector<TcAttachment> attachments;
   std::vector<std::string> pins; // relative to pinRoot, e.g. "n1/polc_ct"; sorted
   // Entries each filled map held after the load, by pin (status compares).

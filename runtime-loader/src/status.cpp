@@ -149,6 +149,7 @@ NodeStatus nodeStatus(const NodeState& state) {
   status.netns = state.netns;
   status.pinRoot = state.pinRoot;
   status.revision = state.revision;
+  status.loadedUnixNs = state.loadedUnixNs;
   status.outDir = state.outDir;
   const fs::path pinRoot = state.pinRoot;
   auto& drift = status.drift;
@@ -305,6 +306,7 @@ NodeStatus unreadableNodeStatus(const std::string& node, const NodeRecords& reco
                              : request.pinRoot.value_or(request.fallbackPinRoot).string();
   if (state) {
     status.revision = state->revision;
+    status.loadedUnixNs = state->loadedUnixNs;
     status.outDir = state->outDir;
   }
   auto& drift = status.drift;

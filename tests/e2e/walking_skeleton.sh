@@ -62,6 +62,11 @@ expect_flow connects web-1 db-1 tcp 5432
 expect_flow blocked web-1 db-1 tcp 81
 expect_flow blocked web-1 frontend-1 tcp 80
 expect_flow blocked web-1 debug-1 udp 9000
+check "monitor --since-load: the drops sent since the load, before it started" 0 bash -c \
+  "timeout 10 '$polc' monitor ${host_options[*]} -o json --since-load --count 1 --port 81 \
+     --endpoint web-1 | grep '\"destination_port\":81' | grep -q '\"reason\":\"default-deny\"'"
+check "status says when the node was loaded" 0 bash -c \
+  "'$polc' status ${host_options[*]} | grep -Eq 'loaded [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z'"
 echo "# isolated db-1 ingress: only web on tcp/5432"
 expect_flow blocked frontend-1 db-1 tcp 5432
 expect_flow blocked debug-1 db-1 tcp 5432

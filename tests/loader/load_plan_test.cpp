@@ -204,6 +204,7 @@ TEST(NodeStateFile, EveryFieldReadsBackAsWritten) {
   state.pinRoot = "/sys/fs/bpf/x";
   state.revision = "abc";
   state.outDir = "/out/\u00e9";
+  state.loadedUnixNs = 1'796'000'000'123'456'789;
   state.attachments.front().qdiscCreatedByPolc = true;
   state.attachments.front().programId = 4000000000u;
   state.pins = {"n1/a/polc_policy_in", "n1/polc_ct"};

@@ -199,6 +199,7 @@ struct NodeStatus {
   std::string pinRoot;
   std::string revision; // SHA-256 of the loaded build's manifest.json
   std::string outDir;
+  uint64_t loadedUnixNs = 0; // when its load began (CLOCK_REALTIME); 0: not recorded
   std::vector<EndpointStatus> endpoints;
   std::vector<MapFill> maps;            // node maps: ipcache, conntrack
   std::optional<MonitorStatus> monitor; // absent when its maps are not pinned
