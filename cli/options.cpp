@@ -295,6 +295,38 @@ const std::atomic<bool>& catchInterrupts() {
   return interrupted;
 }
 
+polc::Expected<NodeMonitorMaps> openMonitorMaps(const polc::loader::NodeStatus& node) {
+  auto config = openNodeMap(node, polc::artifacts::kMapMonitorConfig, "the monitor");
+  if (!config) return polc::Error{config.error()};
+  auto endpoints = openNodeMap(node, polc::artifacts::kMapMonitorEndpoints, "the monitor");
+  if (!endpoints) return polc::Error{endpoints.error()};
+  return NodeMonitorMaps{std::move(*config), std::move(*endpoints)};
+}
+
+polc::Status checkEndpointsLoaded(const std::vector<polc::loader::NodeStatus>& nodes,
+                                  const std::vector<std::string>& names) {
+  for (const auto& name : names)
+    if (std::none_of(nodes.begin(), nodes.end(), [&](const auto& node) {
+          return std::any_of(node.endpoints.begin(), node.endpoints.end(),
+                             [&](const auto& e) { return e.endpoint == name; });
+        }))
+      return polc::Error{"no node loaded here has an endpoint " + name + " with programs"};
+  return polc::okStatus();
+}
+
+polc::Expected<std::vector<uint32_t>> endpointIndexes(const polc::loader::NodeStatus& node,
+                                                      const std::vector<std::string>& names) {
+  std::vector<uint32_t> indexes;
+  for (const auto& name : names) {
+    auto it = std::find_if(node.endpoints.begin(), node.endpoints.end(),
+                           [&](const auto& e) { return e.endpoint == name; });
+    if (it == node.endpoints.end())
+      return polc::Error{"node " + node.node + " has no endpoint " + name + " with programs"};
+    indexes.push_back(uint32_t(it->ifindex));
+  }
+  return indexes;
+}
+
 polc::Expected<polc::maps::Counters> readNodeCounters(const polc::loader::NodeStatus& node) {
   auto map = openNodeMap(node, polc::artifacts::kMapCounters, "counters");
   if (!map) return polc::Error{map.error()};

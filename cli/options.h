@@ -8,6 +8,7 @@
 #include "polc/loader/loader.h"
 #include "polc/maps/counter_maps.h"
 #include "polc/maps/map_backend.h"
+#include "polc/maps/monitor_maps.h"
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -160,6 +161,20 @@ polc::Expected<polc::maps::OpenMap> openNodeMap(const polc::loader::NodeStatus& 
 // blocking call: no SA_RESTART), so that a command that runs until
 // interrupted (monitor, metrics --listen) ends cleanly.
 const std::atomic<bool>& catchInterrupts();
+// The node's monitor maps: what it reports, counts and audits.
+struct NodeMonitorMaps {
+  polc::maps::OpenMap config, endpoints;
+  polc::maps::MonitorMaps handles() const { return {config.handle(), endpoints.handle()}; }
+};
+polc::Expected<NodeMonitorMaps> openMonitorMaps(const polc::loader::NodeStatus& node);
+// An error naming the first of `names` that no node of `nodes` has (with
+// programs): what --endpoint of stats and audit refuses.
+polc::Status checkEndpointsLoaded(const std::vector<polc::loader::NodeStatus>& nodes,
+                                  const std::vector<std::string>& names);
+// The ifindex of each endpoint named, from the node's record; an error
+// naming one the node does not have (with programs).
+polc::Expected<std::vector<uint32_t>> endpointIndexes(const polc::loader::NodeStatus& node,
+                                                      const std::vector<std::string>& names);
 // The node's packet and byte counters (polc stats, polc metrics).
 polc::Expected<polc::maps::Counters> readNodeCounters(const polc::loader::NodeStatus& node);
 

@@ -35,23 +35,60 @@
 const volatile __u32 polc_endpoint_identity = 0;
 
 /* A packet's verdict, seen: counted (polc_counters.h) unless counting is
- * off, and reported when an event of `level` is wanted (polc_monitor.h);
- * both settings in the one config element. */
-static __always_inline void polc_account(struct __sk_buff *skb, const struct polc_packet *pkt,
-					 __u8 direction, __u8 level, __u8 verdict, __u8 reason,
-					 __u32 rule_id, __u32 peer_identity, __u8 flags)
+ * off, and reported when an event of `level` is wanted (polc_monitor.h). */
+static __always_inline void polc_account_with(const struct polc_monitor_config *config,
+					      struct __sk_buff *skb, const struct polc_packet *pkt,
+					      __u8 direction, __u8 level, __u8 verdict, __u8 reason,
+					      __u32 rule_id, __u32 peer_identity, __u8 flags)
 {
-	__u32 zero = 0;
-	struct polc_monitor_config *config = bpf_map_lookup_elem(&polc_monitor_config, &zero);
-
-	if (!config)
-		return;
 	if (config->counting != POLC_COUNTING_OFF)
 		polc_count_packet(skb->ifindex, rule_id,
 				  POLC_COUNT_WHAT(direction, reason, verdict), skb->len);
 	if (polc_monitor_wants(config, skb->ifindex, level))
 		polc_monitor_report(skb, config, pkt, direction, verdict, reason, rule_id,
 				    peer_identity, flags);
+}
+
+static __always_inline struct polc_monitor_config *polc_monitor_config_of_node(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&polc_monitor_config, &zero);
+}
+
+static __always_inline void polc_account(struct __sk_buff *skb, const struct polc_packet *pkt,
+					 __u8 direction, __u8 level, __u8 verdict, __u8 reason,
+					 __u32 rule_id, __u32 peer_identity, __u8 flags)
+{
+	struct polc_monitor_config *config = polc_monitor_config_of_node();
+
+	if (config)
+		polc_account_with(config, skb, pkt, direction, level, verdict, reason, rule_id,
+				  peer_identity, flags);
+}
+
+/*
+ * What policy denies (a deny rule, the default deny of an isolated
+ * direction): dropped, or in audit mode passed, and either way counted and
+ * reported as such. An audited packet opens no conntrack entry: every
+ * packet of its flow is judged, so that turning audit off enforces at once.
+ */
+static __always_inline int polc_policy_denies(struct __sk_buff *skb, const struct polc_packet *pkt,
+					      __u8 direction, __u8 reason, __u32 rule_id,
+					      __u32 peer_identity)
+{
+	struct polc_monitor_config *config = polc_monitor_config_of_node();
+
+	if (!config)
+		return TC_ACT_SHOT;
+	if (polc_audit_on(config, skb->ifindex)) {
+		polc_account_with(config, skb, pkt, direction, POLC_MONITOR_DROPS,
+				  POLC_EVENT_VERDICT_AUDIT, reason, rule_id, peer_identity, 0);
+		return TC_ACT_OK;
+	}
+	polc_account_with(config, skb, pkt, direction, POLC_MONITOR_DROPS,
+			  POLC_EVENT_VERDICT_DENIED, reason, rule_id, peer_identity, 0);
+	return TC_ACT_SHOT;
 }
 
 /*
@@ -152,19 +189,14 @@ static __always_inline int polc_handle_packet(struct __sk_buff *skb, const __u8 
 						    wildcard_lookup, policy_prefixes);
 	}
 
-	if (policy.verdict == POLC_VERDICT_DENY) {
-		polc_account(skb, &pkt, direction, POLC_MONITOR_DROPS, POLC_EVENT_VERDICT_DENIED,
-			     POLC_REASON_RULE, policy.rule_id, peer_identity, 0);
-		return TC_ACT_SHOT;
-	}
+	if (policy.verdict == POLC_VERDICT_DENY)
+		return polc_policy_denies(skb, &pkt, direction, POLC_REASON_RULE, policy.rule_id,
+					  peer_identity);
 	reason = POLC_REASON_RULE;
 	if (policy.verdict != POLC_VERDICT_ALLOW) {
-		if (isolated) {
-			polc_account(skb, &pkt, direction, POLC_MONITOR_DROPS,
-				     POLC_EVENT_VERDICT_DENIED, POLC_REASON_DEFAULT_DENY,
-				     POLC_CT_RULE_NONE, peer_identity, 0);
-			return TC_ACT_SHOT;
-		}
+		if (isolated)
+			return polc_policy_denies(skb, &pkt, direction, POLC_REASON_DEFAULT_DENY,
+						  POLC_CT_RULE_NONE, peer_identity);
 		policy.rule_id = POLC_CT_RULE_NONE;
 		reason = POLC_REASON_NO_RULE;
 	}

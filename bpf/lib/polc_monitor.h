@@ -45,12 +45,24 @@ static __always_inline int polc_monitor_wants(const struct polc_monitor_config *
 	/* Zeroed config: drops for the node, nothing per endpoint. */
 	if ((config->max_level ? config->max_level : POLC_MONITOR_DROPS) < level)
 		return 0;
-	if (config->endpoint_levels) {
+	if (config->flags & POLC_MONITOR_FLAG_ENDPOINT_LEVELS) {
 		endpoint = bpf_map_lookup_elem(&polc_monitor_endpoints, &ifindex);
 		if (endpoint && endpoint->level)
 			return endpoint->level >= level;
 	}
 	return (config->level ? config->level : POLC_MONITOR_DROPS) >= level;
+}
+
+/* Whether the endpoint on `ifindex` is in audit mode: read only for a
+ * packet that policy denies, and only when some endpoint is. */
+static __always_inline int polc_audit_on(const struct polc_monitor_config *config, __u32 ifindex)
+{
+	struct polc_monitor_endpoint *endpoint;
+
+	if (!(config->flags & POLC_MONITOR_FLAG_AUDIT))
+		return 0;
+	endpoint = bpf_map_lookup_elem(&polc_monitor_endpoints, &ifindex);
+	return endpoint && endpoint->audit;
 }
 
 static __always_inline struct polc_event_stats *polc_event_stats_of_cpu(void)

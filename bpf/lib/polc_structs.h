@@ -181,13 +181,16 @@ struct polc_monitor_config {
 	/* The highest level of the node and of any endpoint, so that a packet
 	 * reads one array element to learn that nobody wants its event. */
 	__u8 max_level;
-	__u8 endpoint_levels; /* 1: some endpoint has its own level */
-	__u8 counting;	      /* POLC_COUNTING_*: packet and byte counters */
+	__u8 flags;    /* POLC_MONITOR_FLAG_*: what polc_monitor_endpoints holds */
+	__u8 counting; /* POLC_COUNTING_*: packet and byte counters */
 	/* Per endpoint token bucket: events per second and burst; 0 = the
 	 * defaults POLC_EVENT_RATE and POLC_EVENT_BURST. */
 	__u32 rate;
 	__u32 burst;
 };
+
+#define POLC_MONITOR_FLAG_ENDPOINT_LEVELS 1 /* some endpoint has its own level */
+#define POLC_MONITOR_FLAG_AUDIT 2	    /* some endpoint is in audit mode */
 
 /* Counting (polc_counters.h) is on unless switched off: a zeroed config counts. */
 #define POLC_COUNTING_DEFAULT 0
@@ -196,7 +199,10 @@ struct polc_monitor_config {
 
 struct polc_monitor_endpoint {
 	__u8 level; /* POLC_MONITOR_*; POLC_MONITOR_DEFAULT = the node's */
-	__u8 pad[3];
+	/* 1: audit mode: what policy denies passes, reported and counted with
+	 * verdict audit (polc_datapath.h). */
+	__u8 audit;
+	__u8 pad[2];
 };
 
 #define POLC_EVENT_RATE 1000  /* events per second per endpoint */

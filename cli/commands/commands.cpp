@@ -17,6 +17,7 @@ void registerAll(CLI::App& app, CommandContext& context) {
   registerMonitor(app, context);
   registerStats(app, context);
   registerMetrics(app, context);
+  registerAudit(app, context);
   registerLab(app, context);
 }
 

@@ -25,6 +25,7 @@ void registerStatus(CLI::App& app, CommandContext& context);
 void registerMonitor(CLI::App& app, CommandContext& context);
 void registerStats(CLI::App& app, CommandContext& context);
 void registerMetrics(CLI::App& app, CommandContext& context);
+void registerAudit(CLI::App& app, CommandContext& context);
 void registerLab(CLI::App& app, CommandContext& context);
 
 // Every command above, in order.

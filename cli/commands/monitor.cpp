@@ -122,35 +122,6 @@ struct WatchedNode {
   int revisionChecksLeft = 0; // the state is committed just after the bump
 };
 
-struct MonitorMapsOfNode {
-  maps::OpenMap config, endpoints;
-};
-
-polc::Expected<MonitorMapsOfNode> openMonitorMaps(const polc::loader::NodeStatus& node) {
-  MonitorMapsOfNode opened;
-  for (auto [map, name] : {std::pair{&opened.config, artifacts::kMapMonitorConfig},
-                           std::pair{&opened.endpoints, artifacts::kMapMonitorEndpoints}}) {
-    auto found = openNodeMap(node, name, "the monitor");
-    if (!found) return polc::Error{found.error()};
-    *map = std::move(*found);
-  }
-  return opened;
-}
-
-// The ifindex of each endpoint named, from the node's record.
-polc::Expected<std::vector<uint32_t>> endpointIndexes(const polc::loader::NodeStatus& node,
-                                                      const std::vector<std::string>& names) {
-  std::vector<uint32_t> indexes;
-  for (const auto& name : names) {
-    auto it = std::find_if(node.endpoints.begin(), node.endpoints.end(),
-                           [&](const auto& e) { return e.endpoint == name; });
-    if (it == node.endpoints.end())
-      return polc::Error{"node " + node.node + " has no endpoint " + name + " with programs"};
-    indexes.push_back(uint32_t(it->ifindex));
-  }
-  return indexes;
-}
-
 int runSetLevel(const std::vector<polc::loader::NodeStatus>& nodes, const MonitorOptions& options,
                 Format format) {
   std::optional<maps::MonitorLevel> level;
@@ -167,7 +138,7 @@ int runSetLevel(const std::vector<polc::loader::NodeStatus>& nodes, const Monito
   for (const auto& node : nodes) {
     auto opened = openMonitorMaps(node);
     if (!opened) return failSystem("monitor", opened.failure(), format);
-    maps::MonitorMaps handles{opened->config.handle(), opened->endpoints.handle()};
+    const auto handles = opened->handles();
     if (options.rate || options.burst) {
       auto current = maps::readMonitorSettings(maps::kernelMaps(), handles);
       if (!current) return failSystem("monitor", current.failure(), format);

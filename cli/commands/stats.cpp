@@ -86,24 +86,10 @@ void printTable(const std::vector<RuleStatsLine>& lines) {
   }
 }
 
-// The maps that hold the counting switch (polc_monitor_config).
-struct SwitchMaps {
-  maps::OpenMap config, endpoints;
-  maps::MonitorMaps handles() const { return {config.handle(), endpoints.handle()}; }
-};
-
-polc::Expected<SwitchMaps> openSwitchMaps(const polc::loader::NodeStatus& node) {
-  auto config = openNodeMap(node, artifacts::kMapMonitorConfig, "the monitor");
-  if (!config) return polc::Error{config.error()};
-  auto endpoints = openNodeMap(node, artifacts::kMapMonitorEndpoints, "the monitor");
-  if (!endpoints) return polc::Error{endpoints.error()};
-  return SwitchMaps{std::move(*config), std::move(*endpoints)};
-}
-
 int runSetCounting(const std::vector<polc::loader::NodeStatus>& nodes, bool on, Format format) {
   auto summary = nlohmann::json::array();
   for (const auto& node : nodes) {
-    auto opened = openSwitchMaps(node);
+    auto opened = openMonitorMaps(node);
     if (!opened) return failSystem("stats", opened.failure(), format);
     if (auto set = maps::setCounting(maps::kernelMaps(), opened->handles(), on); !set)
       return failSystem("stats", set.failure(), format);
@@ -121,13 +107,8 @@ int runStats(const StatsOptions& options, Format format) {
   if (!nodes) return failSystem("stats", nodes.failure(), format);
   if (!options.setCounting.empty())
     return runSetCounting(*nodes, options.setCounting == "on", format);
-  for (const auto& name : options.endpoints)
-    if (std::none_of(nodes->begin(), nodes->end(), [&](const auto& node) {
-          return std::any_of(node.endpoints.begin(), node.endpoints.end(),
-                             [&](const auto& e) { return e.endpoint == name; });
-        }))
-      return failUsage("stats", "no node loaded here has an endpoint " + name + " with programs",
-                       format);
+  if (auto known = checkEndpointsLoaded(*nodes, options.endpoints); !known)
+    return failUsage("stats", known.error(), format);
   polc::loader::RuleStats stats(options.endpoints);
   std::vector<std::string> warnings;
   const auto cpus = unsigned(libbpf_num_possible_cpus());
@@ -136,7 +117,7 @@ int runStats(const StatsOptions& options, Format format) {
     if (!counters) return failSystem("stats", counters.failure(), format);
     if (auto added = stats.add(node, *counters); !added)
       return failSystem("stats", added.failure(), format);
-    auto opened = openSwitchMaps(node);
+    auto opened = openMonitorMaps(node);
     if (!opened) return failSystem("stats", opened.failure(), format);
     auto settings = maps::readMonitorSettings(maps::kernelMaps(), opened->handles());
     if (!settings) return failSystem("stats", settings.failure(), format);

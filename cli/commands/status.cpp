@@ -107,6 +107,7 @@ int runStatus(const std::string& node, const PlacementOptions& options, bool pin
                                 {"programs", programs},
                                 {"maps", maps}};
         if (!e.monitorLevel.empty()) endpoint["monitor_level"] = e.monitorLevel;
+        endpoint["audit"] = e.audit;
         endpoints.push_back(std::move(endpoint));
       }
       auto maps = nlohmann::json::array();
@@ -175,7 +176,7 @@ int runStatus(const std::string& node, const PlacementOptions& options, bool pin
       std::cout
           << "  " << e.endpoint << " on "
           << e.interface << (n.monitor && e.monitorLevel != n.monitor->level ? "  (reports " + e.monitorLevel + ")" : "")
-          << "\n";
+          << (e.audit ? "  AUDIT (denied packets pass)" : "") << "\n";
       for (const auto& p : e.programs) {
         std::cout << "    " << p.hook << "  " << p.program << " id " << p.recordedId;
         if (!p.attachedId)

@@ -54,10 +54,12 @@ std::string programName(uint32_t id) {
   return info.name;
 }
 
-// What the node reports, and each endpoint's own level (by ifindex), from
-// its pinned monitor maps; nullopt when they are not pinned or unreadable.
+// What the node reports, each endpoint's own level (by ifindex) and which
+// are in audit, from its pinned monitor maps; nullopt when they are not
+// pinned or unreadable.
 std::optional<loader::MonitorStatus> monitorStatus(const fs::path& pinRoot, const std::string& node,
-                                                   std::map<uint32_t, std::string>& levels) {
+                                                   std::map<uint32_t, std::string>& levels,
+                                                   std::set<uint32_t>& audit) {
   auto& kernel = maps::kernelMaps();
   auto open = [&](const char* map) { return kernel.openPinned(pinRoot / pinOf(node, "", map)); };
   auto config = open(artifacts::kMapMonitorConfig);
@@ -71,6 +73,7 @@ std::optional<loader::MonitorStatus> monitorStatus(const fs::path& pinRoot, cons
   if (!settings || !counts) return std::nullopt;
   for (const auto& [ifindex, level] : settings->endpoints)
     levels[ifindex] = std::string(maps::toString(level));
+  audit = settings->audit;
   return loader::MonitorStatus{std::string(maps::toString(settings->node)),
                                settings->rate,
                                settings->burst,
@@ -145,6 +148,7 @@ void checkMap(const MapFill& fill, const NodeState& state, std::vector<std::stri
 NodeStatus nodeStatus(const NodeState& state) {
   NodeStatus status;
   std::map<uint32_t, std::string> monitorLevels; // endpoints with their own level
+  std::set<uint32_t> inAudit;
   status.node = state.node;
   status.netns = state.netns;
   status.pinRoot = state.pinRoot;
@@ -168,7 +172,7 @@ NodeStatus nodeStatus(const NodeState& state) {
     checkMap(status.maps.back(), state, drift);
   }
 
-  status.monitor = monitorStatus(pinRoot, state.node, monitorLevels);
+  status.monitor = monitorStatus(pinRoot, state.node, monitorLevels, inAudit);
 
   // Endpoints in the order the state lists them.
   for (const auto& attachment : state.attachments) {
@@ -182,6 +186,7 @@ NodeStatus nodeStatus(const NodeState& state) {
       if (status.monitor) {
         auto own = monitorLevels.find(uint32_t(attachment.ifindex));
         endpoint.monitorLevel = own != monitorLevels.end() ? own->second : status.monitor->level;
+        endpoint.audit = inAudit.contains(uint32_t(attachment.ifindex));
       }
       status.endpoints.push_back(std::move(endpoint));
       it = std::prev(status.endpoints.end());

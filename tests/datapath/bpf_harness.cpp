@@ -288,6 +288,12 @@ Status BpfHarness::setEventRate(uint32_t perSecond, uint32_t burst) const {
   return maps::setEventRate(maps::kernelMaps(), *monitor, perSecond, burst);
 }
 
+Status BpfHarness::setAudit(bool on) const {
+  auto monitor = monitorMaps();
+  if (!monitor) return Error{monitor.error()};
+  return maps::setAudit(maps::kernelMaps(), *monitor, kTestRunIfindex, on);
+}
+
 Status BpfHarness::setCounting(bool on) const {
   auto monitor = monitorMaps();
   if (!monitor) return Error{monitor.error()};

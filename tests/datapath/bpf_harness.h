@@ -112,6 +112,8 @@ public:
   Expected<std::vector<polc_event>> takeEvents() const;
   Expected<maps::EventCounts> eventCounts() const;
   Status setCounting(bool on) const;
+  // Audit mode of the endpoint the test runs come in on (kTestRunIfindex).
+  Status setAudit(bool on) const;
   // The packet and byte counters (bpf/lib/polc_counters.h), summed over CPUs.
   Expected<maps::Counters> counters() const;
   Expected<ProgramInfo> programInfo(std::string_view program) const;

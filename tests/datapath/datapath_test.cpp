@@ -1072,6 +1072,39 @@ TEST_F(CountersTest, SwitchedOffNothingIsCountedAndTheCountsStay) {
   EXPECT_EQ(counted->packets, 2u);
 }
 
+// ---- audit mode -------------------------------------------------------------
+
+TEST_F(CountersTest, AuditPassesWhatPolicyDeniesReportsAndCountsItAndOffEnforcesAtOnce) {
+  load(/*egressIsolated=*/true, /*ingressIsolated=*/true);
+  add(Direction::Egress, allow(kPeerIdentity, kTcp, 80));
+  add(Direction::Egress, deny(kPeerIdentity, kTcp, 22));
+  const auto denied = PacketBuilder::ipv4(kEndpoint, kPeer).tcp(40000, 22).build();
+  const auto isolated = PacketBuilder::ipv4(kInternet, kEndpoint).udp(53, 5353).build();
+  const auto allowed = PacketBuilder::ipv4(kEndpoint, kPeer).tcp(40001, 80).build();
+  ASSERT_TRUE(harness_->setAudit(true));
+  EXPECT_EQ(fromEndpoint(denied), kPass) << "a deny rule, audited";
+  EXPECT_EQ(fromEndpoint(denied), kPass) << "judged again: no conntrack entry";
+  EXPECT_EQ(toEndpoint(isolated), kPass) << "the default deny, audited";
+  EXPECT_EQ(fromEndpoint(allowed), kPass);
+  auto sent = events();
+  ASSERT_EQ(sent.size(), 3u) << "the audited packets, at level drops";
+  for (const auto& event : sent) EXPECT_EQ(event.verdict, POLC_EVENT_VERDICT_AUDIT);
+  EXPECT_EQ(sent[0].reason, POLC_REASON_RULE);
+  EXPECT_EQ(sent[0].rule_id, 9u) << "the rule that would have denied it";
+  EXPECT_EQ(sent[1].reason, POLC_REASON_RULE) << "not established: every packet is judged";
+  EXPECT_EQ(sent[2].reason, POLC_REASON_DEFAULT_DENY);
+  auto counted = counter(POLC_CT_EGRESS, POLC_REASON_RULE, POLC_EVENT_VERDICT_AUDIT, 9);
+  ASSERT_TRUE(counted);
+  EXPECT_EQ(counted->packets, 2u);
+
+  ASSERT_TRUE(harness_->setAudit(false));
+  EXPECT_EQ(fromEndpoint(denied), kDrop) << "enforced at once";
+  EXPECT_EQ(toEndpoint(isolated), kDrop);
+  sent = events();
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(sent[0].verdict, POLC_EVENT_VERDICT_DENIED);
+}
+
 TEST_F(CountersTest, AFloodIsCountedExactly) {
   load(true, true);
   const auto denied = PacketBuilder::ipv4(kInternet, kEndpoint).udp(53, 5353).build();

@@ -2,8 +2,8 @@
 # End to end, IPv6 and ICMP: lab up (examples/policies/ipv6.yaml: dual-stack
 # web-1 and api-1, IPv6-only store-1) -> build -> two concurrent loads ->
 # ICMP and ICMPv6 echo, TCP and UDP over IPv6, neighbour discovery after
-# load, polc monitor's events (every field), level changes under a live
-# TCP connection, a flood across a reload, status and its drift report ->
+# load, polc monitor's events (every field), level and audit changes under
+# a live TCP connection, a flood across a reload, status and its drift report ->
 # unload -> nothing left behind.
 #
 # usage: ipv6_icmp.sh POLC NETPROBE SOURCE_DIR
@@ -104,11 +104,15 @@ servers+=("$session")
 sleep 0.3
 for level in off flows drops all; do
   must "$polc" monitor "${monitor_options[@]}" --set-level "$level" > /dev/null
-  sleep 0.4
+  sleep 0.3
+done
+for mode in on off; do # audit lets more through, never less
+  must "$polc" audit "$mode" --all "${monitor_options[@]}" > /dev/null
+  sleep 0.3
 done
 must "$polc" monitor "${monitor_options[@]}" --set-level drops > /dev/null
 must "$polc" monitor "${monitor_options[@]}" --endpoint api-1 --set-level default > /dev/null
-check "one TCP connection lived through four level changes" 0 wait "$session"
+check "one TCP connection lived through four level changes and audit on and off" 0 wait "$session"
 cat "$work/session.err"
 
 echo "# a flood of denied packets with the monitor attached, across a reload"

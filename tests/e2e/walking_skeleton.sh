@@ -139,9 +139,25 @@ check "stats -o json names each rule" 0 bash -c \
   "'$polc' stats ${host_options[*]} -o json | grep -q 'shop.pol:20:5\"'"
 check "stats of an endpoint not loaded is refused" 1 "$polc" stats "${host_options[@]}" --endpoint nope-1
 
+echo "# polc audit: web-1 lets through what policy denies, and reports it"
+must "$polc" audit on --endpoint web-1 "${host_options[@]}" > /dev/null
+check "status marks web-1 in audit" 0 bash -c \
+  "'$polc' status ${host_options[*]} | grep -q 'web-1 on pw-web1.*AUDIT'"
+start_monitor --endpoint web-1 --verdict audit --count 1 --port 80
+expect_flow connects debug-1 web-1 tcp 80   # default deny into web-1, audited
+check "the monitor stops after the audit event" 0 timeout 10 tail --pid="$monitor" -f /dev/null
+event_seen "audited default deny reported" '"verdict":"audit"' '"reason":"default-deny"' \
+  '"endpoint":"web-1"' '"name":"debug-1"' '"destination_port":80'
+check "stats counts the audited packets apart" 0 bash -c \
+  "'$polc' stats ${host_options[*]} --endpoint web-1 | grep -q '(default-deny) *ingress *audit'"
+must "$polc" audit off --endpoint web-1 "${host_options[@]}" > /dev/null
+expect_flow blocked debug-1 web-1 tcp 80   # enforced again at once
+check "audit without endpoints is refused" 1 "$polc" audit on "${host_options[@]}"
+check "audit of an unknown endpoint is refused" 1 "$polc" audit on --endpoint nope-1 "${host_options[@]}"
+
 echo "# polc metrics: the same counters for Prometheus, printed and served on loopback"
 denied_now=$("$polc" stats "${host_options[@]}" --endpoint web-1 |
-  awk '$2 == "(default-deny)" && $3 == "ingress" {print $5}')
+  awk '$2 == "(default-deny)" && $3 == "ingress" && $4 == "denied" {print $5}')
 series='polc_packets_total{node="node-1",endpoint="web-1",direction="ingress",verdict="denied",reason="default-deny"}'
 check "metrics: web-1's default deny, as stats counts it" 0 bash -c \
   "'$polc' metrics ${host_options[*]} | grep -qxF '$series $denied_now'"

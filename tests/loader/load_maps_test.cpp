@@ -253,7 +253,7 @@ TEST(InMemoryMaps, IpcacheLookupFindsTheLongestPrefixAsTheDatapathDoes) {
 }
 
 // What the monitor reports (polc/maps/monitor_maps.h): the config's summary
-// (max_level, endpoint_levels) follows every change, so that the datapath's
+// (max_level, flags) follows every change, so that the datapath's
 // one-element check stays right.
 TEST(MonitorMaps, LevelsAndTheirSummary) {
   InMemoryMaps maps;
@@ -274,12 +274,12 @@ TEST(MonitorMaps, LevelsAndTheirSummary) {
   ASSERT_TRUE(maps::setMonitorLevel(maps, handles, Level::Off, std::nullopt));
   EXPECT_EQ(config().level, POLC_MONITOR_OFF);
   EXPECT_EQ(config().max_level, POLC_MONITOR_OFF);
-  EXPECT_EQ(config().endpoint_levels, 0);
+  EXPECT_EQ(config().flags, 0);
 
   ASSERT_TRUE(maps::setMonitorLevel(maps, handles, Level::All, 7u));
   ASSERT_TRUE(maps::setMonitorLevel(maps, handles, Level::Flows, 8u));
   EXPECT_EQ(config().max_level, POLC_MONITOR_ALL);
-  EXPECT_EQ(config().endpoint_levels, 1);
+  EXPECT_EQ(config().flags, POLC_MONITOR_FLAG_ENDPOINT_LEVELS);
   settings = maps::readMonitorSettings(maps, handles);
   ASSERT_TRUE(settings) << settings.error();
   EXPECT_EQ(settings->node, Level::Off);
@@ -289,7 +289,7 @@ TEST(MonitorMaps, LevelsAndTheirSummary) {
   EXPECT_EQ(config().max_level, POLC_MONITOR_FLOWS);
   ASSERT_TRUE(maps::setMonitorLevel(maps, handles, Level::Default, 8u));
   EXPECT_EQ(config().max_level, POLC_MONITOR_OFF);
-  EXPECT_EQ(config().endpoint_levels, 0);
+  EXPECT_EQ(config().flags, 0);
   EXPECT_TRUE(maps.contents(handles.endpoints).empty());
 
   ASSERT_TRUE(maps::setEventRate(maps, handles, 50, 20));
@@ -309,6 +309,22 @@ TEST(MonitorMaps, LevelsAndTheirSummary) {
   EXPECT_EQ(config().max_level, POLC_MONITOR_OFF);
   ASSERT_TRUE(maps::setCounting(maps, handles, true));
   EXPECT_EQ(config().counting, POLC_COUNTING_ON);
+
+  // Audit lives in the endpoint's entry beside its level: each survives the
+  // other going back to the default.
+  ASSERT_TRUE(maps::setAudit(maps, handles, 7, true));
+  EXPECT_EQ(config().flags, POLC_MONITOR_FLAG_AUDIT);
+  ASSERT_TRUE(maps::setMonitorLevel(maps, handles, Level::All, 7u));
+  EXPECT_EQ(config().flags, POLC_MONITOR_FLAG_AUDIT | POLC_MONITOR_FLAG_ENDPOINT_LEVELS);
+  ASSERT_TRUE(maps::setMonitorLevel(maps, handles, Level::Default, 7u));
+  settings = maps::readMonitorSettings(maps, handles);
+  ASSERT_TRUE(settings) << settings.error();
+  EXPECT_EQ(settings->audit, std::set<uint32_t>{7}) << "the level's reset keeps audit";
+  EXPECT_TRUE(settings->endpoints.empty());
+  EXPECT_EQ(config().flags, POLC_MONITOR_FLAG_AUDIT);
+  ASSERT_TRUE(maps::setAudit(maps, handles, 7, false));
+  EXPECT_EQ(config().flags, 0);
+  EXPECT_TRUE(maps.contents(handles.endpoints).empty()) << "nothing left to hold";
 
   EXPECT_EQ(maps::parseMonitorLevel("flows"), Level::Flows);
   EXPECT_EQ(maps::parseMonitorLevel("everything"), std::nullopt);

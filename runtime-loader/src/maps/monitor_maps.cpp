@@ -33,6 +33,26 @@ MonitorLevel effectiveNodeLevel(uint8_t stored) {
 
 } // namespace
 
+Expected<MonitorSettings> readMonitorSettings(MapBackend& backend, MonitorMaps maps);
+
+namespace {
+
+// Writes `config` with its summary of the endpoints' entries: the highest
+// level of the node and of any endpoint, and which kinds of entry exist.
+Status writeSummary(MapBackend& backend, MonitorMaps maps, polc_monitor_config config) {
+  auto settings = readMonitorSettings(backend, maps);
+  if (!settings) return Error{settings.error()};
+  auto highest = effectiveNodeLevel(config.level);
+  for (const auto& [index, endpointLevel] : settings->endpoints)
+    highest = std::max(highest, endpointLevel);
+  config.max_level = uint8_t(highest);
+  config.flags = (settings->endpoints.empty() ? 0 : POLC_MONITOR_FLAG_ENDPOINT_LEVELS) |
+                 (settings->audit.empty() ? 0 : POLC_MONITOR_FLAG_AUDIT);
+  return backend.update(maps.config, kConfigName, zeroKey(), toBytes(config));
+}
+
+} // namespace
+
 std::optional<MonitorLevel> parseMonitorLevel(std::string_view text) {
   for (auto level : {MonitorLevel::Default, MonitorLevel::Off, MonitorLevel::Drops,
                      MonitorLevel::Flows, MonitorLevel::All})
@@ -68,37 +88,62 @@ Expected<MonitorSettings> readMonitorSettings(MapBackend& backend, MonitorMaps m
       backend.read(maps.endpoints, kEndpointsName, sizeof(uint32_t), sizeof(polc_monitor_endpoint));
   if (!endpoints) return Error{endpoints.error()};
   for (const auto& [key, value] : *endpoints) {
-    auto level = fromBytes<polc_monitor_endpoint>(value).level;
-    if (level != POLC_MONITOR_DEFAULT)
-      settings.endpoints[fromBytes<uint32_t>(key)] = MonitorLevel(level);
+    const auto endpoint = fromBytes<polc_monitor_endpoint>(value);
+    const auto ifindex = fromBytes<uint32_t>(key);
+    if (endpoint.level != POLC_MONITOR_DEFAULT)
+      settings.endpoints[ifindex] = MonitorLevel(endpoint.level);
+    if (endpoint.audit) settings.audit.insert(ifindex);
   }
   return settings;
 }
 
-Status setMonitorLevel(MapBackend& backend, MonitorMaps maps, MonitorLevel level,
-                       std::optional<uint32_t> ifindex) {
+namespace {
+
+// An endpoint's entry: written while it has its own level or is in audit,
+// erased when neither. Then the config's summary: a reader in between sees
+// a max_level too high or a flag still set (a lookup too many), never a
+// setting it would miss.
+Status writeEndpoint(MapBackend& backend, MonitorMaps maps, uint32_t ifindex,
+                     polc_monitor_endpoint entry) {
   auto config = readConfig(backend, maps.config);
   if (!config) return Error{config.error()};
+  const std::string key = toBytes(ifindex);
+  Status written = entry.level == POLC_MONITOR_DEFAULT && !entry.audit
+                       ? backend.erase(maps.endpoints, kEndpointsName, key)
+                       : backend.update(maps.endpoints, kEndpointsName, key, toBytes(entry));
+  if (!written) return written;
+  return writeSummary(backend, maps, *config);
+}
+
+Expected<polc_monitor_endpoint> readEndpoint(MapBackend& backend, MonitorMaps maps,
+                                             uint32_t ifindex) {
+  auto value = backend.lookup(maps.endpoints, kEndpointsName, toBytes(ifindex),
+                              sizeof(polc_monitor_endpoint));
+  if (!value) return Error{value.error()};
+  return *value ? fromBytes<polc_monitor_endpoint>(**value) : polc_monitor_endpoint{};
+}
+
+} // namespace
+
+Status setMonitorLevel(MapBackend& backend, MonitorMaps maps, MonitorLevel level,
+                       std::optional<uint32_t> ifindex) {
   if (ifindex) {
-    // The endpoint's entry first, the config's summary after: a reader in
-    // between sees a max_level too high (one lookup too many), never too low.
-    const std::string key = toBytes(*ifindex);
-    Status written = level == MonitorLevel::Default
-                         ? backend.erase(maps.endpoints, kEndpointsName, key)
-                         : backend.update(maps.endpoints, kEndpointsName, key,
-                                          toBytes(polc_monitor_endpoint{uint8_t(level), {}}));
-    if (!written) return written;
-  } else {
-    config->level = uint8_t(level);
+    auto entry = readEndpoint(backend, maps, *ifindex);
+    if (!entry) return Error{entry.error()};
+    entry->level = uint8_t(level);
+    return writeEndpoint(backend, maps, *ifindex, *entry);
   }
-  auto settings = readMonitorSettings(backend, maps);
-  if (!settings) return Error{settings.error()};
-  auto highest = effectiveNodeLevel(config->level);
-  for (const auto& [index, endpointLevel] : settings->endpoints)
-    highest = std::max(highest, endpointLevel);
-  config->max_level = uint8_t(highest);
-  config->endpoint_levels = settings->endpoints.empty() ? 0 : 1;
-  return backend.update(maps.config, kConfigName, zeroKey(), toBytes(*config));
+  auto config = readConfig(backend, maps.config);
+  if (!config) return Error{config.error()};
+  config->level = uint8_t(level);
+  return writeSummary(backend, maps, *config);
+}
+
+Status setAudit(MapBackend& backend, MonitorMaps maps, uint32_t ifindex, bool on) {
+  auto entry = readEndpoint(backend, maps, ifindex);
+  if (!entry) return Error{entry.error()};
+  entry->audit = on ? 1 : 0;
+  return writeEndpoint(backend, maps, ifindex, *entry);
 }
 
 Status setCounting(MapBackend& backend, MonitorMaps maps, bool on) {

@@ -174,6 +174,7 @@ struct EndpointStatus {
   std::vector<ProgramStatus> programs;
   std::vector<MapFill> maps; // policy maps
   std::string monitorLevel;  // what it reports (its own level or the node's); empty: unknown
+  bool audit = false;        // in audit mode: what policy denies passes, reported
 };
 // What a node's datapath reports (polc monitor), from its pinned maps.
 struct MonitorStatus {

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -33,7 +34,8 @@ struct MonitorSettings {
   std::map<uint32_t, MonitorLevel> endpoints; // ifindex -> its own level
   uint32_t rate = POLC_EVENT_RATE;            // events per second per endpoint
   uint32_t burst = POLC_EVENT_BURST;
-  bool counting = true; // packet and byte counters (polc_counters.h)
+  bool counting = true;     // packet and byte counters (polc_counters.h)
+  std::set<uint32_t> audit; // ifindexes of the endpoints in audit mode
   bool operator==(const MonitorSettings&) const = default;
 };
 
@@ -45,9 +47,13 @@ struct MonitorMaps {
 Expected<MonitorSettings> readMonitorSettings(MapBackend&, MonitorMaps);
 
 // Sets the node's level (no ifindex) or an endpoint's (MonitorLevel::Default
-// gives it back to the node's), and keeps the config's max_level and
-// endpoint_levels true to what the maps hold.
+// gives it back to the node's), and keeps the config's max_level and flags
+// true to what the maps hold.
 Status setMonitorLevel(MapBackend&, MonitorMaps, MonitorLevel, std::optional<uint32_t> ifindex);
+
+// Puts an endpoint in audit mode or takes it out (what policy denies passes,
+// reported and counted as audit), keeping the config's flags true.
+Status setAudit(MapBackend&, MonitorMaps, uint32_t ifindex, bool on);
 
 // Switches the node's packet and byte counters on or off (the counts stay).
 Status setCounting(MapBackend&, MonitorMaps, bool on);
