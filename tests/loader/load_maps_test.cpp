@@ -330,6 +330,36 @@ TEST(MonitorMaps, LevelsAndTheirSummary) {
   EXPECT_EQ(maps::parseMonitorLevel("everything"), std::nullopt);
 }
 
+// The datapath reads the config's summary before an endpoint's entry: the
+// summary is widened before the entry is written, so a packet in between
+// (here: the entry's write failing) never misses an endpoint's setting.
+TEST(MonitorMaps, TheSummaryCoversAnEntryBeforeItIsWritten) {
+  InMemoryMaps maps;
+  const maps::MonitorMaps handles{
+      maps.create("polc_monitor_config", sizeof(uint32_t), sizeof(polc_monitor_config), 1),
+      maps.create("polc_monitor_endpoints", sizeof(uint32_t), sizeof(polc_monitor_endpoint), 16)};
+  auto config = [&] {
+    polc_monitor_config read{};
+    const auto& contents = maps.contents(handles.config);
+    if (!contents.empty()) std::memcpy(&read, contents.begin()->second.data(), sizeof read);
+    return read;
+  };
+  maps.failWritesAfter(1); // the widened summary, then nothing
+  EXPECT_FALSE(maps::setAudit(maps, handles, 7, true));
+  EXPECT_EQ(config().flags, POLC_MONITOR_FLAG_AUDIT);
+  EXPECT_TRUE(maps.contents(handles.endpoints).empty());
+  maps.allowWrites();
+  ASSERT_TRUE(maps::setAudit(maps, handles, 7, false));
+  EXPECT_EQ(config().flags, 0) << "made exact again";
+
+  maps.failWritesAfter(1);
+  EXPECT_FALSE(maps::setMonitorLevel(maps, handles, maps::MonitorLevel::Off, 7u));
+  EXPECT_EQ(config().max_level, POLC_MONITOR_DROPS)
+      << "widened from what a zeroed max_level means (drops), not lowered to off";
+  EXPECT_EQ(config().flags, POLC_MONITOR_FLAG_ENDPOINT_LEVELS);
+  maps.allowWrites();
+}
+
 TEST(MonitorMaps, EventCountsAreSummedOverCpus) {
   InMemoryMaps maps;
   constexpr unsigned kCpus = 3;

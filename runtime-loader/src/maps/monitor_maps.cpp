@@ -100,13 +100,26 @@ Expected<MonitorSettings> readMonitorSettings(MapBackend& backend, MonitorMaps m
 namespace {
 
 // An endpoint's entry: written while it has its own level or is in audit,
-// erased when neither. Then the config's summary: a reader in between sees
-// a max_level too high or a flag still set (a lookup too many), never a
-// setting it would miss.
+// erased when neither. The config's summary is widened to cover the new
+// entry before it is written and made exact after, so that a packet in
+// between sees a max_level too high or a flag still set (a lookup too
+// many), never misses a setting.
 Status writeEndpoint(MapBackend& backend, MonitorMaps maps, uint32_t ifindex,
                      polc_monitor_endpoint entry) {
   auto config = readConfig(backend, maps.config);
   if (!config) return Error{config.error()};
+  auto widened = *config;
+  if (entry.level != POLC_MONITOR_DEFAULT) {
+    widened.flags |= POLC_MONITOR_FLAG_ENDPOINT_LEVELS;
+    // 0 reads as drops in the datapath: widen from what it reads.
+    const uint8_t current = config->max_level ? config->max_level : uint8_t(POLC_MONITOR_DROPS);
+    widened.max_level = std::max(current, entry.level);
+  }
+  if (entry.audit) widened.flags |= POLC_MONITOR_FLAG_AUDIT;
+  if (std::memcmp(&widened, &*config, sizeof widened) != 0)
+    if (auto written = backend.update(maps.config, kConfigName, zeroKey(), toBytes(widened));
+        !written)
+      return written;
   const std::string key = toBytes(ifindex);
   Status written = entry.level == POLC_MONITOR_DEFAULT && !entry.audit
                        ? backend.erase(maps.endpoints, kEndpointsName, key)
