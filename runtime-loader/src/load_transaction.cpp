@@ -2,6 +2,7 @@
 
 #include "table_snapshots.h"
 
+#include "polc/maps/counter_maps.h"
 #include "polc/maps/inline_slots.h"
 
 #include "bpffs.h"
@@ -25,6 +26,7 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <set>
 #include <string_view>
 #include <unordered_set>
 
@@ -1016,6 +1018,24 @@ Status LoadTransaction::detachInterruptedHooks() {
 
 // The new revision is in force. Staged pins become the live ones (a rename
 // replaces a pin in one step); what is gone is removed.
+// Counters of interfaces that are no longer the node's endpoints (removed
+// from the build, or recreated with another ifindex, as a restarted pod's
+// veth is): forgotten once the load is in force, so that a recycled ifindex
+// starts from zero and the node's counter map does not fill with the dead.
+// Only when the set of interfaces changed: a load's cost stays that of its
+// change. Best effort: stale counters are harmless to the datapath.
+void LoadTransaction::forgetCountersOfGoneInterfaces() {
+  std::set<uint32_t> gone;
+  for (const auto& attachment : previous_.attachments) gone.insert(uint32_t(attachment.ifindex));
+  for (const auto& attachment : state_.attachments) gone.erase(uint32_t(attachment.ifindex));
+  if (gone.empty()) return;
+  auto counters =
+      maps_.openPinned(placement_.pinRoot / relativePin(node_->name, "", artifacts::kMapCounters));
+  if (!counters || !counters->valid()) return;
+  (void)maps::forgetInterfaces(maps_, counters->handle(), gone,
+                               unsigned(libbpf_num_possible_cpus()));
+}
+
 Expected<loader::LoadReport> LoadTransaction::commit() {
   std::string commitErrors = renameStagedPins();
   commitErrors += removeStaleQdiscs();
@@ -1031,6 +1051,7 @@ Expected<loader::LoadReport> LoadTransaction::commit() {
   state_.loadedUnixNs = startedUnixNs_;
   if (auto written = writeNodeState(placement_.stateDir, state_); !written)
     return Error{"loaded, but could not record the loader state: " + written.error()};
+  forgetCountersOfGoneInterfaces();
   if (commitErrors.empty()) removePendingLoad(placement_.stateDir, node_->name);
   keepTableSnapshots();
   timing_.commit = lap();

@@ -159,6 +159,7 @@ private:
   maps::MapBackend& maps_;
   std::chrono::steady_clock::time_point lastLap_;
   uint64_t startedUnixNs_ = 0; // becomes the state's loadedUnixNs at commit
+  void forgetCountersOfGoneInterfaces();
   loader::LoadReport::Timing timing_;
 
   artifacts::Manifest manifest_;

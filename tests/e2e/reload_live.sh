@@ -131,7 +131,18 @@ expect blocked db-1 tcp "${address[frontend-1]}" 80
 check "status in sync" 0 "$polc" status "${placement[@]}"
 
 echo "# a change to a table compiled in as code, while connections run"
+# v1 takes debug-1's programs away again: its counters go with them.
+debug_ifindex=$(ip netns exec "$node_ns" cat /sys/class/net/pw-debug1/ifindex)
+counter_keys_of_debug() { # keys of polc_counters whose ifindex (the first 4 bytes) is debug-1's
+  bpftool -j map dump pinned "$pin_root/node-1/polc_counters" |
+    grep -o '"key":\["0x[0-9a-f]*","0x[0-9a-f]*","0x[0-9a-f]*","0x[0-9a-f]*"' |
+    grep -c "$(printf '"key":\\["0x%02x","0x%02x","0x00","0x00"' \
+      $((debug_ifindex & 255)) $((debug_ifindex >> 8)))"
+}
+expect allowed debug-1 tcp "${address[frontend-1]}" 80 # debug-1 is open: counted as no-rule
+check "debug-1's packets are counted while it has programs" 0 test "$(counter_keys_of_debug)" -gt 0
 must "$polc" load "$work/v1-inline" "${placement[@]}" > /dev/null
+check "its counters are forgotten once its programs are gone" 0 test "$(counter_keys_of_debug)" = 0
 stream kept3 frontend-1 web-1 80   # still allowed
 stream forbidden3 web-1 db-1 5432 # forbidden by web-1's new inline egress table
 sleep 1

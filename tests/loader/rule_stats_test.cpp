@@ -207,5 +207,25 @@ TEST(CounterMapsTest, CountersAreSummedOverCpus) {
   EXPECT_FALSE(read->full());
 }
 
+TEST(CounterMapsTest, ForgettingInterfacesDeletesOnlyTheirCounters) {
+  maps::InMemoryMaps memory;
+  constexpr unsigned kCpus = 2;
+  auto map = memory.create("polc_counters", sizeof(polc_counter_key), 16 * kCpus, 10);
+  const std::string value(16 * kCpus, '\1');
+  for (uint32_t ifindex : {7u, 8u, 9u})
+    for (uint8_t reason : {POLC_REASON_RULE, POLC_REASON_CT_REPLY})
+      ASSERT_TRUE(memory.update(map, "polc_counters",
+                                maps::counterKeyBytes({ifindex, kAllowRule, POLC_CT_INGRESS, reason,
+                                                       POLC_EVENT_VERDICT_ALLOWED}),
+                                value));
+  auto forgotten = maps::forgetInterfaces(memory, map, {7, 9, 42}, kCpus);
+  ASSERT_TRUE(forgotten) << forgotten.error();
+  EXPECT_EQ(*forgotten, 4u);
+  auto left = maps::readCounters(memory, map, kCpus);
+  ASSERT_TRUE(left) << left.error();
+  ASSERT_EQ(left->counters.size(), 2u);
+  for (const auto& c : left->counters) EXPECT_EQ(c.ifindex, 8u);
+}
+
 } // namespace
 } // namespace polc::loader

@@ -53,4 +53,20 @@ Expected<Counters> readCounters(MapBackend& backend, MapHandle map, unsigned cpu
   return read;
 }
 
+Expected<size_t> forgetInterfaces(MapBackend& backend, MapHandle map,
+                                  const std::set<uint32_t>& ifindexes, unsigned cpus) {
+  const std::string name = artifacts::kMapCounters;
+  auto contents = backend.read(map, name, sizeof(polc_counter_key), kPerCpuSlot * cpus);
+  if (!contents) return Error{contents.error()};
+  size_t forgotten = 0;
+  for (const auto& [keyBytes, value] : *contents) {
+    polc_counter_key key{};
+    std::memcpy(&key, keyBytes.data(), sizeof key);
+    if (!ifindexes.contains(key.ifindex)) continue;
+    if (auto erased = backend.erase(map, name, keyBytes); !erased) return Error{erased.error()};
+    ++forgotten;
+  }
+  return forgotten;
+}
+
 } // namespace polc::maps

@@ -8,6 +8,7 @@
 #include "polc_structs.h"
 
 #include <cstdint>
+#include <set>
 #include <vector>
 
 namespace polc::maps {
@@ -31,6 +32,12 @@ struct Counters {
 
 // `cpus`: the kernel's possible CPUs (a per-CPU value holds one per CPU).
 Expected<Counters> readCounters(MapBackend&, MapHandle counters, unsigned cpus);
+
+// Deletes the counters of these interfaces (endpoints removed, or recreated
+// with another ifindex), so that a recycled ifindex starts from zero and
+// the map does not fill with the dead. Returns how many keys went.
+Expected<size_t> forgetInterfaces(MapBackend&, MapHandle counters,
+                                  const std::set<uint32_t>& ifindexes, unsigned cpus);
 
 // The key bytes of a counter, as the datapath writes them.
 std::string counterKeyBytes(const Counter&);
