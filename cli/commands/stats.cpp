@@ -6,9 +6,6 @@
 #include "polc/loader/rule_stats.h"
 #include "polc/maps/counter_maps.h"
 #include "polc/maps/monitor_maps.h"
-#include "polc/maps/pin_layout.h"
-
-#include <bpf/libbpf.h>
 
 #include <algorithm>
 #include <iostream>
@@ -111,7 +108,6 @@ int runStats(const StatsOptions& options, Format format) {
     return failUsage("stats", known.error(), format);
   polc::loader::RuleStats stats(options.endpoints);
   std::vector<std::string> warnings;
-  const auto cpus = unsigned(libbpf_num_possible_cpus());
   for (const auto& node : *nodes) {
     auto counters = readNodeCounters(node);
     if (!counters) return failSystem("stats", counters.failure(), format);
