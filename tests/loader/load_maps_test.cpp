@@ -252,20 +252,26 @@ TEST(InMemoryMaps, IpcacheLookupFindsTheLongestPrefixAsTheDatapathDoes) {
   EXPECT_EQ(identityOf("192.168.0.1"), uint32_t{POLC_IDENTITY_WORLD});
 }
 
-// What the monitor reports (polc/maps/monitor_maps.h): the config's summary
-// (max_level, flags) follows every change, so that the datapath's
-// one-element check stays right.
-TEST(MonitorMaps, LevelsAndTheirSummary) {
+// The node's monitor maps in memory, and the config element as the
+// datapath reads it.
+class MonitorMapsTest : public ::testing::Test {
+protected:
   InMemoryMaps maps;
   const maps::MonitorMaps handles{
       maps.create("polc_monitor_config", sizeof(uint32_t), sizeof(polc_monitor_config), 1),
       maps.create("polc_monitor_endpoints", sizeof(uint32_t), sizeof(polc_monitor_endpoint), 16)};
-  auto config = [&] {
+  polc_monitor_config config() {
     polc_monitor_config read{};
     const auto& contents = maps.contents(handles.config);
     if (!contents.empty()) std::memcpy(&read, contents.begin()->second.data(), sizeof read);
     return read;
-  };
+  }
+};
+
+// What the monitor reports (polc/maps/monitor_maps.h): the config's summary
+// (max_level, flags) follows every change, so that the datapath's
+// one-element check stays right.
+TEST_F(MonitorMapsTest, LevelsAndTheirSummary) {
   auto settings = maps::readMonitorSettings(maps, handles);
   ASSERT_TRUE(settings) << settings.error();
   EXPECT_EQ(*settings, maps::MonitorSettings{}) << "nothing written: drops, default rate";
@@ -333,17 +339,7 @@ TEST(MonitorMaps, LevelsAndTheirSummary) {
 // The datapath reads the config's summary before an endpoint's entry: the
 // summary is widened before the entry is written, so a packet in between
 // (here: the entry's write failing) never misses an endpoint's setting.
-TEST(MonitorMaps, TheSummaryCoversAnEntryBeforeItIsWritten) {
-  InMemoryMaps maps;
-  const maps::MonitorMaps handles{
-      maps.create("polc_monitor_config", sizeof(uint32_t), sizeof(polc_monitor_config), 1),
-      maps.create("polc_monitor_endpoints", sizeof(uint32_t), sizeof(polc_monitor_endpoint), 16)};
-  auto config = [&] {
-    polc_monitor_config read{};
-    const auto& contents = maps.contents(handles.config);
-    if (!contents.empty()) std::memcpy(&read, contents.begin()->second.data(), sizeof read);
-    return read;
-  };
+TEST_F(MonitorMapsTest, TheSummaryCoversAnEntryBeforeItIsWritten) {
   maps.failWritesAfter(1); // the widened summary, then nothing
   EXPECT_FALSE(maps::setAudit(maps, handles, 7, true));
   EXPECT_EQ(config().flags, POLC_MONITOR_FLAG_AUDIT);
