@@ -87,6 +87,9 @@ struct DirectionBlock {
 
 struct Policy {
   std::string name;
+  // `audit policy "x" { ... }`: judged and reported, never enforced: what it
+  // alone would deny passes with verdict audit (docs/language.md, Audit).
+  bool audit = false;
   SelectorPtr select;
   std::vector<DirectionBlock> blocks;
   SourceLocation location;
