@@ -24,7 +24,8 @@ item        : includeDecl | letDecl | defaultDecl | policyDecl ;
 includeDecl : INCLUDE path=STRING ;
 letDecl     : LET name=IDENT '=' selector ;
 defaultDecl : DEFAULT DENY direction (',' direction)* (FOR selector)? ;
-policyDecl  : POLICY name=STRING '{' selectClause directionBlock* '}' ;
+// `audit policy`: judged and reported, not enforced (docs/language.md).
+policyDecl  : AUDIT? POLICY name=STRING '{' selectClause directionBlock* '}' ;
 selectClause: SELECT selector ;
 directionBlock
             : direction '{' ruleDecl* '}' ;
@@ -64,12 +65,13 @@ selector    : '!' selector                                      # notSelector
 // (select, allow, from, in, ...) are left out: as keys they would make the
 // parser's messages about a missing selector much worse.
 labelKey    : IDENT | SERVICE | GROUP | ENTITY | CIDR | EXCEPT | TYPE | CODE
-            | TCP | UDP | SCTP | ICMP | ICMPV6 | DEFAULT | INCLUDE | POLICY | FOR ;
+            | TCP | UDP | SCTP | ICMP | ICMPV6 | DEFAULT | INCLUDE | AUDIT | POLICY | FOR ;
 
 INCLUDE : 'include' ;
 LET     : 'let' ;
 DEFAULT : 'default' ;
 FOR     : 'for' ;
+AUDIT   : 'audit' ;
 POLICY  : 'policy' ;
 SELECT  : 'select' ;
 INGRESS : 'ingress' ;

@@ -77,7 +77,8 @@ inline std::string describe(const std::vector<Item>& items) {
       out << " ";
       describe(out, defaults->selector.get());
     } else if (const auto* policy = std::get_if<ast::Policy>(&item)) {
-      out << "policy " << policy->name << " " << where(policy->location, 1) << " ";
+      out << (policy->audit ? "audit policy " : "policy ") << policy->name << " "
+          << where(policy->location, 1) << " ";
       describe(out, policy->select.get());
       for (const auto& block : policy->blocks) {
         out << "\n block " << int(block.direction) << " " << where(block.location, 1);

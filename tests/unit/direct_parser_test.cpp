@@ -78,6 +78,7 @@ private:
   void direction() { oneOf({"ingress", "egress"}); }
 
   void policy() {
+    if (chance(30)) emit("audit");
     emit("policy");
     oneOf({"\"web\"", "\"\"", "\"a\\\"b\"", "\"bad\\x\""});
     emit("{", "select");
@@ -157,9 +158,13 @@ private:
   }
 
   void key() {
-    oneOf({"app", "env", "app.kubernetes.io/name", "service", "group", "entity", "cidr", "except",
-           "type", "code", "tcp", "udp", "sctp", "icmp", "icmpv6", "default", "include", "policy",
-           "for"});
+    oneOf({"app",     "env",     "app.kubernetes.io/name",
+           "service", "group",   "entity",
+           "cidr",    "except",  "type",
+           "code",    "tcp",     "udp",
+           "sctp",    "icmp",    "icmpv6",
+           "default", "include", "policy",
+           "for",     "audit"});
   }
 
   void value() { oneOf({"\"web\"", "\"\"", "\"a\\\"b\"", "\"bad\\n\"", "\"x\\\\y\""}); }
@@ -254,7 +259,7 @@ TEST(DirectParser, SameAsAntlrForRandomPoliciesWithOneTokenWrong) {
   const std::vector<std::string> strangers = {
       "alow",   "ingres",     "=",   "&",    "|",  "'web'", "\"open", "(",    ")",   "{",
       "}",      ",",          "on",  "from", "to", "in",    "select", "deny", "let", "policy",
-      "tcp/80", "10.0.0.0/8", "any", "web",  "==", "!",     "type",   "8",    "#"};
+      "tcp/80", "10.0.0.0/8", "any", "web",  "==", "!",     "type",   "8",    "#",   "audit"};
   int direct = 0;
   int refused = 0;
   for (int i = 0; i < 1500; ++i) {

@@ -173,10 +173,10 @@ TEST(Frontend, KubernetesLabelKeys) {
 
 TEST(Frontend, KeywordsThatAreLabelKeys) {
   auto s = selectorOf(
-      R"(service == "a" && group != "b" && type in ("c") && has(code) && tcp == "d" && entity == "e" && cidr == "f" && policy == "g")");
+      R"(service == "a" && group != "b" && type in ("c") && has(code) && tcp == "d" && entity == "e" && cidr == "f" && policy == "g" && audit != "h" && has(audit))");
   EXPECT_EQ(
       ast::toText(*s),
-      R"(service == "a" && group != "b" && type in ("c") && has(code) && tcp == "d" && entity == "e" && cidr == "f" && policy == "g")");
+      R"(service == "a" && group != "b" && type in ("c") && has(code) && tcp == "d" && entity == "e" && cidr == "f" && policy == "g" && audit != "h" && has(audit))");
   // A keyword key in a peer, next to the keyword's own use.
   auto rule = ruleOf(R"(allow from service == "db" on tcp/5432)");
   EXPECT_EQ(rule.peer.kind, ast::Peer::Kind::Selector);
@@ -379,6 +379,22 @@ TEST(Frontend, PolicyBlocksMayBeEmptyAndRepeat) {
   EXPECT_EQ(policy.blocks[1].direction, ast::Direction::Egress);
   EXPECT_EQ(policy.blocks[2].rules.size(), 1u);
   EXPECT_EQ(policy.blocks[1].location.column, 36);
+}
+
+TEST(Frontend, AuditPolicies) {
+  auto file = parseOk("# comment\n  audit policy \"tighten-web\" {\n  select app == \"web\"\n"
+                      "  ingress { allow from app == \"frontend\" on tcp/80 }\n}\n"
+                      "policy \"web\" { select app == \"web\" }\n");
+  ASSERT_EQ(file.policies.size(), 2u);
+  const auto& audit = file.policies[0];
+  EXPECT_TRUE(audit.audit);
+  EXPECT_EQ(audit.name, "tighten-web");
+  EXPECT_EQ(ast::toText(*audit.select), R"(app == "web")");
+  ASSERT_EQ(audit.blocks.size(), 1u);
+  EXPECT_EQ(audit.blocks[0].rules.size(), 1u);
+  // The declaration starts at `audit`, as a let's starts at `let`.
+  EXPECT_EQ(audit.location.str(), "test.pol:2:3");
+  EXPECT_FALSE(file.policies[1].audit);
 }
 
 TEST(Frontend, CommentsOfBothKindsAnywhere) {

@@ -61,6 +61,7 @@ TEST(Lexer, SameTokensAsAntlrAtTheEdgesOfEachRule) {
            "\xef\xbb\xbfpolicy", // a byte order mark is dropped
            "a\xef\xbb\xbf b",    // elsewhere it is a character
            "allow allowed in int icmp icmpv6 icmpv7 notin notinx",
+           "audit audited audit.log audit/x auditpolicy audit policy _audit",
            "tcp tcp/ tcp/80 tcp/8000-8999 tcp/http tcp/80.5 tcp/-x udp/ sctp/1 icmp/8 tcp//80",
            "10 10.0 10. 10.0.0.0/8 10.0.0.0/ 10/8 10/ 1.2.3.4.5/99x 1..2",
            "fd00::/64 ::1 ::ffff:1.2.3.4 : :/ a: abc:def deadbeef fd00:: x:y 12ab:/7",
@@ -83,7 +84,8 @@ TEST(Lexer, SameTokensAsAntlrForRandomTexts) {
       "a",    "f",  "x",   "Z",   "_",    "-",    ".",  "/",  ":",     "0",
       "9",    "12", "tcp", "udp", "sctp", "icmp", "v6", "in", "notin", "any",
       "cidr", "\"", "\\",  "#",   "!",    "=",    "&",  "|",  "(",     ")",
-      "{",    "}",  ",",   " ",   "\t",   "\n",   "\r", "é",  "✓",     "\xf0\x9d\x84\x9e"};
+      "{",    "}",  ",",   " ",   "\t",   "\n",   "\r", "é",  "✓",     "\xf0\x9d\x84\x9e",
+      "audit"};
   std::mt19937 random(17);
   for (int i = 0; i < 3000; ++i) {
     std::string text;

@@ -102,8 +102,9 @@ void AstBuilder::addDirection(ast::DefaultDeny& result, const Token* direction) 
   result.directions.push_back(value);
 }
 
-ast::Policy AstBuilder::policy(const Token* first, const Token* name) {
+ast::Policy AstBuilder::policy(const Token* first, bool audit, const Token* name) {
   ast::Policy policy;
+  policy.audit = audit;
   if (name) {
     policy.name = unquote(name);
     if (policy.name.empty()) error(DiagnosticId::EmptyName, name, "a policy needs a name");

@@ -55,8 +55,9 @@ public:
   ast::DefaultDeny defaultDeny(const Token* first);
   // One direction of a default deny; a repeated one is reported, not added.
   void addDirection(ast::DefaultDeny& result, const Token* direction);
-  // policy "name" { ..., without its selector and blocks.
-  ast::Policy policy(const Token* first, const Token* name);
+  // [audit] policy "name" { ..., without its selector and blocks; `audit`
+  // says whether the keyword was written.
+  ast::Policy policy(const Token* first, bool audit, const Token* name);
   // ingress { / egress {, without rules.
   ast::DirectionBlock block(const Token* direction);
   // allow|deny from|to ..., without peer, ports and length. `peerWord` is

@@ -43,6 +43,7 @@ bool isLabelKey(size_t type) {
   case PolicyParser::ICMPV6:
   case PolicyParser::DEFAULT:
   case PolicyParser::INCLUDE:
+  case PolicyParser::AUDIT:
   case PolicyParser::POLICY:
   case PolicyParser::FOR:
     return true;
@@ -110,6 +111,7 @@ private:
     case PolicyParser::DEFAULT:
       items.push_back(defaultDeny());
       return;
+    case PolicyParser::AUDIT:
     case PolicyParser::POLICY:
       items.push_back(policy());
       return;
@@ -134,11 +136,14 @@ private:
     return result;
   }
 
-  // policyDecl : POLICY name=STRING '{' selectClause directionBlock* '}' ;
+  // policyDecl : AUDIT? POLICY name=STRING '{' selectClause directionBlock* '}' ;
   // selectClause : SELECT selector ;
   ast::Policy policy() {
-    auto* first = take(PolicyParser::POLICY);
-    auto result = builder_.policy(first, take(PolicyParser::STRING));
+    auto* first = tokens_[next_];
+    bool audit = at(PolicyParser::AUDIT);
+    if (audit) take();
+    take(PolicyParser::POLICY);
+    auto result = builder_.policy(first, audit, take(PolicyParser::STRING));
     take(PolicyParser::LBRACE);
     take(PolicyParser::SELECT);
     result.select = selector().node;

@@ -52,7 +52,8 @@ const std::set<size_t> kLabelKeyKeywords = {
     PolicyParser::SERVICE, PolicyParser::GROUP,   PolicyParser::ENTITY, PolicyParser::CIDR,
     PolicyParser::EXCEPT,  PolicyParser::TYPE,    PolicyParser::CODE,   PolicyParser::TCP,
     PolicyParser::UDP,     PolicyParser::SCTP,    PolicyParser::ICMP,   PolicyParser::ICMPV6,
-    PolicyParser::DEFAULT, PolicyParser::INCLUDE, PolicyParser::POLICY, PolicyParser::FOR};
+    PolicyParser::DEFAULT, PolicyParser::INCLUDE, PolicyParser::AUDIT,  PolicyParser::POLICY,
+    PolicyParser::FOR};
 
 bool contains(const antlr4::misc::IntervalSet& set, size_t type) {
   return set.contains(type);

@@ -56,7 +56,8 @@ private:
   }
 
   ast::Policy buildPolicy(PolicyParser::PolicyDeclContext* ctx) {
-    auto policy = builder_.policy(ctx->getStart(), written(ctx->name, PolicyParser::STRING));
+    auto policy = builder_.policy(ctx->getStart(), ctx->AUDIT() != nullptr,
+                                  written(ctx->name, PolicyParser::STRING));
     if (auto* select = ctx->selectClause(); select && usable(select->selector()))
       policy.select = selector(select->selector());
     for (auto* block : ctx->directionBlock()) {
