@@ -788,6 +788,59 @@ TEST(Frontend, ClearMessagesForCommonSlips) {
   EXPECT_EQ(empty.all().at(0).message, "expected a port such as tcp/80, found '}'");
 }
 
+TEST(Frontend, AuditMarksAPolicyAndNothingElse) {
+  // Anything but `policy` after `audit` is told what `audit` is for; parsing
+  // resumes, so the errors after it are reported too.
+  auto diagnostics = errorsOf(R"(audit "web" {
+  select app == "web"
+  ingress { allow from any on tcp/0 }
+}
+audit let a = any
+policy "db" {
+  select app == "db"
+  ingress {
+    audit deny from app == "web"
+  }
+}
+audit)");
+  EXPECT_EQ(located(diagnostics),
+            (std::vector<std::string>{
+                "test.pol:1:7: [syntax] 'audit' marks a policy: expected 'policy' after it, "
+                "found \"web\"",
+                "test.pol:3:31: [port-range] port 0 is out of range in 'tcp/0'",
+                "test.pol:5:7: [syntax] 'audit' marks a policy: expected 'policy' after it, "
+                "found 'let'",
+                "test.pol:9:5: [syntax] expected 'allow', 'deny' or '}', found 'audit'",
+                "test.pol:12:6: [syntax] 'audit' marks a policy: expected 'policy' after it, "
+                "found the end of the file",
+            }))
+      << diagnostics.render();
+  diagnostics.sort();
+  EXPECT_EQ(diagnostics.all()[0].hints,
+            std::vector<std::string>{"write audit policy \"NAME\" { ... }"});
+  EXPECT_EQ(diagnostics.all()[0].length, 5);
+  EXPECT_EQ(diagnostics.all()[3].hints,
+            std::vector<std::string>{
+                "'audit' is a keyword that marks a policy: audit policy \"NAME\" { ... }"});
+
+  // A keyword is no name; `audit policy` after a missing selector or '}' is
+  // the next policy, not a stray `audit`.
+  auto name = errorsOf("let audit = any\n");
+  EXPECT_EQ(located(name),
+            (std::vector<std::string>{"test.pol:1:5: [syntax] expected a name, found 'audit'"}));
+  EXPECT_EQ(name.all().at(0).hints.size(), 1u);
+  auto selector = errorsOf("let a =\naudit policy \"p\" { select any }\n");
+  EXPECT_EQ(located(selector), (std::vector<std::string>{
+                                   "test.pol:2:1: [syntax] expected a selector, found 'audit'"}));
+  EXPECT_TRUE(selector.all().at(0).hints.empty());
+  auto brace = errorsOf("policy \"a\" { select any\naudit policy \"b\" { select any }\n");
+  EXPECT_EQ(located(brace),
+            (std::vector<std::string>{"test.pol:2:1: [syntax] missing '}' to close policy \"a\""}));
+  // A misspelt `audit` is read as the keyword.
+  auto misspelt = errorsOf("audti policy \"p\" { select any }\n");
+  EXPECT_EQ(misspelt.all().at(0).message, "unknown keyword 'audti': did you mean 'audit'?");
+}
+
 TEST(Frontend, OneMistakeOneError) {
   // Recovery inserts the missing '('; the ')' it then lacks is not a second error.
   auto has = errorsOf("policy \"p\" { select has x }");

@@ -241,6 +241,7 @@ protected:
     if (reportUnclosed(parser, current, expected)) return;
     if (lexicalError(current)) return;
     if (reportMisspelt(parser, current, expected)) return;
+    if (reportAfterAudit(parser, current, expected)) return;
     auto& d = error(current, "missing " + describeExpected(parser, expected) + " before " +
                                  describeFound(current));
     addClosingNote(d, parser, expected);
@@ -251,11 +252,17 @@ private:
 
   // `policy "x"`, `let`, `default deny`, `include "f"`: the start of a
   // top-level item. policy, default and include are label keys too, but a
-  // key is always followed by an operator (or by ')' in has(...)).
+  // key is always followed by an operator (or by ')' in has(...)). `audit`
+  // (a label key too) starts one only before `policy`: a stray one is
+  // reported where it is, not taken for the start of the next item.
   bool startsItem(const Token* token) {
     switch (token->getType()) {
     case PolicyParser::LET:
       return true;
+    case PolicyParser::AUDIT: {
+      auto* next = nextToken(token);
+      return next && next->getType() == PolicyParser::POLICY;
+    }
     case PolicyParser::POLICY:
     case PolicyParser::DEFAULT:
     case PolicyParser::INCLUDE: {
@@ -403,6 +410,7 @@ private:
     if (lexicalError(found)) return;
     if (reportUnclosed(parser, found, set)) return;
     if (reportMisspelt(parser, found, set)) return;
+    if (reportAfterAudit(parser, found, set)) return;
     auto type = found->getType();
     // `app = "web"`: the selector ended after a word that was meant as a key.
     auto* previous = previousToken(found);
@@ -420,6 +428,9 @@ private:
       d.hint("ICMP is written 'icmp', 'icmp type 8' or 'icmp type 3 code 1'");
     if (contains(set, PolicyParser::STRING) && type == PolicyParser::IDENT)
       d.hint("write it in double quotes: \"" + found->getText() + "\"");
+    // `audit deny from ...`, `let audit = ...`: what the keyword is for.
+    if (type == PolicyParser::AUDIT && !startsItem(found))
+      d.hint("'audit' is a keyword that marks a policy: audit policy \"NAME\" { ... }");
     bool portFound = type == PolicyParser::PORT_SPEC || type == PolicyParser::TCP ||
                      type == PolicyParser::UDP || type == PolicyParser::SCTP ||
                      type == PolicyParser::ICMP || type == PolicyParser::ICMPV6;
@@ -470,6 +481,22 @@ private:
       }
     }
     return best;
+  }
+
+  // `audit` followed by anything but `policy` (`audit "web" {`, `audit let`):
+  // say what `audit` is for rather than just that 'policy' is expected.
+  bool reportAfterAudit(antlr4::Parser* parser, const Token* found,
+                        const antlr4::misc::IntervalSet& set) {
+    auto* ctx = parser->getContext();
+    if (!ctx || ctx->getRuleIndex() != PolicyParser::RulePolicyDecl ||
+        !contains(set, PolicyParser::POLICY))
+      return false;
+    auto* previous = previousToken(found);
+    if (!previous || previous->getType() != PolicyParser::AUDIT) return false;
+    error(found,
+          "'audit' marks a policy: expected 'policy' after it, found " + describeFound(found))
+        .hint("write audit policy \"NAME\" { ... }");
+    return true;
   }
 
   bool reportMisspelt(antlr4::Parser* parser, const Token* found,
