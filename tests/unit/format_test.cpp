@@ -30,7 +30,8 @@ std::string meaning(const std::string& text, const std::string& path = "test.pol
     out += "let " + let.name + " = " + ast::toText(*let.selector) + "\n";
   for (const auto& d : file->defaults) out += ast::toText(d) + "\n";
   for (const auto& policy : file->policies) {
-    out += "policy " + policy.name + ": " + ast::toText(*policy.select) + "\n";
+    out += (policy.audit ? "audit policy " : "policy ") + policy.name + ": " +
+           ast::toText(*policy.select) + "\n";
     for (const auto& block : policy.blocks) {
       out += std::string(ast::toString(block.direction)) + "\n";
       for (const auto& rule : block.rules) out += "  " + ast::toText(rule) + "\n";
@@ -134,6 +135,21 @@ TEST(Format, ExpandsOneLinePolicies) {
             "    deny from a == \"b\"\n  }\n}\n");
 }
 
+TEST(Format, AuditPolicies) {
+  auto text = "audit   policy \"a\"{select any}\n"
+              "# why b is only audited\n"
+              "audit # until the rollout\n"
+              "  policy \"b\" { select any ingress { allow from any } }\n";
+  auto once = format(text);
+  EXPECT_EQ(once, "audit policy \"a\" {\n  select any\n}\n"
+                  "# why b is only audited\n"
+                  "audit # until the rollout\n"
+                  "    policy \"b\" {\n  select any\n  ingress {\n    allow from any\n  }\n}\n");
+  EXPECT_EQ(format(once), once);
+  EXPECT_EQ(comments(once), comments(text));
+  EXPECT_EQ(meaning(once), meaning(text));
+}
+
 TEST(Format, EmptyAndCommentOnlyFiles) {
   EXPECT_EQ(format(""), "");
   EXPECT_EQ(format("\n\n"), "");
@@ -171,6 +187,8 @@ std::vector<std::pair<std::string, std::string>> corpus() {
        "# a\npolicy # b\n\"p\" # c\n{ # d\nselect # e\nany # f\ningress # g\n{ # h\nallow # i\n"
        "from # j\nany # k\non # l\ntcp/80 # m\n, # n\nudp # o\n} # p\n} # q\n"},
       {"unicode", "# ünïcödé — comment\nlet a = k == \"välue\" # ✓\n\n\n\nlet b = any\n"},
+      {"audit", "audit policy \"a\" { select audit == \"x\" }\n\n\naudit\npolicy \"b\" # b\n"
+                "{ select has(audit) }\n"},
   };
   for (const auto& entry :
        std::filesystem::directory_iterator(POLC_SOURCE_DIR "/examples/policies")) {
@@ -207,15 +225,16 @@ TEST(Format, TheShopExampleIsAlreadyCanonical) {
 // formatting keeps the meaning and every comment, and is idempotent.
 TEST(Format, RandomLayoutsOfValidPolicies) {
   const std::vector<std::string> tokens = {
-      "let",        "a",      "=",           "has",     "(",      "k8s.io/x", ")",     "policy",
-      "\"p\"",      "{",      "select",      "!",       "a",      "||",       "env",   "in",
-      "(",          "\"x\"",  ",",           "\"y\"",   ")",      "&&",       "(",     "b",
-      "!=",         "\"z\"",  ")",           "ingress", "{",      "allow",    "from",  "cidr",
-      "10.0.0.0/8", "except", "10.1.0.0/16", "on",      "tcp/80", ",",        "icmp",  "type",
-      "3",          "code",   "1",           "deny",    "from",   "entity",   "world", "}",
-      "egress",     "{",      "}",           "egress",  "{",      "allow",    "to",    "service",
-      "\"db\"",     "allow",  "to",          "any",     "on",     "udp",      "}",     "}",
-      "default",    "deny",   "ingress",     ",",       "egress", "for",      "a"};
+      "let",        "a",      "=",           "has",     "(",      "k8s.io/x", ")",      "policy",
+      "\"p\"",      "{",      "select",      "!",       "a",      "||",       "env",    "in",
+      "(",          "\"x\"",  ",",           "\"y\"",   ")",      "&&",       "(",      "b",
+      "!=",         "\"z\"",  ")",           "ingress", "{",      "allow",    "from",   "cidr",
+      "10.0.0.0/8", "except", "10.1.0.0/16", "on",      "tcp/80", ",",        "icmp",   "type",
+      "3",          "code",   "1",           "deny",    "from",   "entity",   "world",  "}",
+      "egress",     "{",      "}",           "egress",  "{",      "allow",    "to",     "service",
+      "\"db\"",     "allow",  "to",          "any",     "on",     "udp",      "}",      "}",
+      "default",    "deny",   "ingress",     ",",       "egress", "for",      "a",      "audit",
+      "policy",     "\"q\"",  "{",           "select",  "audit",  "==",       "\"on\"", "}"};
   const std::vector<std::string> separators = {" ",  "  ",     "\n",       "\n\n\n",
                                                "\t", " # c\n", "\n// d\n", "\n\n# e\n\n"};
   std::mt19937 random(1234);
@@ -234,12 +253,13 @@ TEST(Format, RandomLayoutsOfValidPolicies) {
 // return (no crash, no hang), and fmt output still parses the same way.
 TEST(Format, RandomFragmentsNeverCrash) {
   const std::vector<std::string> fragments = {
-      "policy",  "\"p\"",     "{",     "}",    "(",          ")",         "select",  "ingress",
-      "egress",  "allow",     "deny",  "from", "to",         "on",        "tcp/80",  "tcp/",
-      "udp",     "icmp type", "300",   "cidr", "10.0.0.1/8", "fd00::/64", "except",  "entity",
-      "wrld",    "service",   "group", "\"",   "&&",         "||",        "!",       "==",
-      "=",       "in",        "notin", ",",    "has",        "any",       "let",     "x",
-      "include", "default",   "for",   "#",    "\n",         "$",         "\"\\q\"", "k.io/a"};
+      "policy",    "\"p\"",  "{",      "}",         "(",       ")",       "select",
+      "ingress",   "egress", "allow",  "deny",      "from",    "to",      "on",
+      "tcp/80",    "tcp/",   "udp",    "icmp type", "300",     "cidr",    "10.0.0.1/8",
+      "fd00::/64", "except", "entity", "wrld",      "service", "group",   "\"",
+      "&&",        "||",     "!",      "==",        "=",       "in",      "notin",
+      ",",         "has",    "any",    "let",       "x",       "include", "default",
+      "for",       "#",      "\n",     "$",         "\"\\q\"", "k.io/a",  "audit"};
   std::mt19937 random(99);
   for (int round = 0; round < 2000; ++round) {
     std::string text;

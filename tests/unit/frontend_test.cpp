@@ -953,6 +953,19 @@ TEST(Frontend, PrinterOutputParsesBackToTheSameText) {
   EXPECT_EQ(ast::toText(again->policies[0].blocks[0].rules[0]), ast::toText(rule));
 }
 
+TEST(Frontend, PrinterMarksAuditPolicies) {
+  auto file = parseOk("audit policy \"a\" { select any }\npolicy \"b\" { select any }\n");
+  auto text = ast::toText(file);
+  EXPECT_EQ(text, "# files: test.pol\n"
+                  "audit policy \"a\" {  # test.pol:1:1\n  select any\n}\n"
+                  "policy \"b\" {  # test.pol:2:1\n  select any\n}\n");
+  // It is policy text: it parses back to the same.
+  auto again = parseOk(text);
+  ASSERT_EQ(again.policies.size(), 2u);
+  EXPECT_TRUE(again.policies[0].audit);
+  EXPECT_FALSE(again.policies[1].audit);
+}
+
 // Structural equality of selectors, ignoring locations.
 bool sameSelector(const ast::Selector& a, const ast::Selector& b) {
   if (a.kind != b.kind || a.key != b.key || a.values != b.values ||

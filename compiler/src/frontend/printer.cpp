@@ -157,7 +157,8 @@ std::string toText(const File& file) {
     text += "let " + let.name + " = " + toText(*let.selector) + at(let.location);
   for (const auto& defaults : file.defaults) text += toText(defaults) + at(defaults.location);
   for (const auto& policy : file.policies) {
-    text += "policy " + quote(policy.name) + " {" + at(policy.location);
+    text += (policy.audit ? "audit policy " : "policy ") + quote(policy.name) + " {" +
+            at(policy.location);
     text += "  select " + toText(*policy.select) + "\n";
     for (const auto& block : policy.blocks) {
       text += "  " + std::string(toString(block.direction)) + " {" + at(block.location);
