@@ -16,7 +16,7 @@ namespace polc::artifacts {
 using nlohmann::json;
 
 std::string_view toString(Verdict verdict) {
-  return verdict == Verdict::Allow ? "allow" : "deny";
+  return verdict == Verdict::Allow ? "allow" : verdict == Verdict::Deny ? "deny" : "audit";
 }
 std::string_view toString(Direction direction) {
   return direction == Direction::Ingress ? "ingress" : "egress";
@@ -82,8 +82,14 @@ Expected<PolicyEntry> policyEntryFromJsonUnguarded(const json& e) {
                  std::to_string(entry.port) + " has bits set below its prefix of " +
                  std::to_string(entry.portPrefixBits) + " bits"};
   auto verdict = e.at("verdict").get<std::string>();
-  if (verdict != "allow" && verdict != "deny") return Error{"unknown verdict \"" + verdict + "\""};
-  entry.verdict = verdict == "allow" ? Verdict::Allow : Verdict::Deny;
+  if (verdict == "allow")
+    entry.verdict = Verdict::Allow;
+  else if (verdict == "deny")
+    entry.verdict = Verdict::Deny;
+  else if (verdict == "audit")
+    entry.verdict = Verdict::Audit;
+  else
+    return Error{"unknown verdict \"" + verdict + "\""};
   entry.ruleId = boundedInteger<uint32_t>(e, "rule", UINT32_MAX);
   return entry;
 }
@@ -125,7 +131,10 @@ json toJson(const PolicyTable& table) {
                        {"verdict", toString(e.verdict)},
                        {"rule", e.ruleId}});
   }
-  return {{"entries", entries}, {"isolated", table.isolated}};
+  json object = {{"entries", entries}, {"isolated", table.isolated}};
+  // Only when set, so that tables without audit keep their bytes (and names).
+  if (table.auditIsolated) object["audit_isolated"] = true;
+  return object;
 }
 
 // Members a table of an older build also has ("endpoint", "direction",
@@ -134,6 +143,9 @@ Expected<PolicyTable> policyTableFromJson(const json& j) {
   return guarded("policy table", [&]() -> Expected<PolicyTable> {
     PolicyTable table;
     table.isolated = j.at("isolated").get<bool>();
+    table.auditIsolated = j.value("audit_isolated", false);
+    if (table.isolated && table.auditIsolated)
+      return Error{"a table is isolated or isolated in audit, not both"};
     for (const auto& e : j.at("entries")) {
       auto entry = policyEntryFromJsonUnguarded(e);
       if (!entry) return Error{entry.error()};
@@ -145,9 +157,11 @@ Expected<PolicyTable> policyTableFromJson(const json& j) {
 
 json toJson(const RuleList& list) {
   json rules = json::array();
-  for (const auto& r : list.rules)
-    rules.push_back(
-        {{"id", r.id}, {"policy", r.policy}, {"text", r.text}, {"location", r.location}});
+  for (const auto& r : list.rules) {
+    json rule = {{"id", r.id}, {"policy", r.policy}, {"text", r.text}, {"location", r.location}};
+    if (r.audit) rule["audit"] = true; // only when set: rule lists without audit keep their bytes
+    rules.push_back(std::move(rule));
+  }
   return {{"rules", rules}};
 }
 
@@ -157,7 +171,7 @@ Expected<RuleList> ruleListFromJson(const json& j) {
     for (const auto& r : j.at("rules"))
       list.rules.push_back({boundedInteger<uint32_t>(r, "id", UINT32_MAX),
                             r.at("policy").get<std::string>(), r.at("text").get<std::string>(),
-                            r.at("location").get<std::string>()});
+                            r.at("location").get<std::string>(), r.value("audit", false)});
     return list;
   });
 }
@@ -227,7 +241,8 @@ void appendArray(std::string& out, const std::vector<T>& items, F item) {
 } // namespace
 
 std::string toJsonText(const PolicyTable& table) {
-  std::string out = "{\n  \"entries\": ";
+  std::string out = table.auditIsolated ? "{\n  \"audit_isolated\": true,\n  \"entries\": "
+                                        : "{\n  \"entries\": ";
   out.reserve(out.size() + table.entries.size() * 112 + 32);
   appendArray(out, table.entries, [&](const PolicyEntry& e) {
     out += "\"identity\": " + std::to_string(e.identity) + ", \"port\": " + std::to_string(e.port) +
@@ -245,6 +260,7 @@ std::string toJsonText(const PolicyTable& table) {
 std::string toJsonText(const RuleList& list) {
   std::string out = "{\n  \"rules\": ";
   appendArray(out, list.rules, [&](const RuleRef& r) {
+    if (r.audit) out += "\"audit\": true, ";
     out += "\"id\": " + std::to_string(r.id) + ", \"location\": ";
     appendString(out, r.location);
     out += ", \"policy\": ";

@@ -36,7 +36,8 @@ int runTest(const TestOptions& options) {
 void registerTest(CLI::App& app, CommandContext& context) {
   auto options = std::make_shared<TestOptions>();
   auto* test = app.add_subcommand(
-      "test", "Run policy test files (expect allow|deny from A to B on P); exit 1 on a failure");
+      "test",
+      "Run policy test files (expect allow|deny|audit from A to B on P); exit 1 on a failure");
   test->add_option("files", options->files, "Test files (.poltest)")
       ->required()
       ->check(CLI::ExistingFile);

@@ -46,17 +46,19 @@ void describeDirection(const ir::Program& program, const ir::Endpoint& endpoint,
   const auto& policy = endpoint.policy(direction);
   bool ingress = direction == ast::Direction::Ingress;
   out += std::string("    ") + (ingress ? "ingress" : "egress ") + ": ";
-  if (!policy.isolated && policy.rules.empty()) {
+  if (!policy.isolated && !policy.auditIsolated && policy.rules.empty()) {
     out += "open (no policy isolates it): everything allowed\n";
     return;
   }
-  out += policy.isolated ? "isolated: only what is listed is allowed\n"
-                         : "open, except what is denied below\n";
+  out += policy.isolated        ? "isolated: only what is listed is allowed\n"
+         : policy.auditIsolated ? "isolated in audit: what is not listed passes as audit\n"
+                                : "open, except what is denied below\n";
   for (const auto& applied : policy.rules) {
     const auto& rule = program.rules[applied.rule];
     out += "      " + std::string(ast::toString(rule.verdict)) + (ingress ? " from " : " to ") +
            listText(peerNames(program, applied)) + " on " + ir::portsText(applied.ports) +
-           "   [policy \"" + rule.policy + "\", " + rule.location.str() + "]\n";
+           std::string("   [") + (rule.audit ? "audit " : "") + "policy \"" + rule.policy + "\", " +
+           rule.location.str() + "]\n";
   }
   if (policy.isolated && policy.rules.empty()) out += "      (no rule: everything denied)\n";
 }

@@ -269,7 +269,8 @@ Expected<TablePaths> writePolicyTables(OutputWriter& out,
 artifacts::RuleList ruleList(const ir::Program& program, const std::vector<uint32_t>& ruleIds) {
   artifacts::RuleList list;
   for (const auto& rule : program.rules)
-    list.rules.push_back({ruleIds.at(rule.id), rule.policy, rule.text, rule.location.str()});
+    list.rules.push_back(
+        {ruleIds.at(rule.id), rule.policy, rule.text, rule.location.str(), rule.audit});
   return list; // in source order, as a reader looks them up
 }
 

@@ -195,6 +195,68 @@ TEST_F(EvaluatorTest, IsolatedDirectionAllowsTheUnionOfItsAllowRules) {
   (void)fromFrontend;
 }
 
+// ---- audit policies (rule 6) ----
+
+TEST_F(EvaluatorTest, AnAuditDenyPassesWhatEnforcementAllowsAndSaysSo) {
+  uint32_t audited = deny("db-1", Direction::Ingress, {kWeb}, {tcp(5432)});
+  program.rules[audited].audit = true;
+  auto verdict = eval("web-1", "db-1", IPPROTO_TCP, 5432);
+  EXPECT_TRUE(verdict.allowed);
+  EXPECT_TRUE(verdict.audited);
+  EXPECT_EQ(verdict.ingress.decision, Decision::AuditedByRule);
+  EXPECT_EQ(verdict.ingress.decidingRules, (std::vector<uint32_t>{audited}));
+  EXPECT_EQ(explainText(program, verdict).substr(0, 8), "audited:");
+  EXPECT_EQ(explainJson(program, verdict)["verdict"], "audit");
+  // Other ports: no audit rule matches.
+  EXPECT_FALSE(eval("web-1", "db-1", IPPROTO_TCP, 80).audited);
+}
+
+TEST_F(EvaluatorTest, AnEnforcingDenyWinsOverAnAuditDeny) {
+  uint32_t audited = deny("db-1", Direction::Ingress, {kWeb}, {tcp(5432)});
+  program.rules[audited].audit = true;
+  uint32_t enforced = deny("db-1", Direction::Ingress, {kWeb}, {tcp(5000, 6000)});
+  auto verdict = eval("web-1", "db-1", IPPROTO_TCP, 5432);
+  EXPECT_FALSE(verdict.allowed);
+  EXPECT_FALSE(verdict.audited);
+  EXPECT_EQ(verdict.ingress.decision, Decision::DeniedByRule);
+  EXPECT_EQ(verdict.ingress.decidingRules, (std::vector<uint32_t>{enforced}));
+}
+
+TEST_F(EvaluatorTest, InAnEnforcedIsolationAnAuditDenyAuditsOnlyWhatIsAllowed) {
+  isolate("db-1", Direction::Ingress);
+  allow("db-1", Direction::Ingress, {kWeb}, {tcp(5432)});
+  uint32_t audited = deny("db-1", Direction::Ingress, {POLC_IDENTITY_ANY});
+  program.rules[audited].audit = true;
+  EXPECT_EQ(eval("web-1", "db-1", IPPROTO_TCP, 5432).ingress.decision, Decision::AuditedByRule);
+  EXPECT_EQ(eval("web-1", "db-1", IPPROTO_TCP, 22).ingress.decision, Decision::DeniedIsolated);
+}
+
+TEST_F(EvaluatorTest, IsolationByAuditPoliciesAuditsWhatNoAllowMatches) {
+  auto& policy = endpoint("db-1").policy(Direction::Ingress);
+  policy.auditIsolated = true;
+  uint32_t audited = allow("db-1", Direction::Ingress, {kWeb}, {tcp(5432)});
+  program.rules[audited].audit = true;
+  auto fromWeb = eval("web-1", "db-1", IPPROTO_TCP, 5432);
+  EXPECT_EQ(fromWeb.ingress.decision, Decision::AllowedByRule);
+  EXPECT_FALSE(fromWeb.audited);
+  auto fromFrontend = eval("frontend-1", "db-1", IPPROTO_TCP, 5432);
+  EXPECT_TRUE(fromFrontend.allowed);
+  EXPECT_TRUE(fromFrontend.audited);
+  EXPECT_EQ(fromFrontend.ingress.decision, Decision::AuditedIsolated);
+  EXPECT_NE(fromFrontend.reason.find("isolated by audit policies"), std::string::npos)
+      << fromFrontend.reason;
+}
+
+TEST_F(EvaluatorTest, AuditAllowsTakeNoPartWhereEnforcingPoliciesIsolate) {
+  isolate("db-1", Direction::Ingress);
+  uint32_t audited = allow("db-1", Direction::Ingress, {kWeb}, {tcp(5432)});
+  program.rules[audited].audit = true;
+  auto verdict = eval("web-1", "db-1", IPPROTO_TCP, 5432);
+  EXPECT_FALSE(verdict.allowed);
+  EXPECT_EQ(verdict.ingress.decision, Decision::DeniedIsolated);
+  EXPECT_TRUE(verdict.ingress.decidingRules.empty());
+}
+
 TEST_F(EvaluatorTest, DenyWinsInAnIsolatedDirection) {
   isolate("db-1", Direction::Ingress);
   allow("db-1", Direction::Ingress, {POLC_IDENTITY_ANY});
@@ -469,7 +531,7 @@ TEST(PolicyTestFile, Parses) {
   ASSERT_EQ(file->expectations.size(), 4u);
   const auto& first = file->expectations[0];
   EXPECT_EQ(first.name, "tests/shop.poltest:5");
-  EXPECT_TRUE(first.allow);
+  EXPECT_EQ(first.verdict, "allow");
   EXPECT_EQ(first.policyFile, "shop.pol");
   EXPECT_EQ(first.topologyFile, "shop.yaml");
   EXPECT_EQ(first.flow.protocol, IPPROTO_TCP);
@@ -495,7 +557,7 @@ TEST(PolicyTestFile, ErrorsHaveLocationsAndHints) {
             "t.poltest:1:1: no 'policy' line before this expectation [test-no-inputs] (start "
             "the file with 'policy FILE.pol' and 'topology FILE.yaml')\n");
   EXPECT_EQ(errorsOf(header + "expect permit from a to b on tcp/1\n"),
-            "t.poltest:3:8: expected 'allow' or 'deny', found 'permit' [test-syntax]\n");
+            "t.poltest:3:8: expected 'allow', 'deny' or 'audit', found 'permit' [test-syntax]\n");
   EXPECT_EQ(errorsOf(header + "expect allow a to b on tcp/1\n"),
             "t.poltest:3:14: expected 'from', found 'a' [test-syntax]\n");
   EXPECT_EQ(errorsOf(header + "expect allow from a to b\n"),
@@ -587,7 +649,7 @@ TEST_F(PolicyTestRunner, ReportsEachExpectationAndACount) {
   EXPECT_EQ(compiles, std::vector<std::string>{"shop.pol+shop.yaml"}); // compiled once
   const auto& failed = report.cases[1];
   EXPECT_EQ(failed.name, path + ":4");
-  EXPECT_EQ(*failed.actualAllowed, false);
+  EXPECT_EQ(*failed.actualVerdict, "deny");
   ASSERT_EQ(failed.decidingRules.size(), 1u);
   EXPECT_EQ(failed.decidingRules[0].location, "shop.pol:11:5");
   EXPECT_EQ(failed.decidingRules[0].side, "ingress of db-1");

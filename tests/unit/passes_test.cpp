@@ -151,6 +151,43 @@ std::string policyOnA(const std::string& rules) {
   return "policy \"p\" { select app == \"a\" ingress { " + rules + " } }";
 }
 
+TEST_F(Tables, AnAuditDenyBecomesAnAuditEntryThatBeatsAnAllow) {
+  auto t = table(R"(policy "p" { select app == "a" ingress { allow from app == "b" on tcp/80 } }
+audit policy "q" { select app == "a" ingress { deny from app == "b" on tcp } })",
+                 "a", ast::Direction::Ingress);
+  EXPECT_TRUE(t.isolated);
+  EXPECT_FALSE(t.auditIsolated);
+  // In an enforced isolation the audit entry is clipped to what the allow
+  // lets through (tcp/80); the allow nested in it goes.
+  ASSERT_EQ(t.entries.size(), 1u);
+  EXPECT_EQ(t.entries[0].verdict, Verdict::Audit);
+  EXPECT_EQ(t.entries[0].identity, id("b"));
+  EXPECT_EQ(t.entries[0].port, 80);
+  EXPECT_EQ(t.entries[0].portPrefixBits, 16);
+  EXPECT_EQ(t.entries[0].ruleId, 1u);
+}
+
+TEST_F(Tables, AnAuditPolicyAloneIsolatesInAuditOnly) {
+  auto t = table(R"(audit policy "q" { select app == "a" ingress {
+      allow from app == "b" on tcp/80
+      deny from app == "b" on tcp/22 } })",
+                 "a", ast::Direction::Ingress);
+  EXPECT_FALSE(t.isolated);
+  EXPECT_TRUE(t.auditIsolated);
+  ASSERT_EQ(t.entries.size(), 2u);
+  EXPECT_EQ(t.entries[0].verdict, Verdict::Audit);
+  EXPECT_EQ(t.entries[0].port, 22);
+  EXPECT_EQ(t.entries[1].verdict, Verdict::Allow);
+  // An enforcing deny beats an audit deny of the same key.
+  auto both = table(R"(audit policy "q" { select app == "a" ingress { deny from app == "b" } }
+policy "p" { select app == "a" ingress { deny from app == "b" } })",
+                    "a", ast::Direction::Ingress);
+  ASSERT_EQ(both.entries.size(), 1u);
+  EXPECT_EQ(both.entries[0].verdict, Verdict::Deny);
+  EXPECT_TRUE(both.isolated);
+  EXPECT_FALSE(both.auditIsolated);
+}
+
 TEST_F(Tables, AKeyEveryIdentityHasBecomesOneWildcardEntry) {
   auto t =
       table(policyOnA("allow from entity cluster on tcp/443 allow from entity world on tcp/443"),

@@ -94,6 +94,40 @@ TEST(PolicyDiff, AddedRuleAllowsExactlyItsPorts) {
   EXPECT_EQ(v.diff.denyToAllow(), 2u);
 }
 
+TEST(PolicyDiff, MarkingAPolicyAuditTurnsItsDenialsIntoAudits) {
+  auto v = diff(kDbPolicy, std::string("audit ") + kDbPolicy);
+  // Isolated by the audit policy only: web-1's tcp/5432 still allowed, the
+  // rest of what reaches db-1 passes as audit instead of being denied.
+  ASSERT_FALSE(v.diff.changes.empty());
+  EXPECT_EQ(v.diff.allowToDeny(), 0u);
+  EXPECT_EQ(v.diff.denyToAllow(), v.diff.changes.size());
+  for (const auto& change : v.diff.changes) {
+    EXPECT_FALSE(change.before.allowed);
+    EXPECT_TRUE(change.after.allowed && change.after.audited);
+    ASSERT_FALSE(change.after.sides.empty());
+    EXPECT_EQ(change.after.sides.back().decision, Decision::AuditedIsolated);
+  }
+  auto text = diffText(v.before, v.after, v.diff);
+  EXPECT_NE(text.find("deny -> audit"), std::string::npos) << text;
+  EXPECT_NE(text.find("audited: isolated by audit policies"), std::string::npos) << text;
+
+  // Enforcing it again: every change back, now counted to or from audit
+  // where it was allowed both times.
+  auto back = diff(std::string("audit ") + kDbPolicy, kDbPolicy);
+  EXPECT_EQ(back.diff.changes.size(), v.diff.changes.size());
+  EXPECT_EQ(back.diff.allowToDeny(), back.diff.changes.size());
+  auto tightened = diff(kDbPolicy, std::string(kDbPolicy) + R"(audit policy "no-web" {
+  select app == "db"
+  ingress { deny from app == "web" }
+})");
+  EXPECT_EQ(summary(tightened.diff),
+            (std::vector<std::string>{"web-1 -> db-1 tcp/5432 allow->allow"}));
+  EXPECT_EQ(tightened.diff.auditChanges(), 1u);
+  EXPECT_EQ(
+      diffJson(tightened.before, tightened.after, tightened.diff)["changes"][0]["new"]["verdict"],
+      "audit");
+}
+
 TEST(PolicyDiff, RemovedRuleDeniesWhatItAllowed) {
   auto v = diff(R"(policy "db" {
   select app == "db"

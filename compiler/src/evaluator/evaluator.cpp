@@ -42,16 +42,21 @@ bool matches(const ir::AppliedRule& rule, uint32_t peerIdentity, uint8_t protoco
 Judgement judge(const ir::Program& program, const ir::Endpoint& endpoint, ast::Direction direction,
                 uint32_t peerIdentity, uint8_t protocol, uint16_t value) {
   const auto& policy = endpoint.policy(direction);
-  uint32_t firstAllow = kNoRule;
+  uint32_t firstAllow = kNoRule, firstAuditDeny = kNoRule;
   for (const auto& applied : policy.rules) {
+    const auto& rule = program.rules[applied.rule];
+    bool deny = rule.verdict == ast::Verdict::Deny;
+    if (rule.audit && !deny && policy.isolated) continue; // takes no part
     if (!matches(applied, peerIdentity, protocol, value)) continue;
     // Rules are in ascending id order: the first matching deny is the lowest.
-    if (program.rules[applied.rule].verdict == ast::Verdict::Deny)
-      return {Decision::DeniedByRule, applied.rule};
-    if (firstAllow == kNoRule) firstAllow = applied.rule;
+    if (deny && !rule.audit) return {Decision::DeniedByRule, applied.rule};
+    uint32_t& first = deny ? firstAuditDeny : firstAllow;
+    if (first == kNoRule) first = applied.rule;
   }
+  if (firstAllow == kNoRule && policy.isolated) return {Decision::DeniedIsolated, kNoRule};
+  if (firstAuditDeny != kNoRule) return {Decision::AuditedByRule, firstAuditDeny};
   if (firstAllow != kNoRule) return {Decision::AllowedByRule, firstAllow};
-  if (policy.isolated) return {Decision::DeniedIsolated, kNoRule};
+  if (policy.auditIsolated) return {Decision::AuditedIsolated, kNoRule};
   return {Decision::AllowedNotIsolated, kNoRule};
 }
 
@@ -157,13 +162,19 @@ SideVerdict judgeSide(const ir::Program& program, const ir::Endpoint* endpoint,
   side.applies = true;
   const auto& policy = endpoint->policy(direction);
   side.isolated = policy.isolated;
+  side.auditIsolated = policy.auditIsolated;
   auto judgement = judge(program, *endpoint, direction, peer.identity, protocol, value);
   side.decision = judgement.decision;
   side.allowed = judgement.allowed();
-  bool wantDeny = judgement.decision == Decision::DeniedByRule;
+  side.audited = judgement.audited();
+  bool wantDeny =
+      judgement.decision == Decision::DeniedByRule || judgement.decision == Decision::AuditedByRule;
+  bool wantAudit = judgement.decision == Decision::AuditedByRule;
   for (const auto& applied : policy.rules) {
-    bool deny = program.rules.at(applied.rule).verdict == ast::Verdict::Deny;
-    if (deny == wantDeny && matches(applied, peer.identity, protocol, value))
+    const auto& rule = program.rules.at(applied.rule);
+    bool deny = rule.verdict == ast::Verdict::Deny;
+    bool takesPart = deny ? rule.audit == wantAudit : !(rule.audit && policy.isolated);
+    if (deny == wantDeny && takesPart && matches(applied, peer.identity, protocol, value))
       side.decidingRules.push_back(applied.rule);
   }
   std::string where = sideName(direction);
@@ -180,6 +191,14 @@ SideVerdict judgeSide(const ir::Program& program, const ir::Endpoint* endpoint,
     break;
   case Decision::AllowedNotIsolated:
     side.reason = where + " is not isolated and no deny rule matches";
+    break;
+  case Decision::AuditedByRule:
+    side.reason = "audit: passes, but audit " + ruleList(program, side.decidingRules) + " on " +
+                  where + " would deny it";
+    break;
+  case Decision::AuditedIsolated:
+    side.reason = "audit: passes, but " + where + " is isolated by audit policies and no allow " +
+                  "rule matches " + peerText + " on " + l4;
     break;
   }
   return side;
@@ -293,6 +312,7 @@ Expected<Verdict> evaluate(const ir::Program& program, const Flow& flow) {
   verdict.ingress = judgeSide(program, *destination, ast::Direction::Ingress, verdict.from,
                               verdict.protocol, verdict.value, verdict.l4);
   verdict.allowed = verdict.egress.allowed && verdict.ingress.allowed;
+  verdict.audited = verdict.allowed && (verdict.egress.audited || verdict.ingress.audited);
   if (verdict.allowed) {
     std::string reason;
     for (const auto* side : {&verdict.egress, &verdict.ingress})

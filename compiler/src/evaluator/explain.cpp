@@ -22,10 +22,16 @@ std::string sideText(const ir::Program& program, const SideVerdict& side) {
       side.direction == ast::Direction::Egress ? "source egress" : "destination ingress";
   if (!side.applies) return title + ": does not apply (" + side.reason + ")\n";
   std::string text = title + " of " + side.endpoint->name + ": " +
-                     (side.isolated ? "isolated" : "not isolated") + ", " +
-                     (side.allowed ? "allowed" : "denied") + "\n";
+                     (side.isolated        ? "isolated"
+                      : side.auditIsolated ? "isolated in audit"
+                                           : "not isolated") +
+                     ", " +
+                     (!side.allowed  ? "denied"
+                      : side.audited ? "audited"
+                                     : "allowed") +
+                     "\n";
   text += "  " + side.reason + "\n";
-  if (side.isolated && side.decision == Decision::DeniedIsolated)
+  if (side.decision == Decision::DeniedIsolated || side.decision == Decision::AuditedIsolated)
     for (const auto& location : side.endpoint->policy(side.direction).isolatedBy)
       text += "  isolated by " + location.str() + "\n";
   for (uint32_t id : side.decidingRules) text += "  " + ruleLine(program, id) + "\n";
@@ -42,11 +48,10 @@ nlohmann::json endJson(const ir::Program& program, const ResolvedEnd& end) {
 
 nlohmann::json ruleJson(const ir::Program& program, uint32_t id) {
   const auto& rule = program.rules.at(id);
-  return {{"id", rule.id},
-          {"policy", rule.policy},
-          {"verdict", rule.verdict == ast::Verdict::Allow ? "allow" : "deny"},
-          {"text", rule.text},
-          {"location", rule.location.str()}};
+  return {
+      {"id", rule.id},       {"policy", rule.policy},
+      {"audit", rule.audit}, {"verdict", rule.verdict == ast::Verdict::Allow ? "allow" : "deny"},
+      {"text", rule.text},   {"location", rule.location.str()}};
 }
 
 nlohmann::json sideJson(const ir::Program& program, const SideVerdict& side) {
@@ -55,7 +60,9 @@ nlohmann::json sideJson(const ir::Program& program, const SideVerdict& side) {
       {"endpoint", side.endpoint ? nlohmann::json(side.endpoint->name) : nullptr},
       {"peer_identity", side.peerIdentity},
       {"isolated", side.isolated},
+      {"audit_isolated", side.auditIsolated},
       {"allowed", side.allowed},
+      {"audited", side.audited},
       {"decision", side.applies ? decisionName(side.decision) : "not-judged"},
       {"reason", side.reason}};
   auto isolatedBy = nlohmann::json::array();
@@ -81,19 +88,27 @@ std::string decisionName(Decision decision) {
     return "denied-by-rule";
   case Decision::DeniedIsolated:
     return "denied-isolated";
+  case Decision::AuditedByRule:
+    return "audited-by-rule";
+  case Decision::AuditedIsolated:
+    return "audited-isolated";
   }
   return "unknown";
 }
 
+const char* verdictWord(const Verdict& verdict) {
+  return !verdict.allowed ? "denied" : verdict.audited ? "audited" : "allowed";
+}
+
 std::string ruleLine(const ir::Program& program, uint32_t ruleId) {
   const auto& rule = program.rules.at(ruleId);
-  return "rule " + std::to_string(rule.id) + "  " + rule.location.str() + "  policy \"" +
-         rule.policy + "\": " + rule.text;
+  return "rule " + std::to_string(rule.id) + "  " + rule.location.str() + "  " +
+         (rule.audit ? "audit " : "") + "policy \"" + rule.policy + "\": " + rule.text;
 }
 
 std::string explainText(const ir::Program& program, const Verdict& verdict) {
-  std::string text = std::string(verdict.allowed ? "allowed" : "denied") + ": " +
-                     verdict.from.text + " -> " + verdict.to.text + " on " + verdict.l4 + "\n";
+  std::string text = std::string(verdictWord(verdict)) + ": " + verdict.from.text + " -> " +
+                     verdict.to.text + " on " + verdict.l4 + "\n";
   text += "  " + verdict.reason + "\n\n";
   text += "from " + endText(program, verdict.from) + "\n";
   text += "to   " + endText(program, verdict.to) + "\n";
@@ -105,7 +120,10 @@ std::string explainText(const ir::Program& program, const Verdict& verdict) {
 
 nlohmann::json explainJson(const ir::Program& program, const Verdict& verdict) {
   return {{"allowed", verdict.allowed},
-          {"verdict", verdict.allowed ? "allow" : "deny"},
+          {"audited", verdict.audited},
+          {"verdict", !verdict.allowed  ? "deny"
+                      : verdict.audited ? "audit"
+                                        : "allow"},
           {"reason", verdict.reason},
           {"node", verdict.node},
           {"from", endJson(program, verdict.from)},

@@ -201,6 +201,10 @@ FlowOutcome outcome(const ir::Program& program, const Resolution& from, const Re
   side(from.endpoint, ast::Direction::Egress, to.identity);
   side(to.endpoint, ast::Direction::Ingress, from.identity);
   result.allowed = denying.empty();
+  result.audited =
+      result.allowed && std::any_of(allowing.begin(), allowing.end(), [](auto& s) {
+        return s.decision == Decision::AuditedByRule || s.decision == Decision::AuditedIsolated;
+      });
   result.sides = result.allowed ? std::move(allowing) : std::move(denying);
   return result;
 }
@@ -311,14 +315,17 @@ private:
 // isolation and the same rules (verdict, ports) matching it, in any order.
 bool sameRulesFor(const ir::Program& before, const ir::DirectionPolicy& a, uint32_t oldPeer,
                   const ir::Program& after, const ir::DirectionPolicy& b, uint32_t newPeer) {
-  if (a.isolated != b.isolated) return false;
-  using Kind = std::pair<ast::Verdict, const std::vector<ir::L4Range>*>;
+  if (a.isolated != b.isolated || a.auditIsolated != b.auditIsolated) return false;
+  // An audit deny is a verdict of its own here: it judges differently.
+  using Kind = std::pair<int, const std::vector<ir::L4Range>*>;
   auto matching = [](const ir::Program& program, const ir::DirectionPolicy& policy, uint32_t peer) {
     std::vector<Kind> kinds;
     for (const auto& applied : policy.rules)
       if (std::binary_search(applied.peers.begin(), applied.peers.end(), peer) ||
-          std::binary_search(applied.peers.begin(), applied.peers.end(), POLC_IDENTITY_ANY))
-        kinds.emplace_back(program.rules[applied.rule].verdict, &applied.ports);
+          std::binary_search(applied.peers.begin(), applied.peers.end(), POLC_IDENTITY_ANY)) {
+        const auto& rule = program.rules[applied.rule];
+        kinds.emplace_back(int(rule.verdict) * 2 + (rule.audit ? 1 : 0), &applied.ports);
+      }
     std::sort(kinds.begin(), kinds.end(), [](const Kind& x, const Kind& y) {
       return std::tie(x.first, *x.second) < std::tie(y.first, *y.second);
     });
@@ -467,7 +474,7 @@ std::vector<VerdictChange> diffPair(const ir::Program& before, const ir::Program
       auto value = uint16_t(first);
       auto old = outcome(before, beforeFrom, beforeTo, space.protocol, value);
       auto now = outcome(after, afterFrom, afterTo, space.protocol, value);
-      if (old.allowed == now.allowed) continue;
+      if (old.allowed == now.allowed && old.audited == now.audited) continue;
       if (changes.size() > firstOfProtocol && changes.back().last + 1u == first &&
           changes.back().before == old && changes.back().after == now) {
         changes.back().last = uint16_t(last);
@@ -527,7 +534,12 @@ size_t PolicyDiff::allowToDeny() const {
                        [](const auto& c) { return c.before.allowed && !c.after.allowed; });
 }
 size_t PolicyDiff::denyToAllow() const {
-  return changes.size() - allowToDeny();
+  return std::count_if(changes.begin(), changes.end(),
+                       [](const auto& c) { return !c.before.allowed && c.after.allowed; });
+}
+size_t PolicyDiff::auditChanges() const {
+  return std::count_if(changes.begin(), changes.end(),
+                       [](const auto& c) { return c.before.allowed && c.after.allowed; });
 }
 
 PolicyDiff diffPolicies(const ir::Program& before, const ir::Program& after,
@@ -590,19 +602,23 @@ std::string protocolJson(uint8_t protocol) {
   return protocol == kOtherProtocols ? "other" : protocolName(protocol);
 }
 
-const char* verdictWord(bool allowed) {
-  return allowed ? "allow" : "deny";
+const char* verdictWord(const FlowOutcome& outcome) {
+  return !outcome.allowed ? "deny" : outcome.audited ? "audit" : "allow";
 }
 
 std::string sideText(const ir::Program& program, const SideOutcome& side) {
   std::string text = side.endpoint + " " + std::string(ast::toString(side.direction));
   if (side.rule != kNoRule) {
     const auto& rule = program.rules.at(side.rule);
-    return text + (side.decision == Decision::DeniedByRule ? " denied by " : " allowed by ") +
-           rule.location.str() + "  " + rule.text + "  [policy \"" + rule.policy + "\"]";
+    const char* how = side.decision == Decision::DeniedByRule    ? " denied by "
+                      : side.decision == Decision::AuditedByRule ? " audited by "
+                                                                 : " allowed by ";
+    return text + how + rule.location.str() + "  " + rule.text + "  [" +
+           (rule.audit ? "audit " : "") + "policy \"" + rule.policy + "\"]";
   }
-  if (side.decision == Decision::DeniedIsolated) {
-    text += " denied: isolated";
+  if (side.decision == Decision::DeniedIsolated || side.decision == Decision::AuditedIsolated) {
+    text += side.decision == Decision::DeniedIsolated ? " denied: isolated"
+                                                      : " audited: isolated by audit policies";
     const auto* endpoint = program.findEndpoint(side.endpoint);
     const auto& isolatedBy = endpoint->policy(side.direction).isolatedBy;
     if (!isolatedBy.empty()) text += " (by " + isolatedBy.front().str() + ")";
@@ -620,10 +636,11 @@ nlohmann::json sideJson(const ir::Program& program, const SideOutcome& side) {
     const auto& rule = program.rules.at(side.rule);
     json["rule"] = {{"id", rule.id},
                     {"policy", rule.policy},
+                    {"audit", rule.audit},
                     {"text", rule.text},
                     {"location", rule.location.str()}};
   }
-  if (side.decision == Decision::DeniedIsolated) {
+  if (side.decision == Decision::DeniedIsolated || side.decision == Decision::AuditedIsolated) {
     auto isolatedBy = nlohmann::json::array();
     for (const auto& where : program.findEndpoint(side.endpoint)->policy(side.direction).isolatedBy)
       isolatedBy.push_back(where.str());
@@ -645,7 +662,7 @@ nlohmann::json exceptJson(const std::vector<ir::L4Range>& except) {
 nlohmann::json outcomeJson(const ir::Program& program, const FlowOutcome& outcome) {
   auto sides = nlohmann::json::array();
   for (const auto& side : outcome.sides) sides.push_back(sideJson(program, side));
-  return {{"verdict", verdictWord(outcome.allowed)}, {"sides", sides}};
+  return {{"verdict", verdictWord(outcome)}, {"sides", sides}};
 }
 
 std::string summaryText(const PolicyDiff& diff) {
@@ -653,8 +670,10 @@ std::string summaryText(const PolicyDiff& diff) {
   for (const auto& change : diff.changes) pairs.insert({change.from, change.to});
   return std::to_string(diff.changes.size()) + " verdict change(s) (" +
          std::to_string(diff.allowToDeny()) + " allow -> deny, " +
-         std::to_string(diff.denyToAllow()) + " deny -> allow) between " +
-         std::to_string(pairs.size()) + " of " + std::to_string(diff.pairsCompared) +
+         std::to_string(diff.denyToAllow()) + " deny -> allow" +
+         (diff.auditChanges() ? ", " + std::to_string(diff.auditChanges()) + " to or from audit"
+                              : std::string()) +
+         ") between " + std::to_string(pairs.size()) + " of " + std::to_string(diff.pairsCompared) +
          " pairs compared";
 }
 
@@ -680,14 +699,14 @@ std::string diffText(const ir::Program& before, const ir::Program& after, const 
   };
   for (const auto& change : diff.changes) {
     text += pad(change.from + " -> " + change.to, pairWidth) + "  " +
-            pad(change.l4Text(), l4Width) + "  " + verdictWord(change.before.allowed) + " -> " +
-            verdictWord(change.after.allowed) + "\n";
+            pad(change.l4Text(), l4Width) + "  " + verdictWord(change.before) + " -> " +
+            verdictWord(change.after) + "\n";
     for (auto [label, program, outcome] :
          {std::tuple{"old", &before, &change.before}, {"new", &after, &change.after}}) {
-      // An open side says nothing when the other side allowed by a rule.
+      // An open side says nothing when the other side allowed (or audited).
       auto shown = outcome->sides;
       bool byRule = std::any_of(shown.begin(), shown.end(), [](const auto& side) {
-        return side.decision == Decision::AllowedByRule;
+        return side.decision != Decision::AllowedNotIsolated;
       });
       if (byRule)
         std::erase_if(
@@ -721,6 +740,7 @@ nlohmann::json diffJson(const ir::Program& before, const ir::Program& after,
            {{"changes", diff.changes.size()},
             {"allow_to_deny", diff.allowToDeny()},
             {"deny_to_allow", diff.denyToAllow()},
+            {"audit_changes", diff.auditChanges()},
             {"pairs_compared", diff.pairsCompared}}}};
 }
 

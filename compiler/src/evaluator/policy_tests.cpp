@@ -254,10 +254,11 @@ std::optional<TestFile> parseTestFile(const std::string& path, const std::string
       Expectation expectation;
       expectation.location = parser.at(0);
       expectation.name = path + ":" + std::to_string(lineNumber);
-      const auto* verdict = parser.take("'allow' or 'deny'");
-      if (verdict && verdict->text != "allow" && verdict->text != "deny")
+      const auto* verdict = parser.take("'allow', 'deny' or 'audit'");
+      if (verdict && verdict->text != "allow" && verdict->text != "deny" &&
+          verdict->text != "audit")
         parser.error(DiagnosticId::TestSyntax, 1,
-                     "expected 'allow' or 'deny', found '" + verdict->text + "'");
+                     "expected 'allow', 'deny' or 'audit', found '" + verdict->text + "'");
       std::optional<FlowEnd> from, to;
       if (!parser.failed() && parser.keyword("from")) from = parser.flowEnd("a source");
       if (from && parser.keyword("to")) to = parser.flowEnd("a destination");
@@ -270,7 +271,7 @@ std::optional<TestFile> parseTestFile(const std::string& path, const std::string
                          "' line before this expectation")
               .hint("start the file with 'policy FILE.pol' and 'topology FILE.yaml'");
         } else {
-          expectation.allow = verdict->text == "allow";
+          expectation.verdict = verdict->text;
           expectation.flow.from = *from;
           expectation.flow.to = *to;
           expectation.text = verdict->text + " from " + from->text() + " to " + to->text() +
@@ -286,7 +287,8 @@ std::optional<TestFile> parseTestFile(const std::string& path, const std::string
       if (auto close = closestMatch(word, {"policy", "topology", "expect"}))
         d.hint("did you mean '" + *close + "'?");
       else
-        d.hint("a line is 'policy FILE', 'topology FILE' or 'expect allow|deny from A to B on P'");
+        d.hint("a line is 'policy FILE', 'topology FILE' or 'expect allow|deny|audit from A to B "
+               "on P'");
     }
     failed = failed || parser.failed();
   }
@@ -347,8 +349,8 @@ TestReport runTestFiles(const std::vector<std::string>& files, const CompileFn& 
         report.cases.push_back(std::move(result));
         continue;
       }
-      result.actualAllowed = verdict->allowed;
-      result.passed = verdict->allowed == expectation.allow;
+      result.actualVerdict = !verdict->allowed ? "deny" : verdict->audited ? "audit" : "allow";
+      result.passed = result.actualVerdict == expectation.verdict;
       result.reason = verdict->reason;
       for (const auto* side : {&verdict->egress, &verdict->ingress})
         for (uint32_t id : side->decidingRules) {
@@ -373,8 +375,7 @@ std::string renderReport(const TestReport& report) {
       out += "     error: " + c.error + "\n";
       continue;
     }
-    out += std::string("     actual: ") + (*c.actualAllowed ? "allow" : "deny") + ": " + c.reason +
-           "\n";
+    out += "     actual: " + *c.actualVerdict + ": " + c.reason + "\n";
     for (const auto& rule : c.decidingRules)
       out += "     " + rule.side + ": rule " + std::to_string(rule.id) + "  " + rule.location +
              "  policy \"" + rule.policy + "\": " + rule.text + "\n";

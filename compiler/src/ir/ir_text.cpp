@@ -58,7 +58,10 @@ std::string joined(const std::vector<std::string>& items) {
 
 std::string directionText(const Program& program, const std::string& name,
                           const DirectionPolicy& policy) {
-  std::string text = "    " + name + (policy.isolated ? ": isolated" : ": open");
+  std::string text = "    " + name +
+                     (policy.isolated        ? ": isolated"
+                      : policy.auditIsolated ? ": isolated in audit"
+                                             : ": open");
   std::vector<std::string> by;
   for (const auto& location : policy.isolatedBy) by.push_back(location.str());
   if (!by.empty()) text += " by " + joined(by);
@@ -80,8 +83,8 @@ std::string toText(const Program& program) {
     text += "  " + std::to_string(identity.id) + " " + identityText(program, identity.id) + "\n";
   text += "rules:\n";
   for (const auto& rule : program.rules)
-    text += "  " + std::to_string(rule.id) + " policy \"" + rule.policy + "\": " + rule.text +
-            "  # " + rule.location.str() + "\n";
+    text += "  " + std::to_string(rule.id) + (rule.audit ? " audit" : "") + " policy \"" +
+            rule.policy + "\": " + rule.text + "  # " + rule.location.str() + "\n";
   text += "endpoints:\n";
   for (const auto& endpoint : program.endpoints) {
     std::vector<std::string> addresses;

@@ -5,7 +5,7 @@
 namespace polc::ir {
 
 std::string DirectionPolicy::behaviourKey() const {
-  std::string key(1, isolated ? '1' : '0');
+  std::string key(1, char('0' + (isolated ? 1 : 0) + (auditIsolated ? 2 : 0)));
   auto append = [&](const auto& value) {
     key.append(reinterpret_cast<const char*>(&value), sizeof value);
   };

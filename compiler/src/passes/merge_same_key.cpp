@@ -7,15 +7,15 @@ namespace polc::passes {
 
 using artifacts::PolicyEntry;
 
-// Keeps, per key, one entry: a deny over an allow, then the lowest rule id.
+// Keeps, per key, one entry: the highest precedence, then the lowest rule id.
 std::vector<PolicyEntry> mergeSameKey(std::vector<PolicyEntry> entries) {
   auto key = [](const PolicyEntry& e) {
     return std::tuple(e.identity, e.protocol, e.port, e.portPrefixBits);
   };
   std::sort(entries.begin(), entries.end(), [&](const auto& a, const auto& b) {
-    // Deny (2) sorts before Allow (1) within a key.
-    return std::tuple(key(a), -int(a.verdict), a.ruleId) <
-           std::tuple(key(b), -int(b.verdict), b.ruleId);
+    // Deny sorts before audit before allow within a key.
+    return std::tuple(key(a), -precedence(a.verdict), a.ruleId) <
+           std::tuple(key(b), -precedence(b.verdict), b.ruleId);
   });
   entries.erase(std::unique(entries.begin(), entries.end(),
                             [&](const auto& a, const auto& b) { return key(a) == key(b); }),

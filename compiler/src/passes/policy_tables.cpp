@@ -15,9 +15,11 @@ using artifacts::Verdict;
 
 namespace {
 
-std::vector<PolicyEntry> entriesOf(const ir::AppliedRule& applied, ast::Verdict ruleVerdict) {
+std::vector<PolicyEntry> entriesOf(const ir::AppliedRule& applied, const ir::Rule& rule) {
   std::vector<PolicyEntry> entries;
-  Verdict verdict = ruleVerdict == ast::Verdict::Allow ? Verdict::Allow : Verdict::Deny;
+  Verdict verdict = rule.verdict == ast::Verdict::Allow ? Verdict::Allow
+                    : rule.audit                        ? Verdict::Audit
+                                                        : Verdict::Deny;
   for (uint32_t peer : applied.peers) {
     if (applied.ports.empty()) {
       entries.push_back({peer, 0, 0, 0, verdict, applied.rule});
@@ -48,12 +50,18 @@ artifacts::PolicyTable buildPolicyTable(const ir::Program& program, const ir::En
   const auto& policy = endpoint.policy(direction);
   artifacts::PolicyTable table;
   table.isolated = policy.isolated;
+  table.auditIsolated = policy.auditIsolated;
   std::vector<PolicyEntry> entries;
+  bool anyAudit = false;
   for (const auto& applied : policy.rules) {
     const auto& rule = program.rules.at(applied.rule);
-    auto ruleEntries = entriesOf(applied, rule.verdict);
+    // Audit allows take no part where enforcing policies isolate (evaluator.h).
+    if (rule.audit && rule.verdict == ast::Verdict::Allow && policy.isolated) continue;
+    anyAudit = anyAudit || rule.audit;
+    auto ruleEntries = entriesOf(applied, rule);
     entries.insert(entries.end(), ruleEntries.begin(), ruleEntries.end());
   }
+  if (anyAudit && policy.isolated) entries = clipAuditEntries(std::move(entries));
   // Precedence again after folding: a folded deny may now cover allows of
   // the wildcard peer (see fold_wildcards.cpp).
   auto resolved = resolvePrecedence(mergeSameKey(std::move(entries)));

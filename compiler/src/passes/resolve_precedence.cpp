@@ -75,9 +75,10 @@ private:
 
 } // namespace
 
-// The datapath returns the longest match per identity lookup and lets a deny
-// from either lookup win. So an allow nested inside a deny of the same peer
-// (or of the wildcard peer) would wrongly win: drop it. An entry nested
+// The datapath returns the longest match per identity lookup and lets the
+// higher precedence of the two win (deny, audit, allow). So an entry nested
+// inside one of higher precedence of the same peer (or of the wildcard
+// peer) would wrongly win its lookup: drop it. An entry nested
 // inside a broader entry of the same verdict and peer adds nothing: drop it.
 // `entries` is sorted by identity (mergeSameKey), so an entry is compared
 // only with its own peer's entries and the wildcard's, found through an
@@ -101,12 +102,14 @@ std::vector<PolicyEntry> resolvePrecedence(const std::vector<PolicyEntry>& entri
       bool redundant = peer.anyCovering(entry, [&](size_t j) {
         const auto& other = entries[j];
         if (j == i) return false;
-        if (entry.verdict == Verdict::Allow && other.verdict == Verdict::Deny) return true;
+        if (artifacts::precedence(other.verdict) > artifacts::precedence(entry.verdict))
+          return true;
         return other.verdict == entry.verdict && !covers(entry, other); // strictly broader
       });
-      if (!redundant && entry.verdict == Verdict::Allow && groupBegin >= wildcardEnd)
-        redundant = wildcard.anyCovering(
-            entry, [&](size_t j) { return entries[j].verdict == Verdict::Deny; });
+      if (!redundant && entry.verdict != Verdict::Deny && groupBegin >= wildcardEnd)
+        redundant = wildcard.anyCovering(entry, [&](size_t j) {
+          return artifacts::precedence(entries[j].verdict) > artifacts::precedence(entry.verdict);
+        });
       if (!redundant) kept.push_back(entry);
     }
     groupBegin = groupEnd;

@@ -21,8 +21,9 @@ using Applied = std::vector<const ir::AppliedRule*>;
 // every rule it judges (quadratic in the rules an endpoint has).
 struct EndpointRules {
   std::map<uint32_t, Applied> byRule;                   // rule id -> its applied parts
-  std::unordered_map<uint32_t, Applied> deniesWithPeer; // peer -> applied deny rules
-  std::vector<uint32_t> denyIds;                        // ascending
+  std::unordered_map<uint32_t, Applied> deniesWithPeer; // peer -> applied enforcing denies
+  std::vector<uint32_t> denyIds;                        // enforcing denies, ascending
+  bool isolated = false;                                // by enforcing policies
 };
 
 const std::vector<ir::L4Range> kEveryPort = {ir::L4Range{}};
@@ -146,11 +147,14 @@ bool deniedAll(const Applied& target, const EndpointRules& of) {
   return true;
 }
 
-EndpointRules indexRules(const ir::Program& program, const std::vector<ir::AppliedRule>& rules) {
+EndpointRules indexRules(const ir::Program& program, const ir::DirectionPolicy& policy) {
   EndpointRules of;
-  for (const auto& applied : rules) {
+  of.isolated = policy.isolated;
+  for (const auto& applied : policy.rules) {
     of.byRule[applied.rule].push_back(&applied);
-    bool deny = program.rules[applied.rule].verdict == ast::Verdict::Deny;
+    // An audit deny refuses nothing, so it kills no allow.
+    const auto& rule = program.rules[applied.rule];
+    bool deny = rule.verdict == ast::Verdict::Deny && !rule.audit;
     if (deny && (of.denyIds.empty() || of.denyIds.back() != applied.rule))
       of.denyIds.push_back(applied.rule);
     if (deny)
@@ -177,7 +181,10 @@ void visitShadowCandidates(const Applied& target, const EndpointRules& of, const
 }
 
 // The earlier rule of the same verdict that covers rule `id` at every
-// endpoint it applies to, if any.
+// endpoint it applies to, if any. An audit rule does not shadow an
+// enforcing one (it enforces nothing); an enforcing rule shadows an audit
+// rule of its verdict (an audit deny where a deny already drops, an audit
+// allow where an allow already passes).
 std::optional<uint32_t> findShadowing(const ir::Program& program, uint32_t id,
                                       const std::vector<const EndpointRules*>& endpoints,
                                       const PortIndex& frontIndex) {
@@ -185,7 +192,8 @@ std::optional<uint32_t> findShadowing(const ir::Program& program, uint32_t id,
   const auto& front = *endpoints.front();
   visitShadowCandidates(front.byRule.at(id), front, frontIndex, [&](uint32_t otherId) {
     if (otherId >= id) return true;
-    if (program.rules[otherId].verdict != program.rules[id].verdict) return false;
+    const auto &other = program.rules[otherId], &rule = program.rules[id];
+    if (other.verdict != rule.verdict || (other.audit && !rule.audit)) return false;
     bool everywhere = std::all_of(endpoints.begin(), endpoints.end(), [&](const EndpointRules* of) {
       auto other = of->byRule.find(otherId);
       return other != of->byRule.end() && coveredAll(of->byRule.at(id), other->second);
@@ -205,7 +213,7 @@ void findIneffectiveRules(const ir::Program& program, Diagnostics& diagnostics) 
     std::unordered_set<std::string> seen;
     for (const auto& endpoint : program.endpoints)
       if (seen.insert(endpoint.policy(direction).behaviourKey()).second)
-        rulesOfEndpoint.push_back(indexRules(program, endpoint.policy(direction).rules));
+        rulesOfEndpoint.push_back(indexRules(program, endpoint.policy(direction)));
     for (const auto& of : rulesOfEndpoint)
       for (const auto& [id, applied] : of.byRule) endpointsOfRule[id].push_back(&of);
 
@@ -239,6 +247,18 @@ void findIneffectiveRules(const ir::Program& program, Diagnostics& diagnostics) 
         continue;
       }
       if (rule.verdict != ast::Verdict::Allow) continue;
+      // Inert: an audit allow where enforcing policies isolate the direction
+      // (audit rules never loosen what is enforced).
+      if (rule.audit && std::all_of(endpoints.begin(), endpoints.end(),
+                                    [](const EndpointRules* of) { return of->isolated; })) {
+        diagnostics
+            .warning(DiagnosticId::InertAuditAllow, rule.location,
+                     "this audit allow has no effect: enforcing policies isolate this direction "
+                     "of every endpoint it applies to, and audit rules never loosen them")
+            .underline(rule.length)
+            .hint("allow it in the enforcing policy, or drop the rule");
+        continue;
+      }
       // Dead: every flow it allows is denied (deny wins) wherever it applies.
       bool dead = std::all_of(endpoints.begin(), endpoints.end(), [&](const EndpointRules* of) {
         return !of->denyIds.empty() && deniedAll(of->byRule.at(id), *of);

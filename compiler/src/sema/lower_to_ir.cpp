@@ -107,7 +107,8 @@ std::optional<ir::Program> lowerToIr(const ast::File& file, const topology::Topo
     for (const auto& block : policy.blocks) {
       for (size_t i : selected) {
         auto& direction = endpoints[i].policy(block.direction);
-        direction.isolated = true; // a block, even an empty one, isolates
+        // A block, even an empty one, isolates; an audit policy's only in audit.
+        (policy.audit ? direction.auditIsolated : direction.isolated) = true;
         direction.isolatedBy.push_back(block.location);
       }
       for (const auto& rule : block.rules) {
@@ -115,6 +116,7 @@ std::optional<ir::Program> lowerToIr(const ast::File& file, const topology::Topo
         lowered.id = uint32_t(program.rules.size());
         lowered.policy = policy.name;
         lowered.verdict = rule.verdict;
+        lowered.audit = policy.audit;
         lowered.direction = rule.direction;
         lowered.text = ast::toText(rule);
         lowered.location = rule.location;
@@ -131,6 +133,9 @@ std::optional<ir::Program> lowerToIr(const ast::File& file, const topology::Topo
     }
   }
   if (diagnostics.errorCount() > errorsBefore) return std::nullopt;
+  for (auto& endpoint : endpoints)
+    for (auto* direction : {&endpoint.ingress, &endpoint.egress})
+      if (direction->isolated) direction->auditIsolated = false; // enforcement decides
 
   std::sort(endpoints.begin(), endpoints.end(),
             [](const auto& a, const auto& b) { return a.name < b.name; });

@@ -13,7 +13,14 @@
 
 namespace polc::artifacts {
 
-enum class Verdict : uint8_t { Allow = 1, Deny = 2 }; // == POLC_VERDICT_*
+// == POLC_VERDICT_*. Audit: an audit policy's deny, where the enforcing
+// policies allow: the packet passes and is reported with verdict audit.
+enum class Verdict : uint8_t { Allow = 1, Audit = 2, Deny = 3 };
+// Which verdict wins when entries of one key or of both lookups meet:
+// deny over audit over allow (as the datapath combines them).
+inline int precedence(Verdict verdict) {
+  return int(verdict);
+}
 enum class Direction : uint8_t { Ingress, Egress };
 
 std::string_view toString(Verdict);
@@ -39,6 +46,7 @@ struct PolicyEntry {
 struct PolicyTable {
   bool isolated = false;            // no match -> deny when isolated
   std::vector<PolicyEntry> entries; // sorted
+  bool auditIsolated = false;       // no match -> audit (isolated by audit policies only)
   bool operator==(const PolicyTable&) const = default;
 };
 
@@ -51,6 +59,7 @@ struct RuleRef {
   std::string policy;   // policy name
   std::string text;     // the rule as written, normalized
   std::string location; // file:line:col
+  bool audit = false;   // a rule of an audit policy
   bool operator==(const RuleRef&) const = default;
 };
 

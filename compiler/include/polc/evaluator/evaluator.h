@@ -11,6 +11,11 @@
 //     destination's ingress; a flow from or to an address that is no
 //     endpoint (world, a CIDR, a node) is judged on the endpoint side(s) only.
 //  5. It judges the first packet of a flow; replies pass by conntrack.
+//  6. Rules of audit policies never drop: where the enforcing policies allow
+//     a packet and a matching audit deny, or the isolation of a direction by
+//     audit policies only (DirectionPolicy::auditIsolated), would deny it,
+//     it passes as audited. In a direction the enforcing policies isolate,
+//     audit allow rules take no part: they could only loosen it.
 //
 // A rule matches a packet on one side when the identity of the other side
 // (the peer) is among its peers, or its peers hold POLC_IDENTITY_ANY, and
@@ -36,6 +41,8 @@ enum class Decision : uint8_t {
   AllowedByRule,      // an allow rule matches and no deny does
   DeniedByRule,       // a deny rule matches
   DeniedIsolated,     // isolated, and no allow rule matches
+  AuditedByRule,      // allowed, but an audit deny rule matches: passes, reported
+  AuditedIsolated,    // isolated in audit only, and no allow rule matches: passes, reported
 };
 
 inline constexpr uint32_t kNoRule = UINT32_MAX;
@@ -43,10 +50,16 @@ inline constexpr uint32_t kNoRule = UINT32_MAX;
 struct Judgement {
   Decision decision = Decision::AllowedNotIsolated;
   // The lowest id among the deciding rules: the first matching deny for
-  // DeniedByRule, the first matching allow for AllowedByRule; else kNoRule.
+  // DeniedByRule and AuditedByRule, the first matching allow for
+  // AllowedByRule; else kNoRule.
   uint32_t rule = kNoRule;
-  bool allowed() const {
-    return decision == Decision::AllowedNotIsolated || decision == Decision::AllowedByRule;
+  // The packet passes (audited ones too).
+  bool allowed() const { return !denied(); }
+  bool denied() const {
+    return decision == Decision::DeniedByRule || decision == Decision::DeniedIsolated;
+  }
+  bool audited() const {
+    return decision == Decision::AuditedByRule || decision == Decision::AuditedIsolated;
   }
 };
 
@@ -120,9 +133,12 @@ struct SideVerdict {
   uint32_t peerIdentity = 0;
   bool applies = false; // the end is an endpoint, so its policy is judged
   bool isolated = false;
+  bool auditIsolated = false;
   bool allowed = true;
+  bool audited = false; // allowed, but what audit policies would deny
   Decision decision = Decision::AllowedNotIsolated;
-  // All matching deny rules for a deny by rule; all matching allow rules
+  // All matching (enforcing) deny rules for a deny by rule, all matching
+  // audit deny rules for an audit by rule; all matching allow rules
   // otherwise (empty when isolated and nothing matched). Ascending ids.
   std::vector<uint32_t> decidingRules;
   std::string reason;
@@ -130,7 +146,8 @@ struct SideVerdict {
 
 struct Verdict {
   bool allowed = false;
-  std::string node; // the node whose ipcache resolved addresses
+  bool audited = false; // allowed, and audited on some side
+  std::string node;     // the node whose ipcache resolved addresses
   ResolvedEnd from, to;
   uint8_t protocol = 0;
   uint16_t value = 0;  // as the tables key on it (see l4Value)

@@ -10,8 +10,11 @@
 
 namespace polc::evaluator {
 
-// "allowed-not-isolated", "allowed-by-rule", "denied-by-rule", "denied-isolated".
+// "allowed-not-isolated", "allowed-by-rule", "denied-by-rule", "denied-isolated",
+// "audited-by-rule", "audited-isolated".
 std::string decisionName(Decision);
+// "allowed", "audited" (passes, but audit policies would deny it) or "denied".
+const char* verdictWord(const Verdict&);
 
 // One line per rule: `rule 4  shop.pol:20:5  policy "frontend": allow to ...`.
 std::string ruleLine(const ir::Program&, uint32_t ruleId);

@@ -40,6 +40,7 @@ struct SideOutcome {
 // denying side(s) when denied, every judged side when allowed.
 struct FlowOutcome {
   bool allowed = true;
+  bool audited = false; // allowed, but audit policies would deny it on some side
   std::vector<SideOutcome> sides;
   bool operator==(const FlowOutcome&) const = default;
 };
@@ -66,7 +67,8 @@ struct PolicyDiff {
   size_t pairsCompared = 0;
 
   size_t allowToDeny() const;
-  size_t denyToAllow() const;
+  size_t denyToAllow() const;  // audit counts as allow in both
+  size_t auditChanges() const; // allow <-> audit
   bool empty() const {
     return changes.empty() && endpointsAdded.empty() && endpointsRemoved.empty();
   }

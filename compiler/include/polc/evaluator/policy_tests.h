@@ -30,7 +30,9 @@ namespace polc::evaluator {
 struct Expectation {
   SourceLocation location; // of `expect`
   std::string name;        // "file:line"
-  bool allow = true;
+  // "allow", "deny" or "audit" (passes, but an audit policy would deny it;
+  // "allow" does not match such a flow, so adding an audit policy shows up).
+  std::string verdict = "allow";
   Flow flow;
   std::string text;         // "allow from web-1 to db-1 on tcp/5432"
   std::string policyFile;   // resolved against the test file's directory
@@ -61,8 +63,8 @@ struct CaseResult {
   std::string expectation; // "allow from web-1 to db-1 on tcp/5432"
   bool passed = false;
   std::string error; // why it could not be judged: bad file, no compile, unknown endpoint
-  std::optional<bool> actualAllowed;
-  std::string reason; // the evaluator's reason for the actual verdict
+  std::optional<std::string> actualVerdict; // as Expectation::verdict
+  std::string reason;                       // the evaluator's reason for the actual verdict
   std::vector<DecidingRule> decidingRules;
 };
 

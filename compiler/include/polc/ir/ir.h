@@ -47,6 +47,7 @@ struct Rule {
   uint32_t id = 0; // position among all rules of the policy set, in source order
   std::string policy;
   ast::Verdict verdict = ast::Verdict::Allow;
+  bool audit = false; // its policy is an audit policy: reported, never enforced
   ast::Direction direction = ast::Direction::Ingress;
   std::string text; // canonical text of the rule
   SourceLocation location;
@@ -63,6 +64,10 @@ struct AppliedRule {
 
 struct DirectionPolicy {
   bool isolated = false;
+  // Isolated by audit policies only: what no allow rule matches passes with
+  // verdict audit instead of being denied. Never set together with isolated,
+  // where audit allow rules take no part (docs/language.md, Audit).
+  bool auditIsolated = false;
   // Why it is isolated, for explanations: the policy blocks and default
   // denies that select the endpoint for this direction.
   std::vector<SourceLocation> isolatedBy;

@@ -22,16 +22,22 @@ struct PortPrefix {
 // (at most 30 for any range), so ranges never expand into one entry per port.
 std::vector<PortPrefix> portRangeToPrefixes(uint16_t first, uint16_t last);
 
+// Step, for a direction the enforcing policies isolate: an audit entry
+// there audits only what an allow entry lets through (elsewhere the default
+// deny drops it), so each audit entry becomes its intersections with the
+// allow entries. Quadratic in (audit entries x allow entries): audit
+// policies are expected to be few next to the enforcing ones.
+std::vector<artifacts::PolicyEntry> clipAuditEntries(std::vector<artifacts::PolicyEntry>);
 // Step: keeps one entry per key (peer, protocol, port prefix): a deny over
-// an allow, then the lowest rule id. Returns the entries sorted by key, the
-// wildcard peer first.
+// an audit over an allow (artifacts::precedence), then the lowest rule id. Returns the entries
+// sorted by key, the wildcard peer first.
 std::vector<artifacts::PolicyEntry> mergeSameKey(std::vector<artifacts::PolicyEntry>);
 
-// Step: resolves deny/allow precedence at compile time for the datapath's
-// two longest-prefix lookups (peer, wildcard; a deny from either wins): drops
-// allows nested inside a deny of their peer or of the wildcard, and entries
-// nested inside a broader entry of the same peer and verdict. Needs the
-// order mergeSameKey gives.
+// Step: resolves verdict precedence at compile time for the datapath's
+// two longest-prefix lookups (peer, wildcard; the higher precedence of the
+// two wins): drops entries nested inside an entry of higher precedence of
+// their peer or of the wildcard, and entries nested inside a broader entry
+// of the same peer and verdict. Needs the order mergeSameKey gives.
 std::vector<artifacts::PolicyEntry> resolvePrecedence(const std::vector<artifacts::PolicyEntry>&);
 
 // Every identity a packet's peer can have (all of the program's but
