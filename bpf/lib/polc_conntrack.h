@@ -107,7 +107,7 @@ static __always_inline struct polc_ct_value *polc_ct_lookup_forward(const struct
  * the packet may pass without a policy lookup. */
 static __always_inline int polc_ct_is_established(struct polc_ct_value *entry, __u32 epoch)
 {
-	if (!entry || entry->epoch != epoch)
+	if (!entry || (entry->epoch & ~POLC_CT_EPOCH_AUDITED) != epoch)
 		return 0;
 	polc_ct_refresh(entry);
 	return 1;

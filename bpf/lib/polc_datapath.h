@@ -95,6 +95,8 @@ static __always_inline int polc_policy_denies(struct __sk_buff *skb, const struc
  * direction: POLC_CT_EGRESS for polc_from_ep (tc ingress hook, packets
  *            leaving the endpoint), POLC_CT_INGRESS for polc_to_ep.
  * isolated:  an unmatched or unparseable IP packet is dropped.
+ * audit_isolated: isolated by audit policies only: an unmatched packet
+ *            passes as audit (never together with isolated).
  * peer_lookup, wildcard_lookup: which policy lookups the direction's table
  *            needs (polc_features.h); with neither, every packet that is
  *            not dropped as isolated passes.
@@ -106,8 +108,8 @@ static __always_inline int polc_policy_denies(struct __sk_buff *skb, const struc
  * Every argument but skb is a compile-time or load-time constant.
  */
 static __always_inline int polc_handle_packet(struct __sk_buff *skb, const __u8 direction,
-					      const int isolated, const int peer_lookup,
-					      const int wildcard_lookup,
+					      const int isolated, const int audit_isolated,
+					      const int peer_lookup, const int wildcard_lookup,
 					      const volatile struct polc_inline_entry *inline_table,
 					      const int inline_entries, const __u64 policy_prefixes,
 					      const __u32 endpoint_identity)
@@ -119,7 +121,7 @@ static __always_inline int polc_handle_packet(struct __sk_buff *skb, const __u8 
 	struct polc_ct_value *flow = 0;
 	__u32 peer_identity = POLC_IDENTITY_ANY;
 	__u32 epoch = 0; /* read only for packets that may open a flow */
-	__u8 reason;
+	__u8 reason, verdict, level, flags;
 	int parsed;
 
 	(void)endpoint_identity;
@@ -157,14 +159,20 @@ static __always_inline int polc_handle_packet(struct __sk_buff *skb, const __u8 
 		epoch = polc_policy_epoch();
 		flow = polc_ct_lookup_forward(&pkt, direction);
 		if (polc_ct_is_established(flow, epoch)) {
-			polc_account(skb, &pkt, direction, POLC_MONITOR_ALL,
-				     POLC_EVENT_VERDICT_ALLOWED, POLC_REASON_CT_ESTABLISHED,
-				     flow->rule_id, POLC_IDENTITY_ANY, 0);
+			/* An audited flow's every packet is what policy would drop. */
+			if (flow->epoch & POLC_CT_EPOCH_AUDITED)
+				polc_account(skb, &pkt, direction, POLC_MONITOR_DROPS,
+					     POLC_EVENT_VERDICT_AUDIT, POLC_REASON_CT_ESTABLISHED,
+					     flow->rule_id, POLC_IDENTITY_ANY, 0);
+			else
+				polc_account(skb, &pkt, direction, POLC_MONITOR_ALL,
+					     POLC_EVENT_VERDICT_ALLOWED, POLC_REASON_CT_ESTABLISHED,
+					     flow->rule_id, POLC_IDENTITY_ANY, 0);
 			return TC_ACT_OK;
 		}
 	}
 
-	if (isolated || peer_lookup || wildcard_lookup) {
+	if (isolated || audit_isolated || peer_lookup || wildcard_lookup) {
 		/* So do ICMP errors about such a flow (port unreachable, packet
 		 * too big: IPv6 path MTU discovery depends on it); other errors
 		 * meet policy. */
@@ -193,37 +201,47 @@ static __always_inline int polc_handle_packet(struct __sk_buff *skb, const __u8 
 		return polc_policy_denies(skb, &pkt, direction, POLC_REASON_RULE, policy.rule_id,
 					  peer_identity);
 	reason = POLC_REASON_RULE;
-	if (policy.verdict != POLC_VERDICT_ALLOW) {
+	verdict = POLC_EVENT_VERDICT_ALLOWED;
+	if (policy.verdict == POLC_VERDICT_AUDIT) {
+		verdict = POLC_EVENT_VERDICT_AUDIT;
+	} else if (policy.verdict != POLC_VERDICT_ALLOW) {
 		if (isolated)
 			return polc_policy_denies(skb, &pkt, direction, POLC_REASON_DEFAULT_DENY,
 						  POLC_CT_RULE_NONE, peer_identity);
 		policy.rule_id = POLC_CT_RULE_NONE;
-		reason = POLC_REASON_NO_RULE;
+		reason = audit_isolated ? POLC_REASON_DEFAULT_DENY : POLC_REASON_NO_RULE;
+		if (audit_isolated)
+			verdict = POLC_EVENT_VERDICT_AUDIT;
 	}
 	/* Track even unmatched flows of a non-isolated direction, so that
-	 * their replies pass the isolated one. */
+	 * their replies pass the isolated one; audited ones too (an audit
+	 * policy must not break the connections it reports), marked. */
 	if (pkt.ct_may_create)
-		polc_ct_track(&pkt, direction, flow, policy.rule_id, epoch);
-	/* The first packet of a flow is what the flows level reports. */
-	if (pkt.ct_may_create && !flow)
-		polc_account(skb, &pkt, direction, POLC_MONITOR_FLOWS, POLC_EVENT_VERDICT_ALLOWED,
-			     reason, policy.rule_id, peer_identity, POLC_EVENT_FLAG_NEW_FLOW);
+		polc_ct_track(&pkt, direction, flow, policy.rule_id,
+			      verdict == POLC_EVENT_VERDICT_AUDIT ? epoch | POLC_CT_EPOCH_AUDITED
+								  : epoch);
+	/* An audited packet is reported as a drop would be; otherwise the
+	 * first packet of a flow is what the flows level reports. */
+	flags = pkt.ct_may_create && !flow ? POLC_EVENT_FLAG_NEW_FLOW : 0;
+	if (verdict == POLC_EVENT_VERDICT_AUDIT)
+		level = POLC_MONITOR_DROPS;
 	else
-		polc_account(skb, &pkt, direction, POLC_MONITOR_ALL, POLC_EVENT_VERDICT_ALLOWED,
-			     reason, policy.rule_id, peer_identity, 0);
+		level = flags ? POLC_MONITOR_FLOWS : POLC_MONITOR_ALL;
+	polc_account(skb, &pkt, direction, level, verdict, reason, policy.rule_id, peer_identity,
+		     flags);
 	return TC_ACT_OK;
 }
 
 /* The two programs, as the generated C instantiates them. */
 #define POLC_FROM_ENDPOINT_PROGRAM(skb)                                                            \
-	polc_handle_packet(skb, POLC_CT_EGRESS, POLC_EGRESS_ISOLATED, POLC_EGRESS_PEER_LOOKUP,     \
-			   POLC_EGRESS_WILDCARD_LOOKUP, POLC_EGRESS_INLINE_TABLE,                  \
-			   POLC_EGRESS_INLINE_ENTRIES, POLC_EGRESS_POLICY_PREFIXES,                \
-			   polc_endpoint_identity)
+	polc_handle_packet(skb, POLC_CT_EGRESS, POLC_EGRESS_ISOLATED, POLC_EGRESS_AUDIT_ISOLATED,  \
+			   POLC_EGRESS_PEER_LOOKUP, POLC_EGRESS_WILDCARD_LOOKUP,                   \
+			   POLC_EGRESS_INLINE_TABLE, POLC_EGRESS_INLINE_ENTRIES,                   \
+			   POLC_EGRESS_POLICY_PREFIXES, polc_endpoint_identity)
 #define POLC_TO_ENDPOINT_PROGRAM(skb)                                                              \
-	polc_handle_packet(skb, POLC_CT_INGRESS, POLC_INGRESS_ISOLATED, POLC_INGRESS_PEER_LOOKUP,  \
-			   POLC_INGRESS_WILDCARD_LOOKUP, POLC_INGRESS_INLINE_TABLE,                \
-			   POLC_INGRESS_INLINE_ENTRIES, POLC_INGRESS_POLICY_PREFIXES,              \
-			   polc_endpoint_identity)
+	polc_handle_packet(                                                                        \
+	    skb, POLC_CT_INGRESS, POLC_INGRESS_ISOLATED, POLC_INGRESS_AUDIT_ISOLATED,              \
+	    POLC_INGRESS_PEER_LOOKUP, POLC_INGRESS_WILDCARD_LOOKUP, POLC_INGRESS_INLINE_TABLE,     \
+	    POLC_INGRESS_INLINE_ENTRIES, POLC_INGRESS_POLICY_PREFIXES, polc_endpoint_identity)
 
 #endif /* POLC_DATAPATH_H */

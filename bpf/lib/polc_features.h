@@ -8,6 +8,8 @@
  *
  * Per direction (EGRESS = polc_from_ep, INGRESS = polc_to_ep):
  *  POLC_<DIR>_ISOLATED        no matching allow -> drop
+ *  POLC_<DIR>_AUDIT_ISOLATED  no matching allow -> pass as audit (isolated by
+ *                             audit policies only)
  *  POLC_<DIR>_PEER_LOOKUP     the table has entries for specific peers: look
  *                             the peer up in the ipcache and then in the table
  *  POLC_<DIR>_WILDCARD_LOOKUP the table has wildcard-peer (identity 0) entries
@@ -42,6 +44,12 @@
 #endif
 #ifndef POLC_INGRESS_ISOLATED
 #define POLC_INGRESS_ISOLATED 0
+#endif
+#ifndef POLC_EGRESS_AUDIT_ISOLATED
+#define POLC_EGRESS_AUDIT_ISOLATED 0
+#endif
+#ifndef POLC_INGRESS_AUDIT_ISOLATED
+#define POLC_INGRESS_AUDIT_ISOLATED 0
 #endif
 #ifndef POLC_EGRESS_PEER_LOOKUP
 #define POLC_EGRESS_PEER_LOOKUP 1

@@ -51,7 +51,7 @@ static __always_inline int polc_inline_entry_matches(const volatile struct polc_
 /*
  * The same answer as polc_policy_lookup on a map holding the entries: the
  * first (longest-prefix) match for the exact peer and for the wildcard, then
- * a deny from either wins. `count` is a compile-time constant, so the loop
+ * the higher precedence of the two wins. `count` is a compile-time constant, so the loop
  * unrolls into straight-line compares.
  */
 static __always_inline struct polc_policy_result

@@ -95,25 +95,19 @@ struct polc_policy_match {
 	__u32 rule_id;
 };
 
-/* A deny from either candidate wins, else an allow from either (the exact
- * peer's rule id first), else no match. */
+/* The verdict of higher precedence wins (deny, audit, allow: POLC_VERDICT_*
+ * are in that order), the exact peer's on a tie; 0 = no match. */
 static __always_inline struct polc_policy_result
 polc_policy_combine(struct polc_policy_match exact, struct polc_policy_match wildcard)
 {
 	struct polc_policy_result result = {};
 
-	if (exact.verdict == POLC_VERDICT_DENY) {
-		result.verdict = POLC_VERDICT_DENY;
-		result.rule_id = exact.rule_id;
-	} else if (wildcard.verdict == POLC_VERDICT_DENY) {
-		result.verdict = POLC_VERDICT_DENY;
+	if (wildcard.verdict > exact.verdict) {
+		result.verdict = wildcard.verdict;
 		result.rule_id = wildcard.rule_id;
-	} else if (exact.verdict == POLC_VERDICT_ALLOW) {
-		result.verdict = POLC_VERDICT_ALLOW;
+	} else {
+		result.verdict = exact.verdict;
 		result.rule_id = exact.rule_id;
-	} else if (wildcard.verdict == POLC_VERDICT_ALLOW) {
-		result.verdict = POLC_VERDICT_ALLOW;
-		result.rule_id = wildcard.rule_id;
 	}
 	return result;
 }

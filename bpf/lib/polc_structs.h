@@ -25,8 +25,12 @@
 #define POLC_FAMILY_IPV4 4
 #define POLC_FAMILY_IPV6 6
 
+/* Ordered by precedence: where the exact peer's and the wildcard's entries
+ * meet, the greater wins (polc_policy_combine). AUDIT: an audit policy's
+ * deny where the enforcing policies allow; the packet passes, reported. */
 #define POLC_VERDICT_ALLOW 1
-#define POLC_VERDICT_DENY 2
+#define POLC_VERDICT_AUDIT 2
+#define POLC_VERDICT_DENY 3
 
 /* Conntrack directions: which of the endpoint's programs created the entry. */
 #define POLC_CT_EGRESS 1  /* packet leaving the endpoint (tc ingress hook) */
@@ -154,8 +158,12 @@ struct polc_ct_value {
 	__u64 created_ns;
 	__u64 last_seen_ns; /* refreshed at most every POLC_CT_REFRESH_NS */
 	__u32 rule_id;
-	__u32 epoch; /* the node's policy epoch when the flow was last judged */
+	/* The node's policy epoch when the flow was last judged, with
+	 * POLC_CT_EPOCH_AUDITED set when it passed as audit (an audit policy
+	 * would deny it): its packets are counted and reported as audit. */
+	__u32 epoch;
 };
+#define POLC_CT_EPOCH_AUDITED 0x80000000u /* the loader's epochs stay below it */
 
 /* The node's policy epoch (map polc_epoch, key 0): the loader bumps it after
  * every load, so that a flow judged under older tables is judged again. */

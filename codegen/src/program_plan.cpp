@@ -26,10 +26,11 @@ std::string prefixLengthsText(uint64_t prefixes) {
   return text;
 }
 
-std::string directionName(std::string_view direction, bool program, bool isolated, bool peerLookup,
-                          bool wildcardLookup, uint64_t prefixes, unsigned inlineEntries) {
+std::string directionName(std::string_view direction, bool program, bool isolated,
+                          bool auditIsolated, bool peerLookup, bool wildcardLookup,
+                          uint64_t prefixes, unsigned inlineEntries) {
   std::string name(direction);
-  name += isolated ? "-isolated" : "-open";
+  name += isolated ? "-isolated" : auditIsolated ? "-audit-isolated" : "-open";
   if (!program) name += "-no-program";
   if (peerLookup) name += "-peer";
   if (wildcardLookup) name += "-any";
@@ -43,11 +44,12 @@ std::string directionName(std::string_view direction, bool program, bool isolate
 } // namespace
 
 std::string shapeName(const EndpointProgramSpec& spec) {
-  return directionName("egress", spec.egressProgram, spec.egressIsolated, spec.egressPeerLookup,
-                       spec.egressWildcardLookup, spec.egressPolicyPrefixes,
+  return directionName("egress", spec.egressProgram, spec.egressIsolated, spec.egressAuditIsolated,
+                       spec.egressPeerLookup, spec.egressWildcardLookup, spec.egressPolicyPrefixes,
                        spec.egressInlineEntries) +
          "_" +
-         directionName("ingress", spec.ingressProgram, spec.ingressIsolated, spec.ingressPeerLookup,
+         directionName("ingress", spec.ingressProgram, spec.ingressIsolated,
+                       spec.ingressAuditIsolated, spec.ingressPeerLookup,
                        spec.ingressWildcardLookup, spec.ingressPolicyPrefixes,
                        spec.ingressInlineEntries) +
          (spec.ipv6 ? "_ipv6" : "_no-ipv6");

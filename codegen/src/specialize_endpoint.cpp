@@ -19,11 +19,11 @@ struct DirectionShape {
   uint64_t policyPrefixes = 0; // POLC_POLICY_PREFIX_BIT of every length a lookup can meet
 };
 
-// Whether an entry can change a verdict. In a direction that is not
-// isolated only a deny can (an allow there would only name the rule in the
-// conntrack entry, which nothing reads).
+// Whether an entry can change a verdict (or turn one into audit). In a
+// direction that is isolated in neither way only a deny or an audit can (an
+// allow there would only name the rule in the conntrack entry).
 bool decides(const artifacts::PolicyTable& table, const artifacts::PolicyEntry& entry) {
-  return table.isolated || entry.verdict == artifacts::Verdict::Deny;
+  return table.isolated || table.auditIsolated || entry.verdict != artifacts::Verdict::Allow;
 }
 
 // Which lookups the direction needs, and which key prefix lengths they probe:
@@ -63,13 +63,14 @@ bool canMatchWorld(const artifacts::PolicyTable& table) {
 } // namespace
 
 bool needsPrograms(const artifacts::PolicyTable& ingress, const artifacts::PolicyTable& egress) {
-  // A direction with an effect (isolated, or a deny) needs its program, and
+  // A direction with an effect (isolated, or a deny; audit alike) needs its program, and
   // the other direction's program too: it tracks the flows whose replies
   // the first one must let through.
   auto hasEffect = [](const artifacts::PolicyTable& table) {
-    return table.isolated ||
-           std::any_of(table.entries.begin(), table.entries.end(),
-                       [](const auto& entry) { return entry.verdict == artifacts::Verdict::Deny; });
+    return table.isolated || table.auditIsolated ||
+           std::any_of(table.entries.begin(), table.entries.end(), [](const auto& entry) {
+             return entry.verdict != artifacts::Verdict::Allow;
+           });
   };
   return hasEffect(ingress) || hasEffect(egress);
 }
@@ -93,6 +94,8 @@ EndpointProgramSpec specializeEndpoint(const artifacts::PolicyTable& ingress,
   spec.egressProgram = spec.ingressProgram = needsPrograms(ingress, egress);
   spec.egressIsolated = egress.isolated;
   spec.ingressIsolated = ingress.isolated;
+  spec.egressAuditIsolated = egress.auditIsolated;
+  spec.ingressAuditIsolated = ingress.auditIsolated;
   const DirectionShape egressShape = shapeOf(egress), ingressShape = shapeOf(ingress);
   spec.egressPeerLookup = egressShape.peerLookup;
   spec.egressWildcardLookup = egressShape.wildcardLookup;
@@ -107,8 +110,9 @@ EndpointProgramSpec specializeEndpoint(const artifacts::PolicyTable& ingress,
   // See POLC_IPV6: the verdict of every IPv6 packet must be fixed at
   // compile time, which needs equal isolation (with mixed isolation, IPv6
   // replies through the isolated direction depend on conntrack).
+  // Audit isolation reports IPv6 packets too, which needs them parsed.
   spec.ipv6 = node.ipv6InIpcache || canMatchWorld(ingress) || canMatchWorld(egress) ||
-              ingress.isolated != egress.isolated;
+              ingress.isolated != egress.isolated || ingress.auditIsolated || egress.auditIsolated;
   return spec;
 }
 

@@ -61,7 +61,9 @@ Status RuleStats::add(const NodeStatus& node, const maps::Counters& counters) {
           if (rule == rules_.end()) continue;
           auto& line = rule->second.line;
           line.direction = direction;
-          line.verdict = entry.verdict == artifacts::Verdict::Deny ? "denied" : "allowed";
+          line.verdict = entry.verdict == artifacts::Verdict::Deny    ? "denied"
+                         : entry.verdict == artifacts::Verdict::Audit ? "audit"
+                                                                      : "allowed";
           addEndpoint(line.endpoints, endpoint.name);
         }
       }

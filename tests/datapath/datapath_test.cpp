@@ -1105,6 +1105,55 @@ TEST_F(CountersTest, AuditPassesWhatPolicyDeniesReportsAndCountsItAndOffEnforces
   EXPECT_EQ(sent[0].verdict, POLC_EVENT_VERDICT_DENIED);
 }
 
+// Audit policies (in the language): audit entries and audit isolation.
+TEST_F(CountersTest, AuditEntriesPassTrackTheirFlowAndReportEveryPacketAsAudit) {
+  load(codegen::EndpointProgramSpec{.endpoint = "web-1",
+                                    .egressProgram = true,
+                                    .ingressProgram = true,
+                                    .egressIsolated = true,
+                                    .ingressIsolated = false,
+                                    .ingressAuditIsolated = true});
+  PolicyEntry audited = deny(kPeerIdentity, kTcp, 22);
+  audited.verdict = POLC_VERDICT_AUDIT;
+  add(Direction::Egress, audited);
+  add(Direction::Egress, allow(POLC_IDENTITY_ANY, kTcp, 0, 0));
+  add(Direction::Egress, deny(kPeerIdentity, kTcp, 23));
+  add(Direction::Ingress, allow(kPeerIdentity, kTcp, 80));
+  const auto request = PacketBuilder::ipv4(kEndpoint, kPeer).tcp(40000, 22).build();
+  const auto reply = PacketBuilder::ipv4(kPeer, kEndpoint).tcp(22, 40000).build();
+  EXPECT_EQ(fromEndpoint(request), kPass) << "the audit entry beats the wildcard allow";
+  EXPECT_EQ(toEndpoint(reply), kPass) << "its reply passes: the flow is tracked";
+  EXPECT_EQ(fromEndpoint(request), kPass);
+  EXPECT_EQ(fromEndpoint(PacketBuilder::ipv4(kEndpoint, kPeer).tcp(40000, 23).build()), kDrop)
+      << "an enforcing deny still drops";
+  // Ingress, isolated by audit policies only: the unmatched passes as audit.
+  EXPECT_EQ(toEndpoint(PacketBuilder::ipv4(kPeer, kEndpoint).tcp(40001, 80).build()), kPass);
+  EXPECT_EQ(toEndpoint(PacketBuilder::ipv4(kInternet, kEndpoint).udp(53, 5353).build()), kPass);
+
+  auto sent = events();
+  ASSERT_EQ(sent.size(), 4u) << "the audited packets (both of the flow) and the drop";
+  EXPECT_EQ(sent[0].verdict, POLC_EVENT_VERDICT_AUDIT);
+  EXPECT_EQ(sent[0].reason, POLC_REASON_RULE);
+  EXPECT_EQ(sent[0].rule_id, 9u);
+  EXPECT_EQ(sent[0].flags, POLC_EVENT_FLAG_NEW_FLOW);
+  EXPECT_EQ(sent[1].verdict, POLC_EVENT_VERDICT_AUDIT);
+  EXPECT_EQ(sent[1].reason, POLC_REASON_CT_ESTABLISHED) << "on its conntrack entry, still audit";
+  EXPECT_EQ(sent[1].rule_id, 9u);
+  EXPECT_EQ(sent[2].verdict, POLC_EVENT_VERDICT_DENIED);
+  EXPECT_EQ(sent[3].verdict, POLC_EVENT_VERDICT_AUDIT);
+  EXPECT_EQ(sent[3].reason, POLC_REASON_DEFAULT_DENY);
+  EXPECT_EQ(sent[3].direction, POLC_CT_INGRESS);
+
+  auto first = counter(POLC_CT_EGRESS, POLC_REASON_RULE, POLC_EVENT_VERDICT_AUDIT, 9);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->packets, 1u);
+  auto rest = counter(POLC_CT_EGRESS, POLC_REASON_CT_ESTABLISHED, POLC_EVENT_VERDICT_AUDIT, 9);
+  ASSERT_TRUE(rest);
+  EXPECT_EQ(rest->packets, 1u);
+  auto allowedIn = counter(POLC_CT_INGRESS, POLC_REASON_RULE, POLC_EVENT_VERDICT_ALLOWED, 7);
+  ASSERT_TRUE(allowedIn) << "an allow of an audit-isolated direction is no audit";
+}
+
 TEST_F(CountersTest, AFloodIsCountedExactly) {
   load(true, true);
   const auto denied = PacketBuilder::ipv4(kInternet, kEndpoint).udp(53, 5353).build();

@@ -226,9 +226,16 @@ Status clearConntrack(const testing::BpfHarness& harness) {
 // The counters summed by what the evaluator can tell apart.
 struct CounterTotals {
   uint64_t packets = 0, denied = 0, deniedByRule = 0, defaultDenied = 0, allowedByRule = 0;
+  uint64_t audited = 0, auditedByRule = 0, auditedDefault = 0;
   CounterTotals operator-(const CounterTotals& o) const {
-    return {packets - o.packets, denied - o.denied, deniedByRule - o.deniedByRule,
-            defaultDenied - o.defaultDenied, allowedByRule - o.allowedByRule};
+    return {packets - o.packets,
+            denied - o.denied,
+            deniedByRule - o.deniedByRule,
+            defaultDenied - o.defaultDenied,
+            allowedByRule - o.allowedByRule,
+            audited - o.audited,
+            auditedByRule - o.auditedByRule,
+            auditedDefault - o.auditedDefault};
   }
 };
 
@@ -239,10 +246,15 @@ Expected<CounterTotals> counterTotals(const testing::BpfHarness& harness) {
   for (const auto& c : read->counters) {
     totals.packets += c.packets;
     const bool denied = c.verdict == POLC_EVENT_VERDICT_DENIED;
+    const bool audited = c.verdict == POLC_EVENT_VERDICT_AUDIT;
     if (denied) totals.denied += c.packets;
+    if (audited) totals.audited += c.packets;
     if (c.reason == POLC_REASON_RULE && c.ruleId != POLC_CT_RULE_NONE)
-      (denied ? totals.deniedByRule : totals.allowedByRule) += c.packets;
-    if (c.reason == POLC_REASON_DEFAULT_DENY) totals.defaultDenied += c.packets;
+      (denied    ? totals.deniedByRule
+       : audited ? totals.auditedByRule
+                 : totals.allowedByRule) += c.packets;
+    if (c.reason == POLC_REASON_DEFAULT_DENY)
+      (audited ? totals.auditedDefault : totals.defaultDenied) += c.packets;
   }
   return totals;
 }
@@ -256,7 +268,9 @@ std::string countingMismatch(const CounterTotals& delta, const evaluator::Judgem
       judgement.decision == Decision::AllowedNotIsolated)
     return "";
   if (delta.packets != 1) return "counted " + std::to_string(delta.packets) + " times";
-  if (delta.denied != (verdict == TC_ACT_SHOT ? 1u : 0u)) return "counted with another verdict";
+  if (delta.denied != (verdict == TC_ACT_SHOT ? 1u : 0u) ||
+      delta.audited != (judgement.audited() ? 1u : 0u))
+    return "counted with another verdict";
   switch (judgement.decision) {
   case Decision::DeniedByRule:
     return delta.deniedByRule == 1 ? "" : "not counted as denied by a rule";
@@ -264,6 +278,10 @@ std::string countingMismatch(const CounterTotals& delta, const evaluator::Judgem
     return delta.defaultDenied == 1 ? "" : "not counted as a default deny";
   case Decision::AllowedByRule:
     return delta.allowedByRule == 1 ? "" : "not counted as allowed by a rule";
+  case Decision::AuditedByRule:
+    return delta.auditedByRule == 1 ? "" : "not counted as audited by a rule";
+  case Decision::AuditedIsolated:
+    return delta.auditedDefault == 1 ? "" : "not counted as an audited default deny";
   case Decision::AllowedNotIsolated:
     break;
   }
@@ -317,6 +335,10 @@ std::string decisionText(evaluator::Decision decision) {
     return "denied by rule";
   case evaluator::Decision::DeniedIsolated:
     return "denied (isolated, no allow matches)";
+  case evaluator::Decision::AuditedByRule:
+    return "audited by rule (passes)";
+  case evaluator::Decision::AuditedIsolated:
+    return "audited (isolated by audit policies, no allow matches; passes)";
   }
   return "?";
 }

@@ -500,7 +500,8 @@ private:
     }
     int policyCount = uniform(1, 4);
     for (int p = 1; p <= policyCount; ++p) {
-      out += "\npolicy " + quoted("pol-" + std::to_string(p)) + " {\n";
+      out += std::string(chance(0.2) ? "\naudit " : "\n") + "policy " +
+             quoted("pol-" + std::to_string(p)) + " {\n";
       out += "  select " + (chance(0.1) ? std::string("any") : selector()) + "\n";
       for (bool ingress : {true, false}) {
         if (!chance(0.6)) continue;

@@ -28,6 +28,9 @@ struct EndpointProgramSpec {
   // datapath. Isolated: no table match -> drop. Not isolated: no match -> pass.
   bool egressIsolated = false;
   bool ingressIsolated = false;
+  // Isolated by audit policies only: no table match -> pass as audit.
+  bool egressAuditIsolated = false;
+  bool ingressAuditIsolated = false;
   bool egressPeerLookup = true;     // the table has entries for specific peers
   bool egressWildcardLookup = true; // the table has wildcard-peer entries
   bool ingressPeerLookup = true;
