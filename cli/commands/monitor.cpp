@@ -66,7 +66,9 @@ std::string eventText(const DecodedEvent& e) {
   if (e.icmpType)
     flow += " type " + std::to_string(*e.icmpType) + " code " + std::to_string(*e.icmpCode);
   std::string why = e.reason;
-  if (e.rule) why = "policy \"" + e.rule->policy + "\" " + e.rule->location + " " + e.rule->action;
+  if (e.rule)
+    why = std::string(e.rule->audit ? "audit " : "") + "policy \"" + e.rule->policy + "\" " +
+          e.rule->location + " " + e.rule->action;
   std::string endpoint = e.endpoint.empty() ? "ifindex " + std::to_string(e.ifindex) : e.endpoint;
   return clockText(e.unixNanoseconds) + "  " + pad(endpoint, 12) + " " +
          pad(e.direction == "ingress" ? "in" : "out", 3) + " " + pad(verdict, 5) + " " +
@@ -101,11 +103,9 @@ nlohmann::json eventJson(const DecodedEvent& e) {
     j["destination_port"] = e.destinationPort;
   }
   if (e.rule)
-    j["rule"] = {{"id", e.rule->id},
-                 {"policy", e.rule->policy},
-                 {"location", e.rule->location},
-                 {"action", e.rule->action},
-                 {"text", e.rule->text}};
+    j["rule"] = {
+        {"id", e.rule->id},         {"policy", e.rule->policy}, {"location", e.rule->location},
+        {"action", e.rule->action}, {"audit", e.rule->audit},   {"text", e.rule->text}};
   return j;
 }
 

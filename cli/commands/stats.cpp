@@ -44,6 +44,7 @@ nlohmann::json lineJson(const RuleStatsLine& line) {
     j["location"] = line.rule->location;
     j["text"] = line.rule->text;
     j["action"] = line.rule->action;
+    j["audit"] = line.rule->audit;
   } else {
     j["reason"] = line.reason;
     j["endpoint"] = line.endpoints.empty() ? "" : line.endpoints.front();

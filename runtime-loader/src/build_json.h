@@ -50,7 +50,7 @@ inline Expected<std::vector<DecodedRule>> readBuildRules(const std::filesystem::
   std::vector<DecodedRule> rules;
   for (const auto& rule : list->rules)
     rules.push_back({rule.id, rule.policy, rule.location, rule.text,
-                     rule.text.starts_with("deny") ? "deny" : "allow"});
+                     rule.text.starts_with("deny") ? "deny" : "allow", rule.audit});
   return rules;
 }
 

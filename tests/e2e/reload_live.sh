@@ -9,7 +9,9 @@
 # (loaded beside the old ones, swapped in on the hooks), and one that
 # changes a table compiled in as code (the program is loaded again with the
 # new entries in its read-only config). A monitor started before the
-# table-only change follows it and names the new revision's rules.
+# table-only change follows it and names the new revision's rules. Last, a
+# revision that adds an audit policy: the live connection it would deny
+# goes on, reported and counted as audit.
 #
 # usage: reload_live.sh POLC NETPROBE SOURCE_DIR
 # Exit 77 (skipped) without root or BPF, unless POLC_REQUIRE_KERNEL=1.
@@ -66,7 +68,7 @@ for revision in v1:examples/policies/shop.pol tables:tests/e2e/reload/shop-table
     --inline-max 0 --quiet
 done
 for revision in v2:tests/e2e/reload/shop-v2.pol v1-inline:examples/policies/shop.pol \
-  tables-inline:tests/e2e/reload/shop-tables.pol; do
+  tables-inline:tests/e2e/reload/shop-tables.pol audit:tests/e2e/reload/shop-audit.pol; do
   must "$polc" build "$source_dir/${revision#*:}" --topology "$topology" -o "$work/${revision%%:*}" --quiet
 done
 check "shop's tables are compiled in as code by default" 0 grep -q '"inline_tables": \[' \
@@ -163,6 +165,25 @@ check "the allowed connection lost nothing across the reload" 0 grep -q '^ok [0-
 expect allowed frontend-1 tcp "${address[web-1]}" 81 # newly allowed (3 entries: a map again)
 expect blocked web-1 tcp "${address[db-1]}" 5432
 check "status in sync" 0 "$polc" status "${placement[@]}"
+
+echo "# an audit policy: what it would deny passes, reported and counted as audit"
+stream audited frontend-1 web-1 80 # the audit policy would deny it
+sleep 1
+must "$polc" load "$work/audit" "${placement[@]}" > /dev/null
+start_monitor --endpoint web-1 --verdict audit
+expect allowed frontend-1 tcp "${address[web-1]}" 80 # a new connection: audited, not dropped
+sleep 1
+stream_stop audited
+echo "  audited connection: $result"
+check "the audited connection lost nothing" 0 grep -q '^ok [0-9]' <<< "$result"
+kill -INT "$monitor"
+wait "$monitor"
+event_seen "the monitor reports it as audit, naming the audit rule" '"verdict":"audit"' \
+  '"audit":true' '"policy":"web-no-frontend-80"' '"destination_port":80'
+check "stats count the audit rule's packets with verdict audit" 0 bash -c \
+  "'$polc' stats ${placement[*]} --endpoint web-1 |
+     awk '\$1 == \"web-no-frontend-80\" && \$4 == \"audit\" && \$5 > 0 {found = 1} END {exit !found}'"
+expect blocked frontend-1 tcp "${address[web-1]}" 5432 # enforcement is unchanged
 
 must "$polc" unload --pin-root "$pin_root" --state-dir "$state_dir" > /dev/null
 e2e_teardown

@@ -27,6 +27,7 @@ struct DecodedRule {
   std::string location; // file:line:col
   std::string text;     // the rule as written, normalized
   std::string action;   // "allow" or "deny"
+  bool audit = false;   // a rule of an audit policy (language.md): it never drops
 };
 
 using Labels = std::map<std::string, std::string>;
