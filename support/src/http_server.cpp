@@ -52,6 +52,8 @@ void answer(int fd, const HttpResponse& response, bool head, Clock::time_point d
   std::string text = "HTTP/1.1 " + std::to_string(response.status) + " " +
                      reasonPhrase(response.status) + "\r\nContent-Type: " + response.contentType +
                      "\r\nContent-Length: " + std::to_string(response.body.size()) +
+                     // RFC 9110 15.5.6: a 405 says which methods the target takes.
+                     (response.status == 405 ? "\r\nAllow: GET, HEAD" : "") +
                      "\r\nConnection: close\r\n\r\n";
   if (!head) text += response.body;
   size_t sent = 0;

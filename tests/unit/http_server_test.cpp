@@ -95,6 +95,7 @@ TEST_F(HttpServerTest, HeadHasNoBodyAndOtherMethodsAreRefused) {
   EXPECT_TRUE(reply.ends_with("\r\n\r\n")) << reply;
   reply = exchange("POST /metrics HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
   EXPECT_TRUE(reply.starts_with("HTTP/1.1 405 ")) << reply;
+  EXPECT_NE(reply.find("\r\nAllow: GET, HEAD\r\n"), std::string::npos) << reply;
   reply = exchange("nonsense\r\n\r\n");
   EXPECT_TRUE(reply.starts_with("HTTP/1.1 400 ")) << reply;
 }
