@@ -8,6 +8,7 @@
 #include "polc/support/http_server.h"
 
 #include <iostream>
+#include <map>
 #include <memory>
 
 namespace polc::cli {
@@ -20,8 +21,13 @@ struct MetricsOptions {
   PlacementOptions placement;
 };
 
+// What each node's build says about its rules, by node: read again only
+// when the node runs another revision, not at every scrape.
+using RulesByNode = std::map<std::string, polc::loader::NodeRules>;
+
 // The exposition of every node loaded, read now.
-polc::Expected<std::string> gather(polc::loader::Loader& loader, const MetricsOptions& options) {
+polc::Expected<std::string> gather(polc::loader::Loader& loader, const MetricsOptions& options,
+                                   RulesByNode& rulesByNode) {
   auto nodes = loadedNodes(loader, options.placement, options.node);
   if (!nodes) return polc::Error{nodes.error()};
   std::vector<polc::loader::NodeMetrics> metrics;
@@ -29,8 +35,15 @@ polc::Expected<std::string> gather(polc::loader::Loader& loader, const MetricsOp
   for (const auto& node : *nodes) {
     auto counters = readNodeCounters(node);
     if (!counters) return polc::Error{counters.error()};
-    if (options.rules)
-      if (auto added = stats.add(node, *counters); !added) return polc::Error{added.error()};
+    if (options.rules) {
+      auto known = rulesByNode.find(node.node);
+      if (known == rulesByNode.end() || known->second.revision != node.revision) {
+        auto rules = polc::loader::readNodeRules(node);
+        if (!rules) return polc::Error{rules.error()};
+        known = rulesByNode.insert_or_assign(node.node, std::move(*rules)).first;
+      }
+      stats.add(node, *counters, known->second);
+    }
     metrics.push_back({&node, std::move(*counters)});
   }
   const auto lines = options.rules ? stats.lines() : std::vector<polc::loader::RuleStatsLine>{};
@@ -48,11 +61,12 @@ int serve(polc::loader::Loader& loader, const MetricsOptions& options, Format fo
   // On stderr: a script waits for it before scraping.
   std::cerr << "polc metrics: serving http://" << host << ":" << server->port()
             << "/metrics; Ctrl-C to stop" << std::endl;
+  RulesByNode rulesByNode;
   auto served = server->serve(
       [&](const std::string& path) -> polc::HttpResponse {
         if (path != "/metrics")
           return {404, "text/plain; charset=utf-8", "polc metrics: the metrics are at /metrics\n"};
-        auto text = gather(loader, options);
+        auto text = gather(loader, options, rulesByNode);
         if (!text)
           return {500, "text/plain; charset=utf-8", "polc metrics: " + text.error() + "\n"};
         return {200, "text/plain; version=0.0.4; charset=utf-8", std::move(*text)};
@@ -65,7 +79,8 @@ int serve(polc::loader::Loader& loader, const MetricsOptions& options, Format fo
 int runMetrics(const MetricsOptions& options, Format format) {
   auto loader = polc::loader::makeKernelLoader();
   if (!options.listen.empty()) return serve(*loader, options, format);
-  auto text = gather(*loader, options);
+  RulesByNode rulesByNode;
+  auto text = gather(*loader, options, rulesByNode);
   if (!text) return failSystem("metrics", text.failure(), format);
   std::cout << *text;
   return kExitOk;

@@ -27,13 +27,51 @@ bool RuleStats::wanted(const std::string& endpoint) const {
                                               endpoint) != endpointFilter_.end();
 }
 
-Status RuleStats::add(const NodeStatus& node, const maps::Counters& counters) {
+Expected<NodeRules> readNodeRules(const NodeStatus& node) {
   auto manifest = readLoadedManifest(node, "name its rules with");
   if (!manifest) return Error{manifest.error()};
   auto rules = readBuildRules(node.outDir);
   if (!rules) return Error{rules.error()};
+  NodeRules read{node.node, node.revision, std::move(*rules), {}};
   const std::filesystem::path outDir = node.outDir;
-  for (const auto& rule : *rules) {
+  const auto* built = manifest->findNode(node.node);
+  if (!built) return read;
+  // Replicas share table files: each is read once.
+  std::map<std::string, artifacts::PolicyTable> tables;
+  for (const auto& attached : node.endpoints)
+    for (const auto& endpoint : built->endpoints) {
+      if (endpoint.name != attached.endpoint) continue;
+      for (auto [file, direction] : {std::pair{&endpoint.ingressTable, "ingress"},
+                                     std::pair{&endpoint.egressTable, "egress"}}) {
+        if (file->empty()) continue;
+        auto found = tables.find(*file);
+        if (found == tables.end()) {
+          auto json = readBuildJson(outDir / *file);
+          if (!json) return Error{json.error()};
+          auto table = artifacts::policyTableFromJson(*json);
+          if (!table) return Error{(outDir / *file).string() + ": " + table.error()};
+          found = tables.emplace(*file, std::move(*table)).first;
+        }
+        for (const auto& entry : found->second.entries)
+          read.uses.push_back({entry.ruleId, endpoint.name, direction,
+                               entry.verdict == artifacts::Verdict::Deny    ? "denied"
+                               : entry.verdict == artifacts::Verdict::Audit ? "audit"
+                                                                            : "allowed"});
+      }
+    }
+  return read;
+}
+
+Status RuleStats::add(const NodeStatus& node, const maps::Counters& counters) {
+  auto rules = readNodeRules(node);
+  if (!rules) return Error{rules.error()};
+  add(node, counters, *rules);
+  return okStatus();
+}
+
+void RuleStats::add(const NodeStatus& node, const maps::Counters& counters,
+                    const NodeRules& nodeRules) {
+  for (const auto& rule : nodeRules.rules) {
     auto [it, added] = rules_.try_emplace(rule.id);
     if (added) {
       it->second.order = rules_.size();
@@ -42,33 +80,18 @@ Status RuleStats::add(const NodeStatus& node, const maps::Counters& counters) {
     }
   }
   // Where each rule applies: the tables of the node's endpoints with programs.
-  std::map<uint32_t, const std::string*> endpointOf; // by ifindex
-  const auto* built = manifest->findNode(node.node);
-  for (const auto& attached : node.endpoints) {
-    endpointOf[uint32_t(attached.ifindex)] = &attached.endpoint;
-    if (!built || !wanted(attached.endpoint)) continue;
-    for (const auto& endpoint : built->endpoints) {
-      if (endpoint.name != attached.endpoint) continue;
-      for (auto [file, direction] : {std::pair{&endpoint.ingressTable, "ingress"},
-                                     std::pair{&endpoint.egressTable, "egress"}}) {
-        if (file->empty()) continue;
-        auto json = readBuildJson(outDir / *file);
-        if (!json) return Error{json.error()};
-        auto table = artifacts::policyTableFromJson(*json);
-        if (!table) return Error{(outDir / *file).string() + ": " + table.error()};
-        for (const auto& entry : table->entries) {
-          auto rule = rules_.find(entry.ruleId);
-          if (rule == rules_.end()) continue;
-          auto& line = rule->second.line;
-          line.direction = direction;
-          line.verdict = entry.verdict == artifacts::Verdict::Deny    ? "denied"
-                         : entry.verdict == artifacts::Verdict::Audit ? "audit"
-                                                                      : "allowed";
-          addEndpoint(line.endpoints, endpoint.name);
-        }
-      }
-    }
+  for (const auto& use : nodeRules.uses) {
+    if (!wanted(use.endpoint)) continue;
+    auto rule = rules_.find(use.ruleId);
+    if (rule == rules_.end()) continue;
+    auto& line = rule->second.line;
+    line.direction = use.direction;
+    line.verdict = use.verdict;
+    addEndpoint(line.endpoints, use.endpoint);
   }
+  std::map<uint32_t, const std::string*> endpointOf; // by ifindex
+  for (const auto& attached : node.endpoints)
+    endpointOf[uint32_t(attached.ifindex)] = &attached.endpoint;
   uint64_t unknownRules = 0;
   for (const auto& counter : counters.counters) {
     auto endpoint = endpointOf.find(counter.ifindex);
@@ -99,7 +122,6 @@ Status RuleStats::add(const NodeStatus& node, const maps::Counters& counters) {
   if (unknownRules)
     warnings_.push_back("node " + node.node + ": " + std::to_string(unknownRules) +
                         " packet(s) counted for rules that the loaded build no longer has");
-  return okStatus();
 }
 
 std::vector<RuleStatsLine> RuleStats::lines() const {

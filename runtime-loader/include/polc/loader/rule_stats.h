@@ -30,14 +30,32 @@ struct RuleStatsLine {
   std::vector<std::string> endpoints;
 };
 
+// What the build a node runs says about its rules: the rule list and which
+// rules the tables of its endpoints with programs hold. Read from the
+// build's files (its outDir must still hold the recorded revision, as for
+// the monitor); a server answering many times (`polc metrics --listen`)
+// keeps it while the node runs the same revision.
+struct NodeRules {
+  std::string node;
+  std::string revision;
+  std::vector<DecodedRule> rules; // in the build's source order
+  struct Use {
+    uint32_t ruleId = 0;
+    std::string endpoint, direction, verdict; // verdict: allowed, denied, audit
+  };
+  std::vector<Use> uses;
+};
+Expected<NodeRules> readNodeRules(const NodeStatus&);
+
 class RuleStats {
 public:
   // Only these endpoints' counters and rules (none: every endpoint).
   explicit RuleStats(std::vector<std::string> endpointFilter = {});
 
-  // Adds a node's counters, named with the build it runs (its outDir must
-  // still hold the recorded revision, as for the monitor).
+  // Adds a node's counters, named with the build it runs.
   Status add(const NodeStatus&, const maps::Counters&);
+  // The same with the node's rules already read (`rules` is of `node`).
+  void add(const NodeStatus&, const maps::Counters&, const NodeRules& rules);
 
   // Rule lines in the build's source order (rules of every node added, each
   // once), then the other lines by endpoint, direction and reason.
