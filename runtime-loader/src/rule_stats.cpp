@@ -27,7 +27,12 @@ bool RuleStats::wanted(const std::string& endpoint) const {
                                               endpoint) != endpointFilter_.end();
 }
 
-Expected<NodeRules> readNodeRules(const NodeStatus& node) {
+Expected<NodeRules> readNodeRules(const NodeStatus& node,
+                                  const std::vector<std::string>& endpoints) {
+  auto wanted = [&](const std::string& endpoint) {
+    return endpoints.empty() ||
+           std::find(endpoints.begin(), endpoints.end(), endpoint) != endpoints.end();
+  };
   auto manifest = readLoadedManifest(node, "name its rules with");
   if (!manifest) return Error{manifest.error()};
   auto rules = readBuildRules(node.outDir);
@@ -40,7 +45,7 @@ Expected<NodeRules> readNodeRules(const NodeStatus& node) {
   std::map<std::string, artifacts::PolicyTable> tables;
   for (const auto& attached : node.endpoints)
     for (const auto& endpoint : built->endpoints) {
-      if (endpoint.name != attached.endpoint) continue;
+      if (endpoint.name != attached.endpoint || !wanted(endpoint.name)) continue;
       for (auto [file, direction] : {std::pair{&endpoint.ingressTable, "ingress"},
                                      std::pair{&endpoint.egressTable, "egress"}}) {
         if (file->empty()) continue;
@@ -63,7 +68,7 @@ Expected<NodeRules> readNodeRules(const NodeStatus& node) {
 }
 
 Status RuleStats::add(const NodeStatus& node, const maps::Counters& counters) {
-  auto rules = readNodeRules(node);
+  auto rules = readNodeRules(node, endpointFilter_);
   if (!rules) return Error{rules.error()};
   add(node, counters, *rules);
   return okStatus();

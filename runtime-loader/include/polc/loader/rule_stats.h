@@ -45,7 +45,9 @@ struct NodeRules {
   };
   std::vector<Use> uses;
 };
-Expected<NodeRules> readNodeRules(const NodeStatus&);
+// Only the tables of `endpoints` are read (none: every endpoint's).
+Expected<NodeRules> readNodeRules(const NodeStatus&,
+                                  const std::vector<std::string>& endpoints = {});
 
 class RuleStats {
 public:
