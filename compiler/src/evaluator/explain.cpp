@@ -121,9 +121,7 @@ std::string explainText(const ir::Program& program, const Verdict& verdict) {
 nlohmann::json explainJson(const ir::Program& program, const Verdict& verdict) {
   return {{"allowed", verdict.allowed},
           {"audited", verdict.audited},
-          {"verdict", !verdict.allowed  ? "deny"
-                      : verdict.audited ? "audit"
-                                        : "allow"},
+          {"verdict", verdictName(verdict.allowed, verdict.audited)},
           {"reason", verdict.reason},
           {"node", verdict.node},
           {"from", endJson(program, verdict.from)},

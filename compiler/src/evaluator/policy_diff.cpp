@@ -603,7 +603,7 @@ std::string protocolJson(uint8_t protocol) {
 }
 
 const char* verdictWord(const FlowOutcome& outcome) {
-  return !outcome.allowed ? "deny" : outcome.audited ? "audit" : "allow";
+  return verdictName(outcome.allowed, outcome.audited);
 }
 
 std::string sideText(const ir::Program& program, const SideOutcome& side) {

@@ -349,7 +349,7 @@ TestReport runTestFiles(const std::vector<std::string>& files, const CompileFn& 
         report.cases.push_back(std::move(result));
         continue;
       }
-      result.actualVerdict = !verdict->allowed ? "deny" : verdict->audited ? "audit" : "allow";
+      result.actualVerdict = verdictName(verdict->allowed, verdict->audited);
       result.passed = result.actualVerdict == expectation.verdict;
       result.reason = verdict->reason;
       for (const auto* side : {&verdict->egress, &verdict->ingress})

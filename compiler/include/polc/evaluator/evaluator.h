@@ -157,6 +157,12 @@ struct Verdict {
   std::string reason;
 };
 
+// The three verdicts a flow can have as data and in tests: "allow", "audit"
+// (passes, but an audit policy would deny it) or "deny".
+inline const char* verdictName(bool allowed, bool audited) {
+  return !allowed ? "deny" : audited ? "audit" : "allow";
+}
+
 // Judges the first packet of `flow`. Errors: an unknown endpoint (with a
 // did-you-mean), a flow with no endpoint on either side, a missing port or
 // ICMP type, addresses of mixed families or of the wrong family for
