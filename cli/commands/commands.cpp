@@ -7,6 +7,8 @@ void registerAll(CLI::App& app, CommandContext& context) {
   registerBuild(app, context);
   registerCache(app, context);
   registerBundle(app, context);
+  registerKeygen(app, context);
+  registerSign(app, context);
   registerExplain(app, context);
   registerDiff(app, context);
   registerTest(app, context);

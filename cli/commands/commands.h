@@ -15,6 +15,8 @@ void registerCheck(CLI::App& app, CommandContext& context);
 void registerBuild(CLI::App& app, CommandContext& context);
 void registerCache(CLI::App& app, CommandContext& context);
 void registerBundle(CLI::App& app, CommandContext& context);
+void registerKeygen(CLI::App& app, CommandContext& context);
+void registerSign(CLI::App& app, CommandContext& context);
 void registerExplain(CLI::App& app, CommandContext& context);
 void registerDiff(CLI::App& app, CommandContext& context);
 void registerTest(CLI::App& app, CommandContext& context);

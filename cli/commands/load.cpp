@@ -13,11 +13,12 @@ namespace {
 struct LoadOptions {
   std::string outDir;
   std::string node;
+  std::string trust;
   PlacementOptions placement;
 };
 
-int runLoad(const std::string& outDir, const std::string& node, PlacementOptions options,
-            Format format) {
+int runLoad(const std::string& outDir, const std::string& node, const std::string& trust,
+            PlacementOptions options, Format format) {
   if (!options.labPrefix.empty()) {
     auto manifest = polc::artifacts::readManifest(outDir);
     if (!manifest) return failSystem("load", manifest.failure(), format);
@@ -26,7 +27,7 @@ int runLoad(const std::string& outDir, const std::string& node, PlacementOptions
     options.placement.netns = polc::lab::nodeNamespace(options.labPrefix, nodeName);
   }
   auto loader = polc::loader::makeKernelLoader();
-  auto report = loader->load({outDir, node, options.placement, options.lockTimeout()});
+  auto report = loader->load({outDir, node, options.placement, options.lockTimeout(), trust});
   if (!report) return failSystem("load", report.failure(), format);
   if (format == Format::Json)
     std::cout << polc::loader::loadReportJson(*report) << "\n";
@@ -45,11 +46,16 @@ void registerLoad(CLI::App& app, CommandContext& context) {
       ->required()
       ->check(CLI::ExistingDirectory);
   load->add_option("--node", options->node, "Node to load (default: the only node)");
+  load->add_option("--trust", options->trust,
+                   "Load only a build signed by one of these keys: a public key file (polc "
+                   "keygen) or a directory of *.pub files. Checked before the kernel is touched")
+      ->check(CLI::ExistingPath);
   addPlacementOptions(load, options->placement);
   addLockTimeoutOption(load, options->placement);
   addFormatOption(load, context.format);
   context.add(load, [options, &context] {
-    return runLoad(options->outDir, options->node, options->placement, context.format);
+    return runLoad(options->outDir, options->node, options->trust, options->placement,
+                   context.format);
   });
 }
 

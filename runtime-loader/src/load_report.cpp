@@ -64,7 +64,9 @@ std::string loadReportText(const LoadReport& report) {
                      shortRevision(report.revision) + " (was " +
                      shortRevision(report.previousRevision) + "): " + summary + "; ipcache " +
                      changeText(report.ipcache) + " (" + std::to_string(report.ipcacheEntries) +
-                     " entries), " + std::to_string(report.policyEntries) + " policy entries\n";
+                     " entries), " + std::to_string(report.policyEntries) + " policy entries";
+  if (!report.signedBy.empty()) text += "; signed by key " + report.signedBy;
+  text += "\n";
   for (const auto& endpoint : report.endpoints) {
     text += "  " + endpoint.endpoint + "  " + endpoint.interface + "  " + toString(endpoint.action);
     if (endpoint.action != EndpointAction::Unchanged && endpoint.action != EndpointAction::Detached)
@@ -95,22 +97,24 @@ std::string loadReportJson(const LoadReport& report) {
                         {"hook", a.hook},
                         {"program", a.program},
                         {"program_id", a.programId}});
-  return nlohmann::json{{"ok", true},
-                        {"node", report.node},
-                        {"revision", report.revision},
-                        {"previous_revision", report.previousRevision},
-                        {"endpoints", endpoints},
-                        {"attached", attached},
-                        {"ipcache", changeJson(report.ipcache)},
-                        {"policy_entries", report.policyEntries},
-                        {"ipcache_entries", report.ipcacheEntries},
-                        {"tables_diffed", report.tablesDiffed},
-                        {"milliseconds",
-                         {{"read", report.milliseconds.read},
-                          {"prepare", report.milliseconds.prepare},
-                          {"switch", report.milliseconds.switched},
-                          {"commit", report.milliseconds.commit},
-                          {"total", report.milliseconds.total()}}}}
+  return nlohmann::json{
+      {"ok", true},
+      {"node", report.node},
+      {"revision", report.revision},
+      {"previous_revision", report.previousRevision},
+      {"signed_by", report.signedBy.empty() ? nlohmann::json() : nlohmann::json(report.signedBy)},
+      {"endpoints", endpoints},
+      {"attached", attached},
+      {"ipcache", changeJson(report.ipcache)},
+      {"policy_entries", report.policyEntries},
+      {"ipcache_entries", report.ipcacheEntries},
+      {"tables_diffed", report.tablesDiffed},
+      {"milliseconds",
+       {{"read", report.milliseconds.read},
+        {"prepare", report.milliseconds.prepare},
+        {"switch", report.milliseconds.switched},
+        {"commit", report.milliseconds.commit},
+        {"total", report.milliseconds.total()}}}}
       .dump(2);
 }
 

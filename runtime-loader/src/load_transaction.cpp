@@ -13,6 +13,7 @@
 #include "tc_query.h"
 
 #include "polc/artifacts/digest.h"
+#include "polc/artifacts/signature.h"
 #include "polc/artifacts/tables.h"
 #include "polc/support/files.h"
 
@@ -189,6 +190,7 @@ double LoadTransaction::lap() {
 Status LoadTransaction::readBuild() {
   auto manifest = artifacts::readManifest(request_.outDir, &revision_);
   if (!manifest) return Error{manifest.error()};
+  if (auto ok = checkSignature(); !ok) return ok;
   manifest_ = std::move(*manifest);
   auto chosen = chooseNode(manifest_, request_.node);
   verification_.emplace(request_.outDir, manifest_,
@@ -209,6 +211,19 @@ Status LoadTransaction::readBuild() {
   if (const auto& ok = verified(); !ok) return Error{ok.error()};
   if (auto step = reachStep("verify"); !step) return Error{step.error()};
   timing_.read = lap();
+  return okStatus();
+}
+
+// With --trust, the very manifest bytes just read must carry a signature by
+// a trusted key; their digests then vouch for every other file.
+Status LoadTransaction::checkSignature() {
+  if (request_.trust.empty()) return okStatus();
+  auto keys = artifacts::readTrustedKeys(request_.trust);
+  if (!keys) return Error{keys.error()};
+  auto signer = artifacts::verifySignature(request_.outDir, revision_, *keys,
+                                           std::chrono::system_clock::now());
+  if (!signer) return Error{signer.failure().withContext("refusing to load: ")};
+  report_.signedBy = *signer;
   return okStatus();
 }
 

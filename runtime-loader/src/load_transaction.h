@@ -166,6 +166,7 @@ private:
   std::optional<artifacts::ManifestVerification> verification_; // of manifest_: after it
   std::future<void> verifying_;                                 // a thread of verification_
   std::optional<Status> verdict_;
+  Status checkSignature();
   std::string revision_; // manifest.json's SHA-256 (it lists every file's: names the build)
   const artifacts::NodeArtifacts* node_ = nullptr;
   std::string ipcacheName_;

@@ -3,7 +3,8 @@
 # (POLC_LOADER_FAIL_AT), or is killed with kill -9 in the middle
 # (POLC_LOADER_PAUSE_AT, then kill -9), leaves the previous revision in
 # force — checked with real traffic after each — and the next load of the
-# new revision succeeds and enforces it.
+# new revision succeeds and enforces it. With --trust, every way a signature
+# can be wrong is refused before anything changes.
 #
 # usage: reload_transaction.sh POLC NETPROBE SOURCE_DIR
 # Exit 77 (skipped) without root or BPF, unless POLC_REQUIRE_KERNEL=1.
@@ -67,6 +68,40 @@ done
 check "the recorded revision is still v1" 0 bash -c \
   "'$polc' status ${placement[*]} -o json | grep -q '$revision_v1'"
 
+echo "# signed builds (load --trust): each bad one refused before any change, v1 stays in force"
+must "$polc" keygen -o "$work/ci" > /dev/null
+must "$polc" keygen -o "$work/rogue" > /dev/null
+must "$polc" keygen -o "$work/old" --expires 2020-01-01 > /dev/null
+mkdir -p "$work/trusted" "$work/rotated"
+cp "$work/ci.pub" "$work/old.pub" "$work/trusted/"
+cp "$work/old.pub" "$work/rotated/" # ci's key removed
+signed_copy() { # NAME KEY: a copy of v2 signed with KEY
+  rm -rf "${work:?}/$1" && cp -r "$work/v2" "$work/$1" &&
+    "$polc" sign "$work/$1" --key "$work/$2.key" > /dev/null
+}
+refused() { # WHAT DIR TRUST MESSAGE
+  "$polc" load "$2" "${placement[@]}" --trust "$3" > "$work/refused.log" 2>&1
+  check "$1: refused" 1 test $? -eq 0
+  check "$1: the error says why" 0 grep -q "$4" "$work/refused.log"
+  check "$1: v1 is still the recorded revision" 0 bash -c \
+    "'$polc' status ${placement[*]} -o json | grep -q '$revision_v1'"
+}
+refused "unsigned" "$work/v2" "$work/trusted" "is not signed"
+signed_copy manifest ci && sed -i 's/"cluster": "/"cluster": "x/' "$work/manifest/manifest.json"
+refused "tampered manifest" "$work/manifest" "$work/trusted" "changed after it was signed"
+signed_copy object ci && printf 'x' >> "$(ls "$work"/object/objects/*.o | head -1)"
+refused "tampered object" "$work/object" "$work/trusted" "digest mismatch"
+signed_copy rogue rogue
+refused "another key" "$work/rogue" "$work/trusted" "not trusted"
+signed_copy expired old
+refused "expired key" "$work/expired" "$work/trusted" "expired after 2020-01-01"
+signed_copy removed ci
+refused "removed key" "$work/removed" "$work/rotated" "not trusted"
+signed_copy truncated ci && truncate -s 100 "$work/truncated/manifest.sig"
+refused "truncated signature" "$work/truncated" "$work/trusted" "malformed signature"
+expect_v1
+check "status in sync with v1 after the refused loads" 0 in_sync
+
 echo "# v2 killed with kill -9 while preparing (after pinning its programs): v1 stays in force"
 killed_at pin-programs "$work/v2" "${placement[@]}"
 expect_v1
@@ -79,9 +114,11 @@ killed_at attach "$work/v2" "${placement[@]}"
 check "status reports the interrupted switch" 0 bash -c \
   "'$polc' status ${placement[*]} | grep -q 'was interrupted while switching'"
 
-echo "# v2 loads: v2 in force"
-must "$polc" load "$work/v2" "${placement[@]}" > "$work/load.log"
+echo "# v2, signed by a trusted key, loads: v2 in force"
+must "$polc" sign "$work/v2" --key "$work/ci.key" > /dev/null
+must "$polc" load "$work/v2" "${placement[@]}" --trust "$work/trusted" > "$work/load.log"
 cat "$work/load.log"
+check "the load names the key that signed it" 0 grep -q "signed by key" "$work/load.log"
 expect_v2
 check "status in sync with v2" 0 in_sync
 check "no staged pin left" 1 bash -c "find '$pin_root' -name '*-next' | grep -q ."

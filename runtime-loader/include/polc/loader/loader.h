@@ -50,6 +50,10 @@ struct LoadRequest {
   std::string node; // empty: the manifest's only node
   Placement placement;
   std::chrono::milliseconds lockTimeout = kDefaultLockTimeout;
+  // Empty: no signature required. Otherwise a public key file or a directory
+  // of them (artifacts/signature.h): the build must carry a signature by one
+  // of those keys, checked before anything in the kernel changes.
+  std::filesystem::path trust;
 };
 
 struct AttachedProgram {
@@ -92,6 +96,7 @@ struct LoadReport {
   std::string node;
   std::string revision;         // the build now in force (SHA-256 of its manifest.json)
   std::string previousRevision; // empty on a first load
+  std::string signedBy;         // id of the trusted key that signed it (LoadRequest::trust)
   std::vector<EndpointReport> endpoints;
   std::vector<AttachedProgram> attached; // programs attached or replaced by this load
   TableChange ipcache;
