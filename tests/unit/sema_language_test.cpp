@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 
 namespace polc {
 namespace {
@@ -175,6 +176,30 @@ TEST(SemaLanguage, NamedPortsResolvePerDestination) {
     else
       EXPECT_EQ(ir::portsText(applied.ports), "tcp/9090, udp/53");
   }
+}
+
+// `entity all` has no endpoints behind its identity, yet a named port still
+// means each destination endpoint's own port; other destinations have none.
+TEST(SemaLanguage, NamedEgressPortsToAnyDestinationResolveOnEachEndpoint) {
+  auto r = analyze(R"(
+    policy "out" { select app == "mon" egress { allow to entity all on tcp/http, udp/53 } })");
+  ASSERT_TRUE(r.program) << r.diagnostics.render();
+  EXPECT_FALSE(r.warned("unresolved-named-port")) << r.diagnostics.render();
+  std::map<std::string, std::vector<uint32_t>> peersByPorts;
+  for (const auto& applied : r.endpoint("mon-1").egress.rules)
+    peersByPorts[ir::portsText(applied.ports)] = applied.peers;
+  ASSERT_EQ(peersByPorts.size(), 3u);
+  EXPECT_EQ(peersByPorts["udp/53"], std::vector<uint32_t>{POLC_IDENTITY_ANY});
+  EXPECT_EQ(peersByPorts["tcp/8080"], std::vector<uint32_t>{r.identity("web-1")});
+  EXPECT_EQ(peersByPorts["tcp/9090"], std::vector<uint32_t>{r.identity("api-1")});
+}
+
+TEST(SemaLanguage, ANamedPortNoEndpointDefinesStillWarnsForAnyDestination) {
+  auto r = analyze(R"(
+    policy "out" { select app == "mon" egress { allow to entity all on tcp/nope } })");
+  ASSERT_TRUE(r.program) << r.diagnostics.render();
+  EXPECT_TRUE(r.warned("unresolved-named-port"));
+  EXPECT_TRUE(r.endpoint("mon-1").egress.rules.empty());
 }
 
 TEST(SemaLanguage, IcmpTypesAndCodesBecomeRanges) {

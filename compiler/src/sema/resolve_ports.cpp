@@ -2,8 +2,11 @@
 
 #include "sema_support.h"
 
+#include "polc_structs.h"
+
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -69,13 +72,27 @@ struct RuleLowering::Impl {
     // Named ports are those of the destination: the selected endpoint for
     // ingress, each peer for egress (peers sharing an identity must agree).
     std::map<std::vector<ir::L4Range>, std::vector<uint32_t>> peersByPorts;
+    std::vector<ir::AppliedRule> applied;
     if (rule.direction == ast::Direction::Ingress) {
       peersByPorts[resolveNamed(named, {&selected})] = peers;
     } else {
-      for (uint32_t peer : peers)
-        peersByPorts[resolveNamed(named, endpointsWithIdentity(peer))].push_back(peer);
+      for (uint32_t peer : peers) {
+        if (peer != POLC_IDENTITY_ANY) {
+          peersByPorts[resolveNamed(named, endpointsWithIdentity(peer))].push_back(peer);
+          continue;
+        }
+        // Any destination: the fixed ports for every identity, and each named
+        // port on every endpoint that defines it. Other destinations have no
+        // named ports, so those stay closed to them.
+        if (!fixed.empty()) applied.push_back(finish(id, {POLC_IDENTITY_ANY}, fixed));
+        std::map<std::vector<ir::L4Range>, std::vector<uint32_t>> endpointsByPorts;
+        for (const auto& [identity, endpoints] : endpointsByIdentity_)
+          if (!std::binary_search(peers.begin(), peers.end(), identity))
+            endpointsByPorts[resolveNamed(named, endpoints)].push_back(identity);
+        for (auto& [ports, group] : endpointsByPorts)
+          if (!ports.empty()) applied.push_back(finish(id, group, ports));
+      }
     }
-    std::vector<ir::AppliedRule> applied;
     for (auto& [ports, group] : peersByPorts) {
       auto all = fixed;
       all.insert(all.end(), ports.begin(), ports.end());
