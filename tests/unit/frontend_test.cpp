@@ -344,6 +344,15 @@ TEST(Frontend, RejectsBadCidrs) {
   EXPECT_EQ(diagnostics.all()[4].location.str(), "test.pol:4:39");
 }
 
+// After a prefix with host bits set, no second error claims that its except
+// lies outside it: the first error is the whole story.
+TEST(Frontend, ABadPrefixDoesNotCascadeIntoAnExceptError) {
+  auto diagnostics = errorsOf(R"(policy "p" { select any egress {
+    allow to cidr 10.1.2.3/16 except 10.1.5.0/24
+  } })");
+  EXPECT_EQ(names(diagnostics), "bad-cidr") << diagnostics.render();
+}
+
 TEST(Frontend, RejectsPeerWordOfTheOtherDirection) {
   Diagnostics diagnostics;
   auto file = parse(R"(policy "p" { select any ingress { allow to any } })", diagnostics);

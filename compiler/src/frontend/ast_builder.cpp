@@ -189,6 +189,9 @@ ast::CidrPeer AstBuilder::cidr(const std::vector<const Token*>& prefixTokens,
   result.prefixes = prefixes(prefixTokens);
   if (exceptTokens.empty()) return result;
   result.except = prefixes(exceptTokens);
+  // A prefix that did not parse (its error said why) cannot tell whether an
+  // except lies inside it: no second, misleading error.
+  if (result.prefixes.size() != prefixTokens.size()) return result;
   for (const auto& [hole, where] : result.except) {
     const IpPrefix& except = hole; // clang 14 cannot capture a structured binding
     bool inside = std::any_of(result.prefixes.begin(), result.prefixes.end(),
