@@ -6,7 +6,6 @@
 #include "polc/artifacts/manifest.h"
 #include "polc/codegen/endpoint_program.h"
 #include "polc/codegen/program_plan.h"
-#include "polc/driver/rule_ids.h"
 #include "polc/passes/tables.h"
 #include "polc/support/unique_fd.h"
 
@@ -323,7 +322,8 @@ Expected<BuildReport> writeBuildOrThrow(const Compiled& compiled, const fs::path
     return Error{status.error()};
   // Tables and rules.json name rules by their stable ids; the passes
   // before them by their position (ir::Rule::id).
-  const auto ruleIds = stableRuleIds(program);
+  std::vector<uint32_t> ruleIds;
+  for (const auto& rule : program.rules) ruleIds.push_back(rule.stableId);
   if (auto status = out.write("rules.json", artifacts::toJsonText(ruleList(program, ruleIds)));
       !status)
     return Error{status.error()};

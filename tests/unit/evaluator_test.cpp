@@ -102,6 +102,7 @@ protected:
     policy.isolated = true;
     policy.isolatedBy.push_back({"shop.pol", 3, 3});
   }
+  static constexpr uint32_t kStableIdBase = 7000;
   // Adds a rule to the program and applies it to one endpoint.
   uint32_t rule(const std::string& name, Direction direction, ast::Verdict verdict,
                 std::vector<uint32_t> peers, std::vector<L4Range> ports = {}) {
@@ -113,6 +114,7 @@ protected:
     r.text = std::string(verdict == ast::Verdict::Allow ? "allow" : "deny") + " rule " +
              std::to_string(r.id);
     r.location = {"shop.pol", int(10 + r.id), 5};
+    r.stableId = kStableIdBase + r.id; // what users see: not the position
     program.rules.push_back(r);
     std::sort(peers.begin(), peers.end());
     endpoint(name).policy(direction).rules.push_back({r.id, peers, ports});
@@ -266,8 +268,9 @@ TEST_F(EvaluatorTest, DenyWinsInAnIsolatedDirection) {
   EXPECT_FALSE(verdict.allowed);
   EXPECT_EQ(verdict.ingress.decision, Decision::DeniedByRule);
   EXPECT_EQ(verdict.ingress.decidingRules, (std::vector<uint32_t>{denySsh, denyAll}));
-  EXPECT_EQ(verdict.reason, "denied by rules 1 (policy \"db-1-policy\", shop.pol:11:5), 2 (policy "
-                            "\"db-1-policy\", shop.pol:12:5) on the destination's ingress");
+  EXPECT_EQ(verdict.reason,
+            "denied by rules 7001 (policy \"db-1-policy\", shop.pol:11:5), 7002 (policy "
+            "\"db-1-policy\", shop.pol:12:5) on the destination's ingress");
   EXPECT_TRUE(allowed("frontend-1", "db-1", 22));
 }
 
@@ -278,7 +281,7 @@ TEST_F(EvaluatorTest, DenyWinsInADirectionThatIsNotIsolated) {
   EXPECT_FALSE(verdict.egress.isolated);
   EXPECT_EQ(verdict.egress.decidingRules, std::vector<uint32_t>{id});
   EXPECT_EQ(verdict.reason,
-            "denied by rule 0 (policy \"web-1-policy\", shop.pol:10:5) on the source's egress");
+            "denied by rule 7000 (policy \"web-1-policy\", shop.pol:10:5) on the source's egress");
   EXPECT_TRUE(allowed("web-1", "db-1", 5433));
   EXPECT_TRUE(allowed("web-1", "frontend-1", 5432));
 }
@@ -481,13 +484,14 @@ TEST_F(EvaluatorTest, ExplainNamesTheRulesAndTheirLocations) {
   EXPECT_NE(text.find("allowed: web-1 -> db-1 on tcp/5432\n"), std::string::npos) << text;
   EXPECT_NE(text.find("destination ingress of db-1: isolated, allowed\n"), std::string::npos)
       << text;
-  EXPECT_NE(text.find("rule 0  shop.pol:10:5  policy \"db-1-policy\": allow rule 0"),
+  EXPECT_NE(text.find("rule 7000  shop.pol:10:5  policy \"db-1-policy\": allow rule 0"),
             std::string::npos)
       << text;
   auto json = explainJson(program, verdict);
   EXPECT_EQ(json["verdict"], "allow");
   EXPECT_EQ(json["ingress"]["decision"], "allowed-by-rule");
   EXPECT_EQ(json["ingress"]["deciding_rules"][0]["location"], "shop.pol:10:5");
+  EXPECT_EQ(json["ingress"]["deciding_rules"][0]["id"], 7000); // the stable id
   EXPECT_EQ(json["from"]["identity"], kWeb);
   EXPECT_EQ(json["egress"]["isolated"], false);
 
@@ -655,17 +659,18 @@ TEST_F(PolicyTestRunner, ReportsEachExpectationAndACount) {
   EXPECT_EQ(failed.decidingRules[0].side, "ingress of db-1");
 
   auto text = renderReport(report);
-  EXPECT_EQ(text, "ok   " + path + ":3  expect allow from web-1 to db-1 on tcp/5432\n" + "FAIL " +
-                      path + ":4  expect allow from frontend-1 to db-1 on tcp/5432\n" +
-                      "     actual: deny: denied by rule 1 (policy \"db-1-policy\", "
-                      "shop.pol:11:5) on the destination's ingress\n"
-                      "     ingress of db-1: rule 1  shop.pol:11:5  policy \"db-1-policy\": deny "
-                      "rule 1\n" +
-                      "ok   " + path + ":5  expect deny from entity world to db-1 on tcp/5432\n" +
-                      "FAIL " + path + ":6  expect deny from web1 to db-1 on tcp/5432\n" +
-                      "     error: no endpoint named 'web1' in the topology; did you mean "
-                      "'web-1'?\n"
-                      "2 passed, 2 failed\n");
+  EXPECT_EQ(text,
+            "ok   " + path + ":3  expect allow from web-1 to db-1 on tcp/5432\n" + "FAIL " + path +
+                ":4  expect allow from frontend-1 to db-1 on tcp/5432\n" +
+                "     actual: deny: denied by rule 7001 (policy \"db-1-policy\", "
+                "shop.pol:11:5) on the destination's ingress\n"
+                "     ingress of db-1: rule 7001  shop.pol:11:5  policy \"db-1-policy\": deny "
+                "rule 1\n" +
+                "ok   " + path + ":5  expect deny from entity world to db-1 on tcp/5432\n" +
+                "FAIL " + path + ":6  expect deny from web1 to db-1 on tcp/5432\n" +
+                "     error: no endpoint named 'web1' in the topology; did you mean "
+                "'web-1'?\n"
+                "2 passed, 2 failed\n");
 }
 
 TEST_F(PolicyTestRunner, BadFilesAndBrokenPoliciesFail) {

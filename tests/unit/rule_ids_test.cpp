@@ -1,6 +1,6 @@
-// Stable rule ids (driver/rule_ids.h): what a rule is decides its id, not
+// Stable rule ids (ir/rule_ids.h): what a rule is decides its id, not
 // where it stands.
-#include "polc/driver/rule_ids.h"
+#include "polc/ir/rule_ids.h"
 
 #include "polc_structs.h"
 
@@ -8,11 +8,11 @@
 
 #include <set>
 
-namespace polc::driver {
+namespace polc::ir {
 namespace {
 
-ir::Rule rule(std::string policy, ast::Direction direction, std::string text) {
-  ir::Rule r;
+Rule rule(std::string policy, ast::Direction direction, std::string text) {
+  Rule r;
   r.policy = std::move(policy);
   r.direction = direction;
   r.text = std::move(text);
@@ -20,8 +20,8 @@ ir::Rule rule(std::string policy, ast::Direction direction, std::string text) {
 }
 
 // The program's rules in this order, numbered as lower-to-ir numbers them.
-ir::Program programOf(std::vector<ir::Rule> rules) {
-  ir::Program program;
+Program programOf(std::vector<ir::Rule> rules) {
+  Program program;
   for (auto& r : rules) {
     r.id = uint32_t(program.rules.size());
     program.rules.push_back(std::move(r));
@@ -65,4 +65,4 @@ TEST(StableRuleIds, IdenticalRulesAreToldApartAndNoIdIsTheNoneMarker) {
 }
 
 } // namespace
-} // namespace polc::driver
+} // namespace polc::ir

@@ -125,16 +125,19 @@ TEST(TableStats, OverflowIsAnErrorNamingEndpointDirectionCountsAndRules) {
   EXPECT_EQ(error.name, "table-capacity");
   EXPECT_EQ(error.message,
             "endpoint a: the ingress policy table needs 132017 entries, above the map's capacity "
-            "of 131072; rule 1 (policy \"big\") adds 132000 entries (1320 peer identities x 100 "
-            "port prefixes)");
+            "of 131072; rule " +
+                std::to_string(r.program->rules[1].stableId) +
+                " (policy \"big\") adds 132000 entries (1320 peer identities x 100 port prefixes)");
   EXPECT_EQ(error.location.str(), "p.pol:5:5"); // on the rule that costs most
   ASSERT_EQ(error.notes.size(), 2u);
   EXPECT_EQ(error.notes[0].location.str(), "p.pol:6:5");
   EXPECT_EQ(error.notes[0].message,
-            "rule 2 (policy \"big\") adds 16 entries (1 peer identity x 16 port prefixes)");
+            "rule " + std::to_string(r.program->rules[2].stableId) +
+                " (policy \"big\") adds 16 entries (1 peer identity x 16 port prefixes)");
   EXPECT_EQ(error.notes[1].location.str(), "p.pol:4:5");
   EXPECT_EQ(error.notes[1].message,
-            "rule 0 (policy \"big\") adds 1 entry (1 peer identity x 1 port prefix)");
+            "rule " + std::to_string(r.program->rules[0].stableId) +
+                " (policy \"big\") adds 1 entry (1 peer identity x 1 port prefix)");
   ASSERT_FALSE(error.hints.empty());
   auto rendered = diagnostics.render();
   EXPECT_NE(rendered.find("tcp/8000-8099"), std::string::npos) << rendered;

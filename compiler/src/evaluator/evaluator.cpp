@@ -140,8 +140,8 @@ std::string ruleList(const ir::Program& program, const std::vector<uint32_t>& id
   for (size_t i = 0; i < ids.size(); ++i) {
     const auto& rule = program.rules.at(ids[i]);
     if (i > 0) text += ", ";
-    text +=
-        std::to_string(rule.id) + " (policy \"" + rule.policy + "\", " + rule.location.str() + ")";
+    text += std::to_string(rule.stableId) + " (policy \"" + rule.policy + "\", " +
+            rule.location.str() + ")";
   }
   return text;
 }

@@ -49,7 +49,7 @@ nlohmann::json endJson(const ir::Program& program, const ResolvedEnd& end) {
 nlohmann::json ruleJson(const ir::Program& program, uint32_t id) {
   const auto& rule = program.rules.at(id);
   return {
-      {"id", rule.id},       {"policy", rule.policy},
+      {"id", rule.stableId}, {"policy", rule.policy},
       {"audit", rule.audit}, {"verdict", rule.verdict == ast::Verdict::Allow ? "allow" : "deny"},
       {"text", rule.text},   {"location", rule.location.str()}};
 }
@@ -102,7 +102,7 @@ const char* verdictWord(const Verdict& verdict) {
 
 std::string ruleLine(const ir::Program& program, uint32_t ruleId) {
   const auto& rule = program.rules.at(ruleId);
-  return "rule " + std::to_string(rule.id) + "  " + rule.location.str() + "  " +
+  return "rule " + std::to_string(rule.stableId) + "  " + rule.location.str() + "  " +
          (rule.audit ? "audit " : "") + "policy \"" + rule.policy + "\": " + rule.text;
 }
 

@@ -634,7 +634,7 @@ nlohmann::json sideJson(const ir::Program& program, const SideOutcome& side) {
                       {"rule", nullptr}};
   if (side.rule != kNoRule) {
     const auto& rule = program.rules.at(side.rule);
-    json["rule"] = {{"id", rule.id},
+    json["rule"] = {{"id", rule.stableId},
                     {"policy", rule.policy},
                     {"audit", rule.audit},
                     {"text", rule.text},

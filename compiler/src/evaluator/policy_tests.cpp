@@ -356,7 +356,7 @@ TestReport runTestFiles(const std::vector<std::string>& files, const CompileFn& 
         for (uint32_t id : side->decidingRules) {
           const auto& rule = program.rules.at(id);
           result.decidingRules.push_back(
-              {sideName(*side), rule.id, rule.policy, rule.text, rule.location.str()});
+              {sideName(*side), rule.stableId, rule.policy, rule.text, rule.location.str()});
         }
       report.cases.push_back(std::move(result));
     }

@@ -75,7 +75,7 @@ void reportPolicyOverflow(const ir::Program& program, const ir::Endpoint& endpoi
       "endpoint " + endpoint.name + ": the " + std::string(ast::toString(direction)) +
           " policy table needs " + std::to_string(stats.entries) +
           " entries, above the map's capacity of " + std::to_string(stats.capacity) + "; rule " +
-          std::to_string(topId) + " (policy \"" + top.policy + "\") adds " +
+          std::to_string(top.stableId) + " (policy \"" + top.policy + "\") adds " +
           blame(topId, topCount));
   error.underline(top.length);
   size_t shown = std::min(kBlamedRules, stats.entriesByRule.size());
@@ -83,7 +83,7 @@ void reportPolicyOverflow(const ir::Program& program, const ir::Endpoint& endpoi
     auto [ruleId, count] = stats.entriesByRule[i];
     const auto& rule = program.rules.at(ruleId);
     error.note(rule.location, rule.length,
-               "rule " + std::to_string(ruleId) + " (policy \"" + rule.policy + "\") adds " +
+               "rule " + std::to_string(rule.stableId) + " (policy \"" + rule.policy + "\") adds " +
                    blame(ruleId, count));
   }
   if (stats.entriesByRule.size() > shown)

@@ -3,6 +3,7 @@
 #include "polc/sema/sema.h"
 
 #include "polc/frontend/printer.h"
+#include "polc/ir/rule_ids.h"
 #include "polc_structs.h"
 #include "resolve_peers.h"
 #include "resolve_ports.h"
@@ -133,6 +134,7 @@ std::optional<ir::Program> lowerToIr(const ast::File& file, const topology::Topo
     }
   }
   if (diagnostics.errorCount() > errorsBefore) return std::nullopt;
+  ir::assignStableRuleIds(program);
   for (auto& endpoint : endpoints)
     for (auto* direction : {&endpoint.ingress, &endpoint.egress})
       if (direction->isolated) direction->auditIsolated = false; // enforcement decides

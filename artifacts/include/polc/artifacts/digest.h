@@ -3,6 +3,7 @@
 
 #include "polc/support/expected.h"
 #include "polc/support/files.h"
+#include "polc/support/sha256.h"
 
 #include <filesystem>
 #include <string>
@@ -10,10 +11,8 @@
 
 namespace polc::artifacts {
 
-// The bytes in lower-case hex.
-std::string hexOf(const unsigned char* bytes, size_t length);
-// Lower-case hex SHA-256 of the bytes.
-std::string sha256Hex(std::string_view bytes);
+using polc::hexOf;
+using polc::sha256Hex;
 Expected<std::string> sha256OfFile(const std::filesystem::path& path);
 
 } // namespace polc::artifacts

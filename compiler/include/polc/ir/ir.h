@@ -45,6 +45,9 @@ struct L4Range {
 
 struct Rule {
   uint32_t id = 0; // position among all rules of the policy set, in source order
+  // The id users see (ir/rule_ids.h): kept across edits that leave the
+  // rule's policy, direction and text alone.
+  uint32_t stableId = 0;
   std::string policy;
   ast::Verdict verdict = ast::Verdict::Allow;
   bool audit = false; // its policy is an audit policy: reported, never enforced

@@ -1,6 +1,6 @@
-#include "polc/driver/rule_ids.h"
+#include "polc/ir/rule_ids.h"
 
-#include "polc/artifacts/digest.h"
+#include "polc/support/sha256.h"
 
 #include "polc_structs.h"
 
@@ -9,7 +9,7 @@
 #include <tuple>
 #include <unordered_set>
 
-namespace polc::driver {
+namespace polc::ir {
 
 std::vector<uint32_t> stableRuleIds(const ir::Program& program) {
   std::vector<uint32_t> ids(program.rules.size(), 0);
@@ -23,8 +23,7 @@ std::vector<uint32_t> stableRuleIds(const ir::Program& program) {
                        rule.text + '\0' + std::to_string(occurrence);
     uint32_t id = 0;
     for (unsigned salt = 0;; ++salt) {
-      const auto digest =
-          artifacts::sha256Hex(salt == 0 ? what : what + '\0' + std::to_string(salt));
+      const auto digest = sha256Hex(salt == 0 ? what : what + '\0' + std::to_string(salt));
       id = uint32_t(std::stoul(digest.substr(0, 8), nullptr, 16));
       if (id != POLC_CT_RULE_NONE && taken.insert(id).second) break;
     }
@@ -33,4 +32,9 @@ std::vector<uint32_t> stableRuleIds(const ir::Program& program) {
   return ids;
 }
 
-} // namespace polc::driver
+void assignStableRuleIds(Program& program) {
+  const auto ids = stableRuleIds(program);
+  for (auto& rule : program.rules) rule.stableId = ids.at(rule.id);
+}
+
+} // namespace polc::ir
