@@ -72,6 +72,20 @@ std::string multiarchIncludeDir() {
   return fs::is_directory(dir, ignored) ? dir.string() : std::string{};
 }
 
+// libbpf's headers for BPF programs (bpf/bpf_helpers.h, ...) as installed
+// with polc: <prefix>/share/polc/include beside <prefix>/bin/polc, so that an
+// installed polc compiles against the libbpf it was built with and needs no
+// libbpf-dev. Empty when absent (a build tree): clang then finds the system's
+// in /usr/include.
+std::string findPackagedIncludeDir() {
+  std::error_code error;
+  const fs::path executable = fs::read_symlink("/proc/self/exe", error);
+  if (error) return {};
+  const fs::path dir =
+      (executable.parent_path().parent_path() / "share/polc/include").lexically_normal();
+  return fs::is_regular_file(dir / "bpf/bpf_helpers.h", error) ? dir.string() : std::string{};
+}
+
 Status checkRelative(std::string_view what, const std::string& path) {
   if (path.empty()) return Error{std::string(what) + " is empty"};
   if (fs::path(path).is_absolute()) {
@@ -152,11 +166,19 @@ Expected<std::string> clangVersion(const std::string& clang) {
   return run->output;
 }
 
+const std::string& packagedIncludeDir() {
+  static const std::string dir = findPackagedIncludeDir();
+  return dir;
+}
+
 std::vector<std::string> bpfCompileFlags(const std::vector<std::string>& includeDirs) {
   std::vector<std::string> flags{"-target", "bpf", "-O2", "-g", "-Wall",
                                  // DW_AT_comp_dir and every path relative to it: "."
                                  "-fdebug-compilation-dir=."};
   for (const std::string& dir : includeDirs) flags.push_back("-I" + dir);
+  if (const std::string& packaged = packagedIncludeDir(); !packaged.empty()) {
+    flags.push_back("-I" + packaged);
+  }
   if (std::string multiarch = multiarchIncludeDir(); !multiarch.empty()) {
     flags.push_back("-I" + multiarch);
   }

@@ -73,4 +73,9 @@ Expected<std::string> clangPath();
 Expected<std::string> clangVersion(const std::string& clangPath);
 std::vector<std::string> bpfCompileFlags(const std::vector<std::string>& includeDirs);
 
+// Where an installed polc finds libbpf's headers for BPF programs
+// (<prefix>/share/polc/include, from polc's own location), added by
+// bpfCompileFlags before the system's; empty when polc runs from a build tree.
+const std::string& packagedIncludeDir();
+
 } // namespace polc::codegen
