@@ -3,6 +3,7 @@
 // this one builds the app, parses, and runs the command that was parsed.
 #include "commands/commands.h"
 #include "options.h"
+#include "version.h"
 
 #include "polc/support/internal_error.h"
 
@@ -55,7 +56,7 @@ int main(int argc, char** argv) {
   CLI::App app{
       "polc: compiles label-based network policy into BPF programs and tables, and loads them"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", std::string("polc ") + POLC_VERSION);
+  app.set_version_flag("--version", versionText);
   CommandContext context;
   // Registering and parsing run polc's code too (the pass list, validators,
   // --list-* callbacks): guarded like a command.
