@@ -6,7 +6,8 @@
 # The package is purged at the end (only if this test installed it).
 #   package.sh BUILD_DIR SOURCE_DIR VERSION
 # Skips (exit 77) without root, dpkg or apt-get, or when a polc package is
-# already installed; with POLC_REQUIRE_KERNEL=1 a skip for lack of root fails.
+# already installed (or /usr/bin/polc is there); with POLC_REQUIRE_KERNEL=1
+# a skip for lack of root fails.
 set -uo pipefail
 build=$1 source=$2 version=$3
 
@@ -27,6 +28,8 @@ done
 if dpkg-query -W -f='${Status}' polc 2> /dev/null | grep -q 'ok installed'; then
   skip "a polc package is already installed (not by this test): dpkg --purge polc"
 fi
+# Not from a package: dpkg would overwrite it and the purge remove it.
+[ -e /usr/bin/polc ] && skip "/usr/bin/polc exists and no package installed it"
 
 work=$(mktemp -d /tmp/polc-package.XXXX)
 installed=0
