@@ -9,7 +9,7 @@
 #include "polc/support/suggest.h"
 #include "polc/support/utf8.h"
 
-#include "yaml_document.h"
+#include "polc/topology/yaml_document.h"
 
 #include <algorithm>
 #include <cctype>

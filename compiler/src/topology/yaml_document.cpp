@@ -1,4 +1,4 @@
-#include "yaml_document.h"
+#include "polc/topology/yaml_document.h"
 
 #include <yaml.h>
 
@@ -95,17 +95,23 @@ Mark Document::markOf(const Data& data) const {
   return {int(line), int(offset - lineStarts_[line]), offset};
 }
 
-Document Document::parse(std::string_view text) {
+Document Document::parse(std::string_view text, size_t from) {
   Document document;
   document.text_ = text;
   document.lineStarts_.push_back(0);
   for (size_t i = 0; i < text.size(); ++i)
     if (text[i] == '\n') document.lineStarts_.push_back(i + 1);
+  // libyaml counts lines from where it starts reading: the start of the
+  // line `from` is on.
+  auto firstLine = int(std::upper_bound(document.lineStarts_.begin(), document.lineStarts_.end(),
+                                        std::min(from, text.size())) -
+                       document.lineStarts_.begin() - 1);
+  size_t start = document.lineStarts_[size_t(firstLine)];
 
   auto at = [&](const yaml_mark_t& mark) {
-    return document.markOf({Kind::Null, int(mark.line), int(mark.column), {}, {}});
+    return document.markOf({Kind::Null, firstLine + int(mark.line), int(mark.column), {}, {}});
   };
-  Parser parser(text);
+  Parser parser(text.substr(start));
   std::vector<uint32_t> open; // the collections being read, outermost first
   std::map<std::string, uint32_t> anchors;
   // Adds a node where the event stands: the root, an item or a key/value.
@@ -118,8 +124,11 @@ Document Document::parse(std::string_view text) {
   auto add = [&](const yaml_event_t& event, Kind kind, std::string value,
                  const unsigned char* anchor) {
     auto index = uint32_t(document.nodes_.size());
-    document.nodes_.push_back(
-        {kind, int(event.start_mark.line), int(event.start_mark.column), std::move(value), {}});
+    document.nodes_.push_back({kind,
+                               firstLine + int(event.start_mark.line),
+                               int(event.start_mark.column),
+                               std::move(value),
+                               {}});
     if (auto name = anchorOf(anchor); !name.empty()) anchors[name] = index;
     place(index);
     return index;

@@ -1,7 +1,8 @@
 // A YAML document as a tree of nodes that know where they are written, read
-// with libyaml's event parser. yaml-cpp's tree took 1.1 s for the 2 MB
-// topology of 10,000 endpoints, where libyaml's events take 45 ms; it also
-// threw from its conveniences, which this tree never does.
+// with libyaml's event parser. Public for the readers of YAML beside the
+// topology loader (the Kubernetes importer); it knows nothing of either. yaml-cpp's tree took 1.1 s
+// for the 2 MB topology of 10,000 endpoints, where libyaml's events take 45 ms; it also threw from
+// its conveniences, which this tree never does.
 #pragma once
 
 #include <cstdint>
@@ -59,9 +60,12 @@ class Document {
 public:
   static constexpr size_t kMaxDepth = 64;
 
-  // The first document of `text` (which must outlive the Document); where a
-  // second one starts, if there is one, in `laterDocument`.
-  static Document parse(std::string_view text);
+  // The first document of `text` (which must outlive the Document) that
+  // starts at or after `from` (read from the start of that line, so that
+  // marks keep counting lines of the whole text); where a further one
+  // starts, if there is one, in `laterDocument`. A multi-document stream is
+  // read by parsing again from each laterDocument's offset.
+  static Document parse(std::string_view text, size_t from = 0);
 
   const std::optional<ParseError>& error() const { return error_; }
   std::optional<Node> root() const; // none for a stream without documents
