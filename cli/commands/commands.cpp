@@ -13,6 +13,7 @@ void registerAll(CLI::App& app, CommandContext& context) {
   registerDiff(app, context);
   registerTest(app, context);
   registerFmt(app, context);
+  registerImport(app, context);
   registerLoad(app, context);
   registerUnload(app, context);
   registerStatus(app, context);

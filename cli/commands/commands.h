@@ -21,6 +21,7 @@ void registerExplain(CLI::App& app, CommandContext& context);
 void registerDiff(CLI::App& app, CommandContext& context);
 void registerTest(CLI::App& app, CommandContext& context);
 void registerFmt(CLI::App& app, CommandContext& context);
+void registerImport(CLI::App& app, CommandContext& context);
 void registerLoad(CLI::App& app, CommandContext& context);
 void registerUnload(CLI::App& app, CommandContext& context);
 void registerStatus(CLI::App& app, CommandContext& context);
