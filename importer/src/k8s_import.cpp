@@ -83,26 +83,30 @@ struct Endpoint {
   std::string interface;
 };
 
-// Pods by node, with their interfaces; addresses and interfaces that two
-// objects would share are errors.
+// Pods by node, with their interfaces; an address that two objects would
+// have (the topology gives each one owner: a node's, a service's, a pod's)
+// and an interface name that two pods of a node would have are errors.
 std::map<std::string, std::vector<Endpoint>> placePods(Cluster& cluster, Reporter& reporter) {
   std::map<std::string, std::vector<Endpoint>> byNode;
   std::map<IpPrefix, const ObjectId*> owners;
+  auto claim = [&](const IpPrefix& address, const ObjectId& id) {
+    auto [at, inserted] = owners.emplace(address, &id);
+    if (inserted) return true;
+    reporter.diagnostics()
+        .error(DiagnosticId::K8sNameClash, id.location,
+               id.text() + ": address " + address.addressText() + " is also " + at->second->text() +
+                   "'s")
+        .note(at->second->location, 1, at->second->text() + " is here");
+    return false;
+  };
   for (const auto& [name, node] : cluster.nodes)
-    for (const auto& address : node.internalAddresses) owners.emplace(address, &node.id);
+    if (!node.internalAddresses.empty()) claim(node.internalAddresses.front(), node.id);
+  for (const auto& [key, service] : cluster.services)
+    if (service.vip) claim(*service.vip, service.id);
   std::map<std::pair<std::string, std::string>, const ObjectId*> interfaces;
   for (const auto& [key, pod] : cluster.pods) {
     bool clash = false;
-    for (const auto& address : pod.addresses) {
-      auto [at, inserted] = owners.emplace(address, &pod.id);
-      if (inserted) continue;
-      reporter.diagnostics()
-          .error(DiagnosticId::K8sNameClash, pod.id.location,
-                 pod.id.text() + ": address " + address.addressText() + " is also " +
-                     at->second->text() + "'s")
-          .note(at->second->location, 1, at->second->text() + " is here");
-      clash = true;
-    }
+    for (const auto& address : pod.addresses) clash = !claim(address, pod.id) || clash;
     auto interface = podInterfaceName(key.first, key.second);
     auto [at, inserted] = interfaces.emplace(std::pair{pod.node, interface}, &pod.id);
     if (!inserted) {
@@ -124,7 +128,8 @@ std::string topologyText(const Cluster& cluster,
   std::string text = "# Imported by `polc import k8s` from Kubernetes objects: regenerate it "
                      "rather than edit it.\n"
                      "cluster: kubernetes\n"
-                     "namespaces:\n";
+                     "namespaces:";
+  text += cluster.namespaces.empty() ? " {}\n" : "\n";
   for (const auto& [name, ns] : cluster.namespaces)
     text += "  " + doubleQuoted(name) + ": { labels: " + yamlLabels(ns.labels) + " }\n";
   std::set<std::string> nodeNames;

@@ -164,6 +164,16 @@ TEST(K8sImport, TheSameObjectTwiceIsANameClash) {
       << imported.messages;
 }
 
+TEST(K8sImport, AnAddressOfTwoObjectsIsAClash) {
+  auto imported = import("apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: x}\n"
+                         "spec: {clusterIP: 10.0.0.1, selector: {app: a}}\n");
+  EXPECT_NE(imported.messages.find("pods.yaml:1:1: k8s-name-clash: Pod x/a: address 10.0.0.1 is "
+                                   "also Service x/s's"),
+            std::string::npos)
+      << imported.messages;
+  EXPECT_TRUE(imported.result.files.empty());
+}
+
 TEST(K8sImport, AdminNetworkPoliciesNeedTiers) {
   std::string anp = "apiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicy\n"
                     "metadata: {name: cluster-wide}\nspec: {priority: 10}\n";
