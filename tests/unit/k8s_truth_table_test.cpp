@@ -202,6 +202,44 @@ spec:
         {{kTcp, 80, kToXaFromXbOnly}, {kUdp, 80, kToXaFromXbOnly}});
 }
 
+TEST_F(TruthTable, AnEmptyPodSelectorPeerIsEveryPodOfTheNamespace) {
+  constexpr Matrix fromX = {
+      // columns: to x/a x/b x/c y/a y/b y/c z/a z/b z/c
+      "-........", // from x/a
+      ".-.......", // from x/b
+      "..-......", // from x/c
+      "XXX-.....", // from y/a
+      "XXX.-....", // from y/b
+      "XXX..-...", // from y/c
+      "XXX...-..", // from z/a
+      "XXX....-.", // from z/b
+      "XXX.....-", // from z/c
+  };
+  check(R"(
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: same-namespace, namespace: x}
+spec:
+  podSelector: {}
+  ingress:
+  - from: [{podSelector: {}}]
+)",
+        {{kTcp, 80, fromX}, {kUdp, 53, fromX}});
+}
+
+TEST_F(TruthTable, AnEmptyNamespaceSelectorIsEveryPodButNothingOutside) {
+  check(R"(
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: from-cluster-pods, namespace: x}
+spec:
+  podSelector: {matchLabels: {pod: a}}
+  ingress:
+  - from: [{namespaceSelector: {}}]
+)",
+        {{kTcp, 80, kAllAllowed}}, {{"203.0.113.9", "x.a", kTcp, 80, false}});
+}
+
 TEST_F(TruthTable, NamespaceSelectorAlonePicksEveryPodOfTheNamespaces) {
   constexpr Matrix fromY = {
       // columns: to x/a x/b x/c y/a y/b y/c z/a z/b z/c
@@ -435,6 +473,20 @@ spec:
   - ports: [{port: web}]
 )",
         {{kTcp, 8080, to8080}, {kTcp, 8081, to8081}, {kTcp, 80, kToXDenied}});
+}
+
+TEST_F(TruthTable, ANamedPortOfAnotherProtocolMatchesNothing) {
+  // `web` names a TCP port on every pod: UDP `web` is no port of theirs.
+  check(R"(
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: udp-web, namespace: x}
+spec:
+  podSelector: {}
+  ingress:
+  - ports: [{protocol: UDP, port: web}]
+)",
+        {{kUdp, 8080, kToXDenied}, {kUdp, 8081, kToXDenied}, {kTcp, 8080, kToXDenied}});
 }
 
 TEST_F(TruthTable, EndPortOpensARange) {
