@@ -115,6 +115,11 @@ void readPod(ObjectReader& reader, const Field& root, Cluster& cluster) {
   pod.labels = reader.labels(labelsField);
   if (labelsField && !checkNotReserved(reader, *labelsField, pod.labels)) return;
   pod.node = reader.string(field(spec, "nodeName")).value_or("");
+  if (!pod.node.empty() && !isDnsSubdomain(pod.node)) {
+    reporter.error(DiagnosticId::K8sInvalid, id, *field(spec, "nodeName"),
+                   "'" + pod.node + "' is not a valid node name");
+    return;
+  }
   for (const auto& item : reader.items(field(status, "podIPs")))
     if (auto address = addressOf(reader, item.child("ip"))) pod.addresses.push_back(*address);
   if (pod.addresses.empty())
