@@ -37,7 +37,7 @@ void readInputs(const std::vector<K8sInput>& inputs, std::deque<yaml::Document>&
                 Reporter& reporter, Cluster& cluster) {
   for (const auto& input : inputs) {
     reporter.diagnostics().addSource(input.name, input.text);
-    size_t from = 0;
+    yaml::Mark from;
     for (;;) {
       auto& document = documents.emplace_back(yaml::Document::parse(input.text, from));
       if (const auto& error = document.error()) {
@@ -52,8 +52,8 @@ void readInputs(const std::vector<K8sInput>& inputs, std::deque<yaml::Document>&
       }
       if (auto root = document.root()) readObject(Field(*root, "", &input.name), reporter, cluster);
       auto later = document.laterDocument();
-      if (!later || later->offset <= from) break;
-      from = later->offset;
+      if (!later || later->offset <= from.offset) break; // no progress: never loop
+      from = *later;
     }
   }
 }

@@ -84,7 +84,7 @@ std::optional<Node> Document::root() const {
 // libyaml counts columns in code points; polc's YAML diagnostics count bytes.
 Mark Document::markOf(const Data& data) const {
   if (lineStarts_.empty()) return {};
-  size_t line = std::min<size_t>(size_t(data.line), lineStarts_.size() - 1);
+  size_t line = std::min<size_t>(size_t(std::max(data.line, 0)), lineStarts_.size() - 1);
   size_t offset = lineStarts_[line];
   for (int column = 0; column < data.column && offset < text_.size() && text_[offset] != '\n';
        ++column) {
@@ -92,24 +92,45 @@ Mark Document::markOf(const Data& data) const {
     while (offset < text_.size() && (static_cast<unsigned char>(text_[offset]) & 0xc0) == 0x80)
       ++offset;
   }
-  return {int(line), int(offset - lineStarts_[line]), offset};
+  return {firstLine_ + int(line), int(offset - lineStarts_[line]), offset};
 }
 
-Document Document::parse(std::string_view text, size_t from) {
+Document Document::parse(std::string_view text, const Mark& from) {
   Document document;
   document.text_ = text;
-  document.lineStarts_.push_back(0);
-  for (size_t i = 0; i < text.size(); ++i)
-    if (text[i] == '\n') document.lineStarts_.push_back(i + 1);
-  // libyaml counts lines from where it starts reading: the start of the
-  // line `from` is on.
-  auto firstLine = int(std::upper_bound(document.lineStarts_.begin(), document.lineStarts_.end(),
-                                        std::min(from, text.size())) -
-                       document.lineStarts_.begin() - 1);
-  size_t start = document.lineStarts_[size_t(firstLine)];
+  // Parsing starts at the start of `from`'s line: libyaml counts lines from there.
+  size_t start =
+      std::min(from.offset - std::min<size_t>(from.offset, size_t(from.column)), text.size());
+  document.firstLine_ = from.line;
+  int lastLine = 0; // the last line (relative) a mark of this document is on
 
-  auto at = [&](const yaml_mark_t& mark) {
-    return document.markOf({Kind::Null, firstLine + int(mark.line), int(mark.column), {}, {}});
+  // Marks are taken as libyaml gives them and converted once the lines the
+  // document spans are indexed.
+  struct RawMark {
+    int line = 0, column = 0;
+  };
+  auto raw = [&](const yaml_mark_t& mark) {
+    lastLine = std::max(lastLine, int(mark.line));
+    return RawMark{int(mark.line), int(mark.column)};
+  };
+  std::optional<RawMark> laterDocument, errorMark, contextMark;
+  auto finish = [&] {
+    for (size_t offset = start, line = 0; line <= size_t(lastLine) + 1; ++line) {
+      document.lineStarts_.push_back(offset);
+      auto newline = text.find('\n', offset);
+      if (newline == std::string_view::npos) break;
+      offset = newline + 1;
+    }
+    auto convert = [&](const RawMark& mark) {
+      return document.markOf({Kind::Null, mark.line, mark.column, {}, {}});
+    };
+    if (laterDocument) document.laterDocument_ = convert(*laterDocument);
+    if (document.error_) {
+      if (errorMark) document.error_->mark = convert(*errorMark);
+      if (contextMark && document.error_->context)
+        document.error_->context->second = convert(*contextMark);
+    }
+    return std::move(document);
   };
   Parser parser(text.substr(start));
   std::vector<uint32_t> open; // the collections being read, outermost first
@@ -124,11 +145,8 @@ Document Document::parse(std::string_view text, size_t from) {
   auto add = [&](const yaml_event_t& event, Kind kind, std::string value,
                  const unsigned char* anchor) {
     auto index = uint32_t(document.nodes_.size());
-    document.nodes_.push_back({kind,
-                               firstLine + int(event.start_mark.line),
-                               int(event.start_mark.column),
-                               std::move(value),
-                               {}});
+    document.nodes_.push_back(
+        {kind, int(event.start_mark.line), int(event.start_mark.column), std::move(value), {}});
     if (auto name = anchorOf(anchor); !name.empty()) anchors[name] = index;
     place(index);
     return index;
@@ -139,19 +157,22 @@ Document Document::parse(std::string_view text, size_t from) {
     if (!yaml_parser_parse(&parser.parser, &next.event)) {
       ParseError error;
       error.message = parser.parser.problem ? parser.parser.problem : "cannot be parsed";
-      error.mark = at(parser.parser.problem_mark);
-      if (parser.parser.context)
-        error.context.emplace(parser.parser.context, at(parser.parser.context_mark));
+      errorMark = raw(parser.parser.problem_mark);
+      if (parser.parser.context) {
+        error.context.emplace(parser.parser.context, Mark{});
+        contextMark = raw(parser.parser.context_mark);
+      }
       document.error_ = std::move(error);
-      return document;
+      return finish();
     }
     next.parsed = true;
     const auto& event = next.event;
+    raw(event.end_mark);
     switch (event.type) {
     case YAML_DOCUMENT_START_EVENT:
       if (document.root_) { // every document has a root node: this is a second one
-        document.laterDocument_ = at(event.start_mark);
-        return document; // only the first document is read
+        laterDocument = raw(event.start_mark);
+        return finish(); // only the first document is read
       }
       break;
     case YAML_SCALAR_EVENT:
@@ -165,10 +186,10 @@ Document Document::parse(std::string_view text, size_t from) {
       if (open.size() >= kMaxDepth) {
         ParseError error;
         error.message = "nested too deeply";
-        error.mark = at(event.start_mark);
+        errorMark = raw(event.start_mark);
         error.tooDeep = true;
         document.error_ = std::move(error);
-        return document;
+        return finish();
       }
       bool sequence = event.type == YAML_SEQUENCE_START_EVENT;
       open.push_back(
@@ -184,20 +205,22 @@ Document Document::parse(std::string_view text, size_t from) {
       auto name = anchorOf(event.data.alias.anchor);
       auto found = anchors.find(name);
       if (found == anchors.end()) {
-        document.error_ = ParseError{"found undefined alias '" + name + "'", at(event.start_mark),
-                                     std::nullopt, false};
-        return document;
+        errorMark = raw(event.start_mark);
+        document.error_ =
+            ParseError{"found undefined alias '" + name + "'", {}, std::nullopt, false};
+        return finish();
       }
       if (std::find(open.begin(), open.end(), found->second) != open.end()) {
-        document.error_ = ParseError{"alias '" + name + "' refers to a collection that holds it",
-                                     at(event.start_mark), std::nullopt, false};
-        return document;
+        errorMark = raw(event.start_mark);
+        document.error_ = ParseError{
+            "alias '" + name + "' refers to a collection that holds it", {}, std::nullopt, false};
+        return finish();
       }
       place(found->second);
       break;
     }
     case YAML_STREAM_END_EVENT:
-      return document;
+      return finish();
     default:
       break;
     }

@@ -60,12 +60,13 @@ class Document {
 public:
   static constexpr size_t kMaxDepth = 64;
 
-  // The first document of `text` (which must outlive the Document) that
-  // starts at or after `from` (read from the start of that line, so that
-  // marks keep counting lines of the whole text); where a further one
-  // starts, if there is one, in `laterDocument`. A multi-document stream is
-  // read by parsing again from each laterDocument's offset.
-  static Document parse(std::string_view text, size_t from = 0);
+  // The first document of `text` (which must outlive the Document) from
+  // `from` on, where a further one starts, if there is one, in
+  // `laterDocument`: a multi-document stream is read by parsing again from
+  // each laterDocument. Marks count lines and offsets of the whole text; a
+  // document only indexes its own lines, so reading a stream of many
+  // documents takes time and memory linear in its size.
+  static Document parse(std::string_view text, const Mark& from = {});
 
   const std::optional<ParseError>& error() const { return error_; }
   std::optional<Node> root() const; // none for a stream without documents
@@ -75,7 +76,7 @@ private:
   friend class Node;
   struct Data {
     Kind kind = Kind::Null;
-    int line = 0;   // as libyaml counts: 0-based
+    int line = 0;   // as libyaml counts: 0-based, from the line parsing started on
     int column = 0; // in code points
     std::string text;
     std::vector<uint32_t> children; // a map's keys and values alternate
@@ -83,7 +84,8 @@ private:
   Mark markOf(const Data& data) const;
 
   std::string_view text_;
-  std::vector<size_t> lineStarts_;
+  int firstLine_ = 0;              // the line of the text parsing started on
+  std::vector<size_t> lineStarts_; // offsets of that line and the next ones the document spans
   std::vector<Data> nodes_;
   std::optional<uint32_t> root_;
   std::optional<Mark> laterDocument_;
