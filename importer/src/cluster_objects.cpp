@@ -27,18 +27,6 @@ bool isPortName(const std::string& name) {
   return letter;
 }
 
-// "TCP" (the default when absent), "UDP", "SCTP" as polc writes them.
-std::optional<std::string> protocolOf(ObjectReader& reader, const std::optional<Field>& field) {
-  auto text = reader.string(field);
-  if (!text) return field && !field->isNull() ? std::nullopt : std::optional<std::string>("tcp");
-  if (*text == "TCP") return "tcp";
-  if (*text == "UDP") return "udp";
-  if (*text == "SCTP") return "sctp";
-  reader.reporter().error(DiagnosticId::K8sInvalid, reader.object(), *field,
-                          "unknown protocol '" + *text + "'; Kubernetes has TCP, UDP and SCTP");
-  return std::nullopt;
-}
-
 std::optional<IpPrefix> addressOf(ObjectReader& reader, const std::optional<Field>& field) {
   auto text = reader.string(field);
   if (!text) return std::nullopt;
@@ -130,7 +118,7 @@ void readPod(ObjectReader& reader, const Field& root, Cluster& cluster) {
     for (const auto& port : reader.items(container.child("ports"))) {
       auto name = reader.string(port.child("name"));
       auto number = reader.integer(port.child("containerPort"), 1, 65535);
-      auto protocol = protocolOf(reader, port.child("protocol"));
+      auto protocol = reader.protocol(port.child("protocol"));
       if (!name || !number || !protocol) continue; // only named ports matter to policy
       if (!isPortName(*name)) {
         reporter.error(DiagnosticId::K8sInvalid, id, *port.child("name"),
@@ -200,7 +188,7 @@ void readService(ObjectReader& reader, const Field& root, Cluster& cluster) {
     service.vip = addressOf(reader, spec->child("clusterIP"));
   for (const auto& port : reader.items(spec->child("ports"))) {
     auto number = reader.integer(port.child("port"), 1, 65535);
-    auto protocol = protocolOf(reader, port.child("protocol"));
+    auto protocol = reader.protocol(port.child("protocol"));
     if (!number || !protocol) continue;
     auto text = *protocol + "/" + std::to_string(*number);
     if (std::find(service.ports.begin(), service.ports.end(), text) == service.ports.end())

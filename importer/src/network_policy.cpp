@@ -372,20 +372,9 @@ private:
   }
 
   std::optional<std::string> portSpec(const Field& item) {
-    std::string protocol = "tcp";
-    if (auto field = item.child("protocol"); field && !field->isNull()) {
-      auto text = reader_.string(field);
-      if (!text) return std::nullopt;
-      if (*text == "TCP" || *text == "UDP" || *text == "SCTP") {
-        protocol = *text;
-        std::transform(protocol.begin(), protocol.end(), protocol.begin(),
-                       [](char c) { return char(c - 'A' + 'a'); });
-      } else {
-        reporter_.error(DiagnosticId::K8sInvalid, policy_.id, *field,
-                        "unknown protocol '" + *text + "'; Kubernetes has TCP, UDP and SCTP");
-        return std::nullopt;
-      }
-    }
+    auto parsedProtocol = reader_.protocol(item.child("protocol"));
+    if (!parsedProtocol) return std::nullopt;
+    const auto& protocol = *parsedProtocol;
     auto portField = item.child("port");
     auto endPortField = item.child("endPort");
     bool hasEndPort = endPortField && !endPortField->isNull();

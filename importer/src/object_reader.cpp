@@ -108,6 +108,18 @@ std::optional<bool> ObjectReader::boolean(const std::optional<Field>& field) {
   return std::nullopt;
 }
 
+std::optional<std::string> ObjectReader::protocol(const std::optional<Field>& field) {
+  if (!field || field->isNull()) return "tcp";
+  auto text = string(field);
+  if (!text) return std::nullopt;
+  if (*text == "TCP") return "tcp";
+  if (*text == "UDP") return "udp";
+  if (*text == "SCTP") return "sctp";
+  reporter_.error(DiagnosticId::K8sInvalid, object_, *field,
+                  "unknown protocol '" + *text + "'; Kubernetes has TCP, UDP and SCTP");
+  return std::nullopt;
+}
+
 Labels ObjectReader::labels(const std::optional<Field>& field) {
   Labels labels;
   if (!field || field->isNull()) return labels;

@@ -101,6 +101,9 @@ public:
   // An integer in [min, max].
   std::optional<long> integer(const std::optional<Field>& field, long min, long max);
   std::optional<bool> boolean(const std::optional<Field>& field);
+  // A port's protocol as polc writes it: "tcp" (also when absent, as
+  // Kubernetes defaults it), "udp", "sctp"; nullopt after an error.
+  std::optional<std::string> protocol(const std::optional<Field>& field);
   // A map of strings, each key and value checked as a Kubernetes label's
   // (which polc's selectors and topology accept as they are).
   Labels labels(const std::optional<Field>& field);
