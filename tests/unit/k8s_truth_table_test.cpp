@@ -697,6 +697,38 @@ spec:
          {"x.b", "198.51.100.7", kTcp, 80, true}});
 }
 
+TEST_F(TruthTable, Ipv6IpBlockWithExcept) {
+  constexpr Matrix xaToPodsDenied = {
+      // columns: to x/a x/b x/c y/a y/b y/c z/a z/b z/c
+      "-XXXXXXXX", // from x/a
+      ".-.......", // from x/b
+      "..-......", // from x/c
+      "...-.....", // from y/a
+      "....-....", // from y/b
+      ".....-...", // from y/c
+      "......-..", // from z/a
+      ".......-.", // from z/b
+      "........-", // from z/c
+  };
+  check(R"(
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: a-to-v6, namespace: x}
+spec:
+  podSelector: {matchLabels: {pod: a}}
+  policyTypes: [Egress]
+  egress:
+  - to:
+    - ipBlock: {cidr: "2001:db8::/32", except: ["2001:db8:1::/48"]}
+    ports: [{protocol: UDP, port: 53}]
+)",
+        {{kUdp, 53, xaToPodsDenied}},
+        {{"x.a", "2001:db8::5", kUdp, 53, true},
+         {"x.a", "2001:db8::5", kTcp, 53, false},
+         {"x.a", "2001:db8:1::5", kUdp, 53, false},
+         {"x.a", "192.0.2.1", kUdp, 53, false}});
+}
+
 TEST_F(TruthTable, IngressIpBlockWithPorts) {
   check(R"(
 apiVersion: networking.k8s.io/v1
