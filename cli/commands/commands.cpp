@@ -21,6 +21,7 @@ void registerAll(CLI::App& app, CommandContext& context) {
   registerStats(app, context);
   registerMetrics(app, context);
   registerAudit(app, context);
+  registerAgent(app, context);
   registerLab(app, context);
 }
 

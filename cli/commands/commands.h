@@ -29,6 +29,7 @@ void registerMonitor(CLI::App& app, CommandContext& context);
 void registerStats(CLI::App& app, CommandContext& context);
 void registerMetrics(CLI::App& app, CommandContext& context);
 void registerAudit(CLI::App& app, CommandContext& context);
+void registerAgent(CLI::App& app, CommandContext& context);
 void registerLab(CLI::App& app, CommandContext& context);
 
 // Every command above, in order.
