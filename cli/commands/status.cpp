@@ -2,9 +2,12 @@
 #include "commands.h"
 
 #include "polc/lab/lab.h"
+#include "polc/loader/agent.h"
 
+#include <algorithm>
 #include <ctime>
 #include <iostream>
+#include <map>
 #include <memory>
 
 namespace polc::cli {
@@ -51,6 +54,58 @@ std::string utcText(uint64_t unixNs) {
   return text;
 }
 
+// What `polc agent` recorded for the nodes status shows (only `node` when
+// given), by node; one that cannot be read is an error in its place.
+struct AgentRecords {
+  std::map<std::string, polc::loader::AgentRecord> records;
+  std::map<std::string, std::string> errors;
+};
+AgentRecords readAgentRecords(const std::filesystem::path& stateDir, const std::string& node) {
+  AgentRecords found;
+  for (const auto& name : polc::loader::agentRecordNodes(stateDir)) {
+    if (!node.empty() && name != node) continue;
+    auto record = polc::loader::readAgentRecord(stateDir, name);
+    if (!record)
+      found.errors[name] = record.error();
+    else if (*record)
+      found.records[name] = std::move(**record);
+  }
+  return found;
+}
+
+// The agent's lines of a node: what it applied, its last attempt, counts.
+void printAgent(const AgentRecords& agents, const std::string& node) {
+  if (auto error = agents.errors.find(node); error != agents.errors.end()) {
+    std::cout << "  agent: " << error->second << "\n";
+    return;
+  }
+  auto found = agents.records.find(node);
+  if (found == agents.records.end()) return;
+  const auto& record = found->second;
+  std::cout << "  agent: watching " << record.source << "; " << record.loadsOk << " load(s) ok, "
+            << record.loadsFailed << " failed\n";
+  if (!record.appliedRevision.empty())
+    std::cout << "    applied revision " << record.appliedRevision.substr(0, 16) << "  at "
+              << utcText(record.appliedUnixNs) << "\n";
+  if (const auto& last = record.lastAttempt) {
+    std::cout << "    last attempt " << utcText(last->unixNs) << "  revision "
+              << last->revision.substr(0, 16) << "  " << polc::loader::toString(last->outcome);
+    if (last->outcome == polc::loader::AttemptOutcome::Loading)
+      std::cout << " (interrupted, or in progress)";
+    std::cout << "\n";
+    if (!last->error.empty()) std::cout << "    error: " << last->error << "\n";
+  }
+}
+
+nlohmann::json agentsJson(const AgentRecords& agents) {
+  auto list = nlohmann::json::array();
+  for (const auto& [node, record] : agents.records)
+    list.push_back(nlohmann::json::parse(polc::loader::agentRecordJson(record)));
+  for (const auto& [node, error] : agents.errors)
+    list.push_back({{"node", node}, {"error", error}});
+  return list;
+}
+
 // The command that removes what status found for a node whose state cannot
 // be read, with the placement status was given.
 std::string forceUnloadCommand(const polc::loader::NodeStatus& n,
@@ -79,6 +134,7 @@ int runStatus(const std::string& node, const PlacementOptions& options, bool pin
   if (!report) return failSystem("status", report.failure(), format);
   if (!options.labPrefix.empty() && node.empty())
     std::erase_if(report->nodes, [&](const auto& n) { return !inLab(n, options.labPrefix); });
+  const auto agents = readAgentRecords(request.stateDir, node);
   const bool unreadable = report->stateUnreadable();
   int exitCode = unreadable ? kExitSystem : report->inSync() ? kExitOk : kExitInputError;
 
@@ -134,12 +190,23 @@ int runStatus(const std::string& node, const PlacementOptions& options, bool pin
       }
       nodes.push_back(std::move(entry));
     }
-    nlohmann::json out{{"ok", !unreadable}, {"in_sync", report->inSync()}, {"nodes", nodes}};
+    nlohmann::json out{{"ok", !unreadable},
+                       {"in_sync", report->inSync()},
+                       {"nodes", nodes},
+                       {"agents", agentsJson(agents)}};
     if (unreadable) out["error"] = "the loader state of a node cannot be read";
     printJson(out);
     return exitCode;
   }
 
+  // The agent of a node it never loaded (its first bundle refused, say).
+  for (const auto& name : polc::loader::agentRecordNodes(request.stateDir))
+    if ((node.empty() || name == node) &&
+        std::none_of(report->nodes.begin(), report->nodes.end(),
+                     [&](const auto& n) { return n.node == name; })) {
+      std::cout << "node " << name << ": nothing loaded\n";
+      printAgent(agents, name);
+    }
   if (report->nodes.empty()) {
     std::cout << "polc status: nothing loaded"
               << (node.empty() ? std::string() : " for node " + node) << " (state dir "
@@ -193,6 +260,7 @@ int runStatus(const std::string& node, const PlacementOptions& options, bool pin
       }
     }
     for (const auto& d : n.drift) std::cout << "  drift: " << d << "\n";
+    printAgent(agents, n.node);
   }
   return exitCode;
 }
