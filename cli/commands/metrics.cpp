@@ -44,7 +44,9 @@ polc::Expected<std::string> gather(polc::loader::Loader& loader, const MetricsOp
       }
       stats.add(node, *counters, known->second);
     }
-    metrics.push_back({&node, std::move(*counters)});
+    auto agent = polc::loader::readAgentRecord(options.placement.placement.stateDir, node.node);
+    if (!agent) return polc::Error{agent.error()};
+    metrics.push_back({&node, std::move(*counters), std::move(*agent)});
   }
   const auto lines = options.rules ? stats.lines() : std::vector<polc::loader::RuleStatsLine>{};
   return polc::loader::prometheusText(metrics, options.rules ? &lines : nullptr);
@@ -96,7 +98,9 @@ void registerMetrics(CLI::App& app, CommandContext& context) {
       "Metrics: polc_packets_total and polc_bytes_total by node, endpoint, direction, verdict\n"
       "and reason; polc_events_sent_total, _lost_total, _rate_limited_total; polc_counting;\n"
       "polc_counter_keys and _capacity; with --rules, polc_rule_packets_total and\n"
-      "polc_rule_bytes_total per rule (docs/cli.md). --listen serves them at /metrics until\n"
+      "polc_rule_bytes_total per rule; where polc agent runs, polc_agent_loads_total,\n"
+      "_last_attempt_timestamp_seconds, _last_attempt_failed, _last_success_timestamp_seconds\n"
+      "and _applied_revision_info (docs/cli.md). --listen serves them at /metrics until\n"
       "Ctrl-C, each scrape read anew; it binds 127.0.0.1 unless given an address.");
   metrics->add_option("--node", options->node, "Only this node (default: every node loaded)");
   metrics->add_flag("--rules", options->rules, "Add a counter per rule (one series per rule)");

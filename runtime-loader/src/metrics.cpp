@@ -35,6 +35,39 @@ private:
   std::string name_, type_, help_, samples_;
 };
 
+// The agent's families, when any node has an agent record.
+void writeAgentMetrics(const std::vector<NodeMetrics>& nodes, std::string& out) {
+  Family loads("polc_agent_loads_total", "counter",
+               "Loads polc agent tried, by result (ok, failed).");
+  Family attempt("polc_agent_last_attempt_timestamp_seconds", "gauge",
+                 "When polc agent last tried a load (Unix time).");
+  Family failed("polc_agent_last_attempt_failed", "gauge",
+                "1 when polc agent's last load failed: the revision before it stays in force.");
+  Family success("polc_agent_last_success_timestamp_seconds", "gauge",
+                 "When the last load polc agent made that succeeded began (Unix time).");
+  Family applied("polc_agent_applied_revision_info", "gauge",
+                 "The revision polc agent last loaded (1, labelled with the revision).");
+  bool any = false;
+  for (const auto& metrics : nodes) {
+    if (!metrics.agent) continue;
+    any = true;
+    const auto& agent = *metrics.agent;
+    const auto& node = metrics.node->node;
+    loads.add({{"node", node}, {"result", "ok"}}, agent.loadsOk);
+    loads.add({{"node", node}, {"result", "failed"}}, agent.loadsFailed);
+    if (agent.lastAttempt) {
+      attempt.add({{"node", node}}, agent.lastAttempt->unixNs / 1'000'000'000);
+      failed.add({{"node", node}}, agent.lastAttempt->outcome == AttemptOutcome::Failed ? 1 : 0);
+    }
+    if (!agent.appliedRevision.empty()) {
+      success.add({{"node", node}}, agent.appliedUnixNs / 1'000'000'000);
+      applied.add({{"node", node}, {"revision", agent.appliedRevision}}, 1);
+    }
+  }
+  if (!any) return;
+  for (const auto* family : {&loads, &attempt, &failed, &success, &applied}) family->writeTo(out);
+}
+
 } // namespace
 
 std::string prometheusLabelValue(std::string_view value) {
@@ -108,6 +141,7 @@ std::string prometheusText(const std::vector<NodeMetrics>& nodes,
   std::string out;
   for (const auto* family : {&packets, &bytes, &sent, &lost, &limited, &counting, &keys, &capacity})
     family->writeTo(out);
+  writeAgentMetrics(nodes, out);
   if (rules) {
     Family rulePackets("polc_rule_packets_total", "counter",
                        "Packets a rule decided: the first packet of each flow and the rest of it.");
