@@ -2,7 +2,8 @@
 # prefix for everything created, cleanup on every exit, and checks.
 #
 # A script sets polc, netprobe before sourcing, then calls e2e_setup, and
-# registers its traffic servers in the array `servers`.
+# registers its traffic servers (and every other process it starts in the
+# background: they get SIGTERM on exit) in the array `servers`.
 
 skip() {
   if [ "${POLC_REQUIRE_KERNEL:-0}" = 1 ]; then
@@ -30,7 +31,8 @@ e2e_setup() {
 
 e2e_cleanup() {
   local status=$?
-  for pid in "${servers[@]}"; do kill "$pid" 2> /dev/null; done
+  # SIGCONT too: a process stopped (POLC_LOADER_PAUSE_AT) would never see the SIGTERM.
+  for pid in "${servers[@]}"; do kill "$pid" 2> /dev/null && kill -CONT "$pid" 2> /dev/null; done
   wait 2> /dev/null
   "$polc" unload --pin-root "$pin_root" --state-dir "$state_dir" > /dev/null 2>&1
   "$polc" lab down --prefix "$prefix" > /dev/null 2>&1
@@ -95,6 +97,35 @@ expect() {
   fi
 }
 
+# stream NAME FROM TO PORT: one TCP connection (TO an endpoint named in the
+# script's associative array `address`) that sends a numbered line
+# every 20 ms and reads it back from the echo server, until $work/stop-NAME
+# exists. Its log ends with "ok N" when every line came back in order, or
+# says where it stalled, lost data, or was reset.
+declare -A stream_pid
+stream() {
+  local name=$1 from=$2 to=${address[$3]} port=$4
+  ip netns exec "$prefix-e-$from" bash -c '
+    exec 3<> "/dev/tcp/$1/$2" || { echo "connect failed"; exit 2; }
+    n=0
+    while [ ! -e "$3" ]; do
+      n=$((n + 1))
+      echo "seq $n" >&3 || { echo "reset: send failed at $n"; exit 3; }
+      IFS= read -r -t 2 line <&3 || { echo "stalled at $n"; exit 4; }
+      [ "$line" = "seq $n" ] || { echo "lost data: sent seq $n, got \"$line\""; exit 5; }
+      sleep 0.02
+    done
+    echo "ok $n"' stream "$to" "$port" "$work/stop-$name" > "$work/stream-$name.log" 2>&1 &
+  stream_pid[$name]=$!
+  servers+=($!)
+}
+stream_stop() { # stream_stop NAME: stops it and waits for its last line
+  touch "$work/stop-$1"
+  wait "${stream_pid[$1]}"
+  result=$(cat "$work/stream-$1.log")
+}
+alive() { kill -0 "${stream_pid[$1]}" 2> /dev/null; }
+
 # start_monitor ARGS...: `polc monitor -o json ARGS` in the background
 # (killed by the cleanup if a check fails first), into $work/events, once
 # it is watching; options placing it in $monitor_options. Its pid: $monitor.
@@ -122,12 +153,19 @@ killed_at() {
   local step=$1
   shift
   POLC_LOADER_PAUSE_AT=$step "$polc" load "$@" > "$work/kill.log" 2>&1 &
-  local pid=$!
-  for _ in $(seq 100); do
+  kill_paused $! "$step" "$work/kill.log"
+}
+
+# kill_paused PID STEP LOG: once the process (started with
+# POLC_LOADER_PAUSE_AT=STEP, its stderr in LOG) has stopped itself at STEP,
+# kill -9 it there.
+kill_paused() {
+  local pid=$1 step=$2 log=$3
+  for _ in $(seq 200); do
     [ "$(awk '{print $3}' "/proc/$pid/stat" 2> /dev/null)" = T ] && break
     sleep 0.05
   done
-  check "the load paused at $step" 0 grep -q "paused at step $step" "$work/kill.log"
+  check "the load paused at $step" 0 grep -q "paused at step $step" "$log"
   kill -9 "$pid"
   wait "$pid" 2> /dev/null
 }

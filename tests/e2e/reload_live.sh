@@ -27,33 +27,6 @@ declare -A address=([frontend-1]=10.0.1.10 [web-1]=10.0.1.20 [db-1]=10.0.1.30 [d
 placement=(--lab "$prefix" --pin-root "$pin_root" --state-dir "$state_dir")
 node_ns=$prefix-n-node-1
 
-# stream NAME FROM TO PORT: one TCP connection that sends a numbered line
-# every 20 ms and reads it back from the echo server, until $work/stop-NAME
-# exists. Its log ends with "ok N" when every line came back in order, or
-# says where it stalled, lost data, or was reset.
-declare -A stream_pid
-stream() {
-  local name=$1 from=$2 to=${address[$3]} port=$4
-  ip netns exec "$prefix-e-$from" bash -c '
-    exec 3<> "/dev/tcp/$1/$2" || { echo "connect failed"; exit 2; }
-    n=0
-    while [ ! -e "$3" ]; do
-      n=$((n + 1))
-      echo "seq $n" >&3 || { echo "reset: send failed at $n"; exit 3; }
-      IFS= read -r -t 2 line <&3 || { echo "stalled at $n"; exit 4; }
-      [ "$line" = "seq $n" ] || { echo "lost data: sent seq $n, got \"$line\""; exit 5; }
-      sleep 0.02
-    done
-    echo "ok $n"' stream "$to" "$port" "$work/stop-$name" > "$work/stream-$name.log" 2>&1 &
-  stream_pid[$name]=$!
-  servers+=($!)
-}
-stream_stop() { # stream_stop NAME: stops it and waits for its last line
-  touch "$work/stop-$1"
-  wait "${stream_pid[$1]}"
-  result=$(cat "$work/stream-$1.log")
-}
-alive() { kill -0 "${stream_pid[$1]}" 2> /dev/null; }
 filters() { # the program ids on the hooks of one interface
   for hook in ingress egress; do ip netns exec "$node_ns" tc filter show dev "$1" "$hook"; done |
     grep -o ' id [0-9]*'
