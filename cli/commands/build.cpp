@@ -125,6 +125,8 @@ int runBuild(const CompileOptions& options, const std::string& outDir,
               << polc::driver::verifierStatsText(*verified);
   }
   if (quiet) return kExitOk;
+  // What it enforces first: that is what a person reads the output for.
+  std::cout << "\nWhat it enforces:\n" << polc::driver::describeEnforcement(*compiled);
   auto manifest = polc::artifacts::readManifest(outDir);
   if (manifest) {
     std::cout << "\nFiles (" << manifest->files.size() + 1 << ", digests in manifest.json):\n";
@@ -133,7 +135,6 @@ int runBuild(const CompileOptions& options, const std::string& outDir,
         std::cout << "  " << path << "  sha256:" << digest.substr(0, 12) << "\n";
     std::cout << "  bpf/lib/*.h  (the datapath headers the objects were built from)\n";
   }
-  std::cout << "\nWhat it enforces:\n" << polc::driver::describeEnforcement(*compiled);
   return kExitOk;
 }
 
