@@ -214,8 +214,9 @@ void addPlacementOptions(CLI::App* command, PlacementOptions& options) {
       command->add_option("--netns", options.placement.netns,
                           "Network namespace holding the node's interfaces (default: this one)");
   command
-      ->add_option("--lab", options.labPrefix,
-                   "Load into the node namespace of the `polc lab` with this prefix")
+      ->add_option(
+          "--lab", options.labPrefix,
+          "The node namespace of the `polc lab` with this prefix holds the node's interfaces")
       ->excludes(netns);
 }
 

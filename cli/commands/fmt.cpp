@@ -61,8 +61,10 @@ void registerFmt(CLI::App& app, CommandContext& context) {
   fmt->add_option("files", options->files, "Policy files (.pol)")
       ->required()
       ->check(CLI::ExistingFile);
-  fmt->add_flag("--check", options->check,
-                "Change nothing; list the files that would change, exit 1 if any would");
+  fmt->add_flag(
+      "--check", options->check,
+      "Change nothing; print a unified diff of each file whose layout would change, exit 1 if "
+      "any would");
   context.add(fmt, [options] { return runFmt(options->files, options->check); });
 }
 
