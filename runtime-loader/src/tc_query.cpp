@@ -22,6 +22,13 @@ namespace polc::runtime {
 
 namespace {
 
+// NLMSG_OK without its comparison of the u32 length with an int, which
+// clang's -Wsign-compare reports: the same test, with the signs explicit.
+bool messageFits(const nlmsghdr* message, int length) {
+  return length >= static_cast<int>(sizeof(nlmsghdr)) && message->nlmsg_len >= sizeof(nlmsghdr) &&
+         message->nlmsg_len <= static_cast<unsigned>(length);
+}
+
 constexpr size_t kMaxBatch = 16;
 constexpr size_t kReplySize = 8192; // a filter's echo is well under 1 kB
 
@@ -172,7 +179,7 @@ Status TcFilterQuery::queryBatch(const std::vector<Hook>& hooks, size_t first, s
     for (int slot = 0; slot < received; ++slot) {
       int length = static_cast<int>(messages[slot].msg_len);
       for (const auto* message = static_cast<const nlmsghdr*>(vectors[slot].iov_base);
-           NLMSG_OK(message, length); message = NLMSG_NEXT(message, length)) {
+           messageFits(message, length); message = NLMSG_NEXT(message, length)) {
         const uint32_t sequence = message->nlmsg_seq;
         if (sequence < firstSequence || sequence > sequence_) continue; // not of this batch
         if (message->nlmsg_type == NLMSG_ERROR) {
@@ -216,7 +223,7 @@ Status TcFilterQuery::dump(uint16_t type, int ifindex, uint32_t parent,
     if (received < 0) return Error{std::string("rtnetlink dump: ") + std::strerror(errno)};
     int length = static_cast<int>(received);
     for (const auto* reply = reinterpret_cast<const nlmsghdr*>(buffer_.data());
-         NLMSG_OK(reply, length); reply = NLMSG_NEXT(reply, length)) {
+         messageFits(reply, length); reply = NLMSG_NEXT(reply, length)) {
       if (reply->nlmsg_seq != header.nlmsg_seq) continue; // a late answer to an earlier query
       if (reply->nlmsg_type == NLMSG_DONE) return okStatus();
       if (reply->nlmsg_type == NLMSG_ERROR) {

@@ -53,7 +53,7 @@ struct LoadRequest {
   // Empty: no signature required. Otherwise a public key file or a directory
   // of them (artifacts/signature.h): the build must carry a signature by one
   // of those keys, checked before anything in the kernel changes.
-  std::filesystem::path trust;
+  std::filesystem::path trust{};
 };
 
 struct AttachedProgram {
