@@ -1,5 +1,6 @@
 #include "polc/evaluator/policy_diff.h"
 
+#include "flow_space.h"
 #include "polc/evaluator/explain.h"
 #include "polc/support/protocol.h"
 #include "polc_structs.h"
@@ -19,15 +20,6 @@
 namespace polc::evaluator {
 
 namespace {
-
-// Stands for every protocol that no rule can name with ports (GRE, ESP, ...):
-// only port-less rules match it. IANA reserves 255, so no rule names it.
-constexpr uint8_t kOtherProtocols = 255;
-
-struct Families {
-  bool v4 = false;
-  bool v6 = false;
-};
 
 // One end of the compared flows, the same in both versions.
 struct End {
@@ -156,36 +148,6 @@ std::vector<End> enumerateEnds(const ir::Program& before, const ir::Program& aft
     ends.push_back({End::Kind::Address, text, 0, *address, families});
   }
   return ends;
-}
-
-struct ProtocolSpace {
-  uint8_t protocol;
-  uint16_t first, last; // the values worth comparing
-};
-
-std::vector<ProtocolSpace> protocolSpaces(const Families& a, const Families& b) {
-  bool v4 = a.v4 && b.v4, v6 = a.v6 && b.v6;
-  std::vector<ProtocolSpace> spaces;
-  if (!v4 && !v6) return spaces;
-  // Port 0 is no destination port; ICMP type 0 code 0 is an echo reply.
-  for (uint8_t protocol : {IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP})
-    spaces.push_back({protocol, 1, 65535});
-  if (v4) spaces.push_back({IPPROTO_ICMP, 0, 65535});
-  if (v6) spaces.push_back({IPPROTO_ICMPV6, 0, 65535});
-  spaces.push_back({kOtherProtocols, 0, 0});
-  return spaces;
-}
-
-// Where a rule's range of this protocol starts or stops matching.
-void addCuts(const ir::Endpoint* endpoint, ast::Direction direction, uint8_t protocol,
-             std::set<uint32_t>& cuts) {
-  if (!endpoint) return;
-  for (const auto& applied : endpoint->policy(direction).rules)
-    for (const auto& range : applied.ports)
-      if (range.protocol == protocol) {
-        cuts.insert(range.first);
-        cuts.insert(uint32_t(range.last) + 1);
-      }
 }
 
 FlowOutcome outcome(const ir::Program& program, const Resolution& from, const Resolution& to,
@@ -495,32 +457,6 @@ std::vector<VerdictChange> diffPair(const ir::Program& before, const ir::Program
 
 } // namespace
 
-namespace {
-
-std::string rangeText(uint8_t protocol, uint16_t first, uint16_t last) {
-  if (protocol == 0) return "any";
-  if (protocol == kOtherProtocols) return "other protocols";
-  auto name = protocolName(protocol);
-  if (protocol == IPPROTO_ICMP || protocol == IPPROTO_ICMPV6) {
-    if (first == 0 && last == 65535) return name;
-    int firstType = first >> 8, lastType = last >> 8;
-    int firstCode = first & 0xff, lastCode = last & 0xff;
-    if (firstCode == 0 && lastCode == 0xff)
-      return name + " type " + std::to_string(firstType) +
-             (firstType == lastType ? "" : "-" + std::to_string(lastType));
-    if (firstType == lastType)
-      return name + " type " + std::to_string(firstType) + " code " + std::to_string(firstCode) +
-             (firstCode == lastCode ? "" : "-" + std::to_string(lastCode));
-    return name + " type " + std::to_string(firstType) + " code " + std::to_string(firstCode) +
-           " to type " + std::to_string(lastType) + " code " + std::to_string(lastCode);
-  }
-  if (first <= 1 && last == 65535) return name;
-  if (first == last) return name + "/" + std::to_string(first);
-  return name + "/" + std::to_string(first) + "-" + std::to_string(last);
-}
-
-} // namespace
-
 std::string VerdictChange::l4Text() const {
   std::string text = rangeText(protocol, first, last);
   for (size_t i = 0; i < except.size(); ++i)
@@ -598,10 +534,6 @@ PolicyDiff diffPolicies(const ir::Program& before, const ir::Program& after,
 
 namespace {
 
-std::string protocolJson(uint8_t protocol) {
-  return protocol == kOtherProtocols ? "other" : protocolName(protocol);
-}
-
 const char* verdictWord(const FlowOutcome& outcome) {
   return verdictName(outcome.allowed, outcome.audited);
 }
@@ -647,16 +579,6 @@ nlohmann::json sideJson(const ir::Program& program, const SideOutcome& side) {
     json["isolated_by"] = isolatedBy;
   }
   return json;
-}
-
-nlohmann::json exceptJson(const std::vector<ir::L4Range>& except) {
-  auto list = nlohmann::json::array();
-  for (const auto& range : except)
-    list.push_back({{"protocol", protocolJson(range.protocol)},
-                    {"first", range.first},
-                    {"last", range.last},
-                    {"l4", rangeText(range.protocol, range.first, range.last)}});
-  return list;
 }
 
 nlohmann::json outcomeJson(const ir::Program& program, const FlowOutcome& outcome) {
@@ -730,7 +652,7 @@ nlohmann::json diffJson(const ir::Program& before, const ir::Program& after,
                        {"first", change.first},
                        {"last", change.last},
                        {"l4", change.l4Text()},
-                       {"except", exceptJson(change.except)},
+                       {"except", rangesJson(change.except)},
                        {"old", outcomeJson(before, change.before)},
                        {"new", outcomeJson(after, change.after)}});
   return {{"changes", changes},
