@@ -11,6 +11,7 @@ void registerAll(CLI::App& app, CommandContext& context) {
   registerSign(app, context);
   registerExplain(app, context);
   registerDiff(app, context);
+  registerGraph(app, context);
   registerTest(app, context);
   registerFmt(app, context);
   registerImport(app, context);

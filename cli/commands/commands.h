@@ -19,6 +19,7 @@ void registerKeygen(CLI::App& app, CommandContext& context);
 void registerSign(CLI::App& app, CommandContext& context);
 void registerExplain(CLI::App& app, CommandContext& context);
 void registerDiff(CLI::App& app, CommandContext& context);
+void registerGraph(CLI::App& app, CommandContext& context);
 void registerTest(CLI::App& app, CommandContext& context);
 void registerFmt(CLI::App& app, CommandContext& context);
 void registerImport(CLI::App& app, CommandContext& context);

@@ -1,0 +1,164 @@
+// polc graph: who may talk to whom, as a picture (DOT, SVG) or as data (JSON).
+#include "commands.h"
+
+#include "polc/driver/pipeline.h"
+#include "polc/evaluator/policy_graph.h"
+#include "polc/graph/svg.h"
+#include "polc/support/files.h"
+#include "polc/support/protocol.h"
+
+#include <nlohmann/json.hpp>
+
+#include <iostream>
+#include <memory>
+#include <netinet/in.h>
+#include <tuple>
+
+namespace polc::cli {
+namespace {
+
+struct GraphOptions {
+  CompileOptions compile;
+  std::string format = "dot";
+  std::string output; // empty: stdout
+  std::vector<std::string> groupBy;
+  std::string from, to, port;
+};
+
+// "tcp/443", "udp/53-55", "icmp" (every type), or a bare port "443": tcp,
+// udp and sctp.
+Expected<ir::L4Range> parsePort(const std::string& text) {
+  auto number = [](const std::string& digits) -> std::optional<uint16_t> {
+    if (digits.empty() || digits.size() > 5 ||
+        digits.find_first_not_of("0123456789") != std::string::npos)
+      return std::nullopt;
+    int value = std::stoi(digits);
+    if (value < 1 || value > 65535) return std::nullopt;
+    return uint16_t(value);
+  };
+  const std::string usage =
+      "'" + text + "': give PROTO/PORT[-PORT] (tcp/443), a port (443) or icmp";
+  if (auto port = number(text)) return ir::L4Range{0, *port, *port};
+  auto slash = text.find('/');
+  auto protocol = protocolFromName(text.substr(0, slash));
+  if (!protocol) return Error(usage);
+  if (slash == std::string::npos) return ir::L4Range{*protocol, 0, 65535};
+  if (*protocol != IPPROTO_TCP && *protocol != IPPROTO_UDP && *protocol != IPPROTO_SCTP)
+    return Error(usage);
+  auto range = text.substr(slash + 1);
+  auto dash = range.find('-');
+  auto first = number(range.substr(0, dash));
+  auto last = dash == std::string::npos ? first : number(range.substr(dash + 1));
+  if (!first || !last || *last < *first) return Error(usage);
+  return ir::L4Range{*protocol, *first, *last};
+}
+
+int runGraph(const GraphOptions& options, Format& format) {
+  namespace ev = polc::evaluator;
+  if (options.format == "json") format = Format::Json;
+  if (options.format != "dot" && options.format != "json" && options.format != "svg")
+    return failUsage("graph",
+                     "--format: unknown format '" + options.format +
+                         "'; the formats are dot, json and svg",
+                     format);
+  ev::GraphOptions graphOptions;
+  if (!options.groupBy.empty()) {
+    const auto& how = options.groupBy[0];
+    if (how == "label") {
+      if (options.groupBy.size() != 2 || options.groupBy[1].empty())
+        return failUsage("graph", "--group-by label needs a label key: --group-by label KEY",
+                         format);
+      graphOptions.groupBy = {ev::GraphGrouping::Kind::Label, options.groupBy[1]};
+    } else if (how == "identity" || how == "namespace") {
+      if (options.groupBy.size() != 1)
+        return failUsage("graph",
+                         "--group-by " + how + " takes no key (got '" + options.groupBy[1] +
+                             "'; give the policy before --group-by)",
+                         format);
+      graphOptions.groupBy.kind = how == "identity" ? ev::GraphGrouping::Kind::Identity
+                                                    : ev::GraphGrouping::Kind::Namespace;
+    } else {
+      return failUsage("graph",
+                       "--group-by: unknown grouping '" + how +
+                           "'; give identity, namespace, or label KEY",
+                       format);
+    }
+  }
+  for (auto [text, selector, name] : {std::tuple{&options.from, &graphOptions.from, "--from"},
+                                      std::tuple{&options.to, &graphOptions.to, "--to"}}) {
+    if (text->empty()) continue;
+    auto parsed = ev::EndSelector::parse(*text);
+    if (!parsed) return failUsage("graph", std::string(name) + ": " + parsed.error(), format);
+    *selector = *parsed;
+  }
+  if (!options.port.empty()) {
+    auto port = parsePort(options.port);
+    if (!port) return failUsage("graph", "--port: " + port.error(), format);
+    graphOptions.port = *port;
+  }
+
+  auto diagnostics = options.compile.diagnostics();
+  // Verdicts need the resolved rules, not the tables.
+  auto program =
+      polc::driver::compileToIr({options.compile.policy, options.compile.topology}, diagnostics);
+  printDiagnostics(diagnostics, format);
+  if (!program) {
+    if (format == Format::Json)
+      printJson(nlohmann::json{{"ok", false},
+                               {"error", "the policy has errors"},
+                               {"diagnostics", diagnostics.toJson()}});
+    else
+      std::cerr << "polc graph: the policy has errors\n";
+    return kExitInputError;
+  }
+  auto graph = ev::policyGraph(*program, graphOptions);
+  if (!graph) return failUsage("graph", graph.error(), format);
+
+  std::string text;
+  if (options.format == "json") {
+    auto json = ev::graphJson(*program, *graph);
+    json["ok"] = true;
+    json["diagnostics"] = diagnostics.toJson();
+    text = json.dump(2) + "\n";
+  } else {
+    text = ev::graphDot(*program, *graph);
+    if (options.format == "svg") {
+      auto svg = polc::graph::renderSvg(text);
+      if (!svg) return failSystem("graph", svg.failure(), format);
+      text = std::move(*svg);
+    }
+  }
+  if (options.output.empty() || options.output == "-") {
+    std::cout << text;
+    return kExitOk;
+  }
+  if (auto written = polc::writeFile(options.output, text); !written)
+    return failSystem("graph", written.failure(), format);
+  return kExitOk;
+}
+
+} // namespace
+
+void registerGraph(CLI::App& app, CommandContext& context) {
+  auto options = std::make_shared<GraphOptions>();
+  auto* graph = app.add_subcommand(
+      "graph", "Draw which groups of endpoints may talk to which, on which ports (DOT, SVG, JSON)");
+  addCompileOptions(graph, options->compile);
+  graph->add_option("--format", options->format, "dot|json|svg (default dot)");
+  graph->add_option("-o,--output", options->output, "Write to FILE instead of stdout");
+  graph
+      ->add_option("--group-by", options->groupBy,
+                   "identity|namespace|label KEY: one node per identity (default), per "
+                   "namespace, or per value of the label KEY")
+      ->expected(1, 2);
+  graph->add_option("--from", options->from,
+                    "Only flows from: world, host, remote-node, cidr, service, or endpoints "
+                    "with labels key=value[,key=value] (a key alone: any value)");
+  graph->add_option("--to", options->to, "Only flows to: as --from");
+  graph->add_option("--port", options->port,
+                    "Only flows on PROTO/PORT[-PORT] (tcp/443), a port (443: tcp, udp, sctp) or "
+                    "icmp");
+  context.add(graph, [options, &context] { return runGraph(*options, context.format); });
+}
+
+} // namespace polc::cli

@@ -1,0 +1,192 @@
+// polc graph's algorithm: a policy over a topology, compiled from text, and
+// the allowed (and denied) flows between groups of ends.
+#include "polc/evaluator/policy_graph.h"
+#include "polc/frontend/parser.h"
+#include "polc/pipeline/pipeline.h"
+#include "polc/topology/loader.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+
+namespace polc::evaluator {
+namespace {
+
+constexpr const char* kTopology = R"(cluster: c
+namespaces: { shop: {}, ops: {} }
+nodes:
+  - name: n1
+    address: 10.9.0.1
+    endpoints:
+      - { name: web-1, namespace: shop, labels: { app: web }, addresses: [10.0.0.1], interface: v1 }
+      - { name: web-2, namespace: shop, labels: { app: web }, addresses: [10.0.0.2], interface: v2 }
+      - { name: db-1, namespace: shop, labels: { app: db }, addresses: [10.0.0.3], interface: v3 }
+      - { name: mon-1, namespace: ops, labels: { app: mon }, addresses: [10.0.0.4], interface: v4 }
+)";
+
+ir::Program compile(const std::string& policy) {
+  Diagnostics diagnostics;
+  auto file = frontend::parseText("p.pol", policy, diagnostics);
+  auto topology = topology::loadText("t.yaml", kTopology, diagnostics);
+  std::optional<ir::Program> program;
+  if (file && topology) program = pipeline::analyze(*file, *topology, diagnostics);
+  EXPECT_TRUE(program) << diagnostics.render();
+  return program ? std::move(*program) : ir::Program{};
+}
+
+// Every policy isolates every endpoint in both directions, so only what the
+// rules allow is drawn.
+constexpr const char* kIsolated = R"(default deny ingress, egress
+policy "db" {
+  select app == "db"
+  ingress {
+    allow from app == "web" on tcp/5432
+    deny from app == "mon" on tcp/5432
+  }
+}
+policy "web" {
+  select app == "web"
+  egress {
+    allow to app == "db" on tcp/5432, tcp/6000-6001
+  }
+}
+policy "mon" {
+  select app == "mon"
+  egress {
+    allow to app == "db" on tcp/5432
+  }
+}
+)";
+
+// "FROM -> TO verdict l4,l4" per edge, by group names.
+std::vector<std::string> edges(const PolicyGraph& graph) {
+  std::vector<std::string> lines;
+  for (const auto& edge : graph.edges) {
+    std::string line = graph.groups[edge.from].name + " -> " + graph.groups[edge.to].name +
+                       (edge.deny ? " deny " : " allow ");
+    auto texts = edge.l4Texts();
+    for (size_t i = 0; i < texts.size(); ++i) line += (i ? "," : "") + texts[i];
+    lines.push_back(line);
+  }
+  return lines;
+}
+
+const GraphGroup* group(const PolicyGraph& graph, const std::string& name) {
+  for (const auto& g : graph.groups)
+    if (g.name == name) return &g;
+  return nullptr;
+}
+
+TEST(PolicyGraph, IdentityGroupsCollapseReplicasAndDrawAllowAndDenyEdges) {
+  auto program = compile(kIsolated);
+  auto graph = policyGraph(program);
+  ASSERT_TRUE(graph) << graph.error();
+  const auto* web = group(*graph, "shop/app=web");
+  ASSERT_NE(web, nullptr);
+  EXPECT_EQ(web->members, (std::vector<std::string>{"web-1", "web-2"}));
+  // The egress allows 6000-6001 too, but db's ingress does not: only 5432
+  // passes both sides. mon's flow is denied by db's deny rule.
+  EXPECT_EQ(edges(*graph), (std::vector<std::string>{
+                               "ops/app=mon -> shop/app=db deny tcp/5432",
+                               "shop/app=web -> shop/app=db allow tcp/5432",
+                           }));
+  EXPECT_TRUE(group(*graph, "ops/app=mon")->isolated);
+  EXPECT_FALSE(web->isolated);
+  EXPECT_TRUE(group(*graph, "world")->isolated);
+  EXPECT_TRUE(group(*graph, "host")->isolated);
+  // Two web replicas judged as one class.
+  EXPECT_LT(graph->classes, program.endpoints.size() + 3);
+}
+
+TEST(PolicyGraph, DecidingRulesAreOnTheEdges) {
+  auto program = compile(kIsolated);
+  auto graph = policyGraph(program);
+  ASSERT_TRUE(graph);
+  auto json = graphJson(program, *graph);
+  ASSERT_EQ(json["edges"].size(), 2u);
+  const auto& deny = json["edges"][0];
+  EXPECT_EQ(deny["verdict"], "deny");
+  ASSERT_EQ(deny["rules"].size(), 1u);
+  EXPECT_EQ(deny["rules"][0]["policy"], "db");
+  EXPECT_EQ(deny["rules"][0]["location"], "p.pol:6:5");
+  const auto& allow = json["edges"][1];
+  EXPECT_EQ(allow["verdict"], "allow");
+  EXPECT_EQ(allow["rules"].size(), 2u); // web's egress rule and db's ingress rule
+  EXPECT_EQ(json["summary"]["isolated_groups"], graph->groups.size() - 2);
+}
+
+TEST(PolicyGraph, DotDrawsDenyDashedAndIsolatedMarked) {
+  auto program = compile(kIsolated);
+  auto graph = policyGraph(program);
+  ASSERT_TRUE(graph);
+  auto dot = graphDot(program, *graph);
+  EXPECT_NE(dot.find("style=dashed, color=\"#cc0000\""), std::string::npos) << dot;
+  EXPECT_NE(dot.find("(isolated)"), std::string::npos) << dot;
+  EXPECT_NE(dot.find("label=\"deny tcp/5432\""), std::string::npos) << dot;
+  EXPECT_EQ(dot, graphDot(program, *policyGraph(program))); // deterministic
+}
+
+TEST(PolicyGraph, OpenEndpointsTalkToEverythingOnAnyPort) {
+  auto program = compile(R"(policy "db" {
+  select app == "db"
+  ingress {
+    allow from app == "web" on tcp/5432
+  }
+}
+)");
+  auto graph = policyGraph(program);
+  ASSERT_TRUE(graph);
+  auto lines = edges(*graph);
+  auto has = [&](const std::string& line) {
+    return std::find(lines.begin(), lines.end(), line) != lines.end();
+  };
+  EXPECT_TRUE(has("shop/app=web -> shop/app=web allow any")); // between the two replicas
+  EXPECT_TRUE(has("world -> shop/app=web allow any"));
+  EXPECT_TRUE(has("shop/app=web -> shop/app=db allow tcp/5432"));
+  EXPECT_FALSE(has("world -> shop/app=db allow any"));
+  EXPECT_FALSE(has("ops/app=mon -> ops/app=mon allow any")); // one endpoint: no flow to itself
+  for (const auto& g : graph->groups) EXPECT_FALSE(g.isolated) << g.name;
+}
+
+TEST(PolicyGraph, GroupsByNamespaceOrLabel) {
+  auto program = compile(kIsolated);
+  auto byNamespace = policyGraph(program, {{GraphGrouping::Kind::Namespace, ""}, {}, {}, {}});
+  ASSERT_TRUE(byNamespace);
+  EXPECT_EQ(edges(*byNamespace), (std::vector<std::string>{
+                                     "namespace ops -> namespace shop deny tcp/5432",
+                                     "namespace shop -> namespace shop allow tcp/5432",
+                                 }));
+  auto byApp = policyGraph(program, {{GraphGrouping::Kind::Label, "app"}, {}, {}, {}});
+  ASSERT_TRUE(byApp);
+  EXPECT_EQ(byApp->groups[0].name, "app=db");
+  auto unknown = policyGraph(program, {{GraphGrouping::Kind::Label, "ap"}, {}, {}, {}});
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error(),
+            "--group-by label: no endpoint has the label 'ap'; did you mean 'app'?");
+}
+
+TEST(PolicyGraph, FiltersByEndsAndPort) {
+  auto program = compile(kIsolated);
+  GraphOptions options;
+  options.from = *EndSelector::parse("app=mon");
+  auto fromMon = policyGraph(program, options);
+  ASSERT_TRUE(fromMon);
+  EXPECT_EQ(edges(*fromMon),
+            (std::vector<std::string>{"ops/app=mon -> shop/app=db deny tcp/5432"}));
+  options.from.reset();
+  options.port = ir::L4Range{0, 80, 80};
+  auto port80 = policyGraph(program, options);
+  ASSERT_TRUE(port80);
+  EXPECT_TRUE(port80->edges.empty());
+  options.to = *EndSelector::parse("app=nothing");
+  auto none = policyGraph(program, options);
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error(), "--to app=nothing selects no end of the topology");
+  EXPECT_FALSE(EndSelector::parse("app=web,,x"));
+  EXPECT_EQ(EndSelector::parse("world")->entity, "world");
+}
+
+} // namespace
+} // namespace polc::evaluator
