@@ -142,30 +142,76 @@ struct Outcome {
   std::set<uint32_t> allowRules, denyRules;
 };
 
-// A direction's rules that match each peer, interned: two peers with the
-// same signature are judged alike by it, on every port.
+// What one side (a direction of an endpoint) does with each peer, as a
+// signature: its isolation and the rules (ids and resolved ports) that match
+// the peer. Two sides with the same signature judge their peers alike on
+// every port, whichever endpoints they belong to: the signatures of all
+// sides share one numbering. 0 stands for no side (an end that is not an
+// endpoint).
 class Signatures {
 public:
-  uint32_t of(const ir::DirectionPolicy& policy, size_t behaviour, uint32_t peer) {
-    uint64_t key = (uint64_t(behaviour) << 32) | peer;
-    auto found = cache_.find(key);
-    if (found != cache_.end()) return found->second;
-    std::vector<uint32_t> matching;
-    for (size_t i = 0; i < policy.rules.size(); ++i) {
-      const auto& peers = policy.rules[i].peers;
-      if (std::binary_search(peers.begin(), peers.end(), peer) ||
-          std::binary_search(peers.begin(), peers.end(), POLC_IDENTITY_ANY))
-        matching.push_back(uint32_t(i));
+  struct Side {
+    uint32_t others = 0;                          // for peers no rule names
+    std::unordered_map<uint32_t, uint32_t> named; // peer -> signature
+    uint32_t of(uint32_t peer) const {
+      auto found = named.find(peer);
+      return found == named.end() ? others : found->second;
     }
-    auto id = interned_.try_emplace(std::move(matching), uint32_t(interned_.size())).first->second;
-    cache_.emplace(key, id);
-    return id;
+  };
+
+  Side index(const ir::DirectionPolicy& policy, ast::Direction direction) {
+    Side side;
+    std::vector<uint32_t> any;
+    std::unordered_map<uint32_t, std::vector<uint32_t>> byPeer;
+    for (uint32_t i = 0; i < policy.rules.size(); ++i)
+      for (uint32_t peer : policy.rules[i].peers)
+        (peer == POLC_IDENTITY_ANY ? any : byPeer[peer]).push_back(i);
+    side.others = intern(policy, direction, any);
+    std::vector<uint32_t> matching;
+    for (auto& [peer, rules] : byPeer) {
+      matching.clear();
+      std::merge(any.begin(), any.end(), rules.begin(), rules.end(), std::back_inserter(matching));
+      side.named.emplace(peer, intern(policy, direction, matching));
+    }
+    return side;
   }
 
 private:
-  std::unordered_map<uint64_t, uint32_t> cache_;
-  std::map<std::vector<uint32_t>, uint32_t> interned_;
+  uint32_t intern(const ir::DirectionPolicy& policy, ast::Direction direction,
+                  const std::vector<uint32_t>& matching) {
+    std::string key;
+    key += char(direction == ast::Direction::Egress);
+    key += char(policy.isolated);
+    key += char(policy.auditIsolated);
+    auto put = [&key](uint32_t value) { key.append(reinterpret_cast<const char*>(&value), 4); };
+    for (uint32_t i : matching) {
+      const auto& rule = policy.rules[i];
+      put(rule.rule);
+      put(uint32_t(rule.ports.size()));
+      for (const auto& range : rule.ports)
+        put(uint32_t(range.protocol) << 16 | range.first), put(range.last);
+    }
+    return interned_.try_emplace(std::move(key), uint32_t(interned_.size() + 1)).first->second;
+  }
+  std::unordered_map<std::string, uint32_t> interned_;
 };
+
+// Where the rules of a side that match `peer` start or stop matching.
+void addMatchingCuts(const ir::Endpoint* endpoint, ast::Direction direction, uint32_t peer,
+                     uint8_t protocol, std::set<uint32_t>& cuts) {
+  if (!endpoint) return;
+  for (const auto& applied : endpoint->policy(direction).rules) {
+    const auto& peers = applied.peers;
+    if (!std::binary_search(peers.begin(), peers.end(), peer) &&
+        !std::binary_search(peers.begin(), peers.end(), POLC_IDENTITY_ANY))
+      continue;
+    for (const auto& range : applied.ports)
+      if (range.protocol == protocol) {
+        cuts.insert(range.first);
+        cuts.insert(uint32_t(range.last) + 1);
+      }
+  }
+}
 
 void addRange(std::vector<ir::L4Range>& ranges, uint8_t protocol, uint32_t first, uint32_t last) {
   if (!ranges.empty() && ranges.back().protocol == protocol && ranges.back().last + 1u == first)
@@ -195,8 +241,8 @@ Outcome evaluatePair(const ir::Program& program, const ClassEnd& from, const Cla
   for (const auto& space : judgedSpaces(from.families, to.families, port)) {
     if (space.first > space.last) continue;
     std::set<uint32_t> cuts{space.first, uint32_t(space.last) + 1};
-    addCuts(from.endpoint, ast::Direction::Egress, space.protocol, cuts);
-    addCuts(to.endpoint, ast::Direction::Ingress, space.protocol, cuts);
+    addMatchingCuts(from.endpoint, ast::Direction::Egress, to.identity, space.protocol, cuts);
+    addMatchingCuts(to.endpoint, ast::Direction::Ingress, from.identity, space.protocol, cuts);
     for (auto cut = cuts.find(space.first); std::next(cut) != cuts.end(); ++cut) {
       uint32_t first = *cut, last = *std::next(cut) - 1;
       if (last > space.last) break;
@@ -380,30 +426,33 @@ Expected<PolicyGraph> policyGraph(const ir::Program& program, const GraphOptions
                    (*selector)->text + " selects no end of the topology");
   }
 
-  // Each pair of classes, evaluated once per distinct way its sides' rules
-  // match: (egress behaviour, its rules matching the destination, ingress
-  // behaviour, its rules matching the source, families).
+  // Each pair of classes, evaluated once per distinct way its sides judge
+  // each other: (the egress's signature for the destination, the ingress's
+  // for the source, both ends' address families).
   Signatures signatures;
-  std::map<std::tuple<size_t, uint32_t, size_t, uint32_t, Families, Families>, uint32_t> memo;
+  std::vector<Signatures::Side> egressSides, ingressSides;
+  for (const auto* endpoint : egressOf)
+    egressSides.push_back(signatures.index(endpoint->egress, ast::Direction::Egress));
+  for (const auto* endpoint : ingressOf)
+    ingressSides.push_back(signatures.index(endpoint->ingress, ast::Direction::Ingress));
+  auto familiesIndex = [](const Families& f) { return size_t(f.v4) | size_t(f.v6) << 1; };
+  std::unordered_map<uint64_t, uint32_t> memo[16]; // by both ends' families
   std::vector<Outcome> outcomes;
   std::unordered_map<uint64_t, std::vector<uint32_t>> pairOutcomes; // (from, to group) -> outcomes
   const size_t groups = graph.groups.size();
   for (size_t s = 0; s < classes.size(); ++s) {
     const auto& from = classes[s];
     if (!from.source) continue;
+    const auto* egress = from.endpoint ? &egressSides[from.egress] : nullptr;
     for (size_t d = 0; d < classes.size(); ++d) {
       const auto& to = classes[d];
       if (!to.destination || (!from.endpoint && !to.endpoint)) continue;
       if (s == d && from.members < 2) continue; // an endpoint to itself is no flow
-      uint32_t egressSignature =
-          from.endpoint ? signatures.of(from.endpoint->egress, from.egress, to.identity) : 0;
-      uint32_t ingressSignature =
-          to.endpoint
-              ? signatures.of(to.endpoint->ingress, egressOf.size() + to.ingress, from.identity)
-              : 0;
-      auto key = std::tuple{from.egress,      egressSignature, to.ingress,
-                            ingressSignature, from.families,   to.families};
-      auto [found, added] = memo.try_emplace(key, uint32_t(outcomes.size()));
+      uint64_t egressSignature = egress ? egress->of(to.identity) : 0;
+      uint64_t ingressSignature = to.endpoint ? ingressSides[to.ingress].of(from.identity) : 0;
+      auto& known = memo[familiesIndex(from.families) << 2 | familiesIndex(to.families)];
+      auto [found, added] =
+          known.try_emplace(egressSignature << 32 | ingressSignature, uint32_t(outcomes.size()));
       if (added) {
         outcomes.push_back(evaluatePair(program, from, to, options.port));
         ++graph.evaluations;
