@@ -109,11 +109,16 @@ TEST(PolicyGraph, DecidingRulesAreOnTheEdges) {
   const auto& deny = json["edges"][0];
   EXPECT_EQ(deny["verdict"], "deny");
   ASSERT_EQ(deny["rules"].size(), 1u);
-  EXPECT_EQ(deny["rules"][0]["policy"], "db");
-  EXPECT_EQ(deny["rules"][0]["location"], "p.pol:6:5");
+  const auto& rules = json["rules"];
+  auto rule = std::find_if(rules.begin(), rules.end(),
+                           [&](const auto& r) { return r["id"] == deny["rules"][0]; });
+  ASSERT_NE(rule, rules.end());
+  EXPECT_EQ((*rule)["policy"], "db");
+  EXPECT_EQ((*rule)["location"], "p.pol:6:5");
   const auto& allow = json["edges"][1];
   EXPECT_EQ(allow["verdict"], "allow");
   EXPECT_EQ(allow["rules"].size(), 2u); // web's egress rule and db's ingress rule
+  EXPECT_EQ(rules.size(), 3u);
   EXPECT_EQ(json["summary"]["isolated_groups"], graph->groups.size() - 2);
 }
 

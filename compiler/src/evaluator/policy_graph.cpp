@@ -600,16 +600,14 @@ nlohmann::json graphJson(const ir::Program& program, const PolicyGraph& graph) {
   }
   auto edges = nlohmann::json::array();
   size_t allows = 0, denies = 0;
+  std::set<uint32_t> decidingRules;
   for (const auto& edge : graph.edges) {
     (edge.deny ? denies : allows)++;
+    // Stable ids; the rules themselves are listed once, below.
     auto rules = nlohmann::json::array();
     for (uint32_t id : edge.rules) {
-      const auto& rule = program.rules.at(id);
-      rules.push_back({{"id", rule.stableId},
-                       {"policy", rule.policy},
-                       {"audit", rule.audit},
-                       {"text", rule.text},
-                       {"location", rule.location.str()}});
+      rules.push_back(program.rules.at(id).stableId);
+      decidingRules.insert(id);
     }
     edges.push_back({{"from", "g" + std::to_string(edge.from)},
                      {"to", "g" + std::to_string(edge.to)},
@@ -619,11 +617,21 @@ nlohmann::json graphJson(const ir::Program& program, const PolicyGraph& graph) {
                      {"audited", rangesJson(edge.audited)},
                      {"rules", rules}});
   }
+  auto rules = nlohmann::json::array();
+  for (uint32_t id : decidingRules) {
+    const auto& rule = program.rules.at(id);
+    rules.push_back({{"id", rule.stableId},
+                     {"policy", rule.policy},
+                     {"audit", rule.audit},
+                     {"text", rule.text},
+                     {"location", rule.location.str()}});
+  }
   size_t isolated = std::count_if(graph.groups.begin(), graph.groups.end(),
                                   [](const GraphGroup& g) { return g.isolated; });
   return {{"cluster", program.cluster},
           {"groups", groups},
           {"edges", edges},
+          {"rules", rules},
           {"summary",
            {{"groups", graph.groups.size()},
             {"allow_edges", allows},

@@ -90,7 +90,9 @@ Expected<PolicyGraph> policyGraph(const ir::Program&, const GraphOptions& = {});
 // Graphviz source: a box per group (isolated ones grey and marked), an
 // edge per allow (solid) and deny (dashed red) with its ranges.
 std::string graphDot(const ir::Program&, const PolicyGraph&);
-// {"groups": [...], "edges": [...], "summary": {...}}.
+// {"cluster", "groups": [...], "edges": [...] (the deciding rules by stable
+// id), "rules": [...] (those rules: id, policy, audit, text, location),
+// "summary": {...}}.
 nlohmann::json graphJson(const ir::Program&, const PolicyGraph&);
 
 } // namespace polc::evaluator
