@@ -1,5 +1,7 @@
 // polc graph's algorithm: a policy over a topology, compiled from text, and
 // the allowed (and denied) flows between groups of ends.
+#include "polc/driver/pipeline.h"
+#include "polc/evaluator/evaluator.h"
 #include "polc/evaluator/policy_graph.h"
 #include "polc/frontend/parser.h"
 #include "polc/pipeline/pipeline.h"
@@ -10,6 +12,8 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <netinet/in.h>
+#include <set>
 
 namespace polc::evaluator {
 namespace {
@@ -192,6 +196,86 @@ TEST(PolicyGraph, FiltersByEndsAndPort) {
   EXPECT_FALSE(EndSelector::parse("app=web,,x"));
   EXPECT_EQ(EndSelector::parse("world")->entity, "world");
 }
+
+// The graph agrees with the evaluator flow by flow on every example: an
+// endpoint pair's flow that evaluate() allows (denies by a rule) lies in
+// an allow (deny) edge between their groups, and every edge's ranges hold a
+// flow of some member pair with that verdict.
+class PolicyGraphExample : public testing::TestWithParam<const char*> {};
+
+TEST_P(PolicyGraphExample, AgreesWithTheEvaluatorPerEndpointPair) {
+  const std::string base = std::string(POLC_SOURCE_DIR) + "/examples/policies/" + GetParam();
+  Diagnostics diagnostics;
+  auto program = driver::compileToIr({base + ".pol", base + ".yaml"}, diagnostics);
+  ASSERT_TRUE(program) << diagnostics.render();
+  auto graph = policyGraph(*program);
+  ASSERT_TRUE(graph) << graph.error();
+  std::map<std::string, size_t> groupOf;
+  for (size_t g = 0; g < graph->groups.size(); ++g)
+    for (const auto& member : graph->groups[g].members) groupOf[member] = g;
+  // Ports worth probing: every rule range's ends and the ports beside them.
+  std::set<uint32_t> ports{1, 65535};
+  for (const auto& endpoint : program->endpoints)
+    for (const auto* policy : {&endpoint.ingress, &endpoint.egress})
+      for (const auto& rule : policy->rules)
+        for (const auto& range : rule.ports)
+          for (uint32_t port : {uint32_t(range.first) - 1, uint32_t(range.first),
+                                uint32_t(range.last), uint32_t(range.last) + 1})
+            if (port >= 1 && port <= 65535) ports.insert(port);
+  auto inEdge = [&](size_t from, size_t to, bool deny, uint8_t protocol, uint16_t port) {
+    for (const auto& edge : graph->edges)
+      if (edge.from == from && edge.to == to && edge.deny == deny)
+        for (const auto& range : edge.ranges)
+          if (range.protocol == protocol && range.first <= port && port <= range.last) return true;
+    return false;
+  };
+  // (from group, to group, deny, protocol, port) seen from endpoint pairs.
+  std::set<std::tuple<size_t, size_t, bool, uint8_t, uint16_t>> seen;
+  size_t flows = 0;
+  for (const auto& a : program->endpoints)
+    for (const auto& b : program->endpoints) {
+      if (a.name == b.name) continue;
+      for (uint8_t protocol : {uint8_t(IPPROTO_TCP), uint8_t(IPPROTO_UDP)})
+        for (uint32_t port : ports) {
+          Flow flow{FlowEnd::endpoint(a.name),
+                    FlowEnd::endpoint(b.name),
+                    protocol,
+                    uint16_t(port),
+                    {},
+                    {}};
+          auto verdict = evaluate(*program, flow);
+          ASSERT_TRUE(verdict) << verdict.error();
+          ++flows;
+          bool byRule = verdict->egress.decision == Decision::DeniedByRule ||
+                        verdict->ingress.decision == Decision::DeniedByRule;
+          if (!verdict->allowed && !byRule) continue;
+          const bool deny = !verdict->allowed;
+          const size_t from = groupOf.at(a.name), to = groupOf.at(b.name);
+          EXPECT_TRUE(inEdge(from, to, deny, protocol, uint16_t(port)))
+              << a.name << " -> " << b.name << " " << int(protocol) << "/" << port
+              << (deny ? " denied by a rule" : " allowed") << " but not in the graph";
+          seen.emplace(from, to, deny, protocol, uint16_t(port));
+        }
+    }
+  EXPECT_GT(flows, 0u);
+  // Each edge range between endpoint groups, probed at its ends.
+  for (const auto& edge : graph->edges) {
+    if (graph->groups[edge.from].kind != GraphGroup::Kind::Endpoints ||
+        graph->groups[edge.to].kind != GraphGroup::Kind::Endpoints)
+      continue;
+    for (const auto& range : edge.ranges) {
+      if (range.protocol != IPPROTO_TCP && range.protocol != IPPROTO_UDP) continue;
+      for (uint16_t port : {range.first, range.last})
+        if (ports.contains(port))
+          EXPECT_TRUE(seen.contains({edge.from, edge.to, edge.deny, range.protocol, port}))
+              << graph->groups[edge.from].name << " -> " << graph->groups[edge.to].name << " "
+              << int(range.protocol) << "/" << port << " in the graph but no flow has it";
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Examples, PolicyGraphExample,
+                         testing::Values("shop", "boutique", "tenants", "lockdown", "ipv6"));
 
 } // namespace
 } // namespace polc::evaluator
