@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <netinet/in.h>
@@ -53,9 +54,20 @@ Expected<ir::L4Range> parsePort(const std::string& text) {
   return ir::L4Range{*protocol, *first, *last};
 }
 
-int runGraph(const GraphOptions& options, Format& format) {
+int runGraph(GraphOptions options, Format& format) {
   namespace ev = polc::evaluator;
   if (options.format == "json") format = Format::Json;
+  // --group-by takes the words after it up to the next option, so in
+  // `--group-by namespace shop.pol` it took the policy too: give it back.
+  const size_t groupingWords = !options.groupBy.empty() && options.groupBy[0] == "label" ? 2 : 1;
+  if (options.compile.policy.empty() && options.groupBy.size() == groupingWords + 1) {
+    options.compile.policy = options.groupBy.back();
+    options.groupBy.pop_back();
+    if (!std::filesystem::exists(options.compile.policy))
+      return failUsage("graph", "policy: no such file: " + options.compile.policy, format);
+  }
+  if (options.compile.policy.empty())
+    return failUsage("graph", "the policy file (POLICY) is required", format);
   if (options.format != "dot" && options.format != "json" && options.format != "svg")
     return failUsage("graph",
                      "--format: unknown format '" + options.format +
@@ -72,8 +84,7 @@ int runGraph(const GraphOptions& options, Format& format) {
     } else if (how == "identity" || how == "namespace") {
       if (options.groupBy.size() != 1)
         return failUsage("graph",
-                         "--group-by " + how + " takes no key (got '" + options.groupBy[1] +
-                             "'; give the policy before --group-by)",
+                         "--group-by " + how + " takes no key (got '" + options.groupBy[1] + "')",
                          format);
       graphOptions.groupBy.kind = how == "identity" ? ev::GraphGrouping::Kind::Identity
                                                     : ev::GraphGrouping::Kind::Namespace;
@@ -144,13 +155,15 @@ void registerGraph(CLI::App& app, CommandContext& context) {
   auto* graph = app.add_subcommand(
       "graph", "Draw which groups of endpoints may talk to which, on which ports (DOT, SVG, JSON)");
   addCompileOptions(graph, options->compile);
+  // Checked by runGraph: --group-by may have taken it (see there).
+  graph->get_option("policy")->required(false);
   graph->add_option("--format", options->format, "dot|json|svg (default dot)");
   graph->add_option("-o,--output", options->output, "Write to FILE instead of stdout");
   graph
       ->add_option("--group-by", options->groupBy,
                    "identity|namespace|label KEY: one node per identity (default), per "
                    "namespace, or per value of the label KEY")
-      ->expected(1, 2);
+      ->expected(1, 3);
   graph->add_option("--from", options->from,
                     "Only flows from: world, host, remote-node, cidr, service, or endpoints "
                     "with labels key=value[,key=value] (a key alone: any value)");

@@ -75,6 +75,16 @@ filters)
   expect_status 0
   grep -q '^digraph polc {' graph.dot || fail "graph.dot is no DOT"
   grep -q 'label="app=web' graph.dot || fail "no app=web group"
+  # --group-by before the policy: the words it takes end with its own.
+  run "$polc" graph --group-by namespace "${shop[@]}"
+  expect_status 0
+  expect_stdout '(no namespace)'
+  run "$polc" graph --group-by label env "${shop[@]}"
+  expect_status 0
+  expect_stdout 'env unset'
+  run "$polc" graph --group-by namespace nope.pol --topology "$examples/shop.yaml"
+  expect_status 2
+  expect_stderr "polc graph: policy: no such file: nope.pol"
   ;;
 *)
   echo "graph.sh: unknown case $case"
