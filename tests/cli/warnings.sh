@@ -86,6 +86,12 @@ commands)
   run "$polc" test "$examples/shop.poltest" -W bogus-name
   expect_status 2
   expect_stderr "unknown diagnostic 'bogus-name'"
+  run "$polc" graph "$policy" --topology "$topology" -W bogus-name
+  expect_status 2
+  expect_stderr "unknown diagnostic 'bogus-name'"
+  run "$polc" graph "$policy" --topology "$topology" -W error=empty-selector
+  expect_status 1
+  expect_stderr "polc graph: the policy has errors"
   # And applies it: a warning made an error is trouble for diff.
   run "$polc" diff "$policy" "$policy" --topology "$topology" -W error=empty-selector
   expect_status 2
