@@ -1,8 +1,10 @@
-// polc graph: who may talk to whom, as a picture (DOT, SVG) or as data (JSON).
+// polc graph: who may talk to whom, as a picture (DOT, SVG, an HTML report) or as
+// data (JSON).
 #include "commands.h"
 
 #include "polc/driver/pipeline.h"
 #include "polc/evaluator/policy_graph.h"
+#include "polc/graph/html.h"
 #include "polc/graph/svg.h"
 #include "polc/support/files.h"
 #include "polc/support/protocol.h"
@@ -68,10 +70,11 @@ int runGraph(GraphOptions options, Format& format) {
   }
   if (options.compile.policy.empty())
     return failUsage("graph", "the policy file (POLICY) is required", format);
-  if (options.format != "dot" && options.format != "json" && options.format != "svg")
+  if (options.format != "dot" && options.format != "json" && options.format != "svg" &&
+      options.format != "html")
     return failUsage("graph",
                      "--format: unknown format '" + options.format +
-                         "'; the formats are dot, json and svg",
+                         "'; the formats are dot, json, svg and html",
                      format);
   ev::GraphOptions graphOptions;
   if (!options.groupBy.empty()) {
@@ -133,10 +136,12 @@ int runGraph(GraphOptions options, Format& format) {
     text = json.dump(2) + "\n";
   } else {
     text = ev::graphDot(*program, *graph);
-    if (options.format == "svg") {
+    if (options.format == "svg" || options.format == "html") {
       auto svg = polc::graph::renderSvg(text);
       if (!svg) return failSystem("graph", svg.failure(), format);
-      text = std::move(*svg);
+      text = options.format == "svg"
+                 ? std::move(*svg)
+                 : polc::graph::renderHtml(ev::graphJson(*program, *graph), *svg);
     }
   }
   if (options.output.empty() || options.output == "-") {
@@ -157,7 +162,9 @@ void registerGraph(CLI::App& app, CommandContext& context) {
   addCompileOptions(graph, options->compile);
   // Checked by runGraph: --group-by may have taken it (see there).
   graph->get_option("policy")->required(false);
-  graph->add_option("--format", options->format, "dot|json|svg (default dot)");
+  graph->add_option(
+      "--format", options->format,
+      "dot|json|svg|html (default dot); html: one self-contained page, the picture and a matrix");
   graph->add_option("-o,--output", options->output, "Write to FILE instead of stdout");
   graph
       ->add_option("--group-by", options->groupBy,

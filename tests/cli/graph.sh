@@ -2,7 +2,9 @@
 # polc graph through the real CLI (docs/cli.md, "polc graph"): a bad
 # --format, --group-by, selector or port is a usage error (exit 2) that says
 # what is accepted; the SVG (Graphviz's library) is XML with a node per
-# group; -o writes the file.
+# group; the HTML report is one self-contained page (no fetch) whose
+# script fills the matrix and the details (graph_html_check.js); -o writes
+# the file.
 #
 # usage: graph.sh POLC JSON_QUERY SOURCE_DIR CASE
 set -uo pipefail
@@ -17,7 +19,7 @@ case $case in
 usage)
   run "$polc" graph "${shop[@]}" --format png
   expect_status 2
-  expect_stderr "polc graph: --format: unknown format 'png'; the formats are dot, json and svg"
+  expect_stderr "polc graph: --format: unknown format 'png'; the formats are dot, json, svg and html"
   run "$polc" graph "${shop[@]}" --format png -o out.png
   expect_status 2
   [ -e out.png ] && fail "a usage error wrote out.png"
@@ -64,6 +66,50 @@ text = " ".join(t.text or "" for t in root.iter(ns + "text"))
 assert "app=web,env=prod" in text and "world" in text, text
 print("svg: %d nodes" % len(nodes))
 PY
+  ;;
+html)
+  run "$polc" graph "${shop[@]}" --format json -o shop.json
+  expect_status 0
+  run "$polc" graph "${shop[@]}" --format html -o shop.html
+  expect_status 0
+  python3 - shop.html shop.json <<'PY' || fail "the HTML report is not as expected"
+import html.parser, json, re, sys
+page, data = open(sys.argv[1]).read(), json.load(open(sys.argv[2]))
+class Parser(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags, self.external = [], []
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        for name, value in attrs:
+            if name in ("src", "href") and value and not value.startswith("#"):
+                self.external.append((tag, name, value))
+        if tag == "link":
+            self.external.append((tag, attrs))
+parser = Parser()
+parser.feed(page)
+assert not parser.external, parser.external
+for fetch in ("@import", "url(", "fetch(", "XMLHttpRequest", "<iframe"):
+    assert fetch not in page, fetch
+urls = set(re.findall(r"https?://[^\s\"'<>]+", page))
+assert urls <= {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}, urls
+assert "svg" in parser.tags and "table" in parser.tags, parser.tags
+embedded = json.loads(re.search(r'<script type="application/json" id="polc-graph">(.*?)</script>',
+                                page, re.S).group(1))
+for key in ("groups", "edges", "rules"):
+    assert embedded[key] == data[key], key
+nodes = re.findall(r'<g id="node\d+" class="node">', page)
+assert len(nodes) == len(data["groups"]), (len(nodes), len(data["groups"]))
+print("html: %d groups, %d edges, self-contained" % (len(data["groups"]), len(data["edges"])))
+PY
+  if command -v node > /dev/null; then
+    node "$source_dir/tests/cli/graph_html_check.js" shop.html \
+      app=frontend,env=prod app=web,env=prod > dom.txt 2>&1 || fail "the page's script fails: $(cat dom.txt)"
+    cat dom.txt
+    grep -q '^rows 6, cells 36, allow 16, deny 0$' dom.txt || fail "unexpected matrix"
+    grep -q 'shop.pol:9:5 allow from app == "frontend" on tcp/80, udp/9000' dom.txt ||
+      fail "the details lack the deciding rule"
+  fi
   ;;
 filters)
   run "$polc" graph "${shop[@]}" --format json --from app=web --port tcp/5432

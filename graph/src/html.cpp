@@ -1,0 +1,198 @@
+#include "polc/graph/html.h"
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+namespace polc::graph {
+
+namespace {
+
+std::string escapeHtml(std::string_view text) {
+  std::string escaped;
+  for (char c : text) {
+    switch (c) {
+    case '&':
+      escaped += "&amp;";
+      break;
+    case '<':
+      escaped += "&lt;";
+      break;
+    case '>':
+      escaped += "&gt;";
+      break;
+    case '"':
+      escaped += "&quot;";
+      break;
+    default:
+      escaped += c;
+    }
+  }
+  return escaped;
+}
+
+// JSON inside <script>: no "</" may end the element early.
+std::string scriptJson(const nlohmann::json& json) {
+  std::string text = json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  std::string safe;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '<') {
+      safe += "\\u003c";
+      continue;
+    }
+    safe += text[i];
+  }
+  return safe;
+}
+
+// The SVG element itself: Graphviz's prolog (<?xml ...?>, DOCTYPE, comments)
+// has no place inside HTML.
+std::string_view svgElement(std::string_view svg) {
+  auto start = svg.find("<svg");
+  return start == std::string_view::npos ? std::string_view() : svg.substr(start);
+}
+
+constexpr const char* kStyle = R"(
+body { font-family: Helvetica, Arial, sans-serif; margin: 1.5em; color: #222; }
+h1 { font-size: 1.3em; }
+#filters { margin: 1em 0; }
+#filters label { margin-right: 1.5em; }
+#picture { overflow: auto; max-height: 70vh; border: 1px solid #ddd; margin-bottom: 1.5em; }
+#picture svg { max-width: 100%; height: auto; }
+table { border-collapse: collapse; font-size: 12px; }
+th, td { border: 1px solid #ccc; padding: 3px 6px; vertical-align: top; }
+th { background: #f4f4f4; text-align: left; white-space: nowrap; }
+th.isolated { color: #888; font-style: italic; }
+td.allow { background: #e6f4e1; cursor: pointer; }
+td.deny { background: #fbe3e3; cursor: pointer; }
+td.both { background: linear-gradient(135deg, #e6f4e1 50%, #fbe3e3 50%); cursor: pointer; }
+td.none { color: #bbb; }
+td.selected { outline: 2px solid #3c78d8; }
+#details { margin-top: 1em; padding: 0.8em; border: 1px solid #ccc; background: #fafafa; min-height: 2em; }
+#details code { background: #eee; padding: 0 3px; }
+)";
+
+constexpr const char* kScript = R"(
+(function () {
+  const data = JSON.parse(document.getElementById('polc-graph').textContent);
+  const groups = data.groups, rules = {};
+  for (const r of data.rules) rules[r.id] = r;
+  const edges = {};
+  for (const e of data.edges) {
+    const key = e.from + ' ' + e.to;
+    (edges[key] = edges[key] || []).push(e);
+  }
+  const nsSelect = document.getElementById('namespace');
+  const labelInput = document.getElementById('label');
+  const namespaces = new Set();
+  for (const g of groups) if (g.labels && g.labels.namespace) namespaces.add(g.labels.namespace);
+  for (const ns of Array.from(namespaces).sort()) {
+    const o = document.createElement('option');
+    o.value = o.textContent = ns;
+    nsSelect.appendChild(o);
+  }
+  function matches(g) {
+    const ns = nsSelect.value, label = labelInput.value.trim();
+    if (ns && g.kind === 'endpoints' && (g.labels || {}).namespace !== ns) return false;
+    if (ns && g.kind !== 'endpoints') return true;
+    if (!label) return true;
+    const [k, v] = label.split('=');
+    if (g.kind !== 'endpoints') return false;
+    const have = (g.labels || {})[k];
+    return have !== undefined && (v === undefined || have === v);
+  }
+  function cellText(list) {
+    return list.map(e => (e.verdict === 'deny' ? 'deny ' : '') + e.l4.join(', ')).join(' | ');
+  }
+  function details(from, to, list) {
+    const box = document.getElementById('details');
+    box.innerHTML = '';
+    const h = document.createElement('div');
+    h.innerHTML = '<b></b> &rarr; <b></b>';
+    h.children[0].textContent = from.name;
+    h.children[1].textContent = to.name;
+    box.appendChild(h);
+    for (const e of list) {
+      const p = document.createElement('p');
+      p.textContent = e.verdict + ': ' + e.l4.join(', ') +
+        (e.audited.length ? ' (audited: ' + e.audited.map(r => r.l4).join(', ') + ')' : '');
+      box.appendChild(p);
+      const ul = document.createElement('ul');
+      if (!e.rules.length) {
+        const li = document.createElement('li');
+        li.textContent = 'no rule: the direction(s) are not isolated';
+        ul.appendChild(li);
+      }
+      for (const id of e.rules) {
+        const r = rules[id], li = document.createElement('li');
+        const code = document.createElement('code');
+        code.textContent = r.text;
+        li.append(r.location + '  ', code, '  [' + (r.audit ? 'audit ' : '') + 'policy "' + r.policy + '", rule ' + r.id + ']');
+        ul.appendChild(li);
+      }
+      box.appendChild(ul);
+    }
+  }
+  function render() {
+    const shown = groups.filter(matches);
+    const table = document.getElementById('matrix');
+    table.innerHTML = '';
+    const head = table.insertRow();
+    const corner = document.createElement('th');
+    corner.textContent = 'from \\ to';
+    head.appendChild(corner);
+    for (const g of shown) {
+      const th = document.createElement('th');
+      th.textContent = g.name;
+      if (g.isolated) th.className = 'isolated';
+      head.appendChild(th);
+    }
+    for (const from of shown) {
+      const row = table.insertRow();
+      const th = document.createElement('th');
+      th.textContent = from.name + (from.isolated ? ' (isolated)' : '');
+      if (from.isolated) th.className = 'isolated';
+      row.appendChild(th);
+      for (const to of shown) {
+        const td = row.insertCell();
+        const list = edges[from.id + ' ' + to.id] || [];
+        const allow = list.some(e => e.verdict === 'allow'), deny = list.some(e => e.verdict === 'deny');
+        td.className = allow && deny ? 'both' : allow ? 'allow' : deny ? 'deny' : 'none';
+        td.textContent = list.length ? cellText(list) : '-';
+        td.dataset.from = from.id;
+        td.dataset.to = to.id;
+        if (list.length) td.onclick = () => {
+          for (const s of table.querySelectorAll('td.selected')) s.classList.remove('selected');
+          td.classList.add('selected');
+          details(from, to, list);
+        };
+      }
+    }
+  }
+  nsSelect.onchange = render;
+  labelInput.oninput = render;
+  render();
+})();
+)";
+
+} // namespace
+
+std::string renderHtml(const nlohmann::json& graph, std::string_view svg) {
+  const std::string cluster = graph.value("cluster", std::string());
+  std::string html = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
+  html += "<title>polc graph: " + escapeHtml(cluster) + "</title>\n";
+  html += std::string("<style>") + kStyle + "</style>\n</head>\n<body>\n";
+  html += "<h1>Cluster " + escapeHtml(cluster) + ": who may talk to whom</h1>\n";
+  html += "<div id=\"picture\">\n" + std::string(svgElement(svg)) + "\n</div>\n";
+  html += "<div id=\"filters\"><label>namespace <select id=\"namespace\"><option "
+          "value=\"\">all</option></select></label><label>label <input id=\"label\" "
+          "placeholder=\"key=value\"></label></div>\n";
+  html += "<table id=\"matrix\"></table>\n";
+  html += "<div id=\"details\">Click a cell for its ports and the rules that decide it.</div>\n";
+  html +=
+      "<script type=\"application/json\" id=\"polc-graph\">" + scriptJson(graph) + "</script>\n";
+  html += std::string("<script>") + kScript + "</script>\n</body>\n</html>\n";
+  return html;
+}
+
+} // namespace polc::graph
