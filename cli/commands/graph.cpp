@@ -158,26 +158,35 @@ int runGraph(GraphOptions options, Format& format) {
 void registerGraph(CLI::App& app, CommandContext& context) {
   auto options = std::make_shared<GraphOptions>();
   auto* graph = app.add_subcommand(
-      "graph", "Draw which groups of endpoints may talk to which, on which ports (DOT, SVG, JSON)");
+      "graph",
+      "Draw which groups of endpoints may talk to which, on which ports (DOT, SVG, HTML, JSON)");
   addCompileOptions(graph, options->compile);
   // Checked by runGraph: --group-by may have taken it (see there).
   graph->get_option("policy")->required(false);
-  graph->add_option(
-      "--format", options->format,
-      "dot|json|svg|html (default dot); html: one self-contained page, the picture and a matrix");
-  graph->add_option("-o,--output", options->output, "Write to FILE instead of stdout");
+  graph
+      ->add_option(
+          "--format", options->format,
+          "dot (default), json, svg, or html: one self-contained page, the picture and a matrix")
+      ->type_name("dot|json|svg|html");
+  graph->add_option("-o,--output", options->output, "Write to FILE instead of stdout")
+      ->type_name("FILE");
   graph
       ->add_option("--group-by", options->groupBy,
-                   "identity|namespace|label KEY: one node per identity (default), per "
+                   "One node per identity (default), per "
                    "namespace, or per value of the label KEY")
-      ->expected(1, 3);
-  graph->add_option("--from", options->from,
-                    "Only flows from: world, host, remote-node, cidr, service, or endpoints "
-                    "with labels key=value[,key=value] (a key alone: any value)");
-  graph->add_option("--to", options->to, "Only flows to: as --from");
-  graph->add_option("--port", options->port,
-                    "Only flows on PROTO/PORT[-PORT] (tcp/443), a port (443: tcp, udp, sctp) or "
-                    "icmp");
+      ->expected(1, 3)
+      ->type_name("identity|namespace|label KEY");
+  graph
+      ->add_option("--from", options->from,
+                   "Only flows from: world, host, remote-node, cidr, service, or endpoints "
+                   "with labels key=value[,key=value] (a key alone: any value)")
+      ->type_name("SEL");
+  graph->add_option("--to", options->to, "Only flows to: as --from")->type_name("SEL");
+  graph
+      ->add_option("--port", options->port,
+                   "Only flows on PROTO/PORT[-PORT] (tcp/443), a port (443: tcp, udp, sctp) or "
+                   "icmp")
+      ->type_name("P");
   context.add(graph, [options, &context] { return runGraph(*options, context.format); });
 }
 
