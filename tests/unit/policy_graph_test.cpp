@@ -197,6 +197,41 @@ TEST(PolicyGraph, FiltersByEndsAndPort) {
   EXPECT_EQ(EndSelector::parse("world")->entity, "world");
 }
 
+TEST(PolicyGraph, DiffShowsAddedAndRemovedRanges) {
+  auto before = compile(kIsolated);
+  std::string changed = kIsolated;
+  auto replace = [&](const std::string& from, const std::string& to) {
+    auto at = changed.find(from);
+    ASSERT_NE(at, std::string::npos) << from;
+    changed.replace(at, from.size(), to);
+  };
+  replace("allow from app == \"web\" on tcp/5432", "allow from app == \"web\" on tcp/5432-5433");
+  replace("allow to app == \"db\" on tcp/5432, tcp/6000-6001",
+          "allow to app == \"db\" on tcp/5433");
+  replace("    deny from app == \"mon\" on tcp/5432\n", "");
+  auto after = compile(changed);
+  auto old = policyGraph(before), now = policyGraph(after);
+  ASSERT_TRUE(old && now);
+  auto diff = diffGraphs(*old, *now);
+  std::vector<std::string> lines;
+  for (const auto& edge : diff.edges) {
+    const char* change = edge.change == GraphEdge::Change::Added     ? "added"
+                         : edge.change == GraphEdge::Change::Removed ? "removed"
+                                                                     : "same";
+    lines.push_back(diff.groups[edge.from].name + " -> " + diff.groups[edge.to].name +
+                    (edge.deny ? " deny " : " allow ") + edge.l4Texts().front() + " " + change);
+  }
+  EXPECT_EQ(lines, (std::vector<std::string>{
+                       "ops/app=mon -> shop/app=db deny tcp/5432 removed",
+                       "shop/app=web -> shop/app=db allow tcp/5433 added",
+                       "shop/app=web -> shop/app=db allow tcp/5432 removed",
+                   }));
+  auto dot = graphDot(after, diff);
+  EXPECT_NE(dot.find("label=\"+ tcp/5433\", style=\"bold,solid\""), std::string::npos) << dot;
+  EXPECT_NE(dot.find("label=\"- deny tcp/5432\", style=dotted"), std::string::npos) << dot;
+  EXPECT_NE(dot.find("flows added and removed"), std::string::npos);
+}
+
 // The graph agrees with the evaluator flow by flow on every example: an
 // endpoint pair's flow that evaluate() allows (denies by a rule) lies in
 // an allow (deny) edge between their groups, and every edge's ranges hold a

@@ -294,6 +294,69 @@ std::vector<ir::L4Range> unite(std::vector<ir::L4Range> ranges) {
 
 } // namespace
 
+namespace {
+
+// a minus b, both merged and sorted (unite), per protocol.
+std::vector<ir::L4Range> subtract(const std::vector<ir::L4Range>& a,
+                                  const std::vector<ir::L4Range>& b) {
+  std::vector<ir::L4Range> result;
+  for (const auto& range : a) {
+    uint32_t next = range.first;
+    for (const auto& cut : b) {
+      if (cut.protocol != range.protocol || cut.last < next || cut.first > range.last) continue;
+      if (cut.first > next)
+        result.push_back({range.protocol, uint16_t(next), uint16_t(cut.first - 1)});
+      next = uint32_t(cut.last) + 1;
+    }
+    if (next <= range.last) result.push_back({range.protocol, uint16_t(next), range.last});
+  }
+  return result;
+}
+
+std::vector<ir::L4Range> intersect(const std::vector<ir::L4Range>& a,
+                                   const std::vector<ir::L4Range>& b) {
+  return subtract(a, subtract(a, b));
+}
+
+} // namespace
+
+PolicyGraph diffGraphs(const PolicyGraph& before, const PolicyGraph& after) {
+  PolicyGraph diff;
+  diff.differences = true;
+  // The groups of both, by kind then name; the new version's wins.
+  std::map<std::pair<GraphGroup::Kind, std::string>, GraphGroup> groups;
+  for (const auto* graph : {&before, &after})
+    for (const auto& group : graph->groups) groups[{group.kind, group.name}] = group;
+  std::map<std::string, size_t> index;
+  for (auto& [key, group] : groups) {
+    index[group.name] = diff.groups.size();
+    diff.groups.push_back(std::move(group));
+  }
+  // (from, to, deny) -> ranges before, after.
+  using Key = std::tuple<size_t, size_t, bool>;
+  std::map<Key, std::pair<std::vector<ir::L4Range>, std::vector<ir::L4Range>>> ranges;
+  for (const auto* graph : {&before, &after})
+    for (const auto& edge : graph->edges) {
+      Key key{index.at(graph->groups[edge.from].name), index.at(graph->groups[edge.to].name),
+              edge.deny};
+      (graph == &before ? ranges[key].first : ranges[key].second) = edge.ranges;
+    }
+  for (const auto& [key, both] : ranges) {
+    const auto& [old, now] = both;
+    for (auto [change, list] : {std::pair{GraphEdge::Change::Same, intersect(old, now)},
+                                std::pair{GraphEdge::Change::Added, subtract(now, old)},
+                                std::pair{GraphEdge::Change::Removed, subtract(old, now)}}) {
+      if (list.empty()) continue;
+      GraphEdge edge;
+      std::tie(edge.from, edge.to, edge.deny) = key;
+      edge.ranges = std::move(list);
+      edge.change = change;
+      diff.edges.push_back(std::move(edge));
+    }
+  }
+  return diff;
+}
+
 std::vector<std::string> GraphEdge::l4Texts() const {
   // Every port of tcp, udp and sctp, some ICMP and every other protocol: any.
   auto whole = [&](uint8_t protocol, uint16_t first) {
@@ -536,7 +599,10 @@ constexpr size_t kMaxLabelMembers = 3;
 
 std::string edgeLabel(const GraphEdge& edge) {
   auto texts = edge.l4Texts();
-  std::string label = edge.deny ? "deny " : "";
+  std::string label = edge.change == GraphEdge::Change::Added     ? "+ "
+                      : edge.change == GraphEdge::Change::Removed ? "- "
+                                                                  : "";
+  label += edge.deny ? "deny " : "";
   for (size_t i = 0; i < texts.size() && i < kMaxLabelRanges; ++i)
     label += (i == 0 ? "" : "\n") + texts[i];
   if (texts.size() > kMaxLabelRanges)
@@ -552,7 +618,10 @@ std::string graphDot(const ir::Program& program, const PolicyGraph& graph) {
   std::string dot = "digraph polc {\n";
   dot += "  graph [rankdir=LR, fontname=\"Helvetica\", fontsize=11, nodesep=0.4, ranksep=0.9, "
          "label=" +
-         dotQuote("cluster " + program.cluster + ": allowed flows (polc graph)") + "];\n";
+         dotQuote("cluster " + program.cluster +
+                  (graph.differences ? ": flows added and removed (polc diff)"
+                                     : ": allowed flows (polc graph)")) +
+         "];\n";
   dot += "  node [shape=box, style=\"rounded,filled\", fillcolor=\"#e8f0fe\", color=\"#3c78d8\", "
          "fontname=\"Helvetica\", fontsize=11];\n";
   dot += "  edge [fontname=\"Helvetica\", fontsize=9, color=\"#38761d\", fontcolor=\"#38761d\"];\n";
@@ -578,7 +647,15 @@ std::string graphDot(const ir::Program& program, const PolicyGraph& graph) {
   for (const auto& edge : graph.edges) {
     dot += "  g" + std::to_string(edge.from) + " -> g" + std::to_string(edge.to) +
            " [label=" + dotQuote(edgeLabel(edge));
-    if (edge.deny)
+    const char* style = edge.deny ? "dashed" : "solid";
+    if (graph.differences && edge.change == GraphEdge::Change::Added)
+      dot +=
+          std::string(", style=\"bold,") + style + "\", color=\"#1155cc\", fontcolor=\"#1155cc\"";
+    else if (graph.differences && edge.change == GraphEdge::Change::Removed)
+      dot += ", style=dotted, color=\"#741b47\", fontcolor=\"#741b47\"";
+    else if (graph.differences)
+      dot += std::string(", style=") + style + ", color=\"#999999\", fontcolor=\"#999999\"";
+    else if (edge.deny)
       dot += ", style=dashed, color=\"#cc0000\", fontcolor=\"#cc0000\"";
     else if (!edge.audited.empty())
       dot += ", color=\"#b45f06\", fontcolor=\"#b45f06\"";

@@ -65,11 +65,14 @@ struct GraphGroup {
 };
 
 struct GraphEdge {
-  size_t from = 0, to = 0;                  // indexes into PolicyGraph::groups
-  bool deny = false;                        // denied by deny rules (else allowed)
-  std::vector<ir::L4Range> ranges;          // merged per protocol, sorted; kOther = 255
-  std::vector<ir::L4Range> audited;         // allow edges: the part that passes only as audited
-  std::vector<uint32_t> rules;              // the deciding rules (ids), ascending
+  size_t from = 0, to = 0;          // indexes into PolicyGraph::groups
+  bool deny = false;                // denied by deny rules (else allowed)
+  std::vector<ir::L4Range> ranges;  // merged per protocol, sorted; kOther = 255
+  std::vector<ir::L4Range> audited; // allow edges: the part that passes only as audited
+  std::vector<uint32_t> rules;      // the deciding rules (ids), ascending
+  // In a graph of differences (diffGraphs): what the ranges are.
+  enum class Change { Same, Added, Removed };
+  Change change = Change::Same;
   std::vector<std::string> l4Texts() const; // "any", or "tcp/80", "udp/9000", ...
 };
 
@@ -80,6 +83,7 @@ struct PolicyGraph {
   std::vector<GraphEdge> edges; // by from, to, allow before deny
   size_t classes = 0;           // classes of ends judged
   size_t evaluations = 0;       // distinct pairs evaluated port by port
+  bool differences = false;     // made by diffGraphs: edges say what changed
 };
 
 // Errors (for the command line to report): --group-by label or a selector
@@ -87,8 +91,17 @@ struct PolicyGraph {
 // selects no end.
 Expected<PolicyGraph> policyGraph(const ir::Program&, const GraphOptions& = {});
 
+// What changes between the graphs of two versions (`polc diff --format
+// svg`): the groups of both (matched by name; members and isolation as the
+// new version has them), and per pair of groups and verdict up to three
+// edges: the ranges both have (Same), the new one's only (Added), the old
+// one's only (Removed). Rules are left out: their ids are the versions'.
+PolicyGraph diffGraphs(const PolicyGraph& before, const PolicyGraph& after);
+
 // Graphviz source: a box per group (isolated ones grey and marked), an
-// edge per allow (solid) and deny (dashed red) with its ranges.
+// edge per allow (solid) and deny (dashed red) with its ranges. For a graph
+// of differences, added ranges are blue and bold ("+ tcp/80"), removed ones
+// purple and dotted ("- tcp/80"), unchanged ones grey.
 std::string graphDot(const ir::Program&, const PolicyGraph&);
 // {"cluster", "groups": [...], "edges": [...] (the deciding rules by stable
 // id), "rules": [...] (those rules: id, policy, audit, text, location),
