@@ -133,10 +133,18 @@ constexpr const char* kScript = R"(
       box.appendChild(ul);
     }
   }
+  // A matrix of more groups than this is no use to read (and heavy to draw).
+  const maxGroups = 150;
   function render() {
     const shown = groups.filter(matches);
     const table = document.getElementById('matrix');
     table.innerHTML = '';
+    if (shown.length > maxGroups) {
+      const row = table.insertRow();
+      row.insertCell().textContent = shown.length + ' groups: filter by namespace or label to ' +
+        'at most ' + maxGroups + ' to see the matrix.';
+      return;
+    }
     const head = table.insertRow();
     const corner = document.createElement('th');
     corner.textContent = 'from \\ to';

@@ -184,6 +184,9 @@ TEST(PolicyGraph, FiltersByEndsAndPort) {
   ASSERT_TRUE(fromMon);
   EXPECT_EQ(edges(*fromMon),
             (std::vector<std::string>{"ops/app=mon -> shop/app=db deny tcp/5432"}));
+  // Only the groups on an edge or selected are drawn.
+  ASSERT_EQ(fromMon->groups.size(), 2u);
+  EXPECT_EQ(fromMon->groups[0].name, "ops/app=mon");
   options.from.reset();
   options.port = ir::L4Range{0, 80, 80};
   auto port80 = policyGraph(program, options);

@@ -557,6 +557,24 @@ Expected<PolicyGraph> policyGraph(const ir::Program& program, const GraphOptions
   for (const auto& edge : graph.edges)
     if (!edge.deny && edge.from != edge.to) connected[edge.from] = connected[edge.to] = true;
   for (size_t i = 0; i < groups; ++i) graph.groups[i].isolated = !connected[i];
+  if (!options.from && !options.to && !options.port) return graph;
+  // Filtered: only the groups on an edge, or selected by --from or --to.
+  std::vector<bool> keep(groups, false);
+  for (const auto& edge : graph.edges) keep[edge.from] = keep[edge.to] = true;
+  for (const auto& end : classes)
+    if ((options.from && end.source) || (options.to && end.destination)) keep[end.group] = true;
+  std::vector<size_t> renumbered(groups, kNone);
+  std::vector<GraphGroup> kept;
+  for (size_t i = 0; i < groups; ++i)
+    if (keep[i]) {
+      renumbered[i] = kept.size();
+      kept.push_back(std::move(graph.groups[i]));
+    }
+  graph.groups = std::move(kept);
+  for (auto& edge : graph.edges) {
+    edge.from = renumbered[edge.from];
+    edge.to = renumbered[edge.to];
+  }
   return graph;
 }
 

@@ -50,7 +50,9 @@ struct EndSelector {
 
 struct GraphOptions {
   GraphGrouping groupBy;
-  std::optional<EndSelector> from, to; // only flows from (to) ends they select
+  // Only flows from (to) the ends they select; with a filter (or --port),
+  // only the groups on an edge or selected by --from or --to are kept.
+  std::optional<EndSelector> from, to;
   // Only flows on this port. protocol 0: tcp, udp and sctp at that port.
   std::optional<ir::L4Range> port;
 };
