@@ -102,14 +102,14 @@ nodes = re.findall(r'<g id="node\d+" class="node">', page)
 assert len(nodes) == len(data["groups"]), (len(nodes), len(data["groups"]))
 print("html: %d groups, %d edges, self-contained" % (len(data["groups"]), len(data["edges"])))
 PY
-  if command -v node > /dev/null; then
-    node "$source_dir/tests/cli/graph_html_check.js" shop.html \
-      app=frontend,env=prod app=web,env=prod > dom.txt 2>&1 || fail "the page's script fails: $(cat dom.txt)"
-    cat dom.txt
-    grep -q '^rows 6, cells 36, allow 16, deny 0$' dom.txt || fail "unexpected matrix"
-    grep -q 'shop.pol:9:5 allow from app == "frontend" on tcp/80, udp/9000' dom.txt ||
-      fail "the details lack the deciding rule"
-  fi
+  # The page's script, run by node (scripts/bootstrap installs nodejs).
+  command -v node > /dev/null || fail "node is missing: run scripts/bootstrap"
+  node "$source_dir/tests/cli/graph_html_check.js" shop.html \
+    app=frontend,env=prod app=web,env=prod > dom.txt 2>&1 || fail "the page's script fails: $(cat dom.txt)"
+  cat dom.txt
+  grep -q '^rows 6, cells 36, allow 16, deny 0$' dom.txt || fail "unexpected matrix"
+  grep -q 'shop.pol:9:5 allow from app == "frontend" on tcp/80, udp/9000' dom.txt ||
+    fail "the details lack the deciding rule"
   ;;
 filters)
   run "$polc" graph "${shop[@]}" --format json --from app=web --port tcp/5432
