@@ -304,10 +304,11 @@ TEST_P(PolicyGraphExample, AgreesWithTheEvaluatorPerEndpointPair) {
     for (const auto& range : edge.ranges) {
       if (range.protocol != IPPROTO_TCP && range.protocol != IPPROTO_UDP) continue;
       for (uint16_t port : {range.first, range.last})
-        if (ports.contains(port))
+        if (ports.contains(port)) {
           EXPECT_TRUE(seen.contains({edge.from, edge.to, edge.deny, range.protocol, port}))
               << graph->groups[edge.from].name << " -> " << graph->groups[edge.to].name << " "
               << int(range.protocol) << "/" << port << " in the graph but no flow has it";
+        }
     }
   }
 }
