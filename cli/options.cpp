@@ -1,5 +1,7 @@
 #include "options.h"
 
+#include "usage.h"
+
 #include "polc/artifacts/manifest.h"
 #include "polc/driver/compile_cache.h"
 #include "polc/driver/pipeline.h"
@@ -11,6 +13,7 @@
 #include <bpf/libbpf.h>
 
 #include <algorithm>
+#include <cctype>
 #include <csignal>
 #include <iostream>
 #include <map>
@@ -79,16 +82,34 @@ int failUsage(const std::string& what, const std::string& message, Format format
 }
 
 void addFormatOption(CLI::App* command, Format& format, FormatFlag flag) {
-  const char* names = flag == FormatFlag::Output       ? "-o,--output"
-                      : flag == FormatFlag::FormatOnly ? "--format"
-                                                       : "-o,--output,--format";
+  const auto parse = [&format](const std::string& option, std::string value) {
+    std::transform(value.begin(), value.end(), value.begin(),
+                   [](unsigned char c) { return char(std::tolower(c)); });
+    if (value == "text")
+      format = Format::Text;
+    else if (value == "json")
+      format = Format::Json;
+    else
+      invalidValue(option, value, "text|json");
+  };
   command
-      ->add_option(names, format,
-                   flag == FormatFlag::FormatOnly ? "Report format: text or json"
-                                                  : "Output format: text or json")
-      ->transform(CLI::CheckedTransformer(
-          std::map<std::string, Format>{{"text", Format::Text}, {"json", Format::Json}},
-          CLI::ignore_case));
+      ->add_option_function<std::string>(
+          "--format", [parse](const std::string& value) { parse("--format", value); },
+          "Output format")
+      ->type_name("text|json");
+  if (flag != FormatFlag::DeprecatedOutput) return;
+  for (const std::string name : {"-o", "--output"})
+    command
+        ->add_option_function<std::string>(
+            name,
+            [parse, name, command](const std::string& value) {
+              parse(name, value);
+              std::cerr << commandPath(command) << ": " << name << " " << value
+                        << " is deprecated; use --format " << value << "\n";
+            },
+            "Deprecated spelling of --format")
+        ->type_name("text|json")
+        ->group("");
 }
 
 void addCacheDirOption(CLI::App* command, std::string& cacheDir) {
@@ -116,12 +137,9 @@ CLI::Option* addCacheSizeOption(CLI::App* command, const std::string& name, uint
 }
 
 void addCompileOptions(CLI::App* command, CompileOptions& options) {
-  command->add_option("policy", options.policy, "Policy file (.pol)")
-      ->required()
-      ->check(CLI::ExistingFile);
-  command->add_option("-t,--topology", options.topology, "Topology file (YAML)")
-      ->required()
-      ->check(CLI::ExistingFile);
+  existingFile(command->add_option("policy", options.policy, "Policy file (.pol)")->required());
+  existingFile(
+      command->add_option("-t,--topology", options.topology, "Topology file (YAML)")->required());
   addWarningOptions(command, options.warnings);
 }
 
@@ -186,7 +204,8 @@ void addPassOptions(CLI::App* command, std::string& dumpAfter) {
             for (const auto& pass : passes.passes()) names += " " + pass.name;
             return "unknown pass '" + name + "'; the passes are:" + names;
           },
-          "PASS"));
+          ""))
+      ->type_name("PASS");
   command->add_flag_callback(
       "--list-passes",
       [] {
@@ -227,11 +246,12 @@ void addStateDirOption(CLI::App* command, PlacementOptions& options) {
 }
 
 void addLockTimeoutOption(CLI::App* command, PlacementOptions& options) {
-  command
-      ->add_option("--lock-timeout", options.lockTimeoutSeconds,
-                   "Seconds to wait for another load or unload of the same state dir")
-      ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
+  atLeast(command
+              ->add_option("--lock-timeout", options.lockTimeoutSeconds,
+                           "Seconds to wait for another load or unload of the same state dir")
+              ->capture_default_str(),
+          0)
+      ->type_name("SECONDS");
 }
 
 bool inLab(const polc::loader::NodeStatus& node, const std::string& prefix) {

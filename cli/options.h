@@ -77,10 +77,13 @@ nlohmann::json errorJson(const polc::Error& error);
 // main's guard answers an InternalError or any other exception with.
 int failInternal(const std::string& what, const std::string& message, Format format);
 
-// `-o,--output` text|json; build and bundle, whose -o names a directory,
-// take it as `--format`; cache takes both spellings.
-enum class FormatFlag { Output, FormatOnly, OutputOrFormat };
-void addFormatOption(CLI::App* command, Format& format, FormatFlag flag = FormatFlag::Output);
+// --format text|json: the output format, the one spelling of every command
+// that has one (docs/cli.md: -o/--output always names a path). Commands
+// that chose the format with -o/--output before take that too, for one
+// release (FormatFlag::DeprecatedOutput), hidden from --help and with
+// "polc CMD: -o json is deprecated; use --format json" on stderr.
+enum class FormatFlag { FormatOnly, DeprecatedOutput };
+void addFormatOption(CLI::App* command, Format& format, FormatFlag flag);
 
 // --cache-dir of build and cache: the compile cache's directory; empty
 // when not given, for cacheDirOrDefault.

@@ -3,6 +3,7 @@
 // this one builds the app, parses, and runs the command that was parsed.
 #include "commands/commands.h"
 #include "options.h"
+#include "usage.h"
 #include "version.h"
 
 #include "polc/support/internal_error.h"
@@ -12,7 +13,9 @@
 #include <malloc.h>
 
 #include <exception>
+#include <iostream>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -66,8 +69,11 @@ int main(int argc, char** argv) {
     try {
       app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
-      int code = app.exit(e);
-      return code == 0 ? kExitOk : kExitUsage;
+      if (e.get_exit_code() == 0) return app.exit(e); // --help, --version
+      // Said as polc says it (usage.h), never CLI11's own words.
+      auto error = describeParseError(app, std::vector<std::string>(argv + 1, argv + argc), e);
+      std::cerr << error.line << "\n";
+      return error.exitCode;
     }
     return context.parsed() ? kRunTheCommand : kExitUsage;
   });

@@ -49,20 +49,19 @@ void registerAgent(CLI::App& app, CommandContext& context) {
       "trusted keys) change.\n"
       "Records what it did in <state-dir>/<node>.agent (polc status, polc metrics). SIGTERM or\n"
       "SIGINT: stops after a load in progress, exit 0, nothing unloaded (docs/cli.md).");
-  agent->add_option("--source", options->source, "Directory the bundles arrive in")
-      ->required()
-      ->check(CLI::ExistingDirectory);
+  existingDirectory(
+      agent->add_option("--source", options->source, "Directory the bundles arrive in")
+          ->required());
   agent->add_option("--node", options->node, "The node whose bundle to load")->required();
-  agent
-      ->add_option("--trust", options->trust,
-                   "Public key file, or a directory of them, that bundles must be signed by")
-      ->required()
-      ->check(CLI::ExistingPath);
-  agent
-      ->add_option("--interval", options->intervalSeconds,
-                   "Seconds between looks at the bundle without a change seen")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
+  existingPath(
+      agent
+          ->add_option("--trust", options->trust,
+                       "Public key file, or a directory of them, that bundles must be signed by")
+          ->required());
+  positive(agent
+               ->add_option("--interval", options->intervalSeconds,
+                            "Seconds between looks at the bundle without a change seen")
+               ->capture_default_str());
   addPlacementOptions(agent, options->placement);
   addLockTimeoutOption(agent, options->placement);
   context.add(agent, [options, &context] { return runAgent(*options, context.format); });

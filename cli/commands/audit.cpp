@@ -74,14 +74,12 @@ void registerAudit(CLI::App& app, CommandContext& context) {
       "stats) with the rule that would have denied it; allowed packets are unchanged.\n"
       "Audited packets open no conntrack entry, so `off` enforces at once for new packets.\n"
       "A map write: no reload, no connection touched. polc status shows who is in audit.");
-  audit->add_option("mode", options->mode, "on or off")
-      ->required()
-      ->check(CLI::IsMember({"on", "off"}));
+  oneOf(audit->add_option("mode", options->mode, "on or off")->required(), {"on", "off"});
   audit->add_option("--endpoint", options->endpoints, "This endpoint (repeatable)");
   audit->add_flag("--all", options->all, "Every endpoint of the nodes selected");
   audit->add_option("--node", options->node, "Only this node (default: every node loaded)");
   addPlacementOptions(audit, options->placement);
-  addFormatOption(audit, context.format);
+  addFormatOption(audit, context.format, FormatFlag::DeprecatedOutput);
   context.add(audit, [options, &context] { return runAudit(*options, context.format); });
 }
 

@@ -162,13 +162,13 @@ void registerBuild(CLI::App& app, CommandContext& context) {
   addCompileOptions(build, options->compile);
   addPassOptions(build, options->dumpAfter);
   build->add_option("-o,--out", options->outDir, "Output directory (replaced as a whole)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->type_name("DIR");
   addFormatOption(build, context.format, FormatFlag::FormatOnly);
   build->add_flag("-q,--quiet", options->quiet, "Print only the one-line summary");
-  build
-      ->add_option("-j,--jobs", options->jobs,
-                   "clang processes, and threads writing tables, at a time (default: one per core)")
-      ->check(CLI::PositiveNumber);
+  positive(build->add_option(
+      "-j,--jobs", options->jobs,
+      "clang processes, and threads writing tables, at a time (default: one per core)"));
   addCacheDirOption(build, options->cacheDir);
   auto* noCache =
       build->add_flag("--no-cache", options->noCache, "Neither read nor fill the compile cache");

@@ -47,9 +47,7 @@ void registerBundle(CLI::App& app, CommandContext& context) {
   auto* bundle = app.add_subcommand(
       "bundle", "Split a build output into one self-contained bundle per node (DIR/<node>/), "
                 "each loadable alone with `polc load`");
-  bundle->add_option("out", options->from, "Build output directory")
-      ->required()
-      ->check(CLI::ExistingDirectory);
+  existingDirectory(bundle->add_option("out", options->from, "Build output directory")->required());
   bundle->add_option("-o,--out-dir", options->bundlesDir, "Where to write the bundles")
       ->capture_default_str();
   bundle->add_option("--node", options->nodes, "Only these nodes (default: every node)");

@@ -116,7 +116,7 @@ void registerCache(CLI::App& app, CommandContext& context) {
   const auto subcommand = [&](const std::string& name, const std::string& description) {
     auto* command = cache->add_subcommand(name, description);
     addCacheDirOption(command, options->cacheDir);
-    addFormatOption(command, context.format, FormatFlag::OutputOrFormat);
+    addFormatOption(command, context.format, FormatFlag::DeprecatedOutput);
     return command;
   };
   auto* stats = subcommand("stats", "Entries, size and oldest and newest use of the compile cache");

@@ -34,7 +34,7 @@ void registerCheck(CLI::App& app, CommandContext& context) {
   auto* check = app.add_subcommand(
       "check", "Parse and analyze a policy against a topology; print diagnostics");
   addCompileOptions(check, options->compile);
-  addFormatOption(check, context.format);
+  addFormatOption(check, context.format, FormatFlag::DeprecatedOutput);
   addListDiagnosticsOption(check, context.format); // after -o, whose value it reads
   addPassOptions(check, options->dumpAfter);
   context.add(check, [options, &context] {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "options.h"
+#include "usage.h"
 
 #include <CLI/CLI.hpp>
 

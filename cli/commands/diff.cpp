@@ -68,19 +68,13 @@ void registerDiff(CLI::App& app, CommandContext& context) {
   auto* diff = app.add_subcommand(
       "diff", "List the flows whose verdict differs between two versions of a policy; exit 0 "
               "when none, 1 when some, 2 on errors (as diff(1))");
-  diff->add_option("old", options->oldPolicy, "The old policy (.pol)")
-      ->required()
-      ->check(CLI::ExistingFile);
-  diff->add_option("new", options->newPolicy, "The new policy (.pol)")
-      ->required()
-      ->check(CLI::ExistingFile);
-  diff->add_option("-t,--topology", options->topology, "Topology file (YAML)")
-      ->required()
-      ->check(CLI::ExistingFile);
-  diff->add_option("--new-topology", options->newTopology,
-                   "Topology of the new version (default: --topology)")
-      ->check(CLI::ExistingFile);
-  addFormatOption(diff, context.format);
+  existingFile(diff->add_option("old", options->oldPolicy, "The old policy (.pol)")->required());
+  existingFile(diff->add_option("new", options->newPolicy, "The new policy (.pol)")->required());
+  existingFile(
+      diff->add_option("-t,--topology", options->topology, "Topology file (YAML)")->required());
+  existingFile(diff->add_option("--new-topology", options->newTopology,
+                                "Topology of the new version (default: --topology)"));
+  addFormatOption(diff, context.format, FormatFlag::DeprecatedOutput);
   addWarningOptions(diff, options->warnings);
   context.add(diff, [options, &context] { return runDiff(*options, context.format); });
 }

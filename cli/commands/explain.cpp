@@ -87,16 +87,15 @@ void registerExplain(CLI::App& app, CommandContext& context) {
                    "Source: an endpoint name, an IP address, 'entity world' or 'entity host'")
       ->required();
   explain->add_option("--to", options->to, "Destination: as --from")->required();
-  explain->add_option("--proto", options->protocol, "tcp, udp, sctp, icmp or icmpv6")
-      ->required()
-      ->check(CLI::IsMember({"tcp", "udp", "sctp", "icmp", "icmpv6"}, CLI::ignore_case));
-  explain->add_option("--port", options->port, "Destination port (tcp, udp, sctp)")
-      ->check(CLI::Range(1, 65535));
-  explain->add_option("--icmp-type", options->icmpType, "ICMP type (icmp, icmpv6)")
-      ->check(CLI::Range(0, 255));
-  explain->add_option("--icmp-code", options->icmpCode, "ICMP code (default 0)")
-      ->check(CLI::Range(0, 255));
-  addFormatOption(explain, context.format);
+  oneOf(explain->add_option("--proto", options->protocol, "tcp, udp, sctp, icmp or icmpv6")
+            ->required(),
+        {"tcp", "udp", "sctp", "icmp", "icmpv6"});
+  inRange(explain->add_option("--port", options->port, "Destination port (tcp, udp, sctp)"), 1,
+          65535);
+  inRange(explain->add_option("--icmp-type", options->icmpType, "ICMP type (icmp, icmpv6)"), 0,
+          255);
+  inRange(explain->add_option("--icmp-code", options->icmpCode, "ICMP code (default 0)"), 0, 255);
+  addFormatOption(explain, context.format, FormatFlag::DeprecatedOutput);
   context.add(explain, [options, &context] { return runExplain(*options, context.format); });
 }
 

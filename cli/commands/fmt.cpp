@@ -58,9 +58,7 @@ int runFmt(const std::vector<std::string>& files, bool check) {
 void registerFmt(CLI::App& app, CommandContext& context) {
   auto options = std::make_shared<FmtOptions>();
   auto* fmt = app.add_subcommand("fmt", "Rewrite policy files in the canonical layout");
-  fmt->add_option("files", options->files, "Policy files (.pol)")
-      ->required()
-      ->check(CLI::ExistingFile);
+  existingFile(fmt->add_option("files", options->files, "Policy files (.pol)")->required());
   fmt->add_flag(
       "--check", options->check,
       "Change nothing; print a unified diff of each file whose layout would change, exit 1 if "

@@ -78,9 +78,7 @@ void registerLab(CLI::App& app, CommandContext& context) {
   lab->require_subcommand(1);
   auto* up =
       lab->add_subcommand("up", "Create a namespace per node and per endpoint, joined by veths");
-  up->add_option("topology", options->topology, "Topology file (YAML)")
-      ->required()
-      ->check(CLI::ExistingFile);
+  existingFile(up->add_option("topology", options->topology, "Topology file (YAML)")->required());
   up->add_option("--prefix", options->placement.labPrefix,
                  "Name prefix of everything the lab creates")
       ->capture_default_str();

@@ -42,17 +42,15 @@ void registerLoad(CLI::App& app, CommandContext& context) {
   auto options = std::make_shared<LoadOptions>();
   auto* load =
       app.add_subcommand("load", "Attach a node's programs from a build output and fill its maps");
-  load->add_option("out", options->outDir, "Build output directory")
-      ->required()
-      ->check(CLI::ExistingDirectory);
+  existingDirectory(load->add_option("out", options->outDir, "Build output directory")->required());
   load->add_option("--node", options->node, "Node to load (default: the only node)");
-  load->add_option("--trust", options->trust,
-                   "Load only a build signed by one of these keys: a public key file (polc "
-                   "keygen) or a directory of *.pub files. Checked before the kernel is touched")
-      ->check(CLI::ExistingPath);
+  existingPath(load->add_option(
+      "--trust", options->trust,
+      "Load only a build signed by one of these keys: a public key file (polc "
+      "keygen) or a directory of *.pub files. Checked before the kernel is touched"));
   addPlacementOptions(load, options->placement);
   addLockTimeoutOption(load, options->placement);
-  addFormatOption(load, context.format);
+  addFormatOption(load, context.format, FormatFlag::DeprecatedOutput);
   context.add(load, [options, &context] {
     return runLoad(options->outDir, options->node, options->trust, options->placement,
                    context.format);

@@ -392,7 +392,7 @@ void registerMonitor(CLI::App& app, CommandContext& context) {
       "of every allowed flow), all (every packet). The level is node-wide, or per endpoint with\n"
       "--endpoint (default: back to the node's). Setting it writes a map: no reload.\n"
       "Events are rate-limited per endpoint; what is lost or suppressed is reported in the\n"
-      "stream. -o json prints one JSON object per line (docs/cli.md).");
+      "stream. --format json prints one JSON object per line (docs/cli.md).");
   monitor->add_option("--node", options->node, "Only this node (default: every node loaded)");
   monitor->add_option("--endpoint", options->endpoints,
                       "Only this endpoint's events (repeatable); with --set-level, its level");
@@ -401,22 +401,23 @@ void registerMonitor(CLI::App& app, CommandContext& context) {
                       "Only packets from: an endpoint or service name, an address or CIDR, "
                       "world, host, remote-node, or labels k=v[,k=v]");
   monitor->add_option("--to", options->to, "Only packets to: as --from");
-  monitor->add_option("--port", options->port, "Only events with this source or destination port")
-      ->check(CLI::Range(1, 65535));
+  inRange(monitor->add_option("--port", options->port,
+                              "Only events with this source or destination port"),
+          1, 65535);
   monitor->add_option("--count", options->count, "Stop after this many events");
   monitor->add_flag("--since-load", options->sinceLoad,
                     "First the events sent since the node's load that still wait in the ring "
                     "(else they are skipped)");
   monitor->add_option("--set-level", options->setLevel,
                       "Set what is reported (off|drops|flows|all) and exit");
-  monitor->add_option("--rate", options->rate, "Set the events per second per endpoint and exit")
-      ->check(CLI::Range(1u, 10'000'000u));
-  monitor
-      ->add_option("--burst", options->burst,
-                   "Set how many events an endpoint may send at once and exit")
-      ->check(CLI::Range(1u, 10'000'000u));
+  inRange(monitor->add_option("--rate", options->rate,
+                              "Set the events per second per endpoint and exit"),
+          1u, 10'000'000u);
+  inRange(monitor->add_option("--burst", options->burst,
+                              "Set how many events an endpoint may send at once and exit"),
+          1u, 10'000'000u);
   addPlacementOptions(monitor, options->placement);
-  addFormatOption(monitor, context.format);
+  addFormatOption(monitor, context.format, FormatFlag::DeprecatedOutput);
   context.add(monitor, [options, &context] { return runMonitor(*options, context.format); });
 }
 

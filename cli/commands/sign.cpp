@@ -35,12 +35,10 @@ void registerSign(CLI::App& app, CommandContext& context) {
   auto* sign = app.add_subcommand(
       "sign", "Sign build outputs or bundles (DIR/manifest.sig) after verifying their digests: "
               "hosts load them with polc load --trust");
-  sign->add_option("dirs", options->dirs, "Build output or bundle directories")
-      ->required()
-      ->check(CLI::ExistingDirectory);
-  sign->add_option("--key", options->key, "Private key file (polc keygen)")
-      ->required()
-      ->check(CLI::ExistingFile);
+  existingDirectory(
+      sign->add_option("dirs", options->dirs, "Build output or bundle directories")->required());
+  existingFile(
+      sign->add_option("--key", options->key, "Private key file (polc keygen)")->required());
   addFormatOption(sign, context.format, FormatFlag::FormatOnly);
   context.add(sign, [options, &context] { return runSign(*options, context.format); });
 }

@@ -160,20 +160,19 @@ void registerStats(CLI::App& app, CommandContext& context) {
       "the node is unloaded. A rule \"in no table loaded\" can never match on this host.\n"
       "Counting is on unless switched off (--set-counting off: a map write, no reload; the\n"
       "counts stay). It costs a hash lookup per packet (docs/benchmarks.md).\n"
-      "-o json: {\"rules\": [...], \"other\": [...]} (docs/cli.md).");
+      "--format json: {\"rules\": [...], \"other\": [...]} (docs/cli.md).");
   stats->add_option("--node", options->node, "Only this node (default: every node loaded)");
   stats->add_option("--endpoint", options->endpoints,
                     "Only this endpoint's counters and rules (repeatable)");
   stats->add_flag("--unused", options->unused,
                   "Only the rules that matched nothing since they were loaded");
-  stats->add_option("--sort", options->sort, "Sort by packets or bytes, most first")
-      ->check(CLI::IsMember({"packets", "bytes"}));
-  stats
-      ->add_option("--set-counting", options->setCounting,
-                   "Switch the nodes' counters on or off and exit")
-      ->check(CLI::IsMember({"on", "off"}));
+  oneOf(stats->add_option("--sort", options->sort, "Sort by packets or bytes, most first"),
+        {"packets", "bytes"});
+  oneOf(stats->add_option("--set-counting", options->setCounting,
+                          "Switch the nodes' counters on or off and exit"),
+        {"on", "off"});
   addPlacementOptions(stats, options->placement);
-  addFormatOption(stats, context.format);
+  addFormatOption(stats, context.format, FormatFlag::DeprecatedOutput);
   context.add(stats, [options, &context] { return runStats(*options, context.format); });
 }
 

@@ -273,7 +273,7 @@ void registerStatus(CLI::App& app, CommandContext& context) {
       "status", "Show what polc attached, from which build, table fill, and any drift");
   status->add_option("--node", options->node, "Only this node (default: all)");
   addPlacementOptions(status, options->placement);
-  addFormatOption(status, context.format);
+  addFormatOption(status, context.format, FormatFlag::DeprecatedOutput);
   context.add(status, [options, status, &context] {
     return runStatus(options->node, options->placement, status->count("--pin-root") > 0,
                      status->count("--netns") > 0, context.format);

@@ -38,9 +38,7 @@ void registerTest(CLI::App& app, CommandContext& context) {
   auto* test = app.add_subcommand(
       "test",
       "Run policy test files (expect allow|deny|audit from A to B on P); exit 1 on a failure");
-  test->add_option("files", options->files, "Test files (.poltest)")
-      ->required()
-      ->check(CLI::ExistingFile);
+  existingFile(test->add_option("files", options->files, "Test files (.poltest)")->required());
   addWarningOptions(test, options->warnings);
   context.add(test, [options] { return runTest(*options); });
 }

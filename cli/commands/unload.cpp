@@ -73,7 +73,7 @@ void registerUnload(CLI::App& app, CommandContext& context) {
                    "priority) and the node's pins without it, then the broken state (docs/cli.md)");
   addPlacementOptions(unload, options->placement);
   addLockTimeoutOption(unload, options->placement);
-  addFormatOption(unload, context.format);
+  addFormatOption(unload, context.format, FormatFlag::DeprecatedOutput);
   context.add(unload, [options, unload, &context] {
     return runUnload(options->node, options->placement, options->force,
                      unload->count("--netns") > 0, context.format);
