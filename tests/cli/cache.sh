@@ -55,7 +55,7 @@ stats)
   ;;
 gc)
   build --cache-dir cache
-  run "$polc" cache stats --cache-dir cache -o json
+  run "$polc" cache stats --cache-dir cache --format json
   bytes=$(json /bytes)
   # Make one entry the least recently used, with a file that is not an
   # entry beside it (a temporary of a build at work): gc keeps that one.
@@ -75,7 +75,7 @@ gc)
   expect_status 0
   expect_stdout "polc cache gc: removed 0 entries (0 B) from cache; 1 entry ("
   expect_stdout "left, bound 1 GiB"
-  run "$polc" cache gc --cache-dir cache --max unlimited -o json
+  run "$polc" cache gc --cache-dir cache --max unlimited --format json
   expect_status 0
   expect_json /max_bytes null
   expect_json /removed 0
@@ -86,7 +86,7 @@ bound)
   build --cache-dir cache --cache-max 1
   expect_json /objects_compiled 2
   expect_json /cache_evicted 2
-  run "$polc" cache stats --cache-dir cache -o json
+  run "$polc" cache stats --cache-dir cache --format json
   expect_json /entries 0
   run "$polc" build "$examples/shop.pol" --topology "$examples/shop.yaml" -o out -q \
     --cache-dir cache --cache-max 1
@@ -102,7 +102,7 @@ clear)
   build # the default cache: $XDG_CACHE_HOME/polc
   [ "$(find "$XDG_CACHE_HOME/polc/objects" -name '*.o' | wc -l)" -eq 2 ] ||
     fail "the build did not fill \$XDG_CACHE_HOME/polc"
-  run "$polc" cache stats -o json
+  run "$polc" cache stats --format json
   expect_json /dir "$XDG_CACHE_HOME/polc"
   expect_json /entries 2
   run "$polc" cache clear --format json
@@ -134,7 +134,7 @@ usage)
   run "$polc" cache gc --cache-dir cache --max 0
   expect_status 2
   expect_stderr "--max: invalid size '0': a bound of 0 would keep nothing; for no bound say 'unlimited'"
-  run "$polc" cache gc --cache-dir cache --max 1.5G -o json
+  run "$polc" cache gc --cache-dir cache --max 1.5G --format json
   expect_status 2
   expect_stderr "--max: invalid size '1.5G': expected a whole number of bytes, optionally with a unit K, M, G or T"
   run "$polc" build "$examples/shop.pol" --topology "$examples/shop.yaml" -o out --cache-max lots

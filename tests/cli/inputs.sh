@@ -18,7 +18,7 @@ include_dev_zero)
   run "$polc" check policy.pol --topology "$examples/shop.yaml"
   expect_status 1
   expect_stderr "policy.pol:3:3: error: cannot read included file '/dev/zero': it is a character device, not a regular file [include-missing]"
-  run "$polc" check policy.pol --topology "$examples/shop.yaml" -o json
+  run "$polc" check policy.pol --topology "$examples/shop.yaml" --format json
   expect_status 1
   expect_json /ok false
   expect_json /diagnostics/0/name include-missing
@@ -38,7 +38,7 @@ topology_dev_zero)
   run "$polc" check "$examples/shop.pol" --topology /dev/zero
   expect_status 1
   expect_stderr "it is a character device, not a regular file [io]"
-  run "$polc" check "$examples/shop.pol" --topology /dev/zero -o json
+  run "$polc" check "$examples/shop.pol" --topology /dev/zero --format json
   expect_status 1
   expect_json /ok false
   expect_json /diagnostics/0/name io
@@ -56,7 +56,7 @@ policy_dev_urandom)
   run "$polc" check /dev/urandom --topology "$examples/shop.yaml"
   expect_status 1
   expect_stderr "it is a character device, not a regular file [io]"
-  run "$polc" check /dev/urandom --topology "$examples/shop.yaml" -o json
+  run "$polc" check /dev/urandom --topology "$examples/shop.yaml" --format json
   expect_status 1
   expect_json /diagnostics/0/name io
   run "$polc" fmt /dev/urandom
@@ -75,14 +75,14 @@ policy_too_large)
   expect_stderr "including.pol:1:1: error: cannot read included file 'policy.pol': larger than the limit of 128 MiB for a file polc reads [include-missing]"
   ;;
 topology_not_utf8)
-  # Passed `check` (exit 0), then aborted `check -o json` and `build` in
+  # Passed `check` (exit 0), then aborted `check --format json` and `build` in
   # nlohmann::json (exit 134), leaving .polc-staging-* behind.
   sed 's/labels: { app: debug }/labels: { app: debug, owner: "ops\xff" }/' \
     "$examples/shop.yaml" > topology.yaml
   run "$polc" check "$examples/shop.pol" --topology topology.yaml
   expect_status 1
   expect_stderr "topology.yaml:21:42: error: the topology is not UTF-8 text: unexpected byte 0xff [encoding]"
-  run "$polc" check "$examples/shop.pol" --topology topology.yaml -o json
+  run "$polc" check "$examples/shop.pol" --topology topology.yaml --format json
   expect_status 1
   expect_json /ok false
   expect_json /diagnostics/0/name encoding
@@ -105,7 +105,7 @@ policy_not_utf8)
   run "$polc" check string.pol --topology "$examples/shop.yaml"
   expect_status 1
   expect_stderr "string.pol:2:22: error: the file is not valid UTF-8: unexpected byte 0xff [encoding]"
-  run "$polc" check string.pol --topology "$examples/shop.yaml" -o json
+  run "$polc" check string.pol --topology "$examples/shop.yaml" --format json
   expect_status 1
   expect_json /diagnostics/0/column 22
   printf '// owner: caf\xc3\xa9 \xfe\npolicy "web" {\n  select app == "web"\n}\n' > comment.pol
@@ -123,7 +123,7 @@ path_not_utf8)
   policy=$'p\xff.pol'
   cp "$examples/shop.pol" "$policy"
   printf 'let x = nope\n' > $'bad\xfe.pol'
-  run "$polc" check $'bad\xfe.pol' --topology "$examples/shop.yaml" -o json
+  run "$polc" check $'bad\xfe.pol' --topology "$examples/shop.yaml" --format json
   expect_status 1
   expect_json /diagnostics/0/file $'bad\xef\xbf\xbd.pol'
   run "$polc" build "$policy" --topology "$examples/shop.yaml" -o build-out --no-cache -q
@@ -136,14 +136,14 @@ path_not_utf8)
   expect_status 0
   expect_json /ok true
   run "$polc" explain "$policy" --topology "$examples/shop.yaml" --from frontend-1 --to web-1 \
-    --proto tcp --port 80 -o json
+    --proto tcp --port 80 --format json
   expect_status 0
   expect_json /allowed true
   run "$polc" explain "$policy" --topology "$examples/shop.yaml" --from $'web\xff' --to web-1 \
-    --proto tcp --port 80 -o json
+    --proto tcp --port 80 --format json
   expect_status 1
   expect_json /ok false
-  run "$polc" diff "$policy" "$examples/shop.pol" --topology "$examples/shop.yaml" -o json
+  run "$polc" diff "$policy" "$examples/shop.pol" --topology "$examples/shop.yaml" --format json
   expect_status 0
   expect_json /ok true
   leftovers=$(find . -maxdepth 1 -name ".polc-*")

@@ -31,7 +31,7 @@ usage)
   run "$polc" monitor "${placement[@]}" --verdict maybe
   expect_status 2
   expect_stderr "--verdict takes allowed, denied or audit"
-  run "$polc" monitor "${placement[@]}" --from world -o json
+  run "$polc" monitor "${placement[@]}" --from world --format json
   expect_status 3
   expect_json /ok false
   ;;

@@ -25,7 +25,7 @@ list)
   expect_stdout "unknown-let"
   grep -qE '^empty-selector +warning +a selector matches no endpoint' stdout.txt ||
     fail "no empty-selector line"
-  run "$polc" check --list-diagnostics -o json
+  run "$polc" check --list-diagnostics --format json
   expect_status 0
   expect_json /0/name io
   expect_json /0/severity error
@@ -39,7 +39,7 @@ error)
   expect_status 1
   expect_stderr "error: the default deny selector 'app == \"nothing\"' matches no endpoint of the topology [empty-selector]"
   expect_stderr "2 error(s), 2 warning(s)"
-  run "$polc" check "$policy" --topology "$topology" -Werror -o json
+  run "$polc" check "$policy" --topology "$topology" -Werror --format json
   expect_status 1
   expect_json /ok false
   expect_json /diagnostics/0/severity error

@@ -126,11 +126,11 @@ stream_stop() { # stream_stop NAME: stops it and waits for its last line
 }
 alive() { kill -0 "${stream_pid[$1]}" 2> /dev/null; }
 
-# start_monitor ARGS...: `polc monitor -o json ARGS` in the background
+# start_monitor ARGS...: `polc monitor --format json ARGS` in the background
 # (killed by the cleanup if a check fails first), into $work/events, once
 # it is watching; options placing it in $monitor_options. Its pid: $monitor.
 start_monitor() {
-  "$polc" monitor "${monitor_options[@]}" -o json "$@" > "$work/events" 2> "$work/monitor.err" &
+  "$polc" monitor "${monitor_options[@]}" --format json "$@" > "$work/events" 2> "$work/monitor.err" &
   monitor=$!
   servers+=("$monitor")
   for _ in $(seq 50); do grep -q watching "$work/monitor.err" && return 0; sleep 0.1; done

@@ -57,7 +57,7 @@ must load node-a > "$work/load-a.log"
 check "status: both nodes in sync" 0 bash -c \
   "'$polc' status --pin-root '$pin_root' --state-dir '$state_dir' | grep -c ': in sync' | grep -qx 2"
 check "status --lab --node shows one node" 0 bash -c \
-  "'$polc' status --node node-a --lab '$prefix' --state-dir '$state_dir' -o json | grep -q '\"node\": \"node-a\"'"
+  "'$polc' status --node node-a --lab '$prefix' --state-dir '$state_dir' --format json | grep -q '\"node\": \"node-a\"'"
 # a -> b
 expect allowed frontend-1 tcp "$catalog" 3550  # egress to service catalog (node-a), ingress from storefront (node-b)
 expect allowed checkout-1 tcp "$payment" 50051

@@ -64,7 +64,7 @@ monitor_options=("${placement[@]}")
 must "$polc" monitor "${monitor_options[@]}" --set-level flows > /dev/null
 start_monitor --endpoint web-1 --verdict allowed # follows the reload to the next revision
 before=$(filters pw-web1)
-must "$polc" load "$work/tables" "${placement[@]}" -o json > "$work/tables.json"
+must "$polc" load "$work/tables" "${placement[@]}" --format json > "$work/tables.json"
 cat "$work/tables.json"
 check "web-1's tables updated in place" 0 bash -c \
   "tr -d ' \n' < '$work/tables.json' | grep -q '\"action\":\"tables-updated\",\"egress\":{\"added\":1,\"changed\":0,\"removed\":1},\"endpoint\":\"web-1\"'"

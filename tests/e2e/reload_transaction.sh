@@ -52,7 +52,7 @@ must "$polc" build "$source_dir/tests/e2e/reload/shop-v2.pol" --topology "$topol
 must "$polc" load "$work/v1" "${placement[@]}" > /dev/null
 echo "# v1 loaded"
 expect_v1
-revision_v1=$("$polc" status "${placement[@]}" -o json | grep -o '"revision": *"[0-9a-f]*"' | head -1)
+revision_v1=$("$polc" status "${placement[@]}" --format json | grep -o '"revision": *"[0-9a-f]*"' | head -1)
 
 steps=(verify interfaces journal load-objects fill-tables pin-programs update-ipcache update-tables
   attach detach-stale)
@@ -66,7 +66,7 @@ for step in "${steps[@]}"; do
   check "no staged pin left after $step" 1 bash -c "find '$pin_root' -name '*-next' | grep -q ."
 done
 check "the recorded revision is still v1" 0 bash -c \
-  "'$polc' status ${placement[*]} -o json | grep -q '$revision_v1'"
+  "'$polc' status ${placement[*]} --format json | grep -q '$revision_v1'"
 
 echo "# signed builds (load --trust): each bad one refused before any change, v1 stays in force"
 must "$polc" keygen -o "$work/ci" > /dev/null
@@ -84,7 +84,7 @@ refused() { # WHAT DIR TRUST MESSAGE
   check "$1: refused" 1 test $? -eq 0
   check "$1: the error says why" 0 grep -q "$4" "$work/refused.log"
   check "$1: v1 is still the recorded revision" 0 bash -c \
-    "'$polc' status ${placement[*]} -o json | grep -q '$revision_v1'"
+    "'$polc' status ${placement[*]} --format json | grep -q '$revision_v1'"
 }
 refused "unsigned" "$work/v2" "$work/trusted" "is not signed"
 signed_copy manifest ci && sed -i 's/"cluster": "/"cluster": "x/' "$work/manifest/manifest.json"

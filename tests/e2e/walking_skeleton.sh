@@ -63,7 +63,7 @@ expect_flow blocked web-1 db-1 tcp 81
 expect_flow blocked web-1 frontend-1 tcp 80
 expect_flow blocked web-1 debug-1 udp 9000
 check "monitor --since-load: the drops sent since the load, before it started" 0 bash -c \
-  "timeout 10 '$polc' monitor ${host_options[*]} -o json --since-load --count 1 --port 81 \
+  "timeout 10 '$polc' monitor ${host_options[*]} --format json --since-load --count 1 --port 81 \
      --endpoint web-1 | grep '\"destination_port\":81' | grep -q '\"reason\":\"default-deny\"'"
 check "status says when the node was loaded" 0 bash -c \
   "'$polc' status ${host_options[*]} | grep -Eq 'loaded [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z'"
@@ -135,8 +135,8 @@ check "counting on again: counted" 0 \
   test "$(stat_of "shop.pol:9:5" web-1 5)" = $((rule_packets + 4))
 check "every rule exercised: --unused lists none" 0 bash -c \
   "'$polc' stats ${host_options[*]} --unused | grep -qx 'every rule has matched packets'"
-check "stats -o json names each rule" 0 bash -c \
-  "'$polc' stats ${host_options[*]} -o json | grep -q 'shop.pol:20:5\"'"
+check "stats --format json names each rule" 0 bash -c \
+  "'$polc' stats ${host_options[*]} --format json | grep -q 'shop.pol:20:5\"'"
 check "stats of an endpoint not loaded is refused" 1 "$polc" stats "${host_options[@]}" --endpoint nope-1
 
 echo "# polc audit: web-1 lets through what policy denies, and reports it"

@@ -2,7 +2,7 @@
 # Golden test of `polc diff`: examples/policies/CASE.pol (old) against
 # tests/golden/diff/CASE/new.pol (new) over examples/policies/CASE.yaml,
 # compared with tests/golden/diff/CASE/expected.txt (exit code, then what
-# polc printed) and expected.json (the same with -o json).
+# polc printed) and expected.json (the same with --format json).
 #
 # usage: check_diff_golden.sh POLC SOURCE_DIR CASE
 # Regenerate: POLC_UPDATE_GOLDEN=1 ctest --test-dir build -R golden.diff   (review git diff)
@@ -17,7 +17,7 @@ trap 'rm -rf "$work"' EXIT
 args=(diff "examples/policies/$case.pol" "$dir/new.pol" --topology "examples/policies/$case.yaml")
 "$polc" "${args[@]}" > "$work/out" 2>&1
 { echo "exit $?"; cat "$work/out"; } > "$work/expected.txt"
-"$polc" "${args[@]}" -o json > "$work/expected.json" 2>&1
+"$polc" "${args[@]}" --format json > "$work/expected.json" 2>&1
 
 status=0
 for file in expected.txt expected.json; do

@@ -1,7 +1,7 @@
 // json_query POINTER...: reads one JSON document from stdin and prints the
 // value at each JSON pointer (RFC 6901), a string as its text, anything else
 // as JSON, one per line. Exit 1 when stdin is not valid JSON (strict UTF-8
-// included) or a pointer is missing: the CLI tests check polc's -o json.
+// included) or a pointer is missing: the CLI tests check polc's --format json.
 #include <nlohmann/json.hpp>
 
 #include <iostream>

@@ -830,7 +830,7 @@ TEST(TopologyModel, MissingFileIsAnIoError) {
 // Names and labels are UTF-8, as in Kubernetes: any other byte, in a value,
 // a key or a comment, is an error where it is (columns in bytes, as in the
 // other topology diagnostics), so that nothing downstream (identities.json,
-// -o json) ever sees it.
+// --format json) ever sees it.
 TEST(TopologyModel, TextThatIsNotUtf8IsAnErrorWhereItIs) {
   auto inValue = load("cluster: c\nnodes:\n  - name: n\n    endpoints:\n"
                       "      - { name: a, labels: { owner: \"caf\xc3\xa9\xff\" }, addresses: "
