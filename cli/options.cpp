@@ -77,6 +77,10 @@ int failSystem(const std::string& what, const std::string& message, Format forma
   return failSystem(what, polc::Error{message}, format);
 }
 
+int failInput(const std::string& what, const std::string& message, Format format) {
+  return fail(what, polc::Error{message}, format, kExitInputError);
+}
+
 int failUsage(const std::string& what, const std::string& message, Format format) {
   return fail(what, polc::Error{message}, format, kExitUsage);
 }

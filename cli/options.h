@@ -68,6 +68,10 @@ int failSystem(const std::string& what, const std::string& message, Format forma
 // line must say that it did not): exit 2.
 int failUsage(const std::string& what, const std::string& message, Format format);
 
+// The same for an input error that is not a diagnostic (a build output
+// named that is not one, a node it does not have): exit 1.
+int failInput(const std::string& what, const std::string& message, Format format);
+
 // An Error as JSON: {"message", and when known "errno", "object", "libbpf_log"}.
 nlohmann::json errorJson(const polc::Error& error);
 

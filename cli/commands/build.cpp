@@ -139,6 +139,28 @@ int runBuild(const CompileOptions& options, const std::string& outDir,
 }
 
 int run(const BuildCommandOptions& options, Format format) {
+  // What -o names is the output directory, as everywhere (docs/cli.md);
+  // `-o json` is most likely meant as the format, as it was for check.
+  std::error_code error;
+  if ((options.outDir == "json" || options.outDir == "text") &&
+      !std::filesystem::exists(options.outDir, error))
+    return failUsage("build",
+                     "-o " + options.outDir + " names the output directory; for " +
+                         (options.outDir == "json" ? "JSON" : "text") + " output use --format " +
+                         options.outDir + " (for a directory of that name: -o ./" + options.outDir +
+                         ")",
+                     format);
+  // Checked before compiling, and said as the input error it is; the build
+  // checks again when it replaces the directory.
+  if (options.dumpAfter.empty() && std::filesystem::exists(options.outDir, error) &&
+      !std::filesystem::exists(std::filesystem::path(options.outDir) / "manifest.json", error) &&
+      !(std::filesystem::is_directory(options.outDir, error) &&
+        std::filesystem::is_empty(options.outDir, error)))
+    return failInput("build",
+                     options.outDir +
+                         " exists and is not a polc build output (no manifest.json); not "
+                         "replacing it: name another directory with -o, or remove it",
+                     format);
   if (!options.dumpAfter.empty())
     return runDump(options.compile, options.dumpAfter,
                    {.maxInlineEntries = options.maxInlineEntries});

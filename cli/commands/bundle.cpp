@@ -3,7 +3,9 @@
 
 #include "polc/artifacts/bundle.h"
 #include "polc/artifacts/manifest.h"
+#include "polc/support/suggest.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -21,11 +23,24 @@ struct BundleOptions {
 // its own that `polc load` takes as it is.
 int runBundle(const std::string& outDir, std::vector<std::string> nodes,
               const std::string& bundlesDir, Format format) {
-  if (nodes.empty()) {
-    auto manifest = polc::artifacts::readManifest(outDir);
-    if (!manifest) return failSystem("bundle", manifest.failure(), format);
-    for (const auto& node : manifest->nodes) nodes.push_back(node.name);
-  }
+  auto manifest = polc::artifacts::readManifest(outDir);
+  if (!manifest) return failSystem("bundle", manifest.failure(), format);
+  std::vector<std::string> built;
+  for (const auto& node : manifest->nodes) built.push_back(node.name);
+  if (nodes.empty()) nodes = built;
+  // A node the build does not have is the command line's input error, with
+  // the closest name.
+  for (const auto& node : nodes)
+    if (std::find(built.begin(), built.end(), node) == built.end()) {
+      std::string message = "--node " + node + ": " + outDir + " has no node '" + node + "'";
+      if (auto match = polc::closestMatch(node, built))
+        message += "; did you mean '" + *match + "'?";
+      else {
+        message += "; its nodes are:";
+        for (const auto& name : built) message += " " + name;
+      }
+      return failInput("bundle", message, format);
+    }
   auto written = nlohmann::json::array();
   for (const auto& node : nodes) {
     auto dir = std::filesystem::path(bundlesDir) / node;

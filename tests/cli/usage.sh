@@ -111,6 +111,27 @@ format)
   expect_json /ok true
   expect_line "polc cache stats: --output json is deprecated; use --format json"
   ;;
+build_out)
+  # -o is the output directory: `-o json` is refused unless it exists.
+  run "$polc" build "${inputs[@]}" -o json
+  expect_status 2
+  expect_line "polc build: -o json names the output directory; for JSON output use --format json (for a directory of that name: -o ./json)"
+  [ -e json ] && fail "build -o json made a directory"
+  # Over a directory that is not a build output: an input error.
+  mkdir mine && touch mine/notes.txt
+  run "$polc" build "${inputs[@]}" -o mine --no-cache
+  expect_status 1
+  expect_stderr "polc build: mine exists and is not a polc build output (no manifest.json)"
+  [ -e mine/notes.txt ] || fail "build touched mine/"
+  ;;
+bundle_node)
+  run "$polc" build "${inputs[@]}" -o out --no-cache -q
+  expect_status 0
+  run "$polc" bundle out --node node-z
+  expect_status 1
+  expect_stderr "polc bundle: --node node-z: out has no node 'node-z'; did you mean 'node-"
+  [ -e bundles ] && fail "bundle wrote bundles/ for an unknown node"
+  ;;
 *)
   fail "no case $case"
   ;;
