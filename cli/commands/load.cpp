@@ -4,6 +4,7 @@
 #include "polc/artifacts/manifest.h"
 #include "polc/lab/lab.h"
 
+#include <filesystem>
 #include <iostream>
 #include <memory>
 
@@ -19,6 +20,14 @@ struct LoadOptions {
 
 int runLoad(const std::string& outDir, const std::string& node, const std::string& trust,
             PlacementOptions options, Format format) {
+  // Said before anything is read or the kernel touched: a directory that is
+  // not a build output is the command line's input error.
+  std::error_code error;
+  if (!std::filesystem::exists(std::filesystem::path(outDir) / "manifest.json", error))
+    return failInput("load",
+                     outDir + " is not a polc build output (no manifest.json): give the directory "
+                              "that polc build -o wrote, or a bundle of polc bundle",
+                     format);
   if (!options.labPrefix.empty()) {
     auto manifest = polc::artifacts::readManifest(outDir);
     if (!manifest) return failSystem("load", manifest.failure(), format);

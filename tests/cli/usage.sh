@@ -95,6 +95,10 @@ missing_input)
   run "$polc" load nope
   expect_status 1
   expect_line "polc load: nope: no such directory"
+  mkdir mydir
+  run "$polc" load mydir
+  expect_status 1
+  expect_stderr "polc load: mydir is not a polc build output (no manifest.json)"
   ;;
 format)
   run "$polc" check "${inputs[@]}" --format json

@@ -455,6 +455,9 @@ TEST_F(EvaluatorTest, ClearErrors) {
   };
   EXPECT_EQ(error("web1", "db-1", IPPROTO_TCP, 80),
             "no endpoint named 'web1' in the topology; did you mean 'web-1'?");
+  // An entity written without `entity`, as `explain --from world` would.
+  EXPECT_EQ(error("world", "db-1", IPPROTO_TCP, 80),
+            "no endpoint named 'world' in the topology; did you mean 'entity world'?");
   EXPECT_EQ(error("203.0.113.1", "10.2.0.1", IPPROTO_TCP, 80),
             "neither 203.0.113.1 nor 10.2.0.1 is an endpoint; polc judges traffic from or to an "
             "endpoint");

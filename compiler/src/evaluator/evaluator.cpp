@@ -254,7 +254,10 @@ Expected<Verdict> evaluate(const ir::Program& program, const Flow& flow) {
       std::vector<std::string> names;
       for (const auto& endpoint : program.endpoints) names.push_back(endpoint.name);
       std::string message = "no endpoint named '" + end.name + "' in the topology";
-      if (auto close = closestMatch(end.name, names)) message += "; did you mean '" + *close + "'?";
+      if (end.name == "world" || end.name == "host") // an entity, written as in a policy
+        message += "; did you mean 'entity " + end.name + "'?";
+      else if (auto close = closestMatch(end.name, names))
+        message += "; did you mean '" + *close + "'?";
       return Error{message};
     }
     if (end.kind == FlowEnd::Kind::Address)
