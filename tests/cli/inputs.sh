@@ -149,6 +149,16 @@ path_not_utf8)
   leftovers=$(find . -maxdepth 1 -name ".polc-*")
   [ -z "$leftovers" ] || fail "left behind: $leftovers"
   ;;
+control_characters)
+  # An escape sequence and a NUL in a policy reach the terminal only as
+  # \xHH, in the excerpt and in the message that quotes them.
+  printf 'policy "a" {\n  \033[31m allow\000\n}\n' > controls.pol
+  run "$polc" check controls.pol --topology "$examples/shop.yaml"
+  expect_status 1
+  expect_stderr ' 2 |   \x1b[31m allow\x00'
+  LC_ALL=C grep -q $'[\x01-\x08\x0b-\x1f\x7f]' stderr.txt && fail "a control character in stderr"
+  tr -d '\n\t' < stderr.txt | tr -d '[:print:]' | grep -q . && fail "a byte that is not printable in stderr"
+  ;;
 stale_temporaries)
   # What builds killed mid-way left beside the output goes with the next
   # build; what may belong to a running build stays.

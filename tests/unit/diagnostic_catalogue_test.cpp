@@ -129,5 +129,18 @@ TEST(InternalErrors, AreAppendedToTheLogTestsCheck) {
   std::filesystem::remove(log);
 }
 
+// A binary file or an escape sequence in a policy must not reach the
+// terminal through the source excerpt or a message quoting it: controls
+// are quoted as \xHH, the caret still under the column, a CRLF line's CR
+// dropped.
+TEST(Diagnostics, EscapeControlCharactersInExcerpts) {
+  Diagnostics diagnostics;
+  diagnostics.addSource("a.pol", std::string("x\x1b[31my\0z\r\nsecond\r\n", 19));
+  diagnostics.error(DiagnosticId::Syntax, {"a.pol", 1, 7}, "bad '\x1b'");
+  EXPECT_EQ(diagnostics.render(), "a.pol:1:7: error: bad '\\x1b' [syntax]\n"
+                                  " 1 | x\\x1b[31my\\x00z\n"
+                                  "   |          ^\n");
+}
+
 } // namespace
 } // namespace polc

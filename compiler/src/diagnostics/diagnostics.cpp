@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <string_view>
 
 namespace polc {
 
@@ -77,6 +78,31 @@ std::string sourceLine(const std::string& text, const std::vector<size_t>& start
   return text.substr(start, end == std::string::npos ? std::string::npos : end - start);
 }
 
+// A control character (a NUL of a binary file, the ESC of a colour
+// sequence) as \xHH: what polc quotes from a file never reaches the
+// terminal as a control. A tab stays a tab; a CR ending a line is dropped;
+// `keepNewlines` for a message of several lines.
+bool isControl(unsigned char c) {
+  return (c < 0x20 && c != '\t') || c == 0x7f;
+}
+
+std::string escapeControls(std::string_view line, bool keepNewlines = false) {
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  std::string out;
+  out.reserve(line.size());
+  for (unsigned char c : line) {
+    if (!isControl(c) || (keepNewlines && c == '\n')) {
+      out += char(c);
+      continue;
+    }
+    static const char digits[] = "0123456789abcdef";
+    out += "\\x";
+    out += digits[c >> 4];
+    out += digits[c & 15];
+  }
+  return out;
+}
+
 } // namespace
 
 void Diagnostics::sort() {
@@ -102,10 +128,12 @@ std::string Diagnostics::render(bool color) const {
     auto line = sourceLine(source->second, known->second, location.line);
     if (line.empty() && location.column != 1) return;
     auto number = std::to_string(location.line);
-    out += " " + number + " | " + line + "\n";
+    out += " " + number + " | " + escapeControls(line) + "\n";
     std::string pad;
-    for (int i = 1; i < location.column && i - 1 < static_cast<int>(line.size()); ++i)
-      pad += line[i - 1] == '\t' ? '\t' : ' ';
+    for (int i = 1; i < location.column && i - 1 < static_cast<int>(line.size()); ++i) {
+      const auto c = static_cast<unsigned char>(line[size_t(i) - 1]);
+      pad += c == '\t' ? "\t" : isControl(c) ? "    " : " "; // as wide as \xHH
+    }
     out += " " + std::string(number.size(), ' ') + " | " + pad + green + "^" +
            std::string(std::max(0, length - 1), '~') + reset + "\n";
   };
@@ -113,7 +141,8 @@ std::string Diagnostics::render(bool color) const {
     bool isError = d.severity == Severity::Error;
     out += std::string(bold) + d.location.str() + ": " + reset;
     out += std::string(isError ? red : magenta) + (isError ? "error: " : "warning: ") + reset;
-    out += std::string(bold) + d.message + reset + " [" + d.name + "]\n";
+    // A message may quote the input too (`unexpected character '...'`).
+    out += std::string(bold) + escapeControls(d.message, true) + reset + " [" + d.name + "]\n";
     quote(d.location, d.length);
     for (const auto& hint : d.hints) out += "  hint: " + hint + "\n";
     for (const auto& note : d.notes) {
