@@ -795,6 +795,14 @@ TEST(Frontend, ClearMessagesForCommonSlips) {
   EXPECT_EQ(paren.all().at(0).notes[0].location.column, 21);
   auto empty = errorsOf("policy \"p\" { select any ingress { allow from any on } }");
   EXPECT_EQ(empty.all().at(0).message, "expected a port such as tcp/80, found '}'");
+  // A misspelt protocol: the port as it was meant.
+  auto htp = errorsOf("policy \"p\" { select any ingress { allow from any on htp/80 } }");
+  EXPECT_EQ(htp.all().at(0).message, "expected a port such as tcp/80, found 'htp/80'");
+  ASSERT_FALSE(htp.all().at(0).hints.empty());
+  EXPECT_EQ(htp.all().at(0).hints.back(), "did you mean 'tcp/80'?");
+  auto upd = errorsOf("policy \"p\" { select any ingress { allow from any on upd/53 } }");
+  ASSERT_FALSE(upd.all().at(0).hints.empty());
+  EXPECT_EQ(upd.all().at(0).hints.back(), "did you mean 'udp/53'?");
 }
 
 TEST(Frontend, AuditMarksAPolicyAndNothingElse) {

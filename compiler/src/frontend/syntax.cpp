@@ -4,6 +4,7 @@
 #include "polc/support/utf8.h"
 
 #include <algorithm>
+#include <cctype>
 #include <set>
 
 namespace polc::frontend {
@@ -428,6 +429,19 @@ private:
       d.hint("ICMP is written 'icmp', 'icmp type 8' or 'icmp type 3 code 1'");
     if (contains(set, PolicyParser::STRING) && type == PolicyParser::IDENT)
       d.hint("write it in double quotes: \"" + found->getText() + "\"");
+    // `htp/80`, `tpc/443`: a misspelt protocol where a port goes (three
+    // short candidates: two edits still leave no doubt).
+    if (contains(set, PolicyParser::PORT_SPEC)) {
+      const auto text = found->getText();
+      const auto slash = text.find('/');
+      const auto word = text.substr(0, slash);
+      if (!word.empty() && std::all_of(word.begin(), word.end(), [](char c) {
+            return std::isalpha(static_cast<unsigned char>(c));
+          }))
+        if (auto match = closestMatch(word, {"tcp", "udp", "sctp"}, 2); match && *match != word)
+          d.hint("did you mean '" + *match +
+                 (slash == std::string::npos ? std::string() : text.substr(slash)) + "'?");
+    }
     // `audit deny from ...`, `let audit = ...`: what the keyword is for.
     if (type == PolicyParser::AUDIT && !startsItem(found))
       d.hint("'audit' is a keyword that marks a policy: audit policy \"NAME\" { ... }");
