@@ -276,7 +276,8 @@ Expected<LabReport> up(const topology::Topology& topology, const LabOptions& opt
   if (!existing) return Error{existing.error()};
   if (!existing->empty())
     return Error{"a lab with prefix \"" + options.prefix + "\" already exists (" +
-                 existing->front() + ", ...); run lab down first"};
+                 existing->front() + ", ...); remove it first with: polc lab down --prefix " +
+                 options.prefix};
 
   LabReport report;
   auto removeCreated = [&] {
