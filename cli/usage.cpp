@@ -29,6 +29,8 @@ std::string join(const std::vector<std::string>& values, const std::string& sepa
 
 // A number as the user wrote it: "1" rather than "1.000000".
 std::string numberText(double value) {
+  if (value == std::floor(value) && std::fabs(value) < 1e15)
+    return std::to_string(static_cast<long long>(value)); // 10000000, not 1e+07
   std::ostringstream out;
   out << value;
   return out.str();

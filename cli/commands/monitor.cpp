@@ -276,10 +276,8 @@ void followReloads(polc::loader::Loader& loader, const MonitorOptions& options,
 }
 
 int runMonitor(const MonitorOptions& options, Format format) {
-  // Flags first: a bad one is a usage error whatever is loaded.
-  if (!options.verdict.empty() && options.verdict != "allowed" && options.verdict != "denied" &&
-      options.verdict != "audit")
-    return failUsage("monitor", "--verdict takes allowed, denied or audit", format);
+  // Flags first: a bad one is a usage error whatever is loaded (--verdict
+  // and --set-level are checked by the parser).
   EventFilter filter;
   for (auto [text, selector, flag] : {std::tuple{&options.from, &filter.from, "--from"},
                                       std::tuple{&options.to, &filter.to, "--to"}}) {
@@ -396,7 +394,8 @@ void registerMonitor(CLI::App& app, CommandContext& context) {
   monitor->add_option("--node", options->node, "Only this node (default: every node loaded)");
   monitor->add_option("--endpoint", options->endpoints,
                       "Only this endpoint's events (repeatable); with --set-level, its level");
-  monitor->add_option("--verdict", options->verdict, "Only allowed, denied or audit events");
+  oneOf(monitor->add_option("--verdict", options->verdict, "Only events with this verdict"),
+        {"allowed", "denied", "audit"});
   monitor->add_option("--from", options->from,
                       "Only packets from: an endpoint or service name, an address or CIDR, "
                       "world, host, remote-node, or labels k=v[,k=v]");
@@ -408,8 +407,8 @@ void registerMonitor(CLI::App& app, CommandContext& context) {
   monitor->add_flag("--since-load", options->sinceLoad,
                     "First the events sent since the node's load that still wait in the ring "
                     "(else they are skipped)");
-  monitor->add_option("--set-level", options->setLevel,
-                      "Set what is reported (off|drops|flows|all) and exit");
+  oneOf(monitor->add_option("--set-level", options->setLevel, "Set what is reported and exit"),
+        {"off", "drops", "flows", "all", "default"});
   inRange(monitor->add_option("--rate", options->rate,
                               "Set the events per second per endpoint and exit"),
           1u, 10'000'000u);

@@ -30,7 +30,10 @@ usage)
   expect_status 2
   run "$polc" monitor "${placement[@]}" --verdict maybe
   expect_status 2
-  expect_stderr "--verdict takes allowed, denied or audit"
+  expect_stderr "polc monitor: --verdict: invalid value 'maybe'; expected allowed|denied|audit"
+  run "$polc" monitor "${placement[@]}" --set-level loud
+  expect_status 2
+  expect_stderr "polc monitor: --set-level: invalid value 'loud'; expected off|drops|flows|all|default"
   run "$polc" monitor "${placement[@]}" --from world --format json
   expect_status 3
   expect_json /ok false
