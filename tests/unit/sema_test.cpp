@@ -86,6 +86,28 @@ TEST(Sema, UnknownLetIsAnErrorWithAHint) {
   EXPECT_EQ(result.diagnostics.all()[0].location.str(), "p.pol:1:21");
 }
 
+TEST(Sema, APolicyNameUsedTwiceIsAnErrorThatPointsAtTheFirst) {
+  auto result = analyze(R"(policy "p" { select app == "web" ingress { } }
+policy "p" { select app == "db" ingress { } })");
+  EXPECT_FALSE(result.program);
+  ASSERT_EQ(result.diagnostics.errorCount(), 1u) << result.diagnostics.render();
+  const auto& d = result.diagnostics.all()[0];
+  EXPECT_EQ(d.name, "duplicate-policy");
+  EXPECT_EQ(d.location.str(), "p.pol:2:1");
+  ASSERT_EQ(d.notes.size(), 1u);
+  EXPECT_EQ(d.notes[0].location.str(), "p.pol:1:1");
+}
+
+TEST(Sema, APolicyWithoutABlockIsAWarning) {
+  auto result = analyze(R"(policy "p" { select app == "web" })");
+  ASSERT_TRUE(result.program);
+  ASSERT_EQ(result.diagnostics.warningCount(), 1u) << result.diagnostics.render();
+  EXPECT_EQ(result.diagnostics.all()[0].name, "empty-policy");
+  // An empty block isolates: that is a policy that does something.
+  EXPECT_EQ(analyze(R"(policy "p" { select app == "web" ingress { } })").diagnostics.warningCount(),
+            0u);
+}
+
 TEST(Sema, SelectorMatchingNothingIsAWarning) {
   auto result =
       analyze(R"(policy "p" { select app == "nope" ingress { allow from app == "ghost" } })");

@@ -7,6 +7,7 @@
 #include "polc/passes/table_stats.h"
 #include "polc/pipeline/parse.h"
 #include "polc/sema/check_label_spelling.h"
+#include "polc/sema/check_policies.h"
 #include "polc/sema/find_ineffective_rules.h"
 #include "polc/sema/lower_to_ir.h"
 #include "polc/sema/resolve_lets.h"
@@ -19,6 +20,7 @@ PassManager makeCompilerPasses() {
   PassManager passes;
   passes.add(createParsePass())
       .add(sema::createResolveLetsPass())
+      .add(sema::createCheckPoliciesPass())
       .add(sema::createCheckLabelSpellingPass())
       .add(sema::createLowerToIrPass())
       .add(sema::createFindIneffectiveRulesPass())

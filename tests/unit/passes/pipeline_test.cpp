@@ -14,9 +14,10 @@ const Inputs kShop{POLC_SOURCE_DIR "/examples/policies/shop.pol",
 TEST(Pipeline, PassesInOrderFromTheInputs) {
   std::vector<std::string> names;
   for (const auto& pass : compilerPasses().passes()) names.push_back(pass.name);
-  EXPECT_EQ(names, (std::vector<std::string>{"parse", "resolve-lets", "check-label-spelling",
-                                             "lower-to-ir", "find-ineffective-rules",
-                                             "build-tables", "check-table-capacity"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"parse", "resolve-lets", "check-policies",
+                                             "check-label-spelling", "lower-to-ir",
+                                             "find-ineffective-rules", "build-tables",
+                                             "check-table-capacity"}));
   EXPECT_TRUE(compilerPasses().check({stage<Inputs>()}));
   // Without the inputs nothing can run.
   EXPECT_FALSE(compilerPasses().check({}));
