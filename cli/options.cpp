@@ -167,6 +167,10 @@ void addWarningOptions(CLI::App* command, polc::WarningOptions& warnings) {
           "polc check --list-diagnostics)")
       ->type_name("[no-|error=]NAME")
       ->allow_extra_args(false);
+  // For CI: a typo that only warns (an unknown label key) must fail the job.
+  command->add_flag_callback(
+      "--strict", [&warnings] { (void)warnings.apply("error"); },
+      "Every warning is an error (the same as -W error)");
 }
 
 void addListDiagnosticsOption(CLI::App* command, const Format& format) {

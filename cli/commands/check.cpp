@@ -21,7 +21,11 @@ int runCheck(const CompileOptions& options, Format format) {
   if (format == Format::Json) {
     printJson(nlohmann::json{{"ok", compiled.has_value()}, {"diagnostics", diagnostics.toJson()}});
   } else if (compiled) {
-    std::cout << options.policy << ": ok (" << compiled->program.rules.size() << " rules, "
+    // The warnings counted on the line a reader looks at, not only above it.
+    const auto warnings = diagnostics.warningCount();
+    std::cout << options.policy << ": ok";
+    if (warnings != 0) std::cout << ", " << warnings << (warnings == 1 ? " warning" : " warnings");
+    std::cout << " (" << compiled->program.rules.size() << " rules, "
               << compiled->program.endpoints.size() << " endpoints)\n";
   }
   return compiled ? kExitOk : kExitInputError;

@@ -2,7 +2,7 @@
 # The diagnostic catalogue and -W through the real CLI (docs/cli.md,
 # "Diagnostics"): --list-diagnostics, a warning made an error (the exit code
 # follows), suppressed, re-enabled; an unknown name or an error named with
-# no- is a usage error; every command that compiles takes -W.
+# no- is a usage error; --strict; every command that compiles takes -W.
 #
 # usage: warnings.sh POLC JSON_QUERY SOURCE_DIR CASE
 set -uo pipefail
@@ -35,6 +35,11 @@ error)
   run "$polc" check "$policy" --topology "$topology"
   expect_status 0
   expect_stderr "0 error(s), 4 warning(s)"
+  expect_stdout "empty_selectors.pol: ok, 4 warnings ("
+  # --strict: every warning an error, for CI.
+  run "$polc" check "$policy" --topology "$topology" --strict
+  expect_status 1
+  expect_stderr "error: no endpoint of the topology has app=\"nothing\" [unknown-label-value]"
   run "$polc" check "$policy" --topology "$topology" -W error=empty-selector
   expect_status 1
   expect_stderr "error: the default deny selector 'app == \"nothing\"' matches no endpoint of the topology [empty-selector]"
