@@ -402,9 +402,14 @@ Status LoadTransaction::resolveInterfaces(const std::map<std::string, int>& inte
   for (auto& endpoint : endpoints_) {
     auto index = interfaces.find(endpoint.artifacts->interface);
     if (index == interfaces.end())
+      // Most often the right interfaces in another namespace: say how to name it.
       return Error{"endpoint " + endpoint.artifacts->name + ": interface " +
                    endpoint.artifacts->interface + " not found" +
-                   (placement_.netns.empty() ? "" : " in network namespace " + placement_.netns)};
+                   (placement_.netns.empty()
+                        ? " in this network namespace (if the node's interfaces are in another "
+                          "one: --netns NAME, or --lab PREFIX for a `polc lab`)"
+                        : " in network namespace " + placement_.netns +
+                              " (--netns or --lab names the node's namespace)")};
     endpoint.ifindex = index->second;
     endpoint.record.ifindex = index->second;
   }

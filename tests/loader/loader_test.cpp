@@ -938,6 +938,8 @@ TEST_F(LoaderTest, MissingInterfaceIsAClearErrorAndNothingIsLoaded) {
   ASSERT_FALSE(refused);
   EXPECT_NE(refused.error().find("endpoint b"), std::string::npos) << refused.error();
   EXPECT_NE(refused.error().find("lxc-zz"), std::string::npos) << refused.error();
+  EXPECT_NE(refused.error().find("--netns"), std::string::npos)
+      << "no way out: " << refused.error();
   EXPECT_FALSE(attachedProgram("lxc-a", "tc-ingress"))
       << "endpoint a was attached although b failed";
   EXPECT_FALSE(fs::exists(placement_.pinRoot / "n1"));
