@@ -8,6 +8,7 @@
 #include "polc/lab/lab.h"
 #include "polc/maps/pin_layout.h"
 #include "polc/pipeline/pipeline.h"
+#include "polc/support/files.h"
 #include "polc/support/internal_error.h"
 
 #include <bpf/libbpf.h>
@@ -83,6 +84,17 @@ int failInput(const std::string& what, const std::string& message, Format format
 
 int failUsage(const std::string& what, const std::string& message, Format format) {
   return fail(what, polc::Error{message}, format, kExitUsage);
+}
+
+int writeOutput(const std::string& what, const std::string& path, const std::string& text,
+                Format format) {
+  if (path.empty() || path == "-") {
+    std::cout << text;
+    return kExitOk;
+  }
+  if (auto written = polc::writeFile(path, text); !written)
+    return failSystem(what, written.failure(), format);
+  return kExitOk;
 }
 
 void addFormatOption(CLI::App* command, Format& format, FormatFlag flag) {

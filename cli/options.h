@@ -72,6 +72,12 @@ int failUsage(const std::string& what, const std::string& message, Format format
 // named that is not one, a node it does not have): exit 1.
 int failInput(const std::string& what, const std::string& message, Format format);
 
+// `text` on stdout when `path` is empty or "-", else into the file `path`
+// (written whole, then renamed into place); a file that cannot be written
+// is failSystem. Returns the exit code: kExitOk, or failSystem's.
+int writeOutput(const std::string& what, const std::string& path, const std::string& text,
+                Format format);
+
 // An Error as JSON: {"message", and when known "errno", "object", "libbpf_log"}.
 nlohmann::json errorJson(const polc::Error& error);
 

@@ -6,7 +6,6 @@
 #include "polc/evaluator/policy_graph.h"
 #include "polc/graph/html.h"
 #include "polc/graph/svg.h"
-#include "polc/support/files.h"
 #include "polc/support/protocol.h"
 
 #include <nlohmann/json.hpp>
@@ -144,13 +143,7 @@ int runGraph(GraphOptions options, Format& format) {
                  : polc::graph::renderHtml(ev::graphJson(*program, *graph), *svg);
     }
   }
-  if (options.output.empty() || options.output == "-") {
-    std::cout << text;
-    return kExitOk;
-  }
-  if (auto written = polc::writeFile(options.output, text); !written)
-    return failSystem("graph", written.failure(), format);
-  return kExitOk;
+  return writeOutput("graph", options.output, text, format);
 }
 
 } // namespace

@@ -68,6 +68,11 @@ td.deny { background: #fbe3e3; cursor: pointer; }
 td.both { background: linear-gradient(135deg, #e6f4e1 50%, #fbe3e3 50%); cursor: pointer; }
 td.none { color: #bbb; }
 td.selected { outline: 2px solid #3c78d8; }
+td.added { color: #1155cc; font-weight: bold; border: 2px solid #1155cc; }
+td.removed { color: #741b47; text-decoration: line-through; border: 2px dotted #741b47; }
+td.changed { color: #1155cc; font-weight: bold; border: 2px dashed #741b47; }
+td.same { color: #999; }
+#legend span { margin-right: 1.5em; padding: 0 4px; }
 #details { margin-top: 1em; padding: 0.8em; border: 1px solid #ccc; background: #fafafa; min-height: 2em; }
 #details code { background: #eee; padding: 0 3px; }
 )";
@@ -101,8 +106,16 @@ constexpr const char* kScript = R"(
     const have = (g.labels || {})[k];
     return have !== undefined && (v === undefined || have === v);
   }
+  // In a picture of differences (polc diff) an edge is added, removed or the same.
+  const sign = {added: '+ ', removed: '- ', same: ''};
   function cellText(list) {
-    return list.map(e => (e.verdict === 'deny' ? 'deny ' : '') + e.l4.join(', ')).join(' | ');
+    return list.map(e => (sign[e.change] || '') + (e.verdict === 'deny' ? 'deny ' : '') +
+      e.l4.join(', ')).join(' | ');
+  }
+  function changeClass(list) {
+    if (!data.differences) return '';
+    const added = list.some(e => e.change === 'added'), removed = list.some(e => e.change === 'removed');
+    return added && removed ? ' changed' : added ? ' added' : removed ? ' removed' : list.length ? ' same' : '';
   }
   function details(from, to, list) {
     const box = document.getElementById('details');
@@ -114,7 +127,7 @@ constexpr const char* kScript = R"(
     box.appendChild(h);
     for (const e of list) {
       const p = document.createElement('p');
-      p.textContent = e.verdict + ': ' + e.l4.join(', ') +
+      p.textContent = (e.change && e.change !== 'same' ? e.change + ', ' : '') + e.verdict + ': ' + e.l4.join(', ') +
         (e.audited.length ? ' (audited: ' + e.audited.map(r => r.l4).join(', ') + ')' : '');
       box.appendChild(p);
       const ul = document.createElement('ul');
@@ -165,7 +178,7 @@ constexpr const char* kScript = R"(
         const td = row.insertCell();
         const list = edges[from.id + ' ' + to.id] || [];
         const allow = list.some(e => e.verdict === 'allow'), deny = list.some(e => e.verdict === 'deny');
-        td.className = allow && deny ? 'both' : allow ? 'allow' : deny ? 'deny' : 'none';
+        td.className = (allow && deny ? 'both' : allow ? 'allow' : deny ? 'deny' : 'none') + changeClass(list);
         td.textContent = list.length ? cellText(list) : '-';
         td.dataset.from = from.id;
         td.dataset.to = to.id;
@@ -177,9 +190,20 @@ constexpr const char* kScript = R"(
       }
     }
   }
+  // A link can open the report on one cell: #from=NAME&to=NAME (group names).
+  function selectFromLink() {
+    const wanted = new URLSearchParams(location.hash.slice(1));
+    const from = groups.find(g => g.name === wanted.get('from'));
+    const to = groups.find(g => g.name === wanted.get('to'));
+    if (!from || !to) return;
+    const cell = document.querySelector('#matrix td[data-from="' + from.id + '"][data-to="' + to.id + '"]');
+    if (cell && cell.onclick) cell.onclick();
+  }
   nsSelect.onchange = render;
   labelInput.oninput = render;
+  window.addEventListener('hashchange', selectFromLink);
   render();
+  selectFromLink();
 })();
 )";
 
@@ -187,10 +211,18 @@ constexpr const char* kScript = R"(
 
 std::string renderHtml(const nlohmann::json& graph, std::string_view svg) {
   const std::string cluster = graph.value("cluster", std::string());
+  const bool differences = graph.value("differences", false);
   std::string html = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
-  html += "<title>polc graph: " + escapeHtml(cluster) + "</title>\n";
+  html += std::string("<title>") + (differences ? "polc diff: " : "polc graph: ") +
+          escapeHtml(cluster) + "</title>\n";
   html += std::string("<style>") + kStyle + "</style>\n</head>\n<body>\n";
-  html += "<h1>Cluster " + escapeHtml(cluster) + ": who may talk to whom</h1>\n";
+  html += "<h1>Cluster " + escapeHtml(cluster) +
+          (differences ? ": what the change opens and closes" : ": who may talk to whom") +
+          "</h1>\n";
+  if (differences)
+    html += "<p id=\"legend\"><span style=\"color:#1155cc\">+ added "
+            "flows</span><span style=\"color:#741b47\">- removed flows</span><span "
+            "style=\"color:#999\">unchanged</span></p>\n";
   html += "<div id=\"picture\">\n" + std::string(svgElement(svg)) + "\n</div>\n";
   html += "<div id=\"filters\"><label>namespace <select id=\"namespace\"><option "
           "value=\"\">all</option></select></label><label>label <input id=\"label\" "

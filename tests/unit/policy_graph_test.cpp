@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <map>
 #include <netinet/in.h>
 #include <set>
 
@@ -233,6 +234,28 @@ TEST(PolicyGraph, DiffShowsAddedAndRemovedRanges) {
   EXPECT_NE(dot.find("label=\"+ tcp/5433\", style=\"bold,solid\""), std::string::npos) << dot;
   EXPECT_NE(dot.find("label=\"- deny tcp/5432\", style=dotted"), std::string::npos) << dot;
   EXPECT_NE(dot.find("flows added and removed"), std::string::npos);
+
+  // As JSON (the HTML report's data): each edge says what changed, and its
+  // rules are those of the version that has its flows.
+  auto json = graphJson(before, after, diff);
+  EXPECT_EQ(json["differences"], true);
+  EXPECT_EQ(json["summary"]["added_edges"], 1);
+  EXPECT_EQ(json["summary"]["removed_edges"], 2);
+  std::map<uint32_t, std::string> texts;
+  for (const auto& rule : json["rules"]) texts[rule["id"].get<uint32_t>()] = rule["text"];
+  std::vector<std::string> decided;
+  for (const auto& edge : json["edges"])
+    for (const auto& id : edge["rules"])
+      decided.push_back(edge["change"].get<std::string>() + " " +
+                        edge["verdict"].get<std::string>() + ": " + texts.at(id.get<uint32_t>()));
+  std::sort(decided.begin(), decided.end());
+  EXPECT_EQ(decided, (std::vector<std::string>{
+                         "added allow: allow from app == \"web\" on tcp/5432-5433",
+                         "added allow: allow to app == \"db\" on tcp/5433",
+                         "removed allow: allow from app == \"web\" on tcp/5432",
+                         "removed allow: allow to app == \"db\" on tcp/5432, tcp/6000-6001",
+                         "removed deny: deny from app == \"mon\" on tcp/5432",
+                     }));
 }
 
 // The graph agrees with the evaluator flow by flow on every example: an

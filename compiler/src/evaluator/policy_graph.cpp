@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -332,25 +333,30 @@ PolicyGraph diffGraphs(const PolicyGraph& before, const PolicyGraph& after) {
     index[group.name] = diff.groups.size();
     diff.groups.push_back(std::move(group));
   }
-  // (from, to, deny) -> ranges before, after.
+  // (from, to, deny) -> the edge before, after.
   using Key = std::tuple<size_t, size_t, bool>;
-  std::map<Key, std::pair<std::vector<ir::L4Range>, std::vector<ir::L4Range>>> ranges;
+  std::map<Key, std::pair<const GraphEdge*, const GraphEdge*>> edges;
   for (const auto* graph : {&before, &after})
     for (const auto& edge : graph->edges) {
       Key key{index.at(graph->groups[edge.from].name), index.at(graph->groups[edge.to].name),
               edge.deny};
-      (graph == &before ? ranges[key].first : ranges[key].second) = edge.ranges;
+      (graph == &before ? edges[key].first : edges[key].second) = &edge;
     }
-  for (const auto& [key, both] : ranges) {
-    const auto& [old, now] = both;
-    for (auto [change, list] : {std::pair{GraphEdge::Change::Same, intersect(old, now)},
-                                std::pair{GraphEdge::Change::Added, subtract(now, old)},
-                                std::pair{GraphEdge::Change::Removed, subtract(old, now)}}) {
+  static const GraphEdge kNone;
+  for (const auto& [key, both] : edges) {
+    const GraphEdge& old = both.first ? *both.first : kNone;
+    const GraphEdge& now = both.second ? *both.second : kNone;
+    for (auto [change, list] :
+         {std::pair{GraphEdge::Change::Same, intersect(old.ranges, now.ranges)},
+          std::pair{GraphEdge::Change::Added, subtract(now.ranges, old.ranges)},
+          std::pair{GraphEdge::Change::Removed, subtract(old.ranges, now.ranges)}}) {
       if (list.empty()) continue;
       GraphEdge edge;
       std::tie(edge.from, edge.to, edge.deny) = key;
       edge.ranges = std::move(list);
       edge.change = change;
+      // What decided the flows in the version that has them.
+      edge.rules = change == GraphEdge::Change::Removed ? old.rules : now.rules;
       diff.edges.push_back(std::move(edge));
     }
   }
@@ -682,7 +688,24 @@ std::string graphDot(const ir::Program& program, const PolicyGraph& graph) {
   return dot + "}\n";
 }
 
-nlohmann::json graphJson(const ir::Program& program, const PolicyGraph& graph) {
+namespace {
+
+const char* changeName(GraphEdge::Change change) {
+  switch (change) {
+  case GraphEdge::Change::Added:
+    return "added";
+  case GraphEdge::Change::Removed:
+    return "removed";
+  case GraphEdge::Change::Same:
+    break;
+  }
+  return "same";
+}
+
+// The document of graphJson; `programOf` gives the version whose rules an
+// edge's rule ids index.
+nlohmann::json graphDocument(const std::string& cluster, const PolicyGraph& graph,
+                             const std::function<const ir::Program&(const GraphEdge&)>& programOf) {
   auto groups = nlohmann::json::array();
   for (size_t i = 0; i < graph.groups.size(); ++i) {
     const auto& group = graph.groups[i];
@@ -694,46 +717,74 @@ nlohmann::json graphJson(const ir::Program& program, const PolicyGraph& graph) {
                       {"isolated", group.isolated}});
   }
   auto edges = nlohmann::json::array();
-  size_t allows = 0, denies = 0;
-  std::set<uint32_t> decidingRules;
+  size_t allows = 0, denies = 0, added = 0, removed = 0;
+  // Rules by stable id: a rule both versions have is the same rule (its
+  // policy, direction and text), listed once, where the new version has it.
+  std::map<uint32_t, const ir::Rule*> decidingRules;
   for (const auto& edge : graph.edges) {
     (edge.deny ? denies : allows)++;
+    added += edge.change == GraphEdge::Change::Added;
+    removed += edge.change == GraphEdge::Change::Removed;
+    const auto& program = programOf(edge);
     // Stable ids; the rules themselves are listed once, below.
     auto rules = nlohmann::json::array();
     for (uint32_t id : edge.rules) {
-      rules.push_back(program.rules.at(id).stableId);
-      decidingRules.insert(id);
+      const auto& rule = program.rules.at(id);
+      rules.push_back(rule.stableId);
+      auto [at, inserted] = decidingRules.emplace(rule.stableId, &rule);
+      if (!inserted && edge.change != GraphEdge::Change::Removed) at->second = &rule;
     }
-    edges.push_back({{"from", "g" + std::to_string(edge.from)},
-                     {"to", "g" + std::to_string(edge.to)},
-                     {"verdict", edge.deny ? "deny" : "allow"},
-                     {"l4", edge.l4Texts()},
-                     {"ranges", rangesJson(edge.ranges)},
-                     {"audited", rangesJson(edge.audited)},
-                     {"rules", rules}});
+    nlohmann::json json = {{"from", "g" + std::to_string(edge.from)},
+                           {"to", "g" + std::to_string(edge.to)},
+                           {"verdict", edge.deny ? "deny" : "allow"},
+                           {"l4", edge.l4Texts()},
+                           {"ranges", rangesJson(edge.ranges)},
+                           {"audited", rangesJson(edge.audited)},
+                           {"rules", rules}};
+    if (graph.differences) json["change"] = changeName(edge.change);
+    edges.push_back(std::move(json));
   }
+  // In source order (of the version each is taken from).
+  std::vector<const ir::Rule*> ordered;
+  for (const auto& [stableId, rule] : decidingRules) ordered.push_back(rule);
+  std::sort(ordered.begin(), ordered.end(),
+            [](const ir::Rule* a, const ir::Rule* b) { return a->id < b->id; });
   auto rules = nlohmann::json::array();
-  for (uint32_t id : decidingRules) {
-    const auto& rule = program.rules.at(id);
-    rules.push_back({{"id", rule.stableId},
-                     {"policy", rule.policy},
-                     {"audit", rule.audit},
-                     {"text", rule.text},
-                     {"location", rule.location.str()}});
-  }
+  for (const ir::Rule* rule : ordered)
+    rules.push_back({{"id", rule->stableId},
+                     {"policy", rule->policy},
+                     {"audit", rule->audit},
+                     {"text", rule->text},
+                     {"location", rule->location.str()}});
   size_t isolated = std::count_if(graph.groups.begin(), graph.groups.end(),
                                   [](const GraphGroup& g) { return g.isolated; });
-  return {{"cluster", program.cluster},
-          {"groups", groups},
-          {"edges", edges},
-          {"rules", rules},
-          {"summary",
-           {{"groups", graph.groups.size()},
-            {"allow_edges", allows},
-            {"deny_edges", denies},
-            {"isolated_groups", isolated},
-            {"classes", graph.classes},
-            {"evaluations", graph.evaluations}}}};
+  nlohmann::json summary = {{"groups", graph.groups.size()}, {"allow_edges", allows},
+                            {"deny_edges", denies},          {"isolated_groups", isolated},
+                            {"classes", graph.classes},      {"evaluations", graph.evaluations}};
+  nlohmann::json document = {{"cluster", cluster}, {"groups", groups}, {"edges", edges}};
+  if (graph.differences) {
+    document["differences"] = true;
+    summary["added_edges"] = added;
+    summary["removed_edges"] = removed;
+  }
+  document["rules"] = std::move(rules);
+  document["summary"] = std::move(summary);
+  return document;
+}
+
+} // namespace
+
+nlohmann::json graphJson(const ir::Program& program, const PolicyGraph& graph) {
+  return graphDocument(program.cluster, graph,
+                       [&](const GraphEdge&) -> const ir::Program& { return program; });
+}
+
+nlohmann::json graphJson(const ir::Program& before, const ir::Program& after,
+                         const PolicyGraph& differences) {
+  return graphDocument(
+      after.cluster, differences, [&](const GraphEdge& edge) -> const auto& {
+        return edge.change == GraphEdge::Change::Removed ? before : after;
+      });
 }
 
 } // namespace polc::evaluator

@@ -97,7 +97,8 @@ Expected<PolicyGraph> policyGraph(const ir::Program&, const GraphOptions& = {});
 // svg`): the groups of both (matched by name; members and isolation as the
 // new version has them), and per pair of groups and verdict up to three
 // edges: the ranges both have (Same), the new one's only (Added), the old
-// one's only (Removed). Rules are left out: their ids are the versions'.
+// one's only (Removed). An edge's rules are ids into the version that has
+// its flows: the old one for Removed, else the new one.
 PolicyGraph diffGraphs(const PolicyGraph& before, const PolicyGraph& after);
 
 // Graphviz source: a box per group (isolated ones grey and marked), an
@@ -109,5 +110,11 @@ std::string graphDot(const ir::Program&, const PolicyGraph&);
 // id), "rules": [...] (those rules: id, policy, audit, text, location),
 // "summary": {...}}.
 nlohmann::json graphJson(const ir::Program&, const PolicyGraph&);
+// The same for a graph of differences (diffGraphs of the two versions'
+// graphs): each edge also has "change" (same, added, removed), the summary
+// counts added_edges and removed_edges, and "differences" is true. Rules
+// are taken from the version that has the edge's flows.
+nlohmann::json graphJson(const ir::Program& before, const ir::Program& after,
+                         const PolicyGraph& differences);
 
 } // namespace polc::evaluator
