@@ -105,6 +105,10 @@ policy_not_utf8)
   run "$polc" check string.pol --topology "$examples/shop.yaml"
   expect_status 1
   expect_stderr "string.pol:2:22: error: the file is not valid UTF-8: unexpected byte 0xff [encoding]"
+  # The excerpt shows the byte as \xff (the é stays): no byte that is not
+  # UTF-8 reaches the terminal.
+  expect_stderr ' 2 |   select app == "café\xff"'
+  LC_ALL=C grep -q $'\xff' stderr.txt && fail "the raw byte 0xff reached stderr"
   run "$polc" check string.pol --topology "$examples/shop.yaml" --format json
   expect_status 1
   expect_json /diagnostics/0/column 22

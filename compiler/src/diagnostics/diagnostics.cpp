@@ -1,5 +1,7 @@
 #include "polc/diagnostics/diagnostics.h"
 
+#include "polc/support/utf8.h"
+
 #include "polc/support/internal_error.h"
 
 #include <nlohmann/json.hpp>
@@ -86,19 +88,36 @@ bool isControl(unsigned char c) {
   return (c < 0x20 && c != '\t') || c == 0x7f;
 }
 
+// How many bytes of `text` from `at` to copy as they are: 1 for a printable
+// ASCII byte, the length of a well-formed UTF-8 sequence, 0 for a byte to
+// print as \xHH (a control, or one that begins no well-formed sequence: the
+// terminal would show it as garbage or take it for part of an escape).
+size_t printableLength(std::string_view text, size_t at) {
+  const auto lead = static_cast<unsigned char>(text[at]);
+  if (lead < 0x80) return isControl(lead) ? 0 : 1;
+  const size_t length = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
+  if (at + length > text.size() || !isUtf8(text.substr(at, length))) return 0;
+  return length;
+}
+
 std::string escapeControls(std::string_view line, bool keepNewlines = false) {
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   std::string out;
   out.reserve(line.size());
-  for (unsigned char c : line) {
-    if (!isControl(c) || (keepNewlines && c == '\n')) {
-      out += char(c);
+  for (size_t at = 0; at < line.size();) {
+    const auto c = static_cast<unsigned char>(line[at]);
+    size_t length = printableLength(line, at);
+    if (length > 0 || (keepNewlines && c == '\n')) {
+      length = std::max<size_t>(length, 1);
+      out.append(line.substr(at, length));
+      at += length;
       continue;
     }
     static const char digits[] = "0123456789abcdef";
     out += "\\x";
     out += digits[c >> 4];
     out += digits[c & 15];
+    ++at;
   }
   return out;
 }
@@ -130,9 +149,18 @@ std::string Diagnostics::render(bool color) const {
     auto number = std::to_string(location.line);
     out += " " + number + " | " + escapeControls(line) + "\n";
     std::string pad;
-    for (int i = 1; i < location.column && i - 1 < static_cast<int>(line.size()); ++i) {
-      const auto c = static_cast<unsigned char>(line[size_t(i) - 1]);
-      pad += c == '\t' ? "\t" : isControl(c) ? "    " : " "; // as wide as \xHH
+    // One column per byte before the caret, four per escaped one (as wide
+    // as \xHH), a tab as a tab.
+    const size_t before = std::min(line.size(), size_t(std::max(location.column, 1)) - 1);
+    for (size_t at = 0; at < before;) {
+      const size_t length = printableLength(line, at);
+      if (length == 0 || line[at] == '\t') {
+        pad += line[at] == '\t' ? "\t" : "    ";
+        ++at;
+        continue;
+      }
+      pad.append(std::min(at + length, before) - at, ' ');
+      at += length;
     }
     out += " " + std::string(number.size(), ' ') + " | " + pad + green + "^" +
            std::string(std::max(0, length - 1), '~') + reset + "\n";
