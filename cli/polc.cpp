@@ -9,6 +9,7 @@
 #include "polc/support/internal_error.h"
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include <malloc.h>
 
@@ -71,7 +72,15 @@ int main(int argc, char** argv) {
     } catch (const CLI::ParseError& e) {
       if (e.get_exit_code() == 0) return app.exit(e); // --help, --version
       // Said as polc says it (usage.h), never CLI11's own words.
-      auto error = describeParseError(app, std::vector<std::string>(argv + 1, argv + argc), e);
+      const std::vector<std::string> args(argv + 1, argv + argc);
+      auto error = describeParseError(app, args, e);
+      // A script that asked for JSON gets a JSON answer to its own mistakes
+      // too (on stdout, as every other failure), and the line on stderr.
+      if (asksForJson(args)) {
+        nlohmann::json answer{{"ok", false}, {"error", {{"message", error.line}}}};
+        if (error.exitCode == kExitUsage) answer["usage_error"] = true;
+        printJson(answer);
+      }
       std::cerr << error.line << "\n";
       return error.exitCode;
     }

@@ -286,4 +286,21 @@ ParseErrorText describeParseError(const CLI::App& app, const std::vector<std::st
   return {commandPath(command) + ": " + describe(command, args, error), exitCode};
 }
 
+bool asksForJson(const std::vector<std::string>& args) {
+  auto isJson = [](std::string value) {
+    std::transform(value.begin(), value.end(), value.begin(),
+                   [](unsigned char c) { return char(std::tolower(c)); });
+    return value == "json";
+  };
+  for (size_t i = 0; i < args.size(); ++i) {
+    const auto& word = args[i];
+    if (word == "--") break; // what follows is not an option
+    if (word.rfind("--format=", 0) == 0 && isJson(word.substr(9))) return true;
+    if ((word == "--format" || word == "-o" || word == "--output") && i + 1 < args.size() &&
+        isJson(args[i + 1]))
+      return true;
+  }
+  return false;
+}
+
 } // namespace polc::cli

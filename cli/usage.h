@@ -54,4 +54,9 @@ struct ParseErrorText {
 ParseErrorText describeParseError(const CLI::App& app, const std::vector<std::string>& args,
                                   const CLI::ParseError& error);
 
+// Whether the command line asks for JSON (`--format json`, `--format=json`,
+// or the deprecated `-o json`), read from the words themselves: for an
+// error found before the options were parsed.
+bool asksForJson(const std::vector<std::string>& args);
+
 } // namespace polc::cli

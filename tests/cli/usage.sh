@@ -114,6 +114,22 @@ format)
   expect_status 0
   expect_json /ok true
   expect_line "polc cache stats: --output json is deprecated; use --format json"
+  # A command line that asks for JSON gets JSON for its own mistakes too
+  # (and the line on stderr).
+  run "$polc" check "${inputs[@]}" --format=json --bogus
+  expect_status 2
+  expect_json /ok false
+  expect_json /usage_error true
+  expect_json /error/message "polc check: unknown option '--bogus'; see 'polc check --help'"
+  expect_line "polc check: unknown option '--bogus'; see 'polc check --help'"
+  run "$polc" chek "${inputs[@]}" --format json
+  expect_status 2
+  expect_json /error/message "polc: unknown command 'chek'; did you mean 'check'?"
+  run "$polc" check nope.pol --topology "$examples/shop.yaml" --format json
+  expect_status 1
+  expect_json /error/message "polc check: nope.pol: no such file"
+  [ "$("$json_query" /usage_error < stdout.txt 2> /dev/null)" = "" ] ||
+    fail "a missing input is no usage error"
   ;;
 build_out)
   # -o is the output directory: `-o json` is refused unless it exists.
