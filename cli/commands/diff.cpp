@@ -9,7 +9,6 @@
 #include "polc/evaluator/policy_diff.h"
 #include "polc/evaluator/policy_graph.h"
 #include "polc/graph/html.h"
-#include "polc/graph/svg.h"
 
 #include <nlohmann/json.hpp>
 
@@ -47,9 +46,9 @@ Expected<std::string> differencesPicture(const ir::Program& before, const ir::Pr
   auto differences = ev::diffGraphs(*oldGraph, *newGraph);
   auto dot = ev::graphDot(after, differences);
   if (format == DiffFormat::Dot) return dot;
-  auto svg = polc::graph::renderSvg(dot);
-  if (!svg || format == DiffFormat::Svg) return svg;
-  return polc::graph::renderHtml(ev::graphJson(before, after, differences), *svg);
+  return polc::graph::renderPicture(format == DiffFormat::Svg ? polc::graph::PictureFormat::Svg
+                                                              : polc::graph::PictureFormat::Html,
+                                    dot, ev::graphJson(before, after, differences));
 }
 
 // Exit codes follow diff(1), not polc's own (see docs/cli.md): 0 no

@@ -136,11 +136,16 @@ int runGraph(GraphOptions options, Format& format) {
   } else {
     text = ev::graphDot(*program, *graph);
     if (options.format == "svg" || options.format == "html") {
-      auto svg = polc::graph::renderSvg(text);
-      if (!svg) return failSystem("graph", svg.failure(), format);
-      text = options.format == "svg"
-                 ? std::move(*svg)
-                 : polc::graph::renderHtml(ev::graphJson(*program, *graph), *svg);
+      auto picture =
+          polc::graph::renderPicture(options.format == "svg" ? polc::graph::PictureFormat::Svg
+                                                             : polc::graph::PictureFormat::Html,
+                                     text, ev::graphJson(*program, *graph));
+      // Too large to draw is the input's doing; anything else Graphviz's.
+      if (!picture)
+        return polc::graph::tooLargeToDraw(graph->groups.size(), graph->edges.size()).empty()
+                   ? failSystem("graph", picture.failure(), format)
+                   : failInput("graph", picture.error(), format);
+      text = std::move(*picture);
     }
   }
   return writeOutput("graph", options.output, text, format);

@@ -1,4 +1,5 @@
 #include "polc/graph/html.h"
+#include "polc/graph/svg.h"
 
 #include <nlohmann/json.hpp>
 
@@ -59,6 +60,7 @@ h1 { font-size: 1.3em; }
 #filters label { margin-right: 1.5em; }
 #picture { overflow: auto; max-height: 70vh; border: 1px solid #ddd; margin-bottom: 1.5em; }
 #picture svg { max-width: 100%; height: auto; }
+#no-picture { padding: 0.8em; border: 1px dashed #999; color: #555; }
 table { border-collapse: collapse; font-size: 12px; }
 th, td { border: 1px solid #ccc; padding: 3px 6px; vertical-align: top; }
 th { background: #f4f4f4; text-align: left; white-space: nowrap; }
@@ -80,6 +82,8 @@ td.same { color: #999; }
 constexpr const char* kScript = R"(
 (function () {
   const data = JSON.parse(document.getElementById('polc-graph').textContent);
+  // A matrix of more groups than this is no use to read (and heavy to draw).
+  const maxGroups = 150;
   const groups = data.groups, rules = {};
   for (const r of data.rules) rules[r.id] = r;
   const edges = {};
@@ -96,15 +100,35 @@ constexpr const char* kScript = R"(
     o.value = o.textContent = ns;
     nsSelect.appendChild(o);
   }
+  // With a filter: the endpoint groups it selects, world, host and
+  // remote-node, and the CIDR and service groups that have a flow to or from
+  // a selected group, as long as the matrix stays readable (`left out`
+  // counts the rest).
+  let leftOut = 0;
   function matches(g) {
     const ns = nsSelect.value, label = labelInput.value.trim();
-    if (ns && g.kind === 'endpoints' && (g.labels || {}).namespace !== ns) return false;
-    if (ns && g.kind !== 'endpoints') return true;
+    if (g.kind !== 'endpoints') return !ns && !label;
+    if (ns && (g.labels || {}).namespace !== ns) return false;
     if (!label) return true;
     const [k, v] = label.split('=');
-    if (g.kind !== 'endpoints') return false;
     const have = (g.labels || {})[k];
     return have !== undefined && (v === undefined || have === v);
+  }
+  function selected() {
+    leftOut = 0;
+    const chosen = new Set(groups.filter(matches).map(g => g.id));
+    if (!nsSelect.value && !labelInput.value.trim()) return groups;
+    const linked = new Set();
+    for (const e of data.edges) {
+      if (chosen.has(e.from)) linked.add(e.to);
+      if (chosen.has(e.to)) linked.add(e.from);
+    }
+    const entities = ['world', 'host', 'remote-node'];
+    for (const g of groups) if (entities.includes(g.kind)) chosen.add(g.id);
+    const others = groups.filter(g => (g.kind === 'cidr' || g.kind === 'service') && linked.has(g.id));
+    if (chosen.size + others.length <= maxGroups) for (const g of others) chosen.add(g.id);
+    else leftOut = others.length;
+    return groups.filter(g => chosen.has(g.id));
   }
   // In a picture of differences (polc diff) an edge is added, removed or the same.
   const sign = {added: '+ ', removed: '- ', same: ''};
@@ -146,10 +170,8 @@ constexpr const char* kScript = R"(
       box.appendChild(ul);
     }
   }
-  // A matrix of more groups than this is no use to read (and heavy to draw).
-  const maxGroups = 150;
   function render() {
-    const shown = groups.filter(matches);
+    const shown = selected();
     const table = document.getElementById('matrix');
     table.innerHTML = '';
     if (shown.length > maxGroups) {
@@ -157,6 +179,13 @@ constexpr const char* kScript = R"(
       row.insertCell().textContent = shown.length + ' groups: filter by namespace or label to ' +
         'at most ' + maxGroups + ' to see the matrix.';
       return;
+    }
+    if (leftOut) {
+      const row = table.insertRow();
+      const note = row.insertCell();
+      note.colSpan = shown.length + 1;
+      note.textContent = leftOut + ' CIDR and service groups with flows to or from these are ' +
+        'left out (more than ' + maxGroups + ' groups): filter by label to see them.';
     }
     const head = table.insertRow();
     const corner = document.createElement('th');
@@ -190,9 +219,15 @@ constexpr const char* kScript = R"(
       }
     }
   }
-  // A link can open the report on one cell: #from=NAME&to=NAME (group names).
+  // A link can set the filters and open the report on one cell:
+  // #namespace=NS&label=KEY%3DVALUE&from=NAME&to=NAME (group names).
   function selectFromLink() {
     const wanted = new URLSearchParams(location.hash.slice(1));
+    if (wanted.has('namespace') || wanted.has('label')) {
+      nsSelect.value = wanted.get('namespace') || '';
+      labelInput.value = wanted.get('label') || '';
+      render();
+    }
     const from = groups.find(g => g.name === wanted.get('from'));
     const to = groups.find(g => g.name === wanted.get('to'));
     if (!from || !to) return;
@@ -209,7 +244,7 @@ constexpr const char* kScript = R"(
 
 } // namespace
 
-std::string renderHtml(const nlohmann::json& graph, std::string_view svg) {
+std::string renderHtml(const nlohmann::json& graph, std::string_view svg, std::string_view note) {
   const std::string cluster = graph.value("cluster", std::string());
   const bool differences = graph.value("differences", false);
   std::string html = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
@@ -223,7 +258,12 @@ std::string renderHtml(const nlohmann::json& graph, std::string_view svg) {
     html += "<p id=\"legend\"><span style=\"color:#1155cc\">+ added "
             "flows</span><span style=\"color:#741b47\">- removed flows</span><span "
             "style=\"color:#999\">unchanged</span></p>\n";
-  html += "<div id=\"picture\">\n" + std::string(svgElement(svg)) + "\n</div>\n";
+  if (!svg.empty())
+    html += "<div id=\"picture\">\n" + std::string(svgElement(svg)) + "\n</div>\n";
+  else
+    html += "<p id=\"no-picture\">No picture: " + escapeHtml(note) +
+            ". The matrix below has every group; narrow the picture with polc graph's --from, "
+            "--to, --port or --group-by.</p>\n";
   html += "<div id=\"filters\"><label>namespace <select id=\"namespace\"><option "
           "value=\"\">all</option></select></label><label>label <input id=\"label\" "
           "placeholder=\"key=value\"></label></div>\n";
@@ -233,6 +273,22 @@ std::string renderHtml(const nlohmann::json& graph, std::string_view svg) {
       "<script type=\"application/json\" id=\"polc-graph\">" + scriptJson(graph) + "</script>\n";
   html += std::string("<script>") + kScript + "</script>\n</body>\n</html>\n";
   return html;
+}
+
+Expected<std::string> renderPicture(PictureFormat format, std::string_view dot,
+                                    const nlohmann::json& graph) {
+  auto tooLarge = tooLargeToDraw(graph.at("groups").size(), graph.at("edges").size());
+  if (!tooLarge.empty() && format == PictureFormat::Svg)
+    return Error(tooLarge + "; narrow it with --from, --to, --port or --group-by, or ask for "
+                            "--format html (the matrix, without the picture)");
+  std::string svg;
+  if (tooLarge.empty()) {
+    auto rendered = renderSvg(dot);
+    if (!rendered) return rendered;
+    if (format == PictureFormat::Svg) return rendered;
+    svg = std::move(*rendered);
+  }
+  return renderHtml(graph, svg, tooLarge);
 }
 
 } // namespace polc::graph

@@ -221,6 +221,34 @@ diff)
   expect_status 2
   expect_stderr "text|json|dot|svg|html"
   ;;
+large)
+  # 80 endpoints of their own identity, all open to each other: 82 groups
+  # and 6,560 edges, more than Graphviz lays out in reasonable time. The SVG
+  # is refused with what to do; the HTML report has the matrix and says why
+  # it has no picture.
+  {
+    printf 'cluster: big\nnodes:\n  - name: n1\n    address: 10.9.0.1\n    endpoints:\n'
+    for i in $(seq 0 79); do
+      printf '      - { name: e%d, labels: { app: a%d }, addresses: [10.1.0.%d], interface: v%d }\n' \
+        "$i" "$i" "$((i + 1))" "$i"
+    done
+  } > big.yaml
+  printf 'policy "first" {\n  select app == "a0"\n  ingress {\n    allow from app == "a1" on tcp/80\n  }\n}\n' > big.pol
+  run "$polc" graph big.pol --topology big.yaml --format svg -o big.svg
+  expect_status 1
+  expect_stderr "polc graph: 82 groups and 6,560 edges are more than polc draws (at most 600 groups and 3,000 edges); narrow it with --from, --to, --port or --group-by"
+  [ -e big.svg ] && fail "a refused SVG was written"
+  run "$polc" graph big.pol --topology big.yaml --format html -o big.html
+  expect_status 0
+  grep -q '<p id="no-picture">No picture: 82 groups and 6,560 edges' big.html ||
+    fail "the report does not say why it has no picture"
+  browse --dump-dom "file://$PWD/big.html#$(cell_link app=a1 app=a0)" > dom.html ||
+    fail "chromium failed: $(tail -5 chromium.err)"
+  read_dom dom.html > dom.txt || fail "the rendered page is not as expected"
+  head -c 300 dom.txt
+  grep -q '^rows 82, cells 6724, allow 6560, deny 0, changed 0$' dom.txt || fail "unexpected matrix"
+  grep -q 'big.pol:4:5 allow from app == "a1" on tcp/80' dom.txt || fail "no details of a1 -> a0"
+  ;;
 filters)
   run "$polc" graph "${shop[@]}" --format json --from app=web --port tcp/5432
   expect_status 0
