@@ -20,7 +20,7 @@ int collectError(char* message) {
   return 0;
 }
 
-constexpr int kFastLayoutEdges = 1000;
+constexpr int kFastLayoutEdges = 400;
 
 // 24945 -> "24,945".
 std::string withThousands(size_t number) {
