@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -46,11 +47,13 @@ public:
               wide_.push_back({peer, range, id});
               continue;
             }
-            for (uint32_t port = range.first; port <= range.last; ++port)
-              narrow_.emplace_back(key(peer, range.protocol, uint16_t(port)), id);
+            narrow_.push_back({key(peer, range.protocol, range.first), range.last, id});
           }
-    std::sort(narrow_.begin(), narrow_.end());
-    narrow_.erase(std::unique(narrow_.begin(), narrow_.end()), narrow_.end());
+    // By where the range starts: one entry per range, not per port (sorting
+    // an entry per port was a tenth of `polc check` at 100,000 rules).
+    std::sort(narrow_.begin(), narrow_.end(), [](const Narrow& a, const Narrow& b) {
+      return std::tie(a.start, a.last, a.rule) < std::tie(b.start, b.last, b.rule);
+    });
     std::sort(wide_.begin(), wide_.end(),
               [](const Wide& a, const Wide& b) { return a.peer < b.peer; });
   }
@@ -61,9 +64,18 @@ public:
     std::vector<uint32_t> ids;
     auto collect = [&](uint32_t named) {
       if (range.protocol != 0) {
-        uint64_t wanted = key(named, range.protocol, range.first);
-        auto at = std::lower_bound(narrow_.begin(), narrow_.end(), std::pair(wanted, 0u));
-        for (; at != narrow_.end() && at->first == wanted; ++at) ids.push_back(at->second);
+        // A narrow range holding range.first starts at most kNarrowRange - 1
+        // ports before it.
+        const uint16_t port = range.first;
+        const uint16_t earliest =
+            port >= kNarrowRange - 1 ? uint16_t(port - (kNarrowRange - 1)) : 0;
+        const uint64_t from = key(named, range.protocol, earliest);
+        const uint64_t to = key(named, range.protocol, port);
+        auto at = std::lower_bound(
+            narrow_.begin(), narrow_.end(), from,
+            [](const Narrow& entry, uint64_t start) { return entry.start < start; });
+        for (; at != narrow_.end() && at->start <= to; ++at)
+          if (at->last >= port) ids.push_back(at->rule);
       }
       auto [begin, end] =
           std::equal_range(wide_.begin(), wide_.end(), Wide{named, {}, 0},
@@ -91,8 +103,13 @@ private:
   static uint64_t key(uint32_t peer, uint8_t protocol, uint16_t port) {
     return uint64_t(peer) << 24 | uint64_t(protocol) << 16 | port;
   }
-  std::vector<std::pair<uint64_t, uint32_t>> narrow_; // (peer, protocol, port) -> rule
-  std::vector<Wide> wide_;                            // by peer
+  struct Narrow {
+    uint64_t start; // key(peer, protocol, first port)
+    uint16_t last;  // its last port
+    uint32_t rule;
+  };
+  std::vector<Narrow> narrow_; // ranges of fewer than kNarrowRange ports, by start
+  std::vector<Wide> wide_;     // by peer
 };
 
 bool hasPeer(const ir::AppliedRule& rule, uint32_t peer) {
