@@ -68,24 +68,40 @@ uint16_t l4Value(uint8_t protocol, uint16_t port, uint8_t icmpType, uint8_t icmp
 
 Resolved resolveAddress(const ir::Program& program, const std::string& node,
                         const IpPrefix& address) {
-  Resolved best{POLC_IDENTITY_WORLD, nullptr};
-  int bestLength = -1;
-  // Visited in order of precedence at equal length: only a strictly longer
-  // prefix replaces an earlier match.
-  auto consider = [&](const IpPrefix& prefix, uint32_t identity, const ir::Endpoint* endpoint) {
-    if (int(prefix.length) > bestLength && prefix.contains(address)) {
-      best = {identity, endpoint};
-      bestLength = prefix.length;
-    }
+  return AddressResolution(program, address).on(node);
+}
+
+AddressResolution::AddressResolution(const ir::Program& program, const IpPrefix& address) {
+  // Per kind of prefix, the first of the longest that contain the address.
+  auto consider = [&](const IpPrefix& prefix, int& bestLength) {
+    if (int(prefix.length) <= bestLength || !prefix.contains(address)) return false;
+    bestLength = prefix.length;
+    return true;
   };
   for (const auto& endpoint : program.endpoints)
-    for (const auto& prefix : endpoint.addresses) consider(prefix, endpoint.identity, &endpoint);
+    for (const auto& prefix : endpoint.addresses)
+      if (consider(prefix, endpointLength_)) endpoint_ = {endpoint.identity, &endpoint};
   for (const auto& n : program.nodes)
-    if (n.address)
-      consider(*n.address, n.name == node ? POLC_IDENTITY_HOST : POLC_IDENTITY_REMOTE_NODE,
-               nullptr);
+    if (n.address && consider(*n.address, nodeLength_)) node_ = &n;
   for (const auto& identity : program.identities)
-    if (identity.prefix) consider(*identity.prefix, identity.id, nullptr);
+    if (identity.prefix && consider(*identity.prefix, identityLength_))
+      identity_ = {identity.id, nullptr};
+}
+
+Resolved AddressResolution::on(const std::string& node) const {
+  // Visited in order of precedence at equal length: only a strictly longer
+  // prefix replaces an earlier match.
+  Resolved best{POLC_IDENTITY_WORLD, nullptr};
+  int bestLength = -1;
+  if (endpointLength_ > bestLength) {
+    best = endpoint_;
+    bestLength = endpointLength_;
+  }
+  if (nodeLength_ > bestLength) {
+    best = {node_->name == node ? POLC_IDENTITY_HOST : POLC_IDENTITY_REMOTE_NODE, nullptr};
+    bestLength = nodeLength_;
+  }
+  if (identityLength_ > bestLength) best = identity_;
   return best;
 }
 

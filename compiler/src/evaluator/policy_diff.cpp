@@ -10,10 +10,13 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
@@ -174,18 +177,21 @@ FlowOutcome outcome(const ir::Program& program, const Resolution& from, const Re
 // Both ends as one version sees them. Addresses are resolved as on the node
 // of the endpoint end (the destination's when both are endpoints), as
 // `polc explain` does: that decides host versus remote-node. Resolving an
-// address walks every endpoint and prefix of the version, so an address
-// end's resolution is remembered per node.
+// address walks every endpoint and prefix of the version: done once per
+// address end (not per node, nor per pair), its identity remembered per node.
 class Resolver {
 public:
   Resolver(const ir::Program& program, const std::vector<End>& ends)
-      : program_(program), ends_(ends), nodeOf_(ends.size(), kNoNode),
-        addresses_(ends.size() * (program.nodes.size() + 1)) {
+      : program_(program), ends_(ends), nodeOf_(ends.size(), kNoNode), fixed_(ends.size()),
+        resolutions_(ends.size()), addresses_(ends.size() * (program.nodes.size() + 1)) {
+    std::map<std::string_view, size_t> nodes; // by name (the last of a name, were there two)
+    for (size_t n = 0; n < program.nodes.size(); ++n) nodes[program.nodes[n].name] = n;
     for (size_t i = 0; i < ends.size(); ++i) {
+      if (ends[i].kind == End::Kind::Address) continue;
+      fixed_[i] = resolveEnd(program, ends[i], {});
       if (ends[i].kind != End::Kind::Endpoint) continue;
-      const auto& node = program.findEndpoint(ends[i].text)->node;
-      for (size_t n = 0; n < program.nodes.size(); ++n)
-        if (program.nodes[n].name == node) nodeOf_[i] = n;
+      auto node = nodes.find(fixed_[i].endpoint->node);
+      if (node != nodes.end()) nodeOf_[i] = node->second;
     }
   }
 
@@ -198,19 +204,27 @@ private:
   static constexpr size_t kNoNode = SIZE_MAX;
 
   Resolution resolve(size_t end, size_t node) {
-    if (ends_[end].kind != End::Kind::Address) return resolveEnd(program_, ends_[end], {});
+    if (ends_[end].kind != End::Kind::Address) return fixed_[end];
     const size_t slot = node == kNoNode ? program_.nodes.size() : node;
     auto& cached = addresses_[end * (program_.nodes.size() + 1) + slot];
-    if (!cached)
-      cached = resolveEnd(program_, ends_[end],
-                          node == kNoNode ? std::string() : program_.nodes[node].name);
+    if (!cached) {
+      // The program is walked once per address end, whatever the nodes.
+      auto& address = resolutions_[end];
+      if (!address) address.emplace(program_, ends_[end].address);
+      // Judged by identity only, like resolveEnd.
+      cached = Resolution{
+          nullptr,
+          address->on(node == kNoNode ? std::string() : program_.nodes[node].name).identity};
+    }
     return *cached;
   }
 
   const ir::Program& program_;
   const std::vector<End>& ends_;
-  std::vector<size_t> nodeOf_;                       // per end: its node's index, if an endpoint
-  std::vector<std::optional<Resolution>> addresses_; // per address end and node
+  std::vector<size_t> nodeOf_;    // per end: its node's index, if an endpoint
+  std::vector<Resolution> fixed_; // per end that is not an address
+  std::vector<std::optional<AddressResolution>> resolutions_; // per address end
+  std::vector<std::optional<Resolution>> addresses_;          // per address end and node
 };
 
 // What an identity stands for, as a number both versions share: adding a
@@ -218,8 +232,9 @@ private:
 class Meanings {
 public:
   // The meaning of every identity of `program`, by the program's id.
-  std::map<uint32_t, uint32_t> of(const ir::Program& program) {
-    std::map<uint32_t, uint32_t> meanings;
+  // Sorted by id.
+  std::vector<std::pair<uint32_t, uint32_t>> of(const ir::Program& program) {
+    std::vector<std::pair<uint32_t, uint32_t>> meanings;
     for (const auto& identity : program.identities) {
       std::string meaning;
       switch (identity.kind) {
@@ -239,8 +254,9 @@ public:
         meaning = "service " + identity.name + " " + identity.prefix->text();
         break;
       }
-      meanings.emplace(identity.id, intern(meaning));
+      meanings.emplace_back(identity.id, intern(meaning));
     }
+    std::sort(meanings.begin(), meanings.end()); // ids are unique: already in order
     return meanings;
   }
   // An id no program lists (POLC_IDENTITY_ANY in a rule's peers).
@@ -262,14 +278,14 @@ public:
       : meanings_(meanings), byId_(meanings.of(program)),
         any_(meanings.ofBareId(POLC_IDENTITY_ANY)) {}
   uint32_t operator()(uint32_t id) const {
-    auto found = byId_.find(id);
-    return found != byId_.end() ? found->second : meanings_.ofBareId(id);
+    auto found = std::lower_bound(byId_.begin(), byId_.end(), std::pair{id, uint32_t(0)});
+    return found != byId_.end() && found->first == id ? found->second : meanings_.ofBareId(id);
   }
   uint32_t any() const { return any_; }
 
 private:
   Meanings& meanings_;
-  std::map<uint32_t, uint32_t> byId_;
+  std::vector<std::pair<uint32_t, uint32_t>> byId_; // sorted by id
   uint32_t any_;
 };
 
@@ -336,6 +352,22 @@ AffectedPeers affectedPeers(const ir::Program& before, const MeaningOf& beforeMe
     std::sort(result.begin(), result.end());
     return result;
   };
+  // Most directions keep their rules, in the same order and naming the same
+  // peers (by meaning): then the sorted keys below would be equal, and
+  // nothing is affected. Checked first, without building them.
+  auto sameInOrder = [&] {
+    if (a.rules.size() != b.rules.size()) return false;
+    for (size_t i = 0; i < a.rules.size(); ++i) {
+      const auto &x = a.rules[i], &y = b.rules[i];
+      if (before.rules[x.rule].verdict != after.rules[y.rule].verdict || x.ports != y.ports ||
+          x.peers.size() != y.peers.size())
+        return false;
+      for (size_t p = 0; p < x.peers.size(); ++p)
+        if (beforeMeaning(x.peers[p]) != afterMeaning(y.peers[p])) return false;
+    }
+    return true;
+  };
+  if (sameInOrder()) return affected;
   const auto old = keys(before, beforeMeaning, a), now = keys(after, afterMeaning, b);
   if (old == now) return affected;
   // The rules one version has and the other has not: per verdict and ports,
@@ -455,6 +487,97 @@ std::vector<VerdictChange> diffPair(const ir::Program& before, const ir::Program
   return foldIntoAny(std::move(changes), spaces);
 }
 
+// The ends paired with a source, in order: per source end, the destination
+// ends worth judging.
+using Partners = std::function<std::vector<size_t>(size_t from)>;
+
+// Every end but the source (and no two ends that are not endpoints).
+Partners everyPartner(const std::vector<End>& ends) {
+  return [&ends](size_t from) {
+    std::vector<size_t> partners;
+    for (size_t to = 0; to < ends.size(); ++to)
+      if (to != from &&
+          (ends[from].kind == End::Kind::Endpoint || ends[to].kind == End::Kind::Endpoint))
+        partners.push_back(to);
+    return partners;
+  };
+}
+
+// The destinations of a source whose pair may judge differently: a superset
+// of the pairs where a side's rules differ for the other end, found through
+// the peers each side's changed rules name rather than by trying every pair
+// (which is quadratic in the endpoints when little changed). An endpoint
+// end's identity is the same on every node, so endpoints are grouped by what
+// their identity means; an endpoint whose identity means something else in
+// the new version (a relabel) is paired with every end, and so is every end
+// that is not an endpoint (few: entities, CIDRs, services; their identity
+// may depend on the node).
+Partners possiblePartners(const ir::Program& before, const MeaningOf& beforeMeaning,
+                          const ir::Program& after, const MeaningOf& afterMeaning,
+                          const std::vector<End>& ends, const std::vector<AffectedPeers>& egress,
+                          const std::vector<AffectedPeers>& ingress) {
+  struct Index {
+    std::vector<size_t> all;        // every end
+    std::vector<size_t> endpoints;  // every endpoint end
+    std::vector<size_t> everywhere; // ends paired with every end: relabeled endpoints, others
+    std::map<uint32_t, std::vector<size_t>> byMeaning; // endpoint ends not relabeled
+    std::vector<bool> relabeled;                       // per end
+    std::vector<std::vector<size_t>> ingressOf; // per source: destinations whose ingress names it
+    std::vector<size_t> ingressOfAll;           // destinations whose ingress may judge any source
+  };
+  auto index = std::make_shared<Index>();
+  index->relabeled.assign(ends.size(), false);
+  index->ingressOf.resize(ends.size());
+  for (size_t i = 0; i < ends.size(); ++i) {
+    index->all.push_back(i);
+    if (ends[i].kind != End::Kind::Endpoint) {
+      index->everywhere.push_back(i);
+      continue;
+    }
+    index->endpoints.push_back(i);
+    const uint32_t old = beforeMeaning(before.findEndpoint(ends[i].text)->identity);
+    if (old != afterMeaning(after.findEndpoint(ends[i].text)->identity)) {
+      index->relabeled[i] = true;
+      index->everywhere.push_back(i);
+    } else {
+      index->byMeaning[old].push_back(i);
+    }
+  }
+  std::sort(index->everywhere.begin(), index->everywhere.end());
+  for (size_t to : index->endpoints) {
+    if (ingress[to].all) {
+      index->ingressOfAll.push_back(to);
+      continue;
+    }
+    for (uint32_t meaning : ingress[to].meanings) {
+      auto found = index->byMeaning.find(meaning);
+      if (found == index->byMeaning.end()) continue;
+      for (size_t from : found->second) index->ingressOf[from].push_back(to);
+    }
+  }
+  return [&ends, &egress, index](size_t from) {
+    std::vector<size_t> partners;
+    if (ends[from].kind != End::Kind::Endpoint) {
+      partners = index->endpoints;
+    } else if (index->relabeled[from] || egress[from].all) {
+      partners = index->all;
+    } else {
+      partners = index->everywhere;
+      partners.insert(partners.end(), index->ingressOfAll.begin(), index->ingressOfAll.end());
+      partners.insert(partners.end(), index->ingressOf[from].begin(), index->ingressOf[from].end());
+      for (uint32_t meaning : egress[from].meanings) {
+        auto found = index->byMeaning.find(meaning);
+        if (found != index->byMeaning.end())
+          partners.insert(partners.end(), found->second.begin(), found->second.end());
+      }
+      std::sort(partners.begin(), partners.end());
+      partners.erase(std::unique(partners.begin(), partners.end()), partners.end());
+    }
+    std::erase(partners, from);
+    return partners;
+  };
+}
+
 } // namespace
 
 std::string VerdictChange::l4Text() const {
@@ -496,11 +619,16 @@ PolicyDiff diffPolicies(const ir::Program& before, const ir::Program& after,
     ingress[i] =
         affectedPeers(before, beforeMeaning, old->ingress, after, afterMeaning, now->ingress);
   }
+  // Every ordered pair of distinct ends with at least one endpoint.
+  const size_t others = std::count_if(
+      ends.begin(), ends.end(), [](const End& end) { return end.kind != End::Kind::Endpoint; });
+  diff.pairsCompared = ends.size() * (ends.size() - 1) - others * (others - 1);
+  const auto partners =
+      evaluate == PairsToEvaluate::Every
+          ? everyPartner(ends)
+          : possiblePartners(before, beforeMeaning, after, afterMeaning, ends, egress, ingress);
   for (size_t from = 0; from < ends.size(); ++from) {
-    for (size_t to = 0; to < ends.size(); ++to) {
-      if (from == to) continue;
-      if (ends[from].kind != End::Kind::Endpoint && ends[to].kind != End::Kind::Endpoint) continue;
-      ++diff.pairsCompared;
+    for (size_t to : partners(from)) {
       // Resolved per version: an end's identity, even its node, may differ.
       const auto beforePair = resolveBefore.pair(from, to);
       const auto afterPair = resolveAfter.pair(from, to);

@@ -90,6 +90,22 @@ struct Resolved {
 // prefix. No match: WORLD.
 Resolved resolveAddress(const ir::Program&, const std::string& node, const IpPrefix& address);
 
+// resolveAddress on any node, the program walked once: only which node's
+// address it is (HOST or REMOTE_NODE) depends on the node.
+class AddressResolution {
+public:
+  AddressResolution(const ir::Program&, const IpPrefix& address);
+  Resolved on(const std::string& node) const;
+
+private:
+  Resolved endpoint_; // the longest endpoint address, and so on: -1 when none matches
+  int endpointLength_ = -1;
+  const ir::Node* node_ = nullptr;
+  int nodeLength_ = -1;
+  Resolved identity_;
+  int identityLength_ = -1;
+};
+
 // ---- Whole flows, explained. ----
 
 // One end of a flow: an endpoint by name, an address, or an entity.
