@@ -393,6 +393,22 @@ TEST_F(EvaluatorTest, AddressesResolveByLongestPrefix) {
             program.findEndpoint("web-1"));
 }
 
+// The index polc diff resolves its address ends with finds what the walk
+// over the program finds, on every node.
+TEST_F(EvaluatorTest, AddressIndexAgreesWithResolveAddress) {
+  const AddressIndex index(program);
+  for (const char* address : {"10.0.1.10", "10.1.2.3", "10.2.0.1", "10.96.0.5", "203.0.113.7",
+                              "192.168.1.1", "192.168.1.2", "fd00::10", "fd00:1:2::3", "fd00:2::1",
+                              "0.0.0.0", "255.255.255.255", "::", "10.0.0.0"})
+    for (const char* node : {"node-1", "node-2", ""}) {
+      SCOPED_TRACE(std::string(address) + " on " + node);
+      auto walked = resolveAddress(program, node, *parseAddress(address));
+      auto indexed = index.resolve(*parseAddress(address)).on(node);
+      EXPECT_EQ(indexed.identity, walked.identity);
+      EXPECT_EQ(indexed.endpoint, walked.endpoint);
+    }
+}
+
 TEST_F(EvaluatorTest, CidrPeersAndTheJudgingNode) {
   isolate("db-1", Direction::Ingress);
   allow("db-1", Direction::Ingress, {kCidr16}, {tcp(5432)});

@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 
 #include <algorithm>
+#include <tuple>
 
 namespace polc::evaluator {
 
@@ -86,6 +87,63 @@ AddressResolution::AddressResolution(const ir::Program& program, const IpPrefix&
   for (const auto& identity : program.identities)
     if (identity.prefix && consider(*identity.prefix, identityLength_))
       identity_ = {identity.id, nullptr};
+}
+
+namespace {
+
+IpPrefix masked(IpPrefix prefix, int length) {
+  prefix.length = uint8_t(length);
+  for (int i = 0; i < 16; ++i) {
+    int keep = std::clamp(length - 8 * i, 0, 8);
+    prefix.bytes[i] &= uint8_t(0xFF00 >> keep);
+  }
+  return prefix;
+}
+
+} // namespace
+
+AddressIndex::AddressIndex(const ir::Program& program) : program_(program) {
+  for (const auto& endpoint : program.endpoints)
+    for (const auto& prefix : endpoint.addresses)
+      endpoints_.push_back(
+          {masked(prefix, prefix.length), endpoints_.size(), {endpoint.identity, &endpoint}});
+  for (const auto& identity : program.identities)
+    if (identity.prefix)
+      identities_.push_back({masked(*identity.prefix, identity.prefix->length),
+                             identities_.size(),
+                             {identity.id, nullptr}});
+  for (auto* entries : {&endpoints_, &identities_})
+    std::sort(entries->begin(), entries->end(), [](const Entry& x, const Entry& y) {
+      return std::tie(x.prefix, x.order) < std::tie(y.prefix, y.order);
+    });
+}
+
+int AddressIndex::longest(const std::vector<Entry>& entries, const IpPrefix& address,
+                          Resolved& found) {
+  for (int length = address.length; length >= 0; --length) {
+    const auto key = masked(address, length);
+    auto it =
+        std::lower_bound(entries.begin(), entries.end(), key,
+                         [](const Entry& entry, const IpPrefix& k) { return entry.prefix < k; });
+    if (it != entries.end() && it->prefix == key) {
+      found = it->resolved;
+      return length;
+    }
+  }
+  return -1;
+}
+
+AddressResolution AddressIndex::resolve(const IpPrefix& address) const {
+  AddressResolution resolution;
+  resolution.endpointLength_ = longest(endpoints_, address, resolution.endpoint_);
+  for (const auto& n : program_.nodes)
+    if (n.address && int(n.address->length) > resolution.nodeLength_ &&
+        n.address->contains(address)) {
+      resolution.nodeLength_ = n.address->length;
+      resolution.node_ = &n;
+    }
+  resolution.identityLength_ = longest(identities_, address, resolution.identity_);
+  return resolution;
 }
 
 Resolved AddressResolution::on(const std::string& node) const {

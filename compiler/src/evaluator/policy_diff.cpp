@@ -183,7 +183,8 @@ class Resolver {
 public:
   Resolver(const ir::Program& program, const std::vector<End>& ends)
       : program_(program), ends_(ends), nodeOf_(ends.size(), kNoNode), fixed_(ends.size()),
-        resolutions_(ends.size()), addresses_(ends.size() * (program.nodes.size() + 1)) {
+        index_(program), resolutions_(ends.size()),
+        addresses_(ends.size() * (program.nodes.size() + 1)) {
     std::map<std::string_view, size_t> nodes; // by name (the last of a name, were there two)
     for (size_t n = 0; n < program.nodes.size(); ++n) nodes[program.nodes[n].name] = n;
     for (size_t i = 0; i < ends.size(); ++i) {
@@ -210,7 +211,7 @@ private:
     if (!cached) {
       // The program is walked once per address end, whatever the nodes.
       auto& address = resolutions_[end];
-      if (!address) address.emplace(program_, ends_[end].address);
+      if (!address) address = index_.resolve(ends_[end].address);
       // Judged by identity only, like resolveEnd.
       cached = Resolution{
           nullptr,
@@ -223,6 +224,7 @@ private:
   const std::vector<End>& ends_;
   std::vector<size_t> nodeOf_;    // per end: its node's index, if an endpoint
   std::vector<Resolution> fixed_; // per end that is not an address
+  AddressIndex index_;
   std::vector<std::optional<AddressResolution>> resolutions_; // per address end
   std::vector<std::optional<Resolution>> addresses_;          // per address end and node
 };

@@ -98,12 +98,34 @@ public:
   Resolved on(const std::string& node) const;
 
 private:
+  friend class AddressIndex;
+  AddressResolution() = default;
   Resolved endpoint_; // the longest endpoint address, and so on: -1 when none matches
   int endpointLength_ = -1;
   const ir::Node* node_ = nullptr;
   int nodeLength_ = -1;
   Resolved identity_;
   int identityLength_ = -1;
+};
+
+// AddressResolution for many addresses of one program: the prefixes of its
+// endpoints and identities indexed once, each address looked up per prefix
+// length (longest first) rather than by walking them all.
+class AddressIndex {
+public:
+  explicit AddressIndex(const ir::Program&);
+  AddressResolution resolve(const IpPrefix& address) const;
+
+private:
+  struct Entry {
+    IpPrefix prefix; // host bits cleared
+    size_t order;    // in the program: the first wins at equal length
+    Resolved resolved;
+  };
+  // The first of the longest entries containing `address`: its length, -1 if none.
+  static int longest(const std::vector<Entry>&, const IpPrefix& address, Resolved& found);
+  const ir::Program& program_;
+  std::vector<Entry> endpoints_, identities_; // sorted by prefix, then order
 };
 
 // ---- Whole flows, explained. ----
