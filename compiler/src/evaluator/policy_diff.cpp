@@ -284,6 +284,9 @@ public:
     return found != byId_.end() && found->first == id ? found->second : meanings_.ofBareId(id);
   }
   uint32_t any() const { return any_; }
+  // Whether every id this version lists means what it means in `other`,
+  // and no other id is listed there.
+  bool sameIds(const MeaningOf& other) const { return byId_ == other.byId_; }
 
 private:
   Meanings& meanings_;
@@ -328,7 +331,9 @@ struct AffectedPeers {
   bool contains(uint32_t meaning) const { return all || meanings.contains(meaning); }
 };
 
-AffectedPeers affectedPeers(const ir::Program& before, const MeaningOf& beforeMeaning,
+// `sameIds`: both versions list the same identity ids with the same meanings
+// (nothing relabeled or renumbered), so equal ids are equal meanings.
+AffectedPeers affectedPeers(bool sameIds, const ir::Program& before, const MeaningOf& beforeMeaning,
                             const ir::DirectionPolicy& a, const ir::Program& after,
                             const MeaningOf& afterMeaning, const ir::DirectionPolicy& b) {
   AffectedPeers affected;
@@ -364,6 +369,7 @@ AffectedPeers affectedPeers(const ir::Program& before, const MeaningOf& beforeMe
       if (before.rules[x.rule].verdict != after.rules[y.rule].verdict || x.ports != y.ports ||
           x.peers.size() != y.peers.size())
         return false;
+      if (sameIds && x.peers == y.peers) continue;
       for (size_t p = 0; p < x.peers.size(); ++p)
         if (beforeMeaning(x.peers[p]) != afterMeaning(y.peers[p])) return false;
     }
@@ -610,6 +616,7 @@ PolicyDiff diffPolicies(const ir::Program& before, const ir::Program& after,
   Resolver resolveBefore(before, ends), resolveAfter(after, ends);
   Meanings meanings;
   const MeaningOf beforeMeaning(before, meanings), afterMeaning(after, meanings);
+  const bool sameIds = beforeMeaning.sameIds(afterMeaning);
   // Per endpoint end: the peers for which its egress (as a source) or its
   // ingress (as a destination) may decide differently.
   std::vector<AffectedPeers> egress(ends.size()), ingress(ends.size());
@@ -617,9 +624,10 @@ PolicyDiff diffPolicies(const ir::Program& before, const ir::Program& after,
     if (ends[i].kind != End::Kind::Endpoint) continue;
     const auto* old = before.findEndpoint(ends[i].text);
     const auto* now = after.findEndpoint(ends[i].text);
-    egress[i] = affectedPeers(before, beforeMeaning, old->egress, after, afterMeaning, now->egress);
-    ingress[i] =
-        affectedPeers(before, beforeMeaning, old->ingress, after, afterMeaning, now->ingress);
+    egress[i] = affectedPeers(sameIds, before, beforeMeaning, old->egress, after, afterMeaning,
+                              now->egress);
+    ingress[i] = affectedPeers(sameIds, before, beforeMeaning, old->ingress, after, afterMeaning,
+                               now->ingress);
   }
   // Every ordered pair of distinct ends with at least one endpoint.
   const size_t others = std::count_if(
