@@ -32,6 +32,8 @@ nodes:
       - { name: api-1, labels: { app: api }, addresses: [10.0.1.1], interface: v1, ports: { http: tcp/9090 } }
 services:
   - { name: db, namespace: shop, vip: 10.96.0.5, ports: [tcp/5432], selector: { app: db } }
+  - { name: web, namespace: shop, vip: 10.96.0.6, ports: [tcp/80 -> http], selector: { app: web } }
+  - { name: ext, vip: 10.96.0.7, ports: ["tcp/443 -> 8443"], backends: [192.0.2.10, 10.0.0.4] }
 groups:
   - { name: corp, cidrs: [192.168.0.0/16, "2001:db8::/32"] }
 )";
@@ -90,6 +92,27 @@ TEST(SemaLanguage, ServicePeerIsBackendsAndAddressWithServicePorts) {
   EXPECT_EQ(ir::toText(rule.ports[0]), "tcp/5432");
 }
 
+TEST(SemaLanguage, ServicePortsAreTheBackendsTargetPorts) {
+  auto r = analyze(R"(policy "p" { select app == "api" egress { allow to service "web" } })");
+  ASSERT_TRUE(r.program) << r.diagnostics.render();
+  const auto& rule = r.endpoint("api-1").egress.rules.at(0);
+  // Named target `http`: 8080 on the backends. The vip has no named port,
+  // so no port of it: policy judges a service's flows after translation.
+  EXPECT_EQ(rule.peers, sorted({r.identity("web-1")}));
+  ASSERT_EQ(rule.ports.size(), 1u);
+  EXPECT_EQ(ir::toText(rule.ports[0]), "tcp/8080");
+}
+
+TEST(SemaLanguage, ListedBackendsAreTheirEndpointsOrTheirOwnPrefixes) {
+  auto r = analyze(R"(policy "p" { select app == "api" egress { allow to service "ext" } })");
+  ASSERT_TRUE(r.program) << r.diagnostics.render();
+  const auto& rule = r.endpoint("api-1").egress.rules.at(0);
+  EXPECT_EQ(rule.peers, sorted({r.identity("mon-1"), r.prefixIdentity("192.0.2.10/32"),
+                                r.prefixIdentity("10.96.0.7/32")}));
+  ASSERT_EQ(rule.ports.size(), 1u);
+  EXPECT_EQ(ir::toText(rule.ports[0]), "tcp/8443");
+}
+
 TEST(SemaLanguage, CidrExceptSelectsPrefixesInsideAndOutsideTheHoles) {
   auto r = analyze(R"(policy "p" { select app == "web" ingress {
       allow from cidr 172.16.0.0/12 except 172.16.5.0/24
@@ -129,7 +152,9 @@ TEST(SemaLanguage, CidrPeerTakesEveryPrefixInsideIt) {
   EXPECT_EQ(rules[2].peers, ids({"10.0.0.0/24"}));
   EXPECT_EQ(rules[3].peers, ids({"10.1.0.0/16"}));
   EXPECT_EQ(rules[4].peers, ids({"11.0.0.0/8"}));
-  EXPECT_EQ(rules[5].peers, ids({"0.0.0.0/0", "10.0.0.0/8", "10.1.0.0/16", "11.0.0.0/8"}));
+  // 192.0.2.10: a listed backend of service ext, outside the cluster.
+  EXPECT_EQ(rules[5].peers,
+            ids({"0.0.0.0/0", "10.0.0.0/8", "10.1.0.0/16", "11.0.0.0/8", "192.0.2.10/32"}));
   EXPECT_EQ(rules[6].peers, ids({"fd00::/8", "fd00::/64"}));
   EXPECT_EQ(rules[7].peers, ids({"fd00::/64"}));
 }
@@ -146,8 +171,9 @@ TEST(SemaLanguage, GroupAndEntities) {
   ASSERT_EQ(rules.size(), 5u);
   EXPECT_EQ(rules[0].peers,
             sorted({r.prefixIdentity("192.168.0.0/16"), r.prefixIdentity("2001:db8::/32")}));
-  EXPECT_EQ(rules[1].peers, sorted({POLC_IDENTITY_WORLD, r.prefixIdentity("192.168.0.0/16"),
-                                    r.prefixIdentity("2001:db8::/32")}));
+  EXPECT_EQ(rules[1].peers,
+            sorted({POLC_IDENTITY_WORLD, r.prefixIdentity("192.168.0.0/16"),
+                    r.prefixIdentity("2001:db8::/32"), r.prefixIdentity("192.0.2.10/32")}));
   EXPECT_EQ(rules[2].peers, std::vector<uint32_t>{POLC_IDENTITY_HOST});
   auto& cluster = rules[3].peers;
   for (uint32_t id : {POLC_IDENTITY_HOST, POLC_IDENTITY_REMOTE_NODE, r.identity("web-1"),

@@ -136,7 +136,9 @@ TEST(TopologyModel, LoadsEveryFieldOfTheBriefExample) {
   EXPECT_EQ(db.name, "db");
   EXPECT_EQ(db.nameSpace, "shop");
   EXPECT_EQ(db.vip, ip("10.96.0.5"));
-  EXPECT_EQ(db.ports, (std::vector<PortRange>{{IPPROTO_TCP, 5432, 5432}}));
+  ASSERT_EQ(db.ports.size(), 1u);
+  EXPECT_EQ(db.ports[0].port, (PortRange{IPPROTO_TCP, 5432, 5432}));
+  EXPECT_FALSE(db.ports[0].targetPort);
   EXPECT_EQ(db.selector, (topology::Labels{{"app", "db"}}));
   EXPECT_EQ(db.location.str(), "t.yaml:20:5");
 
@@ -445,6 +447,99 @@ groups:
   EXPECT_FALSE(bad.topology);
   EXPECT_TRUE(hasHint(at(bad, "4:24", "topology-bad-cidr"), "did you mean fd00::/64?"));
   EXPECT_TRUE(hasHint(at(bad, "4:38", "topology-bad-cidr"), "0 to 128"));
+}
+
+TEST(TopologyServices, TargetPortsWeightsAffinityAndListedBackends) {
+  auto loaded = load(R"(cluster: c
+nodes:
+  - name: n1
+    endpoints:
+      - { name: web-1, labels: { app: web }, addresses: [10.0.1.1], interface: w1, ports: { http: tcp/8080 } }
+      - { name: web-2, labels: { app: web }, addresses: [10.0.1.2], interface: w2 }
+services:
+  - name: web
+    vip: 10.96.0.6
+    ports: [ tcp/80 -> http, "tcp/8443->443", udp/53, tcp/9000-9009 ]
+    selector: { app: web }
+    weights: { web-1: 2, web-2: 0 }
+    affinity: { timeout: 30m }
+  - name: ext
+    vip: 10.96.0.7
+    ports: [ tcp/443 ]
+    backends: [ 192.0.2.10, { address: 192.0.2.11, weight: 3 } ]
+    affinity: {}
+)");
+  ASSERT_TRUE(loaded.topology) << loaded.diagnostics.render();
+  const auto& t = *loaded.topology;
+  const auto& web = t.services[0];
+  ASSERT_EQ(web.ports.size(), 4u);
+  EXPECT_EQ(web.ports[0].port, (PortRange{IPPROTO_TCP, 80, 80}));
+  EXPECT_EQ(web.ports[0].targetName, "http");
+  EXPECT_EQ(web.ports[1].targetPort, std::optional<uint16_t>(443));
+  EXPECT_FALSE(web.ports[2].targetPort);
+  EXPECT_EQ(web.ports[3].port, (PortRange{IPPROTO_TCP, 9000, 9009}));
+  auto backends = t.backends(web);
+  ASSERT_EQ(backends.size(), 2u);
+  EXPECT_EQ(web.targetOn(web.ports[0], backends[0]->namedPorts), std::optional<uint16_t>(8080));
+  EXPECT_EQ(web.targetOn(web.ports[0], backends[1]->namedPorts), std::nullopt);
+  EXPECT_EQ(web.targetOn(web.ports[2], backends[1]->namedPorts), std::optional<uint16_t>(53));
+  EXPECT_EQ(web.weightOf(*backends[0]), 2u);
+  EXPECT_EQ(web.weightOf(*backends[1]), 0u);
+  EXPECT_EQ(web.affinitySeconds, std::optional<uint32_t>(1800));
+
+  const auto& ext = t.services[1];
+  EXPECT_TRUE(ext.selector.empty());
+  EXPECT_TRUE(t.backends(ext).empty());
+  ASSERT_EQ(ext.backendList.size(), 2u);
+  EXPECT_EQ(ext.backendList[0].address.addressText(), "192.0.2.10");
+  EXPECT_EQ(ext.backendList[0].weight, 1u);
+  EXPECT_EQ(ext.backendList[1].weight, 3u);
+  EXPECT_EQ(ext.affinitySeconds, std::optional<uint32_t>(topology::kDefaultAffinitySeconds));
+}
+
+TEST(TopologyServices, BadTargetsWeightsAndBackendsAreErrorsWhereWritten) {
+  auto loaded = load(R"(cluster: c
+nodes:
+  - name: n1
+    endpoints:
+      - { name: web-1, labels: { app: web }, addresses: [10.0.1.1], interface: w1 }
+      - { name: db-1, labels: { app: db }, addresses: [10.0.1.2], interface: w2 }
+services:
+  - name: web
+    vip: 10.96.0.6
+    ports: [ tcp/80 -> 70000, tcp/81 -> HTTP, tcp/90-99 -> 90, tcp/82 -> ]
+    selector: { app: web }
+    weights: { web-2: 1, db-1: 1, web-1: 101 }
+    affinity: { timeout: 2d }
+  - name: both
+    selector: { app: web }
+    backends: [ 192.0.2.1 ]
+  - name: ext
+    vip: 10.96.0.7
+    ports: [ tcp/80 -> http ]
+    backends: [ 192.0.2.1, 192.0.2.1, "2001:db8::1", { weight: 1 }, banana ]
+    weights: { web-1: 1 }
+)");
+  EXPECT_FALSE(loaded.topology);
+  EXPECT_EQ(at(loaded, "10:14", "topology-bad-port")->message,
+            "target port '70000' is not a port from 1 to 65535");
+  EXPECT_TRUE(hasHint(at(loaded, "10:31", "topology-bad-port-name"), "named port"));
+  EXPECT_EQ(at(loaded, "10:47", "topology-bad-port")->message,
+            "a port range cannot have a target port");
+  at(loaded, "10:64", "topology-bad-port-name");
+  EXPECT_TRUE(hasHint(at(loaded, "12:16", "topology-service-backends"), "did you mean 'web-1'?"));
+  EXPECT_EQ(at(loaded, "12:26", "topology-service-backends")->message,
+            "endpoint 'db-1' is not a backend of service 'web'");
+  at(loaded, "12:42", "topology-bad-weight");
+  at(loaded, "13:26", "topology-bad-duration");
+  at(loaded, "16:5", "topology-service-backends");
+  at(loaded, "19:14", "topology-service-backends"); // a named target with listed backends
+  at(loaded, "20:28", "topology-duplicate-address");
+  EXPECT_TRUE(hasHint(at(loaded, "20:39", "topology-service-backends"), "its own family"));
+  EXPECT_EQ(at(loaded, "20:54", "topology-missing-key")->message, "a backend has no 'address'");
+  at(loaded, "20:69", "topology-bad-address");
+  at(loaded, "21:5", "topology-service-backends"); // weights with listed backends
+  EXPECT_EQ(loaded.diagnostics.errorCount(), 15u) << loaded.diagnostics.render();
 }
 
 TEST(TopologyModel, GroupCidrsAreCheckedWithTheRightPrefixAsHint) {

@@ -29,8 +29,10 @@ void unknownName(Diagnostics& diagnostics, DiagnosticId id, const ast::Peer& pee
 std::set<IpPrefix> collectPrefixes(const ast::File& file, const topology::Topology& topology,
                                    Diagnostics& diagnostics) {
   std::set<IpPrefix> prefixes;
-  for (const auto& service : topology.services)
+  for (const auto& service : topology.services) {
     if (service.vip) prefixes.insert(*service.vip);
+    for (const auto& backend : service.backendList) prefixes.insert(backend.address);
+  }
   for (const auto& policy : file.policies)
     for (const auto& block : policy.blocks)
       for (const auto& rule : block.rules) {

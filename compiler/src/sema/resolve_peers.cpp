@@ -84,6 +84,18 @@ struct PeerResolver::Impl {
         for (const auto& identity : identities_)
           if (identity.kind == Kind::ServiceAddress && identity.name == service->name)
             peers.push_back(identity.id);
+        // A listed backend is an endpoint of the cluster or an address
+        // outside it, which has its own prefix identity.
+        for (const auto& backend : service->backendList) {
+          bool inCluster = false;
+          endpointAddresses_.forEachInside(backend.address, [&](const IpPrefix&, auto* endpoint) {
+            peers.push_back(identityOfLabels_.at(endpoint->labels));
+            inCluster = true;
+          });
+          if (!inCluster)
+            cidrIdentities_.forEachInside(
+                backend.address, [&](const IpPrefix&, uint32_t id) { peers.push_back(id); });
+        }
       }
       break;
     case ast::Peer::Kind::Cidr: {

@@ -54,8 +54,13 @@ struct RuleLowering::Impl {
     std::vector<ast::PortSpec> specs = rule.ports;
     if (specs.empty() && rule.peer.kind == ast::Peer::Kind::Service) {
       const auto* service = topology_.findService(rule.peer.name);
-      for (const auto& port : service->ports)
-        specs.push_back({port.protocol, port.first, port.last, {}, {}, {}, rule.location, 1});
+      // Policy sees a service's flows after translation: on the backends'
+      // target ports.
+      for (const auto& port : service->ports) {
+        auto [protocol, first, last] = port.port;
+        if (port.targetPort) first = last = *port.targetPort;
+        specs.push_back({protocol, first, last, port.targetName, {}, {}, rule.location, 1});
+      }
     }
     if (specs.empty()) return {{id, peers, {}}};
 

@@ -27,8 +27,25 @@ const Group* Topology::findGroup(std::string_view name) const {
   return nullptr;
 }
 
+std::optional<uint16_t>
+Service::targetOn(const ServicePort& port,
+                  const std::map<std::string, PortRange>& namedPorts) const {
+  if (port.targetPort) return port.targetPort;
+  if (port.targetName.empty()) return port.port.first;
+  auto found = namedPorts.find(port.targetName);
+  if (found == namedPorts.end() || found->second.protocol != port.port.protocol)
+    return std::nullopt;
+  return found->second.first;
+}
+
+uint32_t Service::weightOf(const Endpoint& endpoint) const {
+  auto found = weights.find(endpoint.name);
+  return found == weights.end() ? 1 : found->second;
+}
+
 std::vector<const Endpoint*> Topology::backends(const Service& service) const {
   std::vector<const Endpoint*> picked;
+  if (service.selector.empty()) return picked; // explicit backends only
   for (const auto* endpoint : allEndpoints()) {
     if (!service.nameSpace.empty() && endpoint->nameSpace != service.nameSpace) continue;
     bool matches = true;

@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <initializer_list>
 #include <map>
 #include <new>
@@ -589,7 +590,9 @@ private:
       typeError(yaml, "a service", "a mapping with 'name', 'ports' and 'selector'");
       return;
     }
-    auto fields = fieldsOf(yaml, {"name", "namespace", "vip", "ports", "selector"}, "a service");
+    auto fields = fieldsOf(
+        yaml, {"name", "namespace", "vip", "ports", "selector", "backends", "weights", "affinity"},
+        "a service");
     Service service;
     service.location = at(yaml);
     if (auto name = this->name(yaml, fields, "name", "a service")) {
@@ -600,29 +603,23 @@ private:
       service.nameSpace = ns->name;
     if (auto* vip = find(fields, "vip"))
       service.vip = readAddress(vip->value, "'vip'", "service '" + service.name + "'");
-    if (auto* ports = find(fields, "ports")) {
-      if (expect(ports->value, yaml::Kind::Sequence, "'ports'",
-                 "a list of ports, e.g. [ tcp/5432 ]")) {
-        std::map<PortRange, Claim> seen;
-        for (const auto& yamlPort : ports->value.items()) {
-          visit(yamlPort);
-          auto port = readPort(yamlPort, "a port");
-          if (!port) continue;
-          if (auto [first, inserted] = seen.emplace(*port, claimOf(yamlPort, "")); !inserted) {
-            error(DiagnosticId::TopologyDuplicatePort, yamlPort,
-                  "port " + toText(*port) + " is listed twice")
-                .note(first->second.location, first->second.length, "first listed here");
-            continue;
-          }
-          service.ports.push_back(*port);
-        }
-      }
-    }
+    if (auto* ports = find(fields, "ports")) readServicePorts(ports->value, service);
+
     Claim selectorClaim;
     auto* selector = find(fields, "selector");
-    if (!selector) {
+    auto* backends = find(fields, "backends");
+    if (selector && backends) {
+      error(DiagnosticId::TopologyServiceBackends, backends->keyNode,
+            "a service has either a 'selector' or 'backends', not both")
+          .note(at(selector->keyNode), int(selector->key.size()), "the selector is here")
+          .hint("'backends' lists addresses outside the cluster; endpoints are picked by the "
+                "selector");
+    } else if (backends) {
+      readBackendList(backends->value, service);
+    } else if (!selector) {
       error(DiagnosticId::TopologyMissingKey, yaml, "a service has no 'selector'")
-          .hint("add 'selector: { app: db }': the labels its backends carry");
+          .hint("add 'selector: { app: db }': the labels its backends carry (or 'backends:', "
+                "a list of addresses)");
     } else {
       service.selector = readLabels(selector->value, "'selector'", /*allowReserved=*/true);
       selectorClaim = claimOf(selector->value, service.name);
@@ -632,8 +629,227 @@ private:
               "a service's selector may not be empty")
             .hint("write the labels its backends carry, e.g. { app: db }");
     }
+    if (!service.backendList.empty())
+      for (const auto& port : service.ports)
+        if (!port.targetName.empty())
+          error(DiagnosticId::TopologyServiceBackends, port.location,
+                "named target port '" + port.targetName + "' needs backends picked by a selector")
+              .hint("a listed backend has no named ports: write the port number");
+    if (auto* weights = find(fields, "weights")) readWeights(*weights, service, topology);
+    if (auto* affinity = find(fields, "affinity")) readAffinity(affinity->value, service);
     selectorAt_.push_back(selectorClaim);
     topology.services.push_back(std::move(service));
+  }
+
+  // `tcp/5432`, `tcp/5432 -> 6432` or `tcp/80 -> http`.
+  void readServicePorts(const yaml::Node& yaml, Service& service) {
+    if (!expect(yaml, yaml::Kind::Sequence, "'ports'",
+                "a list of ports, e.g. [ tcp/5432, tcp/80 -> 8080, tcp/443 -> https ]"))
+      return;
+    std::map<PortRange, Claim> seen;
+    for (const auto& yamlPort : yaml.items()) {
+      visit(yamlPort);
+      if (!expect(yamlPort, yaml::Kind::Scalar, "a port", "a port such as tcp/5432 -> 5432"))
+        continue;
+      const auto& text = yamlPort.text();
+      ServicePort port;
+      port.location = at(yamlPort);
+      auto arrow = text.find("->");
+      auto front = trimmed(text.substr(0, arrow));
+      std::string problem;
+      auto range = parsePortRange(front, &problem);
+      if (!range) {
+        auto& d = error(DiagnosticId::TopologyBadPort, yamlPort, problem);
+        if (front.find('/') == std::string::npos) d.hint("write the protocol too: tcp/" + text);
+        continue;
+      }
+      port.port = *range;
+      if (arrow != std::string::npos) {
+        auto target = trimmed(text.substr(arrow + 2));
+        if (range->first != range->last) {
+          error(DiagnosticId::TopologyBadPort, yamlPort, "a port range cannot have a target port")
+              .hint("write single ports with their targets, or the range alone (its ports are "
+                    "kept)");
+          continue;
+        }
+        if (!readTarget(yamlPort, target, port)) continue;
+      }
+      if (auto [first, inserted] = seen.emplace(port.port, claimOf(yamlPort, "")); !inserted) {
+        error(DiagnosticId::TopologyDuplicatePort, yamlPort,
+              "port " + toText(port.port) + " is listed twice")
+            .note(first->second.location, first->second.length, "first listed here");
+        continue;
+      }
+      service.ports.push_back(std::move(port));
+    }
+  }
+
+  bool readTarget(const yaml::Node& yamlPort, const std::string& target, ServicePort& port) {
+    if (!target.empty() && std::isdigit(static_cast<unsigned char>(target[0]))) {
+      std::string problem;
+      auto parsed = parsePortRange("tcp/" + target, &problem);
+      if (!parsed || parsed->first != parsed->last) {
+        error(DiagnosticId::TopologyBadPort, yamlPort,
+              "target port '" + target + "' is not a port from 1 to 65535");
+        return false;
+      }
+      port.targetPort = parsed->first;
+      return true;
+    }
+    if (auto problem = portNameProblem(target)) {
+      error(DiagnosticId::TopologyBadPortName, yamlPort, "the target port: " + *problem)
+          .hint("write a port number (tcp/80 -> 8080) or a named port of the backends "
+                "(tcp/80 -> http)");
+      return false;
+    }
+    port.targetName = target;
+    return true;
+  }
+
+  // `backends: [ 192.0.2.10, { address: 192.0.2.11, weight: 2 } ]`
+  void readBackendList(const yaml::Node& yaml, Service& service) {
+    if (!expect(yaml, yaml::Kind::Sequence, "'backends'",
+                "a list of addresses, e.g. [ 192.0.2.10, { address: 192.0.2.11, weight: 2 } ]"))
+      return;
+    if (yaml.size() == 0)
+      error(DiagnosticId::TopologyMissingKey, yaml, "a service's 'backends' may not be empty");
+    std::map<IpPrefix, Claim> seen;
+    for (const auto& item : yaml.items()) {
+      visit(item);
+      ServiceBackend backend;
+      backend.location = at(item);
+      const yaml::Node* addressNode = &item;
+      std::vector<Field> fields;
+      if (item.isMap()) {
+        fields = fieldsOf(item, {"address", "weight"}, "a backend");
+        auto* address = find(fields, "address");
+        if (!address) {
+          error(DiagnosticId::TopologyMissingKey, item, "a backend has no 'address'")
+              .hint("write { address: 192.0.2.10, weight: 1 }");
+          continue;
+        }
+        addressNode = &address->value;
+        if (auto* weight = find(fields, "weight")) {
+          auto value = readWeight(weight->value);
+          if (!value) continue;
+          backend.weight = *value;
+        }
+      }
+      if (!expect(*addressNode, yaml::Kind::Scalar, "a backend",
+                  "an address, or { address: ..., weight: ... }"))
+        continue;
+      auto address = parseAddress(addressNode->text());
+      if (!address) {
+        error(DiagnosticId::TopologyBadAddress, *addressNode,
+              "'" + addressNode->text() + "' is not an IPv4 or IPv6 address")
+            .hint("write a host address such as 192.0.2.10 or 2001:db8::10");
+        continue;
+      }
+      if (auto [first, inserted] = seen.emplace(*address, claimOf(*addressNode, "")); !inserted) {
+        error(DiagnosticId::TopologyDuplicateAddress, *addressNode,
+              "backend " + address->addressText() + " is listed twice")
+            .note(first->second.location, first->second.length, "first listed here");
+        continue;
+      }
+      if (service.vip && service.vip->family != address->family) {
+        error(DiagnosticId::TopologyServiceBackends, *addressNode,
+              "backend " + address->addressText() + " is " + familyName(*address) +
+                  " but the vip of service '" + service.name + "' is " + familyName(*service.vip))
+            .hint("a vip is translated to backends of its own family");
+        continue;
+      }
+      backend.address = *address;
+      service.backendList.push_back(backend);
+    }
+  }
+
+  static std::string familyName(const IpPrefix& prefix) {
+    return prefix.family == 4 ? "IPv4" : "IPv6";
+  }
+
+  std::optional<uint32_t> readWeight(const yaml::Node& yaml) {
+    if (!expect(yaml, yaml::Kind::Scalar, "a weight", "a number from 0 to 100")) return {};
+    const auto& text = yaml.text();
+    uint32_t value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size() || value > kMaxBackendWeight) {
+      error(DiagnosticId::TopologyBadWeight, yaml,
+            "weight '" + text + "' is not a number from 0 to " + std::to_string(kMaxBackendWeight))
+          .hint("a backend of weight 2 gets twice the new flows of one of weight 1; 0 drains "
+                "it (no new flows, open ones go on)");
+      return {};
+    }
+    return value;
+  }
+
+  // `weights: { db-1: 2, db-2: 0 }`, by endpoint name. Read after the
+  // nodes, so every endpoint is known.
+  void readWeights(const Field& field, Service& service, const Topology& topology) {
+    if (!service.backendList.empty()) {
+      error(DiagnosticId::TopologyServiceBackends, field.keyNode,
+            "'weights' names endpoints picked by a selector")
+          .hint("give a listed backend its weight in the list: { address: ..., weight: 2 }");
+      return;
+    }
+    if (!expect(field.value, yaml::Kind::Map, "'weights'",
+                "a mapping of backend endpoint names to weights, e.g. { db-1: 2 }"))
+      return;
+    auto backends = topology.backends(service);
+    std::vector<std::string> names;
+    for (const auto* backend : backends) names.push_back(backend->name);
+    for (const auto& entry : entriesOf(field.value, "'weights'", "backend")) {
+      if (std::find(names.begin(), names.end(), entry.key) == names.end()) {
+        bool exists = endpointNames_.count(entry.key) > 0;
+        auto& d = error(DiagnosticId::TopologyServiceBackends, entry.keyNode,
+                        exists ? "endpoint '" + entry.key + "' is not a backend of service '" +
+                                     service.name + "'"
+                               : "unknown endpoint '" + entry.key + "'");
+        if (auto guess = closestMatch(entry.key, names))
+          d.hint("did you mean '" + *guess + "'?");
+        else if (!names.empty())
+          d.hint("its backends: " + joined(names));
+        continue;
+      }
+      if (auto weight = readWeight(entry.value)) service.weights[entry.key] = *weight;
+    }
+  }
+
+  // `affinity: { timeout: 3h }`: a client address keeps its backend until
+  // it has been idle that long.
+  void readAffinity(const yaml::Node& yaml, Service& service) {
+    if (!expect(yaml, yaml::Kind::Map, "'affinity'", "a mapping such as { timeout: 3h }")) return;
+    auto fields = fieldsOf(yaml, {"timeout"}, "'affinity'");
+    service.affinitySeconds = kDefaultAffinitySeconds;
+    auto* timeout = find(fields, "timeout");
+    if (!timeout) return;
+    if (!expect(timeout->value, yaml::Kind::Scalar, "'timeout'", "a duration such as 3h")) return;
+    auto seconds = parseDuration(timeout->value.text());
+    if (!seconds || *seconds == 0 || *seconds > kMaxAffinitySeconds) {
+      error(DiagnosticId::TopologyBadDuration, timeout->value,
+            "'" + timeout->value.text() + "' is not a duration from 1s to 24h")
+          .hint("write seconds, minutes or hours: 90s, 30m, 3h");
+      return;
+    }
+    service.affinitySeconds = uint32_t(*seconds);
+  }
+
+  // "90", "90s", "30m", "3h" in seconds.
+  static std::optional<uint64_t> parseDuration(const std::string& text) {
+    uint64_t value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || value > kMaxAffinitySeconds) return std::nullopt;
+    std::string_view unit(end, text.data() + text.size() - end);
+    if (unit.empty() || unit == "s") return value;
+    if (unit == "m") return value * 60;
+    if (unit == "h") return value * 3600;
+    return std::nullopt;
+  }
+
+  static std::string trimmed(std::string_view text) {
+    auto first = text.find_first_not_of(" \t");
+    if (first == std::string_view::npos) return "";
+    auto last = text.find_last_not_of(" \t");
+    return std::string(text.substr(first, last - first + 1));
   }
 
   void readGroup(const yaml::Node& yaml, Topology& topology) {

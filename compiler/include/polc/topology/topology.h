@@ -61,13 +61,45 @@ struct Node {
   SourceLocation location;
 };
 
+// A port of a service: where clients connect (at the vip), and where the
+// backends listen: a fixed port, a named port of each backend, or, with
+// neither, the same port.
+struct ServicePort {
+  PortRange port;
+  std::optional<uint16_t> targetPort;
+  std::string targetName; // a named port of each backend
+  SourceLocation location;
+};
+
+// A backend written out in the topology (`backends:`), for backends outside
+// the cluster, instead of picked by a selector.
+struct ServiceBackend {
+  IpPrefix address; // a host address
+  uint32_t weight = 1;
+  SourceLocation location;
+};
+
+// Weights range over 0 (drained: no new flows) .. kMaxBackendWeight.
+inline constexpr uint32_t kMaxBackendWeight = 100;
+inline constexpr uint32_t kDefaultAffinitySeconds = 10800; // as Kubernetes: 3 hours
+inline constexpr uint32_t kMaxAffinitySeconds = 86400;
+
 struct Service {
   std::string name;
-  std::string nameSpace;        // empty: no namespace
-  std::optional<IpPrefix> vip;  // a host address, when given
-  std::vector<PortRange> ports; // may be empty: every port
-  Labels selector;              // equality on every pair; scoped to nameSpace when set
+  std::string nameSpace;          // empty: no namespace
+  std::optional<IpPrefix> vip;    // a host address, when given
+  std::vector<ServicePort> ports; // may be empty: every port
+  Labels selector; // equality on every pair; scoped to nameSpace when set; empty with backendList
+  std::vector<ServiceBackend> backendList; // the explicit backends, when there is no selector
+  std::map<std::string, uint32_t> weights; // selected backends by endpoint name; default 1
+  std::optional<uint32_t> affinitySeconds; // session affinity by client address
   SourceLocation location;
+
+  // The target of `port` on a backend with these named ports; nullopt when
+  // the backend lacks the named target port.
+  std::optional<uint16_t> targetOn(const ServicePort& port,
+                                   const std::map<std::string, PortRange>& namedPorts) const;
+  uint32_t weightOf(const Endpoint&) const;
 };
 
 struct Group {
