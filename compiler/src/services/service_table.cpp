@@ -1,0 +1,135 @@
+#include "polc/services/service_table.h"
+
+#include "polc/support/protocol.h"
+
+#include "polc_structs.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <arpa/inet.h>
+#include <cstring>
+#include <tuple>
+
+namespace polc::services {
+
+std::string Backend::key() const {
+  return address.addressText() + ":" + std::to_string(port);
+}
+
+std::string Frontend::text() const {
+  return vip.addressText() + " " + topology::toText({protocol, port, port});
+}
+
+namespace {
+
+std::optional<IpPrefix> addressOfFamily(const topology::Endpoint& endpoint, uint8_t family) {
+  for (const auto& address : endpoint.addresses)
+    if (address.family == family) return address;
+  return std::nullopt;
+}
+
+std::vector<Backend> backendsOf(const topology::Topology& topology,
+                                const topology::Service& service, const topology::ServicePort& port,
+                                uint16_t number) {
+  std::vector<Backend> backends;
+  for (const auto& listed : service.backendList)
+    backends.push_back({listed.address, port.targetPort.value_or(number), listed.weight, ""});
+  for (const auto* endpoint : topology.backends(service)) {
+    auto address = addressOfFamily(*endpoint, service.vip->family);
+    auto target = port.port.first == port.port.last ? service.targetOn(port, endpoint->namedPorts)
+                                                    : std::optional<uint16_t>(number);
+    if (!address || !target) continue;
+    backends.push_back({*address, *target, service.weightOf(*endpoint), endpoint->name});
+  }
+  std::sort(backends.begin(), backends.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.address, a.port) < std::tie(b.address, b.port);
+  });
+  return backends;
+}
+
+} // namespace
+
+ServiceTable buildServiceTable(const topology::Topology& topology) {
+  ServiceTable table;
+  for (const auto& service : topology.services) {
+    if (!service.vip) continue;
+    for (const auto& port : service.ports)
+      for (uint32_t number = port.port.first; number <= port.port.last; ++number) {
+        Frontend frontend;
+        frontend.service = service.name;
+        frontend.vip = *service.vip;
+        frontend.protocol = port.port.protocol;
+        frontend.port = uint16_t(number);
+        frontend.backends = backendsOf(topology, service, port, uint16_t(number));
+        frontend.affinitySeconds = service.affinitySeconds;
+        std::vector<MaglevBackend> keyed;
+        for (const auto& backend : frontend.backends)
+          keyed.push_back({backend.key(), backend.weight});
+        frontend.maglev = buildMaglevTable(keyed);
+        table.frontends.push_back(std::move(frontend));
+      }
+  }
+  std::sort(table.frontends.begin(), table.frontends.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.vip, a.protocol, a.port) < std::tie(b.vip, b.protocol, b.port);
+  });
+  return table;
+}
+
+const Frontend* ServiceTable::find(const IpPrefix& vip, uint8_t protocol, uint16_t port) const {
+  auto it =
+      std::lower_bound(frontends.begin(), frontends.end(), std::tie(vip, protocol, port),
+                       [](const Frontend& frontend, const auto& key) {
+                         return std::tie(frontend.vip, frontend.protocol, frontend.port) < key;
+                       });
+  if (it == frontends.end() || it->vip != vip || it->protocol != protocol || it->port != port)
+    return nullptr;
+  return &*it;
+}
+
+std::vector<const Frontend*> ServiceTable::ofService(std::string_view name) const {
+  std::vector<const Frontend*> found;
+  for (const auto& frontend : frontends)
+    if (frontend.service == name) found.push_back(&frontend);
+  return found;
+}
+
+FlowTuple flowTo(const Frontend& frontend, const IpPrefix& client, uint16_t sport) {
+  FlowTuple tuple;
+  const size_t bytes = client.family == 4 ? 4 : 16;
+  std::memcpy(tuple.saddr.data(), client.bytes.data(), bytes);
+  std::memcpy(tuple.daddr.data(), frontend.vip.bytes.data(), bytes);
+  tuple.sport = htons(sport);
+  tuple.dport = htons(frontend.port);
+  tuple.protocol = frontend.protocol;
+  tuple.family = client.family == 4 ? POLC_FAMILY_IPV4 : POLC_FAMILY_IPV6;
+  return tuple;
+}
+
+const Backend* pickBackend(const Frontend& frontend, const FlowTuple& flow) {
+  if (frontend.maglev.empty()) return nullptr;
+  auto slot = pickBackendSlot(flowHash(flow), uint32_t(frontend.maglev.size()));
+  return &frontend.backends.at(frontend.maglev[slot]);
+}
+
+nlohmann::json toJson(const ServiceTable& table) {
+  auto frontends = nlohmann::json::array();
+  for (const auto& frontend : table.frontends) {
+    auto backends = nlohmann::json::array();
+    for (const auto& backend : frontend.backends)
+      backends.push_back({{"address", backend.address.addressText()},
+                          {"port", backend.port},
+                          {"weight", backend.weight},
+                          {"endpoint", backend.endpoint}});
+    nlohmann::json entry{{"service", frontend.service},
+                         {"vip", frontend.vip.addressText()},
+                         {"protocol", protocolName(frontend.protocol)},
+                         {"port", frontend.port},
+                         {"backends", backends}};
+    if (frontend.affinitySeconds) entry["affinity_seconds"] = *frontend.affinitySeconds;
+    frontends.push_back(std::move(entry));
+  }
+  return {{"maglev_table_size", kMaglevTableSize}, {"frontends", frontends}};
+}
+
+} // namespace polc::services
