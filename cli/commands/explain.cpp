@@ -3,7 +3,9 @@
 
 #include "polc/driver/pipeline.h"
 #include "polc/evaluator/explain.h"
+#include "polc/services/service_table.h"
 #include "polc/support/protocol.h"
+#include "polc/support/suggest.h"
 
 #include <cctype>
 #include <iostream>
@@ -22,7 +24,129 @@ struct ExplainOptions {
   std::optional<int> port;
   std::optional<int> icmpType;
   std::optional<int> icmpCode;
+  int sourcePort = 40000;
 };
+
+constexpr std::string_view kServicePrefix = "service/";
+
+// A flow to a service: the frontend it reaches, and per backend the verdict
+// of the translated flow (to the backend's address and target port).
+struct ServiceFlow {
+  const services::Frontend* frontend = nullptr;
+  const services::Backend* chosen = nullptr; // null: no backend, refused
+  std::vector<evaluator::Verdict> verdicts;  // per frontend->backends
+};
+
+// The frontend `--to` names: service/NAME on the flow's port, or a vip
+// address and port. Null with no error when `--to` is not a service.
+Expected<const services::Frontend*> frontendOf(const std::string& to, const evaluator::Flow& flow,
+                                               const services::ServiceTable& table,
+                                               const topology::Topology& topology) {
+  if (!to.starts_with(kServicePrefix)) {
+    if (flow.to.kind != evaluator::FlowEnd::Kind::Address) return nullptr;
+    return table.find(flow.to.address, flow.protocol, flow.port);
+  }
+  auto name = to.substr(kServicePrefix.size());
+  const auto* service = topology.findService(name);
+  if (!service) {
+    std::vector<std::string> names;
+    for (const auto& known : topology.services) names.push_back(known.name);
+    auto guess = closestMatch(name, names);
+    return Error{"unknown service '" + name + "'" +
+                 (guess ? "; did you mean '" + *guess + "'?" : "")};
+  }
+  auto frontends = table.ofService(name);
+  if (frontends.empty())
+    return Error{"service '" + name + "' has " + (service->vip ? "no ports" : "no vip") +
+                 ": it is a policy peer only, nothing connects to it"};
+  std::string ports;
+  for (const auto* frontend : frontends) {
+    if (frontend->protocol == flow.protocol && frontend->port == flow.port) return frontend;
+    ports += (ports.empty() ? "" : ", ") +
+             topology::toText({frontend->protocol, frontend->port, frontend->port});
+  }
+  return Error{"service '" + name + "' has no port " + flow.l4Text() + "; its ports: " + ports};
+}
+
+// The client's address as the flow hash sees it.
+Expected<IpPrefix> clientAddress(const evaluator::FlowEnd& from, const services::Frontend& frontend,
+                                 const ir::Program& program) {
+  using Kind = evaluator::FlowEnd::Kind;
+  if (from.kind == Kind::Address) return from.address;
+  if (from.kind == Kind::Endpoint)
+    if (const auto* endpoint = program.findEndpoint(from.name)) {
+      for (const auto& address : endpoint->addresses)
+        if (address.family == frontend.vip.family) return address;
+      return Error{"endpoint " + from.name + " has no IPv" + std::to_string(frontend.vip.family) +
+                   " address to reach " + frontend.text()};
+    }
+  return Error{"--from: give an endpoint or an address: the backend a flow goes to depends on "
+               "its source"};
+}
+
+Expected<ServiceFlow> translate(const services::Frontend& frontend, const evaluator::Flow& flow,
+                                int sourcePort, const ir::Program& program) {
+  auto client = clientAddress(flow.from, frontend, program);
+  if (!client) return Error{client.error()};
+  ServiceFlow result{
+      &frontend,
+      services::pickBackend(frontend, services::flowTo(frontend, *client, uint16_t(sourcePort))),
+      {}};
+  for (const auto& backend : frontend.backends) {
+    auto translated = flow;
+    translated.to = backend.endpoint.empty() ? evaluator::FlowEnd::ip(backend.address)
+                                             : evaluator::FlowEnd::endpoint(backend.endpoint);
+    translated.port = backend.port;
+    auto verdict = evaluator::evaluate(program, translated);
+    if (!verdict) return Error{verdict.error()};
+    result.verdicts.push_back(std::move(*verdict));
+  }
+  return result;
+}
+
+std::string backendName(const services::Backend& backend) {
+  return (backend.endpoint.empty() ? "" : backend.endpoint + " ") + backend.key();
+}
+
+std::string serviceText(const ServiceFlow& flow, int sourcePort) {
+  const auto& frontend = *flow.frontend;
+  std::string text = "service " + frontend.service + " at " + frontend.text() + ": ";
+  if (!flow.chosen)
+    text += "no backend can take a new flow: refused (" +
+            std::string(frontend.protocol == IPPROTO_TCP ? "TCP reset" : "ICMP unreachable") +
+            ")\n";
+  else
+    text += "this flow (source port " + std::to_string(sourcePort) + ") goes to " +
+            backendName(*flow.chosen) + "\n";
+  for (size_t i = 0; i < frontend.backends.size(); ++i) {
+    const auto& backend = frontend.backends[i];
+    text += std::string(&backend == flow.chosen ? "  * " : "    ") + backendName(backend) +
+            "  weight " + std::to_string(backend.weight) + (backend.weight ? "" : " (drained)") +
+            "  " + evaluator::verdictWord(flow.verdicts[i]) + "\n";
+  }
+  return text;
+}
+
+nlohmann::json serviceJson(const ServiceFlow& flow, int sourcePort) {
+  auto backends = nlohmann::json::array();
+  for (size_t i = 0; i < flow.frontend->backends.size(); ++i) {
+    const auto& backend = flow.frontend->backends[i];
+    backends.push_back(
+        {{"address", backend.address.addressText()},
+         {"port", backend.port},
+         {"endpoint", backend.endpoint},
+         {"weight", backend.weight},
+         {"chosen", &backend == flow.chosen},
+         {"verdict", evaluator::verdictName(flow.verdicts[i].allowed, flow.verdicts[i].audited)}});
+  }
+  return {{"name", flow.frontend->service},
+          {"vip", flow.frontend->vip.addressText()},
+          {"protocol", protocolName(flow.frontend->protocol)},
+          {"port", flow.frontend->port},
+          {"source_port", sourcePort},
+          {"refused", flow.chosen == nullptr},
+          {"backends", backends}};
+}
 
 int runExplain(const ExplainOptions& explain, Format format) {
   namespace ev = polc::evaluator;
@@ -48,8 +172,12 @@ int runExplain(const ExplainOptions& explain, Format format) {
   if (!icmp && !explain.port) return fail(kExitUsage, "--port is required", nullptr);
   auto from = ev::FlowEnd::parse(explain.from);
   if (!from) return fail(kExitUsage, "--from: " + from.error(), nullptr);
-  auto to = ev::FlowEnd::parse(explain.to);
+  const bool toService = explain.to.starts_with(kServicePrefix);
+  auto to = toService ? ev::FlowEnd::world() : ev::FlowEnd::parse(explain.to);
   if (!to) return fail(kExitUsage, "--to: " + to.error(), nullptr);
+  if (toService && icmp)
+    return fail(kExitUsage, "--to service/NAME takes a port: services translate tcp, udp, sctp",
+                nullptr);
 
   auto diagnostics = options.diagnostics();
   auto compiled = polc::driver::compile({options.policy, options.topology}, diagnostics);
@@ -62,15 +190,40 @@ int runExplain(const ExplainOptions& explain, Format format) {
   flow.port = uint16_t(explain.port.value_or(0));
   if (explain.icmpType) flow.icmpType = uint8_t(*explain.icmpType);
   if (explain.icmpCode) flow.icmpCode = uint8_t(*explain.icmpCode);
-  auto verdict = ev::evaluate(compiled->program, flow);
-  if (!verdict) return fail(kExitInputError, verdict.error(), &diagnostics);
+  // A flow to a service is judged after translation, to the backend its
+  // flow hash picks (as the datapath does).
+  const auto serviceTable = services::buildServiceTable(compiled->topology);
+  auto frontend = frontendOf(explain.to, flow, serviceTable, compiled->topology);
+  if (!frontend) return fail(kExitUsage, "--to: " + frontend.error(), &diagnostics);
+  std::optional<ServiceFlow> serviceFlow;
+  if (*frontend) {
+    auto translated = translate(**frontend, flow, explain.sourcePort, compiled->program);
+    if (!translated) return fail(kExitInputError, translated.error(), &diagnostics);
+    serviceFlow = std::move(*translated);
+  }
+  const ev::Verdict* chosen = nullptr;
+  std::optional<ev::Verdict> direct;
+  if (serviceFlow) {
+    for (size_t i = 0; i < serviceFlow->verdicts.size(); ++i)
+      if (&(*frontend)->backends[i] == serviceFlow->chosen) chosen = &serviceFlow->verdicts[i];
+  } else {
+    auto verdict = ev::evaluate(compiled->program, flow);
+    if (!verdict) return fail(kExitInputError, verdict.error(), &diagnostics);
+    direct = std::move(*verdict);
+    chosen = &*direct;
+  }
   if (format == Format::Json) {
-    auto json = ev::explainJson(compiled->program, *verdict);
+    nlohmann::json json =
+        chosen ? ev::explainJson(compiled->program, *chosen)
+               : nlohmann::json{{"verdict", "deny"}, {"reason", "the service has no backend"}};
+    if (serviceFlow) json["service"] = serviceJson(*serviceFlow, explain.sourcePort);
     json["ok"] = true;
     json["diagnostics"] = diagnostics.toJson();
     printJson(json);
   } else {
-    std::cout << ev::explainText(compiled->program, *verdict);
+    if (serviceFlow) std::cout << serviceText(*serviceFlow, explain.sourcePort);
+    if (chosen)
+      std::cout << (serviceFlow ? "\n" : "") << ev::explainText(compiled->program, *chosen);
   }
   return kExitOk;
 }
@@ -86,7 +239,15 @@ void registerExplain(CLI::App& app, CommandContext& context) {
       ->add_option("--from", options->from,
                    "Source: an endpoint name, an IP address, 'entity world' or 'entity host'")
       ->required();
-  explain->add_option("--to", options->to, "Destination: as --from")->required();
+  explain
+      ->add_option("--to", options->to,
+                   "Destination: as --from, or service/NAME (a vip address is its service "
+                   "too): the flow is judged to the backend it is translated to")
+      ->required();
+  inRange(explain->add_option("--sport", options->sourcePort,
+                              "Source port of a flow to a service: it picks the backend "
+                              "(default 40000)"),
+          1, 65535);
   oneOf(explain->add_option("--proto", options->protocol, "tcp, udp, sctp, icmp or icmpv6")
             ->required(),
         {"tcp", "udp", "sctp", "icmp", "icmpv6"});
