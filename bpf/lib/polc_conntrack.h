@@ -79,18 +79,19 @@ static __always_inline void polc_ct_reply_key(const struct polc_packet *pkt, __u
 	key->pad = 0;
 }
 
-/* True when the packet replies to a flow the other program let through. */
-static __always_inline int polc_ct_is_reply(const struct polc_packet *pkt, __u8 direction)
+/* The entry of the flow the other program let through that this packet
+ * replies to, or NULL. */
+static __always_inline struct polc_ct_value *polc_ct_reply_entry(const struct polc_packet *pkt,
+								 __u8 direction)
 {
 	struct polc_ct_key key;
 	struct polc_ct_value *entry;
 
 	polc_ct_reply_key(pkt, direction, &key);
 	entry = bpf_map_lookup_elem(&polc_ct, &key);
-	if (!entry)
-		return 0;
-	polc_ct_refresh(entry);
-	return 1;
+	if (entry)
+		polc_ct_refresh(entry);
+	return entry;
 }
 
 /* The entry of the flow this packet is a forward packet of, or NULL. */
@@ -107,7 +108,7 @@ static __always_inline struct polc_ct_value *polc_ct_lookup_forward(const struct
  * the packet may pass without a policy lookup. */
 static __always_inline int polc_ct_is_established(struct polc_ct_value *entry, __u32 epoch)
 {
-	if (!entry || (entry->epoch & ~POLC_CT_EPOCH_AUDITED) != epoch)
+	if (!entry || (entry->epoch & POLC_CT_EPOCH_MASK) != epoch)
 		return 0;
 	polc_ct_refresh(entry);
 	return 1;

@@ -24,6 +24,9 @@
 #include "polc_monitor.h"
 #include "polc_parse.h"
 #include "polc_structs.h"
+#if POLC_SERVICES
+#include "polc_service.h"
+#endif
 
 /*
  * Values that differ between endpoints but do not change the code are
@@ -121,10 +124,12 @@ static __always_inline int polc_handle_packet(struct __sk_buff *skb, const __u8 
 	struct polc_ct_value *flow = 0;
 	__u32 peer_identity = POLC_IDENTITY_ANY;
 	__u32 epoch = 0; /* read only for packets that may open a flow */
+	__u32 nat = 0;	 /* POLC_CT_EPOCH_NAT for a packet translated to a backend */
 	__u8 reason, verdict, level, flags;
 	int parsed;
 
 	(void)endpoint_identity;
+	(void)nat;
 
 	/* Without IPv6 (POLC_IPV6 0) both directions are equally isolated: an
 	 * open program passes IPv6 unparsed, an isolated one parses it only so
@@ -147,11 +152,44 @@ static __always_inline int polc_handle_packet(struct __sk_buff *skb, const __u8 
 	}
 
 	/* Replies pass before policy: the reply direction may be isolated. */
-	if (pkt.ct_may_be_reply && polc_ct_is_reply(&pkt, direction)) {
-		polc_account(skb, &pkt, direction, POLC_MONITOR_ALL, POLC_EVENT_VERDICT_ALLOWED,
-			     POLC_REASON_CT_REPLY, POLC_CT_RULE_NONE, POLC_IDENTITY_ANY, 0);
-		return TC_ACT_OK;
+	if (pkt.ct_may_be_reply) {
+		struct polc_ct_value *replied = polc_ct_reply_entry(&pkt, direction);
+
+		if (replied) {
+#if POLC_SERVICES
+			/* A reply of a flow to a service comes from the vip. */
+			if (direction == POLC_CT_INGRESS && (replied->epoch & POLC_CT_EPOCH_NAT) &&
+			    polc_service_reverse(skb, &pkt) < 0)
+				return TC_ACT_SHOT;
+#endif
+			polc_account(skb, &pkt, direction, POLC_MONITOR_ALL,
+				     POLC_EVENT_VERDICT_ALLOWED, POLC_REASON_CT_REPLY,
+				     POLC_CT_RULE_NONE, POLC_IDENTITY_ANY, 0);
+			return TC_ACT_OK;
+		}
 	}
+
+#if POLC_SERVICES
+	/* A packet to a service is judged, tracked and sent as the packet to
+	 * its backend. */
+	if (direction == POLC_CT_EGRESS) {
+		int service = polc_service_translate(skb, &pkt);
+
+		if (service == POLC_SERVICE_TRANSLATED) {
+			nat = POLC_CT_EPOCH_NAT;
+		} else if (service == POLC_SERVICE_NO_BACKEND) {
+			polc_account(skb, &pkt, direction, POLC_MONITOR_DROPS,
+				     POLC_EVENT_VERDICT_DENIED, POLC_REASON_NO_BACKEND,
+				     POLC_CT_RULE_NONE, POLC_IDENTITY_ANY, 0);
+			return TC_ACT_SHOT;
+		} else if (service == POLC_SERVICE_FAILED) {
+			polc_account(skb, &pkt, direction, POLC_MONITOR_DROPS,
+				     POLC_EVENT_VERDICT_DENIED, POLC_REASON_MALFORMED,
+				     POLC_CT_RULE_NONE, POLC_IDENTITY_ANY, 0);
+			return TC_ACT_SHOT;
+		}
+	}
+#endif
 
 	/* A flow already judged under the current epoch passes (the epoch is
 	 * read first: see polc_conntrack.h). */
@@ -217,9 +255,10 @@ static __always_inline int polc_handle_packet(struct __sk_buff *skb, const __u8 
 	 * their replies pass the isolated one; audited ones too (an audit
 	 * policy must not break the connections it reports), marked. */
 	if (pkt.ct_may_create)
-		polc_ct_track(&pkt, direction, flow, policy.rule_id,
-			      verdict == POLC_EVENT_VERDICT_AUDIT ? epoch | POLC_CT_EPOCH_AUDITED
-								  : epoch);
+		polc_ct_track(
+		    &pkt, direction, flow, policy.rule_id,
+		    (verdict == POLC_EVENT_VERDICT_AUDIT ? epoch | POLC_CT_EPOCH_AUDITED : epoch) |
+			nat);
 	/* An audited packet is reported as a drop would be; otherwise the
 	 * first packet of a flow is what the flows level reports. */
 	flags = pkt.ct_may_create && !flow ? POLC_EVENT_FLAG_NEW_FLOW : 0;

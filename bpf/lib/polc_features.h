@@ -26,6 +26,11 @@
  *                             slot count is shape, the entries are values.
  *
  * Per object:
+ *  POLC_SERVICES  1 when the cluster has services with a vip: packets
+ *             leaving the endpoint to a frontend are translated to a backend
+ *             and their replies back (polc_service.h). Unlike the others it
+ *             defaults to 0 and is emitted only when 1, so that the C of a
+ *             cluster without services stays as it was.
  *  POLC_IPV6  0 when no IPv6 packet can match a rule: the ipcache has no
  *             IPv6 prefix (so every IPv6 peer is WORLD) and no table has a
  *             WORLD or wildcard entry. Only chosen when both directions are
@@ -77,6 +82,9 @@
 #endif
 #ifndef POLC_IPV6
 #define POLC_IPV6 1
+#endif
+#ifndef POLC_SERVICES
+#define POLC_SERVICES 0
 #endif
 
 #endif /* POLC_FEATURES_H */

@@ -150,6 +150,7 @@ struct polc_packet {
 	/* Both 0 for non-first fragments, which have no ports. */
 	__u8 ct_may_be_reply;		  /* look the packet up as a reply */
 	__u8 ct_may_create;		  /* a let-through packet opens an entry */
+	__u16 l4_offset;		  /* of the L4 header, when ports were read */
 	struct polc_related_flow related; /* ICMP errors only */
 };
 
@@ -249,6 +250,7 @@ static __always_inline int polc_parse_l4(struct __sk_buff *skb, __u32 l4_offset,
 {
 	pkt->ct_may_be_reply = 1;
 	pkt->ct_may_create = 1;
+	pkt->l4_offset = l4_offset;
 
 	switch (pkt->protocol) {
 	case POLC_IPPROTO_TCP:

@@ -163,7 +163,12 @@ struct polc_ct_value {
 	 * would deny it): its packets are counted and reported as audit. */
 	__u32 epoch;
 };
-#define POLC_CT_EPOCH_AUDITED 0x80000000u /* the loader's epochs stay below it */
+#define POLC_CT_EPOCH_AUDITED 0x80000000u
+/* A flow to a service, translated (polc_service.h): its replies are
+ * translated back. */
+#define POLC_CT_EPOCH_NAT 0x40000000u
+/* The epoch proper; the loader's epochs stay within it. */
+#define POLC_CT_EPOCH_MASK 0x3fffffffu
 
 /* The node's policy epoch (map polc_epoch, key 0): the loader bumps it after
  * every load, so that a flow judged under older tables is judged again. */
@@ -238,6 +243,7 @@ struct polc_event_stats {
 #define POLC_REASON_CT_ESTABLISHED 6 /* a flow already judged under this epoch */
 #define POLC_REASON_MALFORMED 7	     /* headers that could not be parsed */
 #define POLC_REASON_NO_IPV6 8	     /* IPv6 on a node built without it */
+#define POLC_REASON_NO_BACKEND 9     /* to a service with no backend for a new flow */
 
 #define POLC_EVENT_VERDICT_ALLOWED 1
 #define POLC_EVENT_VERDICT_DENIED 2
@@ -293,6 +299,49 @@ struct polc_counter_value {
  * up with ~140,000 events per second). */
 #define POLC_EVENTS_POLL_MS 100
 
+/*
+ * Services (polc_service.h): a frontend is a vip, protocol and port; a new
+ * flow to it goes to the backend that its flow hash (polc_hash.h) picks in
+ * the frontend's Maglev table, and conntrack keeps the choice in
+ * polc_lb_nat. All node-wide, filled by the loader.
+ */
+#define POLC_MAGLEV_SIZE 1021 /* prime; services/maglev.h kMaglevTableSize */
+
+struct polc_service_key {
+	__u32 vip[4]; /* network byte order; IPv4 in [0] */
+	__u16 dport;  /* network byte order */
+	__u8 protocol;
+	__u8 family;
+};
+
+struct polc_service_value {
+	__u32 frontend_id;   /* the key of its Maglev table in polc_maglev */
+	__u16 backend_count; /* with a weight; 0: new flows are refused */
+	__u8 pad[2];
+};
+
+/* A frontend's Maglev table: backend ids (keys of polc_backends). */
+struct polc_maglev_table {
+	__u32 backend_id[POLC_MAGLEV_SIZE];
+};
+
+struct polc_backend {
+	__u32 addr[4]; /* network byte order; IPv4 in [0] */
+	__u16 port;    /* network byte order: the target port */
+	__u8 family;
+	__u8 pad;
+};
+
+/* polc_lb_nat, keyed like conntrack (direction POLC_CT_EGRESS, as the
+ * client's program saw the packet): the client's tuple (to the vip) maps
+ * to the backend its flow was translated to, the translated tuple (to the
+ * backend) to the vip and port its replies must come from. */
+struct polc_nat_value {
+	__u32 addr[4];
+	__u16 port;
+	__u8 pad[2];
+};
+
 /* Map capacities; the compiler refuses tables larger than these. */
 #define POLC_IPCACHE_MAX_ENTRIES 65536
 #define POLC_POLICY_MAX_ENTRIES 131072
@@ -301,6 +350,8 @@ struct polc_counter_value {
 /* Counter keys per node: endpoints x rules in use x reasons. A full map
  * counts nothing new (polc stats says so); existing keys go on counting. */
 #define POLC_COUNTERS_MAX_ENTRIES 262144
+#define POLC_FRONTENDS_MAX_ENTRIES 65536
+#define POLC_BACKENDS_MAX_ENTRIES 65536
 
 #ifdef __cplusplus
 #define POLC_STRUCT_CHECK(type, size) static_assert(sizeof(type) == (size), #type " layout changed")
@@ -324,5 +375,10 @@ POLC_STRUCT_CHECK(struct polc_event_stats, 24);
 POLC_STRUCT_CHECK(struct polc_event, 72);
 POLC_STRUCT_CHECK(struct polc_counter_key, 12);
 POLC_STRUCT_CHECK(struct polc_counter_value, 16);
+POLC_STRUCT_CHECK(struct polc_service_key, 20);
+POLC_STRUCT_CHECK(struct polc_service_value, 8);
+POLC_STRUCT_CHECK(struct polc_maglev_table, 4 * POLC_MAGLEV_SIZE);
+POLC_STRUCT_CHECK(struct polc_backend, 20);
+POLC_STRUCT_CHECK(struct polc_nat_value, 20);
 
 #endif /* POLC_STRUCTS_H */

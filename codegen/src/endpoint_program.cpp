@@ -76,6 +76,7 @@ std::string emitEndpointC(const EndpointProgramSpec& spec) {
   appendMacro(out, "POLC_INGRESS_WILDCARD_LOOKUP", spec.ingressWildcardLookup);
   appendPrefixes(out, "POLC_INGRESS_POLICY_PREFIXES", spec.ingressPolicyPrefixes);
   appendMacro(out, "POLC_IPV6", spec.ipv6);
+  if (spec.services) appendMacro(out, "POLC_SERVICES", true);
   appendInlineEntries(out, "POLC_EGRESS_INLINE_ENTRIES", spec.egressInlineEntries);
   appendInlineEntries(out, "POLC_INGRESS_INLINE_ENTRIES", spec.ingressInlineEntries);
   out += "\n#include \"polc_datapath.h\"\n\n";

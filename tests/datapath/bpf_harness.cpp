@@ -253,6 +253,20 @@ Expected<int> BpfHarness::run(std::string_view program, std::span<const uint8_t>
   return static_cast<int>(options.retval);
 }
 
+Expected<BpfHarness::Output> BpfHarness::runAndRead(std::string_view program,
+                                                    std::span<const uint8_t> frame) const {
+  auto fd = programFd(program);
+  if (!fd) return Error{fd.error()};
+  std::vector<uint8_t> out(frame.size() + 256);
+  LIBBPF_OPTS(bpf_test_run_opts, options, .data_in = frame.data(), .data_out = out.data(),
+              .data_size_in = static_cast<__u32>(frame.size()),
+              .data_size_out = static_cast<__u32>(out.size()), .repeat = 1);
+  if (bpf_prog_test_run_opts(*fd, &options) != 0)
+    return Error{"BPF_PROG_TEST_RUN " + std::string(program) + ": " + errnoText(errno)};
+  out.resize(options.data_size_out);
+  return Output{static_cast<int>(options.retval), std::move(out)};
+}
+
 Expected<int> BpfHarness::runRepeated(std::string_view program, std::span<const uint8_t> frame,
                                       uint32_t repeat) const {
   auto fd = programFd(program);

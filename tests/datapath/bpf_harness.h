@@ -99,6 +99,12 @@ public:
 
   // Runs the program once on an Ethernet frame; returns its tc verdict.
   Expected<int> run(std::string_view program, std::span<const uint8_t> frame) const;
+  // The same, with the frame as the program left it.
+  struct Output {
+    int verdict = 0;
+    std::vector<uint8_t> frame;
+  };
+  Expected<Output> runAndRead(std::string_view program, std::span<const uint8_t> frame) const;
   // The same `repeat` times in the kernel (a flood without a sender).
   Expected<int> runRepeated(std::string_view program, std::span<const uint8_t> frame,
                             uint32_t repeat) const;

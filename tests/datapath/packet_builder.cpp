@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <optional>
 #include <string>
 
 namespace polc::testing {
@@ -40,6 +41,37 @@ uint16_t ipv4HeaderChecksum(const uint8_t* header, size_t length) {
   for (size_t i = 0; i + 1 < length; i += 2) sum += (header[i] << 8) | header[i + 1];
   while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
   return static_cast<uint16_t>(~sum);
+}
+
+// The one's-complement sum of 16-bit words, not yet folded.
+uint32_t wordSum(const uint8_t* bytes, size_t length, uint32_t sum = 0) {
+  for (size_t i = 0; i < length; i += 2)
+    sum += (bytes[i] << 8) | (i + 1 < length ? bytes[i + 1] : 0);
+  return sum;
+}
+
+uint16_t folded(uint32_t sum) {
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return static_cast<uint16_t>(sum);
+}
+
+// The sum of the pseudo-header and the L4 segment of an IP packet without
+// extension headers (`ip` points at the IP header), and where the L4
+// checksum field is; nullopt for other packets.
+struct L4Sum {
+  uint32_t sum;
+  size_t checkOffset; // from `ip`
+};
+std::optional<L4Sum> l4Sum(const uint8_t* ip, size_t length) {
+  const bool v4 = (ip[0] >> 4) == 4;
+  const size_t header = v4 ? size_t(ip[0] & 0x0f) * 4 : 40;
+  const uint8_t protocol = v4 ? ip[9] : ip[6];
+  if (length < header || (protocol != kProtoTcp && protocol != kProtoUdp)) return std::nullopt;
+  const size_t segment = length - header;
+  uint32_t sum = v4 ? wordSum(ip + 12, 8) : wordSum(ip + 8, 32);
+  sum += protocol + uint32_t(segment);
+  sum = wordSum(ip + header, segment, sum);
+  return L4Sum{sum, header + (protocol == kProtoTcp ? 16 : 6)};
 }
 
 std::vector<uint8_t> ethernetHeader(uint16_t etherType) {
@@ -195,6 +227,13 @@ std::vector<uint8_t> PacketBuilder::build() const {
     ip.insert(ip.end(), extensions.begin(), extensions.end());
   }
   ip.insert(ip.end(), l4_.begin(), l4_.end());
+  if (checksummed_)
+    if (auto sum = l4Sum(ip.data(), ip.size())) {
+      uint16_t checksum = static_cast<uint16_t>(~folded(sum->sum));
+      if (checksum == 0) checksum = 0xffff; // UDP: 0 means none
+      ip[sum->checkOffset] = static_cast<uint8_t>(checksum >> 8);
+      ip[sum->checkOffset + 1] = static_cast<uint8_t>(checksum);
+    }
 
   const uint16_t etherType = isIpv6_ ? kEtherTypeIpv6 : kEtherTypeIpv4;
   std::vector<uint8_t> frame;
@@ -220,6 +259,26 @@ std::vector<uint8_t> arpRequest() {
   frame.insert(frame.end(), {0x02, 0, 0, 0, 0, 0x01, 10, 0, 0, 1});
   frame.insert(frame.end(), {0, 0, 0, 0, 0, 0, 10, 0, 0, 2});
   return frame;
+}
+
+PacketBuilder& PacketBuilder::checksummed() {
+  checksummed_ = true;
+  return *this;
+}
+
+std::string checksumProblems(std::span<const uint8_t> frame) {
+  if (frame.size() < 14 + 20) return "too short";
+  const uint8_t* ip = frame.data() + 14;
+  const size_t length = frame.size() - 14;
+  std::string problems;
+  if ((ip[0] >> 4) == 4 && folded(wordSum(ip, size_t(ip[0] & 0x0f) * 4)) != 0xffff)
+    problems += "IPv4 header checksum; ";
+  auto sum = l4Sum(ip, length);
+  if (!sum) return problems + "not TCP or UDP";
+  const bool noUdpChecksum = (ip[0] >> 4) == 4 && ip[9] == kProtoUdp && ip[sum->checkOffset] == 0 &&
+                             ip[sum->checkOffset + 1] == 0;
+  if (!noUdpChecksum && folded(sum->sum) != 0xffff) problems += "L4 checksum";
+  return problems;
 }
 
 std::vector<uint8_t> truncated(std::vector<uint8_t> frame, size_t length) {

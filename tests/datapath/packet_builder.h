@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,6 +38,10 @@ public:
   // Wraps the IP packet in an 802.1Q tag.
   PacketBuilder& vlan(uint16_t id);
 
+  // Fills in the TCP or UDP checksum (without extension headers), as a
+  // sender would; without it the L4 checksum is left zero.
+  PacketBuilder& checksummed();
+
   std::vector<uint8_t> build() const;
 
 private:
@@ -52,7 +57,12 @@ private:
   uint8_t hopByHopUnits_ = 0;
   uint8_t hopLimit_ = 64;
   std::optional<uint16_t> vlan_;
+  bool checksummed_ = false;
 };
+
+// What is wrong with a frame's IPv4 header checksum and TCP/UDP checksum
+// (a UDP checksum of 0 over IPv4 means none); empty when both are right.
+std::string checksumProblems(std::span<const uint8_t> frame);
 
 // An ARP request frame (ethertype 0x0806).
 std::vector<uint8_t> arpRequest();

@@ -216,7 +216,7 @@ TEST(LoadMaps, PolicyEpochCountsUpFromZeroAndWraps) {
   ASSERT_TRUE(maps::bumpPolicyEpoch(maps, epoch, "polc_epoch"));
   EXPECT_EQ(value(), 2u);
   maps.contents(epoch)[maps::toBytes(uint32_t{0})] =
-      maps::toBytes(polc_epoch_value{.epoch = POLC_CT_EPOCH_AUDITED - 1});
+      maps::toBytes(polc_epoch_value{.epoch = POLC_CT_EPOCH_MASK});
   ASSERT_TRUE(maps::bumpPolicyEpoch(maps, epoch, "polc_epoch"));
   EXPECT_EQ(value(), 0u);
   maps.failWritesAfter(0);

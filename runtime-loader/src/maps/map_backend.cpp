@@ -304,8 +304,8 @@ Status bumpPolicyEpoch(MapBackend& backend, MapHandle epoch, const std::string& 
   auto current = readPolicyEpoch(backend, epoch, mapName);
   if (!current) return Error{current.error()};
   polc_epoch_value value{};
-  // Below POLC_CT_EPOCH_AUDITED, a flag conntrack entries keep beside it.
-  value.epoch = (*current + 1) & ~POLC_CT_EPOCH_AUDITED;
+  // Within POLC_CT_EPOCH_MASK: conntrack entries keep flags beside it.
+  value.epoch = (*current + 1) & POLC_CT_EPOCH_MASK;
   return backend.update(epoch, mapName, toBytes(uint32_t{0}), toBytes(value));
 }
 

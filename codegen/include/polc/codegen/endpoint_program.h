@@ -44,6 +44,8 @@ struct EndpointProgramSpec {
   // compiled in as code, N slots of .rodata the loader fills (POLC_<DIR>_INLINE_ENTRIES).
   unsigned egressInlineEntries = 0;
   unsigned ingressInlineEntries = 0;
+  // Translate packets to services' vips (POLC_SERVICES, polc_service.h).
+  bool services = false;
 };
 
 // Deterministic C text for the endpoint (no timestamps, no paths, no name or
