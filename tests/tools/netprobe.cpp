@@ -1,9 +1,10 @@
 // netprobe: a tiny traffic tool for the end-to-end tests, so they need no
 // netcat/socat. Every wait is bounded.
 //
-//   netprobe serve --tcp 80,81 --udp 9000 [--ready-file F] [--seconds N]
+//   netprobe serve --tcp 80,81 --udp 9000 [--ready-file F] [--seconds N] [--name NAME]
 //       echo server on every IPv4 and IPv6 address ([::], dual-stack) for
-//       N seconds (default 300)
+//       N seconds (default 300); with a name, it answers the message
+//       "?name" with NAME instead
 //   netprobe connect tcp|udp ADDRESS PORT [--timeout-ms N]
 //       exit 0 when the peer echoed our message back, 4 when it refused
 //       (TCP reset, or for UDP an ICMP/ICMPv6 port unreachable that reached
@@ -15,6 +16,10 @@
 //       one TCP connection that sends N messages, M ms apart, each echoed
 //       within a second: exit 0 when every one was, 1 at the first that
 //       was not (the connection was broken)
+//   netprobe tally tcp|udp ADDRESS PORT --count N
+//       N flows, each from a new socket (a new source port), asking the
+//       server its name (serve --name); prints "NAME COUNT" per answer,
+//       "none COUNT" for flows that got none
 //   netprobe flood ADDRESS PORT --seconds N
 //       UDP datagrams to ADDRESS:PORT as fast as one socket sends them for
 //       N seconds (at most 60); prints how many were sent
@@ -29,6 +34,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
+#include <map>
 #include <netinet/icmp6.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
@@ -36,6 +42,7 @@
 #include <poll.h>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <utility>
@@ -112,8 +119,15 @@ Fd listenOn(int type, int port) {
   return fd;
 }
 
+constexpr std::string_view kNameQuestion = "?name";
+
+// What the server sends back: the message, or its name when asked.
+std::string_view answerTo(std::string_view message, const std::string& name) {
+  return !name.empty() && message == kNameQuestion ? std::string_view(name) : message;
+}
+
 int serve(const std::vector<int>& tcp, const std::vector<int>& udp, const std::string& readyFile,
-          int seconds) {
+          int seconds, const std::string& name) {
   std::signal(SIGPIPE, SIG_IGN);
   std::vector<Fd> listeners, datagrams, connections;
   for (int port : tcp) listeners.push_back(listenOn(SOCK_STREAM, port));
@@ -137,8 +151,11 @@ int serve(const std::vector<int>& tcp, const std::vector<int>& udp, const std::s
       socklen_t length = sizeof from;
       auto n = ::recvfrom(fd.get(), buffer, sizeof buffer, 0, reinterpret_cast<sockaddr*>(&from),
                           &length);
-      if (n > 0)
-        ::sendto(fd.get(), buffer, size_t(n), 0, reinterpret_cast<sockaddr*>(&from), length);
+      if (n > 0) {
+        auto answer = answerTo(std::string_view(buffer, size_t(n)), name);
+        ::sendto(fd.get(), answer.data(), answer.size(), 0, reinterpret_cast<sockaddr*>(&from),
+                 length);
+      }
     }
     std::vector<Fd> open;
     for (auto& fd : connections) {
@@ -146,7 +163,8 @@ int serve(const std::vector<int>& tcp, const std::vector<int>& udp, const std::s
       if (i < fds.size() && (fds[i++].revents & (POLLIN | POLLHUP | POLLERR))) {
         char buffer[2048];
         auto n = ::read(fd.get(), buffer, sizeof buffer);
-        keep = n > 0 && ::write(fd.get(), buffer, size_t(n)) == n;
+        auto answer = answerTo(std::string_view(buffer, size_t(std::max<ssize_t>(n, 0))), name);
+        keep = n > 0 && ::write(fd.get(), answer.data(), answer.size()) == ssize_t(answer.size());
       }
       if (keep) open.push_back(std::move(fd));
     }
@@ -300,6 +318,30 @@ int session(const char* host, int port, int messages, int intervalMs) {
   return 0;
 }
 
+// One flow's answer to "?name", or "none".
+std::string askName(bool tcp, const Address& target) {
+  auto sa = target;
+  Fd fd(::socket(sa.family, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  if (::connect(fd.get(), sa.get(), sa.length) != 0 && errno != EINPROGRESS) return "none";
+  if (!waitFor(fd.get(), POLLOUT, deadline)) return "none";
+  if (::send(fd.get(), kNameQuestion.data(), kNameQuestion.size(), MSG_NOSIGNAL) !=
+      ssize_t(kNameQuestion.size()))
+    return "none";
+  if (!waitFor(fd.get(), POLLIN, deadline)) return "none";
+  char buffer[256];
+  auto n = ::recv(fd.get(), buffer, sizeof buffer, 0);
+  return n > 0 ? std::string(buffer, size_t(n)) : "none";
+}
+
+int tally(bool tcp, const char* host, int port, int count) {
+  auto target = address(host, port);
+  std::map<std::string, int> answers;
+  for (int i = 0; i < count; ++i) ++answers[askName(tcp, target)];
+  for (const auto& [name, times] : answers) std::printf("%s %d\n", name.c_str(), times);
+  return 0;
+}
+
 int flood(const char* host, int port, int seconds) {
   auto sa = address(host, port);
   Fd fd(::socket(sa.family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
@@ -314,12 +356,14 @@ int flood(const char* host, int port, int seconds) {
 }
 
 int usage() {
-  std::fprintf(stderr,
-               "usage: netprobe serve --tcp P,.. --udp P,.. [--ready-file F] [--seconds N]\n"
-               "       netprobe connect tcp|udp ADDRESS PORT [--timeout-ms N]\n"
-               "       netprobe ping ADDRESS [--timeout-ms N]\n"
-               "       netprobe session ADDRESS PORT --messages N --interval-ms M\n"
-               "       netprobe flood ADDRESS PORT --seconds N\n");
+  std::fprintf(
+      stderr,
+      "usage: netprobe serve --tcp P,.. --udp P,.. [--ready-file F] [--seconds N] [--name NAME]\n"
+      "       netprobe connect tcp|udp ADDRESS PORT [--timeout-ms N]\n"
+      "       netprobe ping ADDRESS [--timeout-ms N]\n"
+      "       netprobe session ADDRESS PORT --messages N --interval-ms M\n"
+      "       netprobe tally tcp|udp ADDRESS PORT --count N\n"
+      "       netprobe flood ADDRESS PORT --seconds N\n");
   return 2;
 }
 
@@ -330,7 +374,7 @@ int main(int argc, char** argv) {
   std::string command = argv[1];
   if (command == "serve") {
     std::vector<int> tcp, udp;
-    std::string readyFile;
+    std::string readyFile, name;
     int seconds = 300;
     for (int i = 2; i + 1 < argc; i += 2) {
       std::string option = argv[i];
@@ -342,10 +386,12 @@ int main(int argc, char** argv) {
         readyFile = argv[i + 1];
       else if (option == "--seconds")
         seconds = std::atoi(argv[i + 1]);
+      else if (option == "--name")
+        name = argv[i + 1];
       else
         return usage();
     }
-    return serve(tcp, udp, readyFile, seconds);
+    return serve(tcp, udp, readyFile, seconds, name);
   }
   if (command == "connect" && argc >= 5) {
     std::string protocol = argv[2];
@@ -362,6 +408,11 @@ int main(int argc, char** argv) {
   if (command == "session" && argc == 8 && std::string(argv[4]) == "--messages" &&
       std::string(argv[6]) == "--interval-ms")
     return session(argv[2], std::atoi(argv[3]), std::atoi(argv[5]), std::atoi(argv[7]));
+  if (command == "tally" && argc == 7 && std::string(argv[5]) == "--count") {
+    std::string protocol = argv[2];
+    if (protocol != "tcp" && protocol != "udp") return usage();
+    return tally(protocol == "tcp", argv[3], std::atoi(argv[4]), std::atoi(argv[6]));
+  }
   if (command == "flood" && argc == 6 && std::string(argv[4]) == "--seconds")
     return flood(argv[2], std::atoi(argv[3]), std::atoi(argv[5]));
   return usage();
