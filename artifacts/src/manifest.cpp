@@ -60,12 +60,15 @@ json toJson(const Manifest& manifest) {
                      {"ipcache", node.ipcache},
                      {"endpoints", endpoints}});
   }
-  return {{"schema", manifest.schema},
-          {"polc_version", manifest.polcVersion},
-          {"cluster", manifest.cluster},
-          {"inputs", manifest.inputs},
-          {"nodes", nodes},
-          {"files", manifest.files}};
+  json result{{"schema", manifest.schema},
+              {"polc_version", manifest.polcVersion},
+              {"cluster", manifest.cluster},
+              {"inputs", manifest.inputs},
+              {"nodes", nodes},
+              {"files", manifest.files}};
+  // Only when there are services, so that other builds stay as they were.
+  if (!manifest.services.empty()) result["services"] = manifest.services;
+  return result;
 }
 
 namespace {
@@ -111,6 +114,10 @@ Manifest manifestFrom(JsonRead::Element j) {
   manifest.polcVersion = R::stringAt(j, "polc_version");
   manifest.cluster = R::stringAt(j, "cluster");
   manifest.inputs = R::stringMapAt(j, "inputs");
+  if (R::has(j, "services")) {
+    manifest.services = R::stringAt(j, "services");
+    checkRelativePath(manifest.services, "services");
+  }
   for (auto n : R::arrayAt(j, "nodes")) {
     NodeArtifacts node;
     node.name = R::stringAt(n, "name");

@@ -1,5 +1,7 @@
 #include "polc/codegen/plan_programs_pass.h"
 
+#include "polc/topology/topology.h"
+
 #include <map>
 #include <vector>
 
@@ -7,11 +9,15 @@ namespace polc::codegen {
 
 pipeline::Pass createPlanProgramsPass(const PlanOptions& options) {
   using namespace pipeline;
-  Pass pass = makePass<passes::Tables>(
+  Pass pass = makePass<passes::Tables, topology::Topology>(
       "plan-programs",
       "specialize each endpoint's program, emit its C, keep one program per distinct C",
-      {stage<ProgramPlan>()}, [options](PassContext& context, const passes::Tables& tables) {
-        context.put(planPrograms(tables.nodes, options));
+      {stage<ProgramPlan>()},
+      [options](PassContext& context, const passes::Tables& tables,
+                const topology::Topology& topology) {
+        auto planOptions = options;
+        planOptions.services = topology.hasFrontends();
+        context.put(planPrograms(tables.nodes, planOptions));
       });
   pass.text = [](PassContext& context) { return planText(context.get<ProgramPlan>()); };
   return pass;

@@ -52,7 +52,7 @@ std::string shapeName(const EndpointProgramSpec& spec) {
                        spec.ingressAuditIsolated, spec.ingressPeerLookup,
                        spec.ingressWildcardLookup, spec.ingressPolicyPrefixes,
                        spec.ingressInlineEntries) +
-         (spec.ipv6 ? "_ipv6" : "_no-ipv6");
+         (spec.ipv6 ? "_ipv6" : "_no-ipv6") + (spec.services ? "_services" : "");
 }
 
 ProgramPlan planPrograms(std::span<const passes::NodeTables> nodes, const PlanOptions& options) {
@@ -66,6 +66,7 @@ ProgramPlan planPrograms(std::span<const passes::NodeTables> nodes, const PlanOp
       EndpointProgramSpec spec =
           specializeEndpoint(*tables.ingress, *tables.egress, nodeShape, options.maxInlineEntries);
       spec.endpoint = tables.endpoint;
+      if (options.services) spec.egressProgram = spec.ingressProgram = spec.services = true;
       if (spec.egressProgram || spec.ingressProgram) {
         // Deduplicated by the C itself: it holds no name or identity, so
         // whatever emits the same text runs the same object.

@@ -7,6 +7,7 @@
 #include "polc/codegen/endpoint_program.h"
 #include "polc/codegen/program_plan.h"
 #include "polc/passes/tables.h"
+#include "polc/services/service_table.h"
 #include "polc/support/unique_fd.h"
 
 #include <nlohmann/json.hpp>
@@ -332,7 +333,8 @@ Expected<BuildReport> writeBuildOrThrow(const Compiled& compiled, const fs::path
   // Codegen decides the programs; the build writes each distinct one's C
   // under its digest (the manifest and the loader go by it).
   const codegen::ProgramPlan plan =
-      codegen::planPrograms(compiled.tables, {.maxInlineEntries = options.maxInlineEntries});
+      codegen::planPrograms(compiled.tables, {.maxInlineEntries = options.maxInlineEntries,
+                                              .services = compiled.topology.hasFrontends()});
   stepDone("plan-programs");
   std::vector<ObjectSource> sources;
   for (const auto& planned : plan.programs) {
@@ -354,6 +356,12 @@ Expected<BuildReport> writeBuildOrThrow(const Compiled& compiled, const fs::path
     auto digest = artifacts::sha256OfFile(input);
     if (!digest) return Error{"input " + input + ": " + digest.error()};
     manifest.inputs[input] = *digest;
+  }
+  if (compiled.topology.hasFrontends()) {
+    manifest.services = "services.json";
+    auto services = services::toJson(services::buildServiceTable(compiled.topology));
+    if (auto status = out.write(manifest.services, services.dump(2) + "\n"); !status)
+      return Error{status.error()};
   }
   const unsigned threads =
       options.jobs != 0 ? options.jobs : std::max(1u, std::thread::hardware_concurrency());

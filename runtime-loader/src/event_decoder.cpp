@@ -98,6 +98,8 @@ const char* reasonName(uint8_t reason) {
     return "malformed";
   case POLC_REASON_NO_IPV6:
     return "no-ipv6";
+  case POLC_REASON_NO_BACKEND:
+    return "no-backend";
   default:
     return "unknown";
   }

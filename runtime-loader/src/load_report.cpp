@@ -106,6 +106,8 @@ std::string loadReportJson(const LoadReport& report) {
       {"endpoints", endpoints},
       {"attached", attached},
       {"ipcache", changeJson(report.ipcache)},
+      {"services", changeJson(report.services)},
+      {"service_frontends", report.serviceFrontends},
       {"policy_entries", report.policyEntries},
       {"ipcache_entries", report.ipcacheEntries},
       {"tables_diffed", report.tablesDiffed},

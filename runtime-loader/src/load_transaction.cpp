@@ -193,8 +193,9 @@ Status LoadTransaction::readBuild() {
   if (auto ok = checkSignature(); !ok) return ok;
   manifest_ = std::move(*manifest);
   auto chosen = chooseNode(manifest_, request_.node);
-  verification_.emplace(request_.outDir, manifest_,
-                        chosen ? filesOfNode(**chosen) : std::set<std::string>{});
+  auto files = chosen ? filesOfNode(**chosen) : std::set<std::string>{};
+  if (!manifest_.services.empty()) files.insert(manifest_.services);
+  verification_.emplace(request_.outDir, manifest_, std::move(files));
   verifying_ = std::async(std::launch::async, [this] { verification_->work(); });
   if (!chosen) return readError(chosen.error());
   node_ = *chosen;
@@ -416,10 +417,21 @@ Status LoadTransaction::resolveInterfaces(const std::map<std::string, int>& inte
   return okStatus();
 }
 
+// What the service maps must hold: nothing when the build has no services.
+Status LoadTransaction::readServices() {
+  if (manifest_.services.empty()) return okStatus();
+  auto wanted = parseVerified<ServiceMaps>(*verification_, manifest_.services,
+                                           [](const auto& j) { return serviceMapContents(j); });
+  if (!wanted) return readError(wanted.error());
+  wantedServices_ = std::move(*wanted);
+  return okStatus();
+}
+
 // Those the live maps hold already are known; the others are parsed (still
 // no kernel change: a malformed table stops the load here).
 Status LoadTransaction::readTables() {
   if (auto ok = readIpcache(); !ok) return ok;
+  if (auto ok = readServices(); !ok) return ok;
   for (auto& endpoint : endpoints_) {
     for (int direction = 0; direction < 2; ++direction) {
       const auto pin = relativePin(node_->name, endpoint.artifacts->name, kPolicyMaps[direction]);
@@ -828,6 +840,7 @@ Status LoadTransaction::switchOver() {
 
   if (auto ok = updateIpcache(); !ok) return ok;
   if (auto step = reachStep("update-ipcache"); !step) return fail(step.error());
+  if (auto ok = updateServices(); !ok) return ok;
   if (auto ok = updateKeptTables(); !ok) return ok;
   if (auto step = reachStep("update-tables"); !step) return fail(step.error());
   if (auto ok = attachPrograms(); !ok) return ok;
@@ -879,6 +892,36 @@ Status LoadTransaction::updateIpcache() {
       !applied)
     return fail(applied.error());
   report_.ipcacheEntries = ipcacheEntries_;
+  return okStatus();
+}
+
+// The node's service maps, written where they differ from the build's. No
+// object with services has pinned them: nothing to do.
+Status LoadTransaction::updateServices() {
+  ServiceMapHandles handles;
+  maps::MapHandle* handle[] = {&handles.services, &handles.maglev, &handles.backends};
+  size_t valid = 0;
+  for (size_t i = 0; i < serviceMaps_.size(); ++i) {
+    auto map = maps_.openPinned(placement_.pinRoot / sharedMaps_[9 + i]);
+    if (!map) return fail(map.error());
+    serviceMaps_[i] = std::move(*map);
+    *handle[i] = serviceMaps_[i].handle();
+    valid += serviceMaps_[i].valid() ? 1 : 0;
+  }
+  if (valid == 0) return okStatus();
+  if (valid != serviceMaps_.size())
+    return fail("the service maps of node " + node_->name +
+                " are pinned in part (polc unload, then load)");
+  auto live = readServiceMaps(maps_, handles);
+  if (!live) return fail(live.error());
+  servicesBefore_ = std::move(*live);
+  auto change = serviceMapChange(servicesBefore_, wantedServices_);
+  report_.services = {change.added, change.removed, change.changed};
+  report_.serviceFrontends = wantedServices_.services.size();
+  if (auto applied = updateServiceMaps(maps_, rollback_, handles, servicesBefore_, wantedServices_,
+                                       servicesUnion_);
+      !applied)
+    return fail(applied.error());
   return okStatus();
 }
 

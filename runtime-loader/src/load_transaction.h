@@ -27,6 +27,7 @@
 #include "polc/maps/map_backend.h"
 #include "polc/support/netns_guard.h"
 #include "polc/support/unique_fd.h"
+#include "service_maps.h"
 
 #include "polc/artifacts/manifest.h"
 #include "polc/loader/loader.h"
@@ -107,6 +108,7 @@ private:
   Error readError(const std::string& message);
   std::string digestOf(const std::string& file) const;
   Status readIpcache();
+  Status readServices();
   std::optional<MapDelta> deltaFromSnapshot(const std::string& pin, const std::string& file,
                                             const std::string& mapName,
                                             decltype(&policyMapDelta) compute);
@@ -138,6 +140,7 @@ private:
 
   // 5. Switch.
   Status updateIpcache();
+  Status updateServices();
   Status updateKeptTables();
   Expected<uint32_t> swapFilter(int ifindex, const std::string& interface, const std::string& hook,
                                 int programFd);
@@ -196,6 +199,10 @@ private:
   maps::OpenMap epochMap_;          // the node's policy epoch; invalid: no object uses one
   maps::MapContents ipcacheBefore_;
   std::optional<MapDelta> ipcacheDelta_; // its lengths, when wanted/before are a delta
+  // The service maps (service_maps.h): wanted from services.json (empty
+  // when the build has none), what they held, and the update's scratch.
+  ServiceMaps wantedServices_, servicesBefore_, servicesUnion_;
+  std::array<maps::OpenMap, 3> serviceMaps_; // polc_services, polc_maglev, polc_backends
   // Digests of the tables this load read whole and found strictly sorted,
   // or reached through a delta: their texts are kept at commit.
   std::set<std::string> snapshotCandidates_;

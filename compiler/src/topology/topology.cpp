@@ -4,6 +4,7 @@
 
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <charconv>
 
 namespace polc::topology {
@@ -25,6 +26,11 @@ const Group* Topology::findGroup(std::string_view name) const {
   for (const auto& group : groups)
     if (group.name == name) return &group;
   return nullptr;
+}
+
+bool Topology::hasFrontends() const {
+  return std::any_of(services.begin(), services.end(),
+                     [](const Service& service) { return service.vip && !service.ports.empty(); });
 }
 
 std::optional<uint16_t>

@@ -44,11 +44,17 @@ inline constexpr const char* kMapMonitorEndpoints = "polc_monitor_endpoints";
 inline constexpr const char* kMapEventStats = "polc_event_stats";
 // Packets and bytes per endpoint, rule and reason (bpf/lib/polc_counters.h).
 inline constexpr const char* kMapCounters = "polc_counters";
+// Service translation (bpf/lib/polc_service.h).
+inline constexpr const char* kMapServices = "polc_services";
+inline constexpr const char* kMapMaglev = "polc_maglev";
+inline constexpr const char* kMapBackends = "polc_backends";
+inline constexpr const char* kMapLbNat = "polc_lb_nat";
 // The maps a node's endpoints share, pinned once per node (the first four
 // in this order: the loader indexes them).
-inline constexpr std::array<const char*, 9> kNodeMaps = {
+inline constexpr std::array<const char*, 13> kNodeMaps = {
     kMapIpcache,       kMapConntrack,        kMapIpcacheLengths, kMapPolicyEpoch, kMapEvents,
-    kMapMonitorConfig, kMapMonitorEndpoints, kMapEventStats,     kMapCounters};
+    kMapMonitorConfig, kMapMonitorEndpoints, kMapEventStats,     kMapCounters,    kMapServices,
+    kMapMaglev,        kMapBackends,         kMapLbNat};
 inline constexpr const char* kMapPolicyIngress = "polc_policy_in";
 inline constexpr const char* kMapPolicyEgress = "polc_policy_eg";
 // Read-only config (.rodata) that the loader sets before loading an object:
@@ -96,6 +102,9 @@ struct Manifest {
   std::map<std::string, std::string> inputs;
   std::vector<NodeArtifacts> nodes;         // sorted by name
   std::map<std::string, std::string> files; // path -> sha256, every file but the manifest
+  // The cluster's service frontends (services/service_table.h's JSON), for
+  // every node; empty when no service has a vip and ports.
+  std::string services;
   bool operator==(const Manifest&) const = default;
 
   const NodeArtifacts* findNode(std::string_view name) const;

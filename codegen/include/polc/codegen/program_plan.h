@@ -56,6 +56,9 @@ struct PlanOptions {
   // Tables of at most this many entries are compiled in as code rather than
   // looked up in a map; 0: every table is a map.
   unsigned maxInlineEntries = kMaxInlineEntries;
+  // The cluster has services to translate: every endpoint runs both
+  // programs (one translates to a backend, the other the replies back).
+  bool services = false;
 };
 
 // Specializes every endpoint's program on the shape of its tables and its

@@ -120,6 +120,9 @@ struct Topology {
   std::vector<const Endpoint*> allEndpoints() const;
   const Service* findService(std::string_view name) const;
   const Group* findGroup(std::string_view name) const;
+  // Whether some service has a vip and ports: then the datapath translates
+  // (services/service_table.h).
+  bool hasFrontends() const;
   // The endpoints a service's selector picks (in its namespace), file order.
   std::vector<const Endpoint*> backends(const Service&) const;
 };

@@ -100,6 +100,10 @@ struct LoadReport {
   std::vector<EndpointReport> endpoints;
   std::vector<AttachedProgram> attached; // programs attached or replaced by this load
   TableChange ipcache;
+  // The service maps (polc_services, polc_maglev, polc_backends together)
+  // and the frontends they hold now.
+  TableChange services;
+  size_t serviceFrontends = 0;
   size_t policyEntries = 0;  // entries the node's policy maps hold now
   size_t ipcacheEntries = 0; // entries the ipcache holds now
   // Tables (the ipcache included) whose change was found by comparing the

@@ -10,6 +10,7 @@
 #define POLC_INGRESS_WILDCARD_LOOKUP 0
 #define POLC_INGRESS_POLICY_PREFIXES 0x0ull /* none */
 #define POLC_IPV6 0
+#define POLC_SERVICES 1
 #define POLC_INGRESS_INLINE_ENTRIES 1
 
 #include "polc_datapath.h"

@@ -10,6 +10,7 @@
 #define POLC_INGRESS_WILDCARD_LOOKUP 0
 #define POLC_INGRESS_POLICY_PREFIXES 0x100000000ull /* 64 */
 #define POLC_IPV6 1
+#define POLC_SERVICES 1
 
 #include "polc_datapath.h"
 
