@@ -3,6 +3,8 @@
 // BPF_PROG_TEST_RUN. Needs root (CAP_BPF, CAP_NET_ADMIN) but no interfaces.
 #pragma once
 
+#include "kernel_required.h"
+
 #include "polc/artifacts/tables.h"
 #include "polc/codegen/endpoint_program.h"
 #include "polc/maps/counter_maps.h"

@@ -42,11 +42,6 @@ constexpr std::string_view kInternet = "8.8.8.8"; // in no ipcache prefix
 constexpr uint8_t kTcp = IPPROTO_TCP, kUdp = IPPROTO_UDP, kSctp = IPPROTO_SCTP,
                   kIcmp = IPPROTO_ICMP, kIcmpv6 = IPPROTO_ICMPV6, kGre = 47;
 
-bool kernelRequired() {
-  const char* value = std::getenv("POLC_REQUIRE_KERNEL");
-  return value != nullptr && std::string_view(value) == "1";
-}
-
 PolicyEntry allow(uint32_t identity, uint8_t protocol, uint16_t port, unsigned bits = 16) {
   return PolicyEntry{.identity = identity,
                      .protocol = protocol,
@@ -65,12 +60,7 @@ PolicyEntry deny(uint32_t identity, uint8_t protocol, uint16_t port, unsigned bi
 
 class DatapathTest : public ::testing::Test {
 protected:
-  void SetUp() override {
-    if (auto reason = kernelUnavailableReason()) {
-      if (kernelRequired()) FAIL() << "POLC_REQUIRE_KERNEL=1 but " << *reason;
-      GTEST_SKIP() << *reason;
-    }
-  }
+  void SetUp() override { POLC_SKIP_UNLESS_KERNEL(kernelUnavailableReason()); }
 
   // Builds and loads the endpoint, and fills the ipcache every test shares.
   void load(bool egressIsolated, bool ingressIsolated) {

@@ -63,18 +63,10 @@ Seen seen(const std::vector<uint8_t>& frame) {
   return result;
 }
 
-bool kernelRequired() {
-  const char* value = std::getenv("POLC_REQUIRE_KERNEL");
-  return value != nullptr && std::string_view(value) == "1";
-}
-
 class ServicesTest : public ::testing::Test {
 protected:
   void SetUp() override {
-    if (auto reason = kernelUnavailableReason()) {
-      if (kernelRequired()) FAIL() << "POLC_REQUIRE_KERNEL=1 but " << *reason;
-      GTEST_SKIP() << *reason;
-    }
+    POLC_SKIP_UNLESS_KERNEL(kernelUnavailableReason());
     auto loaded = BpfHarness::build({.endpoint = "client",
                                      .identity = kClientIdentity,
                                      .egressProgram = true,

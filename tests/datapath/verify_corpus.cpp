@@ -7,6 +7,7 @@
 //   verify_corpus --examples DIR
 //   verify_corpus --random N [--seed S]     (case i uses seed S + i)
 #include "generator.h"
+#include "kernel_required.h"
 
 #include "polc/diagnostics/diagnostics.h"
 #include "polc/driver/pipeline.h"
@@ -86,11 +87,6 @@ int buildAndVerify(const std::string& policy, const std::string& topology, const
   return 0;
 }
 
-bool kernelRequired() {
-  const char* value = std::getenv("POLC_REQUIRE_KERNEL");
-  return value != nullptr && std::string_view(value) == "1";
-}
-
 } // namespace
 
 int main(int argc, char** argv) {
@@ -120,7 +116,7 @@ int main(int argc, char** argv) {
 
   Totals totals;
   auto finish = [&](int status) {
-    if (status == kSkip && kernelRequired()) {
+    if (status == kSkip && testing::kernelRequired()) {
       std::cout << "POLC_REQUIRE_KERNEL=1 but the kernel cannot load programs\n";
       return 1;
     }

@@ -80,11 +80,6 @@ struct Stats {
   std::string firstRejection;
 };
 
-bool kernelRequired() {
-  const char* value = std::getenv("POLC_REQUIRE_KERNEL");
-  return value != nullptr && std::string_view(value) == "1";
-}
-
 // An endpoint's object is its specialized C, as driver/src/write_build.cpp
 // emits it (codegen::specializeEndpoint: isolation and the shape of its
 // tables), so every variant of bpf/lib/polc_features.h meets the evaluator.
@@ -732,7 +727,7 @@ Expected<bool> runCase(const Options& options, uint64_t seed, ObjectCache& objec
 
 int run(const Options& options) {
   if (auto reason = testing::kernelUnavailableReason()) {
-    if (kernelRequired()) {
+    if (testing::kernelRequired()) {
       std::cout << "FAIL: POLC_REQUIRE_KERNEL=1 but " << *reason << "\n";
       return kExitMismatch;
     }

@@ -91,11 +91,6 @@ std::optional<std::string> missingKernelSupport() {
   return missing;
 }
 
-bool kernelRequired() {
-  const char* value = std::getenv("POLC_REQUIRE_KERNEL");
-  return value && std::string(value) == "1";
-}
-
 std::string randomTestPrefix() {
   std::random_device random;
   std::uniform_int_distribution<uint32_t> sixHexDigits(0, 0xffffff);

@@ -2,6 +2,8 @@
 // test-unique names, and tiny socket probes run inside a lab's namespaces.
 #pragma once
 
+#include "kernel_required.h"
+
 #include "polc/support/netns_guard.h"
 #include "polc/support/unique_fd.h"
 
@@ -14,7 +16,6 @@ namespace polc::testing {
 
 // Why kernel tests cannot run here (not root, no BPF, no netns), if so.
 std::optional<std::string> missingKernelSupport();
-bool kernelRequired(); // POLC_REQUIRE_KERNEL=1
 
 // "polc-t" + 6 random hex digits: every kernel object a test creates
 // carries it, so nothing can clash with the machine or another run.
@@ -33,10 +34,4 @@ bool icmpEchoReplies(const std::string& fromNs, const std::string& toAddress, in
 // Skips the test (or fails it, under POLC_REQUIRE_KERNEL=1) when the
 // machine cannot run kernel tests. Use in SetUp or at the top of a test.
 #define POLC_REQUIRE_KERNEL_SUPPORT()                                                              \
-  do {                                                                                             \
-    if (auto missing = ::polc::testing::missingKernelSupport()) {                                  \
-      if (::polc::testing::kernelRequired())                                                       \
-        GTEST_FAIL() << "POLC_REQUIRE_KERNEL=1 but " << *missing;                                  \
-      GTEST_SKIP() << *missing;                                                                    \
-    }                                                                                              \
-  } while (0)
+  POLC_SKIP_UNLESS_KERNEL(::polc::testing::missingKernelSupport())
