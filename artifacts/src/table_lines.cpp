@@ -17,16 +17,15 @@ struct EntryLines {
   size_t end = 0;
 };
 
-constexpr std::string_view kEntriesStart = "\n  \"entries\": [";
-
 // A raw newline never occurs inside a JSON string, so the markers below are
 // structure, whatever names the table holds.
-std::optional<EntryLines> entryLines(std::string_view text) {
-  const auto start = text.find(kEntriesStart);
+std::optional<EntryLines> entryLines(std::string_view text, std::string_view key = "entries") {
+  const std::string marker = "\n  \"" + std::string(key) + "\": [";
+  const auto start = text.find(marker);
   if (start == std::string_view::npos) return std::nullopt;
   EntryLines result;
   result.head = text.substr(0, start);
-  auto at = start + kEntriesStart.size();
+  auto at = start + marker.size();
   if (text.substr(at, 1) == "]") {
     result.end = at + 1;
     return result;
@@ -119,6 +118,13 @@ std::optional<std::string_view> entriesPart(std::string_view text) {
   auto lines = entryLines(text);
   if (!lines) return std::nullopt;
   return text.substr(0, lines->end);
+}
+
+std::optional<std::vector<std::string_view>> arrayLines(std::string_view text,
+                                                        std::string_view key) {
+  auto lines = entryLines(text, key);
+  if (!lines) return std::nullopt;
+  return std::move(lines->lines);
 }
 
 std::optional<PrefixLengths> ipcachePrefixLengths(std::string_view text) {

@@ -25,6 +25,7 @@
 #include "polc_parse.h"
 #include "polc_structs.h"
 #if POLC_SERVICES
+#include "polc_refuse.h"
 #include "polc_service.h"
 #endif
 
@@ -178,10 +179,11 @@ static __always_inline int polc_handle_packet(struct __sk_buff *skb, const __u8 
 		if (service == POLC_SERVICE_TRANSLATED) {
 			nat = POLC_CT_EPOCH_NAT;
 		} else if (service == POLC_SERVICE_NO_BACKEND) {
+			/* Refused at once, never black-holed (polc_refuse.h). */
 			polc_account(skb, &pkt, direction, POLC_MONITOR_DROPS,
 				     POLC_EVENT_VERDICT_DENIED, POLC_REASON_NO_BACKEND,
 				     POLC_CT_RULE_NONE, POLC_IDENTITY_ANY, 0);
-			return TC_ACT_SHOT;
+			return polc_refuse(skb, &pkt);
 		} else if (service == POLC_SERVICE_FAILED) {
 			polc_account(skb, &pkt, direction, POLC_MONITOR_DROPS,
 				     POLC_EVENT_VERDICT_DENIED, POLC_REASON_MALFORMED,

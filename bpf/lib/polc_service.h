@@ -19,6 +19,11 @@
  * pays for services but the one polc_services lookup per packet leaving an
  * endpoint that is not a reply.
  *
+ * A frontend with session affinity sends a client's new flows to the
+ * backend of its last one while that one is still a backend of the
+ * frontend with a weight and the client opened a flow there within the
+ * timeout (polc_lb_affinity).
+ *
  * TCP and UDP; other protocols to a vip are not translated.
  */
 #ifndef POLC_SERVICE_H
@@ -62,6 +67,15 @@ struct {
 	__type(key, __u32);
 	__type(value, struct polc_backend);
 } polc_backends SEC(".maps");
+
+/* Evicted least recently used first: an entry that is gone only means the
+ * client's next flow takes the backend its hash picks. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, POLC_AFFINITY_MAX_ENTRIES);
+	__type(key, struct polc_affinity_key);
+	__type(value, struct polc_affinity_value);
+} polc_lb_affinity SEC(".maps");
 
 /* Two entries per translated flow, evicted like conntrack's. */
 struct {
@@ -137,15 +151,15 @@ static __always_inline int polc_nat_rewrite(struct __sk_buff *skb, struct polc_p
 	return 0;
 }
 
-/* The backend of a new flow to `service`: its slot in the Maglev table. */
-static __always_inline struct polc_backend *
-polc_service_pick(const struct polc_packet *pkt, const struct polc_service_value *service)
+/* The backend id of a new flow to `service`: its slot in the Maglev table;
+ * 0 when there is none (0 is never an id: ids are hashes, and the loader
+ * skips 0). */
+static __always_inline __u32 polc_service_slot(const struct polc_packet *pkt,
+					       const struct polc_service_value *service)
 {
 	struct polc_maglev_table *table;
-	__u32 slot, backend_id;
+	__u32 slot;
 
-	if (!service->backend_count)
-		return 0;
 	table = bpf_map_lookup_elem(&polc_maglev, &service->frontend_id);
 	if (!table)
 		return 0;
@@ -157,8 +171,45 @@ polc_service_pick(const struct polc_packet *pkt, const struct polc_service_value
 	asm volatile("" : "+r"(slot));
 	if (slot >= POLC_MAGLEV_SIZE)
 		return 0;
-	backend_id = table->backend_id[slot];
-	return bpf_map_lookup_elem(&polc_backends, &backend_id);
+	return table->backend_id[slot];
+}
+
+/* The backend of a new flow to `service`: with affinity, the client's
+ * backend there while it is still one (its entry is there) and was used
+ * within the timeout; otherwise the flow hash's, which becomes the
+ * client's. */
+static __always_inline struct polc_backend *
+polc_service_pick(const struct polc_packet *pkt, const struct polc_service_value *service)
+{
+	struct polc_affinity_key client = {};
+	struct polc_affinity_value *last, chosen = {};
+	struct polc_backend *backend;
+	__u32 backend_id;
+
+	if (!service->backend_count)
+		return 0;
+	if (!service->affinity_seconds) {
+		backend_id = polc_service_slot(pkt, service);
+		return bpf_map_lookup_elem(&polc_backends, &backend_id);
+	}
+	client.frontend_id = service->frontend_id;
+	client.family = pkt->family;
+	__builtin_memcpy(client.client, pkt->saddr, sizeof(client.client));
+	chosen.used_ns = bpf_ktime_get_ns();
+	last = bpf_map_lookup_elem(&polc_lb_affinity, &client);
+	if (last && chosen.used_ns - last->used_ns < service->affinity_seconds * 1000000000ull) {
+		backend = bpf_map_lookup_elem(&polc_backends, &last->backend_id);
+		if (backend) {
+			last->used_ns = chosen.used_ns;
+			return backend;
+		}
+	}
+	chosen.backend_id = polc_service_slot(pkt, service);
+	backend = bpf_map_lookup_elem(&polc_backends, &chosen.backend_id);
+	/* Not remembered: the flow still goes (a full LRU map evicts). */
+	if (backend)
+		bpf_map_update_elem(&polc_lb_affinity, &client, &chosen, BPF_ANY);
+	return backend;
 }
 
 /* polc_from_ep: translates a packet to a frontend (POLC_SERVICE_*). */

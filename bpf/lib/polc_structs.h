@@ -318,9 +318,13 @@ struct polc_service_value {
 	__u32 frontend_id;   /* the key of its Maglev table in polc_maglev */
 	__u16 backend_count; /* with a weight; 0: new flows are refused */
 	__u8 pad[2];
+	__u32 affinity_seconds; /* 0: none; else a client's new flows go to
+				 * its last backend while it is used within
+				 * this time (polc_lb_affinity) */
 };
 
-/* A frontend's Maglev table: backend ids (keys of polc_backends). */
+/* A frontend's Maglev table: backend ids (keys of polc_backends, one per
+ * backend of each frontend: an id names a backend in one frontend). */
 struct polc_maglev_table {
 	__u32 backend_id[POLC_MAGLEV_SIZE];
 };
@@ -330,6 +334,23 @@ struct polc_backend {
 	__u16 port;    /* network byte order: the target port */
 	__u8 family;
 	__u8 pad;
+};
+
+/* polc_lb_affinity: a client's backend at a frontend with affinity, and
+ * when the client last opened a flow there. The backend's polc_backends
+ * entry goes when it leaves the frontend or is drained: the client then
+ * takes the backend its flow hash picks. */
+struct polc_affinity_key {
+	__u32 frontend_id;
+	__u8 family;
+	__u8 pad[3];
+	__u32 client[4]; /* network byte order; IPv4 in [0] */
+};
+
+struct polc_affinity_value {
+	__u32 backend_id;
+	__u32 pad;
+	__u64 used_ns; /* bpf_ktime_get_ns of the client's last new flow */
 };
 
 /* polc_lb_nat, keyed like conntrack (direction POLC_CT_EGRESS, as the
@@ -351,7 +372,9 @@ struct polc_nat_value {
  * counts nothing new (polc stats says so); existing keys go on counting. */
 #define POLC_COUNTERS_MAX_ENTRIES 262144
 #define POLC_FRONTENDS_MAX_ENTRIES 65536
-#define POLC_BACKENDS_MAX_ENTRIES 65536
+/* One entry per backend of each frontend (with a weight). */
+#define POLC_BACKENDS_MAX_ENTRIES 262144
+#define POLC_AFFINITY_MAX_ENTRIES 65536
 
 #ifdef __cplusplus
 #define POLC_STRUCT_CHECK(type, size) static_assert(sizeof(type) == (size), #type " layout changed")
@@ -376,7 +399,9 @@ POLC_STRUCT_CHECK(struct polc_event, 72);
 POLC_STRUCT_CHECK(struct polc_counter_key, 12);
 POLC_STRUCT_CHECK(struct polc_counter_value, 16);
 POLC_STRUCT_CHECK(struct polc_service_key, 20);
-POLC_STRUCT_CHECK(struct polc_service_value, 8);
+POLC_STRUCT_CHECK(struct polc_service_value, 12);
+POLC_STRUCT_CHECK(struct polc_affinity_key, 24);
+POLC_STRUCT_CHECK(struct polc_affinity_value, 16);
 POLC_STRUCT_CHECK(struct polc_maglev_table, 4 * POLC_MAGLEV_SIZE);
 POLC_STRUCT_CHECK(struct polc_backend, 20);
 POLC_STRUCT_CHECK(struct polc_nat_value, 20);

@@ -359,9 +359,8 @@ Expected<BuildReport> writeBuildOrThrow(const Compiled& compiled, const fs::path
   }
   if (compiled.topology.hasFrontends()) {
     manifest.services = "services.json";
-    auto services = services::toJson(services::buildServiceTable(compiled.topology));
-    if (auto status = out.write(manifest.services, services.dump(2) + "\n"); !status)
-      return Error{status.error()};
+    auto services = services::toJsonText(services::buildServiceTable(compiled.topology));
+    if (auto status = out.write(manifest.services, services); !status) return Error{status.error()};
   }
   const unsigned threads =
       options.jobs != 0 ? options.jobs : std::max(1u, std::thread::hardware_concurrency());

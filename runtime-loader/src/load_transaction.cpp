@@ -14,6 +14,7 @@
 
 #include "polc/artifacts/digest.h"
 #include "polc/artifacts/signature.h"
+#include "polc/artifacts/table_lines.h"
 #include "polc/artifacts/tables.h"
 #include "polc/support/files.h"
 
@@ -303,7 +304,7 @@ std::optional<MapDelta> LoadTransaction::deltaFromSnapshot(const std::string& pi
   if (!delta) return std::nullopt;
   auto live = maps_.openPinned(placement_.pinRoot / pin);
   if (!live || !live->valid()) return std::nullopt;
-  auto addsLive = addsLiveKey(maps_, live->handle(), mapName, *delta);
+  auto addsLive = addsLiveKey(maps_, live->handle(), mapName, delta->before, delta->after);
   if (!addsLive || *addsLive) return std::nullopt;
   return delta;
 }
@@ -417,13 +418,43 @@ Status LoadTransaction::resolveInterfaces(const std::map<std::string, int>& inte
   return okStatus();
 }
 
-// What the service maps must hold: nothing when the build has no services.
+// What the service maps must hold: nothing when the build has no services;
+// as in the ipcache, nothing to read when they hold this file already, and
+// only the lines that differ when they hold one whose text was kept.
 Status LoadTransaction::readServices() {
   if (manifest_.services.empty()) return okStatus();
+  const auto pin = relativePin(node_->name, "", artifacts::kMapServices);
+  const auto digest = digestOf(manifest_.services);
+  std::error_code ec;
+  if (auto loaded = knownFilled(previous_, pin, digest);
+      loaded && fs::exists(placement_.pinRoot / pin, ec)) {
+    servicesLoaded_ = true;
+    serviceFrontends_ = *loaded;
+    return okStatus();
+  }
+  if (!previous_.pending)
+    if (auto recorded = previous_.tableSha256.find(pin); recorded != previous_.tableSha256.end())
+      if (auto before = readTableSnapshot(placement_.stateDir, node_->name, recorded->second))
+        if (const std::string* text = verification_->verifiedBytes(manifest_.services))
+          if (auto delta = serviceMapDelta(*before, *text)) {
+            servicesBefore_ = std::move(delta->before);
+            wantedServices_ = std::move(delta->after);
+            serviceFrontends_ = delta->frontends;
+            servicesDelta_ = true;
+            snapshotCandidates_.insert(digest);
+            return okStatus();
+          }
+  return readWholeServices();
+}
+
+Status LoadTransaction::readWholeServices() {
+  servicesDelta_ = false;
   auto wanted = parseVerified<ServiceMaps>(*verification_, manifest_.services,
                                            [](const auto& j) { return serviceMapContents(j); });
   if (!wanted) return readError(wanted.error());
   wantedServices_ = std::move(*wanted);
+  serviceFrontends_ = wantedServices_.services.size();
+  snapshotCandidates_.insert(digestOf(manifest_.services));
   return okStatus();
 }
 
@@ -900,6 +931,7 @@ Status LoadTransaction::updateIpcache() {
 Status LoadTransaction::updateServices() {
   ServiceMapHandles handles;
   maps::MapHandle* handle[] = {&handles.services, &handles.maglev, &handles.backends};
+  const char* names[] = {artifacts::kMapServices, artifacts::kMapMaglev, artifacts::kMapBackends};
   size_t valid = 0;
   for (size_t i = 0; i < serviceMaps_.size(); ++i) {
     auto map = maps_.openPinned(placement_.pinRoot / sharedMaps_[9 + i]);
@@ -912,12 +944,29 @@ Status LoadTransaction::updateServices() {
   if (valid != serviceMaps_.size())
     return fail("the service maps of node " + node_->name +
                 " are pinned in part (polc unload, then load)");
-  auto live = readServiceMaps(maps_, handles);
-  if (!live) return fail(live.error());
-  servicesBefore_ = std::move(*live);
+  report_.serviceFrontends = serviceFrontends_;
+  if (servicesLoaded_) return okStatus();
+  if (servicesDelta_) {
+    // A key the delta adds that the map holds already: the new file holds
+    // it twice, or the snapshot is not what the map holds. Read both whole.
+    const maps::MapContents* contents[][2] = {
+        {&servicesBefore_.services, &wantedServices_.services},
+        {&servicesBefore_.maglev, &wantedServices_.maglev},
+        {&servicesBefore_.backends, &wantedServices_.backends}};
+    for (size_t i = 0; i < serviceMaps_.size() && servicesDelta_; ++i) {
+      auto adds = addsLiveKey(maps_, *handle[i], names[i], *contents[i][0], *contents[i][1]);
+      if (!adds) return fail(adds.error());
+      if (*adds)
+        if (auto whole = readWholeServices(); !whole) return fail(whole.error());
+    }
+  }
+  if (!servicesDelta_) {
+    auto live = readServiceMaps(maps_, handles);
+    if (!live) return fail(live.error());
+    servicesBefore_ = std::move(*live);
+  }
   auto change = serviceMapChange(servicesBefore_, wantedServices_);
   report_.services = {change.added, change.removed, change.changed};
-  report_.serviceFrontends = wantedServices_.services.size();
   if (auto applied = updateServiceMaps(maps_, rollback_, handles, servicesBefore_, wantedServices_,
                                        servicesUnion_);
       !applied)
@@ -1105,7 +1154,7 @@ Expected<loader::LoadReport> LoadTransaction::commit() {
   recordPins();
   recordEndpoints();
   report_.policyEntries = policyEntries_;
-  report_.tablesDiffed = ipcacheDelta_ ? 1 : 0;
+  report_.tablesDiffed = (ipcacheDelta_ ? 1 : 0) + (servicesDelta_ ? 1 : 0);
   for (const auto& endpoint : endpoints_)
     report_.tablesDiffed += endpoint.delta[0] + endpoint.delta[1];
   state_.attachments = std::move(attachments_);
@@ -1130,15 +1179,20 @@ Expected<loader::LoadReport> LoadTransaction::commit() {
 void LoadTransaction::keepTableSnapshots() {
   std::set<std::string> inUse;
   for (const auto& [pin, digest] : state_.tableSha256) inUse.insert(digest);
-  auto keep = [&](const std::string& file, const std::string& digest) {
+  auto keep = [&](const std::string& file, const std::string& digest, auto part) {
     if (!inUse.contains(digest) || !snapshotCandidates_.contains(digest)) return;
     if (const std::string* text = verification_->verifiedBytes(file))
-      keepTableSnapshot(placement_.stateDir, node_->name, digest, *text);
+      if (std::optional<std::string_view> kept = part(*text))
+        keepTableSnapshot(placement_.stateDir, node_->name, digest, *kept);
   };
-  keep(node_->ipcache, digestOf(node_->ipcache));
+  const auto entries = [](std::string_view text) { return artifacts::entriesPart(text); };
+  keep(node_->ipcache, digestOf(node_->ipcache), entries);
+  if (!manifest_.services.empty()) // all of it: its map entries are two arrays
+    keep(manifest_.services, digestOf(manifest_.services),
+         [](std::string_view text) { return std::optional(text); });
   for (const auto& endpoint : endpoints_)
     for (int direction = 0; direction < 2; ++direction)
-      keep(*endpoint.tableFile[direction], digestOf(*endpoint.tableFile[direction]));
+      keep(*endpoint.tableFile[direction], digestOf(*endpoint.tableFile[direction]), entries);
   pruneTableSnapshots(placement_.stateDir, node_->name, inUse);
 }
 
@@ -1217,6 +1271,8 @@ void LoadTransaction::recordPins() {
       state_.pins.push_back(std::move(pin));
   }
   if (ipcacheMap_.valid()) state_.mapEntries[sharedMaps_[0]] = ipcacheEntries_;
+  if (serviceMaps_[0].valid() && !manifest_.services.empty())
+    state_.mapEntries[sharedMaps_[9]] = serviceFrontends_;
 }
 
 // Every endpoint's tables and record in the state, and its line in the
@@ -1226,6 +1282,8 @@ void LoadTransaction::recordEndpoints() {
   state_.tableSha256.clear();
   state_.endpoints.clear();
   if (ipcacheMap_.valid()) state_.tableSha256[sharedMaps_[0]] = digestOf(node_->ipcache);
+  if (serviceMaps_[0].valid() && !manifest_.services.empty())
+    state_.tableSha256[sharedMaps_[9]] = digestOf(manifest_.services);
   // Inserted in key order where the names allow (a hint at the end).
   for (auto& endpoint : endpoints_) {
     const auto& name = endpoint.artifacts->name;

@@ -109,6 +109,7 @@ private:
   std::string digestOf(const std::string& file) const;
   Status readIpcache();
   Status readServices();
+  Status readWholeServices();
   std::optional<MapDelta> deltaFromSnapshot(const std::string& pin, const std::string& file,
                                             const std::string& mapName,
                                             decltype(&policyMapDelta) compute);
@@ -201,7 +202,12 @@ private:
   std::optional<MapDelta> ipcacheDelta_; // its lengths, when wanted/before are a delta
   // The service maps (service_maps.h): wanted from services.json (empty
   // when the build has none), what they held, and the update's scratch.
+  // With servicesDelta_, wanted and before hold only the entries that
+  // differ (serviceMapDelta); with servicesLoaded_, the maps hold the file
+  // already (knownFilled) and nothing is read or written.
   ServiceMaps wantedServices_, servicesBefore_, servicesUnion_;
+  bool servicesLoaded_ = false, servicesDelta_ = false;
+  uint64_t serviceFrontends_ = 0;
   std::array<maps::OpenMap, 3> serviceMaps_; // polc_services, polc_maglev, polc_backends
   // Digests of the tables this load read whole and found strictly sorted,
   // or reached through a delta: their texts are kept at commit.

@@ -38,9 +38,10 @@ std::optional<MapDelta> ipcacheMapDelta(const std::string& mapName, std::string_
 }
 
 Expected<bool> addsLiveKey(maps::MapBackend& backend, maps::MapHandle map,
-                           const std::string& mapName, const MapDelta& delta) {
-  for (const auto& [key, value] : delta.after) {
-    if (delta.before.contains(key)) continue;
+                           const std::string& mapName, const maps::MapContents& before,
+                           const maps::MapContents& after) {
+  for (const auto& [key, value] : after) {
+    if (before.contains(key)) continue;
     auto live = backend.lookup(map, mapName, key, value.size());
     if (!live) return Error{live.error()};
     if (*live) return true;

@@ -35,6 +35,6 @@ std::optional<MapDelta> ipcacheMapDelta(const std::string& mapName, std::string_
 // whole table tells apart (the same entry twice, or a conflict). One lookup
 // per added key.
 Expected<bool> addsLiveKey(maps::MapBackend&, maps::MapHandle, const std::string& mapName,
-                           const MapDelta&);
+                           const maps::MapContents& before, const maps::MapContents& after);
 
 } // namespace polc::runtime

@@ -1,5 +1,6 @@
 #include "service_maps.h"
 
+#include "polc/artifacts/table_lines.h"
 #include "polc/services/maglev.h"
 
 #include "polc_structs.h"
@@ -9,27 +10,10 @@
 #include <arpa/inet.h>
 
 #include <cstring>
-#include <set>
+#include <unordered_set>
 
 namespace polc::runtime {
 namespace {
-
-uint32_t fnv1a(std::string_view text) {
-  uint32_t hash = 0x811c9dc5u;
-  for (unsigned char c : text) {
-    hash ^= c;
-    hash *= 0x01000193u;
-  }
-  return hash;
-}
-
-// A stable id for `what`, the next free one on a collision (ids are taken
-// in sorted order, so the result depends on the set, not on file order).
-uint32_t idFor(const std::string& what, std::set<uint32_t>& taken) {
-  uint32_t id = fnv1a(what);
-  while (!taken.insert(id).second) ++id;
-  return id;
-}
 
 template <typename T> std::string bytesOf(const T& value) {
   return std::string(reinterpret_cast<const char*>(&value), sizeof value);
@@ -60,67 +44,82 @@ uint32_t numberAt(const nlohmann::json& object, const char* key, uint32_t max) {
 uint16_t portAt(const nlohmann::json& object) {
   return uint16_t(numberAt(object, "port", 65535));
 }
+uint32_t idAt(const nlohmann::json& object) {
+  return numberAt(object, "id", UINT32_MAX);
+}
+
+// One line of "frontends": its polc_services entry, its Maglev table (none
+// when no backend has a weight: the frontend refuses) and an entry in
+// polc_backends for each backend with a weight.
+struct FrontendEntries {
+  std::string key, value;
+  std::optional<std::pair<std::string, std::string>> table;
+  std::vector<std::pair<std::string, std::string>> backends;
+};
+
+Expected<FrontendEntries> frontendEntries(const nlohmann::json& frontend) {
+  polc_service_key key{};
+  auto family = addressInto(frontend.at("vip").get<std::string>(), key.vip);
+  if (!family) return Error{"vip " + family.error()};
+  key.family = *family;
+  auto protocol = protocolNumber(frontend.at("protocol").get<std::string>());
+  if (!protocol) return Error{protocol.error()};
+  key.protocol = *protocol;
+  key.dport = htons(portAt(frontend));
+  FrontendEntries entries;
+  std::vector<services::MaglevBackend> keyed;
+  std::vector<uint32_t> ids;
+  for (const auto& json : frontend.at("backends")) {
+    const auto address = json.at("address").get<std::string>();
+    ids.push_back(idAt(json));
+    keyed.push_back({address + ":" + std::to_string(portAt(json)),
+                     numberAt(json, "weight", services::kMaxMaglevWeight)});
+    polc_backend backend{};
+    auto backendFamily = addressInto(address, backend.addr);
+    if (!backendFamily) return Error{"backend " + backendFamily.error()};
+    backend.family = *backendFamily;
+    backend.port = htons(portAt(json));
+    if (keyed.back().weight != 0)
+      entries.backends.emplace_back(bytesOf(ids.back()), bytesOf(backend));
+  }
+  polc_service_value value{};
+  value.frontend_id = idAt(frontend);
+  if (frontend.contains("affinity_seconds"))
+    value.affinity_seconds = numberAt(frontend, "affinity_seconds", UINT32_MAX);
+  auto slots = services::buildMaglevTable(keyed, POLC_MAGLEV_SIZE);
+  if (!slots.empty()) {
+    value.backend_count = uint16_t(std::min<size_t>(entries.backends.size(), 0xffff));
+    polc_maglev_table table{};
+    for (size_t slot = 0; slot < slots.size(); ++slot) table.backend_id[slot] = ids[slots[slot]];
+    entries.table = {bytesOf(value.frontend_id), bytesOf(table)};
+  }
+  entries.key = bytesOf(key);
+  entries.value = bytesOf(value);
+  return entries;
+}
+
+Status addFrontend(const nlohmann::json& json, ServiceMaps& into) {
+  auto frontend = frontendEntries(json);
+  if (!frontend) return Error{frontend.error()};
+  const auto name = json.at("vip").get<std::string>() + " " +
+                    json.at("protocol").get<std::string>() + "/" + std::to_string(portAt(json));
+  if (!into.services.emplace(frontend->key, frontend->value).second)
+    return Error{"frontend " + name + " twice"};
+  if (frontend->table && !into.maglev.insert(*frontend->table).second)
+    return Error{"frontend " + name + ": its id " + std::to_string(idAt(json)) + " is taken"};
+  for (const auto& backend : frontend->backends)
+    if (!into.backends.insert(backend).second)
+      return Error{"frontend " + name + ": a backend id is taken"};
+  return okStatus();
+}
 
 Expected<ServiceMaps> contentsOf(const nlohmann::json& document) {
   if (document.value("maglev_table_size", 0u) != POLC_MAGLEV_SIZE)
     return Error{"maglev_table_size is not " + std::to_string(POLC_MAGLEV_SIZE) +
                  ", the datapath's (a build of another polc version?)"};
   ServiceMaps result;
-  std::set<uint32_t> frontendIds, backendIds;
-  std::map<std::string, uint32_t> backendIdOf; // "address:port" -> id
-  // Backends first, in sorted order, so that their ids do not depend on
-  // which frontend names them first.
-  std::set<std::string> backendKeys;
-  for (const auto& frontend : document.at("frontends"))
-    for (const auto& backend : frontend.at("backends"))
-      backendKeys.insert(backend.at("address").get<std::string>() + "|" +
-                         std::to_string(portAt(backend)));
-  for (const auto& key : backendKeys) {
-    auto bar = key.find('|');
-    polc_backend backend{};
-    auto family = addressInto(key.substr(0, bar), backend.addr);
-    if (!family) return Error{"backend " + family.error()};
-    backend.family = *family;
-    backend.port = htons(uint16_t(std::stoul(key.substr(bar + 1))));
-    uint32_t id = idFor(key, backendIds);
-    backendIdOf[key] = id;
-    result.backends[bytesOf(id)] = bytesOf(backend);
-  }
-  for (const auto& frontend : document.at("frontends")) {
-    polc_service_key key{};
-    auto vip = frontend.at("vip").get<std::string>();
-    auto family = addressInto(vip, key.vip);
-    if (!family) return Error{"vip " + family.error()};
-    key.family = *family;
-    auto protocol = protocolNumber(frontend.at("protocol").get<std::string>());
-    if (!protocol) return Error{protocol.error()};
-    key.protocol = *protocol;
-    key.dport = htons(portAt(frontend));
-    std::vector<services::MaglevBackend> keyed;
-    std::vector<uint32_t> ids;
-    for (const auto& backend : frontend.at("backends")) {
-      auto text = backend.at("address").get<std::string>() + "|" + std::to_string(portAt(backend));
-      ids.push_back(backendIdOf.at(text));
-      keyed.push_back(
-          {backend.at("address").get<std::string>() + ":" + std::to_string(portAt(backend)),
-           numberAt(backend, "weight", 1000)});
-    }
-    const uint32_t id = idFor(vip + "/" + frontend.at("protocol").get<std::string>() + "/" +
-                                  std::to_string(portAt(frontend)),
-                              frontendIds);
-    polc_service_value value{};
-    value.frontend_id = id;
-    auto slots = services::buildMaglevTable(keyed, POLC_MAGLEV_SIZE);
-    if (!slots.empty()) {
-      uint32_t usable = 0;
-      for (const auto& backend : keyed) usable += backend.weight != 0 ? 1 : 0;
-      value.backend_count = uint16_t(std::min<uint32_t>(usable, 0xffff));
-      polc_maglev_table table{};
-      for (size_t slot = 0; slot < slots.size(); ++slot) table.backend_id[slot] = ids[slots[slot]];
-      result.maglev[bytesOf(id)] = bytesOf(table);
-    }
-    result.services[bytesOf(key)] = bytesOf(value);
-  }
+  for (const auto& json : document.at("frontends"))
+    if (auto added = addFrontend(json, result); !added) return Error{added.error()};
   return result;
 }
 
@@ -143,6 +142,33 @@ Expected<ServiceMaps> serviceMapContents(const nlohmann::json& document) {
   } catch (const std::exception& e) { // a missing field or one of the wrong type
     return Error{std::string("malformed: ") + e.what()};
   }
+}
+
+std::optional<ServiceMapsDelta> serviceMapDelta(std::string_view beforeText,
+                                                std::string_view afterText) {
+  constexpr std::string_view kTail = "\n  \"maglev_table_size\": ";
+  auto beforeTail = beforeText.rfind(kTail), afterTail = afterText.rfind(kTail);
+  if (beforeTail == std::string_view::npos || afterTail == std::string_view::npos ||
+      beforeText.substr(beforeTail) != afterText.substr(afterTail))
+    return std::nullopt;
+  auto old = artifacts::arrayLines(beforeText, "frontends");
+  auto now = artifacts::arrayLines(afterText, "frontends");
+  if (!old || !now) return std::nullopt;
+  std::unordered_set<std::string_view> was(old->begin(), old->end()), is(now->begin(), now->end());
+  if (was.size() != old->size() || is.size() != now->size()) return std::nullopt;
+  ServiceMapsDelta delta;
+  delta.frontends = now->size();
+  try {
+    for (auto line : *old)
+      if (!is.contains(line) && !addFrontend(nlohmann::json::parse(line), delta.before))
+        return std::nullopt;
+    for (auto line : *now)
+      if (!was.contains(line) && !addFrontend(nlohmann::json::parse(line), delta.after))
+        return std::nullopt;
+  } catch (const std::exception&) { // not in the form a delta needs: the whole file is read
+    return std::nullopt;
+  }
+  return delta;
 }
 
 Expected<ServiceMaps> readServiceMaps(maps::MapBackend& backend, const ServiceMapHandles& maps) {

@@ -12,17 +12,36 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include <optional>
+#include <string_view>
+
 namespace polc::runtime {
 
 struct ServiceMaps {
   maps::MapContents services, maglev, backends;
 };
 
-// The entries of the three maps for a build's services.json. Frontend and
-// backend ids are hashes of what they are (vip, protocol and port; address
-// and port), so that they stay when other frontends come and go and an
-// update rewrites only what changed.
+// The entries of the three maps for a build's services.json
+// (services::toJsonText), checked whole: no key or id twice. Ids are the
+// file's (stable while other frontends come and go), so an update rewrites
+// only what changed. Backends without a weight get no polc_backends entry.
 Expected<ServiceMaps> serviceMapContents(const nlohmann::json& services);
+
+// The change from the services.json the maps hold (its text, as a snapshot
+// kept: table_snapshots.h) to a new one, as the entries that differ, from
+// the frontend lines that differ: `before` holds the entries that go or
+// change with their values now, `after` those that come or change. Only
+// those lines are parsed, and only their Maglev tables built: a one-service
+// change costs one service, whatever their number. nullopt when the texts
+// are not in toJsonText's form (the caller reads the whole file and the
+// maps). A key added that an unchanged line holds too (which the lines
+// alone cannot tell) is the caller's to check against the live maps.
+struct ServiceMapsDelta {
+  ServiceMaps before, after;
+  size_t frontends = 0; // in the new file
+};
+std::optional<ServiceMapsDelta> serviceMapDelta(std::string_view beforeText,
+                                                std::string_view afterText);
 
 struct ServiceMapHandles {
   maps::MapHandle services = -1, maglev = -1, backends = -1;

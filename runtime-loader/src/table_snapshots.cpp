@@ -55,12 +55,10 @@ void keepTableSnapshot(const fs::path& stateDir, const std::string& node, const 
   const auto file = snapshotFile(stateDir, node, sha256);
   std::error_code ec;
   if (fs::exists(file, ec)) return;
-  auto entries = artifacts::entriesPart(text);
-  if (!entries) return;
   fs::create_directories(file.parent_path(), ec);
   if (ec) return;
-  const auto checksum = checksumOf(*entries) + "\n";
-  (void)writeFile(file, {*entries, kChecksumLine, checksum}, FileSync::Unsynced);
+  const auto checksum = checksumOf(text) + "\n";
+  (void)writeFile(file, {text, kChecksumLine, checksum}, FileSync::Unsynced);
 }
 
 void pruneTableSnapshots(const fs::path& stateDir, const std::string& node,

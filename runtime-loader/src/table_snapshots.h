@@ -4,12 +4,12 @@
 // (artifacts/table_lines.h) instead of reading the whole map back from the
 // kernel: a one-rule change costs what changed, not the table.
 //
-// Only the text through the entries is kept (artifacts::entriesPart: a
-// table's rule references are not in its map), with a checksum line after
-// it. A cache, not a record: written without fsync, and checked against its
-// checksum when read. A missing or damaged snapshot only means the map is
-// read, as before snapshots. Only tables whose entries are strictly sorted
-// are kept (a delta needs that of its `before`).
+// Only what the map holds is kept (of a table, the text through its
+// entries, artifacts::entriesPart: its rule references are not in the map;
+// all of services.json), with a checksum line after it. A cache, not a record: written without
+// fsync, and checked against its checksum when read. A missing or damaged snapshot only means the
+// map is read, as before snapshots. Only tables whose entries are strictly sorted are kept (a delta
+// needs that of its `before`).
 #pragma once
 
 #include <filesystem>
@@ -28,7 +28,8 @@ std::filesystem::path snapshotDirectory(const std::filesystem::path& stateDir,
 std::optional<std::string> readTableSnapshot(const std::filesystem::path& stateDir,
                                              const std::string& node, const std::string& sha256);
 
-// Keeps the table `text` (whose digest is `sha256`) unless kept already.
+// Keeps `text`, the part of the table of digest `sha256` that a delta
+// needs, unless kept already.
 // Failures are ignored: the next load reads the map instead.
 void keepTableSnapshot(const std::filesystem::path& stateDir, const std::string& node,
                        const std::string& sha256, std::string_view text);

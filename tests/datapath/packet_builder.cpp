@@ -55,8 +55,8 @@ uint16_t folded(uint32_t sum) {
   return static_cast<uint16_t>(sum);
 }
 
-// The sum of the pseudo-header and the L4 segment of an IP packet without
-// extension headers (`ip` points at the IP header), and where the L4
+// The sum of the pseudo-header (none for ICMP) and the L4 segment of an IP
+// packet without extension headers (`ip` points at the IP header), and where the L4
 // checksum field is; nullopt for other packets.
 struct L4Sum {
   uint32_t sum;
@@ -66,12 +66,17 @@ std::optional<L4Sum> l4Sum(const uint8_t* ip, size_t length) {
   const bool v4 = (ip[0] >> 4) == 4;
   const size_t header = v4 ? size_t(ip[0] & 0x0f) * 4 : 40;
   const uint8_t protocol = v4 ? ip[9] : ip[6];
-  if (length < header || (protocol != kProtoTcp && protocol != kProtoUdp)) return std::nullopt;
+  const bool icmp = protocol == (v4 ? kProtoIcmp : kProtoIcmpv6);
+  if (length < header || (protocol != kProtoTcp && protocol != kProtoUdp && !icmp))
+    return std::nullopt;
   const size_t segment = length - header;
-  uint32_t sum = v4 ? wordSum(ip + 12, 8) : wordSum(ip + 8, 32);
-  sum += protocol + uint32_t(segment);
+  uint32_t sum = 0;
+  if (protocol != kProtoIcmp) { // ICMP (IPv4) alone has no pseudo-header
+    sum = v4 ? wordSum(ip + 12, 8) : wordSum(ip + 8, 32);
+    sum += protocol + uint32_t(segment);
+  }
   sum = wordSum(ip + header, segment, sum);
-  return L4Sum{sum, header + (protocol == kProtoTcp ? 16 : 6)};
+  return L4Sum{sum, header + (protocol == kProtoTcp ? 16 : protocol == kProtoUdp ? 6 : 2)};
 }
 
 std::vector<uint8_t> ethernetHeader(uint16_t etherType) {
@@ -274,7 +279,7 @@ std::string checksumProblems(std::span<const uint8_t> frame) {
   if ((ip[0] >> 4) == 4 && folded(wordSum(ip, size_t(ip[0] & 0x0f) * 4)) != 0xffff)
     problems += "IPv4 header checksum; ";
   auto sum = l4Sum(ip, length);
-  if (!sum) return problems + "not TCP or UDP";
+  if (!sum) return problems + "not TCP, UDP, ICMP or ICMPv6";
   const bool noUdpChecksum = (ip[0] >> 4) == 4 && ip[9] == kProtoUdp && ip[sum->checkOffset] == 0 &&
                              ip[sum->checkOffset + 1] == 0;
   if (!noUdpChecksum && folded(sum->sum) != 0xffff) problems += "L4 checksum";

@@ -60,8 +60,9 @@ private:
   bool checksummed_ = false;
 };
 
-// What is wrong with a frame's IPv4 header checksum and TCP/UDP checksum
-// (a UDP checksum of 0 over IPv4 means none); empty when both are right.
+// What is wrong with a frame's IPv4 header checksum and TCP, UDP, ICMP or
+// ICMPv6 checksum (a UDP checksum of 0 over IPv4 means none); empty when both
+// are right.
 std::string checksumProblems(std::span<const uint8_t> frame);
 
 // An ARP request frame (ethertype 0x0806).

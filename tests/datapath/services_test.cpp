@@ -15,9 +15,12 @@
 #include <linux/pkt_cls.h>
 #include <netinet/in.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <string_view>
+#include <thread>
 
 namespace polc::testing {
 namespace {
@@ -97,25 +100,34 @@ protected:
     return found ? *found : -1;
   }
 
-  // A frontend at vip:port with these backends (id = index + 1), its Maglev
+  // The id of a backend of frontend `id`: one per frontend and address, as
+  // the loader's (a backend that leaves the frontend takes its id along).
+  static uint32_t backendId(uint32_t id, std::string_view address) {
+    const std::string_view known[] = {"10.0.0.2", "10.0.0.3", "fd00::2", "fd00::3"};
+    return id * 100 + uint32_t(std::find(std::begin(known), std::end(known), address) - known);
+  }
+
+  // A frontend at vip:port with these backends and no others, its Maglev
   // table built by the compiler's code.
   void addFrontend(uint32_t id, std::string_view vip, uint8_t protocol, uint16_t port,
-                   const std::vector<std::string_view>& backends) {
+                   const std::vector<std::string_view>& backends, uint32_t affinitySeconds = 0) {
+    for (uint32_t gone = id * 100; gone < id * 100 + 4; ++gone)
+      bpf_map_delete_elem(fd("polc_backends"), &gone);
     std::vector<services::MaglevBackend> keyed;
-    for (size_t i = 0; i < backends.size(); ++i) {
-      auto address = parse(backends[i]);
+    for (const auto& text : backends) {
+      auto address = parse(text);
       polc_backend backend{};
       std::memcpy(backend.addr, address.words, sizeof backend.addr);
       backend.port = htons(kTarget);
       backend.family = address.family;
-      uint32_t backendId = id * 100 + uint32_t(i);
-      ASSERT_EQ(bpf_map_update_elem(fd("polc_backends"), &backendId, &backend, BPF_ANY), 0);
-      keyed.push_back({std::string(backends[i]) + ":8080", 1});
+      const uint32_t key = backendId(id, text);
+      ASSERT_EQ(bpf_map_update_elem(fd("polc_backends"), &key, &backend, BPF_ANY), 0);
+      keyed.push_back({std::string(text) + ":8080", 1});
     }
     polc_maglev_table table{};
     auto slots = services::buildMaglevTable(keyed);
     for (size_t slot = 0; slot < slots.size(); ++slot)
-      table.backend_id[slot] = id * 100 + slots[slot];
+      table.backend_id[slot] = backendId(id, backends[slots[slot]]);
     if (!slots.empty()) {
       ASSERT_EQ(bpf_map_update_elem(fd("polc_maglev"), &id, &table, BPF_ANY), 0);
     }
@@ -130,6 +142,7 @@ protected:
     polc_service_value value{};
     value.frontend_id = id;
     value.backend_count = uint16_t(slots.size() == 0 ? 0 : backends.size());
+    value.affinity_seconds = affinitySeconds;
     ASSERT_EQ(bpf_map_update_elem(fd("polc_services"), &key, &value, BPF_ANY), 0);
   }
 
@@ -166,6 +179,24 @@ protected:
     return *output;
   }
 
+  // The client's `request` leaves to backend:kTarget, and the backend's
+  // `reply` comes to the client from vip:vipPort, checksums right both ways.
+  void expectTranslatedBothWays(const std::vector<uint8_t>& request, std::string_view backend,
+                                const std::vector<uint8_t>& reply, std::string_view vip,
+                                uint16_t vipPort) {
+    auto sent = run("polc_from_ep", request);
+    ASSERT_EQ(sent.verdict, kPass);
+    EXPECT_EQ(seen(sent.frame).destination, backend);
+    EXPECT_EQ(seen(sent.frame).destinationPort, kTarget);
+    EXPECT_EQ(seen(sent.frame).source, seen(request).source);
+    EXPECT_EQ(checksumProblems(sent.frame), "");
+    auto back = run("polc_to_ep", reply);
+    ASSERT_EQ(back.verdict, kPass);
+    EXPECT_EQ(seen(back.frame).source, vip);
+    EXPECT_EQ(seen(back.frame).sourcePort, vipPort);
+    EXPECT_EQ(checksumProblems(back.frame), "");
+  }
+
   std::optional<BpfHarness> harness_;
   std::vector<uint32_t> expected_;
   std::vector<std::string_view> backends_;
@@ -174,23 +205,10 @@ protected:
 TEST_F(ServicesTest, AFlowToTheVipGoesToItsBackendAndTheReplyComesFromTheVip) {
   addFrontend(1, "10.96.0.5", IPPROTO_TCP, 80, {"10.0.0.2", "10.0.0.3"});
   const auto sport = portTo("10.0.0.2", "10.0.0.1", "10.96.0.5", IPPROTO_TCP, 80);
-  auto sent =
-      run("polc_from_ep",
-          PacketBuilder::ipv4("10.0.0.1", "10.96.0.5").tcp(sport, 80).checksummed().build());
-  ASSERT_EQ(sent.verdict, kPass);
-  EXPECT_EQ(seen(sent.frame).destination, "10.0.0.2");
-  EXPECT_EQ(seen(sent.frame).destinationPort, kTarget);
-  EXPECT_EQ(seen(sent.frame).source, "10.0.0.1");
-  EXPECT_EQ(checksumProblems(sent.frame), "");
-
-  // The backend's reply enters the client from the vip.
-  auto reply =
-      run("polc_to_ep",
-          PacketBuilder::ipv4("10.0.0.2", "10.0.0.1").tcp(kTarget, sport).checksummed().build());
-  ASSERT_EQ(reply.verdict, kPass);
-  EXPECT_EQ(seen(reply.frame).source, "10.96.0.5");
-  EXPECT_EQ(seen(reply.frame).sourcePort, 80);
-  EXPECT_EQ(checksumProblems(reply.frame), "");
+  expectTranslatedBothWays(
+      PacketBuilder::ipv4("10.0.0.1", "10.96.0.5").tcp(sport, 80).checksummed().build(), "10.0.0.2",
+      PacketBuilder::ipv4("10.0.0.2", "10.0.0.1").tcp(kTarget, sport).checksummed().build(),
+      "10.96.0.5", 80);
 
   // Traffic that is not to a frontend is left as it is.
   auto direct = PacketBuilder::ipv4("10.0.0.1", "10.0.0.2").tcp(sport, kTarget).checksummed();
@@ -233,30 +251,121 @@ TEST_F(ServicesTest, TheDatapathPicksTheBackendTheCompilerPredicts) {
   }
 }
 
-TEST_F(ServicesTest, AFrontendWithoutBackendsDropsNewFlows) {
+// A new flow to a frontend without backends is refused as a host refuses
+// it, from the vip, sent back into the client (to the peer of its veth),
+// and reported as such: TCP with a reset, UDP with an ICMP port unreachable
+// that quotes the packet.
+TEST_F(ServicesTest, AFrontendWithoutBackendsRefusesNewFlowsAtOnce) {
   addFrontend(1, "10.96.0.5", IPPROTO_TCP, 80, {});
-  EXPECT_EQ(run("polc_from_ep", PacketBuilder::ipv4("10.0.0.1", "10.96.0.5").tcp(40000, 80).build())
-                .verdict,
-            kDrop);
+  addFrontend(2, "10.96.0.5", IPPROTO_UDP, 53, {});
+  addFrontend(3, "fd00:96::5", IPPROTO_TCP, 80, {});
+  addFrontend(4, "fd00:96::5", IPPROTO_UDP, 53, {});
+  ASSERT_TRUE(harness_->takeEvents());
+  struct Case {
+    std::vector<uint8_t> request;
+    size_t ipHeader;
+    const char* vip;
+  };
+  const Case cases[] = {
+      {PacketBuilder::ipv4("10.0.0.1", "10.96.0.5").tcp(40000, 80).checksummed().build(), 20,
+       "10.96.0.5"},
+      {PacketBuilder::ipv4("10.0.0.1", "10.96.0.5").udp(40000, 53).checksummed().build(), 20,
+       "10.96.0.5"},
+      {PacketBuilder::ipv6("fd00::1", "fd00:96::5").tcp(40000, 80).checksummed().build(), 40,
+       "fd00:96::5"},
+      {PacketBuilder::ipv6("fd00::1", "fd00:96::5").udp(40000, 53).checksummed().build(), 40,
+       "fd00:96::5"}};
+  for (const auto& [request, ipHeader, vip] : cases) {
+    const uint8_t* asked = request.data() + 14;
+    const bool tcp = (ipHeader == 20 ? asked[9] : asked[6]) == IPPROTO_TCP;
+    SCOPED_TRACE(std::string(vip) + (tcp ? " tcp" : " udp"));
+    auto answer = run("polc_from_ep", request);
+    EXPECT_EQ(answer.verdict, TC_ACT_REDIRECT);
+    const auto& frame = answer.frame;
+    ASSERT_EQ(frame.size(), tcp ? 14 + ipHeader + 20 : 14 + ipHeader + 8 + ipHeader + 8);
+    EXPECT_TRUE(std::equal(frame.begin(), frame.begin() + 6, request.begin() + 6))
+        << "to the client's MAC";
+    EXPECT_TRUE(std::equal(frame.begin() + 6, frame.begin() + 12, request.begin()));
+    EXPECT_EQ(seen(frame).source, vip);
+    EXPECT_EQ(seen(frame).destination, seen(request).source);
+    EXPECT_EQ(checksumProblems(frame), "");
+    const uint8_t* ip = frame.data() + 14;
+    const uint8_t* l4 = ip + ipHeader;
+    if (tcp) {
+      EXPECT_EQ(ipHeader == 20 ? ip[9] : ip[6], IPPROTO_TCP);
+      EXPECT_EQ(seen(frame).sourcePort, 80);
+      EXPECT_EQ(seen(frame).destinationPort, 40000);
+      EXPECT_EQ(l4[13], 0x14) << "RST and ACK";
+      EXPECT_EQ(std::vector<uint8_t>(l4 + 8, l4 + 12), (std::vector<uint8_t>{0, 0, 0, 1}))
+          << "acknowledges the SYN (sequence number 0)";
+    } else {
+      EXPECT_EQ(ipHeader == 20 ? ip[9] : ip[6],
+                ipHeader == 20 ? int(IPPROTO_ICMP) : int(IPPROTO_ICMPV6));
+      EXPECT_EQ(l4[0], ipHeader == 20 ? 3 : 1) << "destination unreachable";
+      EXPECT_EQ(l4[1], ipHeader == 20 ? 3 : 4) << "port unreachable";
+      EXPECT_TRUE(std::equal(frame.begin() + 14 + ipHeader + 8, frame.end(), request.begin() + 14))
+          << "quotes the packet's IP header and first 8 bytes after it";
+    }
+  }
+  // Reported for want of a backend, not as policy judging the vip.
+  auto events = harness_->takeEvents();
+  ASSERT_TRUE(events) << events.error();
+  ASSERT_EQ(events->size(), 4u);
+  for (const auto& event : *events) {
+    EXPECT_EQ(event.reason, POLC_REASON_NO_BACKEND);
+    EXPECT_EQ(event.verdict, POLC_EVENT_VERDICT_DENIED);
+  }
+}
+
+// With affinity, a client's new flows follow its first one's backend
+// (whatever their hash says) while that backend is one of the frontend's;
+// other clients are not bound by it.
+TEST_F(ServicesTest, AffinityKeepsAClientOnItsBackendWhileItIsOne) {
+  ASSERT_TRUE(harness_->addPolicy(Direction::Egress, {.identity = kOtherIdentity,
+                                                      .protocol = IPPROTO_TCP,
+                                                      .port = kTarget,
+                                                      .portPrefixBits = 16,
+                                                      .ruleId = 8}));
+  ASSERT_TRUE(harness_->setIdentity("10.0.0.9", kClientIdentity));
+  addFrontend(1, "10.96.0.5", IPPROTO_TCP, 80, {"10.0.0.2", "10.0.0.3"}, 600);
+  auto destination = [&](std::string_view client, uint16_t sport) {
+    auto sent =
+        run("polc_from_ep", PacketBuilder::ipv4(client, "10.96.0.5").tcp(sport, 80).build());
+    EXPECT_EQ(sent.verdict, kPass) << sport;
+    return seen(sent.frame).destination;
+  };
+  const auto first = portTo("10.0.0.3", "10.0.0.1", "10.96.0.5", IPPROTO_TCP, 80);
+  ASSERT_EQ(destination("10.0.0.1", first), "10.0.0.3");
+  for (uint16_t sport = 50000; sport < 50016; ++sport)
+    EXPECT_EQ(destination("10.0.0.1", sport), "10.0.0.3") << sport;
+  // Another client has its own backend: its first flow's.
+  const auto other = portTo("10.0.0.2", "10.0.0.9", "10.96.0.5", IPPROTO_TCP, 80);
+  ASSERT_EQ(destination("10.0.0.9", other), "10.0.0.2");
+  for (uint16_t sport = 50000; sport < 50016; ++sport)
+    EXPECT_EQ(destination("10.0.0.9", sport), "10.0.0.2") << sport;
+
+  // The backend leaves the frontend: the client's next flow takes the hash's
+  // pick, which becomes its backend.
+  addFrontend(1, "10.96.0.5", IPPROTO_TCP, 80, {"10.0.0.2"}, 600);
+  EXPECT_EQ(destination("10.0.0.1", 51000), "10.0.0.2");
+  addFrontend(1, "10.96.0.5", IPPROTO_TCP, 80, {"10.0.0.2", "10.0.0.3"}, 600);
+  for (uint16_t sport = 51001; sport < 51017; ++sport)
+    EXPECT_EQ(destination("10.0.0.1", sport), "10.0.0.2") << sport;
+
+  // Unused for longer than the timeout, the binding lapses.
+  addFrontend(1, "10.96.0.5", IPPROTO_TCP, 80, {"10.0.0.2", "10.0.0.3"}, 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  const auto lapsed = portTo("10.0.0.3", "10.0.0.1", "10.96.0.5", IPPROTO_TCP, 80);
+  EXPECT_EQ(destination("10.0.0.1", lapsed), "10.0.0.3");
 }
 
 TEST_F(ServicesTest, UdpOverIpv6IsTranslatedBothWays) {
   addFrontend(2, "fd00:96::5", IPPROTO_UDP, 53, {"fd00::2", "fd00::3"});
   const auto sport = portTo("fd00::2", "fd00::1", "fd00:96::5", IPPROTO_UDP, 53);
-  auto sent =
-      run("polc_from_ep",
-          PacketBuilder::ipv6("fd00::1", "fd00:96::5").udp(sport, 53).checksummed().build());
-  ASSERT_EQ(sent.verdict, kPass);
-  EXPECT_EQ(seen(sent.frame).destination, "fd00::2");
-  EXPECT_EQ(seen(sent.frame).destinationPort, kTarget);
-  EXPECT_EQ(checksumProblems(sent.frame), "");
-  auto reply =
-      run("polc_to_ep",
-          PacketBuilder::ipv6("fd00::2", "fd00::1").udp(kTarget, sport).checksummed().build());
-  ASSERT_EQ(reply.verdict, kPass);
-  EXPECT_EQ(seen(reply.frame).source, "fd00:96::5");
-  EXPECT_EQ(seen(reply.frame).sourcePort, 53);
-  EXPECT_EQ(checksumProblems(reply.frame), "");
+  expectTranslatedBothWays(
+      PacketBuilder::ipv6("fd00::1", "fd00:96::5").udp(sport, 53).checksummed().build(), "fd00::2",
+      PacketBuilder::ipv6("fd00::2", "fd00::1").udp(kTarget, sport).checksummed().build(),
+      "fd00:96::5", 53);
 }
 
 } // namespace

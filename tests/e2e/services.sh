@@ -4,7 +4,8 @@
 # the vip land within 5% of equal shares, then (a table-only reload: no
 # program replaced) within 5% of 1:2:3; a connection open across the reload
 # keeps working; UDP and IPv6 the same; a client that policy does not allow
-# to the backends is dropped, even through the vip.
+# to the backends is dropped, even through the vip; a vip without backends
+# refuses at once; with session affinity, one client stays on one backend.
 #
 # usage: services.sh POLC NETPROBE SOURCE_DIR
 # Exit 77 (skipped) without root or BPF, unless POLC_REQUIRE_KERNEL=1, where
@@ -37,6 +38,9 @@ services:
     vip: "fd96::5"
     ports: [ tcp/5432 -> sql ]
     selector: { app: db }
+  - { name: sticky, vip: 10.96.30.7, ports: [ tcp/5432 -> sql ], selector: { app: db }, affinity: { timeout: 10m } }
+  - { name: empty, vip: 10.96.30.9, ports: [ tcp/80, udp/53 ], selector: { app: none } }
+  - { name: empty6, vip: "fd96::9", ports: [ tcp/80 ], selector: { app: none } }
 YAML
 }
 cat > "$work/policy.pol" << 'POL'
@@ -62,8 +66,8 @@ shares() {
     i=$((i + 1))
   done
 }
-tally() { # tally NAME PROTO VIP PORT
-  ip netns exec "$prefix-e-client-1" "$netprobe" tally "$2" "$3" "$4" --count 3000 > "$work/$1"
+tally() { # tally NAME PROTO VIP PORT [FLOWS]
+  ip netns exec "$prefix-e-client-1" "$netprobe" tally "$2" "$3" "$4" --count "${5:-3000}" > "$work/$1"
   cat "$work/$1"
 }
 
@@ -77,9 +81,9 @@ must "$polc" build "$work/policy.pol" --topology "$work/equal.yaml" -o "$work/ou
 check "the build lists the frontends" 0 grep -q '"vip": "10.96.30.5"' "$work/out/services.json"
 must "$polc" load "$work/out" --lab "$prefix" --pin-root "$pin_root" --state-dir "$state_dir" \
   --format json > "$work/load1.json"
-check "the load wrote 3 frontends" 0 python3 -c '
+check "the load wrote 7 frontends" 0 python3 -c '
 import json, sys
-sys.exit(0 if json.load(open(sys.argv[1]))["service_frontends"] == 3 else 1)' "$work/load1.json"
+sys.exit(0 if json.load(open(sys.argv[1]))["service_frontends"] == 7 else 1)' "$work/load1.json"
 
 tally tcp-equal tcp 10.96.30.5 5432
 shares tcp-equal 1000 1000 1000
@@ -89,6 +93,21 @@ tally tcp6-equal tcp fd96::5 5432
 shares tcp6-equal 1000 1000 1000
 expect blocked other-1 tcp 10.96.30.5 5432
 
+echo "# session affinity: every flow of one client to one backend"
+tally tcp-sticky tcp 10.96.30.7 5432 300
+check "all 300 flows of client-1 to the sticky vip went to one backend" 0 \
+  awk '$2 == 300 { found = 1 } END { exit !found }' "$work/tcp-sticky"
+
+echo "# no backend: refused at once (a TCP reset, an ICMP port unreachable), never a timeout"
+for flow in "tcp 10.96.30.9 80" "udp 10.96.30.9 53" "tcp fd96::9 80"; do
+  started=$(date +%s%N)
+  # shellcheck disable=SC2086 # the protocol, address and port
+  ip netns exec "$prefix-e-client-1" "$netprobe" connect $flow --timeout-ms 3000 > /dev/null 2>&1
+  rc=$? took=$((($(date +%s%N) - started) / 1000000))
+  check "client-1 -> $flow: refused (netprobe exit 4, got $rc) in $took ms" 0 \
+    test "$rc" -eq 4 -a "$took" -lt 500
+done
+
 echo "# reweight 1:2:3 under a live connection: a table-only update"
 declare -A address=([vip]=10.96.30.5)
 stream live client-1 vip 5432
@@ -96,13 +115,14 @@ sleep 0.3
 must "$polc" build "$work/policy.pol" --topology "$work/weighted.yaml" -o "$work/out" --quiet
 must "$polc" load "$work/out" --lab "$prefix" --pin-root "$pin_root" --state-dir "$state_dir" \
   --format json > "$work/load2.json"
-check "the reweight replaced no program and rewrote only Maglev tables" 0 python3 -c '
+check "the reweight replaced no program and rewrote only Maglev tables, from the lines of services.json that changed" 0 python3 -c '
 import json, sys
 load = json.load(open(sys.argv[1]))
 actions = {e["action"] for e in load["endpoints"]}
 services = load["services"]
 sys.exit(0 if actions <= {"unchanged", "tables-updated"} and services["changed"] > 0
-         and services["added"] == 0 and services["removed"] == 0 else 1)' "$work/load2.json"
+         and services["added"] == 0 and services["removed"] == 0
+         and load["tables_diffed"] == 1 else 1)' "$work/load2.json"
 sleep 0.3
 stream_stop live
 check "the connection open across the reload kept working ($result)" 0 test "${result%% *}" = ok

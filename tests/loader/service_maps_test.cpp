@@ -5,28 +5,44 @@
 #include "service_maps.h"
 
 #include "polc/maps/map_backend.h"
+#include "polc/services/service_table.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <netinet/in.h>
+
+#include <algorithm>
 #include <cstring>
+#include <tuple>
 
 namespace polc::runtime {
 namespace {
 
 using maps::InMemoryMaps;
 
-nlohmann::json frontend(const std::string& vip, uint16_t port,
-                        std::vector<std::pair<std::string, uint32_t>> backends) {
-  auto list = nlohmann::json::array();
+services::Frontend frontend(const std::string& vip, uint16_t port,
+                            std::vector<std::pair<std::string, uint32_t>> backends) {
+  services::Frontend result;
+  result.service = "s";
+  result.vip = *parseAddress(vip);
+  result.protocol = IPPROTO_TCP;
+  result.port = port;
   for (const auto& [address, weight] : backends)
-    list.push_back({{"address", address}, {"port", 8080}, {"weight", weight}, {"endpoint", ""}});
-  return {{"service", "s"}, {"vip", vip}, {"protocol", "tcp"}, {"port", port}, {"backends", list}};
+    result.backends.push_back({*parseAddress(address), 8080, weight, ""});
+  return result;
 }
 
-ServiceMaps contents(std::vector<nlohmann::json> frontends) {
-  auto maps =
-      serviceMapContents({{"maglev_table_size", POLC_MAGLEV_SIZE}, {"frontends", frontends}});
+// services.json as the build writes it.
+std::string text(std::vector<services::Frontend> frontends) {
+  std::sort(frontends.begin(), frontends.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.vip, a.port) < std::tie(b.vip, b.port);
+  });
+  return services::toJsonText({std::move(frontends)});
+}
+
+ServiceMaps contents(std::vector<services::Frontend> frontends) {
+  auto maps = serviceMapContents(nlohmann::json::parse(text(std::move(frontends))));
   EXPECT_TRUE(maps) << maps.error();
   return maps ? *maps : ServiceMaps{};
 }
@@ -66,16 +82,43 @@ TEST(ServiceMaps, FrontendsTablesAndBackendsWithStableIds) {
   polc_service_value value{};
   std::memcpy(&value, drained.services.begin()->second.data(), sizeof value);
   EXPECT_EQ(value.backend_count, 0);
+  EXPECT_EQ(value.affinity_seconds, 0u);
   EXPECT_TRUE(drained.maglev.empty());
+  // A drained backend has no entry: a client's affinity to it lapses.
+  EXPECT_TRUE(drained.backends.empty());
+  auto partly = contents({frontend("10.96.0.5", 80, {{"10.0.0.2", 0}, {"10.0.0.3", 1}})});
+  EXPECT_EQ(partly.backends.size(), 1u);
 
-  EXPECT_FALSE(serviceMapContents({{"maglev_table_size", 1031}, {"frontends", {}}}));
-  EXPECT_FALSE(serviceMapContents(
-      {{"maglev_table_size", POLC_MAGLEV_SIZE}, {"frontends", {frontend("banana", 80, {})}}}));
-  EXPECT_FALSE(serviceMapContents({{"maglev_table_size", POLC_MAGLEV_SIZE}}));
-  auto bigPort = frontend("10.96.0.5", 80, {});
-  bigPort["port"] = 70000;
-  EXPECT_FALSE(
-      serviceMapContents({{"maglev_table_size", POLC_MAGLEV_SIZE}, {"frontends", {bigPort}}}));
+  // Affinity is the frontend's.
+  auto sticky = frontend("10.96.0.5", 80, {{"10.0.0.2", 1}});
+  sticky.affinitySeconds = 600;
+  auto withAffinity = contents({sticky});
+  std::memcpy(&value, withAffinity.services.begin()->second.data(), sizeof value);
+  EXPECT_EQ(value.affinity_seconds, 600u);
+
+  // Malformed files are errors, never entries.
+  const auto good = nlohmann::json::parse(text({frontend("10.96.0.5", 80, {{"10.0.0.2", 1}})}));
+  ASSERT_TRUE(serviceMapContents(good));
+  auto broken = [&](auto edit) {
+    auto json = good;
+    edit(json);
+    auto maps = serviceMapContents(json);
+    return maps ? std::string() : maps.error();
+  };
+  EXPECT_NE(broken([](auto& j) { j["maglev_table_size"] = 1031; }), "");
+  EXPECT_NE(broken([](auto& j) { j["frontends"][0]["vip"] = "banana"; }), "");
+  EXPECT_NE(broken([](auto& j) { j.erase("frontends"); }), "");
+  EXPECT_NE(broken([](auto& j) { j["frontends"][0]["port"] = 70000; }), "");
+  EXPECT_NE(broken([](auto& j) { j["frontends"][0]["backends"][0]["weight"] = 101; }), "");
+  EXPECT_NE(broken([](auto& j) { j["frontends"].push_back(j["frontends"][0]); }), "");
+  EXPECT_NE(broken([](auto& j) {
+              auto copy = j["frontends"][0];
+              copy["port"] = 81; // another frontend, with the same ids
+              j["frontends"].push_back(copy);
+            }),
+            "");
+  EXPECT_EQ(broken([](auto& j) { j["frontends"][0]["backends"][0]["weight"] = 100; }), "")
+      << "the topology's largest weight is the loader's";
 }
 
 TEST(ServiceMaps, AReweightRewritesOnlyItsTable) {
@@ -120,6 +163,76 @@ TEST(ServiceMaps, AFailureHalfWayIsUndone) {
     EXPECT_EQ(second.run(), "");
     EXPECT_TRUE(sameMaps(live.read(), before)) << "after " << writes << " writes";
   }
+}
+
+// A load that kept the text of what the maps hold reads only the lines that
+// differ: the result is the same as reading the whole file and the maps.
+TEST(ServiceMaps, TheLinesThatDifferMakeTheSameUpdateAsTheWholeFile) {
+  const std::vector<services::Frontend> base = {
+      frontend("10.96.0.4", 53, {{"10.0.0.9", 1}}),
+      frontend("10.96.0.5", 80, {{"10.0.0.2", 1}, {"10.0.0.3", 1}}),
+      frontend("10.96.0.6", 443, {{"10.0.0.2", 1}})};
+  auto with = [&](auto edit) {
+    auto frontends = base;
+    edit(frontends);
+    return frontends;
+  };
+  const std::vector<std::pair<const char*, std::vector<services::Frontend>>> changes = {
+      {"reweight", with([](auto& f) { f[1].backends[1].weight = 3; })},
+      {"drain all", with([](auto& f) { f[2].backends[0].weight = 0; })},
+      {"add a backend",
+       with([](auto& f) { f[0].backends.insert(f[0].backends.begin(), f[1].backends[1]); })},
+      {"remove a service", with([](auto& f) { f.erase(f.begin()); })},
+      {"remove a shared backend",
+       with([](auto& f) { f.pop_back(), f[1].backends.erase(f[1].backends.begin()); })},
+      {"add a service", with([](auto& f) {
+         f.push_back(frontend("10.96.0.7", 80, {{"10.0.0.7", 2}}));
+       })},
+      {"nothing", base}};
+  const auto beforeText = text(base);
+  for (const auto& [name, frontends] : changes) {
+    SCOPED_TRACE(name);
+    const auto afterText = text(frontends);
+    auto delta = serviceMapDelta(beforeText, afterText);
+    ASSERT_TRUE(delta);
+    EXPECT_EQ(delta->frontends, frontends.size());
+
+    Live whole, lines;
+    Rollback rollback;
+    ServiceMaps scratch, empty;
+    const auto before = contents(base), after = contents(frontends);
+    for (auto* live : {&whole, &lines})
+      ASSERT_TRUE(updateServiceMaps(live->maps, rollback, live->handles, empty, before, scratch));
+    whole.maps.resetCounts();
+    lines.maps.resetCounts();
+    ASSERT_TRUE(updateServiceMaps(whole.maps, rollback, whole.handles, before, after, scratch));
+    ASSERT_TRUE(updateServiceMaps(lines.maps, rollback, lines.handles, delta->before, delta->after,
+                                  scratch));
+    EXPECT_TRUE(sameMaps(lines.read(), after));
+    for (auto map :
+         {&ServiceMapHandles::services, &ServiceMapHandles::maglev, &ServiceMapHandles::backends}) {
+      EXPECT_EQ(lines.maps.counts(lines.handles.*map).updates,
+                whole.maps.counts(whole.handles.*map).updates);
+      EXPECT_EQ(lines.maps.counts(lines.handles.*map).deletes,
+                whole.maps.counts(whole.handles.*map).deletes);
+    }
+    auto byLines = serviceMapChange(delta->before, delta->after);
+    auto byWhole = serviceMapChange(before, after);
+    EXPECT_EQ(std::tie(byLines.added, byLines.removed, byLines.changed),
+              std::tie(byWhole.added, byWhole.removed, byWhole.changed));
+  }
+}
+
+TEST(ServiceMaps, TextsNotInTheBuildsFormGiveNoDelta) {
+  const auto one = text({frontend("10.96.0.5", 80, {{"10.0.0.2", 1}})});
+  const auto two = text({frontend("10.96.0.5", 80, {{"10.0.0.2", 1}, {"10.0.0.3", 1}})});
+  ASSERT_TRUE(serviceMapDelta(one, two));
+  EXPECT_FALSE(serviceMapDelta(nlohmann::json::parse(one).dump(2), two));
+  EXPECT_FALSE(serviceMapDelta(one, nlohmann::json::parse(two).dump(2)));
+  // Another table size.
+  auto other = two;
+  other.replace(other.rfind("1021"), 4, "1031");
+  EXPECT_FALSE(serviceMapDelta(one, other));
 }
 
 } // namespace

@@ -10,7 +10,9 @@
 
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <map>
+#include <set>
 
 namespace polc::services {
 namespace {
@@ -119,8 +121,9 @@ TEST(ServiceTable, ThreeThousandFlowsFollowTheWeights) {
   }
 }
 
-TEST(ServiceTable, JsonIsTheFrontendsWithTheirBackends) {
-  auto json = toJson(table());
+TEST(ServiceTable, JsonIsTheFrontendsOnePerLine) {
+  const auto text = toJsonText(table());
+  auto json = nlohmann::json::parse(text);
   EXPECT_EQ(json["maglev_table_size"], kMaglevTableSize);
   const auto& first = json["frontends"][0];
   EXPECT_EQ(first["service"], "db");
@@ -128,10 +131,38 @@ TEST(ServiceTable, JsonIsTheFrontendsWithTheirBackends) {
   EXPECT_EQ(first["protocol"], "tcp");
   EXPECT_EQ(first["port"], 5432);
   EXPECT_EQ(first["affinity_seconds"], 600);
-  EXPECT_EQ(first["backends"][1],
+  auto second = first["backends"][1];
+  second.erase("id");
+  EXPECT_EQ(second,
             (nlohmann::json{
                 {"address", "10.0.1.2"}, {"port", 6433}, {"weight", 0}, {"endpoint", "db-2"}}));
   EXPECT_FALSE(json["frontends"][4].contains("affinity_seconds"));
+
+  // Ids distinct and never 0: a backend's is its own in each frontend.
+  std::set<uint32_t> backendIds, frontendIds;
+  for (const auto& frontend : json["frontends"]) {
+    EXPECT_TRUE(frontendIds.insert(frontend["id"].get<uint32_t>()).second);
+    for (const auto& backend : frontend["backends"])
+      EXPECT_TRUE(backendIds.insert(backend["id"].get<uint32_t>()).second);
+  }
+  EXPECT_FALSE(frontendIds.contains(0) || backendIds.contains(0));
+  EXPECT_NE(json["frontends"][0]["backends"][0]["id"], json["frontends"][1]["backends"][0]["id"])
+      << "the same endpoint behind two ports";
+  // One element per line: what a load diffs.
+  size_t lines = 0;
+  for (char c : text) lines += c == '\n' ? 1 : 0;
+  EXPECT_EQ(lines, json["frontends"].size() + 5);
+
+  // Ids do not move when another service comes.
+  auto topology = std::string(kTopology) +
+                  "  - { name: more, vip: 10.96.0.1, ports: [ tcp/1 ], selector: { app: web } }\n";
+  Diagnostics diagnostics;
+  auto more = topology::loadText("t.yaml", topology, diagnostics);
+  ASSERT_TRUE(more) << diagnostics.render();
+  auto moreJson = nlohmann::json::parse(toJsonText(buildServiceTable(*more)));
+  for (const auto& frontend : json["frontends"])
+    EXPECT_NE(std::find(moreJson["frontends"].begin(), moreJson["frontends"].end(), frontend),
+              moreJson["frontends"].end());
 }
 
 } // namespace

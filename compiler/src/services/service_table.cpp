@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <arpa/inet.h>
 #include <cstring>
+#include <map>
+#include <set>
 #include <tuple>
 
 namespace polc::services {
@@ -112,24 +114,81 @@ const Backend* pickBackend(const Frontend& frontend, const FlowTuple& flow) {
   return &frontend.backends.at(frontend.maglev[slot]);
 }
 
-nlohmann::json toJson(const ServiceTable& table) {
-  auto frontends = nlohmann::json::array();
-  for (const auto& frontend : table.frontends) {
-    auto backends = nlohmann::json::array();
-    for (const auto& backend : frontend.backends)
-      backends.push_back({{"address", backend.address.addressText()},
-                          {"port", backend.port},
-                          {"weight", backend.weight},
-                          {"endpoint", backend.endpoint}});
-    nlohmann::json entry{{"service", frontend.service},
-                         {"vip", frontend.vip.addressText()},
-                         {"protocol", protocolName(frontend.protocol)},
-                         {"port", frontend.port},
-                         {"backends", backends}};
-    if (frontend.affinitySeconds) entry["affinity_seconds"] = *frontend.affinitySeconds;
-    frontends.push_back(std::move(entry));
+namespace {
+
+uint32_t fnv1a32(std::string_view text) {
+  uint32_t hash = 0x811c9dc5u;
+  for (unsigned char c : text) {
+    hash ^= c;
+    hash *= 0x01000193u;
   }
-  return {{"maglev_table_size", kMaglevTableSize}, {"frontends", frontends}};
+  return hash;
+}
+
+// Stable map ids: the hash of what each one is, the next free one on a
+// collision (taken in sorted order, so they depend on the set, not on the
+// order of the topology).
+template <typename Key> std::map<Key, uint32_t> idsOf(const std::set<Key>& keys, auto text) {
+  std::map<Key, uint32_t> ids;
+  std::set<uint32_t> taken;
+  for (const auto& key : keys) {
+    uint32_t id = fnv1a32(text(key));
+    while (id == 0 || !taken.insert(id).second) ++id; // 0 is no id (bpf/lib/polc_service.h)
+    ids.emplace(key, id);
+  }
+  return ids;
+}
+
+std::string quoted(const std::string& text) {
+  return nlohmann::json(text).dump();
+}
+
+} // namespace
+
+std::string toJsonText(const ServiceTable& table) {
+  auto frontendText = [&](size_t i) {
+    const auto& frontend = table.frontends[i];
+    return frontend.vip.addressText() + "/" + protocolName(frontend.protocol) + "/" +
+           std::to_string(frontend.port);
+  };
+  std::set<size_t> frontendKeys;                   // indices: table.frontends is sorted
+  std::set<std::pair<size_t, size_t>> backendKeys; // (frontend, backend) indices
+  for (size_t i = 0; i < table.frontends.size(); ++i) {
+    frontendKeys.insert(i);
+    for (size_t b = 0; b < table.frontends[i].backends.size(); ++b) backendKeys.insert({i, b});
+  }
+  auto frontendIds = idsOf(frontendKeys, frontendText);
+  auto backendIds = idsOf(backendKeys, [&](std::pair<size_t, size_t> key) {
+    const auto& backend = table.frontends[key.first].backends[key.second];
+    return frontendText(key.first) + "|" + backend.address.addressText() + "|" +
+           std::to_string(backend.port);
+  });
+  std::string out = "{\n  \"frontends\": ";
+  if (table.frontends.empty()) out += "[]";
+  for (size_t i = 0; i < table.frontends.size(); ++i) {
+    const auto& frontend = table.frontends[i];
+    out += i == 0 ? "[\n    {" : "},\n    {";
+    if (frontend.affinitySeconds)
+      out += "\"affinity_seconds\": " + std::to_string(*frontend.affinitySeconds) + ", ";
+    out += "\"backends\": [";
+    for (size_t b = 0; b < frontend.backends.size(); ++b) {
+      const auto& backend = frontend.backends[b];
+      out += b == 0 ? "{" : ", {";
+      out += "\"address\": " + quoted(backend.address.addressText()) +
+             ", \"endpoint\": " + quoted(backend.endpoint) +
+             ", \"id\": " + std::to_string(backendIds.at({i, b})) +
+             ", \"port\": " + std::to_string(backend.port) +
+             ", \"weight\": " + std::to_string(backend.weight) + "}";
+    }
+    out += "], \"id\": " + std::to_string(frontendIds.at(i)) +
+           ", \"port\": " + std::to_string(frontend.port) +
+           ", \"protocol\": " + quoted(protocolName(frontend.protocol)) +
+           ", \"service\": " + quoted(frontend.service) +
+           ", \"vip\": " + quoted(frontend.vip.addressText());
+  }
+  if (!table.frontends.empty()) out += "}\n  ]";
+  out += ",\n  \"maglev_table_size\": " + std::to_string(kMaglevTableSize) + "\n}\n";
+  return out;
 }
 
 } // namespace polc::services

@@ -49,12 +49,13 @@ inline constexpr const char* kMapServices = "polc_services";
 inline constexpr const char* kMapMaglev = "polc_maglev";
 inline constexpr const char* kMapBackends = "polc_backends";
 inline constexpr const char* kMapLbNat = "polc_lb_nat";
+inline constexpr const char* kMapLbAffinity = "polc_lb_affinity";
 // The maps a node's endpoints share, pinned once per node (the first four
 // in this order: the loader indexes them).
-inline constexpr std::array<const char*, 13> kNodeMaps = {
+inline constexpr std::array<const char*, 14> kNodeMaps = {
     kMapIpcache,       kMapConntrack,        kMapIpcacheLengths, kMapPolicyEpoch, kMapEvents,
     kMapMonitorConfig, kMapMonitorEndpoints, kMapEventStats,     kMapCounters,    kMapServices,
-    kMapMaglev,        kMapBackends,         kMapLbNat};
+    kMapMaglev,        kMapBackends,         kMapLbNat,          kMapLbAffinity};
 inline constexpr const char* kMapPolicyIngress = "polc_policy_in";
 inline constexpr const char* kMapPolicyEgress = "polc_policy_eg";
 // Read-only config (.rodata) that the loader sets before loading an object:

@@ -36,6 +36,12 @@ std::optional<EntryDelta<IpcacheEntry>> ipcacheDelta(std::string_view before,
 // needs of `before`. nullopt when it is not in toJsonText's form.
 std::optional<std::string_view> entriesPart(std::string_view text);
 
+// The elements of the array `key` of a text written one element per line as
+// toJsonText writes its entries, each without its indent and comma: what a
+// delta of another file in that form compares. nullopt when not in it.
+std::optional<std::vector<std::string_view>> arrayLines(std::string_view text,
+                                                        std::string_view key);
+
 // The address families and prefix lengths an ipcache text holds, without
 // parsing its entries; nullopt when it is not in toJsonText's form.
 struct PrefixLengths {

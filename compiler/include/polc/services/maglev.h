@@ -27,6 +27,11 @@ namespace polc::services {
 // of its weight's share of the total weight.
 inline constexpr uint32_t kMaglevTableSize = 1021;
 
+// The largest weight: with weights up to this, ~10 backends still get
+// shares of the table within ~1% of their weights' (the topology's limit,
+// and the loader's check of services.json).
+inline constexpr uint32_t kMaxMaglevWeight = 100;
+
 struct MaglevBackend {
   // A stable name of the backend (e.g. "10.0.0.5:5432"). Its permutation
   // depends on the key alone, never on the other backends, which is what

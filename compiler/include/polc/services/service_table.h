@@ -9,8 +9,6 @@
 #include "polc/support/ip_prefix.h"
 #include "polc/topology/topology.h"
 
-#include <nlohmann/json_fwd.hpp>
-
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -60,9 +58,14 @@ const Backend* pickBackend(const Frontend&, const FlowTuple& flow);
 // The tuple of a flow from `client`:`sport` to the frontend.
 FlowTuple flowTo(const Frontend&, const IpPrefix& client, uint16_t sport);
 
-// The artifact form: frontends with their backends and weights, sorted; the
-// Maglev tables are not written (the loader rebuilds them: they follow from
-// the backends' keys, weights and kMaglevTableSize).
-nlohmann::json toJson(const ServiceTable&);
+// The artifact form, services.json (docs/artifacts.md): the frontends, one
+// per line and sorted, each with its map id and its backends' (one
+// polc_backends entry per backend of each frontend, so that a backend's
+// entry says it is in that frontend now: what session affinity checks),
+// weights and target ports; a load diffs two revisions line by line. The
+// Maglev tables are not written (the loader rebuilds them: they follow
+// from the backends' keys, weights and kMaglevTableSize). Ids are hashes of
+// what they name, stable while other frontends come and go.
+std::string toJsonText(const ServiceTable&);
 
 } // namespace polc::services

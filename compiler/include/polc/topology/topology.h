@@ -3,6 +3,7 @@
 // Everything here is validated: addresses are canonical, references resolve.
 #pragma once
 
+#include "polc/services/maglev.h"
 #include "polc/support/ip_prefix.h"
 #include "polc/support/source_location.h"
 
@@ -80,7 +81,7 @@ struct ServiceBackend {
 };
 
 // Weights range over 0 (drained: no new flows) .. kMaxBackendWeight.
-inline constexpr uint32_t kMaxBackendWeight = 100;
+inline constexpr uint32_t kMaxBackendWeight = services::kMaxMaglevWeight;
 inline constexpr uint32_t kDefaultAffinitySeconds = 10800; // as Kubernetes: 3 hours
 inline constexpr uint32_t kMaxAffinitySeconds = 86400;
 

@@ -106,7 +106,7 @@ struct LoadReport {
   size_t serviceFrontends = 0;
   size_t policyEntries = 0;  // entries the node's policy maps hold now
   size_t ipcacheEntries = 0; // entries the ipcache holds now
-  // Tables (the ipcache included) whose change was found by comparing the
+  // Tables (the ipcache and services.json included) whose change was found by comparing the
   // new file with the text kept at the last load, line by line, instead of
   // reading the whole table and its map: those loads cost what changed.
   size_t tablesDiffed = 0;
