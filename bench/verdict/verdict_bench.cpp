@@ -30,6 +30,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -42,12 +43,19 @@ constexpr const char* kUsage =
     "                     --allowed-port P --denied-port P\n"
     "                     --floor-empty OBJ --floor-lookup OBJ\n"
     "                     [--policy LABEL:TO_EP_ID:FROM_EP_ID]...\n"
+    "                     [--vip ADDR:PORT --backends ADDR:PORT,...]\n"
     "Packets (TCP, IPv4): allowed = peer -> target:allowed-port, repeated (an\n"
     "established flow after the first run), new-flow = the same packet as the\n"
     "first of its flow (its conntrack entry deleted before each run), denied =\n"
     "peer -> target:denied-port, reply = target:80's answer to a connection the\n"
     "target opened (conntrack hit). Runs of new-flow, and of the floors' *-once\n"
     "packets measured the same way, are one per BPF_PROG_TEST_RUN call.\n"
+    "With --vip (a service frontend; its backends' addresses and target ports):\n"
+    "through each policy's FROM_EP program, egress = target -> peer:80 repeated\n"
+    "(an established flow to no vip), vip-established = target -> vip repeated\n"
+    "(translated on its polc_lb_nat entry), vip-new-flow = the same packet as the\n"
+    "first of its flow (its polc_lb_nat and conntrack entries deleted before each\n"
+    "run: a Maglev pick); the vip pairs only for programs built with services.\n"
     "Prints PROGRAM PACKET MEDIAN_NS MIN_NS lines.\n";
 
 [[noreturn]] void fail(const std::string& message) {
@@ -154,8 +162,9 @@ uint32_t measure(Pair& pair, uint32_t repeat) {
   return runs[runs.size() / 2];
 }
 
-// The fd of the program's map called `name` (the node's shared conntrack).
-Fd programMap(int programFd, const std::string& name) {
+// The fd of the program's map called `name` (the node's shared conntrack);
+// none when the program uses no such map.
+std::optional<Fd> findProgramMap(int programFd, const std::string& name) {
   bpf_prog_info info{};
   uint32_t length = sizeof info;
   if (bpf_obj_get_info_by_fd(programFd, &info, &length) != 0)
@@ -175,7 +184,13 @@ Fd programMap(int programFd, const std::string& name) {
         name == mapInfo.name)
       return map;
   }
-  fail("the program has no map " + name);
+  return std::nullopt;
+}
+
+Fd programMap(int programFd, const std::string& name) {
+  auto map = findProgramMap(programFd, name);
+  if (!map) fail("the program has no map " + name);
+  return std::move(*map);
 }
 
 struct Options {
@@ -189,7 +204,16 @@ struct Options {
     uint32_t toEndpointId, fromEndpointId;
   };
   std::vector<Policy> policies;
+  std::string vip; // ADDR
+  uint16_t vipPort = 0;
+  std::vector<std::pair<std::string, uint16_t>> backends;
 };
+
+std::pair<std::string, uint16_t> addressAndPort(const std::string& text) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string::npos) fail("want ADDR:PORT, got " + text);
+  return {text.substr(0, colon), static_cast<uint16_t>(std::stoul(text.substr(colon + 1)))};
+}
 
 Options parse(int argc, char** argv) {
   Options options;
@@ -223,6 +247,15 @@ Options parse(int argc, char** argv) {
       options.policies.push_back({spec.substr(0, first),
                                   static_cast<uint32_t>(std::stoul(spec.substr(first + 1))),
                                   static_cast<uint32_t>(std::stoul(spec.substr(second + 1)))});
+    } else if (flag == "--vip") {
+      std::tie(options.vip, options.vipPort) = addressAndPort(value(i));
+    } else if (flag == "--backends") {
+      std::string list = value(i);
+      for (size_t start = 0; start <= list.size();) {
+        size_t comma = std::min(list.find(',', start), list.size());
+        options.backends.push_back(addressAndPort(list.substr(start, comma - start)));
+        start = comma + 1;
+      }
     } else if (flag == "-h" || flag == "--help") {
       std::cout << kUsage;
       std::exit(0);
@@ -231,7 +264,7 @@ Options parse(int argc, char** argv) {
   }
   if (options.peer.empty() || options.target.empty() || options.allowedPort == 0 ||
       options.deniedPort == 0 || options.floorEmpty.empty() || options.floorLookup.empty() ||
-      options.rounds < 1 || options.repeat < 1)
+      options.rounds < 1 || options.repeat < 1 || options.vip.empty() != options.backends.empty())
     fail(std::string("missing or bad options\n") + kUsage);
   return options;
 }
@@ -322,6 +355,57 @@ int main(int argc, char** argv) {
                      std::make_pair(from.get(), opening),
                      {},
                      {}});
+  }
+
+  // With a vip: the client's (target's) packets leaving through polc_from_ep.
+  const uint16_t vipClientPort = 42000;
+  auto egress = PacketBuilder::ipv4(options.target, options.peer).tcp(vipClientPort, 80).build();
+  std::vector<uint8_t> toVip;
+  polc_ct_key vipFlow{};
+  std::vector<polc_ct_key> translatedFlows;
+  if (!options.vip.empty()) {
+    toVip = PacketBuilder::ipv4(options.target, options.vip)
+                .tcp(vipClientPort, options.vipPort)
+                .build();
+    ::inet_pton(AF_INET, options.target.c_str(), &vipFlow.saddr[0]);
+    ::inet_pton(AF_INET, options.vip.c_str(), &vipFlow.daddr[0]);
+    vipFlow.sport = htons(vipClientPort);
+    vipFlow.dport = htons(options.vipPort);
+    vipFlow.protocol = IPPROTO_TCP;
+    vipFlow.family = POLC_FAMILY_IPV4;
+    vipFlow.direction = POLC_CT_EGRESS;
+    for (const auto& [address, port] : options.backends) {
+      polc_ct_key flow = vipFlow;
+      ::inet_pton(AF_INET, address.c_str(), &flow.daddr[0]);
+      flow.dport = htons(port);
+      translatedFlows.push_back(flow);
+    }
+  }
+  std::vector<Fd> natFds;
+  natFds.reserve(options.policies.size());
+  for (size_t p = 0; !options.vip.empty() && p < options.policies.size(); ++p) {
+    const auto& label = options.policies[p].label;
+    int from = policyFds[2 * p + 1].get();
+    int conntrack = conntrackFds[p].get();
+    pairs.push_back({label, "egress", from, egress, TC_ACT_OK, std::nullopt, {}, {}});
+    auto natMap = findProgramMap(from, "polc_lb_nat");
+    if (!natMap) continue; // built without services: nothing to translate
+    int nat = natFds.emplace_back(std::move(*natMap)).get();
+    pairs.push_back({label, "vip-established", from, toVip, TC_ACT_OK, std::nullopt, {}, {}});
+    pairs.push_back({label,
+                     "vip-new-flow",
+                     from,
+                     toVip,
+                     TC_ACT_OK,
+                     std::nullopt,
+                     {},
+                     [conntrack, nat, &vipFlow, &translatedFlows] {
+                       if (bpf_map_delete_elem(nat, &vipFlow) != 0 && errno != ENOENT)
+                         fail("polc_lb_nat delete: " + errnoText(errno));
+                       for (const auto& flow : translatedFlows)
+                         if (bpf_map_delete_elem(conntrack, &flow) != 0 && errno != ENOENT)
+                           fail("polc_ct delete: " + errnoText(errno));
+                     }});
   }
 
   for (int round = 0; round < options.rounds; ++round) {
