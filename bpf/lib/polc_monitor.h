@@ -156,6 +156,7 @@ static __always_inline void polc_monitor_report(struct __sk_buff *skb,
 	event->reason = reason;
 	event->flags = flags;
 	__builtin_memset(event->pad, 0, sizeof(event->pad));
+	event->frontend_id = pkt->frontend_id;
 	/* Never wake the reader: a wakeup is an irq_work (an IPI, a VM exit
 	 * under a hypervisor) that costs more than the event; the reader
 	 * reads on a timer (POLC_EVENTS_POLL_MS) instead. */

@@ -152,6 +152,7 @@ struct polc_packet {
 	__u8 ct_may_create;		  /* a let-through packet opens an entry */
 	__u16 l4_offset;		  /* of the L4 header, when ports were read */
 	struct polc_related_flow related; /* ICMP errors only */
+	__u32 frontend_id;		  /* set by polc_service_translate */
 };
 
 struct polc_l4_ports {

@@ -230,6 +230,7 @@ static __always_inline int polc_service_translate(struct __sk_buff *skb, struct 
 	service = bpf_map_lookup_elem(&polc_services, &service_key);
 	if (!service)
 		return POLC_SERVICE_NONE;
+	pkt->frontend_id = service->frontend_id; /* events name the service */
 
 	polc_ct_forward_key(pkt, POLC_CT_EGRESS, &flow);
 	known = bpf_map_lookup_elem(&polc_lb_nat, &flow);

@@ -267,7 +267,10 @@ struct polc_event {
 	__u8 verdict;	/* POLC_EVENT_VERDICT_* */
 	__u8 reason;	/* POLC_REASON_* */
 	__u8 flags;	/* POLC_EVENT_FLAG_* */
-	__u8 pad[6];
+	__u8 pad[2];
+	/* The service frontend the packet was sent to, translated or refused
+	 * (polc_service.h): its addresses are the backend's; 0: none. */
+	__u32 frontend_id;
 };
 
 /*

@@ -65,6 +65,9 @@ std::string eventText(const DecodedEvent& e) {
                      endpointText(e.destination, e.destinationPort, e);
   if (e.icmpType)
     flow += " type " + std::to_string(*e.icmpType) + " code " + std::to_string(*e.icmpCode);
+  if (e.service)
+    flow += " via service " + e.service->name + " (" +
+            endpointText(e.service->vip, e.service->port, e) + ")";
   std::string why = e.reason;
   if (e.rule)
     why = std::string(e.rule->audit ? "audit " : "") + "policy \"" + e.rule->policy + "\" " +
@@ -102,6 +105,11 @@ nlohmann::json eventJson(const DecodedEvent& e) {
     j["source_port"] = e.sourcePort;
     j["destination_port"] = e.destinationPort;
   }
+  if (e.service)
+    j["service"] = {{"name", e.service->name},
+                    {"vip", e.service->vip},
+                    {"protocol", e.service->protocol},
+                    {"port", e.service->port}};
   if (e.rule)
     j["rule"] = {
         {"id", e.rule->id},         {"policy", e.rule->policy}, {"location", e.rule->location},

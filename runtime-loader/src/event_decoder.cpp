@@ -149,6 +149,18 @@ Expected<EventDecoder> EventDecoder::forNode(const NodeStatus& node) {
   auto rules = readBuildRules(outDir);
   if (!rules) return Error{rules.error()};
   for (auto& rule : *rules) decoder.rules_[rule.id] = std::move(rule);
+  if (!manifest->services.empty()) {
+    auto services = readBuildJson(outDir / manifest->services);
+    if (!services) return Error{services.error()};
+    try {
+      for (const auto& frontend : (*services)["frontends"])
+        decoder.services_[frontend.at("id").get<uint32_t>()] = {
+            frontend.at("service").get<std::string>(), frontend.at("vip").get<std::string>(),
+            frontend.at("protocol").get<std::string>(), frontend.at("port").get<uint16_t>()};
+    } catch (const std::exception& e) {
+      return Error{(outDir / manifest->services).string() + ": malformed: " + e.what()};
+    }
+  }
   return decoder;
 }
 
@@ -157,6 +169,7 @@ void EventDecoder::learn(EventDecoder newer) {
   for (auto& [address, name] : newer.endpointByAddress_) endpointByAddress_[address] = name;
   for (auto& [id, peer] : newer.identities_) identities_[id] = std::move(peer);
   for (auto& [id, rule] : newer.rules_) rules_[id] = std::move(rule);
+  for (auto& [id, service] : newer.services_) services_[id] = std::move(service);
   monotonicToUnix_ = newer.monotonicToUnix_;
 }
 
@@ -196,6 +209,9 @@ DecodedEvent EventDecoder::decode(const polc_event& event) const {
   if (decoded.peer.kind == "endpoint")
     if (auto it = endpointByAddress_.find(peerAddress); it != endpointByAddress_.end())
       decoded.peer.name = it->second;
+  if (event.frontend_id != 0)
+    if (auto it = services_.find(event.frontend_id); it != services_.end())
+      decoded.service = it->second;
   decoded.length = event.length;
   decoded.newFlow = (event.flags & POLC_EVENT_FLAG_NEW_FLOW) != 0;
   return decoded;

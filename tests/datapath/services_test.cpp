@@ -219,12 +219,20 @@ TEST_F(ServicesTest, AFlowToTheVipGoesToItsBackendAndTheReplyComesFromTheVip) {
 
 TEST_F(ServicesTest, PolicyJudgesTheBackendAndAFlowKeepsItsBackend) {
   addFrontend(1, "10.96.0.5", IPPROTO_TCP, 80, {"10.0.0.2", "10.0.0.3"});
-  // To the backend policy does not allow: dropped, whatever the vip.
+  // To the backend policy does not allow: dropped, whatever the vip; the
+  // drop names the backend and the service.
   const auto denied = portTo("10.0.0.3", "10.0.0.1", "10.96.0.5", IPPROTO_TCP, 80);
+  ASSERT_TRUE(harness_->takeEvents());
   EXPECT_EQ(
       run("polc_from_ep", PacketBuilder::ipv4("10.0.0.1", "10.96.0.5").tcp(denied, 80).build())
           .verdict,
       kDrop);
+  auto events = harness_->takeEvents();
+  ASSERT_TRUE(events) << events.error();
+  ASSERT_EQ(events->size(), 1u);
+  EXPECT_EQ(events->front().frontend_id, 1u);
+  EXPECT_EQ(events->front().peer_identity, kOtherIdentity);
+  EXPECT_EQ(events->front().dport, htons(kTarget));
 
   // An open flow keeps its backend when the table changes under it.
   const auto sport = portTo("10.0.0.2", "10.0.0.1", "10.96.0.5", IPPROTO_TCP, 80);
@@ -311,9 +319,10 @@ TEST_F(ServicesTest, AFrontendWithoutBackendsRefusesNewFlowsAtOnce) {
   auto events = harness_->takeEvents();
   ASSERT_TRUE(events) << events.error();
   ASSERT_EQ(events->size(), 4u);
-  for (const auto& event : *events) {
-    EXPECT_EQ(event.reason, POLC_REASON_NO_BACKEND);
-    EXPECT_EQ(event.verdict, POLC_EVENT_VERDICT_DENIED);
+  for (size_t i = 0; i < events->size(); ++i) {
+    EXPECT_EQ((*events)[i].reason, POLC_REASON_NO_BACKEND);
+    EXPECT_EQ((*events)[i].verdict, POLC_EVENT_VERDICT_DENIED);
+    EXPECT_EQ((*events)[i].frontend_id, i + 1) << "names the service";
   }
 }
 

@@ -4,7 +4,8 @@
 # the vip land within 5% of equal shares, then (a table-only reload: no
 # program replaced) within 5% of 1:2:3; a connection open across the reload
 # keeps working; UDP and IPv6 the same; a client that policy does not allow
-# to the backends is dropped, even through the vip; a vip without backends
+# to the backends is dropped, even through the vip, and the monitor names
+# the service and the backend; a vip without backends
 # refuses at once; with session affinity, one client stays on one backend.
 #
 # usage: services.sh POLC NETPROBE SOURCE_DIR
@@ -43,10 +44,17 @@ services:
   - { name: empty6, vip: "fd96::9", ports: [ tcp/80 ], selector: { app: none } }
 YAML
 }
+# other-1's egress is its own program's to refuse: its drop of a flow to
+# the vip names the service (a drop at the backend's ingress names the
+# backend only: that program never saw the vip).
 cat > "$work/policy.pol" << 'POL'
 policy "db" {
   select app == "db"
   ingress { allow from app == "client" on tcp/sql, udp/8053 }
+}
+policy "other" {
+  select app == "other"
+  egress { allow to app == "client" on tcp/9 }
 }
 POL
 topology 1 1 1 > "$work/equal.yaml"
@@ -91,7 +99,13 @@ tally udp-equal udp 10.96.30.5 53
 shares udp-equal 1000 1000 1000
 tally tcp6-equal tcp fd96::5 5432
 shares tcp6-equal 1000 1000 1000
+monitor_options=(--lab "$prefix" --pin-root "$pin_root" --state-dir "$state_dir")
+start_monitor --endpoint other-1 --verdict denied --count 1
 expect blocked other-1 tcp 10.96.30.5 5432
+check "the monitor stops after the drop" 0 timeout 10 tail --pid="$monitor" -f /dev/null
+event_seen "the drop names the service and the backend" '"endpoint":"other-1"' \
+  '"service":{"name":"db","port":5432,"protocol":"tcp","vip":"10.96.30.5"}' \
+  '"kind":"endpoint"' '"name":"db-' '"destination_port":8080'
 
 echo "# session affinity: every flow of one client to one backend"
 tally tcp-sticky tcp 10.96.30.7 5432 300

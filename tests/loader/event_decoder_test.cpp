@@ -175,5 +175,36 @@ TEST_F(EventDecoderTest, AManifestThatIsNoLongerTheLoadedRevisionIsRefused) {
   EXPECT_NE(decoder.error().find("another build"), std::string::npos) << decoder.error();
 }
 
+// A packet translated to a backend (or refused) carries its frontend's id:
+// the event names the service beside the backend it went to.
+TEST_F(EventDecoderTest, APacketToAServiceNamesTheServiceBesideTheBackend) {
+  auto manifestJson = nlohmann::json::parse(*readFile(dir / "manifest.json"));
+  manifestJson["services"] = "services.json";
+  ASSERT_TRUE(writeFile(dir / "manifest.json", manifestJson.dump()));
+  ASSERT_TRUE(writeFile(dir / "services.json",
+                        R"({"frontends": [{"backends": [], "id": 77, "port": 5432, )"
+                        R"("protocol": "tcp", "service": "db", "vip": "10.96.0.5"}], )"
+                        R"("maglev_table_size": 1021})"));
+  auto decoder = EventDecoder::forNode(node);
+  ASSERT_TRUE(decoder) << decoder.error();
+  auto event = egressTo("10.0.2.30", kDbIdentity);
+  event.frontend_id = 77;
+  auto decoded = decoder->decode(event);
+  ASSERT_TRUE(decoded.service);
+  EXPECT_EQ(decoded.service->name, "db");
+  EXPECT_EQ(decoded.service->vip, "10.96.0.5");
+  EXPECT_EQ(decoded.service->protocol, "tcp");
+  EXPECT_EQ(decoded.service->port, 5432);
+  EXPECT_EQ(decoded.peer.name, "db-1") << "the backend";
+  event.frontend_id = 0;
+  EXPECT_FALSE(decoder->decode(event).service);
+
+  ASSERT_TRUE(writeFile(dir / "services.json", "{\"frontends\": [{\"id\": 1}]}"));
+  auto malformed = EventDecoder::forNode(node);
+  ASSERT_FALSE(malformed);
+  EXPECT_NE(malformed.error().find("services.json: malformed"), std::string::npos)
+      << malformed.error();
+}
+
 } // namespace
 } // namespace polc::loader

@@ -49,6 +49,13 @@ struct DecodedParty {
   const Labels* labels = nullptr;
 };
 
+// The service frontend a packet was sent to (its vip, protocol and port):
+// the event's addresses are then the backend's.
+struct DecodedService {
+  std::string name, vip, protocol;
+  uint16_t port = 0;
+};
+
 struct DecodedEvent {
   uint64_t unixNanoseconds = 0; // wall clock, from the event's monotonic time
   std::string node;
@@ -67,6 +74,7 @@ struct DecodedEvent {
   uint16_t sourcePort = 0, destinationPort = 0; // TCP and UDP
   std::optional<uint8_t> icmpType, icmpCode;
   DecodedPeer peer;
+  std::optional<DecodedService> service; // translated to a backend, or refused
   uint32_t length = 0;
   bool newFlow = false;
 
@@ -114,7 +122,8 @@ private:
   std::map<std::string, std::string> endpointByAddress_; // every node's
   std::map<uint32_t, DecodedPeer> identities_;
   std::map<uint32_t, DecodedRule> rules_;
-  int64_t monotonicToUnix_ = 0; // add to a CLOCK_MONOTONIC time
+  std::map<uint32_t, DecodedService> services_; // by frontend id (services.json)
+  int64_t monotonicToUnix_ = 0;                 // add to a CLOCK_MONOTONIC time
 };
 
 } // namespace polc::loader
