@@ -5,7 +5,8 @@
 # with real traffic. Each node judges a remote peer by the identity its
 # ipcache gives the peer's address: the same destination admits one remote
 # endpoint and refuses another by label; a deny rule's drop is decoded by
-# the monitor and counted by polc stats.
+# the monitor and counted by polc stats; the catalog service's vip spreads
+# flows 3:1 over its backends on both nodes.
 #
 # usage: multi_node.sh POLC NETPROBE SOURCE_DIR
 # Exit 77 (skipped) without root or BPF, unless POLC_REQUIRE_KERNEL=1, where
@@ -26,10 +27,11 @@ must "$polc" lab up "$topology" --prefix "$prefix" > "$work/lab.log"
 check "node-a has its link to node-b" 0 ip -n "$prefix-n-node-a" link show dev to-node-b
 serve frontend-1 --tcp 8080
 serve redis-1 --tcp 6379
-serve catalog-1 --tcp 3550
+serve catalog-1 --tcp 3550 --name catalog-1
+serve catalog-2 --tcp 3550 --name catalog-2
 serve payment-1 --tcp 50051
 serve dns-1 --udp 53,54
-wait_servers_ready 5
+wait_servers_ready 6
 
 echo "# before load: every cross-node flow passes"
 expect allowed redis-1 tcp "$catalog" 3550
@@ -60,6 +62,14 @@ check "status --lab --node shows one node" 0 bash -c \
   "'$polc' status --node node-a --lab '$prefix' --state-dir '$state_dir' --format json | grep -q '\"node\": \"node-a\"'"
 # a -> b
 expect allowed frontend-1 tcp "$catalog" 3550  # egress to service catalog (node-a), ingress from storefront (node-b)
+# At the vip, 3:1 by weight, the backends on both nodes (node-a translates).
+ip netns exec "$prefix-e-frontend-1" "$netprobe" tally tcp 10.96.20.1 3550 --count 400 > "$work/catalog-tally"
+for share in "catalog-1 300" "catalog-2 100"; do
+  read -r backend expected <<< "$share"
+  got=$(awk -v b="$backend" '$1 == b { print $2 }' "$work/catalog-tally")
+  check "frontend-1 -> catalog's vip: $backend took ${got:-0} of 400 flows, expected $expected +-40" 0 \
+    test "${got:-0}" -ge $((expected - 40)) -a "${got:-0}" -le $((expected + 40))
+done
 expect allowed checkout-1 tcp "$payment" 50051
 expect blocked redis-1 tcp "$catalog" 3550     # identity of redis-1 is not allowed by catalog's ingress
 expect blocked frontend-1 tcp "$payment" 50051 # frontend-1's isolated egress, now on node-a
