@@ -426,8 +426,10 @@ Status LoadTransaction::readServices() {
   const auto pin = relativePin(node_->name, "", artifacts::kMapServices);
   const auto digest = digestOf(manifest_.services);
   std::error_code ec;
-  if (auto loaded = knownFilled(previous_, pin, digest);
-      loaded && fs::exists(placement_.pinRoot / pin, ec)) {
+  // Both shortcuts rest on the pinned maps being the ones the state
+  // describes (updateServices checks that this load did not create them).
+  if (!fs::exists(placement_.pinRoot / pin, ec)) return readWholeServices();
+  if (auto loaded = knownFilled(previous_, pin, digest)) {
     servicesLoaded_ = true;
     serviceFrontends_ = *loaded;
     return okStatus();
@@ -945,6 +947,13 @@ Status LoadTransaction::updateServices() {
     return fail("the service maps of node " + node_->name +
                 " are pinned in part (polc unload, then load)");
   report_.serviceFrontends = serviceFrontends_;
+  const auto& created = state_.pending->pins;
+  if ((servicesLoaded_ || servicesDelta_) &&
+      std::any_of(created.begin(), created.end(), [&](const std::string& pin) {
+        return std::find(sharedMaps_.begin() + 9, sharedMaps_.begin() + 12, pin) !=
+               sharedMaps_.begin() + 12;
+      }))
+    return fail("the service maps of node " + node_->name + ": a pin was removed during the load");
   if (servicesLoaded_) return okStatus();
   if (servicesDelta_) {
     // A key the delta adds that the map holds already: the new file holds
@@ -1187,7 +1196,7 @@ void LoadTransaction::keepTableSnapshots() {
   };
   const auto entries = [](std::string_view text) { return artifacts::entriesPart(text); };
   keep(node_->ipcache, digestOf(node_->ipcache), entries);
-  if (!manifest_.services.empty()) // all of it: its map entries are two arrays
+  if (!manifest_.services.empty()) // all of it: a delta compares its tail too
     keep(manifest_.services, digestOf(manifest_.services),
          [](std::string_view text) { return std::optional(text); });
   for (const auto& endpoint : endpoints_)
