@@ -286,6 +286,20 @@ void allowInFloor(bpf_object* object, const Options& options) {
     fail("cannot fill floor_allowed");
 }
 
+// A TCP over IPv4 flow's conntrack key (and polc_lb_nat's, keyed alike).
+polc_ct_key tcpFlowKey(const std::string& source, const std::string& destination, uint16_t sport,
+                       uint16_t dport, uint8_t direction) {
+  polc_ct_key key{};
+  ::inet_pton(AF_INET, source.c_str(), &key.saddr[0]);
+  ::inet_pton(AF_INET, destination.c_str(), &key.daddr[0]);
+  key.sport = htons(sport);
+  key.dport = htons(dport);
+  key.protocol = IPPROTO_TCP;
+  key.family = POLC_FAMILY_IPV4;
+  key.direction = direction;
+  return key;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -315,14 +329,8 @@ int main(int argc, char** argv) {
     pairs.push_back({name, "allowed-once", fd, allowed, TC_ACT_OK, std::nullopt, {}, [] {}});
   };
   // The allowed packet's conntrack entry as polc_to_ep keys it.
-  polc_ct_key allowedFlow{};
-  ::inet_pton(AF_INET, options.peer.c_str(), &allowedFlow.saddr[0]);
-  ::inet_pton(AF_INET, options.target.c_str(), &allowedFlow.daddr[0]);
-  allowedFlow.sport = htons(clientPort);
-  allowedFlow.dport = htons(options.allowedPort);
-  allowedFlow.protocol = IPPROTO_TCP;
-  allowedFlow.family = POLC_FAMILY_IPV4;
-  allowedFlow.direction = POLC_CT_INGRESS;
+  const polc_ct_key allowedFlow =
+      tcpFlowKey(options.peer, options.target, clientPort, options.allowedPort, POLC_CT_INGRESS);
   std::vector<Fd> conntrackFds;
   conntrackFds.reserve(options.policies.size());
   floor("floor-empty", onlyProgramFd(empty.get(), options.floorEmpty), TC_ACT_OK);
@@ -367,19 +375,11 @@ int main(int argc, char** argv) {
     toVip = PacketBuilder::ipv4(options.target, options.vip)
                 .tcp(vipClientPort, options.vipPort)
                 .build();
-    ::inet_pton(AF_INET, options.target.c_str(), &vipFlow.saddr[0]);
-    ::inet_pton(AF_INET, options.vip.c_str(), &vipFlow.daddr[0]);
-    vipFlow.sport = htons(vipClientPort);
-    vipFlow.dport = htons(options.vipPort);
-    vipFlow.protocol = IPPROTO_TCP;
-    vipFlow.family = POLC_FAMILY_IPV4;
-    vipFlow.direction = POLC_CT_EGRESS;
-    for (const auto& [address, port] : options.backends) {
-      polc_ct_key flow = vipFlow;
-      ::inet_pton(AF_INET, address.c_str(), &flow.daddr[0]);
-      flow.dport = htons(port);
-      translatedFlows.push_back(flow);
-    }
+    vipFlow =
+        tcpFlowKey(options.target, options.vip, vipClientPort, options.vipPort, POLC_CT_EGRESS);
+    for (const auto& [address, port] : options.backends)
+      translatedFlows.push_back(
+          tcpFlowKey(options.target, address, vipClientPort, port, POLC_CT_EGRESS));
   }
   std::vector<Fd> natFds;
   natFds.reserve(options.policies.size());
