@@ -100,7 +100,9 @@ shares udp-equal 1000 1000 1000
 tally tcp6-equal tcp fd96::5 5432
 shares tcp6-equal 1000 1000 1000
 monitor_options=(--lab "$prefix" --pin-root "$pin_root" --state-dir "$state_dir")
-start_monitor --endpoint other-1 --verdict denied --count 1
+# --port: other-1's egress also drops the MLD reports its fresh veth sends,
+# which would otherwise be the one event seen (a CI run caught exactly that).
+start_monitor --endpoint other-1 --verdict denied --port 8080 --count 1
 expect blocked other-1 tcp 10.96.30.5 5432
 check "the monitor stops after the drop" 0 timeout 10 tail --pid="$monitor" -f /dev/null
 event_seen "the drop names the service and the backend" '"endpoint":"other-1"' \
