@@ -451,8 +451,9 @@ Status LoadTransaction::readServices() {
 
 Status LoadTransaction::readWholeServices() {
   servicesDelta_ = false;
-  auto wanted = parseVerified<ServiceMaps>(*verification_, manifest_.services,
-                                           [](const auto& j) { return serviceMapContents(j); });
+  auto wanted = parseVerified<ServiceMaps>(*verification_, manifest_.services, [](const auto& j) {
+    return maps::toServiceMapContents(j);
+  });
   if (!wanted) return readError(wanted.error());
   wantedServices_ = std::move(*wanted);
   serviceFrontends_ = wantedServices_.services.size();

@@ -8,24 +8,16 @@
 #include "load_maps.h"
 
 #include "polc/maps/map_backend.h"
+#include "polc/maps/service_encoding.h"
 #include "polc/support/expected.h"
-
-#include <nlohmann/json_fwd.hpp>
 
 #include <optional>
 #include <string_view>
 
 namespace polc::runtime {
 
-struct ServiceMaps {
-  maps::MapContents services, maglev, backends;
-};
-
-// The entries of the three maps for a build's services.json
-// (services::toJsonText), checked whole: no key or id twice. Ids are the
-// file's (stable while other frontends come and go), so an update rewrites
-// only what changed. Backends without a weight get no polc_backends entry.
-Expected<ServiceMaps> serviceMapContents(const nlohmann::json& services);
+// The three maps' entries, encoded by polc_maps (service_encoding.h).
+using ServiceMaps = maps::ServiceMapContents;
 
 // The change from the services.json the maps hold (its text, as a snapshot
 // kept: table_snapshots.h) to a new one, as the entries that differ, from

@@ -42,7 +42,7 @@ std::string text(std::vector<services::Frontend> frontends) {
 }
 
 ServiceMaps contents(std::vector<services::Frontend> frontends) {
-  auto maps = serviceMapContents(nlohmann::json::parse(text(std::move(frontends))));
+  auto maps = maps::toServiceMapContents(nlohmann::json::parse(text(std::move(frontends))));
   EXPECT_TRUE(maps) << maps.error();
   return maps ? *maps : ServiceMaps{};
 }
@@ -98,11 +98,11 @@ TEST(ServiceMaps, FrontendsTablesAndBackendsWithStableIds) {
 
   // Malformed files are errors, never entries.
   const auto good = nlohmann::json::parse(text({frontend("10.96.0.5", 80, {{"10.0.0.2", 1}})}));
-  ASSERT_TRUE(serviceMapContents(good));
+  ASSERT_TRUE(maps::toServiceMapContents(good));
   auto broken = [&](auto edit) {
     auto json = good;
     edit(json);
-    auto maps = serviceMapContents(json);
+    auto maps = maps::toServiceMapContents(json);
     return maps ? std::string() : maps.error();
   };
   EXPECT_NE(broken([](auto& j) { j["maglev_table_size"] = 1031; }), "");
