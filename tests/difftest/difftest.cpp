@@ -5,11 +5,15 @@
 // Every verdict must equal the reference evaluator's judge() for that side,
 // with the peer identity computed by the evaluator's resolveAddress; the
 // ipcache map's answer for the peer address is checked against it too.
+// Flows to a service's frontend are translated as the compiler predicts
+// (services::pickBackend over the loader's own encoding of services.json)
+// and judged on the backend; their replies come back from the vip.
 //
 // Exit codes: 0 all agree, 1 a mismatch (or too many rejected inputs),
 // 2 usage, 77 skipped (no root or BPF) unless POLC_REQUIRE_KERNEL=1.
 #include "bpf_harness.h"
 #include "generator.h"
+#include "packet_builder.h"
 #include "packets.h"
 
 #include "polc/codegen/specialize_endpoint.h"
@@ -19,14 +23,17 @@
 #include "polc/frontend/parser.h"
 #include "polc/ir/text.h"
 #include "polc/maps/map_backend.h"
+#include "polc/maps/service_encoding.h"
 #include "polc/passes/tables.h"
 #include "polc/pipeline/pipeline.h"
+#include "polc/services/service_table.h"
 #include "polc/topology/loader.h"
 
 #include <CLI/CLI.hpp>
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <linux/pkt_cls.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cerrno>
@@ -71,6 +78,8 @@ struct Stats {
   long reloadsNeedingNewPrograms = 0; // not table-only: skipped
   long established = 0;               // packets sent again on an open flow
   long revoked = 0;                   // flows the reload stopped
+  long translated = 0;                // flows to a frontend, sent to a backend
+  long refused = 0;                   // flows to a frontend without backends
   int objects = 0;
   int failures = 0;
   // How often each evaluator decision and each kind of peer came up: a
@@ -104,10 +113,12 @@ public:
   explicit ObjectCache(bool exact) : exact_(exact) {}
 
   // The program polc build would emit for the endpoint with these tables.
+  // `services`: the cluster has frontends to translate (the build's
+  // topology.hasFrontends()).
   static codegen::EndpointProgramSpec specFor(const ir::Endpoint& endpoint,
                                               const artifacts::PolicyTable& ingress,
                                               const artifacts::PolicyTable& egress,
-                                              const artifacts::Ipcache& ipcache) {
+                                              const artifacts::Ipcache& ipcache, bool services) {
     // Half the endpoints get inline tables of up to 8 entries (polc build
     // --inline-max 8), so that larger inline tables meet the evaluator too.
     const unsigned maxInline = endpoint.identity % 2 ? 8 : codegen::kMaxInlineEntries;
@@ -115,14 +126,16 @@ public:
         codegen::specializeEndpoint(ingress, egress, codegen::nodeShapeOf(ipcache), maxInline);
     // Both programs even where the build attaches none (then both pass all).
     spec.egressProgram = spec.ingressProgram = true;
+    spec.services = services;
     return spec;
   }
 
   Expected<testing::BpfHarness*> forEndpoint(const ir::Endpoint& endpoint,
                                              const artifacts::PolicyTable& ingress,
                                              const artifacts::PolicyTable& egress,
-                                             const artifacts::Ipcache& ipcache, Stats& stats) {
-    codegen::EndpointProgramSpec spec = specFor(endpoint, ingress, egress, ipcache);
+                                             const artifacts::Ipcache& ipcache, bool services,
+                                             Stats& stats) {
+    codegen::EndpointProgramSpec spec = specFor(endpoint, ingress, egress, ipcache, services);
     spec.identity = exact_ ? endpoint.identity : 256;
     testing::InlineTables inlineTables;
     if (spec.ingressInlineEntries != 0) inlineTables.ingress = ingress.entries;
@@ -168,8 +181,11 @@ private:
 // of its flow. After each packet its own entry (if the program opened one)
 // is deleted; walking the whole map instead costs a scan of every hash
 // bucket, so that is done once per endpoint, to prove the map empty.
-Status forgetPacket(const testing::BpfHarness& harness, const TestPacket& packet) {
-  auto fd = harness.mapFd("polc_ct");
+// polc_lb_nat is keyed the same way (a translated flow's two entries: the
+// packet to the vip and the packet to its backend).
+Status forgetPacket(const testing::BpfHarness& harness, const TestPacket& packet,
+                    const std::string& map = "polc_ct") {
+  auto fd = harness.mapFd(map);
   if (!fd) return Error{fd.error()};
   // The tuple as polc_ct_forward_key() builds it for this packet.
   polc_ct_key key{};
@@ -186,18 +202,90 @@ Status forgetPacket(const testing::BpfHarness& harness, const TestPacket& packet
     key.sport = htons(packet.icmpIdentifier); // only echo requests open entries
   }
   if (bpf_map_delete_elem(*fd, &key) != 0 && errno != ENOENT)
-    return Error{std::string("polc_ct delete: ") + std::strerror(errno)};
+    return Error{map + " delete: " + std::strerror(errno)};
   return okStatus();
 }
 
-Status expectEmptyConntrack(const testing::BpfHarness& harness) {
+// `services`: polc_lb_nat must be empty too (a flow that kept its
+// translation would keep its backend, whatever the Maglev table says).
+Status expectEmptyConntrack(const testing::BpfHarness& harness, bool services) {
   auto size = harness.conntrackSize();
   if (!size) return Error{size.error()};
   if (*size != 0)
     return Error{"polc_ct holds " + std::to_string(*size) +
                  " entries after its packets' own were deleted: difftest's conntrack key is "
                  "wrong, and verdicts may have been decided by conntrack"};
+  if (!services) return okStatus();
+  auto fd = harness.mapFd("polc_lb_nat");
+  if (!fd) return Error{fd.error()};
+  polc_ct_key key{};
+  if (bpf_map_get_next_key(*fd, nullptr, &key) == 0)
+    return Error{"polc_lb_nat holds entries after its flows' own were deleted: difftest's key "
+                 "is wrong, and a flow may have kept an earlier flow's backend"};
   return okStatus();
+}
+
+// A packet to a frontend, as polc_service_translate() sees it: TCP and UDP
+// sent by the endpoint, the first of its flow (conntrack is emptied after
+// every packet, so there is no earlier translation to keep).
+struct Translation {
+  const services::Frontend* frontend = nullptr;
+  const services::Backend* backend = nullptr; // nullptr: refused
+  TestPacket toBackend;                       // the packet as it should leave
+};
+
+std::optional<Translation> translationOf(const services::ServiceTable& table, bool translates,
+                                         const TestPacket& packet) {
+  if (!translates || packet.direction != ast::Direction::Egress ||
+      (packet.protocol != IPPROTO_TCP && packet.protocol != IPPROTO_UDP))
+    return std::nullopt;
+  const auto* frontend = table.find(packet.destination, packet.protocol, packet.destinationPort);
+  if (!frontend) return std::nullopt;
+  Translation translation{frontend, nullptr, packet};
+  translation.backend = services::pickBackend(
+      *frontend, services::flowTo(*frontend, packet.source, packet.sourcePort));
+  if (translation.backend) {
+    translation.toBackend.destination = translation.backend->address;
+    translation.toBackend.destinationPort = translation.backend->port;
+  }
+  return translation;
+}
+
+std::string translationText(const Translation& translation) {
+  const auto& frontend = *translation.frontend;
+  std::string text = "service " + frontend.service + " " + frontend.text() + ", " +
+                     std::to_string(frontend.backends.size()) + " backends: ";
+  if (!translation.backend) return text + "none with a weight, refused";
+  const auto& backend = *translation.backend;
+  return text + "the flow hash picks " + backend.key() +
+         (backend.endpoint.empty() ? "" : " (" + backend.endpoint + ")");
+}
+
+// Is `sent` the packet `expected` (built whole, checksums computed) but for
+// checksums that may differ in form only (0x0000 and 0xffff are one value
+// to ones' complement)? Both checksums must be right; those of a frame
+// with an IPv6 extension header are not checked (PacketBuilder computes
+// none there).
+std::string rewriteProblem(const std::vector<uint8_t>& sent, const std::vector<uint8_t>& expected) {
+  if (sent.size() != expected.size())
+    return std::to_string(sent.size()) + " bytes, not " + std::to_string(expected.size());
+  const bool v4 = sent.size() > 14 && (sent[14] >> 4) == 4;
+  const bool extension = !v4 && sent.size() > 20 && sent[20] == 0; // hop-by-hop
+  if (!extension)
+    if (auto problems = testing::checksumProblems(sent); !problems.empty())
+      return "wrong checksum (" + problems + ")";
+  // Where the checksums are: the IPv4 header's, and the L4 one.
+  const size_t l4 = 14 + (v4 ? size_t(sent[14] & 0x0f) * 4
+                             : 40 + (extension ? (size_t(sent[14 + 41]) + 1) * 8 : 0));
+  const uint8_t protocol = v4 ? sent[14 + 9] : sent[extension ? 14 + 40 : 14 + 6];
+  std::set<size_t> checksum = {l4 + (protocol == IPPROTO_TCP ? 16u : 6u)};
+  if (v4) checksum.insert(14 + 10);
+  for (size_t at = 0; at < sent.size(); ++at) {
+    if (checksum.contains(at) || checksum.contains(at - 1) || sent[at] == expected[at]) continue;
+    return "byte " + std::to_string(at) + " is " + std::to_string(sent[at]) + ", not " +
+           std::to_string(expected[at]);
+  }
+  return "";
 }
 
 // Empties one of the harness's maps (its keys are `Key`s). The harness's
@@ -214,8 +302,11 @@ template <class Key> Status clearMap(const testing::BpfHarness& harness, const s
   return okStatus();
 }
 
-Status clearConntrack(const testing::BpfHarness& harness) {
-  return clearMap<polc_ct_key>(harness, "polc_ct");
+// `services`: the program translates, and has polc_lb_nat.
+Status clearConntrack(const testing::BpfHarness& harness, bool services) {
+  if (auto cleared = clearMap<polc_ct_key>(harness, "polc_ct"); !cleared || !services)
+    return cleared;
+  return clearMap<polc_ct_key>(harness, "polc_lb_nat");
 }
 
 // The counters summed by what the evaluator can tell apart.
@@ -283,6 +374,12 @@ std::string countingMismatch(const CounterTotals& delta, const evaluator::Judgem
   return "";
 }
 
+// A refused flow is counted once, as a drop (reason no-backend).
+std::string refusalCountingMismatch(const CounterTotals& delta) {
+  if (delta.packets != 1) return "refusal counted " + std::to_string(delta.packets) + " times";
+  return delta.denied == 1 ? "" : "refusal not counted as a drop";
+}
+
 // What the loaded ipcache map says about an address (a miss is world).
 Expected<uint32_t> ipcacheIdentity(const testing::BpfHarness& harness, const IpPrefix& address) {
   auto fd = harness.mapFd("polc_ipcache");
@@ -295,10 +392,11 @@ Expected<uint32_t> ipcacheIdentity(const testing::BpfHarness& harness, const IpP
 }
 
 // Fills the harness's maps for one endpoint with the loader's own
-// encoding and sync (polc/maps/map_backend.h).
+// encoding and sync (polc/maps/map_backend.h); the service maps too where
+// the program translates (`services`).
 Status loadEndpointMaps(const testing::BpfHarness& harness, const artifacts::Ipcache& ipcache,
-                        const artifacts::PolicyTable& ingress,
-                        const artifacts::PolicyTable& egress) {
+                        const artifacts::PolicyTable& ingress, const artifacts::PolicyTable& egress,
+                        const maps::ServiceMapContents* services) {
   auto& kernel = maps::kernelMaps();
   auto ipcacheEntries = maps::toIpcacheMapEntries(ipcache);
   if (!ipcacheEntries) return Error{ipcacheEntries.error()};
@@ -316,6 +414,19 @@ Status loadEndpointMaps(const testing::BpfHarness& harness, const artifacts::Ipc
         !synced)
       return Error{synced.error()};
   }
+  if (services)
+    for (auto [name, contents, keySize, valueSize] :
+         {std::tuple{"polc_services", &services->services, sizeof(polc_service_key),
+                     sizeof(polc_service_value)},
+          {"polc_maglev", &services->maglev, sizeof(uint32_t), sizeof(polc_maglev_table)},
+          {"polc_backends", &services->backends, sizeof(uint32_t), sizeof(polc_backend)}}) {
+      auto mapFd = harness.mapFd(name);
+      if (!mapFd) return Error{mapFd.error()};
+      if (auto synced = maps::syncMap(kernel, *mapFd, name, keySize, valueSize,
+                                      maps::EntryBytes(contents->begin(), contents->end()));
+          !synced)
+        return Error{synced.error()};
+    }
   // As polc load does: a flow judged under the previous tables is judged again.
   return harness.bumpPolicyEpoch();
 }
@@ -376,6 +487,8 @@ std::string peerKind(const ir::Program& program, const evaluator::Resolved& reso
 struct Mismatch {
   std::string what; // "verdict" or "ipcache"
   const TestPacket* packet = nullptr;
+  const TestPacket* judged = nullptr; // the packet to the backend, for a translated flow
+  std::string translation;            // translationText
   int bpfVerdict = 0;
   uint32_t expectedIdentity = 0;
   uint32_t ipcacheIdentity = 0;
@@ -396,11 +509,14 @@ void reportMismatch(const Options& options, const GeneratedCase& generated,
   out << "endpoint: " << endpoint.name << " on " << endpoint.node << ", identity "
       << endpoint.identity << ", " << ast::toString(packet.direction) << " "
       << (endpoint.policy(packet.direction).isolated ? "isolated" : "not isolated") << "\n";
-  out << "peer:     " << packet.peer().addressText() << " -> evaluator identity "
+  // A translated flow is judged on the packet to its backend.
+  const auto& judged = mismatch.judged ? *mismatch.judged : packet;
+  if (!mismatch.translation.empty()) out << "service:  " << mismatch.translation << "\n";
+  out << "peer:     " << judged.peer().addressText() << " -> evaluator identity "
       << mismatch.expectedIdentity << " (" << ir::identityText(program, mismatch.expectedIdentity)
       << "), ipcache map identity " << mismatch.ipcacheIdentity << " ("
       << ir::identityText(program, mismatch.ipcacheIdentity) << ")\n";
-  out << "l4 value: protocol " << int(packet.protocol) << " value " << packet.l4Value() << "\n";
+  out << "l4 value: protocol " << int(judged.protocol) << " value " << judged.l4Value() << "\n";
   out << "BPF:       " << verdictText(mismatch.bpfVerdict) << "\n";
   if (!mismatch.reply.empty())
     out << "reply:     " << mismatch.reply
@@ -412,7 +528,7 @@ void reportMismatch(const Options& options, const GeneratedCase& generated,
   out << "matching rules of " << endpoint.name << "'s " << ast::toString(packet.direction) << ":\n";
   bool any = false;
   for (const auto& applied : policy.rules) {
-    if (!evaluator::matches(applied, mismatch.expectedIdentity, packet.protocol, packet.l4Value()))
+    if (!evaluator::matches(applied, mismatch.expectedIdentity, judged.protocol, judged.l4Value()))
       continue;
     const auto& rule = program.rules.at(applied.rule);
     out << "  rule " << rule.id << " " << rule.location.str() << ": " << rule.text << "\n";
@@ -491,6 +607,7 @@ Expected<bool> checkReload(const Options& options, const GeneratedCase& generate
                            const testing::BpfHarness& harness, const artifacts::Ipcache& ipcache,
                            const artifacts::PolicyTable& ingress,
                            const artifacts::PolicyTable& egress,
+                           const maps::ServiceMapContents* services,
                            const std::vector<TestPacket>& flows, Stats& stats) {
   if (flows.empty()) return true;
   const auto& endpoint = program.endpoints[endpointIndex];
@@ -546,14 +663,15 @@ Expected<bool> checkReload(const Options& options, const GeneratedCase& generate
   }
   auto newIngress = passes::buildPolicyTable(reloaded, changed, ast::Direction::Ingress);
   auto newEgress = passes::buildPolicyTable(reloaded, changed, ast::Direction::Egress);
-  const auto before = ObjectCache::specFor(endpoint, ingress, egress, ipcache);
-  const auto after = ObjectCache::specFor(changed, newIngress, newEgress, ipcache);
+  const auto before = ObjectCache::specFor(endpoint, ingress, egress, ipcache, services != nullptr);
+  const auto after =
+      ObjectCache::specFor(changed, newIngress, newEgress, ipcache, services != nullptr);
   if (before.ingressInlineEntries != 0 || before.egressInlineEntries != 0 ||
       codegen::emitEndpointC(before) != codegen::emitEndpointC(after)) {
     ++stats.reloadsNeedingNewPrograms;
     return true;
   }
-  if (auto status = loadEndpointMaps(harness, ipcache, newIngress, newEgress); !status)
+  if (auto status = loadEndpointMaps(harness, ipcache, newIngress, newEgress, services); !status)
     return Error{status.error()};
   ++stats.reloads;
   std::string rulesRemoved = removed.empty() ? "no rule" : "rules";
@@ -612,8 +730,20 @@ Expected<bool> runCase(const Options& options, uint64_t seed, ObjectCache& objec
   }
   if (options.verbose) std::cout << "seed " << seed << "\n" << generated.policy;
 
+  // The frontends, and the service maps as the loader fills them from
+  // the build's services.json.
+  const auto serviceTable = services::buildServiceTable(*topology);
+  std::optional<maps::ServiceMapContents> serviceMaps;
+  if (topology->hasFrontends()) {
+    auto encoded =
+        maps::toServiceMapContents(nlohmann::json::parse(services::toJsonText(serviceTable)));
+    if (!encoded) return Error{"services.json: " + encoded.error()};
+    serviceMaps = std::move(*encoded);
+  }
+  const maps::ServiceMapContents* serviceEntries = serviceMaps ? &*serviceMaps : nullptr;
+
   std::map<std::string, artifacts::Ipcache> ipcaches; // per node
-  PacketGenerator packets(*program, seed ^ 0x9e3779b97f4a7c15ull);
+  PacketGenerator packets(*program, serviceTable, seed ^ 0x9e3779b97f4a7c15ull);
   const size_t endpointCount = program->endpoints.size();
   for (size_t e = 0; e < endpointCount; ++e) {
     const auto& endpoint = program->endpoints[e];
@@ -621,12 +751,15 @@ Expected<bool> runCase(const Options& options, uint64_t seed, ObjectCache& objec
     auto egress = passes::buildPolicyTable(*program, endpoint, ast::Direction::Egress);
     auto [slot, isNew] = ipcaches.try_emplace(endpoint.node);
     if (isNew) slot->second = passes::buildIpcache(*program, endpoint.node);
-    auto harness = objects.forEndpoint(endpoint, ingress, egress, slot->second, stats);
+    auto harness = objects.forEndpoint(endpoint, ingress, egress, slot->second,
+                                       serviceMaps.has_value(), stats);
     if (!harness) return Error{harness.error()};
-    if (auto status = clearConntrack(**harness); !status) return Error{status.error()};
+    if (auto status = clearConntrack(**harness, serviceMaps.has_value()); !status)
+      return Error{status.error()};
     if (auto status = clearMap<polc_counter_key>(**harness, "polc_counters"); !status)
       return Error{status.error()};
-    if (auto status = loadEndpointMaps(**harness, slot->second, ingress, egress); !status)
+    if (auto status = loadEndpointMaps(**harness, slot->second, ingress, egress, serviceEntries);
+        !status)
       return Error{status.error()};
     CounterTotals counted;
     // Reporting never changes a verdict: each endpoint runs at a level of
@@ -647,64 +780,91 @@ Expected<bool> runCase(const Options& options, uint64_t seed, ObjectCache& objec
     int count = options.packetsPerPolicy / int(endpointCount) +
                 (e < size_t(options.packetsPerPolicy) % endpointCount ? 1 : 0);
     for (int i = 0; i < count; ++i) {
-      TestPacket packet = packets.next(endpoint);
+      const TestPacket packet = packets.next(endpoint);
       auto frame = packet.frame();
       const char* programName =
           packet.direction == ast::Direction::Egress ? "polc_from_ep" : "polc_to_ep";
-      auto verdict = (*harness)->run(programName, frame);
-      if (!verdict) return Error{verdict.error()};
+      auto output = (*harness)->runAndRead(programName, frame);
+      if (!output) return Error{output.error()};
+      const int verdict = output->verdict;
       ++stats.packets;
 
-      auto resolved = evaluator::resolveAddress(*program, endpoint.node, packet.peer());
-      auto inMap = ipcacheIdentity(**harness, packet.peer());
+      // A new flow to a frontend is judged as the packet to its backend;
+      // one without a backend is refused (polc_refuse.h: redirected back
+      // as a reset or an unreachable; dropped after an extension header).
+      const auto translation = translationOf(serviceTable, serviceMaps.has_value(), packet);
+      const bool refused = translation && !translation->backend;
+      const TestPacket& judged = translation && !refused ? translation->toBackend : packet;
+      auto resolved = evaluator::resolveAddress(*program, endpoint.node, judged.peer());
+      auto inMap = ipcacheIdentity(**harness, judged.peer());
       if (!inMap) return Error{inMap.error()};
-      auto judgement = evaluator::judge(*program, endpoint, packet.direction, resolved.identity,
-                                        packet.protocol, packet.l4Value());
-      if (judgement.allowed()) ++stats.allowed;
-      ++stats.decisions[judgement.decision];
-      ++stats.peerKinds[peerKind(*program, resolved)];
-      const int expected = judgement.allowed() ? TC_ACT_OK : TC_ACT_SHOT;
+      auto judgement = evaluator::judge(*program, endpoint, judged.direction, resolved.identity,
+                                        judged.protocol, judged.l4Value());
+      int expected = judgement.allowed() ? TC_ACT_OK : TC_ACT_SHOT;
+      if (refused) {
+        expected = packet.hopByHop ? TC_ACT_SHOT : TC_ACT_REDIRECT;
+        ++stats.refused;
+      } else {
+        if (judgement.allowed()) ++stats.allowed;
+        ++stats.decisions[judgement.decision];
+        ++stats.peerKinds[peerKind(*program, resolved)];
+        stats.translated += translation.has_value();
+      }
       Mismatch mismatch;
       mismatch.packet = &packet;
-      mismatch.bpfVerdict = *verdict;
+      mismatch.judged = &judged;
+      if (translation) mismatch.translation = translationText(*translation);
+      mismatch.bpfVerdict = verdict;
       mismatch.expectedIdentity = resolved.identity;
       mismatch.ipcacheIdentity = *inMap;
       mismatch.judgement = judgement;
       auto totals = counterTotals(**harness);
       if (!totals) return Error{totals.error()};
-      const auto counting = countingMismatch(*totals - counted, judgement, *verdict);
+      const auto counting = refused ? refusalCountingMismatch(*totals - counted)
+                                    : countingMismatch(*totals - counted, judgement, verdict);
       if (*inMap != resolved.identity)
         mismatch.what = "ipcache identity";
-      else if (*verdict != expected)
+      else if (verdict != expected)
         mismatch.what = "verdict";
+      else if (auto wrong = translation && !refused && verdict == TC_ACT_OK
+                                ? rewriteProblem(output->frame, judged.frame())
+                                : std::string();
+               !wrong.empty())
+        mismatch.what = "translation: " + wrong;
       else if (!counting.empty())
         mismatch.what = "counters: " + counting;
       // Rule 5: the reply of a let-through connection passes the other
-      // program whatever its policy; a dropped packet opens nothing.
-      if (mismatch.what.empty() && packet.opensConnection()) {
-        TestPacket reply = packet.reply();
-        auto replyVerdict = (*harness)->run(
+      // program whatever its policy (a translated flow's from the vip); a
+      // dropped packet opens nothing.
+      if (mismatch.what.empty() && !refused && judged.opensConnection()) {
+        TestPacket reply = judged.reply();
+        auto replied = (*harness)->runAndRead(
             reply.direction == ast::Direction::Egress ? "polc_from_ep" : "polc_to_ep",
             reply.frame());
-        if (!replyVerdict) return Error{replyVerdict.error()};
-        if (*verdict == TC_ACT_OK && *replyVerdict != TC_ACT_OK) {
+        if (!replied) return Error{replied.error()};
+        const int replyVerdict = replied->verdict;
+        mismatch.reply = reply.describe();
+        mismatch.replyVerdict = replyVerdict;
+        if (verdict == TC_ACT_OK && replyVerdict != TC_ACT_OK)
           mismatch.what = "reply of an allowed connection dropped";
-          mismatch.reply = reply.describe();
-          mismatch.replyVerdict = *replyVerdict;
+        else if (verdict == TC_ACT_OK && translation) {
+          if (auto wrong = rewriteProblem(replied->frame, packet.reply().frame()); !wrong.empty())
+            mismatch.what = "reply not translated back to the vip: " + wrong;
         }
-        if (*verdict == TC_ACT_SHOT) {
+        if (verdict == TC_ACT_SHOT) {
           auto judgedReply = evaluator::judge(*program, endpoint, reply.direction,
                                               resolved.identity, reply.protocol, reply.l4Value());
-          if (*replyVerdict != (judgedReply.allowed() ? TC_ACT_OK : TC_ACT_SHOT)) {
+          if (replyVerdict != (judgedReply.allowed() ? TC_ACT_OK : TC_ACT_SHOT))
             mismatch.what = "reply of a dropped packet not judged by policy";
-            mismatch.reply = reply.describe();
-            mismatch.replyVerdict = *replyVerdict;
-          }
         }
         if (auto status = forgetPacket(**harness, reply); !status) return Error{status.error()};
         ++stats.replies;
       }
-      if (auto status = forgetPacket(**harness, packet); !status) return Error{status.error()};
+      if (auto status = forgetPacket(**harness, judged); !status) return Error{status.error()};
+      if (translation && !refused)
+        for (const TestPacket* sent : {&packet, &judged})
+          if (auto status = forgetPacket(**harness, *sent, "polc_lb_nat"); !status)
+            return Error{status.error()};
       auto afterReply = counterTotals(**harness);
       if (!afterReply) return Error{afterReply.error()};
       counted = *afterReply;
@@ -713,14 +873,18 @@ Expected<bool> runCase(const Options& options, uint64_t seed, ObjectCache& objec
                        packet.direction == ast::Direction::Ingress ? ingress : egress);
         return false;
       }
-      if (*verdict == TC_ACT_OK && packet.opensConnection() && flows.size() < kFlowsPerEndpoint)
+      // checkReload sends its flows to their peers as they are: not to a vip.
+      if (verdict == TC_ACT_OK && !translation && packet.opensConnection() &&
+          flows.size() < kFlowsPerEndpoint)
         flows.push_back(packet);
     }
-    if (auto status = expectEmptyConntrack(**harness); !status) return Error{status.error()};
+    if (auto status = expectEmptyConntrack(**harness, serviceMaps.has_value()); !status)
+      return Error{status.error()};
     auto agreed = checkReload(options, generated, *program, e, **harness, slot->second, ingress,
-                              egress, flows, stats);
+                              egress, serviceEntries, flows, stats);
     if (!agreed || !*agreed) return agreed;
-    if (auto status = clearConntrack(**harness); !status) return Error{status.error()};
+    if (auto status = clearConntrack(**harness, serviceMaps.has_value()); !status)
+      return Error{status.error()};
   }
   return true;
 }
@@ -760,6 +924,8 @@ int run(const Options& options) {
             << stats.reloadsNeedingNewPrograms << " changes needed new programs: skipped), "
             << stats.established << " packets of established flows, " << stats.revoked
             << " flows stopped by a reload\n";
+  std::cout << "difftest: " << stats.translated << " flows to a service translated to a backend, "
+            << stats.refused << " refused (no backend with a weight)\n";
   std::cout << "difftest: decisions:";
   for (auto [decision, count] : stats.decisions)
     std::cout << " " << decisionText(decision) << " " << count << ";";

@@ -59,6 +59,7 @@ struct ServiceSpec {
   std::optional<IpPrefix> vip;
   std::vector<std::string> ports;
   Labels selector;
+  std::map<std::string, int> weights; // by backend endpoint name
 };
 
 struct GroupSpec {
@@ -228,6 +229,9 @@ private:
         std::string protocol = pick(std::vector<std::string>{"tcp", "udp", "sctp"});
         int first = pick(kEdgePorts);
         int last = chance(0.5) ? first : std::max(first, pick(kEdgePorts));
+        // At a vip a range is a frontend per port, each with its Maglev
+        // table: a few ports, not tens of thousands.
+        if (service.vip) last = std::min({last, first + 15, 65535});
         ports.insert(protocol + "/" + std::to_string(first) +
                      (last != first ? "-" + std::to_string(last) : ""));
       }
@@ -240,6 +244,17 @@ private:
       } else {
         const auto& [key, values] = pick(kEndpointLabels);
         service.selector[key] = pick(values);
+      }
+      // Weights for some backends (Topology::backends' match), 0 drains;
+      // a service whose backends are all drained refuses new flows.
+      for (const auto& endpoint : endpoints_) {
+        if (!service.nameSpace.empty() && endpoint.nameSpace != service.nameSpace) continue;
+        bool backs =
+            std::all_of(service.selector.begin(), service.selector.end(), [&](const auto& pair) {
+              auto label = endpoint.labels.find(pair.first);
+              return label != endpoint.labels.end() && label->second == pair.second;
+            });
+        if (backs && chance(0.3)) service.weights[endpoint.name] = uniform(0, 3);
       }
       services_.push_back(service);
     }
@@ -303,6 +318,13 @@ private:
           out += (i ? ", " : " ") + service.ports[i] + (i + 1 == service.ports.size() ? " " : "");
         out += "]\n";
         out += "    selector: " + flowMap(service.selector) + "\n";
+        if (!service.weights.empty()) {
+          out += "    weights: {";
+          for (const auto& [name, weight] : service.weights)
+            out += (name == service.weights.begin()->first ? " " : ", ") + quoted(name) + ": " +
+                   std::to_string(weight);
+          out += " }\n";
+        }
       }
     }
     if (!groups_.empty()) {

@@ -81,6 +81,7 @@ std::vector<uint8_t> TestPacket::frame() const {
           : testing::PacketBuilder::ipv6(source.addressText(), destination.addressText());
   const uint8_t ownIcmp = source.family == 4 ? uint8_t(IPPROTO_ICMP) : uint8_t(IPPROTO_ICMPV6);
   if (hopByHop) builder.hopByHopHeader();
+  builder.checksummed(); // a translated packet's must stay right
   switch (protocol) {
   case IPPROTO_TCP:
     builder.tcp(sourcePort, destinationPort); // a SYN: opens a connection
@@ -118,8 +119,12 @@ std::string TestPacket::describe() const {
   return text;
 }
 
-PacketGenerator::PacketGenerator(const ir::Program& program, uint64_t seed)
+PacketGenerator::PacketGenerator(const ir::Program& program, const services::ServiceTable& services,
+                                 uint64_t seed)
     : program_(program), rng_(seed) {
+  for (const auto& frontend : services.frontends)
+    if (frontend.protocol == IPPROTO_TCP || frontend.protocol == IPPROTO_UDP)
+      frontends_[frontend.vip.family].push_back(&frontend);
   for (const auto& endpoint : program.endpoints)
     for (const auto& address : endpoint.addresses)
       endpointAddresses_[address.family].push_back(address);
@@ -254,6 +259,15 @@ TestPacket PacketGenerator::next(const ir::Endpoint& endpoint) {
              packet.protocol == IPPROTO_SCTP) {
     packet.sourcePort = uint16_t(uniform(1, 65535));
     packet.destinationPort = port(packet.protocol);
+  }
+  // A new flow to a frontend: translated to its backend, or refused.
+  const auto& frontends = frontends_[own.family];
+  if (packet.direction == ast::Direction::Egress && !frontends.empty() && chance(0.25)) {
+    const auto& frontend = *frontends[size_t(uniform(0, int(frontends.size()) - 1))];
+    packet.destination = frontend.vip;
+    packet.protocol = frontend.protocol;
+    packet.sourcePort = uint16_t(uniform(1, 65535));
+    packet.destinationPort = frontend.port;
   }
   return packet;
 }

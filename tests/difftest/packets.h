@@ -2,10 +2,12 @@
 // what a compiled program distinguishes: the ends of port ranges and of the
 // port prefixes they become (and one past them), the first and last address
 // of every prefix in the ipcache (and one outside), endpoint, node and
-// service addresses, random world addresses, every protocol.
+// service addresses, random world addresses, every protocol; and flows to
+// the services' frontends, which the datapath translates.
 #pragma once
 
 #include "polc/ir/ir.h"
+#include "polc/services/service_table.h"
 #include "polc/support/ip_prefix.h"
 
 #include <cstdint>
@@ -51,7 +53,8 @@ struct TestPacket {
 
 class PacketGenerator {
 public:
-  PacketGenerator(const ir::Program&, uint64_t seed);
+  // `services` (the frontends flows are sent to) must outlive the generator.
+  PacketGenerator(const ir::Program&, const services::ServiceTable& services, uint64_t seed);
   // A packet for `endpoint`, direction chosen at random.
   TestPacket next(const ir::Endpoint& endpoint);
 
@@ -66,6 +69,8 @@ private:
   std::mt19937_64 rng_;
   std::map<uint8_t, std::vector<IpPrefix>> endpointAddresses_, nodeAddresses_, prefixEdges_;
   std::map<uint8_t, std::vector<uint16_t>> l4Edges_; // per protocol: values at range edges
+  // Per family: the frontends of the protocols the datapath translates.
+  std::map<uint8_t, std::vector<const services::Frontend*>> frontends_;
 };
 
 } // namespace polc::difftest
