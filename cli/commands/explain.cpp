@@ -3,6 +3,7 @@
 
 #include "polc/driver/pipeline.h"
 #include "polc/evaluator/explain.h"
+#include "polc/evaluator/service_flow.h"
 #include "polc/services/service_table.h"
 #include "polc/support/protocol.h"
 #include "polc/support/suggest.h"
@@ -28,14 +29,6 @@ struct ExplainOptions {
 };
 
 constexpr std::string_view kServicePrefix = "service/";
-
-// A flow to a service: the frontend it reaches, and per backend the verdict
-// of the translated flow (to the backend's address and target port).
-struct ServiceFlow {
-  const services::Frontend* frontend = nullptr;
-  const services::Backend* chosen = nullptr; // null: no backend, refused
-  std::vector<evaluator::Verdict> verdicts;  // per frontend->backends
-};
 
 // The frontend `--to` names: service/NAME on the flow's port, or a vip
 // address and port. Null with no error when `--to` is not a service.
@@ -68,47 +61,11 @@ Expected<const services::Frontend*> frontendOf(const std::string& to, const eval
   return Error{"service '" + name + "' has no port " + flow.l4Text() + "; its ports: " + ports};
 }
 
-// The client's address as the flow hash sees it.
-Expected<IpPrefix> clientAddress(const evaluator::FlowEnd& from, const services::Frontend& frontend,
-                                 const ir::Program& program) {
-  using Kind = evaluator::FlowEnd::Kind;
-  if (from.kind == Kind::Address) return from.address;
-  if (from.kind == Kind::Endpoint)
-    if (const auto* endpoint = program.findEndpoint(from.name)) {
-      for (const auto& address : endpoint->addresses)
-        if (address.family == frontend.vip.family) return address;
-      return Error{"endpoint " + from.name + " has no IPv" + std::to_string(frontend.vip.family) +
-                   " address to reach " + frontend.text()};
-    }
-  return Error{"--from: give an endpoint or an address: the backend a flow goes to depends on "
-               "its source"};
-}
-
-Expected<ServiceFlow> translate(const services::Frontend& frontend, const evaluator::Flow& flow,
-                                int sourcePort, const ir::Program& program) {
-  auto client = clientAddress(flow.from, frontend, program);
-  if (!client) return Error{client.error()};
-  ServiceFlow result{
-      &frontend,
-      services::pickBackend(frontend, services::flowTo(frontend, *client, uint16_t(sourcePort))),
-      {}};
-  for (const auto& backend : frontend.backends) {
-    auto translated = flow;
-    translated.to = backend.endpoint.empty() ? evaluator::FlowEnd::ip(backend.address)
-                                             : evaluator::FlowEnd::endpoint(backend.endpoint);
-    translated.port = backend.port;
-    auto verdict = evaluator::evaluate(program, translated);
-    if (!verdict) return Error{verdict.error()};
-    result.verdicts.push_back(std::move(*verdict));
-  }
-  return result;
-}
-
 std::string backendName(const services::Backend& backend) {
   return (backend.endpoint.empty() ? "" : backend.endpoint + " ") + backend.key();
 }
 
-std::string serviceText(const ServiceFlow& flow, int sourcePort) {
+std::string serviceText(const evaluator::ServiceFlow& flow, int sourcePort) {
   const auto& frontend = *flow.frontend;
   std::string text = "service " + frontend.service + " at " + frontend.text() + ": ";
   if (!flow.chosen)
@@ -127,7 +84,7 @@ std::string serviceText(const ServiceFlow& flow, int sourcePort) {
   return text;
 }
 
-nlohmann::json serviceJson(const ServiceFlow& flow, int sourcePort) {
+nlohmann::json serviceJson(const evaluator::ServiceFlow& flow, int sourcePort) {
   auto backends = nlohmann::json::array();
   for (size_t i = 0; i < flow.frontend->backends.size(); ++i) {
     const auto& backend = flow.frontend->backends[i];
@@ -195,9 +152,10 @@ int runExplain(const ExplainOptions& explain, Format format) {
   const auto serviceTable = services::buildServiceTable(compiled->topology);
   auto frontend = frontendOf(explain.to, flow, serviceTable, compiled->topology);
   if (!frontend) return fail(kExitUsage, "--to: " + frontend.error(), &diagnostics);
-  std::optional<ServiceFlow> serviceFlow;
+  std::optional<ev::ServiceFlow> serviceFlow;
   if (*frontend) {
-    auto translated = translate(**frontend, flow, explain.sourcePort, compiled->program);
+    auto translated =
+        ev::evaluateServiceFlow(compiled->program, **frontend, flow, uint16_t(explain.sourcePort));
     if (!translated) return fail(kExitInputError, translated.error(), &diagnostics);
     serviceFlow = std::move(*translated);
   }

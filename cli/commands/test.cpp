@@ -3,6 +3,7 @@
 
 #include "polc/driver/pipeline.h"
 #include "polc/evaluator/policy_tests.h"
+#include "polc/services/service_table.h"
 
 #include <iostream>
 #include <memory>
@@ -19,11 +20,13 @@ struct TestOptions {
 int runTest(const TestOptions& options) {
   polc::Diagnostics diagnostics;
   diagnostics.setWarningOptions(options.warnings);
-  auto compile = [](const std::string& policy, const std::string& topology,
-                    polc::Diagnostics& diagnostics) -> std::optional<polc::ir::Program> {
+  auto compile =
+      [](const std::string& policy, const std::string& topology,
+         polc::Diagnostics& diagnostics) -> std::optional<polc::evaluator::CompiledPolicy> {
     auto compiled = polc::driver::compile({policy, topology}, diagnostics);
     if (!compiled) return std::nullopt;
-    return std::move(compiled->program);
+    auto services = polc::services::buildServiceTable(compiled->topology);
+    return polc::evaluator::CompiledPolicy{std::move(compiled->program), std::move(services)};
   };
   auto report = polc::evaluator::runTestFiles(options.files, compile, diagnostics);
   printDiagnostics(diagnostics, Format::Text);

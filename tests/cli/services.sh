@@ -2,7 +2,8 @@
 # Services in the compiler (docs/language.md, "The topology file"): polc
 # explain --to service/NAME judges the flow to the backend it is translated
 # to, names the others with their verdicts, and refuses a service with no
-# backend; the errors of a wrong service or port.
+# backend; polc test judges a flow to a vip on every backend a new flow may
+# reach; the errors of a wrong service or port.
 #
 # usage: services.sh POLC JSON_QUERY SOURCE_DIR CASE
 set -uo pipefail
@@ -71,6 +72,30 @@ explain)
   run "${explain[@]}" --to service/empty --port 80 --format json
   expect_json /service/refused true
   expect_json /verdict deny
+  ;;
+test)
+  cat > t.poltest <<'TEST'
+policy p.pol
+topology t.yaml
+expect allow from web-1 to 10.96.0.5 on tcp/5432
+expect deny from db-1 to 10.96.0.5 on tcp/5432
+expect deny from web-1 to 10.96.0.6 on tcp/80
+expect allow from db-1 to 10.96.0.5 on tcp/5432
+expect allow from web-1 to 10.96.0.5 on tcp/5433
+TEST
+  run "$polc" test t.poltest
+  expect_status 1
+  expect_stdout "ok   t.poltest:3  expect allow from web-1 to 10.96.0.5 on tcp/5432"
+  expect_stdout "ok   t.poltest:4  expect deny from db-1 to 10.96.0.5 on tcp/5432"
+  expect_stdout "ok   t.poltest:5  expect deny from web-1 to 10.96.0.6 on tcp/80"
+  expect_stdout "FAIL t.poltest:6  expect allow from db-1 to 10.96.0.5 on tcp/5432"
+  # db-3 is drained: no new flow reaches it, so its verdict does not count.
+  expect_stdout "actual: deny: service db at 10.96.0.5 tcp/5432: denied to db-2 (10.0.1.2:6432): "
+  expect_stdout "(a new flow goes to any of its 2 backends with a weight)"
+  # Not a port of the service: judged at the vip itself, where only the
+  # source's egress applies.
+  expect_stdout "ok   t.poltest:7  expect allow from web-1 to 10.96.0.5 on tcp/5433"
+  expect_stdout "4 passed, 1 failed"
   ;;
 errors)
   run "${explain[@]}" --to service/dbb --port 5432

@@ -641,14 +641,14 @@ protected:
   }
   CompileFn fakeCompile() {
     return [this](const std::string& policy, const std::string& topology,
-                  Diagnostics& diagnostics) -> std::optional<ir::Program> {
+                  Diagnostics& diagnostics) -> std::optional<CompiledPolicy> {
       compiles.push_back(std::filesystem::path(policy).filename().string() + "+" +
                          std::filesystem::path(topology).filename().string());
       if (policy.ends_with("broken.pol")) {
         diagnostics.error(DiagnosticId::Syntax, {policy, 1, 1}, "broken");
         return std::nullopt;
       }
-      return program;
+      return CompiledPolicy{program, {}};
     };
   }
 

@@ -1,5 +1,6 @@
 #include "polc/evaluator/policy_tests.h"
 
+#include "polc/evaluator/service_flow.h"
 #include "polc/support/files.h"
 #include "polc/support/protocol.h"
 #include "polc/support/suggest.h"
@@ -7,6 +8,7 @@
 
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <charconv>
 #include <filesystem>
 #include <map>
@@ -208,6 +210,49 @@ std::string sideName(const SideVerdict& side) {
          side.endpoint->name;
 }
 
+void addDecidingRules(const ir::Program& program, const Verdict& verdict, CaseResult& result) {
+  for (const auto* side : {&verdict.egress, &verdict.ingress})
+    for (uint32_t id : side->decidingRules) {
+      const auto& rule = program.rules.at(id);
+      DecidingRule deciding{sideName(*side), rule.stableId, rule.policy, rule.text,
+                            rule.location.str()};
+      if (std::none_of(result.decidingRules.begin(), result.decidingRules.end(),
+                       [&](const DecidingRule& known) {
+                         return known.side == deciding.side && known.id == deciding.id;
+                       }))
+        result.decidingRules.push_back(std::move(deciding));
+    }
+}
+
+void judgeDirect(const ir::Program& program, const Expectation& expectation, CaseResult& result) {
+  auto verdict = evaluate(program, expectation.flow);
+  if (!verdict) {
+    result.error = verdict.error();
+    return;
+  }
+  result.actualVerdict = verdictName(verdict->allowed, verdict->audited);
+  result.passed = result.actualVerdict == expectation.verdict;
+  result.reason = verdict->reason;
+  addDecidingRules(program, *verdict, result);
+}
+
+// To a vip: on every backend a new flow may reach (the source port only
+// picks which; this one is the one `polc explain` assumes).
+void judgeThroughService(const ir::Program& program, const services::Frontend& frontend,
+                         const Expectation& expectation, CaseResult& result) {
+  constexpr uint16_t kSourcePort = 40000;
+  auto flow = evaluateServiceFlow(program, frontend, expectation.flow, kSourcePort);
+  if (!flow) {
+    result.error = flow.error();
+    return;
+  }
+  auto judged = anyBackendVerdict(*flow);
+  result.actualVerdict = judged.verdict;
+  result.passed = judged.verdict == expectation.verdict;
+  result.reason = judged.reason;
+  for (size_t backend : judged.deciding) addDecidingRules(program, flow->verdicts[backend], result);
+}
+
 CaseResult fileFailure(const std::string& path, std::string error) {
   CaseResult result;
   result.name = path;
@@ -311,7 +356,7 @@ TestReport runTestFiles(const std::vector<std::string>& files, const CompileFn& 
                         Diagnostics& diagnostics) {
   TestReport report;
   // Compiled once per (policy, topology); nullptr when it failed.
-  std::map<std::pair<std::string, std::string>, std::unique_ptr<ir::Program>> programs;
+  std::map<std::pair<std::string, std::string>, std::unique_ptr<CompiledPolicy>> programs;
   for (const auto& path : files) {
     auto text = readFile(path);
     if (!text) {
@@ -333,8 +378,8 @@ TestReport runTestFiles(const std::vector<std::string>& files, const CompileFn& 
       if (found == programs.end()) {
         auto program = compile(key.first, key.second, diagnostics);
         found = programs
-                    .emplace(key,
-                             program ? std::make_unique<ir::Program>(std::move(*program)) : nullptr)
+                    .emplace(key, program ? std::make_unique<CompiledPolicy>(std::move(*program))
+                                          : nullptr)
                     .first;
       }
       if (!found->second) {
@@ -342,22 +387,16 @@ TestReport runTestFiles(const std::vector<std::string>& files, const CompileFn& 
         report.cases.push_back(std::move(result));
         continue;
       }
-      const auto& program = *found->second;
-      auto verdict = evaluate(program, expectation.flow);
-      if (!verdict) {
-        result.error = verdict.error();
-        report.cases.push_back(std::move(result));
-        continue;
-      }
-      result.actualVerdict = verdictName(verdict->allowed, verdict->audited);
-      result.passed = result.actualVerdict == expectation.verdict;
-      result.reason = verdict->reason;
-      for (const auto* side : {&verdict->egress, &verdict->ingress})
-        for (uint32_t id : side->decidingRules) {
-          const auto& rule = program.rules.at(id);
-          result.decidingRules.push_back(
-              {sideName(*side), rule.stableId, rule.policy, rule.text, rule.location.str()});
-        }
+      const auto& compiled = *found->second;
+      const auto& flow = expectation.flow;
+      const services::Frontend* frontend =
+          flow.to.kind == FlowEnd::Kind::Address
+              ? compiled.services.find(flow.to.address, flow.protocol, flow.port)
+              : nullptr;
+      if (frontend)
+        judgeThroughService(compiled.program, *frontend, expectation, result);
+      else
+        judgeDirect(compiled.program, expectation, result);
       report.cases.push_back(std::move(result));
     }
   }

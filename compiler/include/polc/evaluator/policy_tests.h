@@ -14,11 +14,15 @@
 // part is tcp/N, udp/N, sctp/N, icmp type T [code C] or icmpv6 type T
 // [code C]. `policy` and `topology` may change between expectations; each
 // expectation uses the latest. Comments start with # or //. Each expectation
-// is a test named "file:line".
+// is a test named "file:line". A flow to a service's vip and port is judged
+// after translation, as the datapath judges it: it holds when it holds for
+// every backend with a weight (service_flow.h), since a new flow may go to
+// any of them.
 #pragma once
 
 #include "polc/diagnostics/diagnostics.h"
 #include "polc/evaluator/evaluator.h"
+#include "polc/services/service_table.h"
 
 #include <functional>
 #include <optional>
@@ -74,9 +78,15 @@ struct TestReport {
   size_t failed() const;
 };
 
+// What expectations are judged on: the IR, and the services' frontends.
+struct CompiledPolicy {
+  ir::Program program;
+  services::ServiceTable services;
+};
+
 // Compiles a policy for a topology (the driver's pipeline in the CLI, a
 // fake in unit tests); reports problems to `diagnostics`, nullopt on errors.
-using CompileFn = std::function<std::optional<ir::Program>(
+using CompileFn = std::function<std::optional<CompiledPolicy>(
     const std::string& policyFile, const std::string& topologyFile, Diagnostics& diagnostics)>;
 
 // Reads, parses and runs every file, compiling each (policy, topology) pair

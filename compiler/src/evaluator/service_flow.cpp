@@ -1,0 +1,81 @@
+#include "polc/evaluator/service_flow.h"
+
+namespace polc::evaluator {
+namespace {
+
+// The client's address as the flow hash sees it.
+Expected<IpPrefix> clientAddress(const FlowEnd& from, const services::Frontend& frontend,
+                                 const ir::Program& program) {
+  if (from.kind == FlowEnd::Kind::Address) return from.address;
+  if (from.kind == FlowEnd::Kind::Endpoint)
+    if (const auto* endpoint = program.findEndpoint(from.name)) {
+      for (const auto& address : endpoint->addresses)
+        if (address.family == frontend.vip.family) return address;
+      return Error{"endpoint " + from.name + " has no IPv" + std::to_string(frontend.vip.family) +
+                   " address to reach " + frontend.text()};
+    }
+  return Error{"give an endpoint or an address as the source of a flow to " + frontend.text() +
+               ": the backend it goes to depends on it"};
+}
+
+std::string backendText(const services::Backend& backend) {
+  return backend.endpoint.empty() ? backend.key() : backend.endpoint + " (" + backend.key() + ")";
+}
+
+} // namespace
+
+Expected<ServiceFlow> evaluateServiceFlow(const ir::Program& program,
+                                          const services::Frontend& frontend, const Flow& flow,
+                                          uint16_t sourcePort) {
+  auto client = clientAddress(flow.from, frontend, program);
+  if (!client) return Error{client.error()};
+  ServiceFlow result{
+      &frontend,
+      services::pickBackend(frontend, services::flowTo(frontend, *client, sourcePort)),
+      {}};
+  for (const auto& backend : frontend.backends) {
+    auto translated = flow;
+    translated.to = backend.endpoint.empty() ? FlowEnd::ip(backend.address)
+                                             : FlowEnd::endpoint(backend.endpoint);
+    translated.port = backend.port;
+    auto verdict = evaluate(program, translated);
+    if (!verdict) return Error{verdict.error()};
+    result.verdicts.push_back(std::move(*verdict));
+  }
+  return result;
+}
+
+AnyBackendVerdict anyBackendVerdict(const ServiceFlow& flow) {
+  const auto& frontend = *flow.frontend;
+  const std::string service = "service " + frontend.service + " at " + frontend.text();
+  std::vector<size_t> weighted, denying, auditing;
+  for (size_t i = 0; i < frontend.backends.size(); ++i) {
+    if (frontend.backends[i].weight == 0) continue;
+    weighted.push_back(i);
+    if (!flow.verdicts[i].allowed)
+      denying.push_back(i);
+    else if (flow.verdicts[i].audited)
+      auditing.push_back(i);
+  }
+  // Each backend with the evaluator's reason for its verdict.
+  auto names = [&](const std::vector<size_t>& indices) {
+    std::string text;
+    for (size_t i : indices)
+      text += (text.empty() ? "" : "; ") + backendText(frontend.backends[i]) + ": " +
+              flow.verdicts[i].reason;
+    return text;
+  };
+  if (weighted.empty())
+    return {"deny", service + " has no backend with a weight: a new flow is refused", {}};
+  const std::string reach = " (a new flow goes to any of its " + std::to_string(weighted.size()) +
+                            " backends with a weight)";
+  if (!denying.empty()) return {"deny", service + ": denied to " + names(denying) + reach, denying};
+  if (!auditing.empty())
+    return {"audit", service + ": audited to " + names(auditing) + reach, auditing};
+  std::string backends;
+  for (size_t i : weighted)
+    backends += (backends.empty() ? "" : ", ") + backendText(frontend.backends[i]);
+  return {"allow", service + ": allowed to every backend with a weight, " + backends, weighted};
+}
+
+} // namespace polc::evaluator
