@@ -149,7 +149,7 @@ int runExplain(const ExplainOptions& explain, Format format) {
   if (explain.icmpCode) flow.icmpCode = uint8_t(*explain.icmpCode);
   // A flow to a service is judged after translation, to the backend its
   // flow hash picks (as the datapath does).
-  const auto serviceTable = services::buildServiceTable(compiled->topology);
+  const auto& serviceTable = compiled->services;
   auto frontend = frontendOf(explain.to, flow, serviceTable, compiled->topology);
   if (!frontend) return fail(kExitUsage, "--to: " + frontend.error(), &diagnostics);
   std::optional<ev::ServiceFlow> serviceFlow;

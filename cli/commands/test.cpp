@@ -3,7 +3,6 @@
 
 #include "polc/driver/pipeline.h"
 #include "polc/evaluator/policy_tests.h"
-#include "polc/services/service_table.h"
 
 #include <iostream>
 #include <memory>
@@ -25,8 +24,8 @@ int runTest(const TestOptions& options) {
          polc::Diagnostics& diagnostics) -> std::optional<polc::evaluator::CompiledPolicy> {
     auto compiled = polc::driver::compile({policy, topology}, diagnostics);
     if (!compiled) return std::nullopt;
-    auto services = polc::services::buildServiceTable(compiled->topology);
-    return polc::evaluator::CompiledPolicy{std::move(compiled->program), std::move(services)};
+    return polc::evaluator::CompiledPolicy{std::move(compiled->program),
+                                           std::move(compiled->services)};
   };
   auto report = polc::evaluator::runTestFiles(options.files, compile, diagnostics);
   printDiagnostics(diagnostics, Format::Text);

@@ -47,6 +47,7 @@ std::optional<Compiled> compile(const Inputs& given, Diagnostics& diagnostics) {
                   std::move(*context.take<ir::Program>()),
                   std::move(context.take<passes::Tables>()->nodes),
                   std::move(*context.take<passes::TableStats>()),
+                  std::move(*context.take<services::ServiceTable>()),
                   std::move(outcome.times)};
 }
 

@@ -359,7 +359,7 @@ Expected<BuildReport> writeBuildOrThrow(const Compiled& compiled, const fs::path
   }
   if (compiled.topology.hasFrontends()) {
     manifest.services = "services.json";
-    auto services = services::toJsonText(services::buildServiceTable(compiled.topology));
+    auto services = services::toJsonText(compiled.services);
     if (auto status = out.write(manifest.services, services); !status) return Error{status.error()};
   }
   const unsigned threads =

@@ -11,6 +11,7 @@
 #include "polc/sema/find_ineffective_rules.h"
 #include "polc/sema/lower_to_ir.h"
 #include "polc/sema/resolve_lets.h"
+#include "polc/services/service_table_pass.h"
 
 namespace polc::pipeline {
 
@@ -27,7 +28,8 @@ PassManager makeCompilerPasses() {
       .add(passes::createBuildTablesPass())
       // A table too big for its map is a compile error, not a load failure:
       // so `polc check` reports it too, with the rules to blame.
-      .add(passes::createCheckTableCapacityPass());
+      .add(passes::createCheckTableCapacityPass())
+      .add(services::createBuildServiceTablePass());
   if (auto checked = passes.check({stage<Inputs>()}); !checked) internalError(checked.error());
   return passes;
 }
@@ -56,6 +58,8 @@ std::string stageText(PassContext& context, const StageId& shown) {
   if (shown == stage<passes::Tables>()) return tablesText(context.get<passes::Tables>());
   if (shown == stage<passes::TableStats>())
     return passes::statsText(context.get<passes::TableStats>());
+  if (shown == stage<services::ServiceTable>())
+    return services::toJsonText(context.get<services::ServiceTable>());
   internalError("no text form for the " + std::string(shown.name));
 }
 

@@ -50,7 +50,29 @@ std::vector<Backend> backendsOf(const topology::Topology& topology,
   return backends;
 }
 
+size_t weightedCount(const std::vector<Backend>& backends) {
+  return size_t(std::count_if(backends.begin(), backends.end(),
+                              [](const Backend& backend) { return backend.weight != 0; }));
+}
+
 } // namespace
+
+std::vector<ServiceEntries> countServiceEntries(const topology::Topology& topology) {
+  std::vector<ServiceEntries> counts;
+  for (const auto& service : topology.services) {
+    if (!service.vip) continue;
+    ServiceEntries entries{service.name, 0, 0};
+    for (const auto& port : service.ports) {
+      // Every port of a range has the same backends (its target is itself).
+      const size_t ports = size_t(port.port.last) - port.port.first + 1;
+      entries.frontends += ports;
+      entries.backends +=
+          ports * weightedCount(backendsOf(topology, service, port, uint16_t(port.port.first)));
+    }
+    counts.push_back(std::move(entries));
+  }
+  return counts;
+}
 
 ServiceTable buildServiceTable(const topology::Topology& topology) {
   ServiceTable table;

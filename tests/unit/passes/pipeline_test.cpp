@@ -17,7 +17,7 @@ TEST(Pipeline, PassesInOrderFromTheInputs) {
   EXPECT_EQ(names, (std::vector<std::string>{"parse", "resolve-lets", "check-policies",
                                              "check-label-spelling", "lower-to-ir",
                                              "find-ineffective-rules", "build-tables",
-                                             "check-table-capacity"}));
+                                             "check-table-capacity", "build-service-table"}));
   EXPECT_TRUE(compilerPasses().check({stage<Inputs>()}));
   // Without the inputs nothing can run.
   EXPECT_FALSE(compilerPasses().check({}));

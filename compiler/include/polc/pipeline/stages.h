@@ -18,6 +18,9 @@ namespace polc::passes {
 struct Tables;
 struct TableStats;
 } // namespace polc::passes
+namespace polc::services {
+struct ServiceTable;
+}
 
 namespace polc::pipeline {
 
@@ -54,6 +57,9 @@ template <> struct StageName<passes::Tables> {
 };
 template <> struct StageName<passes::TableStats> {
   static constexpr std::string_view value = "table stats";
+};
+template <> struct StageName<services::ServiceTable> {
+  static constexpr std::string_view value = "service table";
 };
 
 } // namespace polc::pipeline

@@ -9,6 +9,7 @@
 #include "polc/support/ip_prefix.h"
 #include "polc/topology/topology.h"
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -50,6 +51,17 @@ struct ServiceTable {
 // An endpoint backs a frontend with its first address of the vip's family
 // and, for a named target port, only when it has that port.
 ServiceTable buildServiceTable(const topology::Topology&);
+
+// What each service with a vip puts in the service maps, counted without
+// building a table: frontends (polc_services and polc_maglev entries) and
+// backend entries (polc_backends: one per backend with a weight of each
+// frontend). In topology order.
+struct ServiceEntries {
+  std::string service;
+  size_t frontends = 0;
+  size_t backends = 0;
+};
+std::vector<ServiceEntries> countServiceEntries(const topology::Topology&);
 
 // The backend a new flow goes to; nullptr when the frontend has none (the
 // flow is refused). Addresses and ports of `flow` as in the packet, to the

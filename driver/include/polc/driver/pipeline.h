@@ -14,6 +14,7 @@
 #include "polc/passes/table_stats.h"
 #include "polc/pipeline/pass.h"
 #include "polc/pipeline/stages.h"
+#include "polc/services/service_table.h"
 #include "polc/support/expected.h"
 #include "polc/topology/topology.h"
 
@@ -37,6 +38,7 @@ struct Compiled {
   ir::Program program;
   std::vector<passes::NodeTables> tables; // per node, sorted by name
   passes::TableStats stats;               // every table fits its map (checked by compile)
+  services::ServiceTable services;        // every frontend; they fit the service maps too
   std::vector<pipeline::StageTime> times; // each pass's, in order
 };
 
