@@ -116,8 +116,10 @@ Expected<const artifacts::NodeArtifacts*> chooseNode(const artifacts::Manifest& 
 
 // The endpoints whose hooks run exactly the recorded programs and whose
 // recorded program and policy map pins exist: only their programs can be
-// kept (docs/cli.md, "What a load checks again"). The pins are checked on
-// a second thread while the hooks are asked.
+// kept (docs/cli.md, "What a load checks again"). Every program uses the
+// node's shared maps too: when a recorded one's pin is gone, this load
+// pins a new map that only new programs would read, so none is kept. The
+// pins are checked on a second thread while the hooks are asked.
 Expected<std::set<std::string>> intactEndpoints(const NodeState& state, const fs::path& pinRoot,
                                                 const std::map<std::string, int>& interfaces) {
   std::set<std::string> intact, broken;
@@ -132,6 +134,8 @@ Expected<std::set<std::string>> intactEndpoints(const NodeState& state, const fs
     pins.push_back(std::move(pin));
     pinEndpoint.push_back(&endpoint);
   };
+  static const std::string kNodeWide; // the "endpoint" of the shared maps' pins
+  for (const auto* map : artifacts::kNodeMaps) check(kNodeWide, relativePin(state.node, "", map));
   std::unordered_set<std::string_view> endpoints;
   for (const auto& attachment : state.attachments) {
     const auto& endpoint = attachment.endpoint;
@@ -159,7 +163,10 @@ Expected<std::set<std::string>> intactEndpoints(const NodeState& state, const fs
   }
   // The commit keeps an intact endpoint's pins unlooked.
   for (size_t i = 0; i < pins.size(); ++i)
-    if (!exist[i]) broken.insert(*pinEndpoint[i]);
+    if (!exist[i]) {
+      if (pinEndpoint[i] == &kNodeWide) return std::set<std::string>{};
+      broken.insert(*pinEndpoint[i]);
+    }
   for (const auto& name : broken) intact.erase(name);
   return intact;
 }

@@ -6,7 +6,9 @@
 # keeps working; UDP and IPv6 the same; a client that policy does not allow
 # to the backends is dropped, even through the vip, and the monitor names
 # the service and the backend; a vip without backends
-# refuses at once; with session affinity, one client stays on one backend.
+# refuses at once; with session affinity, one client stays on one backend;
+# with the service maps' pins removed, a load replaces every program, so
+# that its new maps are the ones in force.
 #
 # usage: services.sh POLC NETPROBE SOURCE_DIR
 # Exit 77 (skipped) without root or BPF, unless POLC_REQUIRE_KERNEL=1, where
@@ -144,6 +146,22 @@ stream_stop live
 check "the connection open across the reload kept working ($result)" 0 test "${result%% *}" = ok
 tally tcp-weighted tcp 10.96.30.5 5432
 shares tcp-weighted 500 1000 1500
+
+echo "# the service maps' pins removed behind polc's back, then equal weights again"
+# The running programs still hold the 1:2:3 maps; the load pins new ones,
+# so it must replace every program for the new tables to be in force.
+rm -f "$pin_root/node-1/polc_services" "$pin_root/node-1/polc_maglev" \
+  "$pin_root/node-1/polc_backends"
+must "$polc" build "$work/policy.pol" --topology "$work/equal.yaml" -o "$work/out" --quiet
+must "$polc" load "$work/out" --lab "$prefix" --pin-root "$pin_root" --state-dir "$state_dir" \
+  --format json > "$work/load3.json"
+check "every program was replaced and the new maps got the 7 frontends" 0 python3 -c '
+import json, sys
+load = json.load(open(sys.argv[1]))
+sys.exit(0 if {e["action"] for e in load["endpoints"]} == {"replaced"}
+         and load["service_frontends"] == 7 else 1)' "$work/load3.json"
+tally tcp-equal-again tcp 10.96.30.5 5432
+shares tcp-equal-again 1000 1000 1000
 
 echo "# unload: the service maps go with everything else"
 must "$polc" unload --pin-root "$pin_root" --state-dir "$state_dir" > /dev/null
