@@ -52,13 +52,7 @@ Expected<const services::Frontend*> frontendOf(const std::string& to, const eval
   if (frontends.empty())
     return Error{"service '" + name + "' has " + (service->vip ? "no ports" : "no vip") +
                  ": it is a policy peer only, nothing connects to it"};
-  std::string ports;
-  for (const auto* frontend : frontends) {
-    if (frontend->protocol == flow.protocol && frontend->port == flow.port) return frontend;
-    ports += (ports.empty() ? "" : ", ") +
-             topology::toText({frontend->protocol, frontend->port, frontend->port});
-  }
-  return Error{"service '" + name + "' has no port " + flow.l4Text() + "; its ports: " + ports};
+  return evaluator::frontendOnPort(frontends, name, flow);
 }
 
 std::string backendName(const services::Backend& backend) {

@@ -82,6 +82,8 @@ expect deny from db-1 to 10.96.0.5 on tcp/5432
 expect deny from web-1 to 10.96.0.6 on tcp/80
 expect allow from db-1 to 10.96.0.5 on tcp/5432
 expect allow from web-1 to 10.96.0.5 on tcp/5433
+expect allow from web-1 to service/db on tcp/5432
+expect allow from web-1 to service/dbb on tcp/5432
 TEST
   run "$polc" test t.poltest
   expect_status 1
@@ -95,7 +97,10 @@ TEST
   # Not a port of the service: judged at the vip itself, where only the
   # source's egress applies.
   expect_stdout "ok   t.poltest:7  expect allow from web-1 to 10.96.0.5 on tcp/5433"
-  expect_stdout "4 passed, 1 failed"
+  expect_stdout "ok   t.poltest:8  expect allow from web-1 to service/db on tcp/5432"
+  expect_stdout "FAIL t.poltest:9  expect allow from web-1 to service/dbb on tcp/5432"
+  expect_stdout "error: no service 'dbb' with a vip and ports; did you mean 'db'?"
+  expect_stdout "5 passed, 2 failed"
   ;;
 errors)
   run "${explain[@]}" --to service/dbb --port 5432

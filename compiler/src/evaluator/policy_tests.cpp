@@ -99,6 +99,21 @@ public:
   size_t position() const { return next_; }
   bool failed() const { return failed_; }
 
+  // `service/NAME` as a destination: the name, consumed; nullopt (nothing
+  // consumed) for any other token.
+  std::optional<std::string> serviceName() {
+    constexpr std::string_view kPrefix = "service/";
+    if (!peek() || !peek()->starts_with(kPrefix)) return std::nullopt;
+    auto name = peek()->substr(kPrefix.size());
+    if (name.empty()) {
+      error(DiagnosticId::TestFlowEnd, next_, "'service/' names no service")
+          .hint("write service/NAME, e.g. service/db");
+      return std::nullopt;
+    }
+    ++next_;
+    return name;
+  }
+
   std::optional<FlowEnd> flowEnd(const std::string& role) {
     const auto* token = take(role + " (an endpoint name, an address or 'entity world|host')");
     if (!token) return std::nullopt;
@@ -236,6 +251,20 @@ void judgeDirect(const ir::Program& program, const Expectation& expectation, Cas
   addDecidingRules(program, *verdict, result);
 }
 
+// The frontend of `service/NAME` on the flow's protocol and port.
+Expected<const services::Frontend*> frontendOf(const services::ServiceTable& table,
+                                               const std::string& name, const Flow& flow) {
+  auto frontends = table.ofService(name);
+  if (frontends.empty()) {
+    std::vector<std::string> names;
+    for (const auto& frontend : table.frontends) names.push_back(frontend.service);
+    auto guess = closestMatch(name, names);
+    return Error{"no service '" + name + "' with a vip and ports" +
+                 (guess ? "; did you mean '" + *guess + "'?" : "")};
+  }
+  return frontendOnPort(frontends, name, flow);
+}
+
 // To a vip: on every backend a new flow may reach (the source port only
 // picks which; this one is the one `polc explain` assumes).
 void judgeThroughService(const ir::Program& program, const services::Frontend& frontend,
@@ -306,7 +335,14 @@ std::optional<TestFile> parseTestFile(const std::string& path, const std::string
                      "expected 'allow', 'deny' or 'audit', found '" + verdict->text + "'");
       std::optional<FlowEnd> from, to;
       if (!parser.failed() && parser.keyword("from")) from = parser.flowEnd("a source");
-      if (from && parser.keyword("to")) to = parser.flowEnd("a destination");
+      if (from && parser.keyword("to")) {
+        if (auto service = parser.serviceName()) {
+          expectation.toService = *service;
+          to = FlowEnd::world(); // the backends stand for it (judgeThroughService)
+        } else if (!parser.failed()) {
+          to = parser.flowEnd("a destination");
+        }
+      }
       if (to && parser.keyword("on") && parser.l4(expectation.flow)) parser.end();
       if (!parser.failed()) {
         if (policy.empty() || topology.empty()) {
@@ -319,8 +355,10 @@ std::optional<TestFile> parseTestFile(const std::string& path, const std::string
           expectation.verdict = verdict->text;
           expectation.flow.from = *from;
           expectation.flow.to = *to;
-          expectation.text = verdict->text + " from " + from->text() + " to " + to->text() +
-                             " on " + expectation.flow.l4Text();
+          const auto toText =
+              expectation.toService.empty() ? to->text() : "service/" + expectation.toService;
+          expectation.text = verdict->text + " from " + from->text() + " to " + toText + " on " +
+                             expectation.flow.l4Text();
           expectation.policyFile = policy;
           expectation.topologyFile = topology;
           file.expectations.push_back(std::move(expectation));
@@ -393,6 +431,15 @@ TestReport runTestFiles(const std::vector<std::string>& files, const CompileFn& 
           flow.to.kind == FlowEnd::Kind::Address
               ? compiled.services.find(flow.to.address, flow.protocol, flow.port)
               : nullptr;
+      if (!expectation.toService.empty()) {
+        auto named = frontendOf(compiled.services, expectation.toService, flow);
+        if (!named) {
+          result.error = named.error();
+          report.cases.push_back(std::move(result));
+          continue;
+        }
+        frontend = *named;
+      }
       if (frontend)
         judgeThroughService(compiled.program, *frontend, expectation, result);
       else

@@ -24,6 +24,18 @@ std::string backendText(const services::Backend& backend) {
 
 } // namespace
 
+Expected<const services::Frontend*>
+frontendOnPort(const std::vector<const services::Frontend*>& frontends, const std::string& name,
+               const Flow& flow) {
+  std::string ports;
+  for (const auto* frontend : frontends) {
+    if (frontend->protocol == flow.protocol && frontend->port == flow.port) return frontend;
+    ports += (ports.empty() ? "" : ", ") +
+             topology::toText({frontend->protocol, frontend->port, frontend->port});
+  }
+  return Error{"service '" + name + "' has no port " + flow.l4Text() + "; its ports: " + ports};
+}
+
 Expected<ServiceFlow> evaluateServiceFlow(const ir::Program& program,
                                           const services::Frontend& frontend, const Flow& flow,
                                           uint16_t sourcePort) {

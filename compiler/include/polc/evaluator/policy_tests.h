@@ -10,7 +10,8 @@
 //   expect allow from web-1 to frontend-1 on icmp type 8 code 0
 //
 // A flow end is an endpoint name, an IPv4/IPv6 address, `entity world` (an
-// address in no ipcache prefix) or `entity host` (the judging node). The L4
+// address in no ipcache prefix) or `entity host` (the judging node); a
+// destination may also be `service/NAME` (its vip, on the flow's port). The L4
 // part is tcp/N, udp/N, sctp/N, icmp type T [code C] or icmpv6 type T
 // [code C]. `policy` and `topology` may change between expectations; each
 // expectation uses the latest. Comments start with # or //. Each expectation
@@ -38,6 +39,7 @@ struct Expectation {
   // "allow" does not match such a flow, so adding an audit policy shows up).
   std::string verdict = "allow";
   Flow flow;
+  std::string toService;    // `to service/NAME`: that service's frontend on the flow's port
   std::string text;         // "allow from web-1 to db-1 on tcp/5432"
   std::string policyFile;   // resolved against the test file's directory
   std::string topologyFile; // idem

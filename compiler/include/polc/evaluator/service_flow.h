@@ -21,6 +21,12 @@ struct ServiceFlow {
   std::vector<Verdict> verdicts;             // per frontend->backends, the translated flow's
 };
 
+// The frontend of service `name`, among `frontends` (its own), on the
+// flow's protocol and port; an error that lists its ports otherwise.
+Expected<const services::Frontend*>
+frontendOnPort(const std::vector<const services::Frontend*>& frontends, const std::string& name,
+               const Flow& flow);
+
 // Judges `flow` (to the frontend's vip and port) from `sourcePort` as the
 // flow to each backend. Errors: a source that is neither an endpoint with
 // an address of the vip's family nor an address (the pick depends on it),
