@@ -224,6 +224,7 @@ private:
         service.vip =
             chance(0.7) ? fresh(4, {10, 96, 0}, 0xff) : fresh(6, {0xfd, 0x00, 0x00, 0x96}, 0xff);
       std::set<std::string> ports;
+      std::map<std::string, std::vector<std::pair<int, int>>> portsTaken; // by protocol
       int portCount = uniform(0, 2);
       for (int p = 0; p < portCount; ++p) {
         std::string protocol = pick(std::vector<std::string>{"tcp", "udp", "sctp"});
@@ -232,6 +233,13 @@ private:
         // At a vip a range is a frontend per port, each with its Maglev
         // table: a few ports, not tens of thousands.
         if (service.vip) last = std::min({last, first + 15, 65535});
+        // Ports of one service never overlap (the topology refuses that).
+        auto& taken = portsTaken[protocol];
+        if (std::any_of(taken.begin(), taken.end(), [&](const auto& range) {
+              return range.first <= last && first <= range.second;
+            }))
+          continue;
+        taken.emplace_back(first, last);
         ports.insert(protocol + "/" + std::to_string(first) +
                      (last != first ? "-" + std::to_string(last) : ""));
       }

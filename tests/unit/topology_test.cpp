@@ -497,6 +497,23 @@ services:
   EXPECT_EQ(ext.affinitySeconds, std::optional<uint32_t>(topology::kDefaultAffinitySeconds));
 }
 
+TEST(TopologyServices, OverlappingPortsAreAnError) {
+  // Each port of a vip is one frontend with one target.
+  auto loaded = load(R"(cluster: c
+nodes:
+  - name: n1
+    endpoints:
+      - { name: web-1, labels: { app: web }, addresses: [10.0.1.1], interface: w1 }
+services:
+  - { name: web, vip: 10.96.0.6, ports: [ tcp/80 -> 8080, udp/79-81, tcp/79-81 ], selector: { app: web } }
+)");
+  EXPECT_FALSE(loaded.topology);
+  const auto* overlap = at(loaded, "7:70", "topology-duplicate-port");
+  ASSERT_TRUE(overlap);
+  EXPECT_EQ(overlap->message, "port tcp/79-81 overlaps tcp/80");
+  EXPECT_EQ(loaded.diagnostics.errorCount(), 1u);
+}
+
 TEST(TopologyServices, BadTargetsWeightsAndBackendsAreErrorsWhereWritten) {
   auto loaded = load(R"(cluster: c
 nodes:

@@ -680,6 +680,20 @@ private:
             .note(first->second.location, first->second.length, "first listed here");
         continue;
       }
+      // Each port of a vip is one frontend, with one target.
+      auto overlapping = std::find_if(seen.begin(), seen.end(), [&](const auto& earlier) {
+        const auto& other = earlier.first;
+        return other != port.port && other.protocol == port.port.protocol &&
+               other.first <= port.port.last && port.port.first <= other.last;
+      });
+      if (overlapping != seen.end()) {
+        error(DiagnosticId::TopologyDuplicatePort, yamlPort,
+              "port " + toText(port.port) + " overlaps " + toText(overlapping->first))
+            .note(overlapping->second.location, overlapping->second.length, "listed here")
+            .hint("list each port once: a port of a vip is one frontend with one target");
+        seen.erase(port.port);
+        continue;
+      }
       service.ports.push_back(std::move(port));
     }
   }
