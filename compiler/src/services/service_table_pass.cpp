@@ -15,6 +15,7 @@ namespace {
 struct Overflow {
   const char* what; // "frontends", "backend entries"
   const char* map;  // "polc_services", ...
+  const char* cost; // what makes the count, for a hint; or nullptr
   size_t total = 0; // over every service
   size_t capacity = 0;
   std::map<std::string, size_t> byService;
@@ -42,15 +43,19 @@ void report(const Overflow& overflow, const topology::Topology& topology,
                "service '" + ranked[i].first + "' adds " + std::to_string(ranked[i].second));
   error.hint("each port of a vip is a frontend, and a range (tcp/8000-8099) is one per port: "
              "give only the ports the service serves");
-  if (std::string(overflow.map) == "polc_backends")
-    error.hint("each backend with a weight is an entry of each frontend it serves");
+  if (overflow.cost) error.hint(overflow.cost);
 }
 
 } // namespace
 
 bool checkServiceCapacity(const topology::Topology& topology, Diagnostics& diagnostics) {
-  Overflow frontends{"frontends", "polc_services", 0, POLC_FRONTENDS_MAX_ENTRIES, {}};
-  Overflow backends{"backend entries", "polc_backends", 0, POLC_BACKENDS_MAX_ENTRIES, {}};
+  Overflow frontends{"frontends", "polc_services", nullptr, 0, POLC_FRONTENDS_MAX_ENTRIES, {}};
+  Overflow backends{"backend entries",
+                    "polc_backends",
+                    "each backend with a weight is an entry of each frontend it serves",
+                    0,
+                    POLC_BACKENDS_MAX_ENTRIES,
+                    {}};
   for (const auto& counted : countServiceEntries(topology)) {
     frontends.total += counted.frontends;
     frontends.byService[counted.service] += counted.frontends;
