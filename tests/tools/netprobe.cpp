@@ -11,7 +11,8 @@
 //       us), 1 otherwise (no answer)
 //   netprobe ping ADDRESS [--timeout-ms N]
 //       one ICMP (IPv4 address) or ICMPv6 (IPv6 address) echo request;
-//       exit 0 when the matching echo reply arrives, 1 otherwise
+//       exit 0 when the matching echo reply arrives from ADDRESS, 4 when
+//       ADDRESS answers it with a destination unreachable, 1 otherwise
 //   netprobe session ADDRESS PORT --messages N --interval-ms M
 //       one TCP connection that sends N messages, M ms apart, each echoed
 //       within a second: exit 0 when every one was, 1 at the first that
@@ -279,6 +280,18 @@ int ping(const char* host, int timeoutMs) {
     if (sameSource && reply[0] == (v6 ? ICMP6_ECHO_REPLY : ICMP_ECHOREPLY) &&
         std::memcmp(reply + 4, &id, 2) == 0 && std::memcmp(reply + 6, &seq, 2) == 0)
       return 0;
+    // A destination unreachable quoting our request (its IP header, then
+    // the echo's first 8 bytes): a refusal.
+    const size_t inner = offset + 8;
+    if (sameSource && reply[0] == (v6 ? ICMP6_DST_UNREACH : ICMP_DEST_UNREACH) &&
+        size_t(n) >= inner + (v6 ? 40 : 20)) {
+      const size_t quoted =
+          inner + (v6 ? 40 : size_t(reinterpret_cast<const iphdr*>(packet + inner)->ihl) * 4);
+      if (size_t(n) >= quoted + 8 && packet[quoted] == request[0] &&
+          std::memcmp(packet + quoted + 4, &id, 2) == 0 &&
+          std::memcmp(packet + quoted + 6, &seq, 2) == 0)
+        return kRefused;
+    }
   }
   return 1;
 }
