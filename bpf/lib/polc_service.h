@@ -24,7 +24,10 @@
  * frontend with a weight and the client opened a flow there within the
  * timeout (polc_lb_affinity).
  *
- * TCP and UDP; other protocols to a vip are not translated.
+ * TCP, UDP and ICMP/ICMPv6 echo requests (the vip's echo entry, port 0,
+ * has the value of one of its port frontends: the same table, the same
+ * backends; the echo is translated to the backend's address only). Other
+ * protocols to a vip are not translated.
  */
 #ifndef POLC_SERVICE_H
 #define POLC_SERVICE_H
@@ -93,11 +96,15 @@ struct {
 #define POLC_TCP_CHECK_OFFSET 16
 #define POLC_UDP_CHECK_OFFSET 6
 
+#define POLC_ICMP_CHECK_OFFSET 2
+
 /*
  * Rewrites the packet's destination (to_destination) or source address and
  * port, with the IPv4 header checksum and the TCP/UDP checksum (whose
  * pseudo-header covers the addresses) fixed incrementally. A UDP checksum
- * of 0 (none, IPv4) stays 0. Updates pkt to match.
+ * of 0 (none, IPv4) stays 0. An echo keeps its identifier (the port is not
+ * written): ICMP's checksum covers no address, ICMPv6's covers both through
+ * its pseudo-header. Updates pkt to match.
  */
 static __always_inline int polc_nat_rewrite(struct __sk_buff *skb, struct polc_packet *pkt,
 					    const int to_destination, const __u32 *addr, __u16 port)
@@ -108,6 +115,7 @@ static __always_inline int polc_nat_rewrite(struct __sk_buff *skb, struct polc_p
 	__u32 check, addr_offset;
 	__u64 mangled = 0;
 	__u32 new_addr[4];
+	int echo = 0;
 
 	__builtin_memcpy(new_addr, addr, sizeof(new_addr));
 	if (pkt->protocol == IPPROTO_TCP) {
@@ -115,14 +123,17 @@ static __always_inline int polc_nat_rewrite(struct __sk_buff *skb, struct polc_p
 	} else if (pkt->protocol == IPPROTO_UDP) {
 		check = l4 + POLC_UDP_CHECK_OFFSET;
 		mangled = BPF_F_MARK_MANGLED_0;
+	} else if (pkt->protocol == POLC_IPPROTO_ICMP || pkt->protocol == POLC_IPPROTO_ICMPV6) {
+		check = l4 + POLC_ICMP_CHECK_OFFSET;
+		echo = 1;
 	} else {
 		return -1;
 	}
 	if (pkt->family == POLC_FAMILY_IPV4) {
 		addr_offset = ETH_HLEN + (to_destination ? __builtin_offsetof(struct iphdr, daddr)
 							 : __builtin_offsetof(struct iphdr, saddr));
-		if (bpf_l4_csum_replace(skb, check, old_addr[0], new_addr[0],
-					BPF_F_PSEUDO_HDR | mangled | 4) < 0 ||
+		if ((!echo && bpf_l4_csum_replace(skb, check, old_addr[0], new_addr[0],
+						  BPF_F_PSEUDO_HDR | mangled | 4) < 0) ||
 		    bpf_l3_csum_replace(skb, ETH_HLEN + __builtin_offsetof(struct iphdr, check),
 					old_addr[0], new_addr[0], 4) < 0 ||
 		    bpf_skb_store_bytes(skb, addr_offset, new_addr, 4, 0) < 0)
@@ -138,10 +149,12 @@ static __always_inline int polc_nat_rewrite(struct __sk_buff *skb, struct polc_p
 		    bpf_skb_store_bytes(skb, addr_offset, new_addr, 16, 0) < 0)
 			return -1;
 	}
+	__builtin_memcpy(old_addr, new_addr, sizeof(new_addr));
+	if (echo)
+		return 0;
 	if (bpf_l4_csum_replace(skb, check, old_port, port, mangled | 2) < 0 ||
 	    bpf_skb_store_bytes(skb, l4 + (to_destination ? 2 : 0), &port, 2, 0) < 0)
 		return -1;
-	__builtin_memcpy(old_addr, new_addr, sizeof(new_addr));
 	if (to_destination) {
 		pkt->dport = port;
 		pkt->policy_port = port;
@@ -221,7 +234,11 @@ static __always_inline int polc_service_translate(struct __sk_buff *skb, struct 
 	struct polc_backend *backend;
 	struct polc_ct_key flow, translated;
 
-	if (!pkt->ct_may_create || (pkt->protocol != IPPROTO_TCP && pkt->protocol != IPPROTO_UDP))
+	/* An ICMP packet that may open a flow is an echo request: its key
+	 * has port 0 (pkt->dport), its identifier is its sport. */
+	if (!pkt->ct_may_create ||
+	    (pkt->protocol != IPPROTO_TCP && pkt->protocol != IPPROTO_UDP &&
+	     pkt->protocol != POLC_IPPROTO_ICMP && pkt->protocol != POLC_IPPROTO_ICMPV6))
 		return POLC_SERVICE_NONE;
 	__builtin_memcpy(service_key.vip, pkt->daddr, sizeof(service_key.vip));
 	service_key.dport = pkt->dport;
@@ -242,7 +259,10 @@ static __always_inline int polc_service_translate(struct __sk_buff *skb, struct 
 		if (!backend)
 			return POLC_SERVICE_NO_BACKEND;
 		__builtin_memcpy(chosen.addr, backend->addr, sizeof(chosen.addr));
-		chosen.port = backend->port;
+		/* An echo shares its table with a port's: it keeps port 0. */
+		chosen.port = pkt->protocol == IPPROTO_TCP || pkt->protocol == IPPROTO_UDP
+				  ? backend->port
+				  : 0;
 		__builtin_memcpy(vip.addr, pkt->daddr, sizeof(vip.addr));
 		vip.port = pkt->dport;
 		translated = flow;

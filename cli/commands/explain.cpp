@@ -35,10 +35,7 @@ constexpr std::string_view kServicePrefix = "service/";
 Expected<const services::Frontend*> frontendOf(const std::string& to, const evaluator::Flow& flow,
                                                const services::ServiceTable& table,
                                                const topology::Topology& topology) {
-  if (!to.starts_with(kServicePrefix)) {
-    if (flow.to.kind != evaluator::FlowEnd::Kind::Address) return nullptr;
-    return table.find(flow.to.address, flow.protocol, flow.port);
-  }
+  if (!to.starts_with(kServicePrefix)) return evaluator::frontendAt(table, flow);
   auto name = to.substr(kServicePrefix.size());
   const auto* service = topology.findService(name);
   if (!service) {
@@ -56,7 +53,9 @@ Expected<const services::Frontend*> frontendOf(const std::string& to, const eval
 }
 
 std::string backendName(const services::Backend& backend) {
-  return (backend.endpoint.empty() ? "" : backend.endpoint + " ") + backend.key();
+  // An echo's backends have no port.
+  return (backend.endpoint.empty() ? "" : backend.endpoint + " ") +
+         (backend.port ? backend.key() : backend.address.addressText());
 }
 
 std::string serviceText(const evaluator::ServiceFlow& flow, int sourcePort) {
@@ -67,8 +66,8 @@ std::string serviceText(const evaluator::ServiceFlow& flow, int sourcePort) {
             std::string(frontend.protocol == IPPROTO_TCP ? "TCP reset" : "ICMP unreachable") +
             ")\n";
   else
-    text += "this flow (source port " + std::to_string(sourcePort) + ") goes to " +
-            backendName(*flow.chosen) + "\n";
+    text += "this flow (" + std::string(frontend.isEcho() ? "identifier " : "source port ") +
+            std::to_string(sourcePort) + ") goes to " + backendName(*flow.chosen) + "\n";
   for (size_t i = 0; i < frontend.backends.size(); ++i) {
     const auto& backend = frontend.backends[i];
     text += std::string(&backend == flow.chosen ? "  * " : "    ") + backendName(backend) +
@@ -126,9 +125,6 @@ int runExplain(const ExplainOptions& explain, Format format) {
   const bool toService = explain.to.starts_with(kServicePrefix);
   auto to = toService ? ev::FlowEnd::world() : ev::FlowEnd::parse(explain.to);
   if (!to) return fail(kExitUsage, "--to: " + to.error(), nullptr);
-  if (toService && icmp)
-    return fail(kExitUsage, "--to service/NAME takes a port: services translate tcp, udp, sctp",
-                nullptr);
 
   auto diagnostics = options.diagnostics();
   auto compiled = polc::driver::compile({options.policy, options.topology}, diagnostics);
@@ -197,8 +193,8 @@ void registerExplain(CLI::App& app, CommandContext& context) {
                    "too): the flow is judged to the backend it is translated to")
       ->required();
   inRange(explain->add_option("--sport", options->sourcePort,
-                              "Source port of a flow to a service: it picks the backend "
-                              "(default 40000)"),
+                              "Source port (the identifier of an echo) of a flow to a "
+                              "service: it picks the backend (default 40000)"),
           1, 65535);
   oneOf(explain->add_option("--proto", options->protocol, "tcp, udp, sctp, icmp or icmpv6")
             ->required(),

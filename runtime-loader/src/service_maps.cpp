@@ -37,7 +37,10 @@ std::optional<ServiceMapsDelta> serviceMapDelta(std::string_view beforeText,
   std::unordered_set<std::string_view> was(old->begin(), old->end()), is(now->begin(), now->end());
   if (was.size() != old->size() || is.size() != now->size()) return std::nullopt;
   ServiceMapsDelta delta;
+  // polc_services entries: a line each, and one more for a vip's echo (a
+  // quoted name can hold no `"echo": true`: its quotes are escaped).
   delta.frontends = now->size();
+  for (auto line : *now) delta.frontends += line.find("\"echo\": true") != line.npos;
   try {
     for (auto line : *old)
       if (!is.contains(line) &&

@@ -30,7 +30,7 @@ using ServiceMaps = maps::ServiceMapContents;
 // alone cannot tell) is the caller's to check against the live maps.
 struct ServiceMapsDelta {
   ServiceMaps before, after;
-  size_t frontends = 0; // in the new file
+  size_t frontends = 0; // polc_services entries of the new file (echo included)
 };
 std::optional<ServiceMapsDelta> serviceMapDelta(std::string_view beforeText,
                                                 std::string_view afterText);

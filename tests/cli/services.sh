@@ -3,7 +3,8 @@
 # explain --to service/NAME judges the flow to the backend it is translated
 # to, names the others with their verdicts, and refuses a service with no
 # backend; polc test judges a flow to a vip on every backend a new flow may
-# reach; the errors of a wrong service or port.
+# reach; echo requests to a vip are flows to it too; the errors of a wrong
+# service or port.
 #
 # usage: services.sh POLC JSON_QUERY SOURCE_DIR CASE
 set -uo pipefail
@@ -72,6 +73,16 @@ explain)
   run "${explain[@]}" --to service/empty --port 80 --format json
   expect_json /service/refused true
   expect_json /verdict deny
+  # An echo request to the vip is translated too, to a backend of its first
+  # port; db-2 admits no ping.
+  run "$polc" explain "${inputs[@]}" --from web-1 --proto icmp --icmp-type 8 --to service/db \
+    --sport 40001
+  expect_status 0
+  expect_stdout "service db at 10.96.0.5 icmp echo: this flow (identifier 40001) goes to"
+  expect_stdout "db-2 10.0.1.2  weight 1  denied"
+  expect_stdout "db-1 10.0.1.1  weight 1  allowed"
+  run "$polc" explain "${inputs[@]}" --from web-1 --proto icmp --icmp-type 8 --to 10.96.0.6
+  expect_stdout "no backend can take a new flow: refused (ICMP unreachable)"
   ;;
 test)
   cat > t.poltest <<'TEST'
@@ -84,6 +95,7 @@ expect allow from db-1 to 10.96.0.5 on tcp/5432
 expect allow from web-1 to 10.96.0.5 on tcp/5433
 expect allow from web-1 to service/db on tcp/5432
 expect allow from web-1 to service/dbb on tcp/5432
+expect deny from web-1 to 10.96.0.5 on icmp type 8
 TEST
   run "$polc" test t.poltest
   expect_status 1
@@ -100,7 +112,9 @@ TEST
   expect_stdout "ok   t.poltest:8  expect allow from web-1 to service/db on tcp/5432"
   expect_stdout "FAIL t.poltest:9  expect allow from web-1 to service/dbb on tcp/5432"
   expect_stdout "error: no service 'dbb' with a vip and ports; did you mean 'db'?"
-  expect_stdout "5 passed, 2 failed"
+  # An echo request: judged on the backends of the vip's first port.
+  expect_stdout "ok   t.poltest:10  expect deny from web-1 to 10.96.0.5 on icmp type 8"
+  expect_stdout "6 passed, 2 failed"
   ;;
 errors)
   run "${explain[@]}" --to service/dbb --port 5432
@@ -108,7 +122,7 @@ errors)
   expect_stderr "polc explain: --to: unknown service 'dbb'; did you mean 'db'?"
   run "${explain[@]}" --to service/db --port 5433
   expect_status 2
-  expect_stderr "polc explain: --to: service 'db' has no port tcp/5433; its ports: tcp/5432"
+  expect_stderr "polc explain: --to: service 'db' has no port tcp/5433; its ports: tcp/5432, icmp type 8"
   run "${explain[@]}" --to service/peer-only --port 80
   expect_status 2
   expect_stderr "service 'peer-only' has no vip"

@@ -79,6 +79,7 @@ struct Stats {
   long established = 0;               // packets sent again on an open flow
   long revoked = 0;                   // flows the reload stopped
   long translated = 0;                // flows to a frontend, sent to a backend
+  long translatedEchoes = 0;          // of which echo requests
   long refused = 0;                   // flows to a frontend without backends
   int objects = 0;
   int failures = 0;
@@ -226,8 +227,9 @@ Status expectEmptyConntrack(const testing::BpfHarness& harness, bool services) {
 }
 
 // A packet to a frontend, as polc_service_translate() sees it: TCP and UDP
-// sent by the endpoint, the first of its flow (conntrack is emptied after
-// every packet, so there is no earlier translation to keep).
+// or an echo request sent by the endpoint, the first of its flow
+// (conntrack is emptied after every packet, so there is no earlier
+// translation to keep). An echo is hashed on its identifier and keeps it.
 struct Translation {
   const services::Frontend* frontend = nullptr;
   const services::Backend* backend = nullptr; // nullptr: refused
@@ -236,14 +238,16 @@ struct Translation {
 
 std::optional<Translation> translationOf(const services::ServiceTable& table, bool translates,
                                          const TestPacket& packet) {
+  const bool echo = packet.isOwnIcmp() && packet.opensConnection();
   if (!translates || packet.direction != ast::Direction::Egress ||
-      (packet.protocol != IPPROTO_TCP && packet.protocol != IPPROTO_UDP))
+      (packet.protocol != IPPROTO_TCP && packet.protocol != IPPROTO_UDP && !echo))
     return std::nullopt;
   const auto* frontend = table.find(packet.destination, packet.protocol, packet.destinationPort);
   if (!frontend) return std::nullopt;
   Translation translation{frontend, nullptr, packet};
   translation.backend = services::pickBackend(
-      *frontend, services::flowTo(*frontend, packet.source, packet.sourcePort));
+      *frontend,
+      services::flowTo(*frontend, packet.source, echo ? packet.icmpIdentifier : packet.sourcePort));
   if (translation.backend) {
     translation.toBackend.destination = translation.backend->address;
     translation.toBackend.destinationPort = translation.backend->port;
@@ -278,7 +282,9 @@ std::string rewriteProblem(const std::vector<uint8_t>& sent, const std::vector<u
   const size_t l4 = 14 + (v4 ? size_t(sent[14] & 0x0f) * 4
                              : 40 + (extension ? (size_t(sent[14 + 41]) + 1) * 8 : 0));
   const uint8_t protocol = v4 ? sent[14 + 9] : sent[extension ? 14 + 40 : 14 + 6];
-  std::set<size_t> checksum = {l4 + (protocol == IPPROTO_TCP ? 16u : 6u)};
+  std::set<size_t> checksum = {l4 + (protocol == IPPROTO_TCP   ? 16u
+                                     : protocol == IPPROTO_UDP ? 6u
+                                                               : 2u)};
   if (v4) checksum.insert(14 + 10);
   for (size_t at = 0; at < sent.size(); ++at) {
     if (checksum.contains(at) || checksum.contains(at - 1) || sent[at] == expected[at]) continue;
@@ -809,6 +815,7 @@ Expected<bool> runCase(const Options& options, uint64_t seed, ObjectCache& objec
         ++stats.decisions[judgement.decision];
         ++stats.peerKinds[peerKind(*program, resolved)];
         stats.translated += translation.has_value();
+        stats.translatedEchoes += translation && translation->frontend->isEcho();
       }
       Mismatch mismatch;
       mismatch.packet = &packet;
@@ -924,8 +931,9 @@ int run(const Options& options) {
             << stats.reloadsNeedingNewPrograms << " changes needed new programs: skipped), "
             << stats.established << " packets of established flows, " << stats.revoked
             << " flows stopped by a reload\n";
-  std::cout << "difftest: " << stats.translated << " flows to a service translated to a backend, "
-            << stats.refused << " refused (no backend with a weight)\n";
+  std::cout << "difftest: " << stats.translated << " flows to a service translated to a backend ("
+            << stats.translatedEchoes << " of them echo requests), " << stats.refused
+            << " refused (no backend with a weight)\n";
   std::cout << "difftest: decisions:";
   for (auto [decision, count] : stats.decisions)
     std::cout << " " << decisionText(decision) << " " << count << ";";

@@ -123,7 +123,7 @@ PacketGenerator::PacketGenerator(const ir::Program& program, const services::Ser
                                  uint64_t seed)
     : program_(program), rng_(seed) {
   for (const auto& frontend : services.frontends)
-    if (frontend.protocol == IPPROTO_TCP || frontend.protocol == IPPROTO_UDP)
+    if (frontend.protocol == IPPROTO_TCP || frontend.protocol == IPPROTO_UDP || frontend.isEcho())
       frontends_[frontend.vip.family].push_back(&frontend);
   for (const auto& endpoint : program.endpoints)
     for (const auto& address : endpoint.addresses)
@@ -266,8 +266,15 @@ TestPacket PacketGenerator::next(const ir::Endpoint& endpoint) {
     const auto& frontend = *frontends[size_t(uniform(0, int(frontends.size()) - 1))];
     packet.destination = frontend.vip;
     packet.protocol = frontend.protocol;
-    packet.sourcePort = uint16_t(uniform(1, 65535));
-    packet.destinationPort = frontend.port;
+    if (frontend.isEcho()) {
+      packet.sourcePort = packet.destinationPort = 0;
+      packet.icmpType = own.family == 4 ? 8 : 128; // an echo request, any code
+      packet.icmpCode = uint8_t(chance(0.9) ? 0 : uniform(1, 255));
+      packet.icmpIdentifier = uint16_t(uniform(0, 65535));
+    } else {
+      packet.sourcePort = uint16_t(uniform(1, 65535));
+      packet.destinationPort = frontend.port;
+    }
   }
   return packet;
 }

@@ -52,7 +52,7 @@ YAML
 cat > "$work/policy.pol" << 'POL'
 policy "db" {
   select app == "db"
-  ingress { allow from app == "client" on tcp/sql, udp/8053 }
+  ingress { allow from app == "client" on tcp/sql, udp/8053, icmp type 8, icmpv6 type 128 }
 }
 policy "other" {
   select app == "other"
@@ -91,9 +91,9 @@ must "$polc" build "$work/policy.pol" --topology "$work/equal.yaml" -o "$work/ou
 check "the build lists the frontends" 0 grep -q '"vip": "10.96.30.5"' "$work/out/services.json"
 must "$polc" load "$work/out" --lab "$prefix" --pin-root "$pin_root" --state-dir "$state_dir" \
   --format json > "$work/load1.json"
-check "the load wrote 7 frontends" 0 python3 -c '
+check "the load wrote 7 frontends and the echo of 5 vips" 0 python3 -c '
 import json, sys
-sys.exit(0 if json.load(open(sys.argv[1]))["service_frontends"] == 7 else 1)' "$work/load1.json"
+sys.exit(0 if json.load(open(sys.argv[1]))["service_frontends"] == 12 else 1)' "$work/load1.json"
 
 tally tcp-equal tcp 10.96.30.5 5432
 shares tcp-equal 1000 1000 1000
@@ -110,6 +110,17 @@ check "the monitor stops after the drop" 0 timeout 10 tail --pid="$monitor" -f /
 event_seen "the drop names the service and the backend" '"endpoint":"other-1"' \
   '"service":{"name":"db","port":5432,"protocol":"tcp","vip":"10.96.30.5"}' \
   '"kind":"endpoint"' '"name":"db-' '"destination_port":8080'
+
+echo "# ping: a vip answers echo requests through a backend, one without refuses"
+for vip in 10.96.30.5 fd96::5; do
+  check "client-1 pings $vip: the echo reply comes from the vip" 0 \
+    ip netns exec "$prefix-e-client-1" "$netprobe" ping "$vip" --timeout-ms 2000
+done
+started=$(date +%s%N)
+ip netns exec "$prefix-e-client-1" "$netprobe" ping 10.96.30.9 --timeout-ms 3000 > "$work/ping-empty" 2>&1
+rc=$? took=$((($(date +%s%N) - started) / 1000000))
+check "client-1 pings 10.96.30.9 (no backend): refused (exit 4, got $rc) in $took ms" 0 \
+  test "$rc" -eq 4 -a "$took" -lt 500
 
 echo "# session affinity: every flow of one client to one backend"
 tally tcp-sticky tcp 10.96.30.7 5432 300
@@ -155,11 +166,11 @@ rm -f "$pin_root/node-1/polc_services" "$pin_root/node-1/polc_maglev" \
 must "$polc" build "$work/policy.pol" --topology "$work/equal.yaml" -o "$work/out" --quiet
 must "$polc" load "$work/out" --lab "$prefix" --pin-root "$pin_root" --state-dir "$state_dir" \
   --format json > "$work/load3.json"
-check "every program was replaced and the new maps got the 7 frontends" 0 python3 -c '
+check "every program was replaced and the new maps got the 7 frontends and 5 echoes" 0 python3 -c '
 import json, sys
 load = json.load(open(sys.argv[1]))
 sys.exit(0 if {e["action"] for e in load["endpoints"]} == {"replaced"}
-         and load["service_frontends"] == 7 else 1)' "$work/load3.json"
+         and load["service_frontends"] == 12 else 1)' "$work/load3.json"
 tally tcp-equal-again tcp 10.96.30.5 5432
 shares tcp-equal-again 1000 1000 1000
 

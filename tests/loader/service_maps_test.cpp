@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
 #include <tuple>
 
 namespace polc::runtime {
@@ -119,6 +120,51 @@ TEST(ServiceMaps, FrontendsTablesAndBackendsWithStableIds) {
             "");
   EXPECT_EQ(broken([](auto& j) { j["frontends"][0]["backends"][0]["weight"] = 100; }), "")
       << "the topology's largest weight is the loader's";
+}
+
+// A frontend marked "echo" (the first of its vip) also answers echo
+// requests to the vip: one more polc_services entry, ICMP (ICMPv6) port 0,
+// with its value, so its table and backends; nothing else.
+TEST(ServiceMaps, TheVipsEchoSharesItsFrontendsValue) {
+  auto json = nlohmann::json::parse(text({frontend("10.96.0.5", 80, {{"10.0.0.2", 1}}),
+                                          frontend("fd00:96::5", 80, {{"fd00::2", 1}})}));
+  for (auto& line : json["frontends"]) line["echo"] = true;
+  auto maps = maps::toServiceMapContents(json);
+  ASSERT_TRUE(maps) << maps.error();
+  EXPECT_EQ(maps->services.size(), 4u);
+  EXPECT_EQ(maps->maglev.size(), 2u);
+  EXPECT_EQ(maps->backends.size(), 2u);
+  std::map<std::tuple<uint8_t, uint8_t, uint16_t>, std::string> byKey; // family, protocol, port
+  for (const auto& [bytes, value] : maps->services) {
+    polc_service_key key{};
+    std::memcpy(&key, bytes.data(), sizeof key);
+    byKey[{key.family, key.protocol, ntohs(key.dport)}] = value;
+  }
+  EXPECT_EQ((byKey[{POLC_FAMILY_IPV4, IPPROTO_ICMP, 0}]),
+            (byKey[{POLC_FAMILY_IPV4, IPPROTO_TCP, 80}]));
+  EXPECT_EQ((byKey[{POLC_FAMILY_IPV6, IPPROTO_ICMPV6, 0}]),
+            (byKey[{POLC_FAMILY_IPV6, IPPROTO_TCP, 80}]));
+  EXPECT_EQ(byKey.size(), 4u);
+
+  // A table with the vip's echo marks its frontend; a delta counts the
+  // same polc_services entries as the whole file.
+  auto echo = frontend("10.96.0.5", 0, {{"10.0.0.2", 1}});
+  echo.protocol = IPPROTO_ICMP;
+  const auto plain = text({frontend("10.96.0.5", 80, {{"10.0.0.2", 1}})});
+  const auto marked = text({frontend("10.96.0.5", 80, {{"10.0.0.2", 1}}), echo});
+  EXPECT_NE(marked.find("\"echo\": true"), std::string::npos) << marked;
+  auto delta = serviceMapDelta(plain, marked);
+  ASSERT_TRUE(delta);
+  EXPECT_EQ(delta->frontends, 2u);
+  EXPECT_EQ(delta->after.services.size(), 2u);
+
+  // Two frontends of one vip cannot both answer its echo.
+  auto twice = nlohmann::json::parse(text({frontend("10.96.0.5", 80, {{"10.0.0.2", 1}}),
+                                           frontend("10.96.0.5", 81, {{"10.0.0.2", 1}})}));
+  for (auto& line : twice["frontends"]) line["echo"] = true;
+  auto refused = maps::toServiceMapContents(twice);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().find("echo is answered twice"), std::string::npos) << refused.error();
 }
 
 TEST(ServiceMaps, AReweightRewritesOnlyItsTable) {

@@ -68,9 +68,11 @@ TEST(ServiceTable, AFrontendPerVipPortWithTheBackendsTargets) {
   for (const auto& frontend : services.frontends)
     frontends.push_back(frontend.service + " " + frontend.text());
   EXPECT_EQ(frontends, (std::vector<std::string>{
-                           "db 10.96.0.5 tcp/5432", "db 10.96.0.5 tcp/7000",
-                           "db 10.96.0.5 tcp/7001", "db 10.96.0.5 udp/53", "ext 10.96.0.9 tcp/443",
-                           "nothing 10.96.0.10 tcp/80", "db6 fd00:96::5 tcp/5432"}));
+                           "db 10.96.0.5 icmp echo", "db 10.96.0.5 tcp/5432",
+                           "db 10.96.0.5 tcp/7000", "db 10.96.0.5 tcp/7001", "db 10.96.0.5 udp/53",
+                           "ext 10.96.0.9 icmp echo", "ext 10.96.0.9 tcp/443",
+                           "nothing 10.96.0.10 icmp echo", "nothing 10.96.0.10 tcp/80",
+                           "db6 fd00:96::5 tcp/5432", "db6 fd00:96::5 icmpv6 echo"}));
 
   // The named target per backend; db-3 lacks it, and has no IPv4 address.
   const auto* sql = services.find(address("10.96.0.5"), IPPROTO_TCP, 5432);
@@ -88,7 +90,7 @@ TEST(ServiceTable, AFrontendPerVipPortWithTheBackendsTargets) {
   EXPECT_EQ(keys(*services.find(address("10.96.0.9"), IPPROTO_TCP, 443)),
             (std::vector<std::string>{"192.0.2.10:443/1", "192.0.2.11:443/3"}));
   EXPECT_EQ(services.find(address("10.96.0.5"), IPPROTO_TCP, 5433), nullptr);
-  EXPECT_EQ(services.ofService("db").size(), 4u);
+  EXPECT_EQ(services.ofService("db").size(), 5u); // with its echo
   EXPECT_TRUE(services.ofService("novip").empty());
 }
 
@@ -101,6 +103,33 @@ TEST(ServiceTable, DrainedBackendsGetNoFlowAndNoBackendRefuses) {
   const auto* nothing = services.find(address("10.96.0.10"), IPPROTO_TCP, 80);
   EXPECT_TRUE(nothing->backends.empty());
   EXPECT_EQ(pickBackend(*nothing, flowTo(*nothing, address("10.0.2.1"), 1000)), nullptr);
+}
+
+// An echo request to a vip goes where the vip's first port frontend's
+// table sends it (the datapath shares that frontend's entries), hashed on
+// the identifier; its backends have no port.
+TEST(ServiceTable, EachVipAnswersEchoWithItsFirstFrontendsBackends) {
+  auto services = table();
+  const auto* echo = services.find(address("10.96.0.5"), IPPROTO_ICMP, 0);
+  const auto* sql = services.find(address("10.96.0.5"), IPPROTO_TCP, 5432);
+  ASSERT_NE(echo, nullptr);
+  EXPECT_TRUE(echo->isEcho());
+  EXPECT_FALSE(sql->isEcho());
+  EXPECT_EQ(echo->service, "db");
+  EXPECT_EQ(keys(*echo), (std::vector<std::string>{"10.0.1.1:0/1", "10.0.1.2:0/0"}));
+  EXPECT_EQ(echo->maglev, sql->maglev);
+  EXPECT_EQ(echo->affinitySeconds, sql->affinitySeconds);
+  const auto* echo6 = services.find(address("fd00:96::5"), IPPROTO_ICMPV6, 0);
+  ASSERT_NE(echo6, nullptr);
+  EXPECT_EQ(echo6->backends.size(), 3u);
+  EXPECT_EQ(services.find(address("fd00:96::5"), IPPROTO_ICMP, 0), nullptr);
+  std::map<std::string, int> pings;
+  for (uint16_t identifier = 0; identifier < 300; ++identifier)
+    ++pings[pickBackend(*echo6, flowTo(*echo6, address("fd00::100"), identifier))->endpoint];
+  EXPECT_EQ(pings.size(), 3u) << "the identifier picks the backend";
+  const auto* refusing = services.find(address("10.96.0.10"), IPPROTO_ICMP, 0);
+  ASSERT_NE(refusing, nullptr);
+  EXPECT_EQ(pickBackend(*refusing, flowTo(*refusing, address("10.0.2.1"), 7)), nullptr);
 }
 
 TEST(ServiceTable, ThreeThousandFlowsFollowTheWeights) {
@@ -137,6 +166,18 @@ TEST(ServiceTable, JsonIsTheFrontendsOnePerLine) {
             (nlohmann::json{
                 {"address", "10.0.1.2"}, {"port", 6433}, {"weight", 0}, {"endpoint", "db-2"}}));
   EXPECT_FALSE(json["frontends"][4].contains("affinity_seconds"));
+  // Echo frontends are not written: the first frontend of each vip (all
+  // four vips) answers its echo.
+  std::vector<std::string> echoes;
+  for (const auto& frontend : json["frontends"]) {
+    EXPECT_NE(frontend["protocol"], "icmp");
+    if (frontend.value("echo", false))
+      echoes.push_back(frontend["vip"].get<std::string>() + " " +
+                       frontend["protocol"].get<std::string>() + "/" +
+                       std::to_string(frontend["port"].get<int>()));
+  }
+  EXPECT_EQ(echoes, (std::vector<std::string>{"10.96.0.5 tcp/5432", "10.96.0.9 tcp/443",
+                                              "10.96.0.10 tcp/80", "fd00:96::5 tcp/5432"}));
 
   // Ids distinct and never 0: a backend's is its own in each frontend.
   std::set<uint32_t> backendIds, frontendIds;

@@ -427,10 +427,7 @@ TestReport runTestFiles(const std::vector<std::string>& files, const CompileFn& 
       }
       const auto& compiled = *found->second;
       const auto& flow = expectation.flow;
-      const services::Frontend* frontend =
-          flow.to.kind == FlowEnd::Kind::Address
-              ? compiled.services.find(flow.to.address, flow.protocol, flow.port)
-              : nullptr;
+      const services::Frontend* frontend = frontendAt(compiled.services, flow);
       if (!expectation.toService.empty()) {
         auto named = frontendOf(compiled.services, expectation.toService, flow);
         if (!named) {

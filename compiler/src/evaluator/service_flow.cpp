@@ -1,5 +1,7 @@
 #include "polc/evaluator/service_flow.h"
 
+#include <netinet/in.h>
+
 namespace polc::evaluator {
 namespace {
 
@@ -19,20 +21,43 @@ Expected<IpPrefix> clientAddress(const FlowEnd& from, const services::Frontend& 
 }
 
 std::string backendText(const services::Backend& backend) {
-  return backend.endpoint.empty() ? backend.key() : backend.endpoint + " (" + backend.key() + ")";
+  // An echo's backends have no port.
+  const auto where = backend.port ? backend.key() : backend.address.addressText();
+  return backend.endpoint.empty() ? where : backend.endpoint + " (" + where + ")";
 }
 
+constexpr uint8_t kEchoRequest = 8, kEchoRequestV6 = 128;
+
 } // namespace
+
+bool frontendTakes(const services::Frontend& frontend, const Flow& flow) {
+  if (frontend.protocol != flow.protocol) return false;
+  if (!frontend.isEcho()) return frontend.port == flow.port;
+  // Any code, as the datapath (polc_parse.h) takes it.
+  return flow.icmpType == (flow.protocol == IPPROTO_ICMP ? kEchoRequest : kEchoRequestV6);
+}
+
+const services::Frontend* frontendAt(const services::ServiceTable& table, const Flow& flow) {
+  if (flow.to.kind != FlowEnd::Kind::Address) return nullptr;
+  const auto* frontend = table.find(
+      flow.to.address, flow.protocol,
+      flow.protocol == IPPROTO_ICMP || flow.protocol == IPPROTO_ICMPV6 ? uint16_t(0) : flow.port);
+  return frontend && frontendTakes(*frontend, flow) ? frontend : nullptr;
+}
 
 Expected<const services::Frontend*>
 frontendOnPort(const std::vector<const services::Frontend*>& frontends, const std::string& name,
                const Flow& flow) {
-  std::string ports;
+  std::string ports, echoes;
   for (const auto* frontend : frontends) {
-    if (frontend->protocol == flow.protocol && frontend->port == flow.port) return frontend;
-    ports += (ports.empty() ? "" : ", ") +
-             topology::toText({frontend->protocol, frontend->port, frontend->port});
+    if (frontendTakes(*frontend, flow)) return frontend;
+    if (frontend->isEcho())
+      echoes += frontend->protocol == IPPROTO_ICMP ? ", icmp type 8" : ", icmpv6 type 128";
+    else
+      ports += (ports.empty() ? "" : ", ") +
+               topology::toText({frontend->protocol, frontend->port, frontend->port});
   }
+  ports += echoes; // the echo requests its vips answer, last
   return Error{"service '" + name + "' has no port " + flow.l4Text() + "; its ports: " + ports};
 }
 

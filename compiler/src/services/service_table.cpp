@@ -20,7 +20,12 @@ std::string Backend::key() const {
 }
 
 std::string Frontend::text() const {
+  if (isEcho()) return vip.addressText() + " " + protocolName(protocol) + " echo";
   return vip.addressText() + " " + topology::toText({protocol, port, port});
+}
+
+bool Frontend::isEcho() const {
+  return protocol == IPPROTO_ICMP || protocol == IPPROTO_ICMPV6;
 }
 
 namespace {
@@ -69,6 +74,7 @@ std::vector<ServiceEntries> countServiceEntries(const topology::Topology& topolo
       entries.backends +=
           ports * weightedCount(backendsOf(topology, service, port, uint16_t(port.port.first)));
     }
+    if (!service.ports.empty()) ++entries.frontends; // echo
     counts.push_back(std::move(entries));
   }
   return counts;
@@ -94,9 +100,26 @@ ServiceTable buildServiceTable(const topology::Topology& topology) {
         table.frontends.push_back(std::move(frontend));
       }
   }
-  std::sort(table.frontends.begin(), table.frontends.end(), [](const auto& a, const auto& b) {
-    return std::tie(a.vip, a.protocol, a.port) < std::tie(b.vip, b.protocol, b.port);
-  });
+  auto sorted = [&] {
+    std::sort(table.frontends.begin(), table.frontends.end(), [](const auto& a, const auto& b) {
+      return std::tie(a.vip, a.protocol, a.port) < std::tie(b.vip, b.protocol, b.port);
+    });
+  };
+  sorted();
+  // Each vip's echo: a copy of its first frontend (the datapath gives
+  // both one value, so the same table picks the same backends), its
+  // backends without a port.
+  std::vector<Frontend> echoes;
+  for (size_t i = 0; i < table.frontends.size(); ++i) {
+    if (i > 0 && table.frontends[i - 1].vip == table.frontends[i].vip) continue;
+    Frontend echo = table.frontends[i];
+    echo.protocol = uint8_t(echo.vip.family == 4 ? int(IPPROTO_ICMP) : int(IPPROTO_ICMPV6));
+    echo.port = 0;
+    for (auto& backend : echo.backends) backend.port = 0;
+    echoes.push_back(std::move(echo));
+  }
+  for (auto& echo : echoes) table.frontends.push_back(std::move(echo));
+  sorted();
   return table;
 }
 
@@ -175,7 +198,16 @@ std::string toJsonText(const ServiceTable& table) {
   };
   std::set<size_t> frontendKeys;                   // indices: table.frontends is sorted
   std::set<std::pair<size_t, size_t>> backendKeys; // (frontend, backend) indices
+  std::set<size_t> answersEcho;                    // the first of a vip whose echo the table has
   for (size_t i = 0; i < table.frontends.size(); ++i) {
+    const auto& frontend = table.frontends[i];
+    if (frontend.isEcho()) continue;
+    const bool firstOfVip =
+        frontendKeys.empty() || table.frontends[*frontendKeys.rbegin()].vip != frontend.vip;
+    if (firstOfVip &&
+        table.find(frontend.vip,
+                   frontend.vip.family == 4 ? uint8_t(IPPROTO_ICMP) : uint8_t(IPPROTO_ICMPV6), 0))
+      answersEcho.insert(i);
     frontendKeys.insert(i);
     for (size_t b = 0; b < table.frontends[i].backends.size(); ++b) backendKeys.insert({i, b});
   }
@@ -186,10 +218,10 @@ std::string toJsonText(const ServiceTable& table) {
            std::to_string(backend.port);
   });
   std::string out = "{\n  \"frontends\": ";
-  if (table.frontends.empty()) out += "[]";
-  for (size_t i = 0; i < table.frontends.size(); ++i) {
+  if (frontendKeys.empty()) out += "[]";
+  for (size_t i : frontendKeys) {
     const auto& frontend = table.frontends[i];
-    out += i == 0 ? "[\n    {" : "},\n    {";
+    out += i == *frontendKeys.begin() ? "[\n    {" : "},\n    {";
     if (frontend.affinitySeconds)
       out += "\"affinity_seconds\": " + std::to_string(*frontend.affinitySeconds) + ", ";
     out += "\"backends\": [";
@@ -202,13 +234,15 @@ std::string toJsonText(const ServiceTable& table) {
              ", \"port\": " + std::to_string(backend.port) +
              ", \"weight\": " + std::to_string(backend.weight) + "}";
     }
-    out += "], \"id\": " + std::to_string(frontendIds.at(i)) +
+    out += "]";
+    if (answersEcho.contains(i)) out += ", \"echo\": true";
+    out += ", \"id\": " + std::to_string(frontendIds.at(i)) +
            ", \"port\": " + std::to_string(frontend.port) +
            ", \"protocol\": " + quoted(protocolName(frontend.protocol)) +
            ", \"service\": " + quoted(frontend.service) +
            ", \"vip\": " + quoted(frontend.vip.addressText());
   }
-  if (!table.frontends.empty()) out += "}\n  ]";
+  if (!frontendKeys.empty()) out += "}\n  ]";
   out += ",\n  \"maglev_table_size\": " + std::to_string(kMaglevTableSize) + "\n}\n";
   return out;
 }

@@ -41,7 +41,8 @@ void report(const Overflow& overflow, const topology::Topology& topology,
   for (size_t i = 1; i < std::min(ranked.size(), kShown); ++i)
     error.note(locationOf(ranked[i].first), 1,
                "service '" + ranked[i].first + "' adds " + std::to_string(ranked[i].second));
-  error.hint("each port of a vip is a frontend, and a range (tcp/8000-8099) is one per port: "
+  error.hint("each port of a vip is a frontend (and its echo one more), and a range "
+             "(tcp/8000-8099) is one per port: "
              "give only the ports the service serves");
   if (overflow.cost) error.hint(overflow.cost);
 }

@@ -50,6 +50,7 @@ uint32_t idAt(const nlohmann::json& object) {
 // polc_backends for each backend with a weight.
 struct FrontendEntries {
   std::string key, value;
+  std::optional<std::string> echoKey; // the vip's echo, with the same value
   std::optional<std::pair<std::string, std::string>> table;
   std::vector<std::pair<std::string, std::string>> backends;
 };
@@ -92,6 +93,12 @@ Expected<FrontendEntries> frontendEntries(const nlohmann::json& frontend) {
   }
   entries.key = toBytes(key);
   entries.value = toBytes(value);
+  if (frontend.value("echo", false)) {
+    key.protocol =
+        uint8_t(key.family == POLC_FAMILY_IPV4 ? int(IPPROTO_ICMP) : int(IPPROTO_ICMPV6));
+    key.dport = 0;
+    entries.echoKey = toBytes(key);
+  }
   return entries;
 }
 
@@ -104,6 +111,8 @@ Status addServiceFrontend(const nlohmann::json& json, ServiceMapContents& into) 
                     json.at("protocol").get<std::string>() + "/" + std::to_string(portAt(json));
   if (!into.services.emplace(frontend->key, frontend->value).second)
     return Error{"frontend " + name + " twice"};
+  if (frontend->echoKey && !into.services.emplace(*frontend->echoKey, frontend->value).second)
+    return Error{"frontend " + name + ": its vip's echo is answered twice"};
   if (frontend->table && !into.maglev.insert(*frontend->table).second)
     return Error{"frontend " + name + ": its id " + std::to_string(idAt(json)) + " is taken"};
   for (const auto& backend : frontend->backends)

@@ -21,8 +21,16 @@ struct ServiceFlow {
   std::vector<Verdict> verdicts;             // per frontend->backends, the translated flow's
 };
 
+// Does the frontend take `flow`: its protocol and port, or for an echo
+// frontend an echo request (ICMP type 8, ICMPv6 type 128)?
+bool frontendTakes(const services::Frontend&, const Flow&);
+
+// The frontend a flow to an address goes to; null when it is no vip's.
+const services::Frontend* frontendAt(const services::ServiceTable&, const Flow&);
+
 // The frontend of service `name`, among `frontends` (its own), on the
-// flow's protocol and port; an error that lists its ports otherwise.
+// flow's protocol and port (or its echo); an error that lists its ports
+// otherwise.
 Expected<const services::Frontend*>
 frontendOnPort(const std::vector<const services::Frontend*>& frontends, const std::string& name,
                const Flow& flow);

@@ -28,15 +28,19 @@ struct Backend {
 struct Frontend {
   std::string service;
   IpPrefix vip;
-  uint8_t protocol = 0;          // IPPROTO_TCP, _UDP or _SCTP
-  uint16_t port = 0;             // at the vip, host byte order
+  uint8_t protocol = 0;          // IPPROTO_TCP, _UDP or _SCTP; _ICMP(V6) for echo
+  uint16_t port = 0;             // at the vip, host byte order; 0 for echo
   std::vector<Backend> backends; // sorted by address, then port
   std::optional<uint32_t> affinitySeconds;
   // Indices into `backends`, kMaglevTableSize of them; empty when no backend
   // has a weight: the datapath refuses the flow (a TCP reset or an ICMP
   // unreachable), it never black-holes it.
   std::vector<uint32_t> maglev;
-  std::string text() const; // "10.96.0.5 tcp/5432"
+  std::string text() const; // "10.96.0.5 tcp/5432", "10.96.0.5 icmp echo"
+  // Echo requests to the vip (ICMP for an IPv4 vip, ICMPv6 for IPv6): the
+  // backends and Maglev table of the vip's first port frontend (the lowest
+  // protocol number, then port), whose map entries the datapath shares.
+  bool isEcho() const;
 };
 
 struct ServiceTable {
@@ -47,7 +51,8 @@ struct ServiceTable {
 };
 
 // Every port of every service with a vip (a range is one frontend per
-// port). A service without a vip or without ports is a policy peer only.
+// port), and an echo frontend per vip with ports. A service without a vip
+// or without ports is a policy peer only.
 // An endpoint backs a frontend with its first address of the vip's family
 // and, for a named target port, only when it has that port.
 ServiceTable buildServiceTable(const topology::Topology&);
@@ -55,7 +60,8 @@ ServiceTable buildServiceTable(const topology::Topology&);
 // What each service with a vip puts in the service maps, counted without
 // building a table: frontends (polc_services and polc_maglev entries) and
 // backend entries (polc_backends: one per backend with a weight of each
-// frontend). In topology order.
+// frontend). The echo frontend counts as one more frontend (it is one more
+// polc_services entry; it has no table of its own). In topology order.
 struct ServiceEntries {
   std::string service;
   size_t frontends = 0;
@@ -76,8 +82,9 @@ FlowTuple flowTo(const Frontend&, const IpPrefix& client, uint16_t sport);
 // entry says it is in that frontend now: what session affinity checks),
 // weights and target ports; a load diffs two revisions line by line. The
 // Maglev tables are not written (the loader rebuilds them: they follow
-// from the backends' keys, weights and kMaglevTableSize). Ids are hashes of
-// what they name, stable while other frontends come and go.
+// from the backends' keys, weights and kMaglevTableSize). Nor are echo
+// frontends: the one each vip's echo shares is marked "echo": true. Ids are
+// hashes of what they name, stable while other frontends come and go.
 std::string toJsonText(const ServiceTable&);
 
 } // namespace polc::services

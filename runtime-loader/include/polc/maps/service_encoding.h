@@ -17,7 +17,9 @@ struct ServiceMapContents {
 
 // One line of "frontends" into `into`: its polc_services entry, its Maglev
 // table (none when no backend has a weight: the frontend refuses) and a
-// polc_backends entry per backend with a weight. Errors: a frontend, an id
+// polc_backends entry per backend with a weight. A frontend marked "echo"
+// also answers echo requests to its vip: a second polc_services entry
+// (ICMP or ICMPv6, port 0) with the same value, so the same table. Errors: a frontend, an id
 // or a backend id twice; a field missing or of the wrong type throws.
 Status addServiceFrontend(const nlohmann::json& frontend, ServiceMapContents& into);
 
