@@ -78,6 +78,8 @@ struct Stats {
   long reloadsNeedingNewPrograms = 0; // not table-only: skipped
   long established = 0;               // packets sent again on an open flow
   long revoked = 0;                   // flows the reload stopped
+  long translatedAcrossReloads = 0;   // flows to a vip kept on their backend
+  long refusingReloads = 0;           // reloads that left every frontend refusing
   long translated = 0;                // flows to a frontend, sent to a backend
   long translatedEchoes = 0;          // of which echo requests
   long refused = 0;                   // flows to a frontend without backends
@@ -608,41 +610,69 @@ Status checkFormatter(const GeneratedCase& generated, const topology::Topology& 
 // once if they forbid it), the second agree with it. A change that would
 // replace the endpoint's program (its tables' shape changed) is not a
 // table-only reload and is skipped.
+// An allowed connection-opening packet, sent again around a reload: to a
+// vip, the packet to its backend is what policy judges and what must leave.
+struct OpenFlow {
+  TestPacket sent;
+  TestPacket judged;       // `sent` itself when it was not translated
+  std::string translation; // translationText; empty when not to a vip
+};
+
 Expected<bool> checkReload(const Options& options, const GeneratedCase& generated,
                            const ir::Program& program, size_t endpointIndex,
                            const testing::BpfHarness& harness, const artifacts::Ipcache& ipcache,
                            const artifacts::PolicyTable& ingress,
                            const artifacts::PolicyTable& egress,
                            const maps::ServiceMapContents* services,
-                           const std::vector<TestPacket>& flows, Stats& stats) {
+                           const std::vector<OpenFlow>& flows, Stats& stats) {
   if (flows.empty()) return true;
   const auto& endpoint = program.endpoints[endpointIndex];
   auto programName = [](const TestPacket& packet) {
     return packet.direction == ast::Direction::Egress ? "polc_from_ep" : "polc_to_ep";
   };
-  auto mismatch = [&](const ir::Program& judged, const TestPacket& packet, int verdict,
+  auto mismatch = [&](const ir::Program& judged, const OpenFlow& flow, int verdict,
                       std::string what, const artifacts::PolicyTable& table) {
     Mismatch found;
     found.what = std::move(what);
-    found.packet = &packet;
+    found.packet = &flow.sent;
+    found.judged = &flow.judged;
+    found.translation = flow.translation;
     found.bpfVerdict = verdict;
-    auto resolved = evaluator::resolveAddress(judged, endpoint.node, packet.peer());
+    auto resolved = evaluator::resolveAddress(judged, endpoint.node, flow.judged.peer());
     found.expectedIdentity = found.ipcacheIdentity = resolved.identity;
-    found.judgement = evaluator::judge(judged, judged.endpoints[endpointIndex], packet.direction,
-                                       resolved.identity, packet.protocol, packet.l4Value());
+    found.judgement =
+        evaluator::judge(judged, judged.endpoints[endpointIndex], flow.judged.direction,
+                         resolved.identity, flow.judged.protocol, flow.judged.l4Value());
     reportMismatch(options, generated, judged, found, table);
     return false;
   };
-  for (const auto& packet : flows)
-    for (int send = 0; send < 2; ++send) {
-      auto verdict = harness.run(programName(packet), packet.frame());
-      if (!verdict) return Error{verdict.error()};
-      stats.established += send;
-      if (*verdict != TC_ACT_OK)
-        return mismatch(program, packet, *verdict,
-                        send ? "established flow dropped"
-                             : "allowed packet dropped when sent again",
-                        packet.direction == ast::Direction::Ingress ? ingress : egress);
+  // Sends a flow's packet; "" when the program returns `expected` and, for
+  // a flow to a vip let through, sends it to the flow's backend.
+  auto send = [&](const OpenFlow& flow, int expected) -> Expected<std::pair<int, std::string>> {
+    auto output = harness.runAndRead(programName(flow.sent), flow.sent.frame());
+    if (!output) return Error{output.error()};
+    std::string wrong;
+    if (output->verdict != expected)
+      wrong = "verdict";
+    else if (!flow.translation.empty() && output->verdict == TC_ACT_OK)
+      if (auto problem = rewriteProblem(output->frame, flow.judged.frame()); !problem.empty())
+        wrong = "not sent to its backend: " + problem;
+    return std::pair{output->verdict, wrong};
+  };
+  auto tableOf = [&](const OpenFlow& flow, const artifacts::PolicyTable& in,
+                     const artifacts::PolicyTable& out) -> const artifacts::PolicyTable& {
+    return flow.judged.direction == ast::Direction::Ingress ? in : out;
+  };
+  for (const auto& flow : flows)
+    for (int again = 0; again < 2; ++again) {
+      auto sent = send(flow, TC_ACT_OK);
+      if (!sent) return Error{sent.error()};
+      stats.established += again;
+      if (!sent->second.empty())
+        return mismatch(program, flow, sent->first,
+                        std::string(again ? "established flow: " : "allowed packet sent again: ") +
+                            sent->second,
+                        tableOf(flow, ingress, egress));
     }
 
   ir::Program reloaded = program;
@@ -651,10 +681,10 @@ Expected<bool> checkReload(const Options& options, const GeneratedCase& generate
   // loses its rule in an isolated direction is stopped), the others with
   // 1/4 (each removal may change the tables' shape, which is skipped).
   std::set<uint32_t> deciding;
-  for (const auto& packet : flows) {
-    auto resolved = evaluator::resolveAddress(program, endpoint.node, packet.peer());
-    deciding.insert(evaluator::judge(program, endpoint, packet.direction, resolved.identity,
-                                     packet.protocol, packet.l4Value())
+  for (const auto& flow : flows) {
+    auto resolved = evaluator::resolveAddress(program, endpoint.node, flow.judged.peer());
+    deciding.insert(evaluator::judge(program, endpoint, flow.judged.direction, resolved.identity,
+                                     flow.judged.protocol, flow.judged.l4Value())
                         .rule);
   }
   std::mt19937_64 random(generated.seed ^ (endpointIndex * 0x2545f4914f6cdd1dull));
@@ -677,27 +707,46 @@ Expected<bool> checkReload(const Options& options, const GeneratedCase& generate
     ++stats.reloadsNeedingNewPrograms;
     return true;
   }
-  if (auto status = loadEndpointMaps(harness, ipcache, newIngress, newEgress, services); !status)
+  // Half of the reloads with services also leave every frontend refusing
+  // (no backend, no table): a flow to a vip keeps its backend, whatever the
+  // tables say (polc_lb_nat), until it ends. The next endpoint's maps are
+  // loaded whole again.
+  std::optional<maps::ServiceMapContents> refusing;
+  if (services && random() % 2 == 0) {
+    refusing.emplace();
+    for (const auto& [key, bytes] : services->services) {
+      polc_service_value value{};
+      std::memcpy(&value, bytes.data(), sizeof value);
+      value.backend_count = 0;
+      refusing->services.emplace(key, maps::toBytes(value));
+    }
+    ++stats.refusingReloads;
+  }
+  if (auto status = loadEndpointMaps(harness, ipcache, newIngress, newEgress,
+                                     refusing ? &*refusing : services);
+      !status)
     return Error{status.error()};
   ++stats.reloads;
   std::string rulesRemoved = removed.empty() ? "no rule" : "rules";
   for (const auto& id : removed) rulesRemoved += " " + id;
-  for (const auto& packet : flows) {
-    auto resolved = evaluator::resolveAddress(reloaded, endpoint.node, packet.peer());
-    auto judgement = evaluator::judge(reloaded, changed, packet.direction, resolved.identity,
-                                      packet.protocol, packet.l4Value());
+  if (refusing) rulesRemoved += ", every frontend left without backends";
+  for (const auto& flow : flows) {
+    auto resolved = evaluator::resolveAddress(reloaded, endpoint.node, flow.judged.peer());
+    auto judgement = evaluator::judge(reloaded, changed, flow.judged.direction, resolved.identity,
+                                      flow.judged.protocol, flow.judged.l4Value());
     const int expected = judgement.allowed() ? TC_ACT_OK : TC_ACT_SHOT;
-    for (int send = 0; send < 2; ++send) {
-      auto verdict = harness.run(programName(packet), packet.frame());
-      if (!verdict) return Error{verdict.error()};
-      if (*verdict != expected)
-        return mismatch(reloaded, packet, *verdict,
-                        std::string(send ? "second" : "first") +
+    for (int again = 0; again < 2; ++again) {
+      auto sent = send(flow, expected);
+      if (!sent) return Error{sent.error()};
+      if (!sent->second.empty())
+        return mismatch(reloaded, flow, sent->first,
+                        std::string(again ? "second" : "first") +
                             " packet of an established flow after a reload that removed " +
-                            rulesRemoved,
-                        packet.direction == ast::Direction::Ingress ? newIngress : newEgress);
+                            rulesRemoved + ": " + sent->second,
+                        tableOf(flow, newIngress, newEgress));
     }
     stats.revoked += expected == TC_ACT_SHOT;
+    stats.translatedAcrossReloads += !flow.translation.empty() && expected == TC_ACT_OK;
   }
   return true;
 }
@@ -780,7 +829,7 @@ Expected<bool> runCase(const Options& options, uint64_t seed, ObjectCache& objec
 
     // Allowed connection-opening packets, for checkReload.
     constexpr size_t kFlowsPerEndpoint = 16;
-    std::vector<TestPacket> flows;
+    std::vector<OpenFlow> flows;
 
     // The packets of the case, spread over its endpoints.
     int count = options.packetsPerPolicy / int(endpointCount) +
@@ -880,10 +929,8 @@ Expected<bool> runCase(const Options& options, uint64_t seed, ObjectCache& objec
                        packet.direction == ast::Direction::Ingress ? ingress : egress);
         return false;
       }
-      // checkReload sends its flows to their peers as they are: not to a vip.
-      if (verdict == TC_ACT_OK && !translation && packet.opensConnection() &&
-          flows.size() < kFlowsPerEndpoint)
-        flows.push_back(packet);
+      if (verdict == TC_ACT_OK && judged.opensConnection() && flows.size() < kFlowsPerEndpoint)
+        flows.push_back({packet, judged, mismatch.translation});
     }
     if (auto status = expectEmptyConntrack(**harness, serviceMaps.has_value()); !status)
       return Error{status.error()};
@@ -930,7 +977,9 @@ int run(const Options& options) {
   std::cout << "difftest: " << stats.reloads << " table-only reloads in the middle of flows ("
             << stats.reloadsNeedingNewPrograms << " changes needed new programs: skipped), "
             << stats.established << " packets of established flows, " << stats.revoked
-            << " flows stopped by a reload\n";
+            << " flows stopped by a reload, " << stats.translatedAcrossReloads
+            << " flows to a vip kept on their backend (" << stats.refusingReloads
+            << " reloads left every frontend without backends)\n";
   std::cout << "difftest: " << stats.translated << " flows to a service translated to a backend ("
             << stats.translatedEchoes << " of them echo requests), " << stats.refused
             << " refused (no backend with a weight)\n";
