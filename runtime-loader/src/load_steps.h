@@ -15,9 +15,10 @@ namespace polc::runtime {
 
 // In the order a load reaches them. Before "switch" nothing that enforces
 // policy has changed; "commit" is after every hook runs the new revision.
-inline constexpr std::array<std::string_view, 10> kLoadSteps = {
+inline constexpr std::array<std::string_view, 11> kLoadSteps = {
     "verify",         // artifacts read and verified; the kernel only read yet
     "interfaces",     // every interface resolved
+    "read-tables",    // the tables, ipcache and services the load writes are known
     "journal",        // the load's intent recorded in the state dir
     "load-objects",   // the first new object loaded and verified (with fresh maps)
     "fill-tables",    // every new policy map filled

@@ -435,7 +435,13 @@ Status LoadTransaction::readServices() {
   std::error_code ec;
   // Both shortcuts rest on the pinned maps being the ones the state
   // describes (updateServices checks that this load did not create them).
-  if (!fs::exists(placement_.pinRoot / pin, ec)) return readWholeServices();
+  // All three, or the load recreates some (every program is replaced:
+  // intactEndpoints), and what the others hold is read back whole.
+  servicesPinnedAtRead_ = true;
+  for (const char* map : {artifacts::kMapServices, artifacts::kMapMaglev, artifacts::kMapBackends})
+    servicesPinnedAtRead_ = servicesPinnedAtRead_ &&
+                            fs::exists(placement_.pinRoot / relativePin(node_->name, "", map), ec);
+  if (!servicesPinnedAtRead_) return readWholeServices();
   if (auto loaded = knownFilled(previous_, pin, digest)) {
     servicesLoaded_ = true;
     serviceFrontends_ = *loaded;
@@ -524,6 +530,7 @@ Status LoadTransaction::readTables() {
       }
     }
   }
+  if (auto step = reachStep("read-tables"); !step) return Error{step.error()};
   return okStatus();
 }
 
@@ -950,6 +957,14 @@ Status LoadTransaction::updateServices() {
     *handle[i] = serviceMaps_[i].handle();
     valid += serviceMaps_[i].valid() ? 1 : 0;
   }
+  // Pins that went away since the services were read (or that this load
+  // recreated, unfilled, because they had gone before it wrote its
+  // journal): the running programs may hold maps no pin names any more.
+  const auto removedDuringLoad = [&] {
+    return fail("the service maps of node " + node_->name +
+                ": a pin was removed during the load (load again)");
+  };
+  if (servicesPinnedAtRead_ && valid != serviceMaps_.size()) return removedDuringLoad();
   if (valid == 0) return okStatus();
   if (valid != serviceMaps_.size())
     return fail("the service maps of node " + node_->name +
@@ -961,7 +976,7 @@ Status LoadTransaction::updateServices() {
         return std::find(sharedMaps_.begin() + 9, sharedMaps_.begin() + 12, pin) !=
                sharedMaps_.begin() + 12;
       }))
-    return fail("the service maps of node " + node_->name + ": a pin was removed during the load");
+    return removedDuringLoad();
   if (servicesLoaded_) return okStatus();
   if (servicesDelta_) {
     // A key the delta adds that the map holds already: the new file holds

@@ -207,6 +207,9 @@ private:
   // already (knownFilled) and nothing is read or written.
   ServiceMaps wantedServices_, servicesBefore_, servicesUnion_;
   bool servicesLoaded_ = false, servicesDelta_ = false;
+  // The three service maps were pinned when the load read the services:
+  // the maps it updates are those, and must still be there when it writes.
+  bool servicesPinnedAtRead_ = false;
   uint64_t serviceFrontends_ = 0;
   std::array<maps::OpenMap, 3> serviceMaps_; // polc_services, polc_maglev, polc_backends
   // Digests of the tables this load read whole and found strictly sorted,

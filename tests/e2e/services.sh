@@ -7,8 +7,9 @@
 # to the backends is dropped, even through the vip, and the monitor names
 # the service and the backend; a vip without backends
 # refuses at once; with session affinity, one client stays on one backend;
-# with the service maps' pins removed, a load replaces every program, so
-# that its new maps are the ones in force.
+# a load during which the service maps' pins are removed fails and undoes
+# itself; with a service map's pin removed between loads, a load replaces
+# every program, so that the maps pinned are the ones in force.
 #
 # usage: services.sh POLC NETPROBE SOURCE_DIR
 # Exit 77 (skipped) without root or BPF, unless POLC_REQUIRE_KERNEL=1, where
@@ -158,11 +159,34 @@ check "the connection open across the reload kept working ($result)" 0 test "${r
 tally tcp-weighted tcp 10.96.30.5 5432
 shares tcp-weighted 500 1000 1500
 
-echo "# the service maps' pins removed behind polc's back, then equal weights again"
-# The running programs still hold the 1:2:3 maps; the load pins new ones,
-# so it must replace every program for the new tables to be in force.
+echo "# the service maps' pins removed during a load: the load fails and undoes itself"
+# Paused once it has seen the pins (and the state saying what they hold),
+# before it records which pins it creates.
+POLC_LOADER_PAUSE_AT=read-tables "$polc" load "$work/out" --lab "$prefix" --pin-root "$pin_root" \
+  --state-dir "$state_dir" > /dev/null 2> "$work/paused.log" &
+paused=$!
+for _ in $(seq 200); do
+  [ "$(awk '{print $3}' "/proc/$paused/stat" 2> /dev/null)" = T ] && break
+  sleep 0.05
+done
+check "the load paused at read-tables" 0 grep -q "paused at step read-tables" "$work/paused.log"
 rm -f "$pin_root/node-1/polc_services" "$pin_root/node-1/polc_maglev" \
   "$pin_root/node-1/polc_backends"
+kill -CONT "$paused"
+wait "$paused"
+rc=$?
+check "the load failed (exit $rc), saying a pin was removed during it" 0 \
+  grep -q "a pin was removed during the load" "$work/paused.log"
+check "... and did not claim success" 0 test "$rc" -ne 0
+tally tcp-after-failed tcp 10.96.30.5 5432 300
+check "the running programs still translate (their maps are still theirs)" 0 \
+  awk '$1 == "none" { exit 1 }' "$work/tcp-after-failed"
+
+echo "# a service map's pin removed between loads, then equal weights again"
+# The running programs still hold the 1:2:3 maps; the load pins a new
+# polc_maglev, so it must replace every program for it to be in force, and
+# read back what the other two hold.
+rm -f "$pin_root/node-1/polc_maglev"
 must "$polc" build "$work/policy.pol" --topology "$work/equal.yaml" -o "$work/out" --quiet
 must "$polc" load "$work/out" --lab "$prefix" --pin-root "$pin_root" --state-dir "$state_dir" \
   --format json > "$work/load3.json"
